@@ -1,0 +1,19 @@
+//! Wire types of the Gatehouse User Management API, shared by server and client.
+//!
+//! Every type here is what travels as JSON; the server derives its OpenAPI schema from
+//! them (feature `openapi`) and the desktop UI its TypeScript types (feature `ts`).
+
+mod auth;
+mod problem;
+mod secret;
+mod users;
+
+pub use auth::*;
+pub use problem::*;
+pub use secret::Secret;
+pub use users::*;
+
+/// Prefix of every access token, so secret scanners (and our own tests) can spot one.
+pub const ACCESS_TOKEN_PREFIX: &str = "gha_";
+/// Prefix of every refresh token.
+pub const REFRESH_TOKEN_PREFIX: &str = "ghr_";

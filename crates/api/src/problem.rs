@@ -1,0 +1,66 @@
+use serde::{Deserialize, Serialize};
+
+/// An RFC 9457 problem document (`application/problem+json`) with a stable `code`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Problem {
+    /// A URI naming the problem type: `urn:gatehouse:problem:<code>`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// Short, human-readable summary of the problem type.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// Explanation specific to this occurrence.
+    pub detail: String,
+    /// Stable machine-readable code, e.g. `invalid_credentials`.
+    pub code: String,
+    /// Per-field errors, present with `validation_failed`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FieldError {
+    /// The field's name as it appears in the request (`email`, `limit`, …).
+    pub field: String,
+    /// Stable code for the field problem (`invalid`, `required`, `too_long`, …).
+    pub code: String,
+    /// What is wrong, for a person.
+    pub message: String,
+}
+
+/// The `type` URI for a problem code.
+pub fn problem_type(code: &str) -> String {
+    format!("urn:gatehouse:problem:{code}")
+}
+
+/// Stable problem codes the server answers with; clients branch on these.
+pub mod codes {
+    /// Wrong e-mail or password (never says which).
+    pub const INVALID_CREDENTIALS: &str = "invalid_credentials";
+    /// No or malformed `Authorization` header.
+    pub const UNAUTHENTICATED: &str = "unauthenticated";
+    /// The access token's lifetime is over; refresh it.
+    pub const TOKEN_EXPIRED: &str = "token_expired";
+    /// The session was revoked or ended; sign in again.
+    pub const SESSION_REVOKED: &str = "session_revoked";
+    /// The refresh token is unknown, expired or already used.
+    pub const INVALID_REFRESH_TOKEN: &str = "invalid_refresh_token";
+    /// The account may not sign in (deactivated or pending).
+    pub const ACCOUNT_DISABLED: &str = "account_disabled";
+    /// The caller lacks the permission.
+    pub const FORBIDDEN: &str = "forbidden";
+    /// No such resource.
+    pub const NOT_FOUND: &str = "not_found";
+    /// The request is malformed; see `errors`.
+    pub const VALIDATION_FAILED: &str = "validation_failed";
+    /// The body is not JSON, or not the expected shape.
+    pub const MALFORMED_BODY: &str = "malformed_body";
+    /// A paging cursor that this server did not issue for this query.
+    pub const INVALID_CURSOR: &str = "invalid_cursor";
+    /// Unexpected server failure; the detail says nothing internal.
+    pub const INTERNAL: &str = "internal";
+}

@@ -1,0 +1,166 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Lifecycle state of a user (SPEC U4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum UserStatus {
+    /// Invited, not yet accepted.
+    Pending,
+    /// Can sign in.
+    Active,
+    /// Cannot sign in; history kept.
+    Deactivated,
+}
+
+impl UserStatus {
+    /// The wire (and database) spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Active => "active",
+            Self::Deactivated => "deactivated",
+        }
+    }
+
+    /// Parses the wire spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(Self::Pending),
+            "active" => Some(Self::Active),
+            "deactivated" => Some(Self::Deactivated),
+            _ => None,
+        }
+    }
+}
+
+/// A role as shown on a user (badge).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RoleRef {
+    /// Role id.
+    pub id: String,
+    /// Stable key: `owner`, `admin`, `manager`, `member`, or a custom role's key.
+    pub key: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// Kind of a group (SPEC U13): departments and companies are both groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum GroupKind {
+    /// A department.
+    Department,
+    /// A company.
+    Company,
+}
+
+/// A department or company a user belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct GroupRef {
+    /// Group id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Department or company.
+    pub kind: GroupKind,
+}
+
+/// A user of the organization (SPEC U1 columns and U6 basics).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct User {
+    /// User id.
+    pub id: String,
+    /// E-mail address, as entered.
+    pub email: String,
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// Display name ("First Last" unless set otherwise).
+    pub display_name: String,
+    /// Lifecycle state.
+    pub status: UserStatus,
+    /// Roles, several per user.
+    pub roles: Vec<RoleRef>,
+    /// Departments and companies.
+    pub departments: Vec<GroupRef>,
+    /// Whether the user has MFA enrolled.
+    pub mfa_enabled: bool,
+    /// Last request made by any of the user's sessions.
+    pub last_active_at: Option<DateTime<Utc>>,
+    /// Last successful sign-in.
+    pub last_login_at: Option<DateTime<Utc>>,
+    /// When the user was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Per-status totals for the count badges (SPEC U2), over the current search and
+/// role/department filters, ignoring the status filter so the badges work as tabs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct UserCounts {
+    /// Active users.
+    pub active: u32,
+    /// Pending (invited) users.
+    pub pending: u32,
+    /// Deactivated users.
+    pub deactivated: u32,
+    /// All users.
+    pub all: u32,
+}
+
+/// One page of `GET /v1/users`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct UserPage {
+    /// Users, ordered by display name (case-insensitive), then id.
+    pub items: Vec<User>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+    /// Count badges.
+    pub counts: UserCounts,
+}
+
+/// Query of `GET /v1/users`. All filters combine.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct UserListQuery {
+    /// Case-insensitive search in name and e-mail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub q: Option<String>,
+    /// `active`, `pending` or `deactivated`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<UserStatus>,
+    /// A role key (`admin`) or role id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// A department/company id or name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    /// Page size, 1–500 (default 50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
+/// Largest page `GET /v1/users` serves.
+pub const MAX_USER_PAGE: u32 = 500;
+/// Page size when none is asked for.
+pub const DEFAULT_USER_PAGE: u32 = 50;
