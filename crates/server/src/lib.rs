@@ -1,1 +1,19 @@
+//! gatehouse-server: the Gatehouse User Management API.
+//!
+//! Handlers read in one order: authenticate → check permission → validate → act. The
+//! router, its OpenAPI document and the database pool are built by [`app::build`].
 
+pub mod app;
+pub mod auth;
+pub mod clock;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod routes;
+pub mod seed;
+pub mod tokens;
+
+pub use app::{AppState, Config, build};
+pub use clock::{Clock, SystemClock};
+pub use error::{ApiError, Result};

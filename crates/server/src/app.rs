@@ -1,0 +1,109 @@
+//! Application state, the router, and serving.
+
+use crate::clock::Clock;
+use crate::tokens::SigningKey;
+use crate::{db, routes};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use chrono::Duration;
+use sqlx::SqlitePool;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use tower_http::trace::TraceLayer;
+
+/// Tunables of the server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Lifetime of an access token.
+    pub access_token_ttl: Duration,
+    /// Lifetime of a refresh token (each refresh issues a new one).
+    pub refresh_token_ttl: Duration,
+    /// "Last active" is written at most this often per session.
+    pub last_active_granularity: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            access_token_ttl: Duration::minutes(15),
+            refresh_token_ttl: Duration::days(30),
+            last_active_granularity: Duration::seconds(60),
+        }
+    }
+}
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub db: SqlitePool,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// Signs access tokens.
+    pub key: SigningKey,
+    /// Tunables.
+    pub config: Arc<Config>,
+}
+
+impl AppState {
+    /// Opens the database at `path` and loads the signing key.
+    pub async fn open(path: &Path, clock: Arc<dyn Clock>, config: Config) -> anyhow::Result<Self> {
+        let db = db::connect(path).await?;
+        let key = db::signing_key(&db).await?;
+        Ok(Self { db, clock, key, config: Arc::new(config) })
+    }
+}
+
+/// The full router: the API, `/openapi.json`, and problem-document fallbacks.
+pub fn build(state: AppState) -> Router {
+    let (api, doc) = routes::router().split_for_parts();
+    let doc = Arc::new(doc);
+    api.route(
+        "/openapi.json",
+        axum::routing::get(move || {
+            let doc = doc.clone();
+            async move { axum::Json(doc.as_ref().clone()) }
+        }),
+    )
+    .fallback(routes::not_found)
+    .method_not_allowed_fallback(routes::method_not_allowed)
+    .layer(DefaultBodyLimit::max(1024 * 1024))
+    // Logs method, path and status; never bodies or headers (tokens live there).
+    .layer(TraceLayer::new_for_http())
+    .with_state(state)
+}
+
+/// Serves `router` on `listener` until ctrl-c or SIGTERM.
+pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> anyhow::Result<()> {
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+/// The OpenAPI document, as served at `/openapi.json`.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    routes::router().split_for_parts().1
+}

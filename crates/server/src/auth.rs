@@ -1,0 +1,171 @@
+//! Authentication (who is calling) and permissions (what they may do).
+//!
+//! [`Principal`] is an extractor: a handler that takes one has an authenticated caller
+//! whose session was checked on this very request. Permissions are types: a data-layer
+//! function that needs `users.read` takes a [`Granted<UsersRead>`], which only
+//! [`Principal::require`] makes, so a forgotten check does not compile.
+
+use crate::app::AppState;
+use crate::error::{ApiError, Result};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
+use argon2::{Algorithm, Argon2, Params, Version};
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use gatehouse_api::codes;
+use std::marker::PhantomData;
+
+/// argon2id with OWASP's minimum: 19 MiB, 2 iterations, 1 lane.
+fn argon2() -> Argon2<'static> {
+    match Params::new(19 * 1024, 2, 1, None) {
+        Ok(params) => Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
+        Err(_) => unreachable!("constant argon2 parameters are valid"),
+    }
+}
+
+/// Hashes a password (PHC string). CPU-heavy: call from a blocking thread.
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("hashing password: {e}"))
+}
+
+/// Verifies a password against a PHC hash; `None` hash burns the same time and fails,
+/// so response time does not tell whether an account exists. CPU-heavy.
+pub fn verify_password(password: &str, hash: Option<&str>) -> bool {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let dummy = DUMMY.get_or_init(|| hash_password("dummy password for timing").unwrap_or_default());
+    let (hash, real) = match hash {
+        Some(h) => (h, true),
+        None => (dummy.as_str(), false),
+    };
+    let Ok(parsed) = PasswordHash::new(hash) else { return false };
+    argon2().verify_password(password.as_bytes(), &parsed).is_ok() && real
+}
+
+/// An authenticated caller: a live session of an active user.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// The user.
+    pub user_id: String,
+    /// The user's organization.
+    pub org_id: String,
+    /// The session the access token belongs to.
+    pub session_id: String,
+    /// Permission keys from the user's roles.
+    pub permissions: Vec<String>,
+}
+
+/// A permission, as a type.
+pub trait Permission {
+    /// The permission key, as stored in roles.
+    const KEY: &'static str;
+}
+
+/// `users.read`: list and view users.
+pub struct UsersRead;
+impl Permission for UsersRead {
+    const KEY: &'static str = "users.read";
+}
+
+/// Proof that the caller holds permission `P` in organization `org_id`.
+pub struct Granted<P> {
+    org_id: String,
+    _p: PhantomData<P>,
+}
+
+impl<P> Granted<P> {
+    /// The organization the permission holds in.
+    pub fn org_id(&self) -> &str {
+        &self.org_id
+    }
+}
+
+impl Principal {
+    /// Checks that the caller holds `P`.
+    pub fn require<P: Permission>(&self) -> Result<Granted<P>> {
+        if self.permissions.iter().any(|p| p == P::KEY) {
+            Ok(Granted { org_id: self.org_id.clone(), _p: PhantomData })
+        } else {
+            Err(ApiError::forbidden(format!("This needs the `{}` permission.", P::KEY)))
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    user_id: String,
+    org_id: String,
+    last_active_at: chrono::DateTime<chrono::Utc>,
+    revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+    status: String,
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| ApiError::unauthorized(codes::UNAUTHENTICATED, "Send `Authorization: Bearer <access token>`."))?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .ok_or_else(|| ApiError::unauthorized(codes::UNAUTHENTICATED, "The Authorization header must use the Bearer scheme."))?;
+        let (session_id, expires_at) = state
+            .key
+            .verify_access(token.trim())
+            .ok_or_else(|| ApiError::unauthorized(codes::UNAUTHENTICATED, "The access token is not valid."))?;
+        let now = state.clock.now();
+        if expires_at <= now {
+            return Err(ApiError::unauthorized(codes::TOKEN_EXPIRED, "The access token has expired; refresh it."));
+        }
+        // The session row is read on every request: that is what makes a revocation
+        // effective on the revoked session's very next request.
+        let row: Option<SessionRow> = sqlx::query_as(
+            "SELECT s.user_id, s.org_id, s.last_active_at, s.revoked_at, u.status
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?",
+        )
+        .bind(&session_id)
+        .fetch_optional(&state.db)
+        .await?;
+        let row = row.ok_or_else(|| ApiError::unauthorized(codes::SESSION_REVOKED, "The session no longer exists."))?;
+        if row.revoked_at.is_some() {
+            return Err(ApiError::unauthorized(codes::SESSION_REVOKED, "The session was revoked; sign in again."));
+        }
+        if row.status != "active" {
+            return Err(ApiError::unauthorized(codes::SESSION_REVOKED, "The account is no longer active."));
+        }
+        if now - row.last_active_at >= state.config.last_active_granularity {
+            touch_session(state, &session_id, &row.user_id, now).await?;
+        }
+        let permissions = crate::routes::users::permissions_of(&state.db, &row.user_id).await?;
+        Ok(Self { user_id: row.user_id, org_id: row.org_id, session_id, permissions })
+    }
+}
+
+async fn touch_session(state: &AppState, session_id: &str, user_id: &str, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
+    let mut tx = state.db.begin().await?;
+    sqlx::query("UPDATE sessions SET last_active_at = ? WHERE id = ?").bind(now).bind(session_id).execute(&mut *tx).await?;
+    sqlx::query("UPDATE users SET last_active_at = ? WHERE id = ?").bind(now).bind(user_id).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_only_against_their_hash() {
+        let h = hash_password("correct horse").unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(verify_password("correct horse", Some(&h)));
+        assert!(!verify_password("wrong horse", Some(&h)));
+        assert!(!verify_password("correct horse", None));
+        assert!(!verify_password("correct horse", Some("not a phc string")));
+    }
+}

@@ -1,0 +1,112 @@
+//! The server's one error type, answered as RFC 9457 `application/problem+json`.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use gatehouse_api::{FieldError, Problem, codes, problem_type};
+
+/// Result alias for handlers and the data layer.
+pub type Result<T, E = ApiError> = std::result::Result<T, E>;
+
+/// An error a handler answers with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A problem the client caused or must act on; answered as is.
+    #[error("{code}: {detail}")]
+    Problem {
+        /// HTTP status.
+        status: StatusCode,
+        /// Stable problem code.
+        code: &'static str,
+        /// Human-readable explanation.
+        detail: String,
+        /// Per-field errors for `validation_failed`.
+        errors: Vec<FieldError>,
+    },
+    /// A failure of ours; logged in full, answered as a bare 500.
+    #[error("internal error: {0:#}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl ApiError {
+    /// A problem with no field errors.
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self::Problem { status, code, detail: detail.into(), errors: Vec::new() }
+    }
+
+    /// 400 `validation_failed` with per-field errors.
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let detail = match errors.as_slice() {
+            [one] => one.message.clone(),
+            _ => format!("{} fields are invalid", errors.len()),
+        };
+        Self::Problem { status: StatusCode::BAD_REQUEST, code: codes::VALIDATION_FAILED, detail, errors }
+    }
+
+    /// 400 `validation_failed` for one field.
+    pub fn field(field: &str, code: &str, message: impl Into<String>) -> Self {
+        Self::validation(vec![FieldError { field: field.into(), code: code.into(), message: message.into() }])
+    }
+
+    /// 401 with the given code.
+    pub fn unauthorized(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, code, detail)
+    }
+
+    /// 403 `forbidden`.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, codes::FORBIDDEN, detail)
+    }
+
+    /// 404 `not_found`.
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, codes::NOT_FOUND, detail)
+    }
+
+    /// The problem document this error is answered with.
+    pub fn problem(&self) -> Problem {
+        match self {
+            Self::Problem { status, code, detail, errors } => Problem {
+                type_: problem_type(code),
+                title: status.canonical_reason().unwrap_or("Error").to_owned(),
+                status: status.as_u16(),
+                detail: detail.clone(),
+                code: (*code).to_owned(),
+                errors: errors.clone(),
+            },
+            Self::Internal(_) => Problem {
+                type_: problem_type(codes::INTERNAL),
+                title: "Internal Server Error".to_owned(),
+                status: 500,
+                detail: "The server failed to handle the request; the cause is in its log.".to_owned(),
+                code: codes::INTERNAL.to_owned(),
+                errors: Vec::new(),
+            },
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Self::Internal(e) = &self {
+            tracing::error!(error = format!("{e:#}"), "request failed");
+        }
+        let problem = self.problem();
+        let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, axum::Json(problem)).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"gatehouse\""));
+        }
+        response
+    }
+}

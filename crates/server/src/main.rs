@@ -1,0 +1,118 @@
+//! The `gatehouse-server` command: `serve`, `seed`, `openapi`.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use gatehouse_api::Secret;
+use gatehouse_server::seed::{SeedOptions, seed_demo};
+use gatehouse_server::{AppState, Config, SystemClock, app, db};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(name = "gatehouse-server", version, about = "The Gatehouse User Management API server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API.
+    Serve {
+        /// SQLite database file (created and migrated if needed) [default: the platform data dir].
+        #[arg(long, env = "GATEHOUSE_DB")]
+        db: Option<PathBuf>,
+        /// Address to listen on; port 0 picks a free port. The bound address is printed.
+        #[arg(long, env = "GATEHOUSE_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+    /// Create an organization in a new database.
+    Seed {
+        /// SQLite database file [default: the platform data dir].
+        #[arg(long, env = "GATEHOUSE_DB")]
+        db: Option<PathBuf>,
+        /// Create the "Acme" demo organization with generated users.
+        #[arg(long)]
+        demo: bool,
+        /// Number of generated users.
+        #[arg(long, default_value_t = 200)]
+        users: u32,
+        /// The owner's e-mail.
+        #[arg(long, default_value = "owner@acme.test")]
+        owner_email: String,
+        /// The owner's password [default: a random one, printed once]. Prefer the
+        /// environment variable: command lines are visible to other local users.
+        #[arg(long, env = "GATEHOUSE_OWNER_PASSWORD", hide_env_values = true)]
+        owner_password: Option<String>,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve { db: path, listen } => {
+            let path = match path {
+                Some(p) => p,
+                None => db::default_db_path()?,
+            };
+            let state = AppState::open(&path, Arc::new(SystemClock), Config::default()).await?;
+            let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+            let addr = listener.local_addr()?;
+            // The first stdout line is the contract with scripts and tests that start us on port 0.
+            println!("listening on http://{addr}");
+            std::io::stdout().flush()?;
+            tracing::info!(db = %path.display(), "serving on http://{addr}");
+            app::serve(listener, app::build(state)).await
+        }
+        Command::Seed { db: path, demo, users, owner_email, owner_password } => {
+            anyhow::ensure!(demo, "only `seed --demo` exists so far");
+            let path = match path {
+                Some(p) => p,
+                None => db::default_db_path()?,
+            };
+            let generated = owner_password.is_none();
+            let password = Secret::new(owner_password.unwrap_or_else(random_password));
+            let pool = db::connect(&path).await?;
+            let started = std::time::Instant::now();
+            let opts = SeedOptions { users, owner_email: owner_email.clone(), owner_password: password.clone() };
+            let report = seed_demo(&pool, &SystemClock, &opts).await?;
+            let elapsed = started.elapsed();
+            println!(
+                "seeded organization Acme ({}) in {}: {} users, {} sessions, {} login attempts in {:.2}s",
+                report.org_id,
+                path.display(),
+                report.users,
+                report.sessions,
+                report.login_attempts,
+                elapsed.as_secs_f64()
+            );
+            println!("owner: {owner_email}");
+            if generated {
+                // Shown once, on the terminal of whoever seeded; never written anywhere.
+                println!("owner password (shown only now): {}", password.expose());
+            }
+            println!("staff accounts admin@, manager@, member@, support@acme.test share the owner's password");
+            Ok(())
+        }
+        Command::Openapi => {
+            println!("{}", serde_json::to_string_pretty(&app::openapi_document())?);
+            Ok(())
+        }
+    }
+}
+
+fn random_password() -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(gatehouse_server::tokens::random_bytes::<12>())
+}

@@ -1,0 +1,313 @@
+//! Sign-in, token refresh, sign-out and `GET /v1/me`.
+
+use crate::app::AppState;
+use crate::auth::{Principal, verify_password};
+use crate::error::{ApiError, Result};
+use crate::extract::ApiJson;
+use crate::tokens::{hash_token, new_refresh_token};
+use axum::Json;
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::header::USER_AGENT;
+use axum::http::request::Parts;
+use chrono::{DateTime, Utc};
+use gatehouse_api::{FieldError, LoginRequest, Me, OrganizationRef, Problem, RefreshRequest, TokenResponse, codes};
+use sqlx::{Sqlite, Transaction};
+use std::net::SocketAddr;
+
+/// Where a request came from: peer address and User-Agent.
+pub struct ClientMeta {
+    /// The peer's IP address (trusted-proxy handling arrives with the sessions issue).
+    pub ip: String,
+    /// The raw User-Agent header.
+    pub user_agent: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientMeta {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self> {
+        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_default();
+        let user_agent = parts
+            .headers
+            .get(USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(512).collect())
+            .unwrap_or_default();
+        Ok(Self { ip, user_agent })
+    }
+}
+
+/// "Firefox on Linux" from a User-Agent; "Gatehouse desktop on Linux" for our own app.
+pub fn describe_device(user_agent: &str) -> String {
+    if let Some(rest) = user_agent.strip_prefix("gatehouse-desktop/") {
+        let os = rest.split_once(' ').map(|(_, os)| os.trim_matches(|c| c == '(' || c == ')')).unwrap_or("");
+        return if os.is_empty() { "Gatehouse desktop".into() } else { format!("Gatehouse desktop on {os}") };
+    }
+    match woothee::parser::Parser::new().parse(user_agent) {
+        Some(r) if r.name != "UNKNOWN" && r.os != "UNKNOWN" => format!("{} on {}", r.name, r.os),
+        Some(r) if r.name != "UNKNOWN" => r.name.to_string(),
+        _ if user_agent.is_empty() => "Unknown device".into(),
+        _ => user_agent.chars().take(60).collect(),
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct LoginCandidate {
+    id: String,
+    org_id: String,
+    status: String,
+    password_hash: Option<String>,
+}
+
+fn validate_login(req: &LoginRequest) -> Result<()> {
+    let mut errors = Vec::new();
+    if req.email.trim().is_empty() {
+        errors.push(FieldError { field: "email".into(), code: "required".into(), message: "Enter your e-mail address.".into() });
+    } else if req.email.len() > 320 {
+        errors.push(FieldError { field: "email".into(), code: "too_long".into(), message: "An e-mail address has at most 320 characters.".into() });
+    }
+    if req.password.expose().is_empty() {
+        errors.push(FieldError { field: "password".into(), code: "required".into(), message: "Enter your password.".into() });
+    } else if req.password.expose().len() > 1024 {
+        errors.push(FieldError { field: "password".into(), code: "too_long".into(), message: "A password has at most 1024 characters.".into() });
+    }
+    if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
+}
+
+/// Signs in with e-mail and password; creates a session.
+#[utoipa::path(
+    post, path = "/v1/auth/login", tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in: a new session and its tokens", body = TokenResponse),
+        (status = 400, description = "Missing or malformed fields", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_credentials`: wrong e-mail or password (never says which)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`account_disabled`: right password, but the account is deactivated or pending", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn login(State(state): State<AppState>, meta: ClientMeta, ApiJson(req): ApiJson<LoginRequest>) -> Result<Json<TokenResponse>> {
+    validate_login(&req)?;
+    let email = req.email.trim().to_lowercase();
+    let candidate: Option<LoginCandidate> =
+        sqlx::query_as("SELECT id, org_id, status, password_hash FROM users WHERE email_lower = ?")
+            .bind(&email)
+            .fetch_optional(&state.db)
+            .await?;
+    let hash = candidate.as_ref().and_then(|c| c.password_hash.clone());
+    let password = req.password;
+    // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
+    let ok = tokio::task::spawn_blocking(move || verify_password(password.expose(), hash.as_deref()))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let now = state.clock.now();
+    let Some(user) = candidate.as_ref().filter(|_| ok) else {
+        let reason = if candidate.is_some() { "bad_password" } else { "unknown_user" };
+        record_attempt(&state, &meta, &email, candidate.as_ref(), "failure", Some(reason), now).await?;
+        return Err(ApiError::unauthorized(codes::INVALID_CREDENTIALS, "Invalid email or password."));
+    };
+    if user.status != "active" {
+        let reason = if user.status == "pending" { "pending" } else { "deactivated" };
+        record_attempt(&state, &meta, &email, Some(user), "failure", Some(reason), now).await?;
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            codes::ACCOUNT_DISABLED,
+            "This account is not active; ask an administrator to reactivate it.",
+        ));
+    }
+
+    let mut tx = state.db.begin().await?;
+    let session_id = uuid::Uuid::now_v7().to_string();
+    sqlx::query(
+        "INSERT INTO sessions (id, user_id, org_id, user_agent, device, ip, created_at, last_active_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&session_id)
+    .bind(&user.id)
+    .bind(&user.org_id)
+    .bind(&meta.user_agent)
+    .bind(describe_device(&meta.user_agent))
+    .bind(&meta.ip)
+    .bind(now)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE users SET last_login_at = ?, last_active_at = ? WHERE id = ?")
+        .bind(now)
+        .bind(now)
+        .bind(&user.id)
+        .execute(&mut *tx)
+        .await?;
+    let response = issue_tokens(&state, &mut tx, &session_id, now).await?;
+    tx.commit().await?;
+    record_attempt(&state, &meta, &email, Some(user), "success", None, now).await?;
+    Ok(Json(response))
+}
+
+async fn record_attempt(
+    state: &AppState,
+    meta: &ClientMeta,
+    email: &str,
+    user: Option<&LoginCandidate>,
+    result: &str,
+    reason: Option<&str>,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query("INSERT INTO login_attempts (at, email, user_id, org_id, ip, user_agent, result, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(at)
+        .bind(email)
+        .bind(user.map(|u| u.id.as_str()))
+        .bind(user.map(|u| u.org_id.as_str()))
+        .bind(&meta.ip)
+        .bind(&meta.user_agent)
+        .bind(result)
+        .bind(reason)
+        .execute(&state.db)
+        .await?;
+    Ok(())
+}
+
+async fn issue_tokens(state: &AppState, tx: &mut Transaction<'_, Sqlite>, session_id: &str, now: DateTime<Utc>) -> Result<TokenResponse> {
+    let refresh = new_refresh_token();
+    sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
+        .bind(hash_token(refresh.expose()))
+        .bind(session_id)
+        .bind(now)
+        .bind(now + state.config.refresh_token_ttl)
+        .execute(&mut **tx)
+        .await?;
+    let ttl = state.config.access_token_ttl;
+    Ok(TokenResponse {
+        access_token: state.key.issue_access(session_id, now + ttl),
+        refresh_token: refresh,
+        expires_in: u32::try_from(ttl.num_seconds()).unwrap_or(u32::MAX),
+        token_type: "Bearer".into(),
+        session_id: session_id.to_owned(),
+    })
+}
+
+#[derive(sqlx::FromRow)]
+struct RefreshRow {
+    session_id: String,
+    expires_at: DateTime<Utc>,
+    used_at: Option<DateTime<Utc>>,
+    revoked_at: Option<DateTime<Utc>>,
+    status: String,
+}
+
+/// Exchanges a refresh token for a new pair; the old refresh token is spent.
+#[utoipa::path(
+    post, path = "/v1/auth/refresh", tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "New tokens; the refresh token presented is now spent", body = TokenResponse),
+        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_refresh_token` (unknown, expired, or reused — reuse revokes the session) or `session_revoked`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn refresh(State(state): State<AppState>, ApiJson(req): ApiJson<RefreshRequest>) -> Result<Json<TokenResponse>> {
+    let now = state.clock.now();
+    let hash = hash_token(req.refresh_token.expose());
+    let mut tx = state.db.begin().await?;
+    let row: Option<RefreshRow> = sqlx::query_as(
+        "SELECT t.session_id, t.expires_at, t.used_at, s.revoked_at, u.status
+         FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id
+         WHERE t.token_hash = ?",
+    )
+    .bind(&hash)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        return Err(ApiError::unauthorized(codes::INVALID_REFRESH_TOKEN, "The refresh token is not valid; sign in again."));
+    };
+    if row.revoked_at.is_some() {
+        return Err(ApiError::unauthorized(codes::SESSION_REVOKED, "The session was revoked; sign in again."));
+    }
+    if row.used_at.is_some() {
+        // A spent token came back: someone holds a copy. End the session for everyone.
+        revoke_session(&mut tx, &row.session_id, "refresh_token_reuse", now).await?;
+        tx.commit().await?;
+        tracing::warn!(session_id = %row.session_id, "refresh token reuse: session revoked");
+        return Err(ApiError::unauthorized(
+            codes::INVALID_REFRESH_TOKEN,
+            "This refresh token was already used, so the session has been revoked; sign in again.",
+        ));
+    }
+    if row.expires_at <= now {
+        return Err(ApiError::unauthorized(codes::INVALID_REFRESH_TOKEN, "The refresh token has expired; sign in again."));
+    }
+    if row.status != "active" {
+        return Err(ApiError::unauthorized(codes::SESSION_REVOKED, "The account is no longer active."));
+    }
+    let spent = sqlx::query("UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL")
+        .bind(now)
+        .bind(&hash)
+        .execute(&mut *tx)
+        .await?;
+    if spent.rows_affected() != 1 {
+        return Err(ApiError::unauthorized(codes::INVALID_REFRESH_TOKEN, "The refresh token was just used; sign in again."));
+    }
+    let response = issue_tokens(&state, &mut tx, &row.session_id, now).await?;
+    tx.commit().await?;
+    Ok(Json(response))
+}
+
+/// Marks a session revoked; its tokens are refused from the next request on.
+pub async fn revoke_session(tx: &mut Transaction<'_, Sqlite>, session_id: &str, reason: &str, now: DateTime<Utc>) -> Result<()> {
+    sqlx::query("UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND revoked_at IS NULL")
+        .bind(now)
+        .bind(reason)
+        .bind(session_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Signs out: revokes the caller's session.
+#[utoipa::path(
+    post, path = "/v1/auth/logout", tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The session is revoked"),
+        (status = 401, description = "Not signed in, or already signed out", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn logout(State(state): State<AppState>, principal: Principal) -> Result<StatusCode> {
+    let mut tx = state.db.begin().await?;
+    revoke_session(&mut tx, &principal.session_id, "logout", state.clock.now()).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The signed-in account, its organization, session and permissions.
+#[utoipa::path(
+    get, path = "/v1/me", tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller", body = Me),
+        (status = 401, description = "Not signed in, or the session was revoked", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn me(State(state): State<AppState>, principal: Principal) -> Result<Json<Me>> {
+    let user = super::users::find_user(&state.db, &principal.org_id, &principal.user_id)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized(codes::SESSION_REVOKED, "The account no longer exists."))?;
+    let organization: OrganizationRef = sqlx::query_as::<_, (String, String)>("SELECT id, name FROM organizations WHERE id = ?")
+        .bind(&principal.org_id)
+        .fetch_one(&state.db)
+        .await
+        .map(|(id, name)| OrganizationRef { id, name })?;
+    Ok(Json(Me { user, organization, session_id: principal.session_id, permissions: principal.permissions }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe_device;
+
+    #[test]
+    fn devices_are_described_from_user_agents() {
+        let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+        assert_eq!(describe_device(firefox), "Firefox on Linux");
+        assert_eq!(describe_device("gatehouse-desktop/0.1.0 (Linux)"), "Gatehouse desktop on Linux");
+        assert_eq!(describe_device(""), "Unknown device");
+    }
+}

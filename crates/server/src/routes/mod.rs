@@ -1,0 +1,34 @@
+//! HTTP routes. Every route is registered through `utoipa_axum::routes!`, so a route
+//! without an OpenAPI description does not compile.
+
+pub mod auth;
+pub mod users;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::openapi::ApiDoc;
+use axum::http::StatusCode;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The API routes with their OpenAPI description.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(users::list_users))
+        .routes(routes!(users::get_user))
+}
+
+/// Fallback for unknown paths.
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("There is no such endpoint; see /openapi.json.")
+}
+
+/// Fallback for a known path with the wrong method.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This endpoint does not accept that method.")
+}

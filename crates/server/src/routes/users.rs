@@ -1,0 +1,299 @@
+//! `GET /v1/users`, `GET /v1/users/{id}`, and loading users with their roles and groups.
+
+use crate::app::AppState;
+use crate::auth::{Granted, Principal, UsersRead};
+use crate::error::{ApiError, Result};
+use crate::extract::QueryPairs;
+use axum::Json;
+use axum::extract::{Path, State};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use chrono::{DateTime, Utc};
+use gatehouse_api::{
+    DEFAULT_USER_PAGE, FieldError, GroupKind, GroupRef, MAX_USER_PAGE, Problem, RoleRef, User, UserCounts, UserListQuery,
+    UserPage, UserStatus, codes,
+};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use std::collections::HashMap;
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: String,
+    email: String,
+    first_name: String,
+    last_name: String,
+    display_name: String,
+    sort_name: String,
+    status: String,
+    mfa_enabled: bool,
+    last_active_at: Option<DateTime<Utc>>,
+    last_login_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+}
+
+const USER_COLUMNS: &str = "u.id, u.email, u.first_name, u.last_name, u.display_name, u.sort_name, u.status, \
+     u.mfa_enabled, u.last_active_at, u.last_login_at, u.created_at";
+
+/// A validated `GET /v1/users` query.
+struct ListQuery {
+    q: Option<String>,
+    status: Option<UserStatus>,
+    role: Option<String>,
+    department: Option<String>,
+    limit: u32,
+    after: Option<(String, String)>,
+}
+
+impl ListQuery {
+    fn parse(pairs: &QueryPairs) -> Result<Self> {
+        let mut errors = Vec::new();
+        let mut field = |field: &str, code: &str, message: String| {
+            errors.push(FieldError { field: field.into(), code: code.into(), message })
+        };
+        let q = pairs.get("q").map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty());
+        if q.as_ref().is_some_and(|q| q.chars().count() > 200) {
+            field("q", "too_long", "Search text is limited to 200 characters.".into());
+        }
+        let status = match pairs.get("status") {
+            None => None,
+            Some(s) => {
+                let parsed = UserStatus::parse(s);
+                if parsed.is_none() {
+                    field("status", "invalid", format!("Unknown status `{s}`; use active, pending or deactivated."));
+                }
+                parsed
+            }
+        };
+        let limit = match pairs.get("limit") {
+            None => DEFAULT_USER_PAGE,
+            Some(l) => match l.parse::<u32>() {
+                Ok(n) if (1..=MAX_USER_PAGE).contains(&n) => n,
+                _ => {
+                    field("limit", "out_of_range", format!("`limit` must be a whole number from 1 to {MAX_USER_PAGE}."));
+                    DEFAULT_USER_PAGE
+                }
+            },
+        };
+        let mut query = Self {
+            q,
+            status,
+            role: pairs.get("role").map(str::to_owned),
+            department: pairs.get("department").map(str::to_owned),
+            limit,
+            after: None,
+        };
+        if let Some(cursor) = pairs.get("cursor") {
+            match decode_cursor(cursor) {
+                Some((fingerprint, name, id)) if fingerprint == query.fingerprint() => query.after = Some((name, id)),
+                Some(_) => {
+                    field("cursor", codes::INVALID_CURSOR, "This cursor belongs to a different search or filter.".into())
+                }
+                None => field("cursor", codes::INVALID_CURSOR, "This cursor was not issued by this server.".into()),
+            }
+        }
+        if errors.is_empty() { Ok(query) } else { Err(ApiError::validation(errors)) }
+    }
+
+    /// Identifies the filters a cursor was issued for, so it cannot page another query.
+    fn fingerprint(&self) -> String {
+        let text = format!(
+            "{}\u{1f}{}\u{1f}{}\u{1f}{}",
+            self.q.as_deref().unwrap_or(""),
+            self.status.map(UserStatus::as_str).unwrap_or(""),
+            self.role.as_deref().unwrap_or(""),
+            self.department.as_deref().unwrap_or("")
+        );
+        crate::tokens::hash_token(&text)[..12].to_owned()
+    }
+
+    /// Appends the filters shared by the page and the counts (all but status and cursor).
+    fn push_filters(&self, qb: &mut QueryBuilder<'_, Sqlite>, org_id: &str) {
+        qb.push(" WHERE u.org_id = ").push_bind(org_id.to_owned());
+        if let Some(q) = &self.q {
+            let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            qb.push(" AND u.search_text LIKE ").push_bind(format!("%{escaped}%")).push(" ESCAPE '\\'");
+        }
+        if let Some(role) = &self.role {
+            qb.push(" AND EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id AND (r.key = ")
+                .push_bind(role.clone())
+                .push(" OR r.id = ")
+                .push_bind(role.clone())
+                .push("))");
+        }
+        if let Some(dept) = &self.department {
+            qb.push(" AND EXISTS (SELECT 1 FROM user_groups ug JOIN groups g ON g.id = ug.group_id WHERE ug.user_id = u.id AND (g.id = ")
+                .push_bind(dept.clone())
+                .push(" OR lower(g.name) = lower(")
+                .push_bind(dept.clone())
+                .push(")))");
+        }
+    }
+}
+
+fn encode_cursor(fingerprint: &str, sort_name: &str, id: &str) -> String {
+    B64.encode(serde_json::json!([fingerprint, sort_name, id]).to_string())
+}
+
+fn decode_cursor(cursor: &str) -> Option<(String, String, String)> {
+    let bytes = B64.decode(cursor).ok()?;
+    let (f, n, i): (String, String, String) = serde_json::from_slice(&bytes).ok()?;
+    Some((f, n, i))
+}
+
+/// Lists the organization's users.
+#[utoipa::path(
+    get, path = "/v1/users", tag = "users",
+    params(UserListQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of users with count badges", body = UserPage),
+        (status = 400, description = "Invalid filter, limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in, or the session was revoked", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Lacks `users.read`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_users(State(state): State<AppState>, principal: Principal, pairs: QueryPairs) -> Result<Json<UserPage>> {
+    let granted = principal.require::<UsersRead>()?;
+    let query = ListQuery::parse(&pairs)?;
+    Ok(Json(list(&state.db, &granted, &query).await?))
+}
+
+async fn list(db: &SqlitePool, granted: &Granted<UsersRead>, query: &ListQuery) -> Result<UserPage> {
+    let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT {USER_COLUMNS} FROM users u"));
+    query.push_filters(&mut qb, granted.org_id());
+    if let Some(status) = query.status {
+        qb.push(" AND u.status = ").push_bind(status.as_str());
+    }
+    if let Some((name, id)) = &query.after {
+        qb.push(" AND (u.sort_name, u.id) > (").push_bind(name.clone()).push(", ").push_bind(id.clone()).push(")");
+    }
+    qb.push(" ORDER BY u.sort_name, u.id LIMIT ").push_bind(i64::from(query.limit) + 1);
+    let mut rows: Vec<UserRow> = qb.build_query_as().fetch_all(db).await?;
+    let next_cursor = if rows.len() > query.limit as usize {
+        rows.truncate(query.limit as usize);
+        rows.last().map(|last| encode_cursor(&query.fingerprint(), &last.sort_name, &last.id))
+    } else {
+        None
+    };
+
+    let mut cq = QueryBuilder::<Sqlite>::new("SELECT u.status, COUNT(*) FROM users u");
+    query.push_filters(&mut cq, granted.org_id());
+    cq.push(" GROUP BY u.status");
+    let mut counts = UserCounts::default();
+    for (status, n) in cq.build_query_as::<(String, i64)>().fetch_all(db).await? {
+        let n = u32::try_from(n).unwrap_or(u32::MAX);
+        match UserStatus::parse(&status) {
+            Some(UserStatus::Active) => counts.active = n,
+            Some(UserStatus::Pending) => counts.pending = n,
+            Some(UserStatus::Deactivated) => counts.deactivated = n,
+            None => {}
+        }
+        counts.all = counts.all.saturating_add(n);
+    }
+    Ok(UserPage { items: hydrate(db, rows).await?, next_cursor, counts })
+}
+
+/// Gets one user of the organization.
+#[utoipa::path(
+    get, path = "/v1/users/{id}", tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user", body = User),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Lacks `users.read`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user in this organization", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get_user(State(state): State<AppState>, principal: Principal, Path(id): Path<String>) -> Result<Json<User>> {
+    let granted = principal.require::<UsersRead>()?;
+    find_user(&state.db, granted.org_id(), &id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("No user with id `{id}` in this organization.")))
+}
+
+/// Loads one user of `org_id` with roles and groups.
+pub async fn find_user(db: &SqlitePool, org_id: &str, id: &str) -> Result<Option<User>> {
+    let row: Option<UserRow> = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ? AND u.org_id = ?"))
+        .bind(id)
+        .bind(org_id)
+        .fetch_optional(db)
+        .await?;
+    Ok(match row {
+        Some(row) => hydrate(db, vec![row]).await?.pop(),
+        None => None,
+    })
+}
+
+/// Attaches roles and groups to rows, in two queries for the whole page.
+async fn hydrate(db: &SqlitePool, rows: Vec<UserRow>) -> Result<Vec<User>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut rq = QueryBuilder::<Sqlite>::new(
+        "SELECT ur.user_id, r.id, r.key, r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id IN (",
+    );
+    let mut sep = rq.separated(", ");
+    for row in &rows {
+        sep.push_bind(row.id.clone());
+    }
+    rq.push(") ORDER BY r.builtin DESC, r.name");
+    let mut roles: HashMap<String, Vec<RoleRef>> = HashMap::new();
+    for (user_id, id, key, name) in rq.build_query_as::<(String, String, String, String)>().fetch_all(db).await? {
+        roles.entry(user_id).or_default().push(RoleRef { id, key, name });
+    }
+
+    let mut gq = QueryBuilder::<Sqlite>::new(
+        "SELECT ug.user_id, g.id, g.name, g.kind FROM user_groups ug JOIN groups g ON g.id = ug.group_id WHERE ug.user_id IN (",
+    );
+    let mut sep = gq.separated(", ");
+    for row in &rows {
+        sep.push_bind(row.id.clone());
+    }
+    gq.push(") ORDER BY g.name");
+    let mut groups: HashMap<String, Vec<GroupRef>> = HashMap::new();
+    for (user_id, id, name, kind) in gq.build_query_as::<(String, String, String, String)>().fetch_all(db).await? {
+        let kind = if kind == "company" { GroupKind::Company } else { GroupKind::Department };
+        groups.entry(user_id).or_default().push(GroupRef { id, name, kind });
+    }
+
+    rows.into_iter()
+        .map(|r| {
+            let status = UserStatus::parse(&r.status)
+                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("user {} has unknown status {}", r.id, r.status)))?;
+            Ok(User {
+                roles: roles.remove(&r.id).unwrap_or_default(),
+                departments: groups.remove(&r.id).unwrap_or_default(),
+                id: r.id,
+                email: r.email,
+                first_name: r.first_name,
+                last_name: r.last_name,
+                display_name: r.display_name,
+                status,
+                mfa_enabled: r.mfa_enabled,
+                last_active_at: r.last_active_at,
+                last_login_at: r.last_login_at,
+                created_at: r.created_at,
+            })
+        })
+        .collect()
+}
+
+/// The union of the permissions of a user's roles, sorted.
+pub async fn permissions_of(db: &SqlitePool, user_id: &str) -> Result<Vec<String>> {
+    let lists: Vec<String> = sqlx::query_scalar(
+        "SELECT r.permissions FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = ?",
+    )
+    .bind(user_id)
+    .fetch_all(db)
+    .await?;
+    let mut all = Vec::new();
+    for list in lists {
+        let perms: Vec<String> = serde_json::from_str(&list).map_err(|e| ApiError::Internal(e.into()))?;
+        all.extend(perms);
+    }
+    all.sort();
+    all.dedup();
+    Ok(all)
+}

@@ -1,0 +1,402 @@
+//! `gatehouse-server seed --demo`: the "Acme" demo organization (SPEC "Demo organization").
+//!
+//! Names are deterministic (the i-th user is always the same person); rows go in with
+//! multi-row INSERTs inside one transaction, so 100 000 users take seconds.
+
+use crate::auth::hash_password;
+use crate::clock::Clock;
+use anyhow::{Context, bail};
+use chrono::{DateTime, Duration, Utc};
+use gatehouse_api::Secret;
+use sqlx::{QueryBuilder, Sqlite, SqlitePool, Transaction};
+
+/// What to seed.
+#[derive(Debug, Clone)]
+pub struct SeedOptions {
+    /// Number of generated users, besides the named staff accounts.
+    pub users: u32,
+    /// The owner's e-mail.
+    pub owner_email: String,
+    /// The owner's password; the named staff accounts share it.
+    pub owner_password: Secret,
+}
+
+/// What was seeded.
+#[derive(Debug, Clone)]
+pub struct SeedReport {
+    /// The organization's id.
+    pub org_id: String,
+    /// Users created, staff included.
+    pub users: u32,
+    /// Sessions created.
+    pub sessions: u32,
+    /// Login attempts created.
+    pub login_attempts: u32,
+}
+
+/// The built-in roles (SPEC R1) and the demo's custom support role (SPEC R2, A).
+pub const ROLES: &[(&str, &str, bool, &[&str])] = &[
+    ("owner", "Owner", true, &["users.read", "users.manage", "invitations.manage", "sessions.revoke", "audit.read", "roles.manage", "org.settings"]),
+    ("admin", "Admin", true, &["users.read", "users.manage", "invitations.manage", "sessions.revoke", "audit.read", "roles.manage", "org.settings"]),
+    ("manager", "Manager", true, &["users.read", "users.manage", "invitations.manage", "sessions.revoke", "audit.read"]),
+    ("member", "Member", true, &["users.read"]),
+    ("support", "Support", false, &["users.read", "audit.read"]),
+];
+
+const DEPARTMENTS: &[&str] = &["Sales", "Engineering", "Support", "HR"];
+const COMPANIES: &[&str] = &["Acme Corp", "Acme Labs"];
+
+/// Named accounts: (e-mail local part, first, last, role keys, department).
+const STAFF: &[(&str, &str, &str, &[&str], &str)] = &[
+    ("admin", "Sam", "Rivera", &["admin"], "Engineering"),
+    ("manager", "Jordan", "Lee", &["manager"], "Sales"),
+    ("member", "Casey", "Kim", &["member"], "Engineering"),
+    ("support", "Riley", "Chen", &["support", "member"], "Support"),
+];
+
+const FIRST: &[&str] = &[
+    "Aaliyah", "Aarav", "Abigail", "Adrian", "Aisha", "Alejandro", "Amara", "Andrei", "Anika", "Arjun", "Astrid", "Beatriz",
+    "Benjamin", "Bianca", "Caleb", "Camila", "Chen", "Chloe", "Daniel", "Dara", "Diego", "Elena", "Elijah", "Emeka", "Emma",
+    "Farah", "Felix", "Freya", "Gabriel", "Hana", "Hugo", "Ibrahim", "Ines", "Isaac", "Ivy", "Jamal", "Javier", "Jin",
+    "Kai", "Kavya", "Kenji", "Lars", "Layla", "Leo", "Lucia", "Mads", "Maya", "Mateo", "Mei", "Mohammed", "Nadia", "Noah",
+    "Olga", "Omar", "Priya", "Rafael", "Rosa", "Sanjay", "Sofia", "Tariq", "Thea", "Wei", "Yara", "Zoe",
+];
+const LAST: &[&str] = &[
+    "Abbott", "Adeyemi", "Andersen", "Bauer", "Bianchi", "Brennan", "Castillo", "Chowdhury", "Costa", "Dubois", "Eriksson",
+    "Fischer", "Fujita", "Garcia", "Gupta", "Haddad", "Hansen", "Ivanova", "Jensen", "Kaur", "Kim", "Kowalski", "Larsen",
+    "Lopez", "Martin", "Meyer", "Moreau", "Nakamura", "Nguyen", "Novak", "Okafor", "Olsen", "Patel", "Petrov", "Quinn",
+    "Rossi", "Santos", "Schmidt", "Silva", "Singh", "Sato", "Tanaka", "Torres", "Usman", "Varga", "Walsh", "Weber", "Xu",
+    "Yamamoto", "Young", "Zhang", "Ziegler", "Nowak", "Murphy", "Kelly", "Lindqvist", "Mensah", "Novotny", "Oyelaran",
+    "Park", "Reyes", "Suzuki", "Tran", "Volkov",
+];
+
+const USER_AGENTS: &[&str] = &[
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15",
+    "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36",
+];
+
+struct NewUser {
+    id: String,
+    email: String,
+    first: String,
+    last: String,
+    status: &'static str,
+    password_hash: Option<String>,
+    mfa: bool,
+    last_active: Option<DateTime<Utc>>,
+    created: DateTime<Utc>,
+    roles: Vec<String>,
+    groups: Vec<String>,
+}
+
+fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// The `i`-th generated person, always the same one.
+fn generated_user(i: u32, now: DateTime<Utc>, role_ids: &dyn Fn(&str) -> String, group_ids: &[String]) -> NewUser {
+    let (nf, nl) = (FIRST.len() as u32, LAST.len() as u32);
+    let first = FIRST[(i % nf) as usize];
+    let last = LAST[((i / nf) % nl) as usize];
+    let round = i / (nf * nl);
+    let suffix = if round == 0 { String::new() } else { round.to_string() };
+    let email = format!("{}.{}{}@acme.test", first.to_lowercase(), last.to_lowercase(), suffix);
+    let status = match i % 100 {
+        0..=5 => "pending",
+        6..=11 => "deactivated",
+        _ => "active",
+    };
+    let role = match i % 200 {
+        1 => "admin",
+        r if r % 25 == 0 => "manager",
+        _ => "member",
+    };
+    let mut groups = vec![group_ids[(i % DEPARTMENTS.len() as u32) as usize].clone()];
+    if i % 7 == 0 {
+        groups.push(group_ids[((i / 7 + 1) % DEPARTMENTS.len() as u32) as usize].clone());
+    }
+    if i % 10 == 3 {
+        groups.push(group_ids[DEPARTMENTS.len() + (i as usize / 10) % COMPANIES.len()].clone());
+    }
+    groups.dedup();
+    let spread = i64::from(i.wrapping_mul(7919) % (90 * 24 * 3600));
+    let last_active = (status != "pending" && i % 11 != 0).then(|| now - Duration::seconds(spread));
+    NewUser {
+        id: new_id(),
+        email,
+        first: first.to_owned(),
+        last: format!("{last}{}", if round == 0 { String::new() } else { format!(" {}", roman(round)) }),
+        status,
+        password_hash: None,
+        mfa: status == "active" && i % 3 != 0,
+        last_active,
+        created: now - Duration::days(400) + Duration::seconds(i64::from(i) * 60),
+        roles: vec![role_ids(role)],
+        groups,
+    }
+}
+
+fn roman(n: u32) -> String {
+    // Generational suffixes keep generated names distinct past 4 096 people.
+    const NUMERALS: &[(u32, &str)] = &[(10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")];
+    let mut n = n + 1;
+    let mut s = String::new();
+    for &(v, r) in NUMERALS {
+        while n >= v {
+            s.push_str(r);
+            n -= v;
+        }
+    }
+    s
+}
+
+/// Seeds the demo organization into an empty database.
+pub async fn seed_demo(db: &SqlitePool, clock: &dyn Clock, opts: &SeedOptions) -> anyhow::Result<SeedReport> {
+    let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM organizations").fetch_one(db).await?;
+    if existing > 0 {
+        bail!("this database already holds an organization; seed a new database file instead");
+    }
+    let owner_email = opts.owner_email.trim().to_owned();
+    if !owner_email.contains('@') {
+        bail!("--owner-email `{owner_email}` is not an e-mail address");
+    }
+    if opts.owner_password.expose().chars().count() < 8 {
+        bail!("--owner-password must have at least 8 characters");
+    }
+    let password = opts.owner_password.clone();
+    let hash = tokio::task::spawn_blocking(move || hash_password(password.expose())).await??;
+    let now = clock.now();
+    let org_id = new_id();
+
+    let mut tx = db.begin().await?;
+    sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES (?, 'Acme', ?)")
+        .bind(&org_id)
+        .bind(now - Duration::days(400))
+        .execute(&mut *tx)
+        .await?;
+    let mut role_map = std::collections::HashMap::new();
+    for (key, name, builtin, perms) in ROLES {
+        let id = new_id();
+        sqlx::query("INSERT INTO roles (id, org_id, key, name, builtin, permissions, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .bind(&id)
+            .bind(&org_id)
+            .bind(key)
+            .bind(name)
+            .bind(builtin)
+            .bind(serde_json::to_string(perms)?)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        role_map.insert(*key, id);
+    }
+    let role_id = |key: &str| role_map.get(key).cloned().unwrap_or_default();
+    let mut group_ids = Vec::new();
+    for (kind, names) in [("department", DEPARTMENTS), ("company", COMPANIES)] {
+        for name in names {
+            let id = new_id();
+            sqlx::query("INSERT INTO groups (id, org_id, kind, name, created_at) VALUES (?, ?, ?, ?, ?)")
+                .bind(&id)
+                .bind(&org_id)
+                .bind(kind)
+                .bind(name)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            group_ids.push(id);
+        }
+    }
+    let dept_id = |name: &str| DEPARTMENTS.iter().position(|d| *d == name).map(|i| group_ids[i].clone()).unwrap_or_default();
+
+    let mut staff = vec![NewUser {
+        id: new_id(),
+        email: owner_email.clone(),
+        first: "Alex".into(),
+        last: "Morgan".into(),
+        status: "active",
+        password_hash: Some(hash.clone()),
+        mfa: false,
+        last_active: Some(now - Duration::minutes(5)),
+        created: now - Duration::days(400),
+        roles: vec![role_id("owner")],
+        groups: vec![dept_id("Engineering")],
+    }];
+    for (local, first, last, roles, dept) in STAFF {
+        if format!("{local}@acme.test").eq_ignore_ascii_case(&owner_email) {
+            continue;
+        }
+        staff.push(NewUser {
+            id: new_id(),
+            email: format!("{local}@acme.test"),
+            first: (*first).into(),
+            last: (*last).into(),
+            status: "active",
+            password_hash: Some(hash.clone()),
+            mfa: false,
+            last_active: Some(now - Duration::hours(3)),
+            created: now - Duration::days(399),
+            roles: roles.iter().map(|r| role_id(r)).collect(),
+            groups: vec![dept_id(dept)],
+        });
+    }
+    insert_users(&mut tx, &org_id, &staff).await?;
+    let mut total = staff.len() as u32;
+    let active_sample: Vec<(String, DateTime<Utc>)> =
+        staff.iter().filter_map(|u| u.last_active.map(|t| (u.id.clone(), t))).collect();
+
+    const CHUNK: u32 = 400;
+    let mut sample = active_sample;
+    let mut start = 0;
+    while start < opts.users {
+        let end = (start + CHUNK).min(opts.users);
+        let batch: Vec<NewUser> = (start..end).map(|i| generated_user(i, now, &role_id, &group_ids)).collect();
+        if sample.len() < 400 {
+            sample.extend(batch.iter().filter(|u| u.status == "active").filter_map(|u| u.last_active.map(|t| (u.id.clone(), t))));
+        }
+        insert_users(&mut tx, &org_id, &batch).await?;
+        total += batch.len() as u32;
+        start = end;
+    }
+    let (sessions, attempts) = insert_activity(&mut tx, &org_id, &sample, now).await?;
+    tx.commit().await.context("committing the demo organization")?;
+    Ok(SeedReport { org_id, users: total, sessions, login_attempts: attempts })
+}
+
+async fn insert_users(tx: &mut Transaction<'_, Sqlite>, org_id: &str, users: &[NewUser]) -> anyhow::Result<()> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    let mut qb = QueryBuilder::<Sqlite>::new(
+        "INSERT INTO users (id, org_id, email, email_lower, first_name, last_name, display_name, sort_name, search_text, \
+         status, password_hash, mfa_enabled, last_active_at, last_login_at, created_at, updated_at) ",
+    );
+    qb.push_values(users, |mut b, u| {
+        let display = format!("{} {}", u.first, u.last);
+        b.push_bind(u.id.clone())
+            .push_bind(org_id.to_owned())
+            .push_bind(u.email.clone())
+            .push_bind(u.email.to_lowercase())
+            .push_bind(u.first.clone())
+            .push_bind(u.last.clone())
+            .push_bind(display.clone())
+            .push_bind(display.to_lowercase())
+            .push_bind(format!("{} {}", display.to_lowercase(), u.email.to_lowercase()))
+            .push_bind(u.status)
+            .push_bind(u.password_hash.clone())
+            .push_bind(u.mfa)
+            .push_bind(u.last_active)
+            .push_bind(u.last_active)
+            .push_bind(u.created)
+            .push_bind(u.created);
+    });
+    qb.build().execute(&mut **tx).await?;
+
+    let memberships: Vec<(&str, &str)> = users.iter().flat_map(|u| u.roles.iter().map(move |r| (u.id.as_str(), r.as_str()))).collect();
+    let mut qb = QueryBuilder::<Sqlite>::new("INSERT INTO user_roles (user_id, role_id) ");
+    qb.push_values(&memberships, |mut b, (u, r)| {
+        b.push_bind(*u).push_bind(*r);
+    });
+    qb.build().execute(&mut **tx).await?;
+
+    let groups: Vec<(&str, &str)> = users.iter().flat_map(|u| u.groups.iter().map(move |g| (u.id.as_str(), g.as_str()))).collect();
+    if !groups.is_empty() {
+        let mut qb = QueryBuilder::<Sqlite>::new("INSERT INTO user_groups (user_id, group_id) ");
+        qb.push_values(&groups, |mut b, (u, g)| {
+            b.push_bind(*u).push_bind(*g);
+        });
+        qb.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Sessions with realistic devices and IPs, and login attempts including failure bursts.
+async fn insert_activity(
+    tx: &mut Transaction<'_, Sqlite>,
+    org_id: &str,
+    sample: &[(String, DateTime<Utc>)],
+    now: DateTime<Utc>,
+) -> anyhow::Result<(u32, u32)> {
+    let mut sessions = Vec::new();
+    let mut attempts = Vec::new();
+    for (n, (user_id, last_active)) in sample.iter().enumerate() {
+        let n = n as u32;
+        let ua = USER_AGENTS[(n as usize) % USER_AGENTS.len()];
+        let ip = format!("203.0.113.{}", 1 + n % 250);
+        let started = *last_active - Duration::hours(i64::from(1 + n % 48));
+        let revoked = (n % 9 == 4).then(|| *last_active + Duration::minutes(30));
+        sessions.push((new_id(), user_id.clone(), ua, ip.clone(), started, *last_active, revoked));
+        attempts.push((started, user_id.clone(), ip.clone(), ua, "success", None::<&str>));
+        if n % 13 == 0 {
+            attempts.push((started - Duration::minutes(2), user_id.clone(), ip, ua, "failure", Some("bad_password")));
+        }
+    }
+    // A brute-force burst from one address against a handful of accounts.
+    for k in 0..40u32 {
+        if let Some((user_id, _)) = sample.get((k % 5) as usize) {
+            let at = now - Duration::hours(20) + Duration::seconds(i64::from(k) * 7);
+            attempts.push((at, user_id.clone(), "198.51.100.66".into(), USER_AGENTS[2], "failure", Some("bad_password")));
+        }
+    }
+    for chunk in sessions.chunks(500) {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO sessions (id, user_id, org_id, user_agent, device, ip, created_at, last_active_at, revoked_at, revoked_reason) ",
+        );
+        qb.push_values(chunk, |mut b, (id, user_id, ua, ip, started, last, revoked)| {
+            b.push_bind(id.clone())
+                .push_bind(user_id.clone())
+                .push_bind(org_id.to_owned())
+                .push_bind(*ua)
+                .push_bind(crate::routes::auth::describe_device(ua))
+                .push_bind(ip.clone())
+                .push_bind(*started)
+                .push_bind(*last)
+                .push_bind(*revoked)
+                .push_bind(revoked.map(|_| "logout"));
+        });
+        qb.build().execute(&mut **tx).await?;
+    }
+    for chunk in attempts.chunks(500) {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO login_attempts (at, email, user_id, org_id, ip, user_agent, result, reason) ",
+        );
+        qb.push_values(chunk, |mut b, (at, user_id, ip, ua, result, reason)| {
+            b.push_bind(*at)
+                .push_bind("")
+                .push_bind(user_id.clone())
+                .push_bind(org_id.to_owned())
+                .push_bind(ip.clone())
+                .push_bind(*ua)
+                .push_bind(*result)
+                .push_bind(*reason);
+        });
+        qb.build().execute(&mut **tx).await?;
+    }
+    sqlx::query(
+        "UPDATE login_attempts SET email = (SELECT email_lower FROM users WHERE users.id = login_attempts.user_id) WHERE email = ''",
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok((sessions.len() as u32, attempts.len() as u32))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_people_are_deterministic_and_distinct() {
+        let now = Utc::now();
+        let groups: Vec<String> = (0..6).map(|i| format!("g{i}")).collect();
+        let role = |k: &str| k.to_owned();
+        let a = generated_user(42, now, &role, &groups);
+        let b = generated_user(42, now, &role, &groups);
+        assert_eq!((a.email.clone(), a.first.clone(), a.last.clone()), (b.email, b.first, b.last));
+        let mut emails: Vec<String> = (0..10_000).map(|i| generated_user(i, now, &role, &groups).email).collect();
+        emails.sort();
+        emails.dedup();
+        assert_eq!(emails.len(), 10_000, "every generated e-mail is unique");
+    }
+}

@@ -1,0 +1,114 @@
+//! Access and refresh tokens.
+//!
+//! An access token is `gha_<payload>.<mac>`: the payload names the session and the expiry,
+//! the MAC (HMAC-SHA-256 with a key kept in the database, so every server process sharing
+//! the database agrees) makes it unforgeable. It proves nothing on its own: every request
+//! also checks the session row, which is what makes revocation effective at once.
+//! A refresh token is `ghr_<256 random bits>`; only its SHA-256 is stored.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use chrono::{DateTime, TimeZone, Utc};
+use gatehouse_api::{ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX, Secret};
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The key that signs access tokens.
+#[derive(Clone)]
+pub struct SigningKey(Secret<Vec<u8>>);
+
+impl SigningKey {
+    /// Wraps raw key bytes (32 random bytes from the database).
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self(Secret::new(bytes))
+    }
+
+    fn mac(&self) -> HmacSha256 {
+        // HMAC accepts keys of any length, so this cannot fail.
+        match HmacSha256::new_from_slice(self.0.expose()) {
+            Ok(mac) => mac,
+            Err(_) => unreachable!("HMAC takes keys of any length"),
+        }
+    }
+
+    /// Issues an access token for `session_id` that expires at `expires_at`.
+    pub fn issue_access(&self, session_id: &str, expires_at: DateTime<Utc>) -> Secret {
+        let payload = B64.encode(format!("1:{session_id}:{}", expires_at.timestamp()));
+        let mut mac = self.mac();
+        mac.update(payload.as_bytes());
+        let sig = B64.encode(mac.finalize().into_bytes());
+        Secret::new(format!("{ACCESS_TOKEN_PREFIX}{payload}.{sig}"))
+    }
+
+    /// Verifies an access token's MAC and returns (session id, expiry); `None` if forged
+    /// or malformed. Expiry is the caller's to check against its clock.
+    pub fn verify_access(&self, token: &str) -> Option<(String, DateTime<Utc>)> {
+        let rest = token.strip_prefix(ACCESS_TOKEN_PREFIX)?;
+        let (payload, sig) = rest.split_once('.')?;
+        let sig = B64.decode(sig).ok()?;
+        let mut mac = self.mac();
+        mac.update(payload.as_bytes());
+        mac.verify_slice(&sig).ok()?;
+        let decoded = String::from_utf8(B64.decode(payload).ok()?).ok()?;
+        let mut parts = decoded.splitn(3, ':');
+        if parts.next()? != "1" {
+            return None;
+        }
+        let session_id = parts.next()?.to_owned();
+        let exp = Utc.timestamp_opt(parts.next()?.parse().ok()?, 0).single()?;
+        Some((session_id, exp))
+    }
+}
+
+/// A fresh random refresh token.
+pub fn new_refresh_token() -> Secret {
+    Secret::new(format!("{REFRESH_TOKEN_PREFIX}{}", B64.encode(random_bytes::<32>())))
+}
+
+/// The stored form of a refresh token (hex SHA-256).
+pub fn hash_token(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `N` bytes from the OS random source.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut buf = [0u8; N];
+    rand::rngs::OsRng.fill_bytes(&mut buf);
+    buf
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_token_round_trips_and_rejects_tampering() {
+        let key = SigningKey::new(vec![7; 32]);
+        let exp = Utc.timestamp_opt(2_000_000_000, 0).unwrap();
+        let token = key.issue_access("sess-1", exp);
+        assert!(token.expose().starts_with("gha_"));
+        assert_eq!(key.verify_access(token.expose()), Some(("sess-1".to_owned(), exp)));
+
+        let other = SigningKey::new(vec![8; 32]);
+        assert_eq!(other.verify_access(token.expose()), None, "another key's token is forged");
+
+        let forged = token.expose().replacen("gha_", "gha_x", 1);
+        assert_eq!(key.verify_access(&forged), None);
+        assert_eq!(key.verify_access("gha_"), None);
+        assert_eq!(key.verify_access("Bearer nonsense"), None);
+    }
+
+    #[test]
+    fn refresh_tokens_are_random_and_hashed() {
+        let a = new_refresh_token();
+        let b = new_refresh_token();
+        assert_ne!(a.expose(), b.expose());
+        assert!(a.expose().starts_with("ghr_"));
+        assert_eq!(hash_token(a.expose()).len(), 64);
+        assert_ne!(hash_token(a.expose()), hash_token(b.expose()));
+    }
+}

@@ -1,0 +1,103 @@
+use chrono::{Duration, TimeZone, Utc};
+use gatehouse_api::{Problem, TokenResponse};
+use gatehouse_server::clock::ManualClock;
+use gatehouse_server::seed::{SeedOptions, seed_demo};
+use gatehouse_server::{AppState, Config, app};
+use reqwest::StatusCode;
+use serde_json::json;
+use std::sync::Arc;
+
+pub const OWNER: &str = "owner@acme.test";
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestServer {
+    pub url: String,
+    pub http: reqwest::Client,
+    pub clock: Arc<ManualClock>,
+    pub state: AppState,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    /// A server with the demo organization and `users` generated users.
+    pub async fn with_users(users: u32) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap()));
+        let state = AppState::open(&dir.path().join("test.db"), clock.clone(), Config::default()).await.unwrap();
+        let opts = SeedOptions { users, owner_email: OWNER.into(), owner_password: PASSWORD.into() };
+        seed_demo(&state.db, clock.as_ref(), &opts).await.unwrap();
+        let url = start(state.clone()).await;
+        Self { url, http: reqwest::Client::new(), clock, state, dir }
+    }
+
+    pub async fn new() -> Self {
+        Self::with_users(40).await
+    }
+
+    /// A second server process's worth of state on the same database file.
+    pub async fn second_node(&self) -> String {
+        let state = AppState::open(&self.dir.path().join("test.db"), self.clock.clone(), Config::default()).await.unwrap();
+        start(state).await
+    }
+
+    pub fn at(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
+    pub async fn login_raw(&self, email: &str, password: &str) -> reqwest::Response {
+        self.http
+            .post(self.at("/v1/auth/login"))
+            .header("user-agent", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0")
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn login(&self, email: &str) -> TokenResponse {
+        let res = self.login_raw(email, PASSWORD).await;
+        assert_eq!(res.status(), StatusCode::OK, "login of {email}");
+        res.json().await.unwrap()
+    }
+
+    pub async fn get(&self, path: &str, token: &TokenResponse) -> reqwest::Response {
+        self.get_with(path, token.access_token.expose()).await
+    }
+
+    pub async fn get_with(&self, path: &str, access_token: &str) -> reqwest::Response {
+        self.http.get(self.at(path)).bearer_auth(access_token).send().await.unwrap()
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> reqwest::Response {
+        self.http.post(self.at("/v1/auth/refresh")).json(&json!({"refresh_token": refresh_token})).send().await.unwrap()
+    }
+
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+}
+
+async fn start(state: AppState) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(app::serve(listener, app::build(state)));
+    url
+}
+
+/// Asserts a problem+json answer with `status` and `code`, and returns it.
+pub async fn problem(res: reqwest::Response, status: StatusCode, code: &str) -> Problem {
+    assert_eq!(res.status(), status, "status");
+    let ct = res.headers().get("content-type").unwrap().to_str().unwrap().to_owned();
+    assert_eq!(ct, "application/problem+json");
+    let p: Problem = res.json().await.unwrap();
+    assert_eq!(p.code, code, "problem code ({})", p.detail);
+    assert_eq!(p.status, status.as_u16());
+    assert_eq!(p.type_, format!("urn:gatehouse:problem:{code}"));
+    p
+}
+
+
+pub async fn tokens(res: reqwest::Response) -> TokenResponse {
+    assert_eq!(res.status(), StatusCode::OK, "expected tokens");
+    res.json().await.unwrap()
+}
