@@ -1,1 +1,17 @@
+//! gatehouse-client: the Gatehouse API client used by the desktop app (and by anything
+//! else: nothing here depends on Tauri).
+//!
+//! A [`Client`] is one signed-in connection. The refresh token lives only in a
+//! [`TokenStore`] (the OS keyring in the app); the access token only in memory. Requests
+//! refresh the access token transparently, one refresh at a time, because a refresh token
+//! presented twice revokes the session on the server.
 
+mod auth;
+mod error;
+pub mod keyring_store;
+mod users;
+
+pub use auth::{Client, ClientOptions};
+pub use error::{Error, Result};
+pub use gatehouse_api as api;
+pub use keyring_store::{ConnectionKey, KeyringTokenStore, MemoryTokenStore, TokenStore};

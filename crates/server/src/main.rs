@@ -27,6 +27,12 @@ enum Command {
         /// Address to listen on; port 0 picks a free port. The bound address is printed.
         #[arg(long, env = "GATEHOUSE_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Lifetime of access tokens, in seconds.
+        #[arg(long, env = "GATEHOUSE_ACCESS_TOKEN_TTL", default_value_t = 900, value_parser = clap::value_parser!(u32).range(1..=86_400))]
+        access_token_ttl: u32,
+        /// Lifetime of refresh tokens, in days.
+        #[arg(long, env = "GATEHOUSE_REFRESH_TOKEN_TTL_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=365))]
+        refresh_token_ttl_days: u32,
     },
     /// Create an organization in a new database.
     Seed {
@@ -61,12 +67,17 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve { db: path, listen } => {
+        Command::Serve { db: path, listen, access_token_ttl, refresh_token_ttl_days } => {
             let path = match path {
                 Some(p) => p,
                 None => db::default_db_path()?,
             };
-            let state = AppState::open(&path, Arc::new(SystemClock), Config::default()).await?;
+            let config = Config {
+                access_token_ttl: chrono::Duration::seconds(i64::from(access_token_ttl)),
+                refresh_token_ttl: chrono::Duration::days(i64::from(refresh_token_ttl_days)),
+                ..Config::default()
+            };
+            let state = AppState::open(&path, Arc::new(SystemClock), config).await?;
             let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
             let addr = listener.local_addr()?;
             // The first stdout line is the contract with scripts and tests that start us on port 0.

@@ -1,0 +1,293 @@
+//! The signed-in connection: sign-in, resume, transparent refresh, sign-out.
+
+use crate::error::{Error, Result};
+use crate::keyring_store::{ConnectionKey, TokenStore};
+use gatehouse_api::{LoginRequest, Me, Problem, RefreshRequest, Secret, TokenResponse, codes};
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+use url::Url;
+
+/// Refresh this long before the server would refuse the access token, so a request in
+/// flight does not race its expiry.
+const EXPIRY_MARGIN: Duration = Duration::from_secs(30);
+
+/// How a [`Client`] talks HTTP.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Sent as `User-Agent`; the server shows it as the session's device.
+    pub user_agent: String,
+    /// Time allowed to open a connection.
+    pub connect_timeout: Duration,
+    /// Time allowed for a whole request.
+    pub timeout: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            user_agent: format!("gatehouse-client/{} ({})", env!("CARGO_PKG_VERSION"), os_name()),
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The operating system's name as sessions show it.
+pub fn os_name() -> &'static str {
+    match std::env::consts::OS {
+        "linux" => "Linux",
+        "macos" => "macOS",
+        "windows" => "Windows",
+        other => other,
+    }
+}
+
+struct AccessToken {
+    token: Secret,
+    refresh_after: Instant,
+}
+
+/// One signed-in connection to a Gatehouse server.
+pub struct Client {
+    base: Url,
+    http: reqwest::Client,
+    key: ConnectionKey,
+    store: Arc<dyn TokenStore>,
+    /// Held across a refresh, so only one refresh token is ever in flight.
+    access: Mutex<Option<AccessToken>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("server", &self.base.as_str()).field("email", &self.key.email).finish_non_exhaustive()
+    }
+}
+
+/// Parses and checks a server URL as typed by a person.
+pub fn parse_server_url(input: &str) -> Result<Url> {
+    let input = input.trim();
+    let invalid = || Error::InvalidServerUrl("Enter a full server address, like https://gatehouse.example.com".into());
+    if input.is_empty() {
+        return Err(Error::InvalidServerUrl("Enter the server address.".into()));
+    }
+    let url = Url::parse(input).map_err(|_| invalid())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+        return Err(invalid());
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::InvalidServerUrl("The server address cannot contain credentials, a query or a fragment.".into()));
+    }
+    // A base with a path keeps it: https://example.com/gatehouse/ + v1/users.
+    let mut url = url;
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
+}
+
+impl Client {
+    fn new(server_url: &str, email: &str, store: Arc<dyn TokenStore>, options: &ClientOptions) -> Result<Self> {
+        let base = parse_server_url(server_url)?;
+        let http = reqwest::Client::builder()
+            .user_agent(options.user_agent.clone())
+            .connect_timeout(options.connect_timeout)
+            .timeout(options.timeout)
+            .build()
+            .map_err(|e| Error::Protocol(e.to_string()))?;
+        let key = ConnectionKey::new(base.as_str(), email);
+        Ok(Self { base, http, key, store, access: Mutex::new(None) })
+    }
+
+    /// Signs in with e-mail and password; the refresh token goes to `store`.
+    pub async fn sign_in(
+        server_url: &str,
+        email: &str,
+        password: Secret,
+        store: Arc<dyn TokenStore>,
+        options: &ClientOptions,
+    ) -> Result<(Self, Me)> {
+        let client = Self::new(server_url, email, store, options)?;
+        let body = LoginRequest { email: email.trim().to_owned(), password, totp: None };
+        let tokens: TokenResponse = client.send_json(client.request(Method::POST, "v1/auth/login")?.json(&body)).await?;
+        client.adopt(tokens).await?;
+        let me = client.me().await?;
+        Ok((client, me))
+    }
+
+    /// Resumes a connection from its stored refresh token (at app start).
+    pub async fn resume(server_url: &str, email: &str, store: Arc<dyn TokenStore>, options: &ClientOptions) -> Result<(Self, Me)> {
+        let client = Self::new(server_url, email, store, options)?;
+        let me = client.me().await?;
+        Ok((client, me))
+    }
+
+    /// The connection this client is signed in to.
+    pub fn key(&self) -> &ConnectionKey {
+        &self.key
+    }
+
+    /// Signs out: revokes the session on the server, then deletes the stored refresh token
+    /// even if the server could not be told. Returns whether the server confirmed.
+    pub async fn sign_out(self) -> Result<bool> {
+        let confirmed = match self.send_authed::<()>(Method::POST, "v1/auth/logout", None::<&()>).await {
+            Ok(()) => true,
+            Err(Error::SessionExpired { .. } | Error::NotSignedIn) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "sign-out: the server was not told; the local token is deleted anyway");
+                false
+            }
+        };
+        self.delete_stored().await?;
+        Ok(confirmed)
+    }
+
+    /// `GET /v1/me`.
+    pub async fn me(&self) -> Result<Me> {
+        self.get("v1/me").await
+    }
+
+    pub(crate) async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        self.send_authed(Method::GET, path, None::<&()>).await
+    }
+
+    fn request(&self, method: Method, path: &str) -> Result<RequestBuilder> {
+        let url = self.base.join(path).map_err(|e| Error::Protocol(e.to_string()))?;
+        Ok(self.http.request(method, url))
+    }
+
+    /// Sends a request with a valid access token; refreshes and retries once when the
+    /// server says the token expired.
+    pub(crate) async fn send_authed<T: DeserializeOwned>(&self, method: Method, path: &str, body: Option<&impl Serialize>) -> Result<T> {
+        let mut retried = false;
+        loop {
+            let token = self.access_token(false).await?;
+            let mut req = self.request(method.clone(), path)?.bearer_auth(token.expose());
+            if let Some(body) = body {
+                req = req.json(body);
+            }
+            match self.send_json(req).await {
+                Err(Error::Api(p)) if p.code == codes::TOKEN_EXPIRED && !retried => {
+                    retried = true;
+                    self.access_token(true).await?;
+                }
+                Err(Error::Api(p)) if p.code == codes::SESSION_REVOKED => return Err(self.session_ended(&p).await),
+                other => return other,
+            }
+        }
+    }
+
+    /// A usable access token: the cached one, or a fresh one from the refresh token.
+    async fn access_token(&self, force_refresh: bool) -> Result<Secret> {
+        let mut guard = self.access.lock().await;
+        if let Some(current) = guard.as_ref().filter(|a| !force_refresh && Instant::now() < a.refresh_after) {
+            return Ok(current.token.clone());
+        }
+        let refresh_token = self.load_stored().await?.ok_or(Error::NotSignedIn)?;
+        let req = self.request(Method::POST, "v1/auth/refresh")?.json(&RefreshRequest { refresh_token });
+        let tokens: TokenResponse = match self.send_json(req).await {
+            Ok(t) => t,
+            Err(Error::Api(p)) if p.status == 401 => {
+                *guard = None;
+                return Err(self.forget_session(&p).await);
+            }
+            Err(e) => return Err(e),
+        };
+        self.store_refresh(&tokens.refresh_token).await?;
+        let token = tokens.access_token.clone();
+        *guard = Some(Self::cached(tokens));
+        Ok(token)
+    }
+
+    async fn adopt(&self, tokens: TokenResponse) -> Result<()> {
+        if let Err(e) = self.store_refresh(&tokens.refresh_token).await {
+            // Nowhere safe to keep the session: end it rather than leave it orphaned.
+            let _ = self.request(Method::POST, "v1/auth/logout")?.bearer_auth(tokens.access_token.expose()).send().await;
+            return Err(e);
+        }
+        *self.access.lock().await = Some(Self::cached(tokens));
+        Ok(())
+    }
+
+    fn cached(tokens: TokenResponse) -> AccessToken {
+        let lifetime = Duration::from_secs(u64::from(tokens.expires_in)).saturating_sub(EXPIRY_MARGIN);
+        AccessToken { token: tokens.access_token, refresh_after: Instant::now() + lifetime }
+    }
+
+    /// The session is over: forget its tokens and say why.
+    async fn session_ended(&self, problem: &Problem) -> Error {
+        *self.access.lock().await = None;
+        self.forget_session(problem).await
+    }
+
+    /// Deletes the stored refresh token of an ended session (the caller clears the cached
+    /// access token, possibly under the lock it already holds).
+    async fn forget_session(&self, problem: &Problem) -> Error {
+        if let Err(e) = self.delete_stored().await {
+            return e;
+        }
+        let reason = match problem.code.as_str() {
+            codes::SESSION_REVOKED => "Your session was ended on the server. Sign in again.".to_owned(),
+            codes::INVALID_REFRESH_TOKEN => format!("Your session has expired. {}", problem.detail),
+            _ => problem.detail.clone(),
+        };
+        Error::SessionExpired { reason }
+    }
+
+    async fn load_stored(&self) -> Result<Option<Secret>> {
+        let (store, key) = (self.store.clone(), self.key.clone());
+        blocking(move || store.load(&key)).await
+    }
+
+    async fn store_refresh(&self, token: &Secret) -> Result<()> {
+        let (store, key, token) = (self.store.clone(), self.key.clone(), token.clone());
+        blocking(move || store.save(&key, &token)).await
+    }
+
+    async fn delete_stored(&self) -> Result<()> {
+        let (store, key) = (self.store.clone(), self.key.clone());
+        blocking(move || store.delete(&key)).await
+    }
+
+    /// Sends and decodes JSON, mapping transport failures and problem documents.
+    async fn send_json<T: DeserializeOwned>(&self, req: RequestBuilder) -> Result<T> {
+        let res = req.send().await.map_err(|e| Error::from_transport(&self.base, &e))?;
+        let status = res.status();
+        if status.is_success() {
+            let bytes = res.bytes().await.map_err(|e| Error::from_transport(&self.base, &e))?;
+            let bytes = if status == StatusCode::NO_CONTENT || bytes.is_empty() { &b"null"[..] } else { &bytes[..] };
+            return serde_json::from_slice(bytes).map_err(|e| Error::Protocol(format!("{status}: {e}")));
+        }
+        let bytes = res.bytes().await.map_err(|e| Error::from_transport(&self.base, &e))?;
+        match serde_json::from_slice::<Problem>(&bytes) {
+            Ok(problem) => Err(Error::Api(Box::new(problem))),
+            Err(_) => Err(Error::Protocol(format!(
+                "{status} from {} is not a Gatehouse API answer",
+                self.base.as_str().trim_end_matches('/')
+            ))),
+        }
+    }
+}
+
+/// Keyring calls block on D-Bus: keep them off the async workers.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| Error::Keyring(e.to_string()))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_urls_are_checked_and_normalised() {
+        assert_eq!(parse_server_url("http://127.0.0.1:8080").unwrap().as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(parse_server_url(" https://gh.example/base ").unwrap().as_str(), "https://gh.example/base/");
+        for bad in ["", "gatehouse.example.com", "ftp://x", "http://", "https://u:p@x", "http://x/?a=b", "not a url"] {
+            assert!(matches!(parse_server_url(bad), Err(Error::InvalidServerUrl(_))), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,72 @@
+use gatehouse_api::Problem;
+
+/// Result alias of the client.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What can go wrong talking to a Gatehouse server. Transport failures, server answers and
+/// an ended session are kept apart: the app retries the first, shows the second, and sends
+/// the user back to sign-in on the third.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The server URL is not a usable http(s) URL.
+    #[error("{0}")]
+    InvalidServerUrl(String),
+    /// The server could not be reached (DNS, refused, TLS, timeout).
+    #[error("Cannot reach server at {url}: {reason}")]
+    Unreachable {
+        /// The server's base URL.
+        url: String,
+        /// What failed, for a person.
+        reason: String,
+    },
+    /// The server answered with a problem document.
+    #[error("{}", .0.detail)]
+    Api(Box<Problem>),
+    /// The session ended (revoked, expired, or its refresh token was reused); sign in again.
+    #[error("{reason}")]
+    SessionExpired {
+        /// Why, for a person.
+        reason: String,
+    },
+    /// No session is stored for this connection.
+    #[error("Not signed in")]
+    NotSignedIn,
+    /// The OS keyring refused or failed.
+    #[error("The system keyring is not available: {0}")]
+    Keyring(String),
+    /// The server answered something that is not the API.
+    #[error("Unexpected answer from the server: {0}")]
+    Protocol(String),
+}
+
+impl Error {
+    /// The server's problem code, if this is a server answer.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Api(p) => Some(p.code.as_str()),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn from_transport(url: &url::Url, e: &reqwest::Error) -> Self {
+        let reason = if e.is_timeout() {
+            "the request timed out".to_owned()
+        } else if e.is_connect() {
+            // The innermost cause says "Connection refused" or the DNS failure.
+            let mut source: &dyn std::error::Error = e;
+            while let Some(next) = source.source() {
+                source = next;
+            }
+            source.to_string()
+        } else {
+            e.to_string()
+        };
+        Self::Unreachable { url: url.as_str().trim_end_matches('/').to_owned(), reason }
+    }
+}
+
+impl From<keyring_core::Error> for Error {
+    fn from(e: keyring_core::Error) -> Self {
+        Self::Keyring(e.to_string())
+    }
+}

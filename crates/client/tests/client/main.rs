@@ -1,0 +1,6 @@
+//! gatehouse-client against a real `gatehouse-server` process (and, in `keyring`, the
+//! real OS keyring).
+
+mod flows;
+mod keyring;
+mod server;

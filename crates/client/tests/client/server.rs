@@ -1,0 +1,61 @@
+//! Starts a real `gatehouse-server` process with a freshly seeded demo database.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+pub const OWNER: &str = "owner@acme.test";
+pub const PASSWORD: &str = "client-test-password";
+
+pub struct ServerProcess {
+    pub url: String,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+/// The server binary: `GATEHOUSE_SERVER_BIN`, or the one built next to this test.
+pub fn server_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("GATEHOUSE_SERVER_BIN") {
+        return PathBuf::from(p);
+    }
+    // target/debug/deps/client-<hash> → target/debug/gatehouse-server
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent().and_then(|d| d.parent()).unwrap().join(format!("gatehouse-server{}", std::env::consts::EXE_SUFFIX));
+    assert!(bin.exists(), "{} is missing: run `cargo build -p gatehouse-server` first (cargo xtask test does)", bin.display());
+    bin
+}
+
+impl ServerProcess {
+    /// A seeded server; `args` go to `serve`.
+    pub fn start(args: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("server.db");
+        let seeded = Command::new(server_bin())
+            .args(["seed", "--demo", "--users", "120", "--db"])
+            .arg(&db)
+            .env("GATEHOUSE_OWNER_PASSWORD", PASSWORD)
+            .output()
+            .unwrap();
+        assert!(seeded.status.success(), "seed failed: {}", String::from_utf8_lossy(&seeded.stderr));
+        let mut child = Command::new(server_bin())
+            .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+            .arg(&db)
+            .args(args)
+            .env("GATEHOUSE_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_owned();
+        Self { url, child, _dir: dir }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
