@@ -1,0 +1,161 @@
+import { render, screen, waitFor } from '@testing-library/svelte';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it } from 'vitest';
+import App from '../../App.svelte';
+import { SESSION, ipcError, page, signedOut } from '../../test/fixtures';
+import { callsOf, deferred, mockCommands } from '../../test/ipc';
+import type { CurrentSession, SessionInfo } from '../bindings';
+
+async function startSignedOut(current: CurrentSession = signedOut(), signIn?: () => unknown) {
+  const calls = mockCommands({
+    current_session: () => current,
+    sign_in: signIn ?? (() => SESSION),
+    list_users: () => page([]),
+  });
+  render(App);
+  await screen.findByTestId('signin-form');
+  return calls;
+}
+
+async function fill(server: string, email: string, password: string) {
+  const user = userEvent.setup();
+  const url = screen.getByTestId('signin-server-url');
+  await user.clear(url);
+  if (server) await user.type(url, server);
+  const mail = screen.getByTestId('signin-email');
+  await user.clear(mail);
+  if (email) await user.type(mail, email);
+  if (password) await user.type(screen.getByTestId('signin-password'), password);
+  return user;
+}
+
+describe('sign-in', () => {
+  it('has labelled fields', async () => {
+    await startSignedOut();
+    expect(screen.getByLabelText('Server URL')).toBe(screen.getByTestId('signin-server-url'));
+    expect(screen.getByLabelText('E-mail')).toBe(screen.getByTestId('signin-email'));
+    expect(screen.getByLabelText('Password')).toBe(screen.getByTestId('signin-password'));
+  });
+
+  it('rejects a server address without a scheme before calling Rust', async () => {
+    const calls = await startSignedOut();
+    const user = await fill('gatehouse.example.com', 'owner@acme.test', 'pw');
+    await user.click(screen.getByTestId('signin-submit'));
+
+    const error = await screen.findByTestId('signin-server-url-error');
+    expect(error).toHaveTextContent('Enter a full server address, like https://gatehouse.example.com');
+    expect(error).toHaveAttribute('role', 'alert');
+    expect(screen.getByTestId('signin-server-url')).toHaveAttribute('aria-invalid', 'true');
+    expect(callsOf(calls, 'sign_in')).toHaveLength(0);
+  });
+
+  it('rejects a non-http scheme, an e-mail without @ and an empty password', async () => {
+    const calls = await startSignedOut();
+    const user = await fill('ftp://gatehouse.example.com', 'owner', '');
+    await user.click(screen.getByTestId('signin-submit'));
+
+    expect(await screen.findByTestId('signin-server-url-error')).toBeInTheDocument();
+    expect(screen.getByTestId('signin-email-error')).toHaveTextContent(/valid e-mail/);
+    expect(screen.getByTestId('signin-password-error')).toHaveTextContent('Enter your password');
+    expect(callsOf(calls, 'sign_in')).toHaveLength(0);
+  });
+
+  it('sends the trimmed form to sign_in and opens the users page', async () => {
+    const calls = await startSignedOut();
+    const user = await fill(' https://gatehouse.acme.test ', 'owner@acme.test', 'hunter2');
+    await user.click(screen.getByTestId('signin-submit'));
+
+    expect(await screen.findByTestId('users-page')).toBeInTheDocument();
+    expect(callsOf(calls, 'sign_in')).toEqual([
+      {
+        cmd: 'sign_in',
+        args: { args: { server_url: 'https://gatehouse.acme.test', email: 'owner@acme.test', password: 'hunter2' } },
+      },
+    ]);
+  });
+
+  it('shows "Invalid email or password" for invalid_credentials', async () => {
+    await startSignedOut(signedOut(), () => {
+      throw ipcError('invalid_credentials', 'server said: bad credentials');
+    });
+    const user = await fill('https://gatehouse.acme.test', 'owner@acme.test', 'wrong');
+    await user.click(screen.getByTestId('signin-submit'));
+
+    const error = await screen.findByTestId('signin-error');
+    expect(error.textContent?.trim()).toBe('Invalid email or password');
+    expect(error).toHaveAttribute('role', 'alert');
+    expect(screen.getByTestId('signin-password')).toHaveValue('wrong');
+    expect(screen.queryByTestId('users-page')).not.toBeInTheDocument();
+  });
+
+  it('shows the message from Rust when the server is unreachable', async () => {
+    await startSignedOut(signedOut(), () => {
+      throw ipcError('unreachable', 'Cannot reach server at https://down.acme.test');
+    });
+    const user = await fill('https://down.acme.test', 'owner@acme.test', 'pw');
+    await user.click(screen.getByTestId('signin-submit'));
+
+    expect(await screen.findByTestId('signin-error')).toHaveTextContent(
+      'Cannot reach server at https://down.acme.test',
+    );
+  });
+
+  it('puts an error that names a field under that field', async () => {
+    await startSignedOut(signedOut(), () => {
+      throw ipcError('invalid_input', 'No account uses this e-mail', 'email');
+    });
+    const user = await fill('https://gatehouse.acme.test', 'nobody@acme.test', 'pw');
+    await user.click(screen.getByTestId('signin-submit'));
+
+    expect(await screen.findByTestId('signin-email-error')).toHaveTextContent('No account uses this e-mail');
+    expect(screen.queryByTestId('signin-error')).not.toBeInTheDocument();
+  });
+
+  it('disables the button and says "Signing in…" while pending', async () => {
+    const pending = deferred<SessionInfo>();
+    await startSignedOut(signedOut(), () => pending.promise);
+    const user = await fill('https://gatehouse.acme.test', 'owner@acme.test', 'pw');
+    await user.click(screen.getByTestId('signin-submit'));
+
+    const button = screen.getByTestId('signin-submit');
+    await waitFor(() => expect(button).toBeDisabled());
+    expect(button).toHaveTextContent('Signing in…');
+
+    pending.reject(ipcError('invalid_credentials', 'nope'));
+    await screen.findByTestId('signin-error');
+    expect(button).toBeEnabled();
+    expect(button).toHaveTextContent('Sign in');
+  });
+
+  it('prefills from last_connection, focuses the password and shows why the session ended', async () => {
+    await startSignedOut(
+      signedOut({
+        last_connection: { server_url: 'https://gatehouse.acme.test', email: 'owner@acme.test' },
+        signed_out_reason: 'the session was revoked by an administrator',
+      }),
+    );
+
+    expect(screen.getByTestId('signin-server-url')).toHaveValue('https://gatehouse.acme.test');
+    expect(screen.getByTestId('signin-email')).toHaveValue('owner@acme.test');
+    expect(screen.getByTestId('signin-password')).toHaveFocus();
+    expect(screen.getByTestId('signin-notice')).toHaveTextContent(
+      'Your session ended: the session was revoked by an administrator',
+    );
+  });
+
+  it('shows no notice and focuses the server URL on a first start', async () => {
+    await startSignedOut();
+    expect(screen.queryByTestId('signin-notice')).not.toBeInTheDocument();
+    expect(screen.getByTestId('signin-server-url')).toHaveFocus();
+  });
+
+  it('goes straight to the users page when a session is resumed', async () => {
+    mockCommands({
+      current_session: () => ({ session: SESSION, last_connection: null, signed_out_reason: null }),
+      list_users: () => page([]),
+    });
+    render(App);
+    expect(await screen.findByTestId('users-page')).toBeInTheDocument();
+    expect(screen.queryByTestId('signin-form')).not.toBeInTheDocument();
+  });
+});

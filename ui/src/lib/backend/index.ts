@@ -1,0 +1,95 @@
+// The one door from the UI to Rust. Components never call `invoke` or `commands`
+// themselves: they take a `Backend` from context, so tests can swap the transport
+// (they keep the Tauri one and intercept it with `mockIPC`).
+import { getContext, setContext } from 'svelte';
+import {
+  commands,
+  type CurrentSession,
+  type IpcError,
+  type IpcErrorCode,
+  type SessionInfo,
+  type SignInArgs,
+  type UserListQuery,
+  type UserPage,
+} from '../bindings';
+
+export type { IpcError, IpcErrorCode };
+
+export interface Backend {
+  currentSession(): Promise<CurrentSession>;
+  signIn(args: SignInArgs): Promise<SessionInfo>;
+  signOut(): Promise<void>;
+  listUsers(query: UserListQuery): Promise<UserPage>;
+}
+
+const CODES: readonly IpcErrorCode[] = [
+  'invalid_input',
+  'invalid_credentials',
+  'unreachable',
+  'session_expired',
+  'not_signed_in',
+  'forbidden',
+  'keyring_unavailable',
+  'server_error',
+  'internal',
+];
+
+export function isIpcError(value: unknown): value is IpcError {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    typeof v.code === 'string' &&
+    (CODES as readonly string[]).includes(v.code) &&
+    typeof v.message === 'string'
+  );
+}
+
+/** Every rejection becomes an `IpcError`, even Tauri's own string errors (e.g. an unknown command). */
+export function toIpcError(reason: unknown): IpcError {
+  if (isIpcError(reason)) {
+    return { code: reason.code, message: reason.message, field: reason.field ?? null };
+  }
+  const message =
+    reason instanceof Error ? reason.message : typeof reason === 'string' ? reason : 'Unexpected error';
+  return { code: 'internal', message, field: null };
+}
+
+async function call<T>(promise: () => Promise<T>): Promise<T> {
+  try {
+    return await promise();
+  } catch (reason) {
+    throw toIpcError(reason);
+  }
+}
+
+/** Drops empty and undefined keys so the Rust side sees only the filters that are set. */
+export function compactQuery(query: UserListQuery): UserListQuery {
+  const out: UserListQuery = {};
+  if (query.q && query.q.trim() !== '') out.q = query.q.trim();
+  if (query.status) out.status = query.status;
+  if (query.role) out.role = query.role;
+  if (query.department) out.department = query.department;
+  if (query.limit !== undefined) out.limit = query.limit;
+  if (query.cursor) out.cursor = query.cursor;
+  return out;
+}
+
+export const tauriBackend: Backend = {
+  currentSession: () => call(() => commands.currentSession()),
+  signIn: (args) => call(() => commands.signIn(args)),
+  signOut: async () => {
+    await call(() => commands.signOut());
+  },
+  listUsers: (query) => call(() => commands.listUsers(compactQuery(query))),
+};
+
+const KEY = Symbol('gatehouse.backend');
+
+export function setBackend(backend: Backend): void {
+  setContext(KEY, backend);
+}
+
+/** The backend set by an ancestor, or the Tauri one. */
+export function getBackend(): Backend {
+  return getContext<Backend | undefined>(KEY) ?? tauriBackend;
+}

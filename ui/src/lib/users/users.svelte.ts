@@ -1,0 +1,131 @@
+// The users list: the query (search + status), the pages loaded so far, and errors.
+// Every reload bumps a generation; a response for an older generation is dropped, so a
+// slow answer to a superseded search can never overwrite the current one.
+import type { Backend, IpcError } from '../backend';
+import type { User, UserCounts, UserStatus } from '../bindings';
+
+export const PAGE_SIZE = 100;
+
+export type StatusFilter = UserStatus | 'all';
+
+export class UsersList {
+  items = $state.raw<User[]>([]);
+  counts = $state.raw<UserCounts | null>(null);
+  q = $state('');
+  status = $state<StatusFilter>('all');
+  nextCursor = $state<string | null>(null);
+  /** The first page of the current query is on its way. */
+  loading = $state(false);
+  /** A further page is on its way. */
+  loadingMore = $state(false);
+  error = $state.raw<IpcError | null>(null);
+
+  #backend: Backend;
+  #onSessionEnded: (reason: string) => void;
+  #generation = 0;
+  #failedMore = false;
+
+  constructor(backend: Backend, onSessionEnded: (reason: string) => void) {
+    this.#backend = backend;
+    this.#onSessionEnded = onSessionEnded;
+  }
+
+  get hasMore(): boolean {
+    return this.nextCursor !== null;
+  }
+
+  setQuery(q: string): void {
+    const next = q.trim();
+    if (next === this.q) return;
+    this.q = next;
+    void this.reload();
+  }
+
+  setStatus(status: StatusFilter): void {
+    if (status === this.status) return;
+    this.status = status;
+    void this.reload();
+  }
+
+  async reload(): Promise<void> {
+    const generation = ++this.#generation;
+    this.items = [];
+    this.nextCursor = null;
+    this.error = null;
+    this.#failedMore = false;
+    this.loading = true;
+    this.loadingMore = false;
+    try {
+      const page = await this.#backend.listUsers(this.#query());
+      if (generation !== this.#generation) return;
+      this.items = dedupe([], page.items);
+      this.counts = page.counts;
+      this.nextCursor = page.next_cursor;
+    } catch (reason) {
+      if (generation !== this.#generation) return;
+      this.#fail(reason as IpcError);
+    } finally {
+      if (generation === this.#generation) this.loading = false;
+    }
+  }
+
+  async loadMore(): Promise<void> {
+    const cursor = this.nextCursor;
+    if (!cursor || this.loading || this.loadingMore || this.error) return;
+    const generation = this.#generation;
+    this.loadingMore = true;
+    try {
+      const page = await this.#backend.listUsers(this.#query(cursor));
+      if (generation !== this.#generation) return;
+      this.items = dedupe(this.items, page.items);
+      this.counts = page.counts;
+      this.nextCursor = page.next_cursor;
+    } catch (reason) {
+      if (generation !== this.#generation) return;
+      this.#failedMore = true;
+      this.#fail(reason as IpcError);
+    } finally {
+      if (generation === this.#generation) this.loadingMore = false;
+    }
+  }
+
+  /** Retries what failed: the next page if rows are already shown, else the whole list. */
+  retry(): Promise<void> {
+    if (this.#failedMore && this.items.length > 0) {
+      this.error = null;
+      this.#failedMore = false;
+      return this.loadMore();
+    }
+    return this.reload();
+  }
+
+  #query(cursor?: string) {
+    return {
+      q: this.q === '' ? undefined : this.q,
+      status: this.status === 'all' ? undefined : this.status,
+      limit: PAGE_SIZE,
+      cursor,
+    };
+  }
+
+  #fail(error: IpcError): void {
+    if (error.code === 'session_expired' || error.code === 'not_signed_in') {
+      this.#onSessionEnded(error.message);
+      return;
+    }
+    this.error = error;
+  }
+}
+
+/** Appends a page, skipping ids already shown (a row moving between pages must not appear twice). */
+function dedupe(existing: User[], page: User[]): User[] {
+  const seen = new Set(existing.map((u) => u.id));
+  const out = existing.slice();
+  for (const user of page) {
+    if (!seen.has(user.id)) {
+      seen.add(user.id);
+      out.push(user);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,72 @@
+import { describe, expect, it, vi } from 'vitest';
+import { ipcError, makeUser, page } from '../../test/fixtures';
+import { deferred } from '../../test/ipc';
+import type { Backend } from '../backend';
+import type { UserListQuery, UserPage } from '../bindings';
+import { UsersList } from './users.svelte';
+
+function backendWith(listUsers: (q: UserListQuery) => Promise<UserPage>): Backend {
+  return {
+    currentSession: vi.fn(),
+    signIn: vi.fn(),
+    signOut: vi.fn(),
+    listUsers,
+  };
+}
+
+describe('UsersList', () => {
+  it('drops the answer to a superseded query', async () => {
+    const slow = deferred<UserPage>();
+    const fast = deferred<UserPage>();
+    const answers = [slow, fast];
+    const list = new UsersList(
+      backendWith(() => answers.shift()!.promise),
+      () => {},
+    );
+
+    const first = list.reload();
+    list.setQuery('bob');
+    const bob = makeUser({ id: 'bob' });
+    fast.resolve(page([bob]));
+    await Promise.resolve();
+    slow.resolve(page([makeUser({ id: 'stale' })]));
+    await first;
+    await vi.waitFor(() => expect(list.loading).toBe(false));
+
+    expect(list.items.map((u) => u.id)).toEqual(['bob']);
+  });
+
+  it('appends the next page without duplicating ids', async () => {
+    const a = makeUser({ id: 'a' });
+    const b = makeUser({ id: 'b' });
+    const c = makeUser({ id: 'c' });
+    const list = new UsersList(
+      backendWith(async (q) => (q.cursor ? page([b, c]) : page([a, b], { next_cursor: 'n' }))),
+      () => {},
+    );
+    await list.reload();
+    expect(list.hasMore).toBe(true);
+    await list.loadMore();
+    expect(list.items.map((u) => u.id)).toEqual(['a', 'b', 'c']);
+    expect(list.hasMore).toBe(false);
+  });
+
+  it('hands session_expired and not_signed_in to the session, other errors to the banner', async () => {
+    const ended = vi.fn();
+    let error = ipcError('not_signed_in', 'not signed in');
+    const list = new UsersList(
+      backendWith(async () => {
+        throw error;
+      }),
+      ended,
+    );
+    await list.reload();
+    expect(ended).toHaveBeenCalledWith('not signed in');
+    expect(list.error).toBeNull();
+
+    error = ipcError('forbidden', 'You may not list users');
+    await list.reload();
+    expect(ended).toHaveBeenCalledTimes(1);
+    expect(list.error).toEqual(error);
+  });
+});

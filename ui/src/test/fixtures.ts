@@ -1,0 +1,59 @@
+// Test data shaped exactly like the generated bindings.
+import type { CurrentSession, IpcError, SessionInfo, User, UserPage } from '../lib/bindings';
+
+export const SESSION: SessionInfo = {
+  server_url: 'https://gatehouse.acme.test',
+  email: 'owner@acme.test',
+  user_id: 'u-owner',
+  display_name: 'Olivia Owner',
+  organization: { id: 'org-1', name: 'Acme' },
+  permissions: ['users.read', 'users.manage'],
+};
+
+export function signedOut(overrides: Partial<CurrentSession> = {}): CurrentSession {
+  return { session: null, last_connection: null, signed_out_reason: null, ...overrides };
+}
+
+export function signedIn(session: SessionInfo = SESSION): CurrentSession {
+  return {
+    session,
+    last_connection: { server_url: session.server_url, email: session.email },
+    signed_out_reason: null,
+  };
+}
+
+export function ipcError(code: IpcError['code'], message: string, field: string | null = null): IpcError {
+  return { code, message, field };
+}
+
+let seq = 0;
+
+export function makeUser(overrides: Partial<User> = {}): User {
+  seq += 1;
+  const first = overrides.first_name ?? `First${seq}`;
+  const last = overrides.last_name ?? `Last${seq}`;
+  return {
+    id: `u-${seq}`,
+    email: `user${seq}@acme.test`,
+    first_name: first,
+    last_name: last,
+    display_name: `${first} ${last}`,
+    status: 'active',
+    roles: [{ id: 'r-member', key: 'member', name: 'Member' }],
+    departments: [],
+    mfa_enabled: false,
+    last_active_at: null,
+    last_login_at: null,
+    created_at: '2024-01-01T00:00:00Z',
+    ...overrides,
+  };
+}
+
+export function page(items: User[], overrides: Partial<UserPage> = {}): UserPage {
+  return {
+    items,
+    next_cursor: null,
+    counts: { active: items.length, pending: 0, deactivated: 0, all: items.length },
+    ...overrides,
+  };
+}

@@ -1,0 +1,36 @@
+// A recording mockIPC: each test says how commands answer and reads back what was called.
+import { mockIPC } from '@tauri-apps/api/mocks';
+
+export type Call = { cmd: string; args: Record<string, unknown> };
+type Handler = (args: Record<string, unknown>) => unknown;
+
+export function mockCommands(handlers: Record<string, Handler>): Call[] {
+  const calls: Call[] = [];
+  mockIPC((cmd, payload) => {
+    const args = (payload ?? {}) as Record<string, unknown>;
+    calls.push({ cmd, args });
+    const handler = handlers[cmd];
+    if (!handler) throw { code: 'internal', message: `unmocked command ${cmd}`, field: null };
+    return handler(args);
+  });
+  return calls;
+}
+
+export function callsOf(calls: Call[], cmd: string): Call[] {
+  return calls.filter((c) => c.cmd === cmd);
+}
+
+/** The `query` argument of each `list_users` call. */
+export function listQueries(calls: Call[]): Record<string, unknown>[] {
+  return callsOf(calls, 'list_users').map((c) => c.args.query as Record<string, unknown>);
+}
+
+export function deferred<T>() {
+  let resolve!: (value: T) => void;
+  let reject!: (reason: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
