@@ -133,7 +133,7 @@ impl Client {
 
     /// Signs out: revokes the session on the server, then deletes the stored refresh token
     /// even if the server could not be told. Returns whether the server confirmed.
-    pub async fn sign_out(self) -> Result<bool> {
+    pub async fn sign_out(&self) -> Result<bool> {
         let confirmed = match self.send_authed::<()>(Method::POST, "v1/auth/logout", None::<&()>).await {
             Ok(()) => true,
             Err(Error::SessionExpired { .. } | Error::NotSignedIn) => true,
@@ -142,6 +142,7 @@ impl Client {
                 false
             }
         };
+        *self.access.lock().await = None;
         self.delete_stored().await?;
         Ok(confirmed)
     }

@@ -11,7 +11,7 @@ mod error;
 pub mod keyring_store;
 mod users;
 
-pub use auth::{Client, ClientOptions};
+pub use auth::{Client, ClientOptions, os_name, parse_server_url};
 pub use error::{Error, Result};
 pub use gatehouse_api as api;
 pub use keyring_store::{ConnectionKey, KeyringTokenStore, MemoryTokenStore, TokenStore};

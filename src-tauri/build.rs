@@ -1,0 +1,12 @@
+// The app manifest makes every command need an explicit `allow-<command>` permission in
+// a capability; the list is exported so a test can check it against the commands the
+// app registers (src/lib.rs) and the capability file.
+const COMMANDS: &[&str] = &["sign_in", "sign_out", "current_session", "list_users"];
+
+fn main() {
+    println!("cargo:rustc-env=GATEHOUSE_MANIFEST_COMMANDS={}", COMMANDS.join(","));
+    let attributes = tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
+    if let Err(e) = tauri_build::try_build(attributes) {
+        panic!("tauri-build failed: {e:#}");
+    }
+}

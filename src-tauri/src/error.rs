@@ -1,0 +1,111 @@
+//! Errors across IPC: `{ code, message, field }` with a closed set of codes.
+
+use gatehouse_client::Error;
+use gatehouse_client::api::codes;
+use serde::Serialize;
+use ts_rs::TS;
+
+/// What the UI branches on. Add a code only when the UI needs to tell it apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum IpcErrorCode {
+    /// A field the user typed is invalid; `field` names it.
+    InvalidInput,
+    /// Wrong e-mail or password.
+    InvalidCredentials,
+    /// The server cannot be reached.
+    Unreachable,
+    /// The session ended; back to sign-in with the message as the reason.
+    SessionExpired,
+    /// No session: sign in first.
+    NotSignedIn,
+    /// The account may not do this.
+    Forbidden,
+    /// The OS keyring is locked, missing or refused.
+    KeyringUnavailable,
+    /// The server answered with an error the UI shows as is.
+    ServerError,
+    /// A bug of ours.
+    Internal,
+}
+
+/// The error every command rejects with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct IpcError {
+    /// What kind of failure.
+    pub code: IpcErrorCode,
+    /// For a person.
+    pub message: String,
+    /// The input field at fault, when there is one (`server_url`, `email`, `password`).
+    pub field: Option<String>,
+}
+
+impl IpcError {
+    /// An error without a field.
+    pub fn new(code: IpcErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), field: None }
+    }
+
+    /// An `invalid_input` error on `field`.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        Self { code: IpcErrorCode::InvalidInput, message: message.into(), field: Some(field.into()) }
+    }
+}
+
+impl From<Error> for IpcError {
+    fn from(e: Error) -> Self {
+        use IpcErrorCode as C;
+        match e {
+            Error::InvalidServerUrl(msg) => Self::field("server_url", msg),
+            Error::Unreachable { .. } => Self::new(C::Unreachable, e.to_string()),
+            Error::SessionExpired { reason } => Self::new(C::SessionExpired, reason),
+            Error::NotSignedIn => Self::new(C::NotSignedIn, "Sign in to continue."),
+            Error::Keyring(_) => Self::new(C::KeyringUnavailable, e.to_string()),
+            Error::Protocol(_) => Self::new(C::ServerError, e.to_string()),
+            Error::Api(p) => match p.code.as_str() {
+                codes::INVALID_CREDENTIALS => Self::new(C::InvalidCredentials, "Invalid email or password"),
+                codes::VALIDATION_FAILED => match p.errors.first() {
+                    Some(f) => Self::field(&f.field, f.message.clone()),
+                    None => Self::new(C::InvalidInput, p.detail),
+                },
+                codes::FORBIDDEN | codes::ACCOUNT_DISABLED => Self::new(C::Forbidden, p.detail),
+                _ => Self::new(C::ServerError, p.detail),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gatehouse_client::api::{FieldError, Problem, problem_type};
+
+    fn problem(code: &str, errors: Vec<FieldError>) -> Error {
+        Error::Api(Box::new(Problem {
+            type_: problem_type(code),
+            title: "t".into(),
+            status: 400,
+            detail: "detail".into(),
+            code: code.into(),
+            errors,
+        }))
+    }
+
+    #[test]
+    fn client_errors_map_to_the_codes_the_ui_branches_on() {
+        assert_eq!(IpcError::from(problem("invalid_credentials", vec![])).message, "Invalid email or password");
+        let field = FieldError { field: "email".into(), code: "required".into(), message: "Enter it".into() };
+        assert_eq!(IpcError::from(problem("validation_failed", vec![field])), IpcError::field("email", "Enter it"));
+        let unreachable = Error::Unreachable { url: "http://h:1".into(), reason: "Connection refused".into() };
+        let e = IpcError::from(unreachable);
+        assert_eq!((e.code, e.message.as_str()), (IpcErrorCode::Unreachable, "Cannot reach server at http://h:1: Connection refused"));
+        assert_eq!(IpcError::from(Error::InvalidServerUrl("bad".into())).field.as_deref(), Some("server_url"));
+        assert_eq!(IpcError::from(Error::SessionExpired { reason: "why".into() }).code, IpcErrorCode::SessionExpired);
+    }
+
+    #[test]
+    fn serializes_as_code_message_field() {
+        let json = serde_json::to_value(IpcError::field("email", "m")).unwrap();
+        assert_eq!(json, serde_json::json!({"code": "invalid_input", "message": "m", "field": "email"}));
+    }
+}

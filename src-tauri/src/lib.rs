@@ -1,0 +1,109 @@
+//! The Gatehouse desktop shell: thin Tauri commands over gatehouse-client.
+//!
+//! Each command is declared once, in `app_commands!` below; that one declaration
+//! registers it with Tauri and describes it to the TypeScript binding generator
+//! (bindings.rs), and a test checks it against the capability manifest (build.rs).
+
+mod bindings;
+mod commands;
+mod connections;
+mod error;
+
+pub use bindings::typescript_bindings;
+pub use commands::{AppState, CurrentSession, SessionInfo, SignInArgs};
+pub use connections::SavedConnection;
+pub use error::{IpcError, IpcErrorCode};
+
+use gatehouse_client::api::{UserListQuery, UserPage};
+use tauri::{AppHandle, Manager, State};
+
+/// Declares the app's commands: `/// doc` `name(arg: Type, …) -> Ret => body;`. The body
+/// sees the `AppHandle` and `&AppState` under the names given in `context(app, state);`.
+macro_rules! app_commands {
+    (context($app:ident, $state:ident);
+     $( $(#[doc = $doc:literal])+ $name:ident ( $($arg:ident : $ty:ty),* ) -> $ret:ty => $body:expr; )+) => {
+        mod ipc {
+            use super::*;
+            $(
+                $(#[doc = $doc])+
+                #[tauri::command]
+                pub async fn $name(
+                    #[allow(unused_variables)] $app: AppHandle,
+                    $state: State<'_, AppState>,
+                    $($arg: $ty),*
+                ) -> Result<$ret, IpcError> {
+                    let $state: &AppState = &$state;
+                    $body
+                }
+            )+
+        }
+
+        fn invoke_handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
+            tauri::generate_handler![$(ipc::$name),+]
+        }
+
+        /// Every command's signature, for the TypeScript generator.
+        pub(crate) fn command_signatures(cfg: &ts_rs::Config) -> Vec<bindings::CommandSig> {
+            vec![$(
+                bindings::CommandSig {
+                    name: stringify!($name),
+                    doc: concat!($($doc),+).trim().to_owned(),
+                    args: vec![$((stringify!($arg), <$ty as ts_rs::TS>::name(cfg))),*],
+                    ret: <$ret as ts_rs::TS>::name(cfg),
+                },
+            )+]
+        }
+
+        /// Declarations of every type the commands use (transitively).
+        pub(crate) fn command_types(collector: &mut bindings::Collector) {
+            collector.add::<IpcError>();
+            $( $( collector.add::<$ty>(); )* collector.add::<$ret>(); )+
+        }
+    };
+}
+
+app_commands! {
+    context(app, state);
+    /// Signs in to a server; the refresh token goes to the OS keyring.
+    sign_in(args: SignInArgs) -> SessionInfo => commands::sign_in(&app, state, args).await;
+    /// Signs out: revokes the session on the server and deletes the keyring entry.
+    sign_out() -> () => commands::sign_out(state).await;
+    /// The resumed session, if any, and the last connection to prefill sign-in.
+    current_session() -> CurrentSession => commands::current_session(&app, state).await;
+    /// One page of the organization's users.
+    list_users(query: UserListQuery) -> UserPage => commands::list_users(state, query).await;
+}
+
+/// Starts the app.
+pub fn run() {
+    let result = tauri::Builder::default()
+        .plugin(tauri_plugin_store::Builder::new().build())
+        .manage(AppState::default())
+        .setup(|app| {
+            init_logging(app.handle());
+            Ok(())
+        })
+        .invoke_handler(invoke_handler())
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
+        eprintln!("gatehouse: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// Logs to stderr and to `gatehouse.log` in the app's log directory. Command arguments,
+/// request bodies and tokens are never logged.
+fn init_logging(app: &AppHandle) {
+    use tracing_subscriber::fmt::writer::MakeWriterExt;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tao=warn,wry=warn"));
+    let file = app.path().app_log_dir().ok().and_then(|dir| {
+        std::fs::create_dir_all(&dir).ok()?;
+        std::fs::OpenOptions::new().create(true).append(true).open(dir.join("gatehouse.log")).ok()
+    });
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false);
+    let _ = match file {
+        Some(file) => builder.with_writer(std::io::stderr.and(std::sync::Mutex::new(file))).try_init(),
+        None => builder.with_writer(std::io::stderr).try_init(),
+    };
+}
