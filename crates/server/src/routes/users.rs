@@ -176,11 +176,20 @@ async fn list(db: &SqlitePool, granted: &Granted<UsersRead>, query: &ListQuery) 
         None
     };
 
-    let mut cq = QueryBuilder::<Sqlite>::new("SELECT u.status, COUNT(*) FROM users u");
-    query.push_filters(&mut cq, granted.org_id());
-    cq.push(" GROUP BY u.status");
+    let totals: Vec<(String, i64)> = if query.q.is_none() && query.role.is_none() && query.department.is_none() {
+        // Unfiltered badges come from the trigger-maintained totals (migration 0002).
+        sqlx::query_as("SELECT status, n FROM user_status_counts WHERE org_id = ?")
+            .bind(granted.org_id())
+            .fetch_all(db)
+            .await?
+    } else {
+        let mut cq = QueryBuilder::<Sqlite>::new("SELECT u.status, COUNT(*) FROM users u");
+        query.push_filters(&mut cq, granted.org_id());
+        cq.push(" GROUP BY u.status");
+        cq.build_query_as().fetch_all(db).await?
+    };
     let mut counts = UserCounts::default();
-    for (status, n) in cq.build_query_as::<(String, i64)>().fetch_all(db).await? {
+    for (status, n) in totals {
         let n = u32::try_from(n).unwrap_or(u32::MAX);
         match UserStatus::parse(&status) {
             Some(UserStatus::Active) => counts.active = n,

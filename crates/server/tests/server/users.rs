@@ -57,6 +57,20 @@ async fn counts_follow_search_and_filters_but_not_status() {
     assert_eq!(pending.items.len() as u32, all.counts.pending);
     assert_eq!(pending.counts, all.counts, "badges ignore the status filter");
 
+    // The unfiltered totals are kept by triggers: they follow inserts, updates and deletes.
+    sqlx::query("UPDATE users SET status = 'deactivated' WHERE email = 'manager@acme.test'").execute(&s.state.db).await.unwrap();
+    sqlx::query("DELETE FROM users WHERE status = 'pending' AND id IN (SELECT id FROM users WHERE status = 'pending' LIMIT 2)")
+        .execute(&s.state.db)
+        .await
+        .unwrap();
+    let after = page(&s, &t, "limit=1").await.counts;
+    assert_eq!(after.active, all.counts.active - 1);
+    assert_eq!(after.deactivated, all.counts.deactivated + 1);
+    assert_eq!(after.pending, all.counts.pending - 2);
+    assert_eq!(after.all, all.counts.all - 2);
+    let scanned = page(&s, &t, "limit=500&q=%40").await;
+    assert_eq!(scanned.counts, after, "the filtered (scanning) path agrees with the kept totals");
+
     let managers = page(&s, &t, "role=manager&limit=500").await;
     assert!(!managers.items.is_empty());
     assert!(managers.items.iter().all(|u| u.roles.iter().any(|r| r.key == "manager")));

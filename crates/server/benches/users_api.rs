@@ -1,0 +1,136 @@
+//! Server benchmarks for BENCHMARKS.md, against the real release binary on loopback:
+//! - `seed --demo --users 100000` wall time;
+//! - `GET /v1/users?limit=100` latency (p50/p99) sequentially, and throughput with
+//!   concurrent clients, for the first page, a search, and a deep cursor page.
+//!
+//! Run with `cargo xtask bench` (or `cargo bench -p gatehouse-server --bench users_api`).
+//! `GATEHOUSE_BENCH_USERS` and `GATEHOUSE_BENCH_REQUESTS` change the sizes.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PASSWORD: &str = "bench-password-123";
+
+fn env_u32(name: &str, default: u32) -> u32 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+#[tokio::main]
+async fn main() {
+    let bin = env!("CARGO_BIN_EXE_gatehouse-server");
+    let users = env_u32("GATEHOUSE_BENCH_USERS", 100_000);
+    let requests = env_u32("GATEHOUSE_BENCH_REQUESTS", 400);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bench.db");
+
+    let started = Instant::now();
+    let out = Command::new(bin)
+        .args(["seed", "--demo", "--users", &users.to_string(), "--db"])
+        .arg(&db)
+        .env("GATEHOUSE_OWNER_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    let seed_time = started.elapsed();
+    assert!(out.status.success(), "seed failed: {}", String::from_utf8_lossy(&out.stderr));
+    println!("seed --demo --users {users}: {:.2} s wall (including the owner's argon2 hash and the commit)", seed_time.as_secs_f64());
+
+    let mut child = Command::new(bin)
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(&db)
+        .env("GATEHOUSE_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().strip_prefix("listening on ").unwrap().to_owned();
+
+    let http = reqwest::Client::new();
+    let login: serde_json::Value = http
+        .post(format!("{url}/v1/auth/login"))
+        .json(&serde_json::json!({"email": "owner@acme.test", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["access_token"].as_str().unwrap().to_owned();
+
+    // A cursor ~half-way through the list, to show keyset paging does not slow with depth.
+    let mut deep_cursor = String::new();
+    let mut page_url = format!("{url}/v1/users?limit=500");
+    for _ in 0..(users / 1000).max(1) {
+        let page: serde_json::Value = http.get(&page_url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        match page["next_cursor"].as_str() {
+            Some(c) => {
+                deep_cursor = c.to_owned();
+                page_url = format!("{url}/v1/users?limit=500&cursor={c}");
+            }
+            None => break,
+        }
+    }
+
+    let cases = [
+        ("first page", format!("{url}/v1/users?limit=100")),
+        ("search q=ana", format!("{url}/v1/users?limit=100&q=ana")),
+        ("status=active&department=Sales", format!("{url}/v1/users?limit=100&status=active&department=Sales")),
+        ("deep cursor (~middle)", format!("{url}/v1/users?limit=100&cursor={deep_cursor}")),
+    ];
+    // The deep cursor was issued for limit=500 without filters: same filters, so it is valid.
+    println!();
+    println!("GET /v1/users ({users} users, {requests} sequential requests per case, then 16 concurrent clients)");
+    println!("{:<34} {:>10} {:>10} {:>12}", "case", "p50", "p99", "throughput");
+    for (name, case_url) in &cases {
+        for _ in 0..20 {
+            let res = http.get(case_url).bearer_auth(&token).send().await.unwrap();
+            assert!(res.status().is_success(), "{name}: {}", res.status());
+            res.bytes().await.unwrap();
+        }
+        let mut latencies = Vec::with_capacity(requests as usize);
+        for _ in 0..requests {
+            let t = Instant::now();
+            let res = http.get(case_url).bearer_auth(&token).send().await.unwrap();
+            res.bytes().await.unwrap();
+            latencies.push(t.elapsed());
+        }
+        latencies.sort();
+
+        let concurrency = 16;
+        let per_task = requests / concurrency;
+        let t = Instant::now();
+        let tasks: Vec<_> = (0..concurrency)
+            .map(|_| {
+                let (http, case_url, token) = (http.clone(), case_url.clone(), token.clone());
+                tokio::spawn(async move {
+                    for _ in 0..per_task {
+                        http.get(&case_url).bearer_auth(&token).send().await.unwrap().bytes().await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let rps = f64::from(per_task * concurrency) / t.elapsed().as_secs_f64();
+        println!(
+            "{:<34} {:>10} {:>10} {:>8.0} req/s",
+            name,
+            ms(percentile(&latencies, 0.50)),
+            ms(percentile(&latencies, 0.99)),
+            rps
+        );
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
