@@ -106,27 +106,53 @@ impl ListQuery {
         crate::tokens::hash_token(&text)[..12].to_owned()
     }
 
-    /// Appends the filters shared by the page and the counts (all but status and cursor).
+    /// Appends the filters shared by the page and the counts (all but status and cursor);
+    /// role and department are already resolved to ids.
     fn push_filters(&self, qb: &mut QueryBuilder<'_, Sqlite>, org_id: &str) {
         qb.push(" WHERE u.org_id = ").push_bind(org_id.to_owned());
         if let Some(q) = &self.q {
             let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
             qb.push(" AND u.search_text LIKE ").push_bind(format!("%{escaped}%")).push(" ESCAPE '\\'");
         }
-        if let Some(role) = &self.role {
-            qb.push(" AND EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id AND (r.key = ")
-                .push_bind(role.clone())
-                .push(" OR r.id = ")
-                .push_bind(role.clone())
-                .push("))");
+        // `IN (subquery)` builds the member set once from the (role_id|group_id, user_id)
+        // index; a correlated EXISTS would do one lookup per user instead.
+        if let Some(role_id) = &self.role {
+            qb.push(" AND u.id IN (SELECT user_id FROM user_roles WHERE role_id = ").push_bind(role_id.clone()).push(")");
         }
-        if let Some(dept) = &self.department {
-            qb.push(" AND EXISTS (SELECT 1 FROM user_groups ug JOIN groups g ON g.id = ug.group_id WHERE ug.user_id = u.id AND (g.id = ")
-                .push_bind(dept.clone())
-                .push(" OR lower(g.name) = lower(")
-                .push_bind(dept.clone())
-                .push(")))");
+        if let Some(group_id) = &self.department {
+            qb.push(" AND u.id IN (SELECT user_id FROM user_groups WHERE group_id = ").push_bind(group_id.clone()).push(")");
         }
+    }
+
+    /// Replaces the role key/id and department name/id by ids of this organization.
+    async fn resolve(&mut self, db: &SqlitePool, org_id: &str) -> Result<()> {
+        let mut errors = Vec::new();
+        if let Some(role) = self.role.take() {
+            let id: Option<String> = sqlx::query_scalar("SELECT id FROM roles WHERE org_id = ? AND (id = ? OR key = ?)")
+                .bind(org_id)
+                .bind(&role)
+                .bind(&role)
+                .fetch_optional(db)
+                .await?;
+            match id {
+                Some(id) => self.role = Some(id),
+                None => errors.push(FieldError { field: "role".into(), code: "unknown".into(), message: format!("No role `{role}` in this organization.") }),
+            }
+        }
+        if let Some(dept) = self.department.take() {
+            let id: Option<String> =
+                sqlx::query_scalar("SELECT id FROM groups WHERE org_id = ? AND (id = ? OR lower(name) = lower(?)) ORDER BY kind LIMIT 1")
+                    .bind(org_id)
+                    .bind(&dept)
+                    .bind(&dept)
+                    .fetch_optional(db)
+                    .await?;
+            match id {
+                Some(id) => self.department = Some(id),
+                None => errors.push(FieldError { field: "department".into(), code: "unknown".into(), message: format!("No department or company `{dept}` in this organization.") }),
+            }
+        }
+        if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
     }
 }
 
@@ -154,7 +180,8 @@ fn decode_cursor(cursor: &str) -> Option<(String, String, String)> {
 )]
 pub async fn list_users(State(state): State<AppState>, principal: Principal, pairs: QueryPairs) -> Result<Json<UserPage>> {
     let granted = principal.require::<UsersRead>()?;
-    let query = ListQuery::parse(&pairs)?;
+    let mut query = ListQuery::parse(&pairs)?;
+    query.resolve(&state.db, granted.org_id()).await?;
     Ok(Json(list(&state.db, &granted, &query).await?))
 }
 

@@ -114,6 +114,8 @@ async fn bad_queries_name_the_field() {
         ("status=gone", "status"),
         ("cursor=bm9wZQ", "cursor"),
         ("cursor=%%%", "cursor"),
+        ("role=emperor", "role"),
+        ("department=Atlantis", "department"),
     ] {
         let p = problem(s.get(&format!("/v1/users?{query}"), &t).await, StatusCode::BAD_REQUEST, "validation_failed").await;
         assert_eq!(p.errors.len(), 1, "{query}");
