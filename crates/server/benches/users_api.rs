@@ -47,7 +47,7 @@ async fn main() {
     let mut child = Command::new(bin)
         .args(["serve", "--listen", "127.0.0.1:0", "--db"])
         .arg(&db)
-        .env("GATEHOUSE_LOG", "warn")
+        .env("GATEHOUSE_LOG", "error")
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
