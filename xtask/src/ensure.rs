@@ -137,12 +137,16 @@ fn npm() -> Result<()> {
     if !stale {
         return Ok(());
     }
-    let verb = if lock.is_file() { "ci" } else { "install" };
-    say!("installing UI dependencies (npm {verb})");
+    // `npm install --no-save`, not `npm ci`: npm 11 (with this machine's
+    // omit-lockfile-registry-resolved) leaves other platforms' optional packages (rollup's
+    // native builds) out of the lockfile, and `npm ci` then refuses the lockfile as out of
+    // sync. `install` still takes every pinned version from the lockfile and, with
+    // --no-save, never rewrites it.
+    say!("installing UI dependencies (npm install)");
     run(
-        &format!("npm {verb}"),
+        "npm install",
         Command::new("npm")
-            .args([verb, "--no-audit", "--no-fund"])
+            .args(["install", "--no-save", "--no-audit", "--no-fund"])
             .current_dir(&ui)
             .stdin(Stdio::null()),
     )
