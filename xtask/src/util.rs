@@ -16,9 +16,14 @@ macro_rules! say {
     }};
 }
 
-/// The workspace root (the parent of `xtask/`).
+/// The workspace root (the parent of `xtask/`). `cargo run` sets CARGO_MANIFEST_DIR at
+/// run time too; that one names the checkout actually invoked, whereas the compile-time
+/// value can belong to another checkout sharing the target dir (CI's fresh clones do).
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
         .parent()
         .expect("xtask lives one level below the workspace root")
         .to_path_buf()
