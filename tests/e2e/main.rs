@@ -3,6 +3,7 @@
 //! Run with `cargo xtask test --only e2e` (it sets up everything these need).
 
 mod screenshot;
+mod session;
 mod signin;
 mod users;
 

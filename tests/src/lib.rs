@@ -39,6 +39,15 @@ where
     F: FnOnce(Ctx) -> Fut,
     Fut: Future<Output = Result<()>> + Send + 'static,
 {
+    e2e_with(users, &[], body);
+}
+
+/// [`e2e`] with extra arguments for the server's `serve`.
+pub fn e2e_with<F, Fut>(users: u32, serve_args: &[&str], body: F)
+where
+    F: FnOnce(Ctx) -> Fut,
+    Fut: Future<Output = Result<()>> + Send + 'static,
+{
     static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let name = std::thread::current().name().unwrap_or("e2e").to_owned();
@@ -51,7 +60,7 @@ where
         .build()
         .expect("tokio runtime");
     let outcome = rt.block_on(async move {
-        let server = TestServer::start(&cfg, users, &name).await?;
+        let server = TestServer::start(&cfg, users, serve_args, &name).await?;
         let app = App::launch(&cfg).await?;
         let ctx = Ctx {
             cfg: cfg.clone(),

@@ -21,8 +21,9 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// Seeds `users` demo users into a new database and serves it on a free port.
-    pub async fn start(cfg: &Config, users: u32, log_name: &str) -> Result<Self> {
+    /// Seeds `users` demo users into a new database and serves it on a free port, with
+    /// `serve_args` added to `serve` (e.g. a short access-token lifetime).
+    pub async fn start(cfg: &Config, users: u32, serve_args: &[&str], log_name: &str) -> Result<Self> {
         let dir = tempfile::tempdir()?;
         let db = dir.path().join("gatehouse.db");
         let log = std::fs::File::create(cfg.artifacts.join(format!("{log_name}.server.log")))
@@ -53,6 +54,7 @@ impl TestServer {
             .arg("--db")
             .arg(&db)
             .args(["--listen", "127.0.0.1:0"])
+            .args(serve_args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)
