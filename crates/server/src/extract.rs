@@ -1,7 +1,7 @@
 //! Extractors whose rejections are problem documents, not axum's plain-text defaults.
 
 use crate::error::ApiError;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -62,5 +62,20 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
             .map_err(|e: QueryRejection| {
                 ApiError::new(StatusCode::BAD_REQUEST, codes::VALIDATION_FAILED, e.body_text())
             })
+    }
+}
+
+/// `Path<T>` that rejects with a `validation_failed` problem (e.g. an invalid UTF-8
+/// percent-escape in an id) instead of axum's plain text.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Self(p.0))
+            .map_err(|e: PathRejection| ApiError::new(StatusCode::BAD_REQUEST, codes::VALIDATION_FAILED, e.body_text()))
     }
 }

@@ -3,9 +3,9 @@
 use crate::app::AppState;
 use crate::auth::{Granted, Principal, UsersRead};
 use crate::error::{ApiError, Result};
-use crate::extract::QueryPairs;
+use crate::extract::{ApiPath, QueryPairs};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use chrono::{DateTime, Utc};
@@ -241,7 +241,7 @@ async fn list(db: &SqlitePool, granted: &Granted<UsersRead>, query: &ListQuery) 
         (status = 404, description = "No such user in this organization", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn get_user(State(state): State<AppState>, principal: Principal, Path(id): Path<String>) -> Result<Json<User>> {
+pub async fn get_user(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<String>) -> Result<Json<User>> {
     let granted = principal.require::<UsersRead>()?;
     find_user(&state.db, granted.org_id(), &id)
         .await?

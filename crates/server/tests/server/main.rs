@@ -3,5 +3,6 @@
 
 mod auth;
 mod helpers;
+mod hostile;
 mod openapi;
 mod users;
