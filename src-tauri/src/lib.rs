@@ -4,6 +4,8 @@
 //! registers it with Tauri and describes it to the TypeScript binding generator
 //! (bindings.rs), and a test checks it against the capability manifest (build.rs).
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 mod bindings;
 mod commands;
 mod connections;

@@ -127,6 +127,15 @@ pub fn test(args: &[String]) -> ExitCode {
     if !tally.step("cargo build (server, app)", BUILD_LIMIT, &mut cargo_build()) {
         return tally.finish();
     }
+    if parts.rust {
+        // House rules (no unwrap/expect/panic in library code, …) live in the crates'
+        // lint attributes; warnings fail the run.
+        tally.step(
+            "cargo clippy (warnings are errors)",
+            BUILD_LIMIT,
+            util::cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
+        );
+    }
     let inner = util::target_dir().and_then(|target| {
         let sandbox = Sandbox::create("test")?;
         say!("throwaway HOME {}", sandbox.home.display());

@@ -3,6 +3,8 @@
 //! Every type here is what travels as JSON; the server derives its OpenAPI schema from
 //! them (feature `openapi`) and the desktop UI its TypeScript types (feature `ts`).
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 mod auth;
 mod problem;
 mod secret;

@@ -6,6 +6,8 @@
 //! refresh the access token transparently, one refresh at a time, because a refresh token
 //! presented twice revokes the session on the server.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 mod auth;
 mod error;
 pub mod keyring_store;

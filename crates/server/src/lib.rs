@@ -3,6 +3,8 @@
 //! Handlers read in one order: authenticate → check permission → validate → act. The
 //! router, its OpenAPI document and the database pool are built by [`app::build`].
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 pub mod app;
 pub mod auth;
 pub mod clock;

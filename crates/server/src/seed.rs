@@ -116,7 +116,7 @@ fn generated_user(i: u32, now: DateTime<Utc>, role_ids: &dyn Fn(&str) -> String,
         _ => "member",
     };
     let mut groups = vec![group_ids[(i % DEPARTMENTS.len() as u32) as usize].clone()];
-    if i % 7 == 0 {
+    if i.is_multiple_of(7) {
         groups.push(group_ids[((i / 7 + 1) % DEPARTMENTS.len() as u32) as usize].clone());
     }
     if i % 10 == 3 {
@@ -124,7 +124,7 @@ fn generated_user(i: u32, now: DateTime<Utc>, role_ids: &dyn Fn(&str) -> String,
     }
     groups.dedup();
     let spread = i64::from(i.wrapping_mul(7919) % (90 * 24 * 3600));
-    let last_active = (status != "pending" && i % 11 != 0).then(|| now - Duration::seconds(spread));
+    let last_active = (status != "pending" && !i.is_multiple_of(11)).then(|| now - Duration::seconds(spread));
     NewUser {
         id: new_id(),
         email,
@@ -132,7 +132,7 @@ fn generated_user(i: u32, now: DateTime<Utc>, role_ids: &dyn Fn(&str) -> String,
         last: format!("{last}{}", if round == 0 { String::new() } else { format!(" {}", roman(round)) }),
         status,
         password_hash: None,
-        mfa: status == "active" && i % 3 != 0,
+        mfa: status == "active" && !i.is_multiple_of(3),
         last_active,
         created: now - Duration::days(400) + Duration::seconds(i64::from(i) * 60),
         roles: vec![role_ids(role)],
@@ -329,7 +329,7 @@ async fn insert_activity(
         let revoked = (n % 9 == 4).then(|| *last_active + Duration::minutes(30));
         sessions.push((new_id(), user_id.clone(), ua, ip.clone(), started, *last_active, revoked));
         attempts.push((started, user_id.clone(), ip.clone(), ua, "success", None::<&str>));
-        if n % 13 == 0 {
+        if n.is_multiple_of(13) {
             attempts.push((started - Duration::minutes(2), user_id.clone(), ip, ua, "failure", Some("bad_password")));
         }
     }
