@@ -4,6 +4,7 @@
 //! them (feature `openapi`) and the desktop UI its TypeScript types (feature `ts`).
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![warn(missing_docs)]
 
 mod auth;
 mod problem;

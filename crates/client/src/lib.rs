@@ -7,6 +7,7 @@
 //! presented twice revokes the session on the server.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![warn(missing_docs)]
 
 mod auth;
 mod error;

@@ -4,6 +4,7 @@
 //! router, its OpenAPI document and the database pool are built by [`app::build`].
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![warn(missing_docs)]
 
 pub mod app;
 pub mod auth;
