@@ -267,29 +267,17 @@ async fn hydrate(db: &SqlitePool, rows: Vec<UserRow>) -> Result<Vec<User>> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let mut rq = QueryBuilder::<Sqlite>::new(
-        "SELECT ur.user_id, r.id, r.key, r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id IN (",
-    );
-    let mut sep = rq.separated(", ");
-    for row in &rows {
-        sep.push_bind(row.id.clone());
-    }
-    rq.push(") ORDER BY r.builtin DESC, r.name");
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
     let mut roles: HashMap<String, Vec<RoleRef>> = HashMap::new();
-    for (user_id, id, key, name) in rq.build_query_as::<(String, String, String, String)>().fetch_all(db).await? {
+    let role_sql = "SELECT ur.user_id, r.id, r.key, r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
+                    WHERE ur.user_id IN ({ids}) ORDER BY r.builtin DESC, r.name";
+    for (user_id, id, key, name) in per_user(db, role_sql, &ids).await? {
         roles.entry(user_id).or_default().push(RoleRef { id, key, name });
     }
-
-    let mut gq = QueryBuilder::<Sqlite>::new(
-        "SELECT ug.user_id, g.id, g.name, g.kind FROM user_groups ug JOIN groups g ON g.id = ug.group_id WHERE ug.user_id IN (",
-    );
-    let mut sep = gq.separated(", ");
-    for row in &rows {
-        sep.push_bind(row.id.clone());
-    }
-    gq.push(") ORDER BY g.name");
     let mut groups: HashMap<String, Vec<GroupRef>> = HashMap::new();
-    for (user_id, id, name, kind) in gq.build_query_as::<(String, String, String, String)>().fetch_all(db).await? {
+    let group_sql = "SELECT ug.user_id, g.id, g.name, g.kind FROM user_groups ug JOIN groups g ON g.id = ug.group_id \
+                     WHERE ug.user_id IN ({ids}) ORDER BY g.name";
+    for (user_id, id, name, kind) in per_user(db, group_sql, &ids).await? {
         let kind = if kind == "company" { GroupKind::Company } else { GroupKind::Department };
         groups.entry(user_id).or_default().push(GroupRef { id, name, kind });
     }
@@ -314,6 +302,19 @@ async fn hydrate(db: &SqlitePool, rows: Vec<UserRow>) -> Result<Vec<User>> {
             })
         })
         .collect()
+}
+
+/// Runs `sql` (four text columns, the first the user id) with `{ids}` replaced by one
+/// bound parameter per user id: the whole page's roles or groups in one query.
+async fn per_user(db: &SqlitePool, sql: &str, ids: &[&str]) -> Result<Vec<(String, String, String, String)>> {
+    let (before, after) = sql.split_once("{ids}").ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no {{ids}} in query")))?;
+    let mut qb = QueryBuilder::<Sqlite>::new(before);
+    let mut sep = qb.separated(", ");
+    for id in ids {
+        sep.push_bind((*id).to_owned());
+    }
+    qb.push(after);
+    Ok(qb.build_query_as().fetch_all(db).await?)
 }
 
 /// The union of the permissions of a user's roles, sorted.
