@@ -88,6 +88,7 @@ mod tests {
             detail: "detail".into(),
             code: code.into(),
             errors,
+            current: None,
         }))
     }
 

@@ -18,6 +18,11 @@ pub struct Problem {
     /// Per-field errors, present with `validation_failed`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// The resource as it is now, with `precondition_failed` (a stale `If-Match`), so the
+    /// client can show what changed without another request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub current: Option<serde_json::Value>,
 }
 
 /// One invalid field of a request.
@@ -59,6 +64,12 @@ pub mod codes {
     pub const VALIDATION_FAILED: &str = "validation_failed";
     /// The body is not JSON, or not the expected shape.
     pub const MALFORMED_BODY: &str = "malformed_body";
+    /// An update without `If-Match` (428).
+    pub const PRECONDITION_REQUIRED: &str = "precondition_required";
+    /// An update whose `If-Match` is stale (412); `current` holds the resource now.
+    pub const PRECONDITION_FAILED: &str = "precondition_failed";
+    /// The e-mail address belongs to another user (409).
+    pub const EMAIL_TAKEN: &str = "email_taken";
     /// A paging cursor that this server did not issue for this query.
     pub const INVALID_CURSOR: &str = "invalid_cursor";
     /// Unexpected server failure; the detail says nothing internal.

@@ -164,3 +164,23 @@ pub struct UserListQuery {
 pub const MAX_USER_PAGE: u32 = 500;
 /// Page size when none is asked for.
 pub const DEFAULT_USER_PAGE: u32 = 50;
+
+/// `PATCH /v1/users/{id}` body: the fields to change; absent fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct UserPatch {
+    /// New first name (1–100 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    /// New last name (1–100 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// New e-mail address; unique in the server, compared case-insensitively.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+/// Longest first or last name accepted.
+pub const MAX_NAME_CHARS: usize = 100;

@@ -70,6 +70,12 @@ impl Permission for UsersRead {
     const KEY: &'static str = "users.read";
 }
 
+/// `users.manage`: create, edit, deactivate users.
+pub struct UsersManage;
+impl Permission for UsersManage {
+    const KEY: &'static str = "users.manage";
+}
+
 /// Proof that the caller holds permission `P` in organization `org_id`.
 pub struct Granted<P> {
     org_id: String,

@@ -21,6 +21,8 @@ pub enum ApiError {
         detail: String,
         /// Per-field errors for `validation_failed`.
         errors: Vec<FieldError>,
+        /// The resource as it is now, for `precondition_failed`.
+        current: Option<Box<serde_json::Value>>,
     },
     /// A failure of ours; logged in full, answered as a bare 500.
     #[error("internal error: {0:#}")]
@@ -36,7 +38,7 @@ impl From<sqlx::Error> for ApiError {
 impl ApiError {
     /// A problem with no field errors.
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self::Problem { status, code, detail: detail.into(), errors: Vec::new() }
+        Self::Problem { status, code, detail: detail.into(), errors: Vec::new(), current: None }
     }
 
     /// 400 `validation_failed` with per-field errors.
@@ -45,7 +47,7 @@ impl ApiError {
             [one] => one.message.clone(),
             _ => format!("{} fields are invalid", errors.len()),
         };
-        Self::Problem { status: StatusCode::BAD_REQUEST, code: codes::VALIDATION_FAILED, detail, errors }
+        Self::Problem { status: StatusCode::BAD_REQUEST, code: codes::VALIDATION_FAILED, detail, errors, current: None }
     }
 
     /// 400 `validation_failed` for one field.
@@ -63,6 +65,17 @@ impl ApiError {
         Self::new(StatusCode::FORBIDDEN, codes::FORBIDDEN, detail)
     }
 
+    /// 412 `precondition_failed` carrying the resource as it is now.
+    pub fn stale(current: serde_json::Value) -> Self {
+        Self::Problem {
+            status: StatusCode::PRECONDITION_FAILED,
+            code: codes::PRECONDITION_FAILED,
+            detail: "The resource changed since you read it; `current` holds it as it is now.".into(),
+            errors: Vec::new(),
+            current: Some(Box::new(current)),
+        }
+    }
+
     /// 404 `not_found`.
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, codes::NOT_FOUND, detail)
@@ -71,13 +84,14 @@ impl ApiError {
     /// The problem document this error is answered with.
     pub fn problem(&self) -> Problem {
         match self {
-            Self::Problem { status, code, detail, errors } => Problem {
+            Self::Problem { status, code, detail, errors, current } => Problem {
                 type_: problem_type(code),
                 title: status.canonical_reason().unwrap_or("Error").to_owned(),
                 status: status.as_u16(),
                 detail: detail.clone(),
                 code: (*code).to_owned(),
                 errors: errors.clone(),
+                current: current.as_deref().cloned(),
             },
             Self::Internal(_) => Problem {
                 type_: problem_type(codes::INTERNAL),
@@ -86,6 +100,7 @@ impl ApiError {
                 detail: "The server failed to handle the request; the cause is in its log.".to_owned(),
                 code: codes::INTERNAL.to_owned(),
                 errors: Vec::new(),
+                current: None,
             },
         }
     }

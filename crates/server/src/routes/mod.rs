@@ -2,6 +2,7 @@
 //! without an OpenAPI description does not compile.
 
 pub mod auth;
+pub mod user_edit;
 pub mod users;
 
 use crate::app::AppState;
@@ -20,7 +21,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
         .routes(routes!(users::list_users))
-        .routes(routes!(users::get_user))
+        .routes(routes!(users::get_user, user_edit::patch_user))
 }
 
 /// Fallback for unknown paths.

@@ -6,6 +6,7 @@ use crate::error::{ApiError, Result};
 use crate::extract::{ApiPath, QueryPairs};
 use axum::Json;
 use axum::extract::State;
+use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use chrono::{DateTime, Utc};
@@ -29,10 +30,11 @@ struct UserRow {
     last_active_at: Option<DateTime<Utc>>,
     last_login_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
+    version: i64,
 }
 
 const USER_COLUMNS: &str = "u.id, u.email, u.first_name, u.last_name, u.display_name, u.sort_name, u.status, \
-     u.mfa_enabled, u.last_active_at, u.last_login_at, u.created_at";
+     u.mfa_enabled, u.last_active_at, u.last_login_at, u.created_at, u.version";
 
 /// A validated `GET /v1/users` query.
 struct ListQuery {
@@ -235,31 +237,34 @@ async fn list(db: &SqlitePool, granted: &Granted<UsersRead>, query: &ListQuery) 
     params(("id" = String, Path, description = "User id")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The user", body = User),
+        (status = 200, description = "The user; the `ETag` header is its version, for `If-Match`", body = User),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Lacks `users.read`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user in this organization", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn get_user(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<String>) -> Result<Json<User>> {
+pub async fn get_user(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<String>) -> Result<Response> {
     let granted = principal.require::<UsersRead>()?;
-    find_user(&state.db, granted.org_id(), &id)
-        .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("No user with id `{id}` in this organization.")))
+    let not_found = || ApiError::not_found(format!("No user with id `{id}` in this organization."));
+    let (user, version) = find_versioned(&state.db, granted.org_id(), &id).await?.ok_or_else(not_found)?;
+    Ok(super::user_edit::with_etag(user, version))
 }
 
 /// Loads one user of `org_id` with roles and groups.
 pub async fn find_user(db: &SqlitePool, org_id: &str, id: &str) -> Result<Option<User>> {
+    Ok(find_versioned(db, org_id, id).await?.map(|(user, _)| user))
+}
+
+/// Loads one user of `org_id` with its version (the ETag's source), read with the row.
+pub async fn find_versioned(db: &SqlitePool, org_id: &str, id: &str) -> Result<Option<(User, i64)>> {
     let row: Option<UserRow> = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ? AND u.org_id = ?"))
         .bind(id)
         .bind(org_id)
         .fetch_optional(db)
         .await?;
-    Ok(match row {
-        Some(row) => hydrate(db, vec![row]).await?.pop(),
-        None => None,
-    })
+    let Some(row) = row else { return Ok(None) };
+    let version = row.version;
+    Ok(hydrate(db, vec![row]).await?.pop().map(|user| (user, version)))
 }
 
 /// Attaches roles and groups to rows, in two queries for the whole page.

@@ -66,6 +66,32 @@ async fn hostile_bodies_get_problems_not_500s() {
 }
 
 #[tokio::test]
+async fn hostile_edits_get_problems_not_500s() {
+    let s = TestServer::new().await;
+    let t = s.login(OWNER).await;
+    let page: serde_json::Value = s.get("/v1/users?q=casey", &t).await.json().await.unwrap();
+    let id = page["items"][0]["id"].as_str().unwrap().to_owned();
+    let edits = ["{\"first_name\": 5}", "{\"email\": null}", "{\"first_name\": \"\\u0007\"}", "{\"email\": \"a@b.c\", \"x\": 1}"];
+    for target in [id.as_str(), "nobody", "%FF"] {
+        for body in BODIES.iter().chain(edits.iter()) {
+            for if_match in ["*", "\"v1\"", "garbage", ""] {
+                let res = s
+                    .http
+                    .patch(s.at(&format!("/v1/users/{target}")))
+                    .bearer_auth(t.access_token.expose())
+                    .header("content-type", "application/json")
+                    .header("if-match", if_match)
+                    .body(*body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_problem(res, &format!("PATCH /v1/users/{target} [If-Match {if_match}] {body:?}")).await;
+            }
+        }
+    }
+}
+
+#[tokio::test]
 async fn hostile_queries_paths_and_headers_get_problems_not_500s() {
     let s = TestServer::new().await;
     let t = s.login(OWNER).await;
