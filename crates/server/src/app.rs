@@ -44,6 +44,8 @@ pub struct AppState {
     pub key: SigningKey,
     /// Tunables.
     pub config: Arc<Config>,
+    /// Idempotency keys being handled by this process.
+    pub in_flight: crate::idempotency::InFlight,
 }
 
 impl AppState {
@@ -51,7 +53,7 @@ impl AppState {
     pub async fn open(path: &Path, clock: Arc<dyn Clock>, config: Config) -> anyhow::Result<Self> {
         let db = db::connect(path).await?;
         let key = db::signing_key(&db).await?;
-        Ok(Self { db, clock, key, config: Arc::new(config) })
+        Ok(Self { db, clock, key, config: Arc::new(config), in_flight: Default::default() })
     }
 }
 

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 pub mod openapi;
 pub mod routes;
 pub mod seed;

@@ -247,7 +247,7 @@ pub async fn get_user(State(state): State<AppState>, principal: Principal, ApiPa
     let granted = principal.require::<UsersRead>()?;
     let not_found = || ApiError::not_found(format!("No user with id `{id}` in this organization."));
     let (user, version) = find_versioned(&state.db, granted.org_id(), &id).await?.ok_or_else(not_found)?;
-    Ok(super::user_edit::with_etag(user, version))
+    super::user_edit::user_response(&user, version)
 }
 
 /// Loads one user of `org_id` with roles and groups.

@@ -117,3 +117,88 @@ async fn edits_need_if_match_permission_valid_fields_and_a_free_email() {
     let member = s.login("member@acme.test").await;
     problem(patch(&s, &member, &id, Some(&etag), json!({"first_name": "X"})).await, StatusCode::FORBIDDEN, "forbidden").await;
 }
+
+async fn patch_keyed(s: &TestServer, t: &TokenResponse, id: &str, if_match: &str, key: &str, body: Value) -> reqwest::Response {
+    s.http
+        .patch(s.at(&format!("/v1/users/{id}")))
+        .bearer_auth(t.access_token.expose())
+        .header("if-match", if_match)
+        .header("idempotency-key", key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn version(s: &TestServer, id: &str) -> i64 {
+    sqlx::query_scalar("SELECT version FROM users WHERE id = ?").bind(id).fetch_one(&s.state.db).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_retried_edit_replays_the_stored_response_and_applies_once() {
+    let s = TestServer::new().await;
+    let t = s.login(OWNER).await;
+    let id = user_id(&s, &t, "casey").await;
+    let (_, etag) = get_with_etag(&s, &t, &id).await;
+    let v0 = version(&s, &id).await;
+
+    let first = patch_keyed(&s, &t, &id, &etag, "edit-1", json!({"first_name": "Cass"})).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let first_etag = first.headers().get("etag").unwrap().clone();
+    let first_body = first.bytes().await.unwrap();
+    assert_eq!(version(&s, &id).await, v0 + 1);
+
+    // The retry (say, the first answer was lost) carries the now-stale If-Match: without the
+    // key it would be a 412; with it, it is the same answer, and nothing is applied again.
+    let retry = patch_keyed(&s, &t, &id, &etag, "edit-1", json!({"first_name": "Cass"})).await;
+    assert_eq!(retry.status(), StatusCode::OK);
+    assert_eq!(retry.headers().get("idempotent-replayed").unwrap(), "true");
+    assert_eq!(retry.headers().get("etag").unwrap(), &first_etag);
+    assert_eq!(retry.bytes().await.unwrap(), first_body);
+    assert_eq!(version(&s, &id).await, v0 + 1);
+
+    let p = problem(patch_keyed(&s, &t, &id, &etag, "edit-1", json!({"first_name": "Other"})).await, StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused").await;
+    assert!(p.detail.contains("different request"));
+}
+
+#[tokio::test]
+async fn error_answers_are_replayed_too_and_bad_keys_are_refused() {
+    let s = TestServer::new().await;
+    let t = s.login(OWNER).await;
+    let id = user_id(&s, &t, "casey").await;
+    let p1 = problem(patch_keyed(&s, &t, &id, "\"v0\"", "stale-1", json!({"first_name": "X"})).await, StatusCode::PRECONDITION_FAILED, "precondition_failed").await;
+    let res = patch_keyed(&s, &t, &id, "\"v0\"", "stale-1", json!({"first_name": "X"})).await;
+    assert_eq!(res.headers().get("idempotent-replayed").unwrap(), "true");
+    assert_eq!(problem(res, StatusCode::PRECONDITION_FAILED, "precondition_failed").await, p1);
+
+    let (_, etag) = get_with_etag(&s, &t, &id).await;
+    for bad in ["", &"k".repeat(256), "with space"] {
+        let p = problem(patch_keyed(&s, &t, &id, &etag, bad, json!({"first_name": "X"})).await, StatusCode::BAD_REQUEST, "validation_failed").await;
+        assert_eq!(p.errors[0].field, "Idempotency-Key", "{bad:?}");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_duplicates_never_apply_twice() {
+    let s = TestServer::new().await;
+    let t = s.login(OWNER).await;
+    let id = user_id(&s, &t, "casey").await;
+    let (_, etag) = get_with_etag(&s, &t, &id).await;
+    let v0 = version(&s, &id).await;
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (http, url, token, etag) = (s.http.clone(), s.at(&format!("/v1/users/{id}")), t.access_token.expose().clone(), etag.clone());
+            tokio::spawn(async move {
+                let req = http.patch(url).bearer_auth(token).header("if-match", etag).header("idempotency-key", "burst-1");
+                req.json(&json!({"last_name": "Burst"})).send().await.unwrap().status()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    assert!(statuses.iter().all(|s| *s == StatusCode::OK || *s == StatusCode::CONFLICT), "{statuses:?}");
+    assert!(statuses.contains(&StatusCode::OK), "{statuses:?}");
+    assert_eq!(version(&s, &id).await, v0 + 1, "applied exactly once");
+}

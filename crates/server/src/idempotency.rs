@@ -1,0 +1,190 @@
+//! `Idempotency-Key`: a retried mutation gets the stored response instead of a second
+//! application. Keys are scoped to the caller and kept at least 24 hours.
+//!
+//! The handler stores the response of a change in the change's own transaction
+//! ([`Idempotency::store`]); responses that changed nothing (errors) are stored on their own
+//! ([`Idempotency::finish`]). A duplicate that arrives while the first is still being
+//! handled by this process gets 409; across processes the database's write lock orders
+//! them, and the second replays the first's response.
+
+use crate::app::AppState;
+use crate::auth::Principal;
+use crate::error::{ApiError, Result};
+use axum::body::Body;
+use axum::http::header::{CONTENT_TYPE, ETAG};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Duration, Utc};
+use gatehouse_api::FieldError;
+use sqlx::SqliteConnection;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+/// How long a key is remembered at least.
+pub const RETENTION: Duration = Duration::hours(24);
+
+/// Keys being handled right now in this process.
+#[derive(Debug, Default, Clone)]
+pub struct InFlight(Arc<Mutex<HashSet<(String, String)>>>);
+
+/// A request's idempotency key, claimed for the duration of the request.
+pub struct Idempotency {
+    user_id: String,
+    key: String,
+    fingerprint: String,
+    in_flight: InFlight,
+}
+
+impl Drop for Idempotency {
+    fn drop(&mut self) {
+        let mut set = self.in_flight.0.lock().unwrap_or_else(|p| p.into_inner());
+        set.remove(&(self.user_id.clone(), self.key.clone()));
+    }
+}
+
+/// What a request with a key should do.
+pub enum Claim {
+    /// No key was sent: handle the request normally.
+    None,
+    /// A first request with this key: handle it, then store the response.
+    Fresh(Idempotency),
+    /// A retry: answer with the stored response.
+    Replay(Response),
+}
+
+#[derive(sqlx::FromRow)]
+struct Stored {
+    fingerprint: String,
+    status: i64,
+    content_type: String,
+    etag: Option<String>,
+    body: Vec<u8>,
+}
+
+impl Idempotency {
+    /// Reads the `Idempotency-Key` header and claims it: a fresh key, a replay, or an
+    /// error (422 for another payload under the same key, 409 while it is in flight).
+    pub async fn claim(state: &AppState, principal: &Principal, headers: &HeaderMap, method: &str, path: &str, body: &impl serde::Serialize) -> Result<Claim> {
+        let Some(raw) = headers.get("idempotency-key") else { return Ok(Claim::None) };
+        let key = raw.to_str().ok().map(str::trim).filter(|k| !k.is_empty() && k.len() <= 255 && k.chars().all(|c| c.is_ascii_graphic()));
+        let Some(key) = key else {
+            return Err(ApiError::validation(vec![FieldError {
+                field: "Idempotency-Key".into(),
+                code: "invalid".into(),
+                message: "An Idempotency-Key is 1 to 255 visible ASCII characters.".into(),
+            }]));
+        };
+        let canonical = serde_json::to_string(body).map_err(|e| ApiError::Internal(e.into()))?;
+        let fingerprint = crate::tokens::hash_token(&format!("{method} {path}\n{canonical}"));
+        let scope = (principal.user_id.clone(), key.to_owned());
+        {
+            let mut set = state.in_flight.0.lock().unwrap_or_else(|p| p.into_inner());
+            if !set.insert(scope.clone()) {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "idempotency_key_in_flight",
+                    "A request with this Idempotency-Key is still being handled; retry shortly.",
+                ));
+            }
+        }
+        let claim = Self { user_id: scope.0, key: scope.1, fingerprint, in_flight: state.in_flight.clone() };
+        let stored: Option<Stored> = sqlx::query_as(
+            "SELECT fingerprint, status, content_type, etag, body FROM idempotency_keys WHERE user_id = ? AND key = ?",
+        )
+        .bind(&claim.user_id)
+        .bind(&claim.key)
+        .fetch_optional(&state.db)
+        .await?;
+        match stored {
+            None => Ok(Claim::Fresh(claim)),
+            Some(s) if s.fingerprint != claim.fingerprint => Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "This Idempotency-Key was used for a different request; use a new key for a new change.",
+            )),
+            Some(s) => Ok(Claim::Replay(replay(s))),
+        }
+    }
+
+    /// Stores `response`'s parts under the key on `conn`: call it inside the transaction
+    /// of the change the response describes.
+    pub async fn store(&self, conn: &mut SqliteConnection, status: StatusCode, etag: Option<&str>, body: &[u8], now: DateTime<Utc>) -> Result<()> {
+        sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?").bind(now - RETENTION * 2).execute(&mut *conn).await?;
+        sqlx::query(
+            "INSERT INTO idempotency_keys (user_id, key, fingerprint, status, content_type, etag, body, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&self.user_id)
+        .bind(&self.key)
+        .bind(&self.fingerprint)
+        .bind(i64::from(status.as_u16()))
+        .bind(if status.is_success() { "application/json" } else { "application/problem+json" })
+        .bind(etag)
+        .bind(body)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Stores an error answer (which changed nothing) on its own and returns it; internal
+    /// failures are not stored, so a retry can still succeed.
+    pub async fn finish(self, state: &AppState, result: Result<Response>) -> Result<Response> {
+        match result {
+            Err(error @ ApiError::Problem { .. }) => {
+                let response = error.into_response();
+                let status = response.status();
+                let bytes = axum::body::to_bytes(response.into_body(), 1024 * 1024).await.map_err(|e| ApiError::Internal(e.into()))?;
+                let mut conn = state.db.acquire().await?;
+                self.store(&mut conn, status, None, &bytes, state.clock.now()).await?;
+                Ok(rebuild(status, "application/problem+json", None, bytes.to_vec()))
+            }
+            other => other,
+        }
+    }
+}
+
+fn replay(s: Stored) -> Response {
+    let status = u16::try_from(s.status).ok().and_then(|s| StatusCode::from_u16(s).ok()).unwrap_or(StatusCode::OK);
+    let mut res = rebuild(status, &s.content_type, s.etag.as_deref(), s.body);
+    res.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    res
+}
+
+fn rebuild(status: StatusCode, content_type: &str, etag: Option<&str>, body: Vec<u8>) -> Response {
+    let mut res = Response::new(Body::from(body));
+    *res.status_mut() = status;
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        res.headers_mut().insert(CONTENT_TYPE, v);
+    }
+    if let Some(v) = etag.and_then(|e| HeaderValue::from_str(e).ok()) {
+        res.headers_mut().insert(ETAG, v);
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Config, SystemClock};
+
+    #[tokio::test]
+    async fn a_key_in_flight_is_refused_until_its_request_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = AppState::open(&dir.path().join("t.db"), Arc::new(SystemClock), Config::default()).await.unwrap();
+        let principal = Principal { user_id: "u1".into(), org_id: "o".into(), session_id: "s".into(), permissions: vec![] };
+        let mut headers = HeaderMap::new();
+        headers.insert("idempotency-key", HeaderValue::from_static("k-1"));
+        let first = Idempotency::claim(&state, &principal, &headers, "PATCH", "/x", &1).await.unwrap();
+        assert!(matches!(first, Claim::Fresh(_)));
+        let Err(ApiError::Problem { status, code, .. }) = Idempotency::claim(&state, &principal, &headers, "PATCH", "/x", &1).await else {
+            panic!("a second claim while the first is in flight must fail");
+        };
+        assert_eq!((status, code), (StatusCode::CONFLICT, "idempotency_key_in_flight"));
+        // Another caller's identical key is independent.
+        let other = Principal { user_id: "u2".into(), ..principal.clone() };
+        assert!(matches!(Idempotency::claim(&state, &other, &headers, "PATCH", "/x", &1).await.unwrap(), Claim::Fresh(_)));
+        drop(first);
+        assert!(matches!(Idempotency::claim(&state, &principal, &headers, "PATCH", "/x", &1).await.unwrap(), Claim::Fresh(_)));
+    }
+}
