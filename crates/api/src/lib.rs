@@ -7,11 +7,13 @@
 #![warn(missing_docs)]
 
 mod auth;
+mod changes;
 mod problem;
 mod secret;
 mod users;
 
 pub use auth::*;
+pub use changes::*;
 pub use problem::*;
 pub use secret::Secret;
 pub use users::*;

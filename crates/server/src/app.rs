@@ -21,6 +21,8 @@ pub struct Config {
     pub refresh_token_ttl: Duration,
     /// "Last active" is written at most this often per session.
     pub last_active_granularity: Duration,
+    /// How long the change feed keeps changes; older cursors get 410 and resync in full.
+    pub change_retention: Duration,
 }
 
 impl Default for Config {
@@ -29,6 +31,7 @@ impl Default for Config {
             access_token_ttl: Duration::minutes(15),
             refresh_token_ttl: Duration::days(30),
             last_active_granularity: Duration::seconds(60),
+            change_retention: Duration::days(30),
         }
     }
 }
@@ -74,6 +77,21 @@ pub fn build(state: AppState) -> Router {
     // Logs method, path and status; never bodies or headers (tokens live there).
     .layer(TraceLayer::new_for_http())
     .with_state(state)
+}
+
+/// Starts the periodic upkeep: pruning the change feed, hourly.
+pub fn spawn_maintenance(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match crate::routes::changes::prune(&state.db, state.clock.now(), state.config.change_retention).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(dropped = n, "pruned the change feed"),
+                Err(e) => tracing::warn!(error = %e, "pruning the change feed failed"),
+            }
+        }
+    });
 }
 
 /// Serves `router` on `listener` until ctrl-c or SIGTERM.

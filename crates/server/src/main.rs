@@ -84,6 +84,7 @@ async fn main() -> anyhow::Result<()> {
             println!("listening on http://{addr}");
             std::io::stdout().flush()?;
             tracing::info!(db = %path.display(), "serving on http://{addr}");
+            app::spawn_maintenance(state.clone());
             app::serve(listener, app::build(state)).await
         }
         Command::Seed { db: path, demo, users, owner_email, owner_password } => {

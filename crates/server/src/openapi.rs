@@ -15,6 +15,7 @@ use utoipa::{Modify, OpenApi};
     tags(
         (name = "auth", description = "Sign-in, tokens and the current account"),
         (name = "users", description = "The organization's users"),
+        (name = "sync", description = "The change feed clients keep their offline cache with"),
     )
 )]
 pub struct ApiDoc;

@@ -261,6 +261,15 @@ pub async fn seed_demo(db: &SqlitePool, clock: &dyn Clock, opts: &SeedOptions) -
         start = end;
     }
     let (sessions, attempts) = insert_activity(&mut tx, &org_id, &sample, now).await?;
+    // Each user entered the change feed up to three times (row, role, groups); a new
+    // organization's feed needs only the latest entry per resource.
+    sqlx::query(
+        "DELETE FROM changes WHERE org_id = ?1 AND seq NOT IN \
+         (SELECT MAX(seq) FROM changes WHERE org_id = ?1 GROUP BY kind, entity_id)",
+    )
+    .bind(&org_id)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await.context("committing the demo organization")?;
     Ok(SeedReport { org_id, users: total, sessions, login_attempts: attempts })
 }

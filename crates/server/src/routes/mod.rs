@@ -2,6 +2,7 @@
 //! without an OpenAPI description does not compile.
 
 pub mod auth;
+pub mod changes;
 pub mod user_edit;
 pub mod users;
 
@@ -21,6 +22,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
         .routes(routes!(users::list_users))
+        .routes(routes!(changes::list_changes))
         .routes(routes!(users::get_user, user_edit::patch_user))
 }
 

@@ -267,6 +267,22 @@ pub async fn find_versioned(db: &SqlitePool, org_id: &str, id: &str) -> Result<O
     Ok(hydrate(db, vec![row]).await?.pop().map(|user| (user, version)))
 }
 
+/// Loads the users of `org_id` among `ids`, by id; missing ones are simply absent.
+pub async fn find_users(db: &SqlitePool, org_id: &str, ids: &[&str]) -> Result<HashMap<String, User>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT {USER_COLUMNS} FROM users u WHERE u.org_id = "));
+    qb.push_bind(org_id.to_owned()).push(" AND u.id IN (");
+    let mut sep = qb.separated(", ");
+    for id in ids {
+        sep.push_bind((*id).to_owned());
+    }
+    qb.push(")");
+    let rows: Vec<UserRow> = qb.build_query_as().fetch_all(db).await?;
+    Ok(hydrate(db, rows).await?.into_iter().map(|u| (u.id.clone(), u)).collect())
+}
+
 /// Attaches roles and groups to rows, in two queries for the whole page.
 async fn hydrate(db: &SqlitePool, rows: Vec<UserRow>) -> Result<Vec<User>> {
     if rows.is_empty() {

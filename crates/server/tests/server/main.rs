@@ -2,6 +2,7 @@
 //! SQLite database and a clock it moves by hand, and talks to it over real HTTP.
 
 mod auth;
+mod changes;
 mod edit;
 mod helpers;
 mod hostile;

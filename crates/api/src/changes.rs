@@ -1,0 +1,77 @@
+use crate::{GroupRef, OrganizationRef, User};
+use serde::{Deserialize, Serialize};
+
+/// What kind of resource a change is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum ChangeKind {
+    /// A user (its row, roles or groups).
+    User,
+    /// A role.
+    Role,
+    /// A department or company.
+    Group,
+    /// The organization.
+    Organization,
+}
+
+/// A role with its permissions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Role {
+    /// Role id.
+    pub id: String,
+    /// Stable key.
+    pub key: String,
+    /// Display name.
+    pub name: String,
+    /// Owner, Admin, Manager and Member are built in.
+    pub builtin: bool,
+    /// Permission keys.
+    pub permissions: Vec<String>,
+}
+
+/// One entry of the change feed: the resource as it is now, or a tombstone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Change {
+    /// Position in the feed; increases with every change.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub seq: i64,
+    /// The resource's kind.
+    pub kind: ChangeKind,
+    /// The resource's id.
+    pub id: String,
+    /// The resource is gone: remove it.
+    pub deleted: bool,
+    /// The user now, for `kind = user` and not deleted.
+    pub user: Option<User>,
+    /// The role now, for `kind = role` and not deleted.
+    pub role: Option<Role>,
+    /// The group now, for `kind = group` and not deleted.
+    pub group: Option<GroupRef>,
+    /// The organization now, for `kind = organization`.
+    pub organization: Option<OrganizationRef>,
+}
+
+/// One page of `GET /v1/changes`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ChangePage {
+    /// Changes after `since`, oldest first, at most one per resource (its latest).
+    pub changes: Vec<Change>,
+    /// Pass as `since` for the next page.
+    pub cursor: String,
+    /// More changes follow right away.
+    pub has_more: bool,
+}
+
+/// Largest page of the change feed.
+pub const MAX_CHANGE_PAGE: u32 = 1000;
+/// Change feed page size when none is asked for.
+pub const DEFAULT_CHANGE_PAGE: u32 = 500;

@@ -1,0 +1,174 @@
+//! `GET /v1/changes`: the ordered feed of upserts and tombstones the client syncs from.
+
+use crate::app::AppState;
+use crate::auth::{Principal, UsersRead};
+use crate::error::{ApiError, Result};
+use crate::extract::QueryPairs;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Duration, Utc};
+use gatehouse_api::{
+    Change, ChangeKind, ChangePage, DEFAULT_CHANGE_PAGE, GroupKind, GroupRef, MAX_CHANGE_PAGE, OrganizationRef, Problem, Role, codes,
+};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use std::collections::HashMap;
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    seq: i64,
+    kind: String,
+    entity_id: String,
+    deleted: bool,
+}
+
+fn parse(pairs: &QueryPairs) -> Result<(i64, u32)> {
+    let since = match pairs.get("since") {
+        None => 0,
+        Some(s) => s.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+            ApiError::field("since", codes::INVALID_CURSOR, "`since` must be a cursor from an earlier page (or 0).")
+        })?,
+    };
+    let limit = match pairs.get("limit") {
+        None => DEFAULT_CHANGE_PAGE,
+        Some(l) => l.parse::<u32>().ok().filter(|n| (1..=MAX_CHANGE_PAGE).contains(n)).ok_or_else(|| {
+            ApiError::field("limit", "out_of_range", format!("`limit` must be a whole number from 1 to {MAX_CHANGE_PAGE}."))
+        })?,
+    };
+    Ok((since, limit))
+}
+
+/// The organization's changes after a cursor.
+#[utoipa::path(
+    get, path = "/v1/changes", tag = "sync",
+    params(
+        ("since" = Option<String>, Query, description = "The `cursor` of the previous page; 0 or absent for the whole feed"),
+        ("limit" = Option<u32>, Query, description = "Changes per page, 1–1000 (default 500)"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Changes after `since`, oldest first, the latest per resource", body = ChangePage),
+        (status = 400, description = "Invalid `since` or `limit`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Lacks `users.read`", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "`changes_expired`: the cursor is older than the retention window; resync in full", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_changes(State(state): State<AppState>, principal: Principal, pairs: QueryPairs) -> Result<Json<ChangePage>> {
+    let granted = principal.require::<UsersRead>()?;
+    let org = granted.org_id();
+    let (since, limit) = parse(&pairs)?;
+    let db = &state.db;
+    let pruned: Option<i64> = sqlx::query_scalar("SELECT pruned_through FROM change_retention WHERE org_id = ?").bind(org).fetch_optional(db).await?;
+    if pruned.is_some_and(|p| since < p) {
+        return Err(ApiError::new(
+            StatusCode::GONE,
+            codes::CHANGES_EXPIRED,
+            "Changes this old are no longer kept; sync everything again, then follow the feed from its new cursor.",
+        ));
+    }
+    let rows: Vec<Row> = sqlx::query_as("SELECT seq, kind, entity_id, deleted FROM changes WHERE org_id = ? AND seq > ? ORDER BY seq LIMIT ?")
+        .bind(org)
+        .bind(since)
+        .bind(i64::from(limit))
+        .fetch_all(db)
+        .await?;
+    let has_more = rows.len() == limit as usize;
+    let cursor = rows.last().map_or(since, |r| r.seq).to_string();
+    // The latest change per resource wins; it carries the resource as it is now.
+    let mut latest: HashMap<(String, String), usize> = HashMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        latest.insert((r.kind.clone(), r.entity_id.clone()), i);
+    }
+    let rows: Vec<&Row> = rows.iter().enumerate().filter(|(i, r)| latest[&(r.kind.clone(), r.entity_id.clone())] == *i).map(|(_, r)| r).collect();
+    let ids = |kind: &str| -> Vec<&str> { rows.iter().filter(|r| r.kind == kind && !r.deleted).map(|r| r.entity_id.as_str()).collect() };
+    let mut users = super::users::find_users(db, org, &ids("user")).await?;
+    let mut roles = load_roles(db, org, &ids("role")).await?;
+    let mut groups = load_groups(db, org, &ids("group")).await?;
+    let organization: Option<OrganizationRef> = sqlx::query_as::<_, (String, String)>("SELECT id, name FROM organizations WHERE id = ?")
+        .bind(org)
+        .fetch_optional(db)
+        .await?
+        .map(|(id, name)| OrganizationRef { id, name });
+
+    let changes = rows
+        .into_iter()
+        .filter_map(|r| {
+            let kind = match r.kind.as_str() {
+                "user" => ChangeKind::User,
+                "role" => ChangeKind::Role,
+                "group" => ChangeKind::Group,
+                "organization" => ChangeKind::Organization,
+                _ => return None,
+            };
+            let mut change = Change { seq: r.seq, kind, id: r.entity_id.clone(), deleted: r.deleted, user: None, role: None, group: None, organization: None };
+            if !r.deleted {
+                match kind {
+                    ChangeKind::User => change.user = users.remove(&r.entity_id),
+                    ChangeKind::Role => change.role = roles.remove(&r.entity_id),
+                    ChangeKind::Group => change.group = groups.remove(&r.entity_id),
+                    ChangeKind::Organization => change.organization = organization.clone(),
+                }
+                // Gone since this change was written (its delete is further on): a tombstone now.
+                change.deleted = change.user.is_none() && change.role.is_none() && change.group.is_none() && change.organization.is_none();
+            }
+            Some(change)
+        })
+        .collect();
+    Ok(Json(ChangePage { changes, cursor, has_more }))
+}
+
+async fn load_roles(db: &SqlitePool, org: &str, ids: &[&str]) -> Result<HashMap<String, Role>> {
+    let mut out = HashMap::new();
+    for (id, key, name, builtin, permissions) in by_ids::<(String, String, String, bool, String)>(db, "SELECT id, key, name, builtin, permissions FROM roles", org, ids).await? {
+        let permissions = serde_json::from_str(&permissions).map_err(|e| ApiError::Internal(e.into()))?;
+        out.insert(id.clone(), Role { id, key, name, builtin, permissions });
+    }
+    Ok(out)
+}
+
+async fn load_groups(db: &SqlitePool, org: &str, ids: &[&str]) -> Result<HashMap<String, GroupRef>> {
+    let rows = by_ids::<(String, String, String)>(db, "SELECT id, name, kind FROM groups", org, ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, kind)| {
+            let kind = if kind == "company" { GroupKind::Company } else { GroupKind::Department };
+            (id.clone(), GroupRef { id, name, kind })
+        })
+        .collect())
+}
+
+async fn by_ids<T>(db: &SqlitePool, select: &str, org: &str, ids: &[&str]) -> Result<Vec<T>>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
+{
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut qb = QueryBuilder::<Sqlite>::new(select);
+    qb.push(" WHERE org_id = ").push_bind(org.to_owned()).push(" AND id IN (");
+    let mut sep = qb.separated(", ");
+    for id in ids {
+        sep.push_bind((*id).to_owned());
+    }
+    qb.push(")");
+    Ok(qb.build_query_as().fetch_all(db).await?)
+}
+
+/// Drops changes older than `window` and records, per organization, the newest sequence
+/// number dropped, so older cursors get 410. Returns the number of changes dropped.
+pub async fn prune(db: &SqlitePool, now: DateTime<Utc>, window: Duration) -> Result<u64> {
+    let cutoff = (now - window).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "INSERT INTO change_retention (org_id, pruned_through) \
+         SELECT org_id, MAX(seq) FROM changes WHERE at < ? GROUP BY org_id \
+         ON CONFLICT (org_id) DO UPDATE SET pruned_through = MAX(pruned_through, excluded.pruned_through)",
+    )
+    .bind(&cutoff)
+    .execute(&mut *tx)
+    .await?;
+    let dropped = sqlx::query("DELETE FROM changes WHERE at < ?").bind(&cutoff).execute(&mut *tx).await?.rows_affected();
+    tx.commit().await?;
+    Ok(dropped)
+}
