@@ -172,3 +172,75 @@ pub async fn prune(db: &SqlitePool, now: DateTime<Utc>, window: Duration) -> Res
     tx.commit().await?;
     Ok(dropped)
 }
+
+/// How often the stream looks for new changes (a cheap indexed `MAX`).
+const STREAM_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The newest sequence number of the organization's feed.
+async fn head(db: &SqlitePool, org: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM changes WHERE org_id = ?").bind(org).fetch_one(db).await?)
+}
+
+/// Whether the session may still stream (not revoked, account active).
+async fn session_alive(db: &SqlitePool, session_id: &str) -> Result<bool> {
+    let alive: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ? AND s.revoked_at IS NULL AND u.status = 'active'",
+    )
+    .bind(session_id)
+    .fetch_optional(db)
+    .await?;
+    Ok(alive.is_some())
+}
+
+/// Server-sent events: `changed` with the feed's newest cursor, at once and whenever it
+/// moves (by any server process on this database); `session_revoked` then the end, when
+/// the session is revoked.
+#[utoipa::path(
+    get, path = "/v1/changes/stream", tag = "sync",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "`text/event-stream`: `event: changed` with `data: <cursor>`; `event: session_revoked` before the stream ends", content_type = "text/event-stream", body = String),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Lacks `users.read`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn stream_changes(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<axum::response::sse::Sse<impl futures_util::Stream<Item = std::result::Result<axum::response::sse::Event, std::convert::Infallible>>>> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    let granted = principal.require::<UsersRead>()?;
+    let org = granted.org_id().to_owned();
+    let first = head(&state.db, &org).await?;
+    let session = principal.session_id;
+    let db = state.db;
+    // State: (last cursor sent, first event pending, finished).
+    let events = futures_util::stream::unfold((first, true, false), move |(sent, initial, done)| {
+        let (db, org, session) = (db.clone(), org.clone(), session.clone());
+        async move {
+            if done {
+                return None;
+            }
+            if initial {
+                return Some((Ok(Event::default().event("changed").data(sent.to_string())), (sent, false, false)));
+            }
+            loop {
+                tokio::time::sleep(STREAM_POLL).await;
+                match session_alive(&db, &session).await {
+                    Ok(true) => {}
+                    Ok(false) => return Some((Ok(Event::default().event("session_revoked").data("")), (sent, false, true))),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "change stream: session check failed");
+                        continue;
+                    }
+                }
+                match head(&db, &org).await {
+                    Ok(now) if now > sent => return Some((Ok(Event::default().event("changed").data(now.to_string())), (now, false, false))),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "change stream: reading the feed head failed"),
+                }
+            }
+        }
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}

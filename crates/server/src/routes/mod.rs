@@ -23,6 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::me))
         .routes(routes!(users::list_users))
         .routes(routes!(changes::list_changes))
+        .routes(routes!(changes::stream_changes))
         .routes(routes!(users::get_user, user_edit::patch_user))
 }
 

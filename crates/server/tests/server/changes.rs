@@ -110,3 +110,50 @@ async fn another_organizations_changes_are_not_in_the_feed() {
     .unwrap();
     assert!(feed(&s, &t, &head, 100).await.changes.is_empty());
 }
+
+/// Reads server-sent events until one named `event`; returns its data.
+async fn next_event(res: &mut reqwest::Response, buf: &mut String, event: &str) -> String {
+    let read = async {
+        loop {
+            while let Some(end) = buf.find("\n\n") {
+                let block: String = buf.drain(..end + 2).collect();
+                let name = block.lines().find_map(|l| l.strip_prefix("event: ").or_else(|| l.strip_prefix("event:"))).unwrap_or("");
+                let data = block.lines().find_map(|l| l.strip_prefix("data: ").or_else(|| l.strip_prefix("data:"))).unwrap_or("");
+                if name == event {
+                    return Some(data.to_owned());
+                }
+            }
+            match res.chunk().await.unwrap() {
+                Some(bytes) => buf.push_str(&String::from_utf8_lossy(&bytes)),
+                None => return None,
+            }
+        }
+    };
+    // A generous bound so a broken stream fails the test instead of hanging it.
+    tokio::time::timeout(std::time::Duration::from_secs(30), read).await.expect("no event in 30 s").unwrap_or_else(|| panic!("stream ended before `{event}`"))
+}
+
+#[tokio::test]
+async fn the_stream_says_when_the_feed_moves_and_ends_when_the_session_is_revoked() {
+    let s = TestServer::new().await;
+    let t = s.login(OWNER).await;
+    let mut stream = s.get("/v1/changes/stream", &t).await;
+    assert_eq!(stream.status(), StatusCode::OK);
+    assert!(stream.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    let mut buf = String::new();
+    let first: i64 = next_event(&mut stream, &mut buf, "changed").await.parse().unwrap();
+    let (_, head) = follow(&s, &t, "0", 500).await;
+    assert_eq!(first.to_string(), head, "the first event is the feed's head");
+
+    sqlx::query("UPDATE users SET first_name = 'Streamed' WHERE email = 'member@acme.test'").execute(&s.state.db).await.unwrap();
+    let moved: i64 = next_event(&mut stream, &mut buf, "changed").await.parse().unwrap();
+    assert!(moved > first);
+    let page = feed(&s, &t, &first.to_string(), 10).await;
+    assert_eq!(page.cursor, moved.to_string());
+    assert_eq!(page.changes[0].user.as_ref().unwrap().first_name, "Streamed");
+
+    // Signing out (here: the session is revoked) ends the stream with a reason.
+    s.http.post(s.at("/v1/auth/logout")).bearer_auth(t.access_token.expose()).send().await.unwrap();
+    next_event(&mut stream, &mut buf, "session_revoked").await;
+    assert!(stream.chunk().await.unwrap().is_none(), "the stream ends");
+}
