@@ -164,14 +164,28 @@ impl Client {
     /// Sends a request with a valid access token; refreshes and retries once when the
     /// server says the token expired.
     pub(crate) async fn send_authed<T: DeserializeOwned>(&self, method: Method, path: &str, body: Option<&impl Serialize>) -> Result<T> {
+        Ok(self.send_authed_with(method, path, body, &[]).await?.0)
+    }
+
+    /// [`Self::send_authed`] with extra request headers; also returns the response headers.
+    pub(crate) async fn send_authed_with<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&impl Serialize>,
+        headers: &[(&str, &str)],
+    ) -> Result<(T, reqwest::header::HeaderMap)> {
         let mut retried = false;
         loop {
             let token = self.access_token(false).await?;
             let mut req = self.request(method.clone(), path)?.bearer_auth(token.expose());
+            for (name, value) in headers {
+                req = req.header(*name, *value);
+            }
             if let Some(body) = body {
                 req = req.json(body);
             }
-            match self.send_json(req).await {
+            match self.send_json_with_headers(req).await {
                 Err(Error::Api(p)) if p.code == codes::TOKEN_EXPIRED && !retried => {
                     retried = true;
                     self.access_token(true).await?;
@@ -256,14 +270,19 @@ impl Client {
 
     /// Sends and decodes JSON, mapping transport failures and problem documents.
     async fn send_json<T: DeserializeOwned>(&self, req: RequestBuilder) -> Result<T> {
+        Ok(self.send_json_with_headers(req).await?.0)
+    }
+
+    async fn send_json_with_headers<T: DeserializeOwned>(&self, req: RequestBuilder) -> Result<(T, reqwest::header::HeaderMap)> {
         let res = req.send().await.map_err(|e| Error::from_transport(&self.base, &e))?;
         let status = res.status();
-        if status.is_success() {
-            let bytes = res.bytes().await.map_err(|e| Error::from_transport(&self.base, &e))?;
-            let bytes = if status == StatusCode::NO_CONTENT || bytes.is_empty() { &b"null"[..] } else { &bytes[..] };
-            return serde_json::from_slice(bytes).map_err(|e| Error::Protocol(format!("{status}: {e}")));
-        }
+        let headers = res.headers().clone();
         let bytes = res.bytes().await.map_err(|e| Error::from_transport(&self.base, &e))?;
+        if status.is_success() {
+            let bytes = if status == StatusCode::NO_CONTENT || bytes.is_empty() { &b"null"[..] } else { &bytes[..] };
+            let value = serde_json::from_slice(bytes).map_err(|e| Error::Protocol(format!("{status}: {e}")))?;
+            return Ok((value, headers));
+        }
         match serde_json::from_slice::<Problem>(&bytes) {
             Ok(problem) => Err(Error::Api(Box::new(problem))),
             Err(_) => Err(Error::Protocol(format!(

@@ -12,9 +12,11 @@
 mod auth;
 mod error;
 pub mod keyring_store;
+mod sync;
 mod users;
 
 pub use auth::{Client, ClientOptions, os_name, parse_server_url};
 pub use error::{Error, Result};
 pub use gatehouse_api as api;
+pub use users::Versioned;
 pub use keyring_store::{ConnectionKey, KeyringTokenStore, MemoryTokenStore, TokenStore};

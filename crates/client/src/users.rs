@@ -1,8 +1,27 @@
 //! The organization's users.
 
 use crate::auth::Client;
-use crate::error::Result;
-use gatehouse_api::{User, UserListQuery, UserPage};
+use crate::error::{Error, Result};
+use gatehouse_api::{User, UserListQuery, UserPage, UserPatch};
+use reqwest::Method;
+
+/// A resource with the ETag of the version read, for a later `If-Match`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Versioned<T> {
+    /// The resource.
+    pub value: T,
+    /// Its ETag.
+    pub etag: String,
+}
+
+fn user_path(id: &str) -> String {
+    format!("v1/users/{}", url::form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>())
+}
+
+fn versioned<T>(value: T, headers: &reqwest::header::HeaderMap) -> Result<Versioned<T>> {
+    let etag = headers.get(reqwest::header::ETAG).and_then(|v| v.to_str().ok()).ok_or_else(|| Error::Protocol("no ETag on a user".into()))?;
+    Ok(Versioned { value, etag: etag.to_owned() })
+}
 
 impl Client {
     /// One page of `GET /v1/users`.
@@ -13,7 +32,22 @@ impl Client {
 
     /// `GET /v1/users/{id}`.
     pub async fn get_user(&self, id: &str) -> Result<User> {
-        self.get(&format!("v1/users/{}", url::form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>())).await
+        Ok(self.get_user_versioned(id).await?.value)
+    }
+
+    /// `GET /v1/users/{id}` with the user's ETag.
+    pub async fn get_user_versioned(&self, id: &str) -> Result<Versioned<User>> {
+        let (user, headers) = self.send_authed_with(Method::GET, &user_path(id), None::<&()>, &[]).await?;
+        versioned(user, &headers)
+    }
+
+    /// `PATCH /v1/users/{id}` based on the version `etag`. `idempotency_key` makes a retry
+    /// safe: the server answers it with the first attempt's response. A stale `etag` is
+    /// `Error::Api` with code `precondition_failed` and the user as it is now in `current`.
+    pub async fn update_user(&self, id: &str, etag: &str, patch: &UserPatch, idempotency_key: &str) -> Result<Versioned<User>> {
+        let headers = [("if-match", etag), ("idempotency-key", idempotency_key)];
+        let (user, headers) = self.send_authed_with(Method::PATCH, &user_path(id), Some(patch), &headers).await?;
+        versioned(user, &headers)
     }
 }
 

@@ -129,3 +129,32 @@ async fn a_session_killed_by_refresh_token_reuse_sends_the_user_back_with_a_reas
     assert!(reason.contains("already used"), "{reason}");
     assert_eq!(stored(&store, &server.url), None, "the dead token is forgotten");
 }
+
+#[tokio::test]
+async fn edits_carry_etags_retries_replay_and_the_feed_sees_them() {
+    use gatehouse_client::api::UserPatch;
+    let server = ServerProcess::start(&[]);
+    let store = Arc::new(MemoryTokenStore::default());
+    let client = sign_in(&server.url, &store).await;
+    let head = client.changes("0", 1000).await.unwrap().cursor;
+    let casey = client.list_users(&UserListQuery { q: Some("casey".into()), ..Default::default() }).await.unwrap().items.remove(0);
+    let read = client.get_user_versioned(&casey.id).await.unwrap();
+
+    let patch = UserPatch { first_name: Some("Cass".into()), ..Default::default() };
+    let edited = client.update_user(&casey.id, &read.etag, &patch, "key-1").await.unwrap();
+    assert_eq!(edited.value.display_name, "Cass Kim");
+    assert_ne!(edited.etag, read.etag);
+    // A retry of the same mutation (e.g. after a lost answer) gets the same answer.
+    assert_eq!(client.update_user(&casey.id, &read.etag, &patch, "key-1").await.unwrap(), edited);
+    // A new mutation on the stale version is a conflict carrying the current user.
+    let other = UserPatch { last_name: Some("Lee".into()), ..Default::default() };
+    let Error::Api(problem) = client.update_user(&casey.id, &read.etag, &other, "key-2").await.unwrap_err() else { panic!("expected a 412") };
+    assert_eq!(problem.code, "precondition_failed");
+    assert_eq!(problem.current.unwrap()["first_name"], "Cass");
+
+    let page = client.changes(&head, 100).await.unwrap();
+    assert_eq!(page.changes.len(), 1);
+    assert_eq!(page.changes[0].user.as_ref().unwrap().first_name, "Cass");
+    let Error::Api(problem) = client.changes("-5", 10).await.unwrap_err() else { panic!("expected a 400") };
+    assert_eq!(problem.code, "validation_failed");
+}
