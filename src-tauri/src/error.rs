@@ -62,6 +62,7 @@ impl From<Error> for IpcError {
             Error::NotSignedIn => Self::new(C::NotSignedIn, "Sign in to continue."),
             Error::Keyring(_) => Self::new(C::KeyringUnavailable, e.to_string()),
             Error::Protocol(_) => Self::new(C::ServerError, e.to_string()),
+            Error::Cache(_) => Self::new(C::Internal, e.to_string()),
             Error::Api(p) => match p.code.as_str() {
                 codes::INVALID_CREDENTIALS => Self::new(C::InvalidCredentials, "Invalid email or password"),
                 codes::VALIDATION_FAILED => match p.errors.first() {

@@ -34,6 +34,9 @@ pub enum Error {
     /// The OS keyring refused or failed.
     #[error("The system keyring is not available: {0}")]
     Keyring(String),
+    /// The local cache failed (disk full, corrupt file, …).
+    #[error("The local cache failed: {0}")]
+    Cache(String),
     /// The server answered something that is not the API.
     #[error("Unexpected answer from the server: {0}")]
     Protocol(String),

@@ -10,13 +10,16 @@
 #![warn(missing_docs)]
 
 mod auth;
+pub mod cache;
 mod error;
 pub mod keyring_store;
-mod sync;
+pub mod sync;
 mod users;
 
+pub use cache::Cache;
 pub use auth::{Client, ClientOptions, os_name, parse_server_url};
 pub use error::{Error, Result};
 pub use gatehouse_api as api;
+pub use sync::{SyncOutcome, SyncProgress};
 pub use users::Versioned;
 pub use keyring_store::{ConnectionKey, KeyringTokenStore, MemoryTokenStore, TokenStore};

@@ -1,6 +1,7 @@
 //! gatehouse-client against a real `gatehouse-server` process (and, in `keyring`, the
 //! real OS keyring).
 
+mod cache;
 mod flows;
 mod keyring;
 mod server;

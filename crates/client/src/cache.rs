@@ -1,0 +1,227 @@
+//! The local cache of one connection (SPEC C3, C5): a SQLite file, in WAL mode, holding
+//! what the change feed delivered. Lists, search, filters and counts read from it, with
+//! the server's semantics, so they work offline and never wait on the network.
+
+use crate::error::{Error, Result};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use gatehouse_api::{
+    Change, ChangeKind, ChangePage, DEFAULT_USER_PAGE, MAX_USER_PAGE, User, UserCounts, UserListQuery, UserPage, UserStatus,
+};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool, Transaction};
+use std::path::Path;
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Cache(e.to_string())
+    }
+}
+
+/// One connection's cache.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    db: SqlitePool,
+}
+
+impl Cache {
+    /// Opens (creating) the cache file at `path`.
+    pub async fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::Cache(format!("creating {}: {e}", dir.display())))?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: what the cache says it applied survives a power cut (the outbox needs it).
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(std::time::Duration::from_secs(10));
+        let db = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        sqlx::migrate!("./migrations").run(&db).await.map_err(|e| Error::Cache(e.to_string()))?;
+        Ok(Self { db })
+    }
+
+    /// The feed cursor the cache is at, if it has synced at all.
+    pub async fn cursor(&self) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = 'cursor'").fetch_optional(&self.db).await?)
+    }
+
+    /// Applies one page of the feed, and moves the cursor, in one transaction: a crash
+    /// leaves the cache at the previous page, never half-way.
+    pub async fn apply(&self, page: &ChangePage) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        for change in &page.changes {
+            apply_change(&mut tx, change).await?;
+        }
+        sqlx::query("INSERT INTO meta (key, value) VALUES ('cursor', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(&page.cursor)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Forgets everything (before a full resync).
+    pub async fn reset(&self) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        for table in ["meta", "users", "user_roles", "user_groups", "roles", "groups", "organization"] {
+            sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// One page of users, like `GET /v1/users`: search (case-insensitive, in name and
+    /// e-mail), status, role (key or id), department (id or name), keyset paging, and
+    /// counts that ignore the status filter.
+    pub async fn list_users(&self, query: &UserListQuery) -> Result<UserPage> {
+        let limit = query.limit.unwrap_or(DEFAULT_USER_PAGE).clamp(1, MAX_USER_PAGE);
+        let q = query.q.as_deref().map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty());
+        let role = match &query.role {
+            Some(r) => Some(self.resolve("SELECT id FROM roles WHERE id = ? OR key = ?", r).await?),
+            None => None,
+        };
+        let dept = match &query.department {
+            Some(d) => Some(self.resolve("SELECT id FROM groups WHERE id = ? OR lower(name) = lower(?)", d).await?),
+            None => None,
+        };
+        let filters = |qb: &mut QueryBuilder<'_, Sqlite>| {
+            qb.push(" WHERE 1 = 1");
+            if let Some(q) = &q {
+                let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                qb.push(" AND u.search_text LIKE ").push_bind(format!("%{escaped}%")).push(" ESCAPE '\\'");
+            }
+            if let Some(role) = &role {
+                qb.push(" AND u.id IN (SELECT user_id FROM user_roles WHERE role_id = ").push_bind(role.clone()).push(")");
+            }
+            if let Some(dept) = &dept {
+                qb.push(" AND u.id IN (SELECT user_id FROM user_groups WHERE group_id = ").push_bind(dept.clone()).push(")");
+            }
+        };
+        let mut qb = QueryBuilder::<Sqlite>::new("SELECT u.json, u.sort_name, u.id FROM users u");
+        filters(&mut qb);
+        if let Some(status) = query.status {
+            qb.push(" AND u.status = ").push_bind(status.as_str());
+        }
+        if let Some(cursor) = &query.cursor {
+            let (name, id) = decode_cursor(cursor).ok_or_else(|| Error::Cache("this list cursor is not from the cache".into()))?;
+            qb.push(" AND (u.sort_name, u.id) > (").push_bind(name).push(", ").push_bind(id).push(")");
+        }
+        qb.push(" ORDER BY u.sort_name, u.id LIMIT ").push_bind(i64::from(limit) + 1);
+        let mut rows: Vec<(String, String, String)> = qb.build_query_as().fetch_all(&self.db).await?;
+        let next_cursor = if rows.len() > limit as usize {
+            rows.truncate(limit as usize);
+            rows.last().map(|(_, name, id)| encode_cursor(name, id))
+        } else {
+            None
+        };
+        let items = rows
+            .into_iter()
+            .map(|(json, _, _)| serde_json::from_str::<User>(&json).map_err(|e| Error::Cache(e.to_string())))
+            .collect::<Result<Vec<_>>>()?;
+
+        let mut cq = QueryBuilder::<Sqlite>::new("SELECT u.status, COUNT(*) FROM users u");
+        filters(&mut cq);
+        cq.push(" GROUP BY u.status");
+        let mut counts = UserCounts::default();
+        for (status, n) in cq.build_query_as::<(String, i64)>().fetch_all(&self.db).await? {
+            let n = u32::try_from(n).unwrap_or(u32::MAX);
+            match UserStatus::parse(&status) {
+                Some(UserStatus::Active) => counts.active = n,
+                Some(UserStatus::Pending) => counts.pending = n,
+                Some(UserStatus::Deactivated) => counts.deactivated = n,
+                None => {}
+            }
+            counts.all = counts.all.saturating_add(n);
+        }
+        Ok(UserPage { items, next_cursor, counts })
+    }
+
+    /// A role or group id for a filter; an unknown one matches nothing.
+    async fn resolve(&self, sql: &str, value: &str) -> Result<String> {
+        let id: Option<String> = sqlx::query_scalar(sql).bind(value).bind(value).fetch_optional(&self.db).await?;
+        Ok(id.unwrap_or_else(|| "\u{0}unknown".to_owned()))
+    }
+}
+
+async fn apply_change(tx: &mut Transaction<'_, Sqlite>, change: &Change) -> Result<()> {
+    match (change.kind, change.deleted) {
+        (ChangeKind::User, true) => {
+            for table in ["users WHERE id", "user_roles WHERE user_id", "user_groups WHERE user_id"] {
+                sqlx::query(&format!("DELETE FROM {table} = ?")).bind(&change.id).execute(&mut **tx).await?;
+            }
+        }
+        (ChangeKind::User, false) => {
+            let Some(user) = &change.user else { return Err(Error::Protocol(format!("user change {} without the user", change.seq))) };
+            let sort = user.display_name.to_lowercase();
+            sqlx::query(
+                "INSERT INTO users (id, json, sort_name, search_text, status) VALUES (?, ?, ?, ?, ?) \
+                 ON CONFLICT (id) DO UPDATE SET json = excluded.json, sort_name = excluded.sort_name, \
+                 search_text = excluded.search_text, status = excluded.status",
+            )
+            .bind(&user.id)
+            .bind(to_json(user)?)
+            .bind(&sort)
+            .bind(format!("{sort} {}", user.email.to_lowercase()))
+            .bind(user.status.as_str())
+            .execute(&mut **tx)
+            .await?;
+            sqlx::query("DELETE FROM user_roles WHERE user_id = ?").bind(&user.id).execute(&mut **tx).await?;
+            sqlx::query("DELETE FROM user_groups WHERE user_id = ?").bind(&user.id).execute(&mut **tx).await?;
+            for role in &user.roles {
+                sqlx::query("INSERT INTO user_roles (user_id, role_id) VALUES (?, ?)").bind(&user.id).bind(&role.id).execute(&mut **tx).await?;
+            }
+            for group in &user.departments {
+                sqlx::query("INSERT INTO user_groups (user_id, group_id) VALUES (?, ?)").bind(&user.id).bind(&group.id).execute(&mut **tx).await?;
+            }
+        }
+        (ChangeKind::Role, true) => {
+            sqlx::query("DELETE FROM roles WHERE id = ?").bind(&change.id).execute(&mut **tx).await?;
+        }
+        (ChangeKind::Role, false) => {
+            let Some(role) = &change.role else { return Err(Error::Protocol(format!("role change {} without the role", change.seq))) };
+            sqlx::query("INSERT INTO roles (id, key, json) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET key = excluded.key, json = excluded.json")
+                .bind(&role.id)
+                .bind(&role.key)
+                .bind(to_json(role)?)
+                .execute(&mut **tx)
+                .await?;
+        }
+        (ChangeKind::Group, true) => {
+            sqlx::query("DELETE FROM groups WHERE id = ?").bind(&change.id).execute(&mut **tx).await?;
+        }
+        (ChangeKind::Group, false) => {
+            let Some(group) = &change.group else { return Err(Error::Protocol(format!("group change {} without the group", change.seq))) };
+            sqlx::query("INSERT INTO groups (id, name, json) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, json = excluded.json")
+                .bind(&group.id)
+                .bind(&group.name)
+                .bind(to_json(group)?)
+                .execute(&mut **tx)
+                .await?;
+        }
+        (ChangeKind::Organization, _) => {
+            if let Some(org) = &change.organization {
+                sqlx::query("INSERT INTO organization (id, json) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET json = excluded.json")
+                    .bind(&org.id)
+                    .bind(to_json(org)?)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A resource as stored in its `json` column.
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::Cache(e.to_string()))
+}
+
+fn encode_cursor(sort_name: &str, id: &str) -> String {
+    B64.encode(serde_json::json!([sort_name, id]).to_string())
+}
+
+fn decode_cursor(cursor: &str) -> Option<(String, String)> {
+    serde_json::from_slice(&B64.decode(cursor).ok()?).ok()
+}
