@@ -61,6 +61,13 @@ pub enum GroupKind {
     Company,
 }
 
+impl GroupKind {
+    /// Parses the wire (and database) spelling; anything but `company` is a department.
+    pub fn parse(s: &str) -> Self {
+        if s == "company" { Self::Company } else { Self::Department }
+    }
+}
+
 /// A department or company a user belongs to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -119,6 +126,31 @@ pub struct UserCounts {
     pub deactivated: u32,
     /// All users.
     pub all: u32,
+}
+
+impl UserCounts {
+    /// Totals from `(status, count)` rows, as a `GROUP BY status` query returns them.
+    pub fn from_rows(rows: impl IntoIterator<Item = (String, i64)>) -> Self {
+        let mut counts = Self::default();
+        for (status, n) in rows {
+            let n = u32::try_from(n).unwrap_or(u32::MAX);
+            match UserStatus::parse(&status) {
+                Some(UserStatus::Active) => counts.active = n,
+                Some(UserStatus::Pending) => counts.pending = n,
+                Some(UserStatus::Deactivated) => counts.deactivated = n,
+                None => continue,
+            }
+            counts.all = counts.all.saturating_add(n);
+        }
+        counts
+    }
+}
+
+/// The `LIKE … ESCAPE '\'` pattern that finds `needle` anywhere, with `%`, `_` and `\`
+/// in it taken literally. Server and client cache search the same way through it.
+pub fn substring_like_pattern(needle: &str) -> String {
+    let escaped = needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
 }
 
 /// One page of `GET /v1/users`.
@@ -184,3 +216,20 @@ pub struct UserPatch {
 
 /// Longest first or last name accepted.
 pub const MAX_NAME_CHARS: usize = 100;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_from_rows_sum_known_statuses() {
+        let rows = [("active".to_owned(), 7), ("pending".to_owned(), 2), ("bogus".to_owned(), 5), ("deactivated".to_owned(), 1)];
+        assert_eq!(UserCounts::from_rows(rows), UserCounts { active: 7, pending: 2, deactivated: 1, all: 10 });
+    }
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(substring_like_pattern("a_b%c\\d"), "%a\\_b\\%c\\\\d%");
+        assert_eq!(substring_like_pattern("ann"), "%ann%");
+    }
+}

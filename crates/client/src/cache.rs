@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use gatehouse_api::{
-    Change, ChangeKind, ChangePage, DEFAULT_USER_PAGE, MAX_USER_PAGE, User, UserCounts, UserListQuery, UserPage, UserStatus,
+    Change, ChangeKind, ChangePage, DEFAULT_USER_PAGE, MAX_USER_PAGE, User, UserCounts, UserListQuery, UserPage,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool, Transaction};
@@ -89,8 +89,7 @@ impl Cache {
         let filters = |qb: &mut QueryBuilder<'_, Sqlite>| {
             qb.push(" WHERE 1 = 1");
             if let Some(q) = &q {
-                let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-                qb.push(" AND u.search_text LIKE ").push_bind(format!("%{escaped}%")).push(" ESCAPE '\\'");
+                qb.push(" AND u.search_text LIKE ").push_bind(gatehouse_api::substring_like_pattern(q)).push(" ESCAPE '\\'");
             }
             if let Some(role) = &role {
                 qb.push(" AND u.id IN (SELECT user_id FROM user_roles WHERE role_id = ").push_bind(role.clone()).push(")");
@@ -124,17 +123,7 @@ impl Cache {
         let mut cq = QueryBuilder::<Sqlite>::new("SELECT u.status, COUNT(*) FROM users u");
         filters(&mut cq);
         cq.push(" GROUP BY u.status");
-        let mut counts = UserCounts::default();
-        for (status, n) in cq.build_query_as::<(String, i64)>().fetch_all(&self.db).await? {
-            let n = u32::try_from(n).unwrap_or(u32::MAX);
-            match UserStatus::parse(&status) {
-                Some(UserStatus::Active) => counts.active = n,
-                Some(UserStatus::Pending) => counts.pending = n,
-                Some(UserStatus::Deactivated) => counts.deactivated = n,
-                None => {}
-            }
-            counts.all = counts.all.saturating_add(n);
-        }
+        let counts = UserCounts::from_rows(cq.build_query_as::<(String, i64)>().fetch_all(&self.db).await?);
         Ok(UserPage { items, next_cursor, counts })
     }
 

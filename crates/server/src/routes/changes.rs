@@ -132,8 +132,7 @@ async fn load_groups(db: &SqlitePool, org: &str, ids: &[&str]) -> Result<HashMap
     Ok(rows
         .into_iter()
         .map(|(id, name, kind)| {
-            let kind = if kind == "company" { GroupKind::Company } else { GroupKind::Department };
-            (id.clone(), GroupRef { id, name, kind })
+            (id.clone(), GroupRef { id, name, kind: GroupKind::parse(&kind) })
         })
         .collect())
 }
@@ -146,12 +145,8 @@ where
         return Ok(Vec::new());
     }
     let mut qb = QueryBuilder::<Sqlite>::new(select);
-    qb.push(" WHERE org_id = ").push_bind(org.to_owned()).push(" AND id IN (");
-    let mut sep = qb.separated(", ");
-    for id in ids {
-        sep.push_bind((*id).to_owned());
-    }
-    qb.push(")");
+    qb.push(" WHERE org_id = ").push_bind(org.to_owned()).push(" AND id IN ");
+    super::push_id_list(&mut qb, ids);
     Ok(qb.build_query_as().fetch_all(db).await?)
 }
 

@@ -27,6 +27,16 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(users::get_user, user_edit::patch_user))
 }
 
+/// Appends `(?, ?, …)` with one bound parameter per id, for `… IN` clauses.
+pub(crate) fn push_id_list(qb: &mut sqlx::QueryBuilder<'_, sqlx::Sqlite>, ids: &[&str]) {
+    qb.push("(");
+    let mut sep = qb.separated(", ");
+    for id in ids {
+        sep.push_bind((*id).to_owned());
+    }
+    qb.push(")");
+}
+
 /// Fallback for unknown paths.
 pub async fn not_found() -> ApiError {
     ApiError::not_found("There is no such endpoint; see /openapi.json.")

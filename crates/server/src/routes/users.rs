@@ -113,8 +113,7 @@ impl ListQuery {
     fn push_filters(&self, qb: &mut QueryBuilder<'_, Sqlite>, org_id: &str) {
         qb.push(" WHERE u.org_id = ").push_bind(org_id.to_owned());
         if let Some(q) = &self.q {
-            let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-            qb.push(" AND u.search_text LIKE ").push_bind(format!("%{escaped}%")).push(" ESCAPE '\\'");
+            qb.push(" AND u.search_text LIKE ").push_bind(gatehouse_api::substring_like_pattern(q)).push(" ESCAPE '\\'");
         }
         // `IN (subquery)` builds the member set once from the (role_id|group_id, user_id)
         // index; a correlated EXISTS would do one lookup per user instead.
@@ -217,17 +216,7 @@ async fn list(db: &SqlitePool, granted: &Granted<UsersRead>, query: &ListQuery) 
         cq.push(" GROUP BY u.status");
         cq.build_query_as().fetch_all(db).await?
     };
-    let mut counts = UserCounts::default();
-    for (status, n) in totals {
-        let n = u32::try_from(n).unwrap_or(u32::MAX);
-        match UserStatus::parse(&status) {
-            Some(UserStatus::Active) => counts.active = n,
-            Some(UserStatus::Pending) => counts.pending = n,
-            Some(UserStatus::Deactivated) => counts.deactivated = n,
-            None => {}
-        }
-        counts.all = counts.all.saturating_add(n);
-    }
+    let counts = UserCounts::from_rows(totals);
     Ok(UserPage { items: hydrate(db, rows).await?, next_cursor, counts })
 }
 
@@ -273,12 +262,8 @@ pub async fn find_users(db: &SqlitePool, org_id: &str, ids: &[&str]) -> Result<H
         return Ok(HashMap::new());
     }
     let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT {USER_COLUMNS} FROM users u WHERE u.org_id = "));
-    qb.push_bind(org_id.to_owned()).push(" AND u.id IN (");
-    let mut sep = qb.separated(", ");
-    for id in ids {
-        sep.push_bind((*id).to_owned());
-    }
-    qb.push(")");
+    qb.push_bind(org_id.to_owned()).push(" AND u.id IN ");
+    super::push_id_list(&mut qb, ids);
     let rows: Vec<UserRow> = qb.build_query_as().fetch_all(db).await?;
     Ok(hydrate(db, rows).await?.into_iter().map(|u| (u.id.clone(), u)).collect())
 }
@@ -291,15 +276,15 @@ async fn hydrate(db: &SqlitePool, rows: Vec<UserRow>) -> Result<Vec<User>> {
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
     let mut roles: HashMap<String, Vec<RoleRef>> = HashMap::new();
     let role_sql = "SELECT ur.user_id, r.id, r.key, r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
-                    WHERE ur.user_id IN ({ids}) ORDER BY r.builtin DESC, r.name";
+                    WHERE ur.user_id IN {ids} ORDER BY r.builtin DESC, r.name";
     for (user_id, id, key, name) in per_user(db, role_sql, &ids).await? {
         roles.entry(user_id).or_default().push(RoleRef { id, key, name });
     }
     let mut groups: HashMap<String, Vec<GroupRef>> = HashMap::new();
     let group_sql = "SELECT ug.user_id, g.id, g.name, g.kind FROM user_groups ug JOIN groups g ON g.id = ug.group_id \
-                     WHERE ug.user_id IN ({ids}) ORDER BY g.name";
+                     WHERE ug.user_id IN {ids} ORDER BY g.name";
     for (user_id, id, name, kind) in per_user(db, group_sql, &ids).await? {
-        let kind = if kind == "company" { GroupKind::Company } else { GroupKind::Department };
+        let kind = GroupKind::parse(&kind);
         groups.entry(user_id).or_default().push(GroupRef { id, name, kind });
     }
 
@@ -330,10 +315,7 @@ async fn hydrate(db: &SqlitePool, rows: Vec<UserRow>) -> Result<Vec<User>> {
 async fn per_user(db: &SqlitePool, sql: &str, ids: &[&str]) -> Result<Vec<(String, String, String, String)>> {
     let (before, after) = sql.split_once("{ids}").ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no {{ids}} in query")))?;
     let mut qb = QueryBuilder::<Sqlite>::new(before);
-    let mut sep = qb.separated(", ");
-    for id in ids {
-        sep.push_bind((*id).to_owned());
-    }
+    super::push_id_list(&mut qb, ids);
     qb.push(after);
     Ok(qb.build_query_as().fetch_all(db).await?)
 }
