@@ -48,6 +48,9 @@ pub struct Change {
     pub id: String,
     /// The resource is gone: remove it.
     pub deleted: bool,
+    /// The user's ETag now (for `If-Match`), for `kind = user` and not deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
     /// The user now, for `kind = user` and not deleted.
     pub user: Option<User>,
     /// The role now, for `kind = role` and not deleted.

@@ -70,6 +70,8 @@ pub mod codes {
     pub const PRECONDITION_FAILED: &str = "precondition_failed";
     /// The e-mail address belongs to another user (409).
     pub const EMAIL_TAKEN: &str = "email_taken";
+    /// The edit would leave the organization without an Owner (409).
+    pub const LAST_OWNER: &str = "last_owner";
     /// A change-feed cursor older than the retention window (410): resync in full.
     pub const CHANGES_EXPIRED: &str = "changes_expired";
     /// A paging cursor that this server did not issue for this query.

@@ -1,5 +1,6 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Lifecycle state of a user (SPEC U4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -110,6 +111,9 @@ pub struct User {
     pub last_login_at: Option<DateTime<Utc>>,
     /// When the user was created.
     pub created_at: DateTime<Utc>,
+    /// Custom attributes (SPEC U6): key to value, keys sorted.
+    #[serde(default)]
+    pub custom_attributes: BTreeMap<String, String>,
 }
 
 /// Per-status totals for the count badges (SPEC U2), over the current search and
@@ -212,10 +216,53 @@ pub struct UserPatch {
     /// New e-mail address; unique in the server, compared case-insensitively.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// The user's roles from now on, by id or key (replaces them all). Granting or taking
+    /// a role needs every permission the role has; the `owner` role needs an Owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+    /// The user's departments and companies from now on, by id (replaces them all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub departments: Option<Vec<String>>,
+    /// Custom attributes to set (a value) or remove (`null`); keys not named stay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(type = "Record<string, string | null>"))]
+    pub custom_attributes: Option<BTreeMap<String, Option<String>>>,
+}
+
+impl UserPatch {
+    /// Whether the patch changes nothing at all.
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
 }
 
 /// Longest first or last name accepted.
 pub const MAX_NAME_CHARS: usize = 100;
+/// Most custom attributes a user can have.
+pub const MAX_CUSTOM_ATTRIBUTES: usize = 50;
+/// Longest custom attribute value, in characters.
+pub const MAX_ATTRIBUTE_VALUE_CHARS: usize = 1000;
+/// Custom attribute keys that name built-in fields, so they cannot be custom.
+pub const RESERVED_ATTRIBUTE_KEYS: &[&str] = &[
+    "id", "email", "first_name", "last_name", "display_name", "name", "status", "roles", "departments", "password",
+    "mfa_enabled", "created_at", "last_active_at", "last_login_at", "org_id", "organization", "version", "etag",
+];
+
+/// Why a custom attribute key cannot be used, or `None` when it can: 1–64 characters,
+/// lower-case letters, digits and `_`, starting with a letter, and not a built-in field.
+pub fn attribute_key_problem(key: &str) -> Option<&'static str> {
+    let mut chars = key.chars();
+    let well_formed = key.len() <= 64
+        && chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !well_formed {
+        Some("A key is 1–64 lower-case letters, digits or `_`, starting with a letter.")
+    } else if RESERVED_ATTRIBUTE_KEYS.contains(&key) {
+        Some("This key names a built-in field; choose another.")
+    } else {
+        None
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -225,6 +272,16 @@ mod tests {
     fn counts_from_rows_sum_known_statuses() {
         let rows = [("active".to_owned(), 7), ("pending".to_owned(), 2), ("bogus".to_owned(), 5), ("deactivated".to_owned(), 1)];
         assert_eq!(UserCounts::from_rows(rows), UserCounts { active: 7, pending: 2, deactivated: 1, all: 10 });
+    }
+
+    #[test]
+    fn attribute_keys() {
+        assert_eq!(attribute_key_problem("cost_center"), None);
+        assert_eq!(attribute_key_problem("badge2"), None);
+        for bad in ["", "Cost", "2fa", "a-b", "a b", &"a".repeat(65)] {
+            assert!(attribute_key_problem(bad).is_some(), "{bad:?}");
+        }
+        assert!(attribute_key_problem("email").unwrap().contains("built-in"));
     }
 
     #[test]

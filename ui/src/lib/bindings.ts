@@ -170,7 +170,11 @@ last_login_at: string | null,
 /**
  * When the user was created.
  */
-created_at: string, };
+created_at: string, 
+/**
+ * Custom attributes (SPEC U6): key to value, keys sorted.
+ */
+custom_attributes: { [key in string]: string }, };
 
 export type UserCounts = { 
 /**

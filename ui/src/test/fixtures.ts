@@ -45,6 +45,7 @@ export function makeUser(overrides: Partial<User> = {}): User {
     last_active_at: null,
     last_login_at: null,
     created_at: '2024-01-01T00:00:00Z',
+    custom_attributes: {},
     ...overrides,
   };
 }

@@ -101,10 +101,25 @@ pub async fn list_changes(State(state): State<AppState>, principal: Principal, p
                 "organization" => ChangeKind::Organization,
                 _ => return None,
             };
-            let mut change = Change { seq: r.seq, kind, id: r.entity_id.clone(), deleted: r.deleted, user: None, role: None, group: None, organization: None };
+            let mut change = Change {
+                seq: r.seq,
+                kind,
+                id: r.entity_id.clone(),
+                deleted: r.deleted,
+                etag: None,
+                user: None,
+                role: None,
+                group: None,
+                organization: None,
+            };
             if !r.deleted {
                 match kind {
-                    ChangeKind::User => change.user = users.remove(&r.entity_id),
+                    ChangeKind::User => {
+                        if let Some((user, version)) = users.remove(&r.entity_id) {
+                            change.etag = Some(super::user_edit::etag(version));
+                            change.user = Some(user);
+                        }
+                    }
                     ChangeKind::Role => change.role = roles.remove(&r.entity_id),
                     ChangeKind::Group => change.group = groups.remove(&r.entity_id),
                     ChangeKind::Organization => change.organization = organization.clone(),

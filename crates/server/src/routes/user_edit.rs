@@ -9,7 +9,11 @@ use axum::extract::State;
 use axum::http::header::{ETAG, IF_MATCH};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
-use gatehouse_api::{FieldError, MAX_NAME_CHARS, Problem, User, UserPatch, codes};
+use gatehouse_api::{
+    FieldError, GroupKind, GroupRef, MAX_ATTRIBUTE_VALUE_CHARS, MAX_CUSTOM_ATTRIBUTES, MAX_NAME_CHARS, Problem,
+    RESERVED_ATTRIBUTE_KEYS, RoleRef, User, UserPatch, attribute_key_problem, codes,
+};
+use sqlx::SqlitePool;
 use super::users::{find_user, find_versioned};
 
 /// The ETag of a user at `version`.
@@ -36,31 +40,116 @@ pub fn valid_email(email: &str) -> bool {
 
 fn validate(patch: &UserPatch) -> Result<()> {
     let mut errors = Vec::new();
+    let mut error = |field: &str, code: &str, message: String| errors.push(FieldError { field: field.into(), code: code.into(), message });
     for (field, value) in [("first_name", &patch.first_name), ("last_name", &patch.last_name)] {
         if let Some(v) = value {
             let n = v.trim().chars().count();
             if n == 0 {
-                errors.push(FieldError { field: field.into(), code: "required".into(), message: "A name cannot be empty.".into() });
+                error(field, "required", "A name cannot be empty.".into());
             } else if n > MAX_NAME_CHARS {
-                errors.push(FieldError {
-                    field: field.into(),
-                    code: "too_long".into(),
-                    message: format!("A name has at most {MAX_NAME_CHARS} characters."),
-                });
+                error(field, "too_long", format!("A name has at most {MAX_NAME_CHARS} characters."));
             } else if v.chars().any(char::is_control) {
-                errors.push(FieldError { field: field.into(), code: "invalid".into(), message: "A name cannot contain control characters.".into() });
+                error(field, "invalid", "A name cannot contain control characters.".into());
             }
         }
     }
     if let Some(email) = &patch.email
         && !valid_email(email.trim())
     {
-        errors.push(FieldError { field: "email".into(), code: "invalid".into(), message: format!("`{}` is not an e-mail address.", email.trim()) });
+        error("email", "invalid", format!("`{}` is not an e-mail address.", email.trim()));
+    }
+    for (key, value) in patch.custom_attributes.iter().flatten() {
+        let field = format!("custom_attributes.{key}");
+        if let Some(problem) = attribute_key_problem(key) {
+            let code = if RESERVED_ATTRIBUTE_KEYS.contains(&key.as_str()) { "reserved_key" } else { "invalid_key" };
+            error(&field, code, problem.into());
+        } else if let Some(v) = value {
+            if v.chars().count() > MAX_ATTRIBUTE_VALUE_CHARS {
+                error(&field, "too_long", format!("A value has at most {MAX_ATTRIBUTE_VALUE_CHARS} characters."));
+            } else if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+                error(&field, "invalid", "A value cannot contain control characters.".into());
+            }
+        }
     }
     if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
 }
 
-/// Edits a user's name or e-mail. Needs `If-Match` with the ETag of the version edited.
+/// A role as the edit needs it.
+#[derive(sqlx::FromRow, Clone)]
+struct RoleRow {
+    id: String,
+    key: String,
+    name: String,
+    builtin: bool,
+    permissions: String,
+}
+
+/// Resolves role ids or keys of `org`, in the order the list shows them; unknown ones
+/// are a field error naming them.
+async fn resolve_roles(db: &SqlitePool, org: &str, wanted: &[String]) -> Result<Vec<RoleRow>> {
+    let all: Vec<RoleRow> = sqlx::query_as("SELECT id, key, name, builtin, permissions FROM roles WHERE org_id = ?").bind(org).fetch_all(db).await?;
+    let mut out: Vec<RoleRow> = Vec::new();
+    let mut unknown = Vec::new();
+    for w in wanted {
+        match all.iter().find(|r| &r.id == w || &r.key == w) {
+            Some(r) if !out.iter().any(|o| o.id == r.id) => out.push(r.clone()),
+            Some(_) => {}
+            None => unknown.push(format!("`{w}`")),
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(ApiError::field("roles", "unknown_role", format!("No role {} in this organization.", unknown.join(", "))));
+    }
+    out.sort_by(|a, b| b.builtin.cmp(&a.builtin).then_with(|| a.name.cmp(&b.name)));
+    Ok(out)
+}
+
+/// Resolves department/company ids of `org`, sorted by name; unknown ones are a field error.
+async fn resolve_groups(db: &SqlitePool, org: &str, wanted: &[String]) -> Result<Vec<GroupRef>> {
+    let all: Vec<(String, String, String)> = sqlx::query_as("SELECT id, name, kind FROM groups WHERE org_id = ?").bind(org).fetch_all(db).await?;
+    let mut out: Vec<GroupRef> = Vec::new();
+    let mut unknown = Vec::new();
+    for w in wanted {
+        match all.iter().find(|(id, _, _)| id == w) {
+            Some((id, name, kind)) if !out.iter().any(|g| &g.id == id) => out.push(GroupRef { id: id.clone(), name: name.clone(), kind: GroupKind::parse(kind) }),
+            Some(_) => {}
+            None => unknown.push(format!("`{w}`")),
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(ApiError::field("departments", "unknown_department", format!("No department or company {} in this organization.", unknown.join(", "))));
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// SPEC R3: a caller grants or takes away only roles whose every permission they hold
+/// (so a Manager cannot make an Admin), and only an Owner hands out or takes the Owner role.
+async fn check_role_changes(db: &SqlitePool, principal: &Principal, changed: &[&RoleRow]) -> Result<()> {
+    for role in changed {
+        let perms: Vec<String> = serde_json::from_str(&role.permissions).map_err(|e| ApiError::Internal(e.into()))?;
+        if let Some(missing) = perms.iter().find(|p| !principal.permissions.contains(p)) {
+            return Err(ApiError::forbidden(format!(
+                "Granting or removing the {} role needs every permission it has; you lack `{missing}`.",
+                role.name
+            )));
+        }
+        if role.key == "owner" {
+            let is_owner: Option<i64> = sqlx::query_scalar(
+                "SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = ? AND r.key = 'owner'",
+            )
+            .bind(&principal.user_id)
+            .fetch_optional(db)
+            .await?;
+            if is_owner.is_none() {
+                return Err(ApiError::forbidden("Only an Owner can grant or remove the Owner role."));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Edits a user's name, e-mail, roles, departments or custom attributes. Needs `If-Match` with the ETag of the version edited.
 #[utoipa::path(
     patch, path = "/v1/users/{id}", tag = "users",
     params(
@@ -73,9 +162,9 @@ fn validate(patch: &UserPatch) -> Result<()> {
         (status = 200, description = "The edited user; the `ETag` header has its new version", body = User),
         (status = 400, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Lacks `users.manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Lacks `users.manage`, or a permission of a role granted or removed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user in this organization", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`email_taken`: the address belongs to another user, named in the detail", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`email_taken`: the address belongs to another user, named in the detail; `last_owner`: the edit would leave no Owner", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "`precondition_failed`: the user changed; `current` holds it", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "`precondition_required`: no `If-Match`", body = Problem, content_type = "application/problem+json"),
     )
@@ -92,16 +181,24 @@ pub async fn patch_user(
     let fingerprinted = (&if_match, &patch);
     match Idempotency::claim(&state, &principal, &headers, "PATCH", &format!("/v1/users/{id}"), &fingerprinted).await? {
         Claim::Replay(response) => Ok(response),
-        Claim::None => apply(&state, granted.org_id(), &id, if_match.as_deref(), patch, None).await,
+        Claim::None => apply(&state, &principal, granted.org_id(), &id, if_match.as_deref(), patch, None).await,
         Claim::Fresh(idem) => {
-            let result = apply(&state, granted.org_id(), &id, if_match.as_deref(), patch, Some(&idem)).await;
+            let result = apply(&state, &principal, granted.org_id(), &id, if_match.as_deref(), patch, Some(&idem)).await;
             idem.finish(&state, result).await
         }
     }
 }
 
 /// The edit itself; with `idem`, its response is stored in the edit's transaction.
-async fn apply(state: &AppState, org: &str, id: &str, if_match: Option<&str>, patch: UserPatch, idem: Option<&Idempotency>) -> Result<Response> {
+async fn apply(
+    state: &AppState,
+    principal: &Principal,
+    org: &str,
+    id: &str,
+    if_match: Option<&str>,
+    patch: UserPatch,
+    idem: Option<&Idempotency>,
+) -> Result<Response> {
     let if_match = if_match.ok_or_else(|| {
         ApiError::new(StatusCode::PRECONDITION_REQUIRED, codes::PRECONDITION_REQUIRED, "Send `If-Match` with the user's ETag.")
     })?;
@@ -120,7 +217,42 @@ async fn apply(state: &AppState, org: &str, id: &str, if_match: Option<&str>, pa
     let first = patch.first_name.as_deref().map(str::trim).unwrap_or(&current.first_name).to_owned();
     let last = patch.last_name.as_deref().map(str::trim).unwrap_or(&current.last_name).to_owned();
     let email = patch.email.as_deref().map(str::trim).unwrap_or(&current.email).to_owned();
-    if (first.as_str(), last.as_str(), email.as_str()) == (current.first_name.as_str(), current.last_name.as_str(), current.email.as_str()) {
+    let roles = match &patch.roles {
+        Some(wanted) => Some(resolve_roles(db, org, wanted).await?),
+        None => None,
+    };
+    let departments = match &patch.departments {
+        Some(wanted) => Some(resolve_groups(db, org, wanted).await?),
+        None => None,
+    };
+    let mut attributes = current.custom_attributes.clone();
+    for (key, value) in patch.custom_attributes.iter().flatten() {
+        match value {
+            Some(v) => attributes.insert(key.clone(), v.clone()),
+            None => attributes.remove(key),
+        };
+    }
+    if attributes.len() > MAX_CUSTOM_ATTRIBUTES {
+        return Err(ApiError::field(
+            "custom_attributes",
+            "too_many",
+            format!("A user has at most {MAX_CUSTOM_ATTRIBUTES} custom attributes."),
+        ));
+    }
+    let role_ids = |roles: &[RoleRef]| roles.iter().map(|r| r.id.clone()).collect::<std::collections::BTreeSet<_>>();
+    let roles_changed = roles.as_ref().filter(|new| role_ids(&refs(new)) != role_ids(&current.roles));
+    let group_ids = |groups: &[GroupRef]| groups.iter().map(|g| g.id.clone()).collect::<std::collections::BTreeSet<_>>();
+    let groups_changed = departments.as_ref().filter(|new| group_ids(new) != group_ids(&current.departments));
+    if let Some(new) = roles_changed {
+        let before = role_ids(&current.roles);
+        let after = role_ids(&refs(new));
+        let all = resolve_roles(db, org, &before.symmetric_difference(&after).cloned().collect::<Vec<_>>()).await?;
+        check_role_changes(db, principal, &all.iter().collect::<Vec<_>>()).await?;
+    }
+
+    let row_same = (first.as_str(), last.as_str(), email.as_str()) == (current.first_name.as_str(), current.last_name.as_str(), current.email.as_str())
+        && attributes == current.custom_attributes;
+    if row_same && roles_changed.is_none() && groups_changed.is_none() {
         let response = body_of(&current)?;
         if let Some(idem) = idem {
             idem.store(&mut *db.acquire().await?, StatusCode::OK, Some(&etag(version)), &response, state.clock.now()).await?;
@@ -138,10 +270,13 @@ async fn apply(state: &AppState, org: &str, id: &str, if_match: Option<&str>, pa
     }
     let display = format!("{first} {last}");
     let now = state.clock.now();
+    let attributes_json = serde_json::to_string(&attributes).map_err(|e| ApiError::Internal(e.into()))?;
     let mut tx = db.begin().await?;
+    // The write comes first: it takes the database's write lock, so the guards below read
+    // a state no concurrent edit can change before this one commits.
     let updated = sqlx::query(
         "UPDATE users SET first_name = ?, last_name = ?, display_name = ?, sort_name = ?, search_text = ?, email = ?, \
-         email_lower = ?, updated_at = ? WHERE id = ? AND org_id = ? AND version = ?",
+         email_lower = ?, attributes = ?, updated_at = ? WHERE id = ? AND org_id = ? AND version = ?",
     )
     .bind(&first)
     .bind(&last)
@@ -150,6 +285,7 @@ async fn apply(state: &AppState, org: &str, id: &str, if_match: Option<&str>, pa
     .bind(format!("{} {email_lower}", display.to_lowercase()))
     .bind(&email)
     .bind(&email_lower)
+    .bind(&attributes_json)
     .bind(now)
     .bind(id)
     .bind(org)
@@ -160,22 +296,60 @@ async fn apply(state: &AppState, org: &str, id: &str, if_match: Option<&str>, pa
         // Another edit won the race between our read and this write.
         Ok(r) if r.rows_affected() == 0 => {
             drop(tx);
-            stale().await
+            return stale().await;
         }
-        Ok(_) => {
-            // Roles and groups are as read: the version guard proves nothing else changed.
-            let version: i64 = sqlx::query_scalar("SELECT version FROM users WHERE id = ?").bind(id).fetch_one(&mut *tx).await?;
-            let user = User { first_name: first, last_name: last, display_name: display, email, ..current };
-            let response = body_of(&user)?;
-            if let Some(idem) = idem {
-                idem.store(&mut tx, StatusCode::OK, Some(&etag(version)), &response, now).await?;
-            }
-            tx.commit().await?;
-            Ok(with_body(response, version))
-        }
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(email_taken(&email, "another user")),
-        Err(e) => Err(e.into()),
+        Ok(_) => {}
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(email_taken(&email, "another user")),
+        Err(e) => return Err(e.into()),
     }
+    if let Some(new) = roles_changed {
+        sqlx::query("DELETE FROM user_roles WHERE user_id = ?").bind(id).execute(&mut *tx).await?;
+        for role in new {
+            sqlx::query("INSERT INTO user_roles (user_id, role_id) VALUES (?, ?)").bind(id).bind(&role.id).execute(&mut *tx).await?;
+        }
+        let owners: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM user_roles ur JOIN roles r ON r.id = ur.role_id JOIN users u ON u.id = ur.user_id \
+             WHERE r.org_id = ? AND r.key = 'owner' AND u.status = 'active'",
+        )
+        .bind(org)
+        .fetch_one(&mut *tx)
+        .await?;
+        if owners == 0 {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                codes::LAST_OWNER,
+                format!("{} is the organization's last Owner; make someone else an Owner first.", current.display_name),
+            ));
+        }
+    }
+    if let Some(new) = groups_changed {
+        sqlx::query("DELETE FROM user_groups WHERE user_id = ?").bind(id).execute(&mut *tx).await?;
+        for group in new {
+            sqlx::query("INSERT INTO user_groups (user_id, group_id) VALUES (?, ?)").bind(id).bind(&group.id).execute(&mut *tx).await?;
+        }
+    }
+    // Triggers moved the version once per statement; the ETag is the final one.
+    let version: i64 = sqlx::query_scalar("SELECT version FROM users WHERE id = ?").bind(id).fetch_one(&mut *tx).await?;
+    let user = User {
+        first_name: first,
+        last_name: last,
+        display_name: display,
+        email,
+        roles: roles_changed.map_or(current.roles.clone(), |r| refs(r)),
+        departments: groups_changed.cloned().unwrap_or_else(|| current.departments.clone()),
+        custom_attributes: attributes,
+        ..current
+    };
+    let response = body_of(&user)?;
+    if let Some(idem) = idem {
+        idem.store(&mut tx, StatusCode::OK, Some(&etag(version)), &response, now).await?;
+    }
+    tx.commit().await?;
+    Ok(with_body(response, version))
+}
+
+fn refs(roles: &[RoleRow]) -> Vec<RoleRef> {
+    roles.iter().map(|r| RoleRef { id: r.id.clone(), key: r.key.clone(), name: r.name.clone() }).collect()
 }
 
 fn body_of(user: &User) -> Result<Vec<u8>> {

@@ -31,10 +31,11 @@ struct UserRow {
     last_login_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     version: i64,
+    attributes: String,
 }
 
 const USER_COLUMNS: &str = "u.id, u.email, u.first_name, u.last_name, u.display_name, u.sort_name, u.status, \
-     u.mfa_enabled, u.last_active_at, u.last_login_at, u.created_at, u.version";
+     u.mfa_enabled, u.last_active_at, u.last_login_at, u.created_at, u.version, u.attributes";
 
 /// A validated `GET /v1/users` query.
 struct ListQuery {
@@ -217,7 +218,7 @@ async fn list(db: &SqlitePool, granted: &Granted<UsersRead>, query: &ListQuery) 
         cq.build_query_as().fetch_all(db).await?
     };
     let counts = UserCounts::from_rows(totals);
-    Ok(UserPage { items: hydrate(db, rows).await?, next_cursor, counts })
+    Ok(UserPage { items: hydrate(db, rows).await?.into_iter().map(|(u, _)| u).collect(), next_cursor, counts })
 }
 
 /// Gets one user of the organization.
@@ -252,12 +253,12 @@ pub async fn find_versioned(db: &SqlitePool, org_id: &str, id: &str) -> Result<O
         .fetch_optional(db)
         .await?;
     let Some(row) = row else { return Ok(None) };
-    let version = row.version;
-    Ok(hydrate(db, vec![row]).await?.pop().map(|user| (user, version)))
+    Ok(hydrate(db, vec![row]).await?.pop())
 }
 
-/// Loads the users of `org_id` among `ids`, by id; missing ones are simply absent.
-pub async fn find_users(db: &SqlitePool, org_id: &str, ids: &[&str]) -> Result<HashMap<String, User>> {
+/// Loads the users of `org_id` among `ids`, by id, with their versions; missing ones are
+/// simply absent.
+pub async fn find_users(db: &SqlitePool, org_id: &str, ids: &[&str]) -> Result<HashMap<String, (User, i64)>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -265,11 +266,12 @@ pub async fn find_users(db: &SqlitePool, org_id: &str, ids: &[&str]) -> Result<H
     qb.push_bind(org_id.to_owned()).push(" AND u.id IN ");
     super::push_id_list(&mut qb, ids);
     let rows: Vec<UserRow> = qb.build_query_as().fetch_all(db).await?;
-    Ok(hydrate(db, rows).await?.into_iter().map(|u| (u.id.clone(), u)).collect())
+    Ok(hydrate(db, rows).await?.into_iter().map(|(u, v)| (u.id.clone(), (u, v))).collect())
 }
 
-/// Attaches roles and groups to rows, in two queries for the whole page.
-async fn hydrate(db: &SqlitePool, rows: Vec<UserRow>) -> Result<Vec<User>> {
+/// Attaches roles and groups to rows, in two queries for the whole page; each user comes
+/// with its version.
+async fn hydrate(db: &SqlitePool, rows: Vec<UserRow>) -> Result<Vec<(User, i64)>> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
@@ -292,7 +294,9 @@ async fn hydrate(db: &SqlitePool, rows: Vec<UserRow>) -> Result<Vec<User>> {
         .map(|r| {
             let status = UserStatus::parse(&r.status)
                 .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("user {} has unknown status {}", r.id, r.status)))?;
-            Ok(User {
+            let custom_attributes = serde_json::from_str(&r.attributes)
+                .map_err(|e| ApiError::Internal(anyhow::anyhow!("user {} has unreadable attributes: {e}", r.id)))?;
+            let user = User {
                 roles: roles.remove(&r.id).unwrap_or_default(),
                 departments: groups.remove(&r.id).unwrap_or_default(),
                 id: r.id,
@@ -305,7 +309,9 @@ async fn hydrate(db: &SqlitePool, rows: Vec<UserRow>) -> Result<Vec<User>> {
                 last_active_at: r.last_active_at,
                 last_login_at: r.last_login_at,
                 created_at: r.created_at,
-            })
+                custom_attributes,
+            };
+            Ok((user, r.version))
         })
         .collect()
 }

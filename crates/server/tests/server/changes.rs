@@ -76,7 +76,9 @@ async fn edits_memberships_and_deletes_appear_after_the_cursor_latest_first_wins
     let now = page.changes[0].user.as_ref().unwrap();
     assert_eq!(now.first_name, "Cassandra");
     assert!(now.roles.iter().any(|r| r.key == "manager"));
-    assert!(page.changes[1].user.is_none());
+    let etag = s.get(&format!("/v1/users/{casey}"), &t).await.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(page.changes[0].etag.as_deref(), Some(etag.as_str()), "the feed carries the ETag an edit needs");
+    assert!(page.changes[1].user.is_none() && page.changes[1].etag.is_none());
 }
 
 #[tokio::test]

@@ -105,7 +105,8 @@ async fn edits_need_if_match_permission_valid_fields_and_a_free_email() {
     .await;
     let fields: Vec<_> = p.errors.iter().map(|e| (e.field.as_str(), e.code.as_str())).collect();
     assert_eq!(fields, [("first_name", "required"), ("last_name", "too_long"), ("email", "invalid")]);
-    problem(patch(&s, &t, &id, Some(&etag), json!({"roles": ["owner"]})).await, StatusCode::BAD_REQUEST, "malformed_body").await;
+    // Lifecycle has its own actions; PATCH does not take it.
+    problem(patch(&s, &t, &id, Some(&etag), json!({"status": "deactivated"})).await, StatusCode::BAD_REQUEST, "malformed_body").await;
 
     let p = problem(patch(&s, &t, &id, Some(&etag), json!({"email": "ADMIN@acme.test"})).await, StatusCode::CONFLICT, "email_taken").await;
     assert!(p.detail.contains("Sam Rivera"), "names who has it: {}", p.detail);
@@ -201,4 +202,101 @@ async fn concurrent_duplicates_never_apply_twice() {
     assert!(statuses.iter().all(|s| *s == StatusCode::OK || *s == StatusCode::CONFLICT), "{statuses:?}");
     assert!(statuses.contains(&StatusCode::OK), "{statuses:?}");
     assert_eq!(version(&s, &id).await, v0 + 1, "applied exactly once");
+}
+
+async fn group_id(s: &TestServer, name: &str) -> String {
+    sqlx::query_scalar("SELECT id FROM groups WHERE name = ?").bind(name).fetch_one(&s.state.db).await.unwrap()
+}
+
+#[tokio::test]
+async fn roles_departments_and_custom_attributes_are_edited_in_one_patch() {
+    let s = TestServer::new().await;
+    let t = s.login(OWNER).await;
+    let id = user_id(&s, &t, "casey").await;
+    let (_, etag) = get_with_etag(&s, &t, &id).await;
+    let (sales, hr) = (group_id(&s, "Sales").await, group_id(&s, "HR").await);
+    let body = json!({
+        "roles": ["manager", "support"],
+        "departments": [sales, hr],
+        "custom_attributes": {"cost_center": "CC-42", "badge": "7"},
+    });
+    let res = patch(&s, &t, &id, Some(&etag), body).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let etag = res.headers().get("etag").unwrap().to_str().unwrap().to_owned();
+    let after: User = res.json().await.unwrap();
+    let keys: Vec<&str> = after.roles.iter().map(|r| r.key.as_str()).collect();
+    assert_eq!(keys, ["manager", "support"], "built-in roles first, then by name");
+    let depts: Vec<&str> = after.departments.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(depts, ["HR", "Sales"]);
+    assert_eq!(after.custom_attributes.get("cost_center").map(String::as_str), Some("CC-42"));
+    assert_eq!(get_with_etag(&s, &t, &id).await, (after.clone(), etag.clone()), "the response is what the server stored");
+    // The role took effect at once: the user may now manage users.
+    let casey = s.login("member@acme.test").await;
+    assert_eq!(patch(&s, &casey, &id, Some(&etag), json!({"first_name": "Casey"})).await.status(), StatusCode::OK);
+    // Attributes merge: null removes one key, others stay.
+    let (_, etag) = get_with_etag(&s, &t, &id).await;
+    let after: User = patch(&s, &t, &id, Some(&etag), json!({"custom_attributes": {"badge": null}})).await.json().await.unwrap();
+    assert_eq!(after.custom_attributes.into_iter().collect::<Vec<_>>(), [("cost_center".to_owned(), "CC-42".to_owned())]);
+    // Filters see the new memberships.
+    let page: Value = s.get("/v1/users?role=support&department=HR", &t).await.json().await.unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn unknown_roles_departments_and_reserved_keys_are_field_errors_that_change_nothing() {
+    let s = TestServer::new().await;
+    let t = s.login(OWNER).await;
+    let id = user_id(&s, &t, "casey").await;
+    let (before, etag) = get_with_etag(&s, &t, &id).await;
+    let cases = [
+        (json!({"roles": ["member", "wizard"]}), "roles", "unknown_role"),
+        (json!({"departments": ["grp_nope"]}), "departments", "unknown_department"),
+        (json!({"custom_attributes": {"email": "x@y.z"}}), "custom_attributes.email", "reserved_key"),
+        (json!({"custom_attributes": {"Bad Key": "x"}}), "custom_attributes.Bad Key", "invalid_key"),
+        (json!({"custom_attributes": {"note": "x".repeat(1001)}}), "custom_attributes.note", "too_long"),
+    ];
+    for (body, field, code) in cases {
+        let p = problem(patch(&s, &t, &id, Some(&etag), body.clone()).await, StatusCode::BAD_REQUEST, "validation_failed").await;
+        assert_eq!((p.errors[0].field.as_str(), p.errors[0].code.as_str()), (field, code), "{body}");
+    }
+    let too_many: serde_json::Map<String, Value> = (0..51).map(|i| (format!("k{i}"), json!("v"))).collect();
+    let p = problem(patch(&s, &t, &id, Some(&etag), json!({"custom_attributes": too_many})).await, StatusCode::BAD_REQUEST, "validation_failed").await;
+    assert_eq!(p.errors[0].code, "too_many");
+    assert_eq!(get_with_etag(&s, &t, &id).await, (before, etag), "nothing was written");
+}
+
+#[tokio::test]
+async fn a_manager_cannot_grant_admin_or_owner_and_only_an_owner_grants_owner() {
+    let s = TestServer::new().await;
+    let owner = s.login(OWNER).await;
+    let id = user_id(&s, &owner, "casey").await;
+    let manager = s.login("manager@acme.test").await;
+    let (_, etag) = get_with_etag(&s, &manager, &id).await;
+    for role in ["admin", "owner"] {
+        let p = problem(patch(&s, &manager, &id, Some(&etag), json!({"roles": ["member", role]})).await, StatusCode::FORBIDDEN, "forbidden").await;
+        assert!(p.detail.contains("role"), "{}", p.detail);
+    }
+    // A manager may hand out roles within their own permissions.
+    assert_eq!(patch(&s, &manager, &id, Some(&etag), json!({"roles": ["member", "support"]})).await.status(), StatusCode::OK);
+    // An Admin holds every permission the Owner role has, but is not an Owner.
+    let admin = s.login("admin@acme.test").await;
+    let (_, etag) = get_with_etag(&s, &admin, &id).await;
+    let p = problem(patch(&s, &admin, &id, Some(&etag), json!({"roles": ["owner"]})).await, StatusCode::FORBIDDEN, "forbidden").await;
+    assert!(p.detail.contains("Owner"), "{}", p.detail);
+    assert_eq!(patch(&s, &owner, &id, Some(&etag), json!({"roles": ["owner"]})).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_last_owner_cannot_be_demoted() {
+    let s = TestServer::new().await;
+    let t = s.login(OWNER).await;
+    let me = user_id(&s, &t, "owner@acme.test").await;
+    let (_, etag) = get_with_etag(&s, &t, &me).await;
+    let p = problem(patch(&s, &t, &me, Some(&etag), json!({"roles": ["admin"]})).await, StatusCode::CONFLICT, "last_owner").await;
+    assert!(p.detail.contains("last Owner"), "{}", p.detail);
+    // With a second Owner, the first may step down.
+    let casey = user_id(&s, &t, "casey").await;
+    let (_, casey_tag) = get_with_etag(&s, &t, &casey).await;
+    assert_eq!(patch(&s, &t, &casey, Some(&casey_tag), json!({"roles": ["owner"]})).await.status(), StatusCode::OK);
+    assert_eq!(patch(&s, &t, &me, Some(&etag), json!({"roles": ["admin"]})).await.status(), StatusCode::OK);
 }
