@@ -90,6 +90,7 @@ mod tests {
             code: code.into(),
             errors,
             current: None,
+            current_etag: None,
         }))
     }
 

@@ -23,6 +23,10 @@ pub struct Problem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub current: Option<serde_json::Value>,
+    /// The ETag of `current`: an edit that keeps or re-applies its change sends it as
+    /// `If-Match`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_etag: Option<String>,
 }
 
 /// One invalid field of a request.

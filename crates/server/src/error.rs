@@ -21,8 +21,8 @@ pub enum ApiError {
         detail: String,
         /// Per-field errors for `validation_failed`.
         errors: Vec<FieldError>,
-        /// The resource as it is now, for `precondition_failed`.
-        current: Option<Box<serde_json::Value>>,
+        /// The resource as it is now and its ETag, for `precondition_failed`.
+        current: Option<Box<(serde_json::Value, String)>>,
     },
     /// A failure of ours; logged in full, answered as a bare 500.
     #[error("internal error: {0:#}")]
@@ -66,13 +66,13 @@ impl ApiError {
     }
 
     /// 412 `precondition_failed` carrying the resource as it is now.
-    pub fn stale(current: serde_json::Value) -> Self {
+    pub fn stale(current: serde_json::Value, etag: String) -> Self {
         Self::Problem {
             status: StatusCode::PRECONDITION_FAILED,
             code: codes::PRECONDITION_FAILED,
             detail: "The resource changed since you read it; `current` holds it as it is now.".into(),
             errors: Vec::new(),
-            current: Some(Box::new(current)),
+            current: Some(Box::new((current, etag))),
         }
     }
 
@@ -91,7 +91,8 @@ impl ApiError {
                 detail: detail.clone(),
                 code: (*code).to_owned(),
                 errors: errors.clone(),
-                current: current.as_deref().cloned(),
+                current: current.as_deref().map(|(c, _)| c.clone()),
+                current_etag: current.as_deref().map(|(_, e)| e.clone()),
             },
             Self::Internal(_) => Problem {
                 type_: problem_type(codes::INTERNAL),
@@ -101,6 +102,7 @@ impl ApiError {
                 code: codes::INTERNAL.to_owned(),
                 errors: Vec::new(),
                 current: None,
+                current_etag: None,
             },
         }
     }

@@ -14,7 +14,7 @@ use gatehouse_api::{
     RESERVED_ATTRIBUTE_KEYS, RoleRef, User, UserPatch, attribute_key_problem, codes,
 };
 use sqlx::SqlitePool;
-use super::users::{find_user, find_versioned};
+use super::users::find_versioned;
 
 /// The ETag of a user at `version`.
 pub fn etag(version: i64) -> String {
@@ -207,8 +207,8 @@ async fn apply(
     let not_found = || ApiError::not_found(format!("No user with id `{id}` in this organization."));
     let (current, version) = find_versioned(db, org, id).await?.ok_or_else(not_found)?;
     let stale = || async {
-        let now = find_user(db, org, id).await?.ok_or_else(not_found)?;
-        Err::<Response, _>(ApiError::stale(serde_json::to_value(&now).map_err(|e| ApiError::Internal(e.into()))?))
+        let (now, version) = find_versioned(db, org, id).await?.ok_or_else(not_found)?;
+        Err::<Response, _>(ApiError::stale(serde_json::to_value(&now).map_err(|e| ApiError::Internal(e.into()))?, etag(version)))
     };
     if if_match != "*" && if_match != etag(version) {
         return stale().await;

@@ -63,7 +63,8 @@ async fn a_stale_etag_gets_412_with_the_current_user_and_changes_nothing() {
     let p = problem(patch(&s, &t, &id, Some(&etag), json!({"last_name": "Lee"})).await, StatusCode::PRECONDITION_FAILED, "precondition_failed").await;
     let current: User = serde_json::from_value(p.current.expect("412 carries the current user")).unwrap();
     assert_eq!(current.last_name, "Park");
-    let (now, _) = get_with_etag(&s, &t, &id).await;
+    let (now, now_tag) = get_with_etag(&s, &t, &id).await;
+    assert_eq!(p.current_etag.as_deref(), Some(now_tag.as_str()), "412 carries the current ETag");
     assert_eq!(now.last_name, "Park", "the stale edit was not applied");
 }
 
