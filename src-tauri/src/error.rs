@@ -21,6 +21,10 @@ pub enum IpcErrorCode {
     NotSignedIn,
     /// The account may not do this.
     Forbidden,
+    /// The request cannot be done as asked (an empty edit, …); the message says why.
+    Invalid,
+    /// The thing asked for is not there (a user not synced, a change already sent).
+    NotFound,
     /// The OS keyring is locked, missing or refused.
     KeyringUnavailable,
     /// The server answered with an error the UI shows as is.
@@ -63,6 +67,8 @@ impl From<Error> for IpcError {
             Error::Keyring(_) => Self::new(C::KeyringUnavailable, e.to_string()),
             Error::Protocol(_) => Self::new(C::ServerError, e.to_string()),
             Error::Cache(_) => Self::new(C::Internal, e.to_string()),
+            Error::Invalid(msg) => Self::new(C::Invalid, msg),
+            Error::NotFound(msg) => Self::new(C::NotFound, msg),
             Error::Api(p) => match p.code.as_str() {
                 codes::INVALID_CREDENTIALS => Self::new(C::InvalidCredentials, "Invalid email or password"),
                 codes::VALIDATION_FAILED => match p.errors.first() {

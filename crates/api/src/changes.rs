@@ -72,6 +72,11 @@ pub struct ChangePage {
     pub cursor: String,
     /// More changes follow right away.
     pub has_more: bool,
+    /// Feed entries after `cursor` right now: with what a sync applied so far, the
+    /// denominator of its progress bar.
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub remaining: u64,
 }
 
 /// Largest page of the change feed.

@@ -8,12 +8,14 @@
 
 mod auth;
 mod changes;
+mod outbox;
 mod problem;
 mod secret;
 mod users;
 
 pub use auth::*;
 pub use changes::*;
+pub use outbox::*;
 pub use problem::*;
 pub use secret::Secret;
 pub use users::*;

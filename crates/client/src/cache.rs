@@ -21,7 +21,7 @@ impl From<sqlx::Error> for Error {
 /// One connection's cache.
 #[derive(Debug, Clone)]
 pub struct Cache {
-    db: SqlitePool,
+    pub(crate) db: SqlitePool,
 }
 
 impl Cache {
@@ -65,6 +65,7 @@ impl Cache {
     /// Forgets everything (before a full resync).
     pub async fn reset(&self) -> Result<()> {
         let mut tx = self.db.begin().await?;
+        // The outbox stays: a full resync must not lose the admin's queued edits.
         for table in ["meta", "users", "user_roles", "user_groups", "roles", "groups", "organization"] {
             sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await?;
         }
@@ -143,26 +144,20 @@ async fn apply_change(tx: &mut Transaction<'_, Sqlite>, change: &Change) -> Resu
         }
         (ChangeKind::User, false) => {
             let Some(user) = &change.user else { return Err(Error::Protocol(format!("user change {} without the user", change.seq))) };
-            let sort = user.display_name.to_lowercase();
-            sqlx::query(
-                "INSERT INTO users (id, json, sort_name, search_text, status) VALUES (?, ?, ?, ?, ?) \
-                 ON CONFLICT (id) DO UPDATE SET json = excluded.json, sort_name = excluded.sort_name, \
-                 search_text = excluded.search_text, status = excluded.status",
-            )
-            .bind(&user.id)
-            .bind(to_json(user)?)
-            .bind(&sort)
-            .bind(format!("{sort} {}", user.email.to_lowercase()))
-            .bind(user.status.as_str())
-            .execute(&mut **tx)
-            .await?;
-            sqlx::query("DELETE FROM user_roles WHERE user_id = ?").bind(&user.id).execute(&mut **tx).await?;
-            sqlx::query("DELETE FROM user_groups WHERE user_id = ?").bind(&user.id).execute(&mut **tx).await?;
-            for role in &user.roles {
-                sqlx::query("INSERT INTO user_roles (user_id, role_id) VALUES (?, ?)").bind(&user.id).bind(&role.id).execute(&mut **tx).await?;
+            let server_json = to_json(user)?;
+            let stored: Option<Option<String>> = sqlx::query_scalar("SELECT etag FROM users WHERE id = ?").bind(&user.id).fetch_optional(&mut **tx).await?;
+            if let (Some(Some(stored)), Some(new)) = (stored, &change.etag)
+                && crate::outbox::etag_version(&stored) > crate::outbox::etag_version(new)
+            {
+                // A confirmed edit already gave us a newer copy than this page holds.
+                return Ok(());
             }
-            for group in &user.departments {
-                sqlx::query("INSERT INTO user_groups (user_id, group_id) VALUES (?, ?)").bind(&user.id).bind(&group.id).execute(&mut **tx).await?;
+            let queued: Option<i64> = sqlx::query_scalar("SELECT 1 FROM outbox WHERE user_id = ? LIMIT 1").bind(&user.id).fetch_optional(&mut **tx).await?;
+            write_user(tx, user, &server_json, None).await?;
+            sqlx::query("UPDATE users SET server_json = ?, etag = ? WHERE id = ?").bind(&server_json).bind(&change.etag).bind(&user.id).execute(&mut **tx).await?;
+            if queued.is_some() {
+                // The admin's queued edits stay on top of the server's new copy.
+                crate::outbox::recompute_user(tx, &user.id).await?;
             }
         }
         (ChangeKind::Role, true) => {
@@ -202,8 +197,36 @@ async fn apply_change(tx: &mut Transaction<'_, Sqlite>, change: &Change) -> Resu
     Ok(())
 }
 
+/// Writes what lists show of `user` (its `json` is `json`), with `local_state`, and its
+/// role and group memberships. The server's copy and ETag are the caller's business.
+pub(crate) async fn write_user(tx: &mut Transaction<'_, Sqlite>, user: &User, json: &str, local_state: Option<&str>) -> Result<()> {
+    let sort = user.display_name.to_lowercase();
+    sqlx::query(
+        "INSERT INTO users (id, json, sort_name, search_text, status, local_state) VALUES (?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (id) DO UPDATE SET json = excluded.json, sort_name = excluded.sort_name, \
+         search_text = excluded.search_text, status = excluded.status, local_state = excluded.local_state",
+    )
+    .bind(&user.id)
+    .bind(json)
+    .bind(&sort)
+    .bind(format!("{sort} {}", user.email.to_lowercase()))
+    .bind(user.status.as_str())
+    .bind(local_state)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM user_roles WHERE user_id = ?").bind(&user.id).execute(&mut **tx).await?;
+    sqlx::query("DELETE FROM user_groups WHERE user_id = ?").bind(&user.id).execute(&mut **tx).await?;
+    for role in &user.roles {
+        sqlx::query("INSERT INTO user_roles (user_id, role_id) VALUES (?, ?)").bind(&user.id).bind(&role.id).execute(&mut **tx).await?;
+    }
+    for group in &user.departments {
+        sqlx::query("INSERT INTO user_groups (user_id, group_id) VALUES (?, ?)").bind(&user.id).bind(&group.id).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 /// A resource as stored in its `json` column.
-fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| Error::Cache(e.to_string()))
 }
 

@@ -37,6 +37,13 @@ pub enum Error {
     /// The local cache failed (disk full, corrupt file, …).
     #[error("The local cache failed: {0}")]
     Cache(String),
+    /// A local request that cannot be done as asked (an empty edit, settling a change
+    /// that is not in conflict, …).
+    #[error("{0}")]
+    Invalid(String),
+    /// Something asked for is not in the local copy.
+    #[error("{0}")]
+    NotFound(String),
     /// The server answered something that is not the API.
     #[error("Unexpected answer from the server: {0}")]
     Protocol(String),

@@ -12,6 +12,7 @@
 mod auth;
 pub mod cache;
 mod error;
+pub mod outbox;
 pub mod keyring_store;
 pub mod sync;
 mod users;
@@ -20,6 +21,7 @@ pub use cache::Cache;
 pub use auth::{Client, ClientOptions, os_name, parse_server_url};
 pub use error::{Error, Result};
 pub use gatehouse_api as api;
+pub use outbox::ReplayOutcome;
 pub use sync::{SyncOutcome, SyncProgress};
 pub use users::Versioned;
 pub use keyring_store::{ConnectionKey, KeyringTokenStore, MemoryTokenStore, TokenStore};

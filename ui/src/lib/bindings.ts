@@ -46,7 +46,7 @@ message: string,
  */
 field: string | null, };
 
-export type IpcErrorCode = "invalid_input" | "invalid_credentials" | "unreachable" | "session_expired" | "not_signed_in" | "forbidden" | "keyring_unavailable" | "server_error" | "internal";
+export type IpcErrorCode = "invalid_input" | "invalid_credentials" | "unreachable" | "session_expired" | "not_signed_in" | "forbidden" | "invalid" | "not_found" | "keyring_unavailable" | "server_error" | "internal";
 
 export type OrganizationRef = { 
 /**

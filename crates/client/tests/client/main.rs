@@ -4,4 +4,5 @@
 mod cache;
 mod flows;
 mod keyring;
+mod outbox;
 mod server;

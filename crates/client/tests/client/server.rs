@@ -10,6 +10,8 @@ pub const PASSWORD: &str = "client-test-password";
 pub struct ServerProcess {
     pub url: String,
     child: Child,
+    db: PathBuf,
+    args: Vec<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -37,20 +39,53 @@ impl ServerProcess {
             .output()
             .unwrap();
         assert!(seeded.status.success(), "seed failed: {}", String::from_utf8_lossy(&seeded.stderr));
-        let mut child = Command::new(server_bin())
-            .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-            .arg(&db)
-            .args(args)
-            .env("GATEHOUSE_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_owned();
-        Self { url, child, _dir: dir }
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        let (url, child) = serve(&db, "127.0.0.1:0", &args);
+        Self { url, child, db, args, _dir: dir }
     }
+
+    /// Kills the server at once (SIGKILL: no graceful shutdown, requests cut mid-way).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same database and address.
+    pub fn restart(&mut self) {
+        self.kill();
+        let addr = self.url.trim_start_matches("http://").to_owned();
+        // The port was just released; a few quick tries cover a slow release.
+        for attempt in 0.. {
+            match std::panic::catch_unwind(|| serve(&self.db, &addr, &self.args)) {
+                Ok((url, child)) => {
+                    assert_eq!(url, self.url);
+                    self.child = child;
+                    return;
+                }
+                Err(e) if attempt >= 50 => std::panic::resume_unwind(e),
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(100)),
+            }
+        }
+    }
+}
+
+fn serve(db: &std::path::Path, listen: &str, args: &[String]) -> (String, Child) {
+    let mut child = Command::new(server_bin())
+        .args(["serve", "--listen", listen, "--db"])
+        .arg(db)
+        .args(args)
+        .env("GATEHOUSE_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("unexpected first line {line:?}")
+    });
+    (url.to_owned(), child)
 }
 
 impl Drop for ServerProcess {

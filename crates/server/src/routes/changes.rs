@@ -74,7 +74,8 @@ pub async fn list_changes(State(state): State<AppState>, principal: Principal, p
         .fetch_all(db)
         .await?;
     let has_more = rows.len() == limit as usize;
-    let cursor = rows.last().map_or(since, |r| r.seq).to_string();
+    let last_seq = rows.last().map_or(since, |r| r.seq);
+    let cursor = last_seq.to_string();
     // The latest change per resource wins; it carries the resource as it is now.
     let mut latest: HashMap<(String, String), usize> = HashMap::new();
     for (i, r) in rows.iter().enumerate() {
@@ -130,7 +131,12 @@ pub async fn list_changes(State(state): State<AppState>, principal: Principal, p
             Some(change)
         })
         .collect();
-    Ok(Json(ChangePage { changes, cursor, has_more }))
+    let remaining: i64 = if has_more {
+        sqlx::query_scalar("SELECT COUNT(*) FROM changes WHERE org_id = ? AND seq > ?").bind(org).bind(last_seq).fetch_one(db).await?
+    } else {
+        0
+    };
+    Ok(Json(ChangePage { changes, cursor, has_more, remaining: u64::try_from(remaining).unwrap_or(0) }))
 }
 
 async fn load_roles(db: &SqlitePool, org: &str, ids: &[&str]) -> Result<HashMap<String, Role>> {

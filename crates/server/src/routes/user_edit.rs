@@ -274,6 +274,7 @@ async fn apply(
     let mut tx = db.begin().await?;
     // The write comes first: it takes the database's write lock, so the guards below read
     // a state no concurrent edit can change before this one commits.
+    // The version moves once per changed thing (the row's values, each membership).
     let updated = sqlx::query(
         "UPDATE users SET first_name = ?, last_name = ?, display_name = ?, sort_name = ?, search_text = ?, email = ?, \
          email_lower = ?, attributes = ?, updated_at = ? WHERE id = ? AND org_id = ? AND version = ?",
@@ -303,9 +304,12 @@ async fn apply(
         Err(e) => return Err(e.into()),
     }
     if let Some(new) = roles_changed {
-        sqlx::query("DELETE FROM user_roles WHERE user_id = ?").bind(id).execute(&mut *tx).await?;
-        for role in new {
-            sqlx::query("INSERT INTO user_roles (user_id, role_id) VALUES (?, ?)").bind(id).bind(&role.id).execute(&mut *tx).await?;
+        let (before, after) = (role_ids(&current.roles), role_ids(&refs(new)));
+        for gone in before.difference(&after) {
+            sqlx::query("DELETE FROM user_roles WHERE user_id = ? AND role_id = ?").bind(id).bind(gone).execute(&mut *tx).await?;
+        }
+        for added in after.difference(&before) {
+            sqlx::query("INSERT INTO user_roles (user_id, role_id) VALUES (?, ?)").bind(id).bind(added).execute(&mut *tx).await?;
         }
         let owners: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM user_roles ur JOIN roles r ON r.id = ur.role_id JOIN users u ON u.id = ur.user_id \
@@ -323,9 +327,12 @@ async fn apply(
         }
     }
     if let Some(new) = groups_changed {
-        sqlx::query("DELETE FROM user_groups WHERE user_id = ?").bind(id).execute(&mut *tx).await?;
-        for group in new {
-            sqlx::query("INSERT INTO user_groups (user_id, group_id) VALUES (?, ?)").bind(id).bind(&group.id).execute(&mut *tx).await?;
+        let (before, after) = (group_ids(&current.departments), group_ids(new));
+        for gone in before.difference(&after) {
+            sqlx::query("DELETE FROM user_groups WHERE user_id = ? AND group_id = ?").bind(id).bind(gone).execute(&mut *tx).await?;
+        }
+        for added in after.difference(&before) {
+            sqlx::query("INSERT INTO user_groups (user_id, group_id) VALUES (?, ?)").bind(id).bind(added).execute(&mut *tx).await?;
         }
     }
     // Triggers moved the version once per statement; the ETag is the final one.
