@@ -176,6 +176,10 @@ impl Client {
         headers: &[(&str, &str)],
     ) -> Result<(T, reqwest::header::HeaderMap)> {
         let mut retried = false;
+        // A pooled connection the server closed (it restarted, a proxy timed it out) fails
+        // the next request before anything was processed. A request that is safe to repeat
+        // (a GET, or one with an Idempotency-Key) gets one more try on a fresh connection.
+        let mut resend = method == Method::GET || headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("idempotency-key"));
         loop {
             let token = self.access_token(false).await?;
             let mut req = self.request(method.clone(), path)?.bearer_auth(token.expose());
@@ -191,6 +195,7 @@ impl Client {
                     self.access_token(true).await?;
                 }
                 Err(Error::Api(p)) if p.code == codes::SESSION_REVOKED => return Err(self.session_ended(&p).await),
+                Err(Error::Unreachable { .. }) if resend => resend = false,
                 other => return other,
             }
         }

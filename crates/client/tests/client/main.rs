@@ -2,6 +2,7 @@
 //! real OS keyring).
 
 mod cache;
+mod fault;
 mod flows;
 mod keyring;
 mod outbox;

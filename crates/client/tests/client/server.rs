@@ -50,6 +50,11 @@ impl ServerProcess {
         let _ = self.child.wait();
     }
 
+    /// The server's database file, for checking its state directly.
+    pub fn db_path(&self) -> &std::path::Path {
+        &self.db
+    }
+
     /// Starts the server again on the same database and address.
     pub fn restart(&mut self) {
         self.kill();
