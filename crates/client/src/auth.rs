@@ -126,6 +126,21 @@ impl Client {
         Ok((client, me))
     }
 
+    /// A client for a connection whose refresh token `store` holds, without asking the
+    /// server anything: the app opens offline with it, and it signs in transparently
+    /// once the server answers. `Error::NotSignedIn` when nothing is stored.
+    pub async fn restore(server_url: &str, email: &str, store: Arc<dyn TokenStore>, options: &ClientOptions) -> Result<Self> {
+        let client = Self::new(server_url, email, store, options)?;
+        if client.load_stored().await?.is_none() {
+            return Err(Error::NotSignedIn);
+        }
+        Ok(client)
+    }
+
+    pub(crate) fn base_url(&self) -> &Url {
+        &self.base
+    }
+
     /// The connection this client is signed in to.
     pub fn key(&self) -> &ConnectionKey {
         &self.key
@@ -156,7 +171,7 @@ impl Client {
         self.send_authed(Method::GET, path, None::<&()>).await
     }
 
-    fn request(&self, method: Method, path: &str) -> Result<RequestBuilder> {
+    pub(crate) fn request(&self, method: Method, path: &str) -> Result<RequestBuilder> {
         let url = self.base.join(path).map_err(|e| Error::Protocol(e.to_string()))?;
         Ok(self.http.request(method, url))
     }
@@ -202,7 +217,7 @@ impl Client {
     }
 
     /// A usable access token: the cached one, or a fresh one from the refresh token.
-    async fn access_token(&self, force_refresh: bool) -> Result<Secret> {
+    pub(crate) async fn access_token(&self, force_refresh: bool) -> Result<Secret> {
         let mut guard = self.access.lock().await;
         if let Some(current) = guard.as_ref().filter(|a| !force_refresh && Instant::now() < a.refresh_after) {
             return Ok(current.token.clone());
@@ -239,7 +254,7 @@ impl Client {
     }
 
     /// The session is over: forget its tokens and say why.
-    async fn session_ended(&self, problem: &Problem) -> Error {
+    pub(crate) async fn session_ended(&self, problem: &Problem) -> Error {
         *self.access.lock().await = None;
         self.forget_session(problem).await
     }
@@ -278,7 +293,7 @@ impl Client {
         Ok(self.send_json_with_headers(req).await?.0)
     }
 
-    async fn send_json_with_headers<T: DeserializeOwned>(&self, req: RequestBuilder) -> Result<(T, reqwest::header::HeaderMap)> {
+    pub(crate) async fn send_json_with_headers<T: DeserializeOwned>(&self, req: RequestBuilder) -> Result<(T, reqwest::header::HeaderMap)> {
         let res = req.send().await.map_err(|e| Error::from_transport(&self.base, &e))?;
         let status = res.status();
         let headers = res.headers().clone();

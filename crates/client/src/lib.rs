@@ -22,6 +22,6 @@ pub use auth::{Client, ClientOptions, os_name, parse_server_url};
 pub use error::{Error, Result};
 pub use gatehouse_api as api;
 pub use outbox::ReplayOutcome;
-pub use sync::{SyncOutcome, SyncProgress};
+pub use sync::{StreamEvent, SyncOutcome, SyncProgress};
 pub use users::Versioned;
 pub use keyring_store::{ConnectionKey, KeyringTokenStore, MemoryTokenStore, TokenStore};

@@ -20,6 +20,8 @@ pub struct SyncProgress {
     pub applied: u64,
     /// Whether more pages follow.
     pub more: bool,
+    /// Feed entries still to fetch (the server's count when the page was read).
+    pub remaining: u64,
 }
 
 /// What a sync did.
@@ -59,10 +61,79 @@ impl Client {
             cache.apply(&page).await?;
             applied += page.changes.len() as u64;
             cursor = page.cursor.clone();
-            progress(SyncProgress { applied, more: page.has_more });
+            progress(SyncProgress { applied, more: page.has_more, remaining: page.remaining });
             if !page.has_more {
                 return Ok(SyncOutcome { applied, resynced, cursor });
             }
         }
+    }
+}
+
+/// What the change stream said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamEvent {
+    /// The feed moved to this cursor: sync.
+    Changed(i64),
+}
+
+impl Client {
+    /// Follows `GET /v1/changes/stream`, calling `on_event` for each `changed` event, until
+    /// the stream ends: `Ok(())` when the server closed it, `Error::SessionExpired` when it
+    /// said the session was revoked, `Error::Unreachable` when the connection failed.
+    pub async fn watch_changes(&self, mut on_event: impl FnMut(StreamEvent)) -> Result<()> {
+        let token = self.access_token(false).await?;
+        let req = self
+            .request(reqwest::Method::GET, "v1/changes/stream")?
+            .bearer_auth(token.expose())
+            .header(reqwest::header::ACCEPT, "text/event-stream")
+            // The stream is long-lived; the server's keep-alives come every 15 s.
+            .timeout(std::time::Duration::from_secs(3600));
+        let mut res = req.send().await.map_err(|e| crate::Error::from_transport(self.base_url(), &e))?;
+        if !res.status().is_success() {
+            // Problem documents (expired token, revoked session) come as JSON.
+            let bytes = res.bytes().await.map_err(|e| crate::Error::from_transport(self.base_url(), &e))?;
+            return Err(match serde_json::from_slice::<gatehouse_api::Problem>(&bytes) {
+                Ok(p) if p.code == gatehouse_api::codes::SESSION_REVOKED => self.session_ended(&p).await,
+                Ok(p) => crate::Error::Api(Box::new(p)),
+                Err(_) => crate::Error::Protocol("the change stream answered something else".into()),
+            });
+        }
+        let mut buf = String::new();
+        let mut event = String::new();
+        while let Some(chunk) = res.chunk().await.map_err(|e| crate::Error::from_transport(self.base_url(), &e))? {
+            buf.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buf.find('\n') {
+                let line: String = buf.drain(..=end).collect();
+                let line = line.trim_end_matches(['\r', '\n']);
+                if let Some(name) = line.strip_prefix("event:") {
+                    event = name.trim().to_owned();
+                } else if let Some(data) = line.strip_prefix("data:") {
+                    match event.as_str() {
+                        "changed" => {
+                            if let Ok(cursor) = data.trim().parse() {
+                                on_event(StreamEvent::Changed(cursor));
+                            }
+                        }
+                        "session_revoked" => {
+                            let problem = gatehouse_api::Problem {
+                                type_: gatehouse_api::problem_type(gatehouse_api::codes::SESSION_REVOKED),
+                                title: "Unauthorized".into(),
+                                status: 401,
+                                detail: "The session was revoked.".into(),
+                                code: gatehouse_api::codes::SESSION_REVOKED.into(),
+                                errors: Vec::new(),
+                                current: None,
+                                current_etag: None,
+                            };
+                            return Err(self.session_ended(&problem).await);
+                        }
+                        _ => {}
+                    }
+                } else if line.is_empty() {
+                    event.clear();
+                }
+            }
+        }
+        Ok(())
     }
 }

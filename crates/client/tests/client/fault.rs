@@ -55,14 +55,15 @@ async fn replay_child() {
     cache.retry_now().await.expect("cache writable");
     let store = Arc::new(MemoryTokenStore::default());
     let code = match Client::sign_in(&url, OWNER, Secret::new(PASSWORD.into()), store, &ClientOptions::default()).await {
-        Ok((client, _)) => match {
+        Ok((client, _)) => {
             // The trials aim their kills at what follows this line.
             println!("replaying");
-            client.replay(&cache).await
-        } {
-            Ok(_) if cache.outbox_counts().await.expect("counts") == (0, 0, 0) => CHILD_DONE,
-            Ok(_) | Err(_) => CHILD_AGAIN,
-        },
+            let replayed = client.replay(&cache).await;
+            match replayed {
+                Ok(_) if cache.outbox_counts().await.expect("counts") == (0, 0, 0) => CHILD_DONE,
+                Ok(_) | Err(_) => CHILD_AGAIN,
+            }
+        }
         Err(_) => CHILD_AGAIN,
     };
     std::process::exit(code);

@@ -205,3 +205,24 @@ async fn the_feed_keeps_queued_edits_on_top_and_a_full_resync_keeps_the_outbox()
     assert_eq!(client.replay(&cache).await.unwrap().confirmed, 1);
     assert_eq!(client.get_user(&casey.id).await.unwrap().display_name, "Mine Theirs");
 }
+
+#[tokio::test]
+async fn the_change_stream_says_when_someone_else_edits() {
+    let (server, client, cache, _dir) = setup().await;
+    let head: i64 = cache.cursor().await.unwrap().unwrap().parse().unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let watcher = Arc::new(client);
+    let w = watcher.clone();
+    let task = tokio::spawn(async move { w.watch_changes(|e| drop(tx.send(e))).await });
+    let gatehouse_client::StreamEvent::Changed(first) = rx.recv().await.unwrap();
+    assert_eq!(first, head, "the stream starts with the feed's head");
+    let admin = sign_in(&server.url, "admin@acme.test").await;
+    let casey = find(&cache, "casey").await;
+    let now = admin.get_user_versioned(&casey.id).await.unwrap();
+    admin.update_user(&casey.id, &now.etag, &rename("Streamed"), "s1").await.unwrap();
+    let gatehouse_client::StreamEvent::Changed(next) = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv()).await.unwrap().unwrap();
+    assert!(next > head);
+    watcher.sync(&cache, |_| {}).await.unwrap();
+    assert_eq!(find(&cache, "streamed").await.id, casey.id);
+    task.abort();
+}
