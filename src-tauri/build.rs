@@ -1,7 +1,18 @@
 // The app manifest makes every command need an explicit `allow-<command>` permission in
 // a capability; the list is exported so a test can check it against the commands the
 // app registers (src/lib.rs) and the capability file.
-const COMMANDS: &[&str] = &["sign_in", "sign_out", "current_session", "list_users"];
+const COMMANDS: &[&str] = &[
+    "sign_in",
+    "sign_out",
+    "current_session",
+    "list_users",
+    "sync_status",
+    "sync_now",
+    "update_user",
+    "outbox",
+    "settle_change",
+    "discard_change",
+];
 
 fn main() {
     println!("cargo:rustc-env=GATEHOUSE_MANIFEST_COMMANDS={}", COMMANDS.join(","));

@@ -3,11 +3,15 @@
 
 use crate::connections::{self, SavedConnection};
 use crate::error::{IpcError, IpcErrorCode};
-use gatehouse_client::api::{Me, OrganizationRef, Secret, UserListQuery, UserPage};
-use gatehouse_client::{Client, ClientOptions, Error, KeyringTokenStore, TokenStore, keyring_store};
+use crate::sync::Worker;
+use gatehouse_client::api::{
+    Me, OrganizationRef, OutboxEntry, OutboxState, Resolution, Secret, SyncStatus, User, UserCounts, UserListQuery, UserPatch,
+};
+use gatehouse_client::{Cache, Client, ClientOptions, Error, KeyringTokenStore, TokenStore, keyring_store};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::sync::Arc;
-use tauri::{AppHandle, Runtime};
+use tauri::{AppHandle, Manager, Runtime};
 use tokio::sync::Mutex;
 use ts_rs::TS;
 
@@ -23,7 +27,7 @@ pub struct SignInArgs {
 }
 
 /// The signed-in account, as the UI shows it.
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
 pub struct SessionInfo {
     /// Server base URL.
     pub server_url: String,
@@ -53,6 +57,21 @@ pub struct CurrentSession {
 struct Active {
     client: Arc<Client>,
     info: SessionInfo,
+    cache: Cache,
+    worker: Worker,
+}
+
+/// A page of users from the local copy, with the outbox state of those with queued edits.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct CachedUserPage {
+    /// Users, ordered by display name, then id.
+    pub items: Vec<User>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    pub next_cursor: Option<String>,
+    /// Count badges.
+    pub counts: UserCounts,
+    /// Users with queued edits: pending, conflict or failed.
+    pub local: HashMap<String, OutboxState>,
 }
 
 /// The app's state: at most one signed-in connection for now.
@@ -113,9 +132,34 @@ pub async fn sign_in<R: Runtime>(app: &AppHandle<R>, state: &AppState, args: Sig
     let (client, me) = Client::sign_in(&args.server_url, &args.email, args.password, store, &client_options()).await?;
     let info = session_info(&client, me);
     connections::remember(app, &SavedConnection { server_url: info.server_url.clone(), email: info.email.clone() });
-    *active = Some(Active { client: Arc::new(client), info: info.clone() });
+    *active = Some(activate(app, client, info.clone()).await?);
     tracing::info!(server = %info.server_url, "signed in");
     Ok(info)
+}
+
+/// The cache file of a connection: one per server and account, in the app data dir.
+fn cache_path<R: Runtime>(app: &AppHandle<R>, server_url: &str, email: &str) -> Result<std::path::PathBuf, IpcError> {
+    let dir = app.path().app_data_dir().map_err(|e| IpcError::new(IpcErrorCode::Internal, format!("No app data directory: {e}")))?;
+    let key = gatehouse_client::ConnectionKey::new(server_url, email);
+    let name: String = format!("{}-{}", key.server_url, key.email)
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .take(150)
+        .collect();
+    Ok(dir.join("connections").join(format!("{name}.db")))
+}
+
+/// Opens the connection's cache and starts its sync worker.
+async fn activate<R: Runtime>(app: &AppHandle<R>, client: Client, info: SessionInfo) -> Result<Active, IpcError> {
+    let cache = Cache::open(&cache_path(app, &info.server_url, &info.email)?).await?;
+    // Kept so the app can open on this account offline (nothing secret in it).
+    if let Ok(json) = serde_json::to_string(&info) {
+        cache.set_meta("session", &json).await?;
+    }
+    let last = cache.meta("last_synced_at").await?;
+    let client = Arc::new(client);
+    let worker = Worker::start(client.clone(), cache.clone(), last);
+    Ok(Active { client, info, cache, worker })
 }
 
 async fn end_session(active: Active) {
@@ -126,8 +170,14 @@ async fn end_session(active: Active) {
     }
 }
 
-pub async fn sign_out(state: &AppState) -> Result<(), IpcError> {
+pub async fn sign_out(state: &AppState, discard_pending: bool) -> Result<(), IpcError> {
     let Some(active) = state.active.lock().await.take() else { return Ok(()) };
+    drop(active.worker);
+    if discard_pending {
+        let n = active.cache.discard_all().await?;
+        tracing::info!(discarded = n, "queued changes discarded at sign-out");
+    }
+    // Kept changes stay in this connection's cache and go out at its next sign-in.
     // Deletes the keyring entry even when the server cannot be told.
     active.client.sign_out().await?;
     Ok(())
@@ -157,33 +207,114 @@ pub async fn current_session<R: Runtime>(app: &AppHandle<R>, state: &AppState) -
             return Ok(current);
         }
     };
-    match Client::resume(&conn.server_url, &conn.email, store, &client_options()).await {
-        Ok((client, me)) => {
-            let info = session_info(&client, me);
-            current.session = Some(info.clone());
-            current.last_connection = Some(conn);
-            *state.active.lock().await = Some(Active { client: Arc::new(client), info });
-        }
-        Err(Error::NotSignedIn) => {}
+    let client = match Client::restore(&conn.server_url, &conn.email, store, &client_options()).await {
+        Ok(client) => client,
+        Err(Error::NotSignedIn) => return Ok(current),
         Err(e) => {
             current.last_connection = Some(conn);
             current.signed_out_reason = Some(IpcError::from(e).message);
+            return Ok(current);
         }
-    }
+    };
+    let info = match client.me().await {
+        Ok(me) => session_info(&client, me),
+        // Offline: open on the account as last seen; the worker signs in when it can.
+        Err(e @ (Error::Unreachable { .. } | Error::Protocol(_))) => {
+            let cached = Cache::open(&cache_path(app, &conn.server_url, &conn.email)?).await?.meta("session").await?;
+            match cached.and_then(|json| serde_json::from_str::<SessionInfo>(&json).ok()) {
+                Some(info) => info,
+                None => {
+                    current.last_connection = Some(conn);
+                    current.signed_out_reason = Some(IpcError::from(e).message);
+                    return Ok(current);
+                }
+            }
+        }
+        Err(e) => {
+            current.last_connection = Some(conn);
+            current.signed_out_reason = Some(IpcError::from(e).message);
+            return Ok(current);
+        }
+    };
+    current.session = Some(info.clone());
+    current.last_connection = Some(conn);
+    *state.active.lock().await = Some(activate(app, client, info).await?);
     Ok(current)
 }
 
-pub async fn list_users(state: &AppState, query: UserListQuery) -> Result<UserPage, IpcError> {
-    let client = match state.active.lock().await.as_ref() {
-        Some(active) => active.client.clone(),
-        None => return Err(IpcError::new(IpcErrorCode::NotSignedIn, "Sign in to continue.")),
+fn not_signed_in() -> IpcError {
+    IpcError::new(IpcErrorCode::NotSignedIn, "Sign in to continue.")
+}
+
+/// Runs `f` on the active connection's cache.
+async fn with_cache<T, F, Fut>(state: &AppState, f: F) -> Result<T, IpcError>
+where
+    F: FnOnce(Cache, Arc<crate::sync::Shared>) -> Fut,
+    Fut: std::future::Future<Output = Result<T, Error>>,
+{
+    let (cache, shared) = match state.active.lock().await.as_ref() {
+        Some(active) => (active.cache.clone(), active.worker.shared.clone()),
+        None => return Err(not_signed_in()),
     };
-    match client.list_users(&query).await {
-        Ok(page) => Ok(page),
-        Err(e @ Error::SessionExpired { .. }) => {
-            state.active.lock().await.take();
-            Err(e.into())
-        }
-        Err(e) => Err(e.into()),
+    Ok(f(cache, shared).await?)
+}
+
+pub async fn list_users(state: &AppState, query: UserListQuery) -> Result<CachedUserPage, IpcError> {
+    with_cache(state, |cache, _| async move {
+        let page = cache.list_users(&query).await?;
+        let ids: Vec<&str> = page.items.iter().map(|u| u.id.as_str()).collect();
+        let local = cache.local_states(&ids).await?;
+        Ok(CachedUserPage { items: page.items, next_cursor: page.next_cursor, counts: page.counts, local })
+    })
+    .await
+}
+
+pub async fn sync_status(state: &AppState) -> Result<SyncStatus, IpcError> {
+    match state.active.lock().await.as_ref() {
+        Some(active) => Ok(active.worker.shared.status()),
+        None => Err(not_signed_in()),
     }
+}
+
+pub async fn sync_now(state: &AppState) -> Result<(), IpcError> {
+    with_cache(state, |cache, shared| async move {
+        cache.retry_now().await?;
+        shared.wake();
+        Ok(())
+    })
+    .await
+}
+
+pub async fn update_user(state: &AppState, user_id: String, patch: UserPatch) -> Result<OutboxEntry, IpcError> {
+    with_cache(state, |cache, shared| async move {
+        let entry = cache.enqueue_user_edit(&user_id, &patch).await?;
+        shared.touched();
+        shared.wake();
+        Ok(entry)
+    })
+    .await
+}
+
+pub async fn outbox(state: &AppState) -> Result<Vec<OutboxEntry>, IpcError> {
+    with_cache(state, |cache, _| async move { cache.outbox().await }).await
+}
+
+pub async fn settle_change(state: &AppState, seq: u32, resolution: Resolution) -> Result<(), IpcError> {
+    with_cache(state, |cache, shared| async move {
+        cache.settle(i64::from(seq), &resolution).await?;
+        shared.touched();
+        shared.wake();
+        Ok(())
+    })
+    .await
+}
+
+pub async fn discard_change(state: &AppState, seq: u32) -> Result<(), IpcError> {
+    with_cache(state, |cache, shared| async move {
+        cache.discard(i64::from(seq)).await?;
+        shared.touched();
+        shared.wake();
+        Ok(())
+    })
+    .await
 }

@@ -10,13 +10,14 @@ mod bindings;
 mod commands;
 mod connections;
 mod error;
+mod sync;
 
 pub use bindings::typescript_bindings;
-pub use commands::{AppState, CurrentSession, SessionInfo, SignInArgs};
+pub use commands::{AppState, CachedUserPage, CurrentSession, SessionInfo, SignInArgs};
 pub use connections::SavedConnection;
 pub use error::{IpcError, IpcErrorCode};
 
-use gatehouse_client::api::{UserListQuery, UserPage};
+use gatehouse_client::api::{OutboxEntry, Resolution, SyncStatus, UserListQuery, UserPatch};
 use tauri::{AppHandle, Manager, State};
 
 /// Declares the app's commands: `/// doc` `name(arg: Type, …) -> Ret => body;`. The body
@@ -68,12 +69,25 @@ app_commands! {
     context(app, state);
     /// Signs in to a server; the refresh token goes to the OS keyring.
     sign_in(args: SignInArgs) -> SessionInfo => commands::sign_in(&app, state, args).await;
-    /// Signs out: revokes the session on the server and deletes the keyring entry.
-    sign_out() -> () => commands::sign_out(state).await;
+    /// Signs out: revokes the session on the server and deletes the keyring entry. Queued
+    /// changes are kept for the next sign-in, or dropped with `discard_pending`.
+    sign_out(discard_pending: bool) -> () => commands::sign_out(state, discard_pending).await;
     /// The resumed session, if any, and the last connection to prefill sign-in.
     current_session() -> CurrentSession => commands::current_session(&app, state).await;
-    /// One page of the organization's users.
-    list_users(query: UserListQuery) -> UserPage => commands::list_users(state, query).await;
+    /// One page of the organization's users, from the local copy.
+    list_users(query: UserListQuery) -> CachedUserPage => commands::list_users(state, query).await;
+    /// Online or not, last sync, sync progress and queued-change counts.
+    sync_status() -> SyncStatus => commands::sync_status(state).await;
+    /// Syncs and sends queued changes now.
+    sync_now() -> () => commands::sync_now(state).await;
+    /// Queues an edit of a user: shown at once, sent when the server is reachable.
+    update_user(user_id: String, patch: UserPatch) -> OutboxEntry => commands::update_user(state, user_id, patch).await;
+    /// The queued changes, oldest first.
+    outbox() -> Vec<OutboxEntry> => commands::outbox(state).await;
+    /// Settles a conflicted or refused change.
+    settle_change(seq: u32, resolution: Resolution) -> () => commands::settle_change(state, seq, resolution).await;
+    /// Drops a queued change.
+    discard_change(seq: u32) -> () => commands::discard_change(state, seq).await;
 }
 
 /// Starts the app.

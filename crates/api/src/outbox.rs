@@ -113,6 +113,9 @@ pub struct SyncStatus {
     /// Changes applied so far by the running sync.
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub applied: u64,
+    /// Changes the running sync will apply in all, as far as known.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub total: u64,
     /// The running sync is the first one (the cache was empty): show a progress bar.
     pub first_sync: bool,
     /// Entries per state.
@@ -123,4 +126,9 @@ pub struct SyncStatus {
     pub failed: u32,
     /// Why the app is offline or the last sync failed, for a person.
     pub error: Option<String>,
+    /// Moves whenever what the local copy shows changed: the UI re-reads then.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub revision: u64,
+    /// Set once the session ended (revoked, expired): back to sign-in with this reason.
+    pub session_ended: Option<String>,
 }

@@ -62,11 +62,27 @@ impl Cache {
         Ok(())
     }
 
+    /// A value the app keeps with the cache (last sync time, the account shown offline).
+    pub async fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = ?").bind(format!("app.{key}")).fetch_optional(&self.db).await?)
+    }
+
+    /// Stores a value with the cache; see [`Self::meta`].
+    pub async fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(format!("app.{key}"))
+            .bind(value)
+            .execute(&self.db)
+            .await?;
+        Ok(())
+    }
+
     /// Forgets everything (before a full resync).
     pub async fn reset(&self) -> Result<()> {
         let mut tx = self.db.begin().await?;
         // The outbox stays: a full resync must not lose the admin's queued edits.
-        for table in ["meta", "users", "user_roles", "user_groups", "roles", "groups", "organization"] {
+        sqlx::query("DELETE FROM meta WHERE key NOT LIKE 'app.%'").execute(&mut *tx).await?;
+        for table in ["users", "user_roles", "user_groups", "roles", "groups", "organization"] {
             sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await?;
         }
         tx.commit().await?;

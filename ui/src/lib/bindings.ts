@@ -2,6 +2,24 @@
 // `cargo xtask test` fails when this file differs from what the Rust code generates.
 import { invoke } from "@tauri-apps/api/core";
 
+export type CachedUserPage = { 
+/**
+ * Users, ordered by display name, then id.
+ */
+items: Array<User>, 
+/**
+ * Pass as `cursor` for the next page; `null` on the last.
+ */
+next_cursor: string | null, 
+/**
+ * Count badges.
+ */
+counts: UserCounts, 
+/**
+ * Users with queued edits: pending, conflict or failed.
+ */
+local: { [key in string]: OutboxState }, };
+
 export type CurrentSession = { 
 /**
  * The resumed session, if the keyring held a live one.
@@ -15,6 +33,29 @@ last_connection: SavedConnection | null,
  * Why a stored session could not be resumed, for the sign-in screen.
  */
 signed_out_reason: string | null, };
+
+export type FieldConflict = { 
+/**
+ * The field: `first_name`, `email`, `roles`, `custom_attributes.cost_center`, …
+ */
+field: string, 
+/**
+ * The admin's value.
+ */
+mine: string, 
+/**
+ * The server's value now.
+ */
+theirs: string, 
+/**
+ * The value the edit was made on.
+ */
+base: string, 
+/**
+ * Whether the server's value moved away from the base (a real clash), rather than
+ * only the admin's.
+ */
+clashes: boolean, };
 
 export type GroupKind = "department" | "company";
 
@@ -57,6 +98,56 @@ id: string,
  * Display name, e.g. "Acme".
  */
 name: string, };
+
+export type OutboxEntry = { 
+/**
+ * Position in the queue; entries replay in this order.
+ */
+seq: number, 
+/**
+ * The user edited.
+ */
+user_id: string, 
+/**
+ * Their display name when edited (for the drawer).
+ */
+user_name: string, 
+/**
+ * The edit.
+ */
+patch: UserPatch, 
+/**
+ * Where it stands.
+ */
+state: OutboxState, 
+/**
+ * Sending attempts so far.
+ */
+attempts: number, 
+/**
+ * The server's refusal (failed) or the network failure of the last attempt (pending).
+ */
+last_error: string | null, 
+/**
+ * Field errors of a refusal, as `field: message`.
+ */
+field_errors: Array<string>, 
+/**
+ * Field by field, for a conflict.
+ */
+conflicts: Array<FieldConflict>, 
+/**
+ * When it was queued (RFC 3339).
+ */
+created_at: string, };
+
+export type OutboxState = "pending" | "conflict" | "failed";
+
+export type Resolution = { "action": "keep_theirs" } | { "action": "reapply_mine" } | { "action": "edit", 
+/**
+ * The edit to send.
+ */
+patch: UserPatch, };
 
 export type RoleRef = { 
 /**
@@ -121,6 +212,56 @@ email: string,
  * Password; redacted in every `Debug` output.
  */
 password: string, };
+
+export type SyncStatus = { 
+/**
+ * The server answered the last request.
+ */
+online: boolean, 
+/**
+ * Last completed sync (RFC 3339), if any.
+ */
+last_synced_at: string | null, 
+/**
+ * A sync is running.
+ */
+syncing: boolean, 
+/**
+ * Changes applied so far by the running sync.
+ */
+applied: number, 
+/**
+ * Changes the running sync will apply in all, as far as known.
+ */
+total: number, 
+/**
+ * The running sync is the first one (the cache was empty): show a progress bar.
+ */
+first_sync: boolean, 
+/**
+ * Entries per state.
+ */
+pending: number, 
+/**
+ * Conflicted entries.
+ */
+conflicts: number, 
+/**
+ * Failed entries.
+ */
+failed: number, 
+/**
+ * Why the app is offline or the last sync failed, for a person.
+ */
+error: string | null, 
+/**
+ * Moves whenever what the local copy shows changed: the UI re-reads then.
+ */
+revision: number, 
+/**
+ * Set once the session ended (revoked, expired): back to sign-in with this reason.
+ */
+session_ended: string | null, };
 
 export type User = { 
 /**
@@ -220,19 +361,32 @@ limit?: number | null,
  */
 cursor?: string | null, };
 
-export type UserPage = { 
+export type UserPatch = { 
 /**
- * Users, ordered by display name (case-insensitive), then id.
+ * New first name (1–100 characters).
  */
-items: Array<User>, 
+first_name?: string | null, 
 /**
- * Pass as `cursor` to get the next page; `null` on the last page.
+ * New last name (1–100 characters).
  */
-next_cursor: string | null, 
+last_name?: string | null, 
 /**
- * Count badges.
+ * New e-mail address; unique in the server, compared case-insensitively.
  */
-counts: UserCounts, };
+email?: string | null, 
+/**
+ * The user's roles from now on, by id or key (replaces them all). Granting or taking
+ * a role needs every permission the role has; the `owner` role needs an Owner.
+ */
+roles?: Array<string> | null, 
+/**
+ * The user's departments and companies from now on, by id (replaces them all).
+ */
+departments?: Array<string> | null, 
+/**
+ * Custom attributes to set (a value) or remove (`null`); keys not named stay.
+ */
+custom_attributes?: Record<string, string | null>, };
 
 export type UserStatus = "pending" | "active" | "deactivated";
 
@@ -240,10 +394,22 @@ export type UserStatus = "pending" | "active" | "deactivated";
 export const commands = {
   /** Signs in to a server; the refresh token goes to the OS keyring. */
   signIn: (args: SignInArgs) => invoke<SessionInfo>("sign_in", { args }),
-  /** Signs out: revokes the session on the server and deletes the keyring entry. */
-  signOut: () => invoke<null>("sign_out"),
+  /** Signs out: revokes the session on the server and deletes the keyring entry. Queued changes are kept for the next sign-in, or dropped with `discard_pending`. */
+  signOut: (discardPending: boolean) => invoke<null>("sign_out", { discardPending }),
   /** The resumed session, if any, and the last connection to prefill sign-in. */
   currentSession: () => invoke<CurrentSession>("current_session"),
-  /** One page of the organization's users. */
-  listUsers: (query: UserListQuery) => invoke<UserPage>("list_users", { query }),
+  /** One page of the organization's users, from the local copy. */
+  listUsers: (query: UserListQuery) => invoke<CachedUserPage>("list_users", { query }),
+  /** Online or not, last sync, sync progress and queued-change counts. */
+  syncStatus: () => invoke<SyncStatus>("sync_status"),
+  /** Syncs and sends queued changes now. */
+  syncNow: () => invoke<null>("sync_now"),
+  /** Queues an edit of a user: shown at once, sent when the server is reachable. */
+  updateUser: (userId: string, patch: UserPatch) => invoke<OutboxEntry>("update_user", { userId, patch }),
+  /** The queued changes, oldest first. */
+  outbox: () => invoke<Array<OutboxEntry>>("outbox"),
+  /** Settles a conflicted or refused change. */
+  settleChange: (seq: number, resolution: Resolution) => invoke<null>("settle_change", { seq, resolution }),
+  /** Drops a queued change. */
+  discardChange: (seq: number) => invoke<null>("discard_change", { seq }),
 };

@@ -1,0 +1,228 @@
+//! The signed-in connection's background work (SPEC C3, C6): sync the local cache from
+//! the change feed, replay the outbox, and follow the change stream so the app catches up
+//! within a second of any change. Everything the UI reads comes from the cache, so the
+//! app keeps working while this says "offline".
+
+use gatehouse_client::api::SyncStatus;
+use gatehouse_client::{Cache, Client, Error};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// Delta sync when nothing else prompts one (the stream usually does first).
+const ONLINE_INTERVAL: Duration = Duration::from_secs(30);
+/// How often an offline app looks for its server again.
+const OFFLINE_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Shared between the worker and the commands.
+pub struct Shared {
+    status: Mutex<SyncStatus>,
+    /// Bumped whenever what the cache shows changed, so the UI knows to re-read.
+    revision: Mutex<u64>,
+    wake: Notify,
+    /// Why the session ended, once it has.
+    ended: Mutex<Option<String>>,
+}
+
+impl Shared {
+    fn new() -> Self {
+        Self {
+            status: Mutex::new(SyncStatus {
+                online: false,
+                last_synced_at: None,
+                syncing: false,
+                applied: 0,
+                total: 0,
+                first_sync: false,
+                pending: 0,
+                conflicts: 0,
+                failed: 0,
+                error: None,
+                revision: 0,
+                session_ended: None,
+            }),
+            revision: Mutex::new(0),
+            wake: Notify::new(),
+            ended: Mutex::new(None),
+        }
+    }
+
+    /// The status as the UI polls it.
+    pub fn status(&self) -> SyncStatus {
+        let mut s = lock(&self.status).clone();
+        s.revision = *lock(&self.revision);
+        s.session_ended = lock(&self.ended).clone();
+        s
+    }
+
+    fn update(&self, f: impl FnOnce(&mut SyncStatus)) {
+        f(&mut lock(&self.status));
+    }
+
+    /// Something the UI shows changed in the cache.
+    pub fn touched(&self) {
+        *lock(&self.revision) += 1;
+    }
+
+    /// Ask the worker to sync and replay now.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The running worker of one connection; stops when dropped.
+pub struct Worker {
+    pub shared: Arc<Shared>,
+    tasks: Vec<tauri::async_runtime::JoinHandle<()>>,
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+impl Worker {
+    /// Starts syncing `cache` from `client`.
+    pub fn start(client: Arc<Client>, cache: Cache, last_synced_at: Option<String>) -> Self {
+        let shared = Arc::new(Shared::new());
+        shared.update(|s| s.last_synced_at = last_synced_at);
+        let main = tauri::async_runtime::spawn(run(client.clone(), cache, shared.clone()));
+        let stream = tauri::async_runtime::spawn(follow_stream(client, shared.clone()));
+        Self { shared, tasks: vec![main, stream] }
+    }
+}
+
+async fn refresh_counts(cache: &Cache, shared: &Shared) {
+    if let Ok((pending, conflicts, failed)) = cache.outbox_counts().await {
+        shared.update(|s| {
+            s.pending = pending;
+            s.conflicts = conflicts;
+            s.failed = failed;
+        });
+    }
+}
+
+async fn run(client: Arc<Client>, cache: Cache, shared: Arc<Shared>) {
+    let mut was_online = false;
+    loop {
+        refresh_counts(&cache, &shared).await;
+        let first = matches!(cache.cursor().await, Ok(None));
+        shared.update(|s| {
+            s.syncing = true;
+            s.first_sync = first;
+            s.applied = 0;
+            s.total = 0;
+        });
+        let progress = |p: gatehouse_client::SyncProgress| {
+            shared.update(|s| {
+                s.applied = p.applied;
+                s.total = p.applied + p.remaining;
+            });
+            if first {
+                shared.touched();
+            }
+        };
+        let synced = client.sync(&cache, progress).await;
+        shared.update(|s| s.syncing = false);
+        let online = match synced {
+            Ok(outcome) => {
+                if outcome.applied > 0 {
+                    shared.touched();
+                }
+                let now = chrono_now();
+                cache.set_meta("last_synced_at", &now).await.ok();
+                shared.update(|s| {
+                    s.online = true;
+                    s.error = None;
+                    s.last_synced_at = Some(now);
+                });
+                true
+            }
+            Err(e) => {
+                if let Some(reason) = ended(&e) {
+                    end(&shared, reason);
+                    return;
+                }
+                tracing::info!(error = %e, "sync failed");
+                shared.update(|s| {
+                    s.online = matches!(e, Error::Api(_));
+                    s.error = Some(e.to_string());
+                });
+                !matches!(e, Error::Unreachable { .. } | Error::Protocol(_))
+            }
+        };
+        if online {
+            if !was_online {
+                // Back online: queued changes go out now, not after their backoff.
+                cache.retry_now().await.ok();
+            }
+            match client.replay(&cache).await {
+                Ok(outcome) => {
+                    if outcome.confirmed + outcome.conflicts + outcome.failed > 0 {
+                        shared.touched();
+                    }
+                    if let Some(why) = outcome.last_error {
+                        shared.update(|s| {
+                            s.online = false;
+                            s.error = Some(why);
+                        });
+                    }
+                }
+                Err(e) => {
+                    if let Some(reason) = ended(&e) {
+                        end(&shared, reason);
+                        return;
+                    }
+                    tracing::warn!(error = %e, "replay failed");
+                }
+            }
+        }
+        was_online = online && lock(&shared.status).online;
+        refresh_counts(&cache, &shared).await;
+        let wait = if was_online { ONLINE_INTERVAL } else { OFFLINE_INTERVAL };
+        let _ = tokio::time::timeout(wait, shared.wake.notified()).await;
+    }
+}
+
+/// Wakes the worker whenever the server says the feed moved; reconnects after failures.
+async fn follow_stream(client: Arc<Client>, shared: Arc<Shared>) {
+    loop {
+        let result = client.watch_changes(|_| shared.wake()).await;
+        if let Err(e) = &result {
+            if let Some(reason) = ended(e) {
+                end(&shared, reason);
+                shared.wake();
+                return;
+            }
+            tracing::debug!(error = %e, "change stream interrupted");
+        }
+        // Reconnecting is also "on reconnect": sync once the stream is back.
+        tokio::time::sleep(OFFLINE_INTERVAL).await;
+        shared.wake();
+    }
+}
+
+fn ended(e: &Error) -> Option<String> {
+    match e {
+        Error::SessionExpired { reason } => Some(reason.clone()),
+        Error::NotSignedIn => Some("Sign in to continue.".into()),
+        _ => None,
+    }
+}
+
+fn end(shared: &Shared, reason: String) {
+    tracing::info!("session ended: {reason}");
+    *lock(&shared.ended) = Some(reason);
+    shared.update(|s| s.online = false);
+}
+
+fn chrono_now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
