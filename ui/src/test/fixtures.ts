@@ -1,5 +1,5 @@
 // Test data shaped exactly like the generated bindings.
-import type { CurrentSession, IpcError, SessionInfo, User, UserPage } from '../lib/bindings';
+import type { CachedUserPage, CurrentSession, IpcError, SessionInfo, SyncStatus, User } from '../lib/bindings';
 
 export const SESSION: SessionInfo = {
   server_url: 'https://gatehouse.acme.test',
@@ -50,11 +50,30 @@ export function makeUser(overrides: Partial<User> = {}): User {
   };
 }
 
-export function page(items: User[], overrides: Partial<UserPage> = {}): UserPage {
+export function page(items: User[], overrides: Partial<CachedUserPage> = {}): CachedUserPage {
   return {
     items,
     next_cursor: null,
     counts: { active: items.length, pending: 0, deactivated: 0, all: items.length },
+    local: {},
+    ...overrides,
+  };
+}
+
+export function syncStatus(overrides: Partial<SyncStatus> = {}): SyncStatus {
+  return {
+    online: true,
+    last_synced_at: new Date().toISOString(),
+    syncing: false,
+    applied: 0,
+    total: 0,
+    first_sync: false,
+    pending: 0,
+    conflicts: 0,
+    failed: 0,
+    error: null,
+    revision: 1,
+    session_ended: null,
     ...overrides,
   };
 }

@@ -9,11 +9,29 @@ export function mockCommands(handlers: Record<string, Handler>): Call[] {
   mockIPC((cmd, payload) => {
     const args = (payload ?? {}) as Record<string, unknown>;
     calls.push({ cmd, args });
-    const handler = handlers[cmd];
+    // The users page polls its sync status; tests that do not care get a calm one.
+    const handler = handlers[cmd] ?? (cmd === 'sync_status' ? () => calmStatus() : undefined);
     if (!handler) throw { code: 'internal', message: `unmocked command ${cmd}`, field: null };
     return handler(args);
   });
   return calls;
+}
+
+function calmStatus() {
+  return {
+    online: true,
+    last_synced_at: new Date().toISOString(),
+    syncing: false,
+    applied: 0,
+    total: 0,
+    first_sync: false,
+    pending: 0,
+    conflicts: 0,
+    failed: 0,
+    error: null,
+    revision: 1,
+    session_ended: null,
+  };
 }
 
 export function callsOf(calls: Call[], cmd: string): Call[] {

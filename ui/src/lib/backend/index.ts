@@ -4,13 +4,17 @@
 import { getContext, setContext } from 'svelte';
 import {
   commands,
+  type CachedUserPage,
   type CurrentSession,
   type IpcError,
   type IpcErrorCode,
+  type OutboxEntry,
+  type Resolution,
   type SessionInfo,
   type SignInArgs,
+  type SyncStatus,
   type UserListQuery,
-  type UserPage,
+  type UserPatch,
 } from '../bindings';
 
 export type { IpcError, IpcErrorCode };
@@ -18,8 +22,15 @@ export type { IpcError, IpcErrorCode };
 export interface Backend {
   currentSession(): Promise<CurrentSession>;
   signIn(args: SignInArgs): Promise<SessionInfo>;
-  signOut(): Promise<void>;
-  listUsers(query: UserListQuery): Promise<UserPage>;
+  /** Signs out; queued changes stay for the next sign-in unless `discardPending`. */
+  signOut(discardPending?: boolean): Promise<void>;
+  listUsers(query: UserListQuery): Promise<CachedUserPage>;
+  syncStatus(): Promise<SyncStatus>;
+  syncNow(): Promise<void>;
+  updateUser(userId: string, patch: UserPatch): Promise<OutboxEntry>;
+  outbox(): Promise<OutboxEntry[]>;
+  settleChange(seq: number, resolution: Resolution): Promise<void>;
+  discardChange(seq: number): Promise<void>;
 }
 
 const CODES: readonly IpcErrorCode[] = [
@@ -29,6 +40,8 @@ const CODES: readonly IpcErrorCode[] = [
   'session_expired',
   'not_signed_in',
   'forbidden',
+  'invalid',
+  'not_found',
   'keyring_unavailable',
   'server_error',
   'internal',
@@ -77,10 +90,22 @@ export function compactQuery(query: UserListQuery): UserListQuery {
 export const tauriBackend: Backend = {
   currentSession: () => call(() => commands.currentSession()),
   signIn: (args) => call(() => commands.signIn(args)),
-  signOut: async () => {
-    await call(() => commands.signOut());
+  signOut: async (discardPending = false) => {
+    await call(() => commands.signOut(discardPending));
   },
   listUsers: (query) => call(() => commands.listUsers(compactQuery(query))),
+  syncStatus: () => call(() => commands.syncStatus()),
+  syncNow: async () => {
+    await call(() => commands.syncNow());
+  },
+  updateUser: (userId, patch) => call(() => commands.updateUser(userId, patch)),
+  outbox: () => call(() => commands.outbox()),
+  settleChange: async (seq, resolution) => {
+    await call(() => commands.settleChange(seq, resolution));
+  },
+  discardChange: async (seq) => {
+    await call(() => commands.discardChange(seq));
+  },
 };
 
 const KEY = Symbol('gatehouse.backend');

@@ -4,7 +4,7 @@ import { describe, expect, it, vi } from 'vitest';
 import App from '../../App.svelte';
 import { SESSION, ipcError, makeUser, page, signedIn } from '../../test/fixtures';
 import { callsOf, deferred, listQueries, mockCommands } from '../../test/ipc';
-import type { UserListQuery, UserPage } from '../bindings';
+import type { UserListQuery, CachedUserPage } from '../bindings';
 import UsersPage from './UsersPage.svelte';
 
 const HOUR = 3_600_000;
@@ -115,7 +115,7 @@ describe('users page', () => {
   });
 
   it('shows loading, then the empty state', async () => {
-    const pending = deferred<UserPage>();
+    const pending = deferred<CachedUserPage>();
     renderPage(() => pending.promise);
     expect(await screen.findByTestId('users-loading')).toBeInTheDocument();
     expect(screen.queryByTestId('users-empty')).not.toBeInTheDocument();

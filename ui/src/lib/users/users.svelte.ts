@@ -2,7 +2,7 @@
 // Every reload bumps a generation; a response for an older generation is dropped, so a
 // slow answer to a superseded search can never overwrite the current one.
 import type { Backend, IpcError } from '../backend';
-import type { User, UserCounts, UserStatus } from '../bindings';
+import type { OutboxState, User, UserCounts, UserStatus } from '../bindings';
 
 export const PAGE_SIZE = 100;
 
@@ -19,6 +19,8 @@ export class UsersList {
   /** A further page is on its way. */
   loadingMore = $state(false);
   error = $state.raw<IpcError | null>(null);
+  /** Users shown with queued edits, by id. */
+  local = $state.raw<Partial<Record<string, OutboxState>>>({});
 
   #backend: Backend;
   #onSessionEnded: (reason: string) => void;
@@ -61,11 +63,35 @@ export class UsersList {
       this.items = dedupe([], page.items);
       this.counts = page.counts;
       this.nextCursor = page.next_cursor;
+      this.local = { ...page.local };
     } catch (reason) {
       if (generation !== this.#generation) return;
       this.#fail(reason as IpcError);
     } finally {
       if (generation === this.#generation) this.loading = false;
+    }
+  }
+
+  /**
+   * Re-reads what is shown (the local copy changed: a sync, an edit) without clearing it
+   * first, so the list does not flicker or jump. Failures keep the rows as they are.
+   */
+  async refresh(): Promise<void> {
+    if (this.loading || this.loadingMore) return;
+    const generation = ++this.#generation;
+    const limit = Math.min(500, Math.max(PAGE_SIZE, this.items.length));
+    try {
+      const page = await this.#backend.listUsers({ ...this.#query(), limit });
+      if (generation !== this.#generation) return;
+      this.items = dedupe([], page.items);
+      this.counts = page.counts;
+      this.nextCursor = page.next_cursor;
+      this.local = { ...page.local };
+      this.error = null;
+    } catch (reason) {
+      if (generation !== this.#generation) return;
+      const error = reason as IpcError;
+      if (error.code === 'session_expired' || error.code === 'not_signed_in') this.#fail(error);
     }
   }
 
@@ -80,6 +106,7 @@ export class UsersList {
       this.items = dedupe(this.items, page.items);
       this.counts = page.counts;
       this.nextCursor = page.next_cursor;
+      this.local = { ...this.local, ...page.local };
     } catch (reason) {
       if (generation !== this.#generation) return;
       this.#failedMore = true;

@@ -2,22 +2,28 @@ import { describe, expect, it, vi } from 'vitest';
 import { ipcError, makeUser, page } from '../../test/fixtures';
 import { deferred } from '../../test/ipc';
 import type { Backend } from '../backend';
-import type { UserListQuery, UserPage } from '../bindings';
+import type { UserListQuery, CachedUserPage } from '../bindings';
 import { UsersList } from './users.svelte';
 
-function backendWith(listUsers: (q: UserListQuery) => Promise<UserPage>): Backend {
+function backendWith(listUsers: (q: UserListQuery) => Promise<CachedUserPage>): Backend {
   return {
     currentSession: vi.fn(),
     signIn: vi.fn(),
     signOut: vi.fn(),
     listUsers,
+    syncStatus: vi.fn(),
+    syncNow: vi.fn(),
+    updateUser: vi.fn(),
+    outbox: vi.fn(),
+    settleChange: vi.fn(),
+    discardChange: vi.fn(),
   };
 }
 
 describe('UsersList', () => {
   it('drops the answer to a superseded query', async () => {
-    const slow = deferred<UserPage>();
-    const fast = deferred<UserPage>();
+    const slow = deferred<CachedUserPage>();
+    const fast = deferred<CachedUserPage>();
     const answers = [slow, fast];
     const list = new UsersList(
       backendWith(() => answers.shift()!.promise),
