@@ -25,9 +25,9 @@ fn a_stolen_refresh_token_ends_the_session_and_the_app_says_why() {
             .send()
             .await?;
 
-        // The app's next request presents the spent token; the server revokes the whole
-        // session, and the app goes back to sign-in with the reason.
-        app.fill("users-search", "a").await?;
+        // The app's next request (sync now) presents the spent token; the server revokes
+        // the whole session, and the app goes back to sign-in with the reason.
+        app.click("sync-now").await?;
         app.wait_visible("signin-form").await?;
         app.wait_text("signin-notice", "a reason mentioning the session", |t| t.to_lowercase().contains("session"))
             .await?;
