@@ -213,7 +213,7 @@ async fn the_change_stream_says_when_someone_else_edits() {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let watcher = Arc::new(client);
     let w = watcher.clone();
-    let task = tokio::spawn(async move { w.watch_changes(|e| drop(tx.send(e))).await });
+    let task = tokio::spawn(async move { w.watch_changes(|e| { let _ = tx.send(e); }).await });
     let gatehouse_client::StreamEvent::Changed(first) = rx.recv().await.unwrap();
     assert_eq!(first, head, "the stream starts with the feed's head");
     let admin = sign_in(&server.url, "admin@acme.test").await;
