@@ -1,5 +1,6 @@
 // A recording mockIPC: each test says how commands answer and reads back what was called.
 import { mockIPC } from '@tauri-apps/api/mocks';
+import { syncStatus } from './fixtures';
 
 export type Call = { cmd: string; args: Record<string, unknown> };
 type Handler = (args: Record<string, unknown>) => unknown;
@@ -10,28 +11,11 @@ export function mockCommands(handlers: Record<string, Handler>): Call[] {
     const args = (payload ?? {}) as Record<string, unknown>;
     calls.push({ cmd, args });
     // The users page polls its sync status; tests that do not care get a calm one.
-    const handler = handlers[cmd] ?? (cmd === 'sync_status' ? () => calmStatus() : undefined);
+    const handler = handlers[cmd] ?? (cmd === 'sync_status' ? () => syncStatus() : undefined);
     if (!handler) throw { code: 'internal', message: `unmocked command ${cmd}`, field: null };
     return handler(args);
   });
   return calls;
-}
-
-function calmStatus() {
-  return {
-    online: true,
-    last_synced_at: new Date().toISOString(),
-    syncing: false,
-    applied: 0,
-    total: 0,
-    first_sync: false,
-    pending: 0,
-    conflicts: 0,
-    failed: 0,
-    error: null,
-    revision: 1,
-    session_ended: null,
-  };
 }
 
 export function callsOf(calls: Call[], cmd: string): Call[] {
