@@ -161,17 +161,20 @@ async fn apply_change(tx: &mut Transaction<'_, Sqlite>, change: &Change) -> Resu
         (ChangeKind::User, false) => {
             let Some(user) = &change.user else { return Err(Error::Protocol(format!("user change {} without the user", change.seq))) };
             let server_json = to_json(user)?;
-            let stored: Option<Option<String>> = sqlx::query_scalar("SELECT etag FROM users WHERE id = ?").bind(&user.id).fetch_optional(&mut **tx).await?;
-            if let (Some(Some(stored)), Some(new)) = (stored, &change.etag)
-                && crate::outbox::etag_version(&stored) > crate::outbox::etag_version(new)
+            // One read per user: the copy's version and whether edits are queued for it.
+            let (stored, queued): (Option<String>, bool) =
+                sqlx::query_as("SELECT (SELECT etag FROM users WHERE id = ?1), EXISTS (SELECT 1 FROM outbox WHERE user_id = ?1)")
+                    .bind(&user.id)
+                    .fetch_one(&mut **tx)
+                    .await?;
+            if let (Some(stored), Some(new)) = (&stored, &change.etag)
+                && crate::outbox::etag_version(stored) > crate::outbox::etag_version(new)
             {
                 // A confirmed edit already gave us a newer copy than this page holds.
                 return Ok(());
             }
-            let queued: Option<i64> = sqlx::query_scalar("SELECT 1 FROM outbox WHERE user_id = ? LIMIT 1").bind(&user.id).fetch_optional(&mut **tx).await?;
-            write_user(tx, user, &server_json, None).await?;
-            sqlx::query("UPDATE users SET server_json = ?, etag = ? WHERE id = ?").bind(&server_json).bind(&change.etag).bind(&user.id).execute(&mut **tx).await?;
-            if queued.is_some() {
+            write_user(tx, user, &server_json, None, Some((&server_json, change.etag.as_deref()))).await?;
+            if queued {
                 // The admin's queued edits stay on top of the server's new copy.
                 crate::outbox::recompute_user(tx, &user.id).await?;
             }
@@ -214,13 +217,21 @@ async fn apply_change(tx: &mut Transaction<'_, Sqlite>, change: &Change) -> Resu
 }
 
 /// Writes what lists show of `user` (its `json` is `json`), with `local_state`, and its
-/// role and group memberships. The server's copy and ETag are the caller's business.
-pub(crate) async fn write_user(tx: &mut Transaction<'_, Sqlite>, user: &User, json: &str, local_state: Option<&str>) -> Result<()> {
+/// role and group memberships; with `server`, also the server's copy and its ETag (else
+/// they stay as stored).
+pub(crate) async fn write_user(
+    tx: &mut Transaction<'_, Sqlite>,
+    user: &User,
+    json: &str,
+    local_state: Option<&str>,
+    server: Option<(&str, Option<&str>)>,
+) -> Result<()> {
     let sort = user.display_name.to_lowercase();
     sqlx::query(
-        "INSERT INTO users (id, json, sort_name, search_text, status, local_state) VALUES (?, ?, ?, ?, ?, ?) \
+        "INSERT INTO users (id, json, sort_name, search_text, status, local_state, server_json, etag) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
          ON CONFLICT (id) DO UPDATE SET json = excluded.json, sort_name = excluded.sort_name, \
-         search_text = excluded.search_text, status = excluded.status, local_state = excluded.local_state",
+         search_text = excluded.search_text, status = excluded.status, local_state = excluded.local_state, \
+         server_json = COALESCE(?9, server_json), etag = CASE WHEN ?9 IS NULL THEN etag ELSE excluded.etag END",
     )
     .bind(&user.id)
     .bind(json)
@@ -228,6 +239,9 @@ pub(crate) async fn write_user(tx: &mut Transaction<'_, Sqlite>, user: &User, js
     .bind(format!("{sort} {}", user.email.to_lowercase()))
     .bind(user.status.as_str())
     .bind(local_state)
+    .bind(server.map(|(j, _)| j))
+    .bind(server.and_then(|(_, e)| e))
+    .bind(server.map(|(j, _)| j))
     .execute(&mut **tx)
     .await?;
     sqlx::query("DELETE FROM user_roles WHERE user_id = ?").bind(&user.id).execute(&mut **tx).await?;

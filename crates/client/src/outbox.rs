@@ -243,7 +243,7 @@ pub(crate) async fn recompute_user(tx: &mut Transaction<'_, Sqlite>, user_id: &s
         }
     }
     let json = to_json(&user)?;
-    write_user(tx, &user, &json, worst.map(OutboxState::as_str)).await
+    write_user(tx, &user, &json, worst.map(OutboxState::as_str), None).await
 }
 
 /// Records the server's copy of a user if it is newer than the one the cache holds.
