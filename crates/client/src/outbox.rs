@@ -92,10 +92,10 @@ fn rank(state: OutboxState) -> u8 {
 }
 
 /// The roles and groups a patch names, as the cache knows them.
-async fn lookups(tx: &mut Transaction<'_, Sqlite>, patch: &UserPatch) -> Result<(Vec<RoleRef>, Vec<GroupRef>)> {
+async fn lookups(conn: &mut sqlx::SqliteConnection, patch: &UserPatch) -> Result<(Vec<RoleRef>, Vec<GroupRef>)> {
     let mut roles = Vec::new();
     for r in patch.roles.iter().flatten() {
-        let json: Option<String> = sqlx::query_scalar("SELECT json FROM roles WHERE id = ? OR key = ?").bind(r).bind(r).fetch_optional(&mut **tx).await?;
+        let json: Option<String> = sqlx::query_scalar("SELECT json FROM roles WHERE id = ? OR key = ?").bind(r).bind(r).fetch_optional(&mut *conn).await?;
         if let Some(json) = json {
             let role: Role = parse(&json)?;
             roles.push(RoleRef { id: role.id, key: role.key, name: role.name });
@@ -103,7 +103,7 @@ async fn lookups(tx: &mut Transaction<'_, Sqlite>, patch: &UserPatch) -> Result<
     }
     let mut groups = Vec::new();
     for g in patch.departments.iter().flatten() {
-        let json: Option<String> = sqlx::query_scalar("SELECT json FROM groups WHERE id = ?").bind(g).fetch_optional(&mut **tx).await?;
+        let json: Option<String> = sqlx::query_scalar("SELECT json FROM groups WHERE id = ?").bind(g).fetch_optional(&mut *conn).await?;
         if let Some(json) = json {
             groups.push(parse::<GroupRef>(&json)?);
         }
@@ -211,6 +211,8 @@ enum Stale {
     Rebase,
     /// Someone else changed a field the edit changes too.
     Conflict,
+    /// The 412 did not say what the server holds: kept as a refusal to look at.
+    Refused,
 }
 
 fn judge(fields: &[Field]) -> Stale {
@@ -311,9 +313,7 @@ impl Cache {
                 let theirs: User = parse(theirs)?;
                 let base: User = parse(&row.base_json)?;
                 let mut mine = base.clone();
-                let mut tx = self.db.begin().await?;
-                let (roles, groups) = lookups(&mut tx, &patch).await?;
-                tx.commit().await?;
+                let (roles, groups) = lookups(&mut *self.db.acquire().await?, &patch).await?;
                 apply_patch(&mut mine, &patch, &roles, &groups);
                 fields(&patch, &mine, &theirs, &base)
                     .into_iter()
@@ -404,7 +404,7 @@ impl Cache {
     async fn on_stale(&self, row: &Row, problem: &Problem) -> Result<Stale> {
         let (Some(current), Some(theirs_etag)) = (&problem.current, &problem.current_etag) else {
             self.fail(row, problem).await?;
-            return Ok(Stale::Conflict);
+            return Ok(Stale::Refused);
         };
         let theirs: User = serde_json::from_value(current.clone()).map_err(|e| Error::Protocol(format!("a 412 without a readable user: {e}")))?;
         let base: User = parse(&row.base_json)?;
@@ -429,6 +429,8 @@ impl Cache {
                     .execute(&mut *tx)
                     .await?;
             }
+            // `judge` never refuses; that verdict comes only from the missing-body case above.
+            Stale::Refused => {}
             Stale::Conflict => {
                 sqlx::query(
                     "UPDATE outbox SET state = 'conflict', theirs_json = ?, theirs_etag = ?, attempts = attempts + 1, \
@@ -578,6 +580,7 @@ impl Client {
                     Stale::AlreadyApplied => out.confirmed += 1,
                     Stale::Rebase => {}
                     Stale::Conflict => out.conflicts += 1,
+                    Stale::Refused => out.failed += 1,
                 },
                 Err(Error::Api(p)) if transient(&p) => {
                     out.retry_at = Some(cache.postpone(&row, &p.detail).await?);
