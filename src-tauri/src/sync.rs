@@ -16,12 +16,9 @@ const OFFLINE_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Shared between the worker and the commands.
 pub struct Shared {
+    /// What the UI polls; `revision` moves whenever what the cache shows changed.
     status: Mutex<SyncStatus>,
-    /// Bumped whenever what the cache shows changed, so the UI knows to re-read.
-    revision: Mutex<u64>,
     wake: Notify,
-    /// Why the session ended, once it has.
-    ended: Mutex<Option<String>>,
 }
 
 impl Shared {
@@ -41,18 +38,13 @@ impl Shared {
                 revision: 0,
                 session_ended: None,
             }),
-            revision: Mutex::new(0),
             wake: Notify::new(),
-            ended: Mutex::new(None),
         }
     }
 
     /// The status as the UI polls it.
     pub fn status(&self) -> SyncStatus {
-        let mut s = lock(&self.status).clone();
-        s.revision = *lock(&self.revision);
-        s.session_ended = lock(&self.ended).clone();
-        s
+        lock(&self.status).clone()
     }
 
     fn update(&self, f: impl FnOnce(&mut SyncStatus)) {
@@ -61,7 +53,7 @@ impl Shared {
 
     /// Something the UI shows changed in the cache.
     pub fn touched(&self) {
-        *lock(&self.revision) += 1;
+        self.update(|s| s.revision += 1);
     }
 
     /// Ask the worker to sync and replay now.
@@ -219,8 +211,10 @@ fn ended(e: &Error) -> Option<String> {
 
 fn end(shared: &Shared, reason: String) {
     tracing::info!("session ended: {reason}");
-    *lock(&shared.ended) = Some(reason);
-    shared.update(|s| s.online = false);
+    shared.update(|s| {
+        s.online = false;
+        s.session_ended = Some(reason);
+    });
 }
 
 fn chrono_now() -> String {
