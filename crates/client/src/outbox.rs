@@ -151,15 +151,9 @@ struct Field {
     base: (String, String),
 }
 
-fn roles_value(roles: &[RoleRef]) -> (String, String) {
-    let ids: BTreeSet<&str> = roles.iter().map(|r| r.id.as_str()).collect();
-    let names: Vec<&str> = roles.iter().map(|r| r.name.as_str()).collect();
-    (ids.into_iter().collect::<Vec<_>>().join(","), if names.is_empty() { "(none)".into() } else { names.join(", ") })
-}
-
-fn groups_value(groups: &[GroupRef]) -> (String, String) {
-    let ids: BTreeSet<&str> = groups.iter().map(|g| g.id.as_str()).collect();
-    let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
+/// A set of (id, name) members: compared by ids, shown by names.
+fn members_value<'a>(members: impl Iterator<Item = (&'a str, &'a str)>) -> (String, String) {
+    let (ids, names): (BTreeSet<&str>, Vec<&str>) = members.unzip();
     (ids.into_iter().collect::<Vec<_>>().join(","), if names.is_empty() { "(none)".into() } else { names.join(", ") })
 }
 
@@ -191,10 +185,10 @@ fn fields(patch: &UserPatch, mine: &User, theirs: &User, base: &User) -> Vec<Fie
         push("email", &|u| (u.email.to_lowercase(), u.email.clone()));
     }
     if patch.roles.is_some() {
-        push("roles", &|u| roles_value(&u.roles));
+        push("roles", &|u| members_value(u.roles.iter().map(|r| (r.id.as_str(), r.name.as_str()))));
     }
     if patch.departments.is_some() {
-        push("departments", &|u| groups_value(&u.departments));
+        push("departments", &|u| members_value(u.departments.iter().map(|g| (g.id.as_str(), g.name.as_str()))));
     }
     for key in patch.custom_attributes.iter().flatten().map(|(k, _)| k) {
         push(&format!("custom_attributes.{key}"), &|u| attribute(u, key));
