@@ -42,7 +42,7 @@ fn a_stolen_refresh_token_ends_the_session_and_the_app_says_why() {
 
 #[test]
 fn a_restarted_app_resumes_the_session_from_the_keyring() {
-    e2e(50, |Ctx { cfg, app, server_url }| async move {
+    e2e(50, |Ctx { cfg, app, server_url, .. }| async move {
         app.wait_signed_out().await?;
         app.submit_signin(&server_url, OWNER_EMAIL, OWNER_PASSWORD).await?;
         app.wait_visible("users-page").await?;

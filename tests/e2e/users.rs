@@ -15,6 +15,7 @@ fn owner_signs_in_searches_and_signs_out_leaving_no_secret_on_disk() {
              cfg,
              app,
              server_url,
+             ..
          }| async move {
             let api = Api::login(&server_url, OWNER_EMAIL, OWNER_PASSWORD).await?;
             let all_counts = api.counts(None).await?;

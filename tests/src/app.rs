@@ -217,6 +217,45 @@ impl App {
             .collect())
     }
 
+    /// The value of `attr` on the element matching the CSS selector `css`, if one is
+    /// present.
+    pub async fn attr(&self, css: &str, attr: &str) -> Result<Option<String>> {
+        let script = "const el = document.querySelector(arguments[0]); \
+                      return el ? el.getAttribute(arguments[1]) : null;";
+        let v = self
+            .call(
+                "execute",
+                self.client.execute(script, vec![json!(css), json!(attr)]),
+            )
+            .await?;
+        Ok(v.as_str().map(str::to_owned))
+    }
+
+    /// The CSS selector of the users table's row for this user.
+    pub fn row_css(user_id: &str) -> String {
+        format!("[data-testid=\"user-row\"][data-user-id=\"{user_id}\"]")
+    }
+
+    /// The pending mark on a user's row ("" for none), if the row is rendered.
+    pub async fn row_local_state(&self, user_id: &str) -> Result<Option<String>> {
+        self.attr(&Self::row_css(user_id), "data-local-state").await
+    }
+
+    /// Opens a user by clicking its row, once it is rendered.
+    pub async fn open_row(&self, user_id: &str) -> Result<()> {
+        let css = Self::row_css(user_id);
+        let el = self
+            .poll(&format!("the row of user {user_id}"), || async {
+                Ok(self
+                    .call("find", self.client.find_all(Locator::Css(&css)))
+                    .await?
+                    .into_iter()
+                    .next())
+            })
+            .await?;
+        self.call("click", el.click()).await
+    }
+
     /// Waits for the first screen: the sign-in form, or the users page of a session
     /// left over by an earlier failed test, which is then signed out.
     pub async fn wait_signed_out(&self) -> Result<()> {

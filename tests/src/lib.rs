@@ -12,7 +12,7 @@ pub use app::{App, Row};
 pub use config::Config;
 pub use server::{Api, OWNER_EMAIL, OWNER_PASSWORD, TestServer};
 use std::future::Future;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// A progress line on the real stderr (not captured by the test harness), so a slow
 /// or stuck test shows where it is while it runs.
@@ -27,6 +27,8 @@ pub struct Ctx {
     pub app: App,
     /// The server's base URL, e.g. `http://127.0.0.1:41234`.
     pub server_url: String,
+    /// The server itself, to stop and resume it.
+    pub server: Arc<tokio::sync::Mutex<TestServer>>,
 }
 
 /// Runs one end-to-end test: a fresh server with `users` demo users, a freshly launched
@@ -62,10 +64,13 @@ where
     let outcome = rt.block_on(async move {
         let server = TestServer::start(&cfg, users, serve_args, &name).await?;
         let app = App::launch(&cfg).await?;
+        let server_url = server.url.clone();
+        let server = Arc::new(tokio::sync::Mutex::new(server));
         let ctx = Ctx {
             cfg: cfg.clone(),
             app: app.clone(),
-            server_url: server.url.clone(),
+            server_url,
+            server: server.clone(),
         };
         let outcome = tokio::spawn(body(ctx)).await;
         if !matches!(outcome, Ok(Ok(()))) {

@@ -4,6 +4,7 @@
 use crate::config::Config;
 use anyhow::{Context, Result, bail};
 use gatehouse_api::{TokenResponse, User, UserCounts, UserPage};
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -13,10 +14,15 @@ pub const OWNER_EMAIL: &str = "owner@acme.test";
 /// The owner's password in every test database.
 pub const OWNER_PASSWORD: &str = "e2e-Owner-Passw0rd-7";
 
-/// A running server; stopped (killed) when dropped, its database deleted.
+/// A running server; stopped (killed) when dropped, its database deleted. It can be
+/// stopped and started again on the same address, to take the app offline and back.
 pub struct TestServer {
     pub url: String,
-    _child: Child,
+    cfg: Config,
+    db: PathBuf,
+    serve_args: Vec<String>,
+    log_name: String,
+    child: Option<Child>,
     _dir: tempfile::TempDir,
 }
 
@@ -26,8 +32,7 @@ impl TestServer {
     pub async fn start(cfg: &Config, users: u32, serve_args: &[&str], log_name: &str) -> Result<Self> {
         let dir = tempfile::tempdir()?;
         let db = dir.path().join("gatehouse.db");
-        let log = std::fs::File::create(cfg.artifacts.join(format!("{log_name}.server.log")))
-            .or_else(|_| std::fs::File::create(dir.path().join("server.log")))?;
+        let log = open_log(cfg, log_name, true)?;
         let status = Command::new(&cfg.server)
             .arg("seed")
             .arg("--db")
@@ -42,43 +47,104 @@ impl TestServer {
             .env("GATEHOUSE_OWNER_PASSWORD", OWNER_PASSWORD)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
-            .stderr(log.try_clone()?)
+            .stderr(log)
             .status()
             .await
             .context("running gatehouse-server seed")?;
         if !status.success() {
             bail!("gatehouse-server seed failed ({status}); see the server log");
         }
-        let mut child = Command::new(&cfg.server)
-            .arg("serve")
-            .arg("--db")
-            .arg(&db)
-            .args(["--listen", "127.0.0.1:0"])
-            .args(serve_args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .kill_on_drop(true)
-            .spawn()
-            .context("starting gatehouse-server serve")?;
-        let mut lines = BufReader::new(child.stdout.take().context("server stdout")?).lines();
-        let first = tokio::time::timeout(cfg.timeout, lines.next_line())
-            .await
-            .context("the server printed no address in time")??
-            .context("the server exited before printing its address")?;
-        let url = first
-            .strip_prefix("listening on ")
-            .with_context(|| format!("unexpected first server line {first:?}"))?
-            .trim_end_matches('/')
-            .to_owned();
-        // Keep draining stdout so the server never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let serve_args: Vec<String> = serve_args.iter().map(|a| (*a).to_owned()).collect();
+        let (child, url) = serve(cfg, &db, "127.0.0.1:0", &serve_args, log_name).await?;
         Ok(Self {
             url,
-            _child: child,
+            cfg: cfg.clone(),
+            db,
+            serve_args,
+            log_name: log_name.to_owned(),
+            child: Some(child),
             _dir: dir,
         })
     }
+
+    /// Kills the server (as a crash or a network cut would end it) and waits until it
+    /// is gone; the app then finds nobody at its address.
+    pub async fn stop(&mut self) -> Result<()> {
+        if let Some(mut child) = self.child.take() {
+            child.kill().await.context("killing gatehouse-server")?;
+        }
+        Ok(())
+    }
+
+    /// Serves the same database at the same address again.
+    pub async fn resume(&mut self) -> Result<()> {
+        self.stop().await?;
+        let listen = self.url.trim_start_matches("http://").to_owned();
+        // The port was just released; a few tries cover a slow release.
+        let mut last = None;
+        for _ in 0..20 {
+            match serve(&self.cfg, &self.db, &listen, &self.serve_args, &self.log_name).await {
+                Ok((child, url)) => {
+                    if url != self.url {
+                        bail!("the server came back at {url}, not {}", self.url);
+                    }
+                    self.child = Some(child);
+                    return Ok(());
+                }
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+        Err(last.unwrap_or_else(|| anyhow::anyhow!("the server did not come back")))
+    }
+
+    /// A second server process on the same database at another address: another
+    /// admin's way in while the app's server is down. Stopped when dropped.
+    pub async fn another_instance(&self) -> Result<(Child, String)> {
+        serve(&self.cfg, &self.db, "127.0.0.1:0", &self.serve_args, &self.log_name).await
+    }
+}
+
+/// The server's log file for this test; `fresh` empties it (a new test).
+fn open_log(cfg: &Config, log_name: &str, fresh: bool) -> Result<std::fs::File> {
+    let path = cfg.artifacts.join(format!("{log_name}.server.log"));
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(!fresh)
+        .write(true)
+        .truncate(fresh)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))
+}
+
+/// Starts `serve` on `db` at `listen`; returns the process and its base URL.
+async fn serve(cfg: &Config, db: &Path, listen: &str, serve_args: &[String], log_name: &str) -> Result<(Child, String)> {
+    let log = open_log(cfg, log_name, false)?;
+    let mut child = Command::new(&cfg.server)
+        .arg("serve")
+        .arg("--db")
+        .arg(db)
+        .args(["--listen", listen])
+        .args(serve_args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting gatehouse-server serve")?;
+    let mut lines = BufReader::new(child.stdout.take().context("server stdout")?).lines();
+    let first = tokio::time::timeout(cfg.timeout, lines.next_line())
+        .await
+        .context("the server printed no address in time")??
+        .context("the server exited before printing its address")?;
+    let url = first
+        .strip_prefix("listening on ")
+        .with_context(|| format!("unexpected first server line {first:?}"))?
+        .trim_end_matches('/')
+        .to_owned();
+    // Keep draining stdout so the server never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok((child, url))
 }
 
 /// A signed-in API session, to look at the data the UI should show.
@@ -127,6 +193,44 @@ impl Api {
         Ok(res.json().await?)
     }
 
+    /// One user as the server has it now, with its ETag.
+    pub async fn user(&self, id: &str) -> Result<(User, String)> {
+        let res = self
+            .http
+            .get(format!("{}/v1/users/{id}", self.url))
+            .bearer_auth(&self.token)
+            .send()
+            .await?;
+        if !res.status().is_success() {
+            bail!("GET /v1/users/{id} failed: {}", res.status());
+        }
+        let etag = res
+            .headers()
+            .get(reqwest::header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .context("GET /v1/users/{id} sent no ETag")?
+            .to_owned();
+        Ok((res.json().await?, etag))
+    }
+
+    /// Changes a user the way another admin would: `PATCH` with the current ETag.
+    pub async fn patch_user(&self, id: &str, patch: serde_json::Value) -> Result<User> {
+        let (_, etag) = self.user(id).await?;
+        let res = self
+            .http
+            .patch(format!("{}/v1/users/{id}", self.url))
+            .bearer_auth(&self.token)
+            .header(reqwest::header::IF_MATCH, etag)
+            .header("Idempotency-Key", uuid::Uuid::now_v7().to_string())
+            .json(&patch)
+            .send()
+            .await?;
+        if !res.status().is_success() {
+            bail!("PATCH /v1/users/{id} failed: {} {}", res.status(), res.text().await.unwrap_or_default());
+        }
+        Ok(res.json().await?)
+    }
+
     /// The totals the count badges should show for the search `q` (if any).
     pub async fn counts(&self, q: Option<&str>) -> Result<UserCounts> {
         Ok(self.users(q, 1).await?.counts)
@@ -147,3 +251,4 @@ impl Api {
             .context("the demo seed created no users besides the owner")
     }
 }
+
