@@ -1,16 +1,41 @@
-//! `cargo xtask bench`: the server benchmarks recorded in BENCHMARKS.md.
+//! `cargo xtask bench [server|client|app]`: the benchmarks recorded in BENCHMARKS.md;
+//! all of them without an argument. Each prints its figures; none asserts on them.
 
 use crate::util;
-use anyhow::Result;
+use anyhow::{Result, bail};
 
-/// Runs `crates/server/benches/users_api.rs` (release build): seeding 100 000 users and
-/// `GET /v1/users` latency and throughput over loopback. Extra arguments go to the bench.
+/// Runs the chosen benchmarks (release builds). Arguments after the names go to the
+/// bench binaries.
 pub fn bench(args: &[String]) -> Result<()> {
-    util::run(
-        "server benchmarks",
-        util::cargo()
-            .args(["bench", "-p", "gatehouse-server", "--bench", "users_api", "--"])
-            .args(args)
-            .env("GATEHOUSE_LOG", "error"),
-    )
+    let (names, rest): (Vec<&String>, Vec<&String>) = args.iter().partition(|a| ["server", "client", "app"].contains(&a.as_str()));
+    if let Some(unknown) = rest.iter().find(|a| !a.starts_with('-')) {
+        bail!("unknown benchmark {unknown:?}: choose server, client or app");
+    }
+    let all = names.is_empty();
+    let wants = |n: &str| all || names.iter().any(|a| *a == n);
+    if wants("server") {
+        util::run(
+            "server benchmarks",
+            util::cargo()
+                .args(["bench", "-p", "gatehouse-server", "--bench", "users_api", "--"])
+                .args(&rest)
+                .env("GATEHOUSE_LOG", "error"),
+        )?;
+    }
+    if wants("client") {
+        util::run("building the release server", util::cargo().args(["build", "--release", "-p", "gatehouse-server"]))?;
+        let server = util::target_dir()?.join("release").join(format!("gatehouse-server{}", std::env::consts::EXE_SUFFIX));
+        util::run(
+            "client benchmarks",
+            util::cargo()
+                .args(["bench", "-p", "gatehouse-client", "--bench", "sync", "--"])
+                .args(&rest)
+                .env("GATEHOUSE_SERVER_BIN", server)
+                .env("GATEHOUSE_LOG", "error"),
+        )?;
+    }
+    if wants("app") {
+        crate::bench_app::bench_app()?;
+    }
+    Ok(())
 }

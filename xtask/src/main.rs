@@ -3,6 +3,7 @@
 //! One module per command; add a command with a module and a line in `main`.
 
 mod bench;
+mod bench_app;
 mod bindings;
 mod ensure;
 mod headless;
@@ -24,7 +25,7 @@ usage: cargo xtask <command>
   screenshot [--out PATH]    docs/screenshot.png of the real app (headless)
   icons                      redraw icons/ with ImageMagick
   bindings                   regenerate the UI's TypeScript bindings
-  bench                      server benchmarks (BENCHMARKS.md)";
+  bench [server|client|app]  the benchmarks of BENCHMARKS.md (all by default; release builds)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
         "icons" => icons::icons(),
         "bindings" => bindings::bindings(),
         "bench" => bench::bench(rest),
+        "bench-app-inner" => bench_app::bench_app_inner(),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -10,6 +10,7 @@ use gatehouse_api::{
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool, Transaction};
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 impl From<sqlx::Error> for Error {
@@ -51,9 +52,21 @@ impl Cache {
     /// leaves the cache at the previous page, never half-way.
     pub async fn apply(&self, page: &ChangePage) -> Result<()> {
         let mut tx = self.db.begin().await?;
+        // Users come in bulk (a first sync is nearly all users), so they are written a
+        // few hundred per statement; the other kinds are few and written one by one.
+        let mut users: Vec<(&User, Option<&str>)> = Vec::new();
+        let mut gone: Vec<&str> = Vec::new();
         for change in &page.changes {
-            apply_change(&mut tx, change).await?;
+            match (change.kind, change.deleted) {
+                (ChangeKind::User, true) => gone.push(&change.id),
+                (ChangeKind::User, false) => {
+                    let Some(user) = &change.user else { return Err(Error::Protocol(format!("user change {} without the user", change.seq))) };
+                    users.push((user, change.etag.as_deref()));
+                }
+                _ => apply_change(&mut tx, change).await?,
+            }
         }
+        apply_users(&mut tx, &users, &gone).await?;
         sqlx::query("INSERT INTO meta (key, value) VALUES ('cursor', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
             .bind(&page.cursor)
             .execute(&mut *tx)
@@ -153,32 +166,8 @@ impl Cache {
 
 async fn apply_change(tx: &mut Transaction<'_, Sqlite>, change: &Change) -> Result<()> {
     match (change.kind, change.deleted) {
-        (ChangeKind::User, true) => {
-            for table in ["users WHERE id", "user_roles WHERE user_id", "user_groups WHERE user_id"] {
-                sqlx::query(&format!("DELETE FROM {table} = ?")).bind(&change.id).execute(&mut **tx).await?;
-            }
-        }
-        (ChangeKind::User, false) => {
-            let Some(user) = &change.user else { return Err(Error::Protocol(format!("user change {} without the user", change.seq))) };
-            let server_json = to_json(user)?;
-            // One read per user: the copy's version and whether edits are queued for it.
-            let (stored, queued): (Option<String>, bool) =
-                sqlx::query_as("SELECT (SELECT etag FROM users WHERE id = ?1), EXISTS (SELECT 1 FROM outbox WHERE user_id = ?1)")
-                    .bind(&user.id)
-                    .fetch_one(&mut **tx)
-                    .await?;
-            if let (Some(stored), Some(new)) = (&stored, &change.etag)
-                && crate::outbox::etag_version(stored) > crate::outbox::etag_version(new)
-            {
-                // A confirmed edit already gave us a newer copy than this page holds.
-                return Ok(());
-            }
-            write_user(tx, user, &server_json, None, Some((&server_json, change.etag.as_deref()))).await?;
-            if queued {
-                // The admin's queued edits stay on top of the server's new copy.
-                crate::outbox::recompute_user(tx, &user.id).await?;
-            }
-        }
+        // Users go through `apply_users`.
+        (ChangeKind::User, _) => {}
         (ChangeKind::Role, true) => {
             sqlx::query("DELETE FROM roles WHERE id = ?").bind(&change.id).execute(&mut **tx).await?;
         }
@@ -216,6 +205,112 @@ async fn apply_change(tx: &mut Transaction<'_, Sqlite>, change: &Change) -> Resu
     Ok(())
 }
 
+/// Rows per multi-row statement: 8 parameters a row stays far below SQLite's limit.
+const CHUNK: usize = 400;
+
+/// Applies a page's user upserts (each with its ETag) and deletions in a few statements
+/// per few hundred users: one read of what the cache holds, then bulk writes. A copy
+/// older than the cache's (a confirmed edit got there first) is skipped; users with
+/// queued edits get them shown on top of the new copy again.
+async fn apply_users(tx: &mut Transaction<'_, Sqlite>, users: &[(&User, Option<&str>)], gone: &[&str]) -> Result<()> {
+    for ids in gone.chunks(CHUNK) {
+        for table in ["users WHERE id", "user_roles WHERE user_id", "user_groups WHERE user_id"] {
+            let mut qb = QueryBuilder::<Sqlite>::new(format!("DELETE FROM {table} IN "));
+            push_list(&mut qb, ids.iter().copied());
+            qb.build().execute(&mut **tx).await?;
+        }
+    }
+    let mut stored: HashMap<String, String> = HashMap::new();
+    let mut queued: HashSet<String> = HashSet::new();
+    for chunk in users.chunks(CHUNK) {
+        let ids = chunk.iter().map(|(u, _)| u.id.as_str());
+        let mut qb = QueryBuilder::<Sqlite>::new("SELECT id, etag FROM users WHERE etag IS NOT NULL AND id IN ");
+        push_list(&mut qb, ids.clone());
+        stored.extend(qb.build_query_as::<(String, String)>().fetch_all(&mut **tx).await?);
+        let mut qb = QueryBuilder::<Sqlite>::new("SELECT DISTINCT user_id FROM outbox WHERE user_id IN ");
+        push_list(&mut qb, ids);
+        queued.extend(qb.build_query_scalar::<String>().fetch_all(&mut **tx).await?);
+    }
+    let fresh: Vec<(&User, Option<&str>)> = users
+        .iter()
+        .copied()
+        .filter(|(user, etag)| match (stored.get(&user.id), etag) {
+            // A confirmed edit already gave us a newer copy than this page holds.
+            (Some(stored), Some(new)) => crate::outbox::etag_version(stored) <= crate::outbox::etag_version(new),
+            _ => true,
+        })
+        .collect();
+    for chunk in fresh.chunks(CHUNK) {
+        let rows = chunk
+            .iter()
+            .map(|(user, etag)| {
+                let (sort, search) = list_keys(user);
+                Ok((*user, to_json(user)?, sort, search, *etag))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO users (id, json, sort_name, search_text, status, local_state, server_json, etag) ",
+        );
+        qb.push_values(&rows, |mut row, (user, json, sort, search, etag)| {
+            row.push_bind(user.id.as_str())
+                .push_bind(json.as_str())
+                .push_bind(sort.as_str())
+                .push_bind(search.as_str())
+                .push_bind(user.status.as_str())
+                .push("NULL")
+                .push_bind(json.as_str())
+                .push_bind(*etag);
+        });
+        qb.push(
+            " ON CONFLICT (id) DO UPDATE SET json = excluded.json, sort_name = excluded.sort_name, \
+             search_text = excluded.search_text, status = excluded.status, local_state = NULL, \
+             server_json = excluded.server_json, etag = excluded.etag",
+        );
+        qb.build().execute(&mut **tx).await?;
+        let ids = || chunk.iter().map(|(u, _)| u.id.as_str());
+        for table in ["user_roles", "user_groups"] {
+            let mut qb = QueryBuilder::<Sqlite>::new(format!("DELETE FROM {table} WHERE user_id IN "));
+            push_list(&mut qb, ids());
+            qb.build().execute(&mut **tx).await?;
+        }
+        let roles: Vec<(&str, &str)> = chunk.iter().flat_map(|(u, _)| u.roles.iter().map(|r| (u.id.as_str(), r.id.as_str()))).collect();
+        let groups: Vec<(&str, &str)> = chunk.iter().flat_map(|(u, _)| u.departments.iter().map(|g| (u.id.as_str(), g.id.as_str()))).collect();
+        for (table, pairs) in [("user_roles (user_id, role_id)", &roles), ("user_groups (user_id, group_id)", &groups)] {
+            for pairs in pairs.chunks(CHUNK * 4) {
+                let mut qb = QueryBuilder::<Sqlite>::new(format!("INSERT OR IGNORE INTO {table} "));
+                qb.push_values(pairs, |mut row, (user, other)| {
+                    row.push_bind(*user).push_bind(*other);
+                });
+                qb.build().execute(&mut **tx).await?;
+            }
+        }
+    }
+    for (user, _) in &fresh {
+        if queued.contains(&user.id) {
+            // The admin's queued edits stay on top of the server's new copy.
+            crate::outbox::recompute_user(tx, &user.id).await?;
+        }
+    }
+    Ok(())
+}
+
+/// `(?, ?, …)` with one bound value per item.
+fn push_list<'a>(qb: &mut QueryBuilder<'a, Sqlite>, items: impl Iterator<Item = &'a str>) {
+    qb.push("(");
+    let mut sep = qb.separated(", ");
+    for item in items {
+        sep.push_bind(item);
+    }
+    qb.push(")");
+}
+
+/// What the list sorts by and what search looks in, for `user`.
+fn list_keys(user: &User) -> (String, String) {
+    let sort = user.display_name.to_lowercase();
+    let search = format!("{sort} {}", user.email.to_lowercase());
+    (sort, search)
+}
+
 /// Writes what lists show of `user` (its `json` is `json`), with `local_state`, and its
 /// role and group memberships; with `server`, also the server's copy and its ETag (else
 /// they stay as stored).
@@ -226,7 +321,7 @@ pub(crate) async fn write_user(
     local_state: Option<&str>,
     server: Option<(&str, Option<&str>)>,
 ) -> Result<()> {
-    let sort = user.display_name.to_lowercase();
+    let (sort, search) = list_keys(user);
     sqlx::query(
         "INSERT INTO users (id, json, sort_name, search_text, status, local_state, server_json, etag) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
          ON CONFLICT (id) DO UPDATE SET json = excluded.json, sort_name = excluded.sort_name, \
@@ -236,7 +331,7 @@ pub(crate) async fn write_user(
     .bind(&user.id)
     .bind(json)
     .bind(&sort)
-    .bind(format!("{sort} {}", user.email.to_lowercase()))
+    .bind(&search)
     .bind(user.status.as_str())
     .bind(local_state)
     .bind(server.map(|(j, _)| j))

@@ -46,24 +46,33 @@ impl Client {
         let mut resynced = false;
         let mut applied = 0u64;
         let mut cursor = cache.cursor().await?.unwrap_or_else(|| "0".to_owned());
+        let mut fetched = self.changes(&cursor, SYNC_PAGE).await;
         loop {
-            let page = match self.changes(&cursor, SYNC_PAGE).await {
+            let page = match fetched {
                 Ok(page) => page,
                 Err(crate::Error::Api(p)) if p.code == gatehouse_api::codes::CHANGES_EXPIRED && !resynced => {
                     cache.reset().await?;
                     resynced = true;
                     applied = 0;
                     cursor = "0".to_owned();
+                    fetched = self.changes(&cursor, SYNC_PAGE).await;
                     continue;
                 }
                 Err(e) => return Err(e),
             };
-            cache.apply(&page).await?;
+            // The next page is fetched while this one is written: the server's and the
+            // network's time overlaps the cache's.
+            let next = async {
+                if page.has_more { Some(self.changes(&page.cursor, SYNC_PAGE).await) } else { None }
+            };
+            let (written, next) = tokio::join!(cache.apply(&page), next);
+            written?;
             applied += page.changes.len() as u64;
             cursor = page.cursor.clone();
             progress(SyncProgress { applied, more: page.has_more, remaining: page.remaining });
-            if !page.has_more {
-                return Ok(SyncOutcome { applied, resynced, cursor });
+            match next {
+                Some(next) => fetched = next,
+                None => return Ok(SyncOutcome { applied, resynced, cursor }),
             }
         }
     }
