@@ -6,12 +6,14 @@ use crate::error::{Error, Result};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use gatehouse_api::{
-    Change, ChangeKind, ChangePage, DEFAULT_USER_PAGE, MAX_USER_PAGE, User, UserCounts, UserListQuery, UserPage,
+    Change, ChangeKind, ChangePage, DEFAULT_USER_PAGE, MAX_USER_PAGE, User, UserListQuery, UserPage,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool, Transaction};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::Arc;
+use crate::search::{Index, Query};
 
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
@@ -23,6 +25,8 @@ impl From<sqlx::Error> for Error {
 #[derive(Debug, Clone)]
 pub struct Cache {
     pub(crate) db: SqlitePool,
+    /// What lists and search read (see search.rs).
+    index: Arc<tokio::sync::Mutex<Index>>,
 }
 
 impl Cache {
@@ -40,7 +44,7 @@ impl Cache {
             .busy_timeout(std::time::Duration::from_secs(10));
         let db = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
         sqlx::migrate!("./migrations").run(&db).await.map_err(|e| Error::Cache(e.to_string()))?;
-        Ok(Self { db })
+        Ok(Self { db, index: Arc::default() })
     }
 
     /// The feed cursor the cache is at, if it has synced at all.
@@ -106,55 +110,53 @@ impl Cache {
     /// e-mail), status, role (key or id), department (id or name), keyset paging, and
     /// counts that ignore the status filter.
     pub async fn list_users(&self, query: &UserListQuery) -> Result<UserPage> {
-        let limit = query.limit.unwrap_or(DEFAULT_USER_PAGE).clamp(1, MAX_USER_PAGE);
+        let limit = query.limit.unwrap_or(DEFAULT_USER_PAGE).clamp(1, MAX_USER_PAGE) as usize;
         let q = query.q.as_deref().map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty());
         let role = match &query.role {
             Some(r) => Some(self.resolve("SELECT id FROM roles WHERE id = ? OR key = ?", r).await?),
             None => None,
         };
-        let dept = match &query.department {
+        let group = match &query.department {
             Some(d) => Some(self.resolve("SELECT id FROM groups WHERE id = ? OR lower(name) = lower(?)", d).await?),
             None => None,
         };
-        let filters = |qb: &mut QueryBuilder<'_, Sqlite>| {
-            qb.push(" WHERE 1 = 1");
-            if let Some(q) = &q {
-                qb.push(" AND u.search_text LIKE ").push_bind(gatehouse_api::substring_like_pattern(q)).push(" ESCAPE '\\'");
-            }
-            if let Some(role) = &role {
-                qb.push(" AND u.id IN (SELECT user_id FROM user_roles WHERE role_id = ").push_bind(role.clone()).push(")");
-            }
-            if let Some(dept) = &dept {
-                qb.push(" AND u.id IN (SELECT user_id FROM user_groups WHERE group_id = ").push_bind(dept.clone()).push(")");
-            }
+        let after = match &query.cursor {
+            Some(cursor) => Some(decode_cursor(cursor).ok_or_else(|| Error::Invalid("this list cursor is not from the cache".into()))?),
+            None => None,
         };
-        let mut qb = QueryBuilder::<Sqlite>::new("SELECT u.json, u.sort_name, u.id FROM users u");
-        filters(&mut qb);
-        if let Some(status) = query.status {
-            qb.push(" AND u.status = ").push_bind(status.as_str());
-        }
-        if let Some(cursor) = &query.cursor {
-            let (name, id) = decode_cursor(cursor).ok_or_else(|| Error::Cache("this list cursor is not from the cache".into()))?;
-            qb.push(" AND (u.sort_name, u.id) > (").push_bind(name).push(", ").push_bind(id).push(")");
-        }
-        qb.push(" ORDER BY u.sort_name, u.id LIMIT ").push_bind(i64::from(limit) + 1);
-        let mut rows: Vec<(String, String, String)> = qb.build_query_as().fetch_all(&self.db).await?;
-        let next_cursor = if rows.len() > limit as usize {
-            rows.truncate(limit as usize);
-            rows.last().map(|(_, name, id)| encode_cursor(name, id))
+        let mut conn = self.db.acquire().await?;
+        let found = {
+            let mut index = self.index.lock().await;
+            index.catch_up(&mut conn).await?;
+            index.find(&Query {
+                q: q.as_deref(),
+                status: query.status,
+                role: role.as_deref(),
+                group: group.as_deref(),
+                after: after.as_ref().map(|(s, i)| (s.as_str(), i.as_str())),
+                limit,
+            })
+        };
+        let mut ids = found.ids;
+        let next_cursor = if ids.len() > limit {
+            ids.truncate(limit);
+            ids.last().map(|(sort, id)| encode_cursor(sort, id))
         } else {
             None
         };
-        let items = rows
-            .into_iter()
-            .map(|(json, _, _)| serde_json::from_str::<User>(&json).map_err(|e| Error::Cache(e.to_string())))
+        let mut json: HashMap<String, String> = HashMap::new();
+        if !ids.is_empty() {
+            let mut qb = QueryBuilder::<Sqlite>::new("SELECT id, json FROM users WHERE id IN ");
+            push_list(&mut qb, ids.iter().map(|(_, id)| id.as_str()));
+            json.extend(qb.build_query_as::<(String, String)>().fetch_all(&mut *conn).await?);
+        }
+        // A user deleted since the index answered is left out.
+        let items = ids
+            .iter()
+            .filter_map(|(_, id)| json.remove(id))
+            .map(|j| serde_json::from_str::<User>(&j).map_err(|e| Error::Cache(e.to_string())))
             .collect::<Result<Vec<_>>>()?;
-
-        let mut cq = QueryBuilder::<Sqlite>::new("SELECT u.status, COUNT(*) FROM users u");
-        filters(&mut cq);
-        cq.push(" GROUP BY u.status");
-        let counts = UserCounts::from_rows(cq.build_query_as::<(String, i64)>().fetch_all(&self.db).await?);
-        Ok(UserPage { items, next_cursor, counts })
+        Ok(UserPage { items, next_cursor, counts: found.counts })
     }
 
     /// A role or group id for a filter; an unknown one matches nothing.

@@ -15,6 +15,7 @@ mod error;
 pub mod outbox;
 pub mod keyring_store;
 pub mod sync;
+mod search;
 mod users;
 
 pub use cache::Cache;

@@ -67,6 +67,15 @@ async fn a_delta_sync_brings_only_what_changed_and_survives_reopening() {
     let outcome = client.sync(&cache, |_| {}).await.unwrap();
     assert_eq!(outcome.applied, 1);
     assert!(!outcome.resynced);
+    // The same cache, its list index already loaded, takes the change in.
+    let renamed = cache.list_users(&UserListQuery { q: Some("cass kim".into()), ..Default::default() }).await.unwrap();
+    assert_eq!(renamed.items.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(), [casey.id.as_str()]);
+    for query in [UserListQuery::default(), UserListQuery { q: Some("cas".into()), ..Default::default() }] {
+        let from_server = client.list_users(&all(query.clone())).await.unwrap();
+        let from_cache = cache.list_users(&all(query.clone())).await.unwrap();
+        assert_eq!(from_cache.items, from_server.items, "{query:?}");
+        assert_eq!(from_cache.counts, from_server.counts, "{query:?}");
+    }
     drop(cache);
     // Offline-readable: a reopened cache answers without the server.
     let reopened = Cache::open(&dir.path().join("cache.db")).await.unwrap();
