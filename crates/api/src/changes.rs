@@ -73,7 +73,8 @@ pub struct ChangePage {
     /// More changes follow right away.
     pub has_more: bool,
     /// Feed entries after `cursor` right now: with what a sync applied so far, the
-    /// denominator of its progress bar.
+    /// denominator of its progress bar. 0 when the request said `count=false` (counting
+    /// costs the server a scan of what is left, so a sync asks on its first page only).
     #[serde(default)]
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub remaining: u64,

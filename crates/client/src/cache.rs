@@ -25,6 +25,11 @@ impl From<sqlx::Error> for Error {
 #[derive(Debug, Clone)]
 pub struct Cache {
     pub(crate) db: SqlitePool,
+    /// One connection for writing feed pages, without waiting for the disk at each
+    /// commit (synchronous=NORMAL): a page lost to a power cut takes the cursor that moved
+    /// with it, so the next sync fetches it again. Everything else, the outbox first,
+    /// goes through `db`, which waits (FULL).
+    feed: SqlitePool,
     /// What lists and search read (see search.rs).
     index: Arc<tokio::sync::Mutex<Index>>,
 }
@@ -42,9 +47,10 @@ impl Cache {
             // FULL: what the cache says it applied survives a power cut (the outbox needs it).
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(std::time::Duration::from_secs(10));
-        let db = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        let db = SqlitePoolOptions::new().max_connections(4).connect_with(options.clone()).await?;
         sqlx::migrate!("./migrations").run(&db).await.map_err(|e| Error::Cache(e.to_string()))?;
-        Ok(Self { db, index: Arc::default() })
+        let feed = SqlitePoolOptions::new().max_connections(1).connect_with(options.synchronous(SqliteSynchronous::Normal)).await?;
+        Ok(Self { db, feed, index: Arc::default() })
     }
 
     /// The feed cursor the cache is at, if it has synced at all.
@@ -55,7 +61,7 @@ impl Cache {
     /// Applies one page of the feed, and moves the cursor, in one transaction: a crash
     /// leaves the cache at the previous page, never half-way.
     pub async fn apply(&self, page: &ChangePage) -> Result<()> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.feed.begin().await?;
         // Users come in bulk (a first sync is nearly all users), so they are written a
         // few hundred per statement; the other kinds are few and written one by one.
         let mut users: Vec<(&User, Option<&str>)> = Vec::new();
@@ -260,7 +266,8 @@ async fn apply_users(tx: &mut Transaction<'_, Sqlite>, users: &[(&User, Option<&
                 .push_bind(search.as_str())
                 .push_bind(user.status.as_str())
                 .push("NULL")
-                .push_bind(json.as_str())
+                // NULL: the row's `json` is the server's copy (no edits queued on top).
+                .push("NULL")
                 .push_bind(*etag);
         });
         qb.push(
@@ -328,7 +335,7 @@ pub(crate) async fn write_user(
         "INSERT INTO users (id, json, sort_name, search_text, status, local_state, server_json, etag) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
          ON CONFLICT (id) DO UPDATE SET json = excluded.json, sort_name = excluded.sort_name, \
          search_text = excluded.search_text, status = excluded.status, local_state = excluded.local_state, \
-         server_json = COALESCE(?9, server_json), etag = CASE WHEN ?9 IS NULL THEN etag ELSE excluded.etag END",
+         server_json = COALESCE(?9, server_json, users.json), etag = CASE WHEN ?9 IS NULL THEN etag ELSE excluded.etag END",
     )
     .bind(&user.id)
     .bind(json)

@@ -222,7 +222,7 @@ fn judge(fields: &[Field]) -> Stale {
 /// Shows the pending edits of `user_id` on top of the server's copy, and marks the row
 /// with the worst state of its entries. Runs inside the caller's transaction.
 pub(crate) async fn recompute_user(tx: &mut Transaction<'_, Sqlite>, user_id: &str) -> Result<()> {
-    let server_json: Option<Option<String>> = sqlx::query_scalar("SELECT server_json FROM users WHERE id = ?").bind(user_id).fetch_optional(&mut **tx).await?;
+    let server_json: Option<Option<String>> = sqlx::query_scalar("SELECT COALESCE(server_json, json) FROM users WHERE id = ?").bind(user_id).fetch_optional(&mut **tx).await?;
     let Some(Some(server_json)) = server_json else { return Ok(()) };
     let mut user: User = parse(&server_json)?;
     let entries: Vec<(String, String)> = sqlx::query_as("SELECT state, patch FROM outbox WHERE user_id = ? ORDER BY seq").bind(user_id).fetch_all(&mut **tx).await?;
@@ -499,7 +499,7 @@ impl Cache {
                     (Some(j), Some(e)) => (j.clone(), e.clone()),
                     _ => {
                         let current: Option<(Option<String>, Option<String>)> =
-                            sqlx::query_as("SELECT server_json, etag FROM users WHERE id = ?").bind(&row.user_id).fetch_optional(&mut *tx).await?;
+                            sqlx::query_as("SELECT COALESCE(server_json, json), etag FROM users WHERE id = ?").bind(&row.user_id).fetch_optional(&mut *tx).await?;
                         match current {
                             Some((Some(j), Some(e))) => (j, e),
                             _ => (row.base_json.clone(), row.base_etag.clone()),

@@ -8,8 +8,13 @@ impl Client {
     /// `GET /v1/changes`: the changes after `since` (a page's `cursor`, or "0").
     /// A cursor past the server's retention is `Error::Api` with code `changes_expired`.
     pub async fn changes(&self, since: &str, limit: u32) -> Result<ChangePage> {
+        self.changes_page(since, limit, true).await
+    }
+
+    /// [`Self::changes`], with `remaining` counted or not (then 0).
+    async fn changes_page(&self, since: &str, limit: u32, count: bool) -> Result<ChangePage> {
         let since: String = url::form_urlencoded::byte_serialize(since.as_bytes()).collect();
-        self.get(&format!("v1/changes?since={since}&limit={limit}")).await
+        self.get(&format!("v1/changes?since={since}&limit={limit}&count={count}")).await
     }
 }
 
@@ -47,6 +52,9 @@ impl Client {
         let mut applied = 0u64;
         let mut cursor = cache.cursor().await?.unwrap_or_else(|| "0".to_owned());
         let mut fetched = self.changes(&cursor, SYNC_PAGE).await;
+        // The first page's count, plus what it holds: this sync's total. Later pages skip
+        // the count; changes made meanwhile only make the estimate a little short.
+        let mut total: Option<u64> = None;
         loop {
             let page = match fetched {
                 Ok(page) => page,
@@ -55,21 +63,24 @@ impl Client {
                     resynced = true;
                     applied = 0;
                     cursor = "0".to_owned();
+                    total = None;
                     fetched = self.changes(&cursor, SYNC_PAGE).await;
                     continue;
                 }
                 Err(e) => return Err(e),
             };
+            let total = *total.get_or_insert(applied + page.changes.len() as u64 + page.remaining);
             // The next page is fetched while this one is written: the server's and the
             // network's time overlaps the cache's.
             let next = async {
-                if page.has_more { Some(self.changes(&page.cursor, SYNC_PAGE).await) } else { None }
+                if page.has_more { Some(self.changes_page(&page.cursor, SYNC_PAGE, false).await) } else { None }
             };
             let (written, next) = tokio::join!(cache.apply(&page), next);
             written?;
             applied += page.changes.len() as u64;
             cursor = page.cursor.clone();
-            progress(SyncProgress { applied, more: page.has_more, remaining: page.remaining });
+            let remaining = if page.has_more { total.saturating_sub(applied).max(1) } else { 0 };
+            progress(SyncProgress { applied, more: page.has_more, remaining });
             match next {
                 Some(next) => fetched = next,
                 None => return Ok(SyncOutcome { applied, resynced, cursor }),

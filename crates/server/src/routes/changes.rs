@@ -22,7 +22,7 @@ struct Row {
     deleted: bool,
 }
 
-fn parse(pairs: &QueryPairs) -> Result<(i64, u32)> {
+fn parse(pairs: &QueryPairs) -> Result<(i64, u32, bool)> {
     let since = match pairs.get("since") {
         None => 0,
         Some(s) => s.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
@@ -35,7 +35,12 @@ fn parse(pairs: &QueryPairs) -> Result<(i64, u32)> {
             ApiError::field("limit", "out_of_range", format!("`limit` must be a whole number from 1 to {MAX_CHANGE_PAGE}."))
         })?,
     };
-    Ok((since, limit))
+    let count = match pairs.get("count") {
+        None | Some("true") => true,
+        Some("false") => false,
+        Some(_) => return Err(ApiError::field("count", "invalid", "`count` is true or false.")),
+    };
+    Ok((since, limit, count))
 }
 
 /// The organization's changes after a cursor.
@@ -44,6 +49,7 @@ fn parse(pairs: &QueryPairs) -> Result<(i64, u32)> {
     params(
         ("since" = Option<String>, Query, description = "The `cursor` of the previous page; 0 or absent for the whole feed"),
         ("limit" = Option<u32>, Query, description = "Changes per page, 1–1000 (default 500)"),
+        ("count" = Option<bool>, Query, description = "false: skip counting `remaining` (reported as 0); a sync needs the count once, on its first page"),
     ),
     security(("bearer" = [])),
     responses(
@@ -57,7 +63,7 @@ fn parse(pairs: &QueryPairs) -> Result<(i64, u32)> {
 pub async fn list_changes(State(state): State<AppState>, principal: Principal, pairs: QueryPairs) -> Result<Json<ChangePage>> {
     let granted = principal.require::<UsersRead>()?;
     let org = granted.org_id();
-    let (since, limit) = parse(&pairs)?;
+    let (since, limit, count) = parse(&pairs)?;
     let db = &state.db;
     let pruned: Option<i64> = sqlx::query_scalar("SELECT pruned_through FROM change_retention WHERE org_id = ?").bind(org).fetch_optional(db).await?;
     if pruned.is_some_and(|p| since < p) {
@@ -131,7 +137,7 @@ pub async fn list_changes(State(state): State<AppState>, principal: Principal, p
             Some(change)
         })
         .collect();
-    let remaining: i64 = if has_more {
+    let remaining: i64 = if has_more && count {
         sqlx::query_scalar("SELECT COUNT(*) FROM changes WHERE org_id = ? AND seq > ?").bind(org).bind(last_seq).fetch_one(db).await?
     } else {
         0

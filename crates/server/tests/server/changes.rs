@@ -91,7 +91,7 @@ async fn cursors_past_retention_get_410_and_bad_cursors_400() {
     problem(s.get("/v1/changes?since=0", &t).await, StatusCode::GONE, "changes_expired").await;
     // The newest cursor is still good: nothing after it was pruned.
     assert!(feed(&s, &t, &head, 10).await.changes.is_empty());
-    for (q, field) in [("since=-1", "since"), ("since=abc", "since"), ("limit=0", "limit"), ("limit=1001", "limit")] {
+    for (q, field) in [("since=-1", "since"), ("since=abc", "since"), ("limit=0", "limit"), ("limit=1001", "limit"), ("count=maybe", "count")] {
         let p = problem(s.get(&format!("/v1/changes?{q}"), &t).await, StatusCode::BAD_REQUEST, "validation_failed").await;
         assert_eq!(p.errors[0].field, field, "{q}");
     }
@@ -158,4 +158,19 @@ async fn the_stream_says_when_the_feed_moves_and_ends_when_the_session_is_revoke
     s.http.post(s.at("/v1/auth/logout")).bearer_auth(t.access_token.expose()).send().await.unwrap();
     next_event(&mut stream, &mut buf, "session_revoked").await;
     assert!(stream.chunk().await.unwrap().is_none(), "the stream ends");
+}
+
+#[tokio::test]
+async fn remaining_counts_what_is_left_unless_the_client_says_count_false() {
+    let s = TestServer::new().await;
+    let t = s.login(OWNER).await;
+    let (all, _) = follow(&s, &t, "0", 500).await;
+    let first = feed(&s, &t, "0", 10).await;
+    assert!(first.has_more);
+    assert_eq!(first.remaining, all.len() as u64 - 10, "every entry after the first page's cursor");
+    let res = s.get(&format!("/v1/changes?since={}&limit=10&count=false", first.cursor), &t).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let next: ChangePage = res.json().await.unwrap();
+    assert!(next.has_more && next.changes.len() == 10);
+    assert_eq!(next.remaining, 0, "not counted");
 }
