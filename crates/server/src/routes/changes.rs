@@ -14,7 +14,6 @@ use gatehouse_api::{
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use std::collections::HashMap;
 
-#[derive(sqlx::FromRow)]
 struct Row {
     seq: i64,
     kind: String,
@@ -73,12 +72,21 @@ pub async fn list_changes(State(state): State<AppState>, principal: Principal, p
             "Changes this old are no longer kept; sync everything again, then follow the feed from its new cursor.",
         ));
     }
-    let rows: Vec<Row> = sqlx::query_as("SELECT seq, kind, entity_id, deleted FROM changes WHERE org_id = ? AND seq > ? ORDER BY seq LIMIT ?")
-        .bind(org)
-        .bind(since)
-        .bind(i64::from(limit))
-        .fetch_all(db)
-        .await?;
+    // As one JSON value, not a row per change: sqlx hands rows over one at a time.
+    let rows: String = sqlx::query_scalar(
+        "SELECT json_group_array(json_array(seq, kind, entity_id, deleted)) FROM \
+         (SELECT seq, kind, entity_id, deleted FROM changes WHERE org_id = ? AND seq > ? ORDER BY seq LIMIT ?)",
+    )
+    .bind(org)
+    .bind(since)
+    .bind(i64::from(limit))
+    .fetch_one(db)
+    .await?;
+    let rows: Vec<Row> = serde_json::from_str::<Vec<(i64, String, String, i64)>>(&rows)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("reading the feed: {e}")))?
+        .into_iter()
+        .map(|(seq, kind, entity_id, deleted)| Row { seq, kind, entity_id, deleted: deleted != 0 })
+        .collect();
     let has_more = rows.len() == limit as usize;
     let last_seq = rows.last().map_or(since, |r| r.seq);
     let cursor = last_seq.to_string();
