@@ -41,6 +41,14 @@ fn search_through_ipc_and_memory_with_a_full_cache() {
             f64::from(want) / took.as_secs_f64()
         ));
 
+        // Settled: the list shown, the sync done, nothing else asked of the app.
+        app.poll("the sync to settle", || async {
+            Ok(app.probe("sync-state").await?.is_some_and(|(_, t)| t.contains("Online")).then_some(()))
+        })
+        .await?;
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        memory(&cfg.app, &format!("app memory with {want} users cached, idle"))?;
+
         // Search through IPC, timed in the web view around each `invoke`.
         let script = r#"const [queries, rounds, done] = arguments;
             (async () => {
@@ -82,24 +90,25 @@ fn search_through_ipc_and_memory_with_a_full_cache() {
             times[times.len() - 1]
         ));
 
-        // Memory of the app and every process it started (the web view's), now.
-        let app_pid = find_process(&cfg.app)?;
-        let mut total_rss = 0u64;
-        let mut total_pss = 0u64;
-        for pid in with_descendants(app_pid)? {
-            let (name, rss) = rss_kib(pid)?;
-            let pss = pss_kib(pid).unwrap_or(0);
-            total_rss += rss;
-            total_pss += pss;
-            figure(&format!("  {name} (pid {pid}): RSS {:.1} MB, PSS {:.1} MB", mb(rss), mb(pss)));
-        }
-        figure(&format!(
-            "app memory with {want} users cached, all app processes: RSS {:.1} MB (target <= 250 MB), PSS {:.1} MB",
-            mb(total_rss),
-            mb(total_pss)
-        ));
+        memory(&cfg.app, &format!("app memory with {want} users cached, after those searches"))?;
         Ok(())
     });
+}
+
+/// Prints the memory of the app and every process it started (the web view's), now.
+fn memory(app: &Path, what: &str) -> Result<()> {
+    let app_pid = find_process(app)?;
+    let mut total_rss = 0u64;
+    let mut total_pss = 0u64;
+    for pid in with_descendants(app_pid)? {
+        let (name, rss) = rss_kib(pid)?;
+        let pss = pss_kib(pid).unwrap_or(0);
+        total_rss += rss;
+        total_pss += pss;
+        figure(&format!("  {name} (pid {pid}): RSS {:.1} MB, PSS {:.1} MB", mb(rss), mb(pss)));
+    }
+    figure(&format!("{what}, all app processes: RSS {:.1} MB (target <= 250 MB), PSS {:.1} MB", mb(total_rss), mb(total_pss)));
+    Ok(())
 }
 
 fn mb(kib: u64) -> f64 {

@@ -21,6 +21,11 @@ impl From<sqlx::Error> for Error {
     }
 }
 
+/// How write transactions start: with the write lock taken at once, so the busy
+/// timeout applies. A deferred transaction that reads first and then writes fails at
+/// once with "database is locked" if another connection wrote in between.
+pub(crate) const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+
 /// One connection's cache.
 #[derive(Debug, Clone)]
 pub struct Cache {
@@ -61,7 +66,7 @@ impl Cache {
     /// Applies one page of the feed, and moves the cursor, in one transaction: a crash
     /// leaves the cache at the previous page, never half-way.
     pub async fn apply(&self, page: &ChangePage) -> Result<()> {
-        let mut tx = self.feed.begin().await?;
+        let mut tx = self.feed.begin_with(BEGIN_WRITE).await?;
         // Users come in bulk (a first sync is nearly all users), so they are written a
         // few hundred per statement; the other kinds are few and written one by one.
         let mut users: Vec<(&User, Option<&str>)> = Vec::new();
@@ -102,7 +107,7 @@ impl Cache {
 
     /// Forgets everything (before a full resync).
     pub async fn reset(&self) -> Result<()> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_with(BEGIN_WRITE).await?;
         // The outbox stays: a full resync must not lose the admin's queued edits.
         sqlx::query("DELETE FROM meta WHERE key NOT LIKE 'app.%'").execute(&mut *tx).await?;
         for table in ["users", "user_roles", "user_groups", "roles", "groups", "organization"] {

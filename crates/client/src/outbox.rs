@@ -262,7 +262,7 @@ impl Cache {
         if patch.is_empty() {
             return Err(Error::Invalid("The edit changes nothing.".into()));
         }
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_with(crate::cache::BEGIN_WRITE).await?;
         let row: Option<(String, Option<String>)> = sqlx::query_as("SELECT json, etag FROM users WHERE id = ?").bind(user_id).fetch_optional(&mut *tx).await?;
         let (json, etag) = row.ok_or_else(|| Error::NotFound(format!("No user with id `{user_id}` in the local copy; sync first.")))?;
         let etag = etag.ok_or_else(|| Error::Invalid("This user's version is not known yet; sync, then edit again.".into()))?;
@@ -378,7 +378,7 @@ impl Cache {
 
     /// The server confirmed `row` with `user` at `etag`.
     async fn confirm(&self, row: &Row, user: &User, etag: &str) -> Result<()> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_with(crate::cache::BEGIN_WRITE).await?;
         sqlx::query("DELETE FROM outbox WHERE seq = ?").bind(row.seq).execute(&mut *tx).await?;
         // Later edits of this user were made on top of this one: they now build on its version.
         sqlx::query("UPDATE outbox SET base_etag = ? WHERE user_id = ? AND base_etag = ? AND seq > ? AND state = 'pending'")
@@ -403,7 +403,7 @@ impl Cache {
         let theirs: User = serde_json::from_value(current.clone()).map_err(|e| Error::Protocol(format!("a 412 without a readable user: {e}")))?;
         let base: User = parse(&row.base_json)?;
         let patch: UserPatch = parse(&row.patch)?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_with(crate::cache::BEGIN_WRITE).await?;
         let (roles, groups) = lookups(&mut tx, &patch).await?;
         let mut mine = base.clone();
         apply_patch(&mut mine, &patch, &roles, &groups);
@@ -445,7 +445,7 @@ impl Cache {
     /// The server refused `row` for good (until the admin edits or retries it).
     async fn fail(&self, row: &Row, problem: &Problem) -> Result<()> {
         let field_errors: Vec<String> = problem.errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_with(crate::cache::BEGIN_WRITE).await?;
         sqlx::query("UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?, field_errors = ? WHERE seq = ?")
             .bind(&problem.detail)
             .bind(to_json(&field_errors)?)
@@ -483,7 +483,7 @@ impl Cache {
         if row.state == OutboxState::Pending.as_str() {
             return Err(Error::Invalid("This change is still waiting to be sent; only conflicts and refusals need settling.".into()));
         }
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_with(crate::cache::BEGIN_WRITE).await?;
         match resolution {
             Resolution::KeepTheirs => {
                 sqlx::query("DELETE FROM outbox WHERE seq = ?").bind(seq).execute(&mut *tx).await?;
@@ -528,7 +528,7 @@ impl Cache {
     /// Drops one entry, whatever its state (the admin chose to).
     pub async fn discard(&self, seq: i64) -> Result<()> {
         let row = self.row(seq).await?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_with(crate::cache::BEGIN_WRITE).await?;
         sqlx::query("DELETE FROM outbox WHERE seq = ?").bind(seq).execute(&mut *tx).await?;
         recompute_user(&mut tx, &row.user_id).await?;
         tx.commit().await?;
@@ -537,7 +537,7 @@ impl Cache {
 
     /// Drops every entry (sign-out with "discard"). Returns how many.
     pub async fn discard_all(&self) -> Result<u64> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_with(crate::cache::BEGIN_WRITE).await?;
         let users: Vec<String> = sqlx::query_scalar("SELECT DISTINCT user_id FROM outbox").fetch_all(&mut *tx).await?;
         let n = sqlx::query("DELETE FROM outbox").execute(&mut *tx).await?.rows_affected();
         for user in users {
