@@ -105,7 +105,7 @@ fn memory(app: &Path, what: &str) -> Result<()> {
         let pss = pss_kib(pid).unwrap_or(0);
         total_rss += rss;
         total_pss += pss;
-        figure(&format!("  {name} (pid {pid}): RSS {:.1} MB, PSS {:.1} MB", mb(rss), mb(pss)));
+        figure(&format!("  {name} (pid {pid}): RSS {:.1} MB, PSS {:.1} MB; largest: {}", mb(rss), mb(pss), largest_mappings(pid, 4)));
     }
     figure(&format!("{what}, all app processes: RSS {:.1} MB (target <= 250 MB), PSS {:.1} MB", mb(total_rss), mb(total_pss)));
     Ok(())
@@ -167,4 +167,26 @@ fn pss_kib(pid: u32) -> Result<u64> {
         .find_map(|l| l.strip_prefix("Pss:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0))
+}
+
+/// The `n` mappings (by file, or heap / anonymous) holding most of a process's resident
+/// memory, to see where it goes.
+fn largest_mappings(pid: u32, n: usize) -> String {
+    let Ok(smaps) = std::fs::read_to_string(format!("/proc/{pid}/smaps")) else { return String::new() };
+    let mut by_name: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    let mut current = String::from("[anon]");
+    for line in smaps.lines() {
+        let mut fields = line.split_whitespace();
+        let first = fields.next().unwrap_or_default();
+        if first.contains('-') && first.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            let path = line.split_whitespace().nth(5).unwrap_or("[anon]");
+            current = path.rsplit('/').next().unwrap_or(path).to_owned();
+        } else if first == "Rss:" {
+            let kib: u64 = fields.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            *by_name.entry(current.clone()).or_default() += kib;
+        }
+    }
+    let mut list: Vec<(String, u64)> = by_name.into_iter().collect();
+    list.sort_by_key(|(_, kib)| std::cmp::Reverse(*kib));
+    list.iter().take(n).map(|(name, kib)| format!("{name} {:.0} MB", mb(*kib))).collect::<Vec<_>>().join(", ")
 }
