@@ -76,6 +76,10 @@ pub mod codes {
     pub const EMAIL_TAKEN: &str = "email_taken";
     /// The edit would leave the organization without an Owner (409).
     pub const LAST_OWNER: &str = "last_owner";
+    /// Nobody deactivates themselves (SPEC R3).
+    pub const CANNOT_DEACTIVATE_SELF: &str = "cannot_deactivate_self";
+    /// Reactivating a user who was never active (still invited).
+    pub const NOT_DEACTIVATED: &str = "not_deactivated";
     /// A change-feed cursor older than the retention window (410): resync in full.
     pub const CHANGES_EXPIRED: &str = "changes_expired";
     /// A paging cursor that this server did not issue for this query.

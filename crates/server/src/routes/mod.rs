@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod changes;
+pub mod lifecycle;
 pub mod user_edit;
 pub mod users;
 
@@ -25,6 +26,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(changes::list_changes))
         .routes(routes!(changes::stream_changes))
         .routes(routes!(users::get_user, user_edit::patch_user))
+        .routes(routes!(lifecycle::deactivate_user))
+        .routes(routes!(lifecycle::reactivate_user))
 }
 
 /// Appends `(?, ?, …)` with one bound parameter per id, for `… IN` clauses.

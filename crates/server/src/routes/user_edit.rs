@@ -172,6 +172,7 @@ async fn check_role_changes(db: &SqlitePool, principal: &Principal, changed: &[&
 pub async fn patch_user(
     State(state): State<AppState>,
     principal: Principal,
+    meta: super::auth::ClientMeta,
     ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
     ApiJson(patch): ApiJson<UserPatch>,
@@ -181,18 +182,21 @@ pub async fn patch_user(
     let fingerprinted = (&if_match, &patch);
     match Idempotency::claim(&state, &principal, &headers, "PATCH", &format!("/v1/users/{id}"), &fingerprinted).await? {
         Claim::Replay(response) => Ok(response),
-        Claim::None => apply(&state, &principal, granted.org_id(), &id, if_match.as_deref(), patch, None).await,
+        Claim::None => apply(&state, &principal, &meta.ip, granted.org_id(), &id, if_match.as_deref(), patch, None).await,
         Claim::Fresh(idem) => {
-            let result = apply(&state, &principal, granted.org_id(), &id, if_match.as_deref(), patch, Some(&idem)).await;
+            let result = apply(&state, &principal, &meta.ip, granted.org_id(), &id, if_match.as_deref(), patch, Some(&idem)).await;
             idem.finish(&state, result).await
         }
     }
 }
 
-/// The edit itself; with `idem`, its response is stored in the edit's transaction.
+/// The edit itself; with `idem`, its response is stored in the edit's transaction, and so
+/// is its audit event.
+#[allow(clippy::too_many_arguments)]
 async fn apply(
     state: &AppState,
     principal: &Principal,
+    ip: &str,
     org: &str,
     id: &str,
     if_match: Option<&str>,
@@ -311,14 +315,7 @@ async fn apply(
         for added in after.difference(&before) {
             sqlx::query("INSERT INTO user_roles (user_id, role_id) VALUES (?, ?)").bind(id).bind(added).execute(&mut *tx).await?;
         }
-        let owners: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM user_roles ur JOIN roles r ON r.id = ur.role_id JOIN users u ON u.id = ur.user_id \
-             WHERE r.org_id = ? AND r.key = 'owner' AND u.status = 'active'",
-        )
-        .bind(org)
-        .fetch_one(&mut *tx)
-        .await?;
-        if owners == 0 {
+        if active_owners(&mut tx, org).await? == 0 {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 codes::LAST_OWNER,
@@ -337,6 +334,7 @@ async fn apply(
     }
     // Triggers moved the version once per statement; the ETag is the final one.
     let version: i64 = sqlx::query_scalar("SELECT version FROM users WHERE id = ?").bind(id).fetch_one(&mut *tx).await?;
+    let before_edit = current.clone();
     let user = User {
         first_name: first,
         last_name: last,
@@ -348,11 +346,36 @@ async fn apply(
         ..current
     };
     let response = body_of(&user)?;
+    let before = serde_json::to_value(&before_edit).map_err(|e| ApiError::Internal(e.into()))?;
+    let after = serde_json::to_value(&user).map_err(|e| ApiError::Internal(e.into()))?;
+    let mut details = crate::audit::diff(&before, &after);
+    details["target"] = serde_json::json!({ "name": before_edit.display_name, "email": before_edit.email });
+    let event = crate::audit::Event {
+        org_id: org,
+        actor_id: Some(&principal.user_id),
+        target_type: "user",
+        target_id: id,
+        action: "user.updated",
+        ip,
+        details,
+    };
+    crate::audit::record(&mut tx, event, now).await?;
     if let Some(idem) = idem {
         idem.store(&mut tx, StatusCode::OK, Some(&etag(version)), &response, now).await?;
     }
     tx.commit().await?;
     Ok(with_body(response, version))
+}
+
+/// The organization's active Owners, as `tx` sees them (after its own writes).
+pub(crate) async fn active_owners(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, org: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM user_roles ur JOIN roles r ON r.id = ur.role_id JOIN users u ON u.id = ur.user_id \
+         WHERE r.org_id = ? AND r.key = 'owner' AND u.status = 'active'",
+    )
+    .bind(org)
+    .fetch_one(&mut **tx)
+    .await?)
 }
 
 fn refs(roles: &[RoleRow]) -> Vec<RoleRef> {

@@ -6,5 +6,6 @@ mod changes;
 mod edit;
 mod helpers;
 mod hostile;
+mod lifecycle;
 mod openapi;
 mod users;

@@ -1,0 +1,27 @@
+-- Append-only audit events (SPEC A1): written in the same transaction as the change
+-- they describe, so no change goes unrecorded and no event describes a change that
+-- rolled back. The activity log (issue 7) reads them.
+CREATE TABLE audit_events (
+    id          TEXT PRIMARY KEY,
+    org_id      TEXT NOT NULL REFERENCES organizations(id),
+    at          TEXT NOT NULL,
+    -- NULL for the system (e.g. a scheduled job).
+    actor_id    TEXT,
+    -- 'user', 'role', 'group', 'organization', …
+    target_type TEXT NOT NULL,
+    target_id   TEXT NOT NULL,
+    -- e.g. 'user.updated', 'user.deactivated'
+    action      TEXT NOT NULL,
+    ip          TEXT NOT NULL DEFAULT '',
+    -- JSON: {"before": …, "after": …, …}; names and values as they were, so the event
+    -- still reads right after the target is renamed or removed.
+    details     TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX audit_events_org_at ON audit_events (org_id, at, id);
+CREATE INDEX audit_events_target ON audit_events (org_id, target_id, at);
+CREATE INDEX audit_events_actor ON audit_events (org_id, actor_id, at);
+
+-- Never edited, never deleted by the application.
+CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events BEGIN
+    SELECT RAISE(ABORT, 'audit events are append-only');
+END;

@@ -1,0 +1,228 @@
+//! Deactivating and reactivating a user (SPEC U8, R3). Deactivation ends every session of
+//! the user at once (their next request is refused), frees their seat (seats count active
+//! users) and keeps everything else; reactivation restores the same user with the same
+//! roles and departments. Both are audited in their own transaction.
+
+use super::auth::ClientMeta;
+use super::user_edit::{etag, user_response};
+use super::users::{find_versioned, permissions_of};
+use crate::app::AppState;
+use crate::audit::{self, Event};
+use crate::auth::{Principal, UsersManage};
+use crate::error::{ApiError, Result};
+use crate::extract::ApiPath;
+use crate::idempotency::{Claim, Idempotency};
+use axum::extract::State;
+use axum::http::header::IF_MATCH;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use gatehouse_api::{Problem, User, UserStatus, codes};
+use serde_json::json;
+
+/// What to do to the user.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Deactivate,
+    Reactivate,
+}
+
+impl Change {
+    fn path(self, id: &str) -> String {
+        match self {
+            Self::Deactivate => format!("/v1/users/{id}/deactivate"),
+            Self::Reactivate => format!("/v1/users/{id}/reactivate"),
+        }
+    }
+}
+
+/// Deactivates a user: their sessions end at once, their seat is freed, their history,
+/// roles and departments are kept. `If-Match` is optional; when sent it must be current.
+#[utoipa::path(
+    post, path = "/v1/users/{id}/deactivate", tag = "users",
+    params(
+        ("id" = String, Path, description = "User id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag the admin saw; a stale one gets 412"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first answer"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The deactivated user (already deactivated: unchanged); `ETag` has its version", body = User),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Lacks `users.manage`, or the user holds a permission the caller lacks", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user in this organization", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`cannot_deactivate_self`, or `last_owner`: it would leave no active Owner", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`precondition_failed`: the user changed; `current` holds it", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn deactivate_user(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: ClientMeta,
+    ApiPath(id): ApiPath<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    run(&state, &principal, &meta, &id, &headers, Change::Deactivate).await
+}
+
+/// Reactivates a deactivated user with the roles and departments they had.
+#[utoipa::path(
+    post, path = "/v1/users/{id}/reactivate", tag = "users",
+    params(
+        ("id" = String, Path, description = "User id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag the admin saw; a stale one gets 412"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first answer"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The active user (already active: unchanged); `ETag` has its version", body = User),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Lacks `users.manage`, or the user holds a permission the caller lacks", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user in this organization", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`not_deactivated`: the user is pending (invited); they join by accepting", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`precondition_failed`: the user changed; `current` holds it", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn reactivate_user(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: ClientMeta,
+    ApiPath(id): ApiPath<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    run(&state, &principal, &meta, &id, &headers, Change::Reactivate).await
+}
+
+async fn run(state: &AppState, principal: &Principal, meta: &ClientMeta, id: &str, headers: &HeaderMap, change: Change) -> Result<Response> {
+    let granted = principal.require::<UsersManage>()?;
+    let org = granted.org_id().to_owned();
+    let if_match = headers.get(IF_MATCH).and_then(|v| v.to_str().ok()).map(|v| v.trim().to_owned());
+    match Idempotency::claim(state, principal, headers, "POST", &change.path(id), &if_match).await? {
+        Claim::Replay(response) => Ok(response),
+        Claim::None => apply(state, principal, meta, &org, id, if_match.as_deref(), change, None).await,
+        Claim::Fresh(idem) => {
+            let result = apply(state, principal, meta, &org, id, if_match.as_deref(), change, Some(&idem)).await;
+            idem.finish(state, result).await
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn apply(
+    state: &AppState,
+    principal: &Principal,
+    meta: &ClientMeta,
+    org: &str,
+    id: &str,
+    if_match: Option<&str>,
+    change: Change,
+    idem: Option<&Idempotency>,
+) -> Result<Response> {
+    let db = &state.db;
+    let not_found = || ApiError::not_found(format!("No user with id `{id}` in this organization."));
+    let (current, version) = find_versioned(db, org, id).await?.ok_or_else(not_found)?;
+    let stale = |user: &User, version: i64| -> Result<Response> {
+        Err(ApiError::stale(serde_json::to_value(user).map_err(|e| ApiError::Internal(e.into()))?, etag(version)))
+    };
+    if let Some(tag) = if_match
+        && tag != "*"
+        && tag != etag(version)
+    {
+        return stale(&current, version);
+    }
+    if change == Change::Deactivate && id == principal.user_id {
+        return Err(ApiError::new(StatusCode::CONFLICT, codes::CANNOT_DEACTIVATE_SELF, "You cannot deactivate yourself; ask another admin."));
+    }
+    // Nobody acts on a user who holds a permission they lack (a Manager on an Admin).
+    let theirs = permissions_of(db, id).await?;
+    if let Some(missing) = theirs.iter().find(|p| !principal.permissions.contains(p)) {
+        return Err(ApiError::forbidden(format!(
+            "{} holds the `{missing}` permission, which you do not have, so you cannot change their status.",
+            current.display_name
+        )));
+    }
+    let target = match (change, current.status) {
+        (Change::Deactivate, UserStatus::Deactivated) | (Change::Reactivate, UserStatus::Active) => None,
+        (Change::Deactivate, _) => Some(UserStatus::Deactivated),
+        (Change::Reactivate, UserStatus::Deactivated) => Some(UserStatus::Active),
+        (Change::Reactivate, UserStatus::Pending) => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                codes::NOT_DEACTIVATED,
+                format!("{} is invited and has not joined yet; there is nothing to reactivate.", current.display_name),
+            ));
+        }
+    };
+    let now = state.clock.now();
+    let Some(target) = target else {
+        // Already so: nothing changes, not even the version.
+        let response = user_response(&current, version)?;
+        if let Some(idem) = idem {
+            let body = serde_json::to_vec(&current).map_err(|e| ApiError::Internal(e.into()))?;
+            idem.store(&mut *db.acquire().await?, StatusCode::OK, Some(&etag(version)), &body, now).await?;
+        }
+        return Ok(response);
+    };
+
+    let mut tx = db.begin().await?;
+    // The write first: it takes the write lock, so the guard below reads a settled state.
+    let updated = sqlx::query("UPDATE users SET status = ?, updated_at = ? WHERE id = ? AND org_id = ? AND version = ?")
+        .bind(target.as_str())
+        .bind(now)
+        .bind(id)
+        .bind(org)
+        .bind(version)
+        .execute(&mut *tx)
+        .await?;
+    if updated.rows_affected() == 0 {
+        drop(tx);
+        let (now_user, now_version) = find_versioned(db, org, id).await?.ok_or_else(not_found)?;
+        return stale(&now_user, now_version);
+    }
+    let mut sessions_ended = 0;
+    if change == Change::Deactivate {
+        if super::user_edit::active_owners(&mut tx, org).await? == 0 {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                codes::LAST_OWNER,
+                format!("{} is the organization's last active Owner; make someone else an Owner first.", current.display_name),
+            ));
+        }
+        sessions_ended = sqlx::query("UPDATE sessions SET revoked_at = ?, revoked_reason = 'user_deactivated' WHERE user_id = ? AND revoked_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    }
+    let action = match change {
+        Change::Deactivate => "user.deactivated",
+        Change::Reactivate => "user.reactivated",
+    };
+    audit::record(
+        &mut tx,
+        Event {
+            org_id: org,
+            actor_id: Some(&principal.user_id),
+            target_type: "user",
+            target_id: id,
+            action,
+            ip: &meta.ip,
+            details: json!({
+                "target": { "name": current.display_name, "email": current.email },
+                "before": { "status": current.status.as_str() },
+                "after": { "status": target.as_str() },
+                "sessions_ended": sessions_ended,
+            }),
+        },
+        now,
+    )
+    .await?;
+    let version: i64 = sqlx::query_scalar("SELECT version FROM users WHERE id = ?").bind(id).fetch_one(&mut *tx).await?;
+    let user = User { status: target, ..current };
+    let body = serde_json::to_vec(&user).map_err(|e| ApiError::Internal(e.into()))?;
+    if let Some(idem) = idem {
+        idem.store(&mut tx, StatusCode::OK, Some(&etag(version)), &body, now).await?;
+    }
+    tx.commit().await?;
+    user_response(&user, version)
+}
