@@ -308,8 +308,8 @@ async fn apply_users(tx: &mut Transaction<'_, Sqlite>, users: &[(&User, Option<&
     Ok(())
 }
 
-/// `(?, ?, …)` with one bound value per item.
-fn push_list<'a>(qb: &mut QueryBuilder<'a, Sqlite>, items: impl Iterator<Item = &'a str>) {
+/// `(?, ?, …)` with one bound value per item, for `… IN` clauses.
+pub(crate) fn push_list<'a>(qb: &mut QueryBuilder<'a, Sqlite>, items: impl IntoIterator<Item = &'a str>) {
     qb.push("(");
     let mut sep = qb.separated(", ");
     for item in items {

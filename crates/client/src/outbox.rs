@@ -360,12 +360,8 @@ impl Cache {
     pub async fn local_states(&self, ids: &[&str]) -> Result<HashMap<String, OutboxState>> {
         let mut out = HashMap::new();
         for chunk in ids.chunks(400) {
-            let mut qb = sqlx::QueryBuilder::<Sqlite>::new("SELECT id, local_state FROM users WHERE local_state IS NOT NULL AND id IN (");
-            let mut sep = qb.separated(", ");
-            for id in chunk {
-                sep.push_bind(*id);
-            }
-            qb.push(")");
+            let mut qb = sqlx::QueryBuilder::<Sqlite>::new("SELECT id, local_state FROM users WHERE local_state IS NOT NULL AND id IN ");
+            crate::cache::push_list(&mut qb, chunk.iter().copied());
             let rows: Vec<(String, String)> = qb.build_query_as().fetch_all(&self.db).await?;
             out.extend(rows.into_iter().filter_map(|(id, s)| OutboxState::parse(&s).map(|s| (id, s))));
         }

@@ -10,6 +10,7 @@
 use crate::error::Result;
 use gatehouse_api::{UserCounts, UserStatus};
 use memchr::memmem;
+use crate::cache::push_list;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use std::collections::{HashMap, HashSet};
 
@@ -46,6 +47,26 @@ pub(crate) struct Query<'a> {
     /// Start after this (sort key, id).
     pub after: Option<(&'a str, &'a str)>,
     pub limit: usize,
+}
+
+/// Items from rows and their memberships, in list order.
+fn items(rows: Vec<Row>, mut memberships: HashMap<String, (Vec<u32>, Vec<u32>)>) -> Vec<Item> {
+    let mut items: Vec<Item> = rows
+        .into_iter()
+        .map(|(id, sort, search, status)| {
+            let (roles, groups) = memberships.remove(&id).unwrap_or_default();
+            Item {
+                sort: sort.into(),
+                id: id.into(),
+                search: search.into(),
+                status: UserStatus::parse(&status).unwrap_or(UserStatus::Active),
+                roles: roles.into(),
+                groups: groups.into(),
+            }
+        })
+        .collect();
+    items.sort_unstable_by(|a, b| a.key().cmp(&b.key()));
+    items
 }
 
 /// A page: ids in list order (at most `limit + 1`: one more says another page follows),
@@ -130,10 +151,8 @@ impl Index {
             .fetch_one(&mut *conn)
             .await?;
         let rows: Vec<Row> = serde_json::from_str(&rows).map_err(|e| crate::Error::Cache(e.to_string()))?;
-        let mut memberships = self.memberships(conn, None).await?;
-        let mut items: Vec<Item> = rows.into_iter().map(|row| self.item(row, &mut memberships)).collect();
-        items.sort_unstable_by(|a, b| a.key().cmp(&b.key()));
-        self.items = items;
+        let memberships = self.memberships(conn, None).await?;
+        self.items = items(rows, memberships);
         self.rebuild_hay();
         Ok(())
     }
@@ -141,11 +160,10 @@ impl Index {
     /// Replaces the items of `ids` with their rows now (none for a deleted user).
     async fn patch(&mut self, conn: &mut SqliteConnection, ids: &[String]) -> Result<()> {
         let mut qb = QueryBuilder::<Sqlite>::new("SELECT id, sort_name, search_text, status FROM users WHERE id IN ");
-        push_list(&mut qb, ids);
+        push_list(&mut qb, ids.iter().map(String::as_str));
         let rows: Vec<Row> = qb.build_query_as().fetch_all(&mut *conn).await?;
-        let mut memberships = self.memberships(conn, Some(ids)).await?;
-        let mut fresh: Vec<Item> = rows.into_iter().map(|row| self.item(row, &mut memberships)).collect();
-        fresh.sort_unstable_by(|a, b| a.key().cmp(&b.key()));
+        let memberships = self.memberships(conn, Some(ids)).await?;
+        let fresh = items(rows, memberships);
         let gone: HashSet<&str> = ids.iter().map(String::as_str).collect();
         let old = std::mem::take(&mut self.items);
         let mut merged = Vec::with_capacity(old.len() + fresh.len());
@@ -169,7 +187,7 @@ impl Index {
             let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT json_group_array(json_array(user_id, {column})) FROM {table}"));
             if let Some(ids) = ids {
                 qb.push(" WHERE user_id IN ");
-                push_list(&mut qb, ids);
+                push_list(&mut qb, ids.iter().map(String::as_str));
             }
             let pairs: String = qb.build_query_scalar().fetch_one(&mut *conn).await?;
             let pairs: Vec<(String, String)> = serde_json::from_str(&pairs).map_err(|e| crate::Error::Cache(e.to_string()))?;
@@ -183,18 +201,6 @@ impl Index {
             }
         }
         Ok(out)
-    }
-
-    fn item(&self, (id, sort, search, status): Row, memberships: &mut HashMap<String, (Vec<u32>, Vec<u32>)>) -> Item {
-        let (roles, groups) = memberships.remove(&id).unwrap_or_default();
-        Item {
-            sort: sort.into(),
-            id: id.into(),
-            search: search.into(),
-            status: UserStatus::parse(&status).unwrap_or(UserStatus::Active),
-            roles: roles.into(),
-            groups: groups.into(),
-        }
     }
 
     fn rebuild_hay(&mut self) {
@@ -265,15 +271,6 @@ impl Index {
         }
         found
     }
-}
-
-fn push_list<'a>(qb: &mut QueryBuilder<'a, Sqlite>, ids: &'a [String]) {
-    qb.push("(");
-    let mut sep = qb.separated(", ");
-    for id in ids {
-        sep.push_bind(id.as_str());
-    }
-    qb.push(")");
 }
 
 #[cfg(test)]

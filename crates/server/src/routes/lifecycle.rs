@@ -4,7 +4,7 @@
 //! roles and departments. Both are audited in their own transaction.
 
 use super::auth::ClientMeta;
-use super::user_edit::{etag, user_response};
+use super::user_edit::{body_of, etag, with_body};
 use super::users::{find_versioned, permissions_of};
 use crate::app::AppState;
 use crate::audit::{self, Event};
@@ -155,12 +155,11 @@ async fn apply(
     let now = state.clock.now();
     let Some(target) = target else {
         // Already so: nothing changes, not even the version.
-        let response = user_response(&current, version)?;
+        let body = body_of(&current)?;
         if let Some(idem) = idem {
-            let body = serde_json::to_vec(&current).map_err(|e| ApiError::Internal(e.into()))?;
             idem.store(&mut *db.acquire().await?, StatusCode::OK, Some(&etag(version)), &body, now).await?;
         }
-        return Ok(response);
+        return Ok(with_body(body, version));
     };
 
     let mut tx = db.begin().await?;
@@ -218,11 +217,10 @@ async fn apply(
     )
     .await?;
     let version: i64 = sqlx::query_scalar("SELECT version FROM users WHERE id = ?").bind(id).fetch_one(&mut *tx).await?;
-    let user = User { status: target, ..current };
-    let body = serde_json::to_vec(&user).map_err(|e| ApiError::Internal(e.into()))?;
+    let body = body_of(&User { status: target, ..current })?;
     if let Some(idem) = idem {
         idem.store(&mut tx, StatusCode::OK, Some(&etag(version)), &body, now).await?;
     }
     tx.commit().await?;
-    user_response(&user, version)
+    Ok(with_body(body, version))
 }

@@ -382,11 +382,11 @@ fn refs(roles: &[RoleRow]) -> Vec<RoleRef> {
     roles.iter().map(|r| RoleRef { id: r.id.clone(), key: r.key.clone(), name: r.name.clone() }).collect()
 }
 
-fn body_of(user: &User) -> Result<Vec<u8>> {
+pub(crate) fn body_of(user: &User) -> Result<Vec<u8>> {
     serde_json::to_vec(user).map_err(|e| ApiError::Internal(e.into()))
 }
 
-fn with_body(body: Vec<u8>, version: i64) -> Response {
+pub(crate) fn with_body(body: Vec<u8>, version: i64) -> Response {
     let mut res = Response::new(axum::body::Body::from(body));
     res.headers_mut().insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if let Ok(v) = HeaderValue::from_str(&etag(version)) {
