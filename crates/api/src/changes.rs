@@ -30,8 +30,11 @@ pub struct Role {
     pub name: String,
     /// Owner, Admin, Manager and Member are built in.
     pub builtin: bool,
-    /// Permission keys.
+    /// Permission keys, in the order of [`crate::PERMISSIONS`].
     pub permissions: Vec<String>,
+    /// Users holding the role (`GET /v1/roles`; absent in the change feed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_count: Option<u32>,
 }
 
 /// One entry of the change feed: the resource as it is now, or a tombstone.

@@ -8,6 +8,7 @@
 
 mod auth;
 mod changes;
+mod directory;
 mod outbox;
 mod problem;
 mod secret;
@@ -15,6 +16,7 @@ mod users;
 
 pub use auth::*;
 pub use changes::*;
+pub use directory::*;
 pub use outbox::*;
 pub use problem::*;
 pub use secret::Secret;

@@ -80,6 +80,14 @@ pub mod codes {
     pub const CANNOT_DEACTIVATE_SELF: &str = "cannot_deactivate_self";
     /// Reactivating a user who was never active (still invited).
     pub const NOT_DEACTIVATED: &str = "not_deactivated";
+    /// The organization has no free seat (SPEC O1).
+    pub const SEAT_LIMIT_REACHED: &str = "seat_limit_reached";
+    /// A built-in role cannot be edited or deleted.
+    pub const BUILTIN_ROLE: &str = "builtin_role";
+    /// Another role or group of the organization already has this name.
+    pub const NAME_TAKEN: &str = "name_taken";
+    /// The user must be deactivated before they can be removed.
+    pub const NOT_REMOVABLE: &str = "not_removable";
     /// A change-feed cursor older than the retention window (410): resync in full.
     pub const CHANGES_EXPIRED: &str = "changes_expired";
     /// A paging cursor that this server did not issue for this query.

@@ -63,6 +63,14 @@ pub enum GroupKind {
 }
 
 impl GroupKind {
+    /// The wire (and database) spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Department => "department",
+            Self::Company => "company",
+        }
+    }
+
     /// Parses the wire (and database) spelling; anything but `company` is a department.
     pub fn parse(s: &str) -> Self {
         if s == "company" { Self::Company } else { Self::Department }
@@ -114,7 +122,57 @@ pub struct User {
     /// Custom attributes (SPEC U6): key to value, keys sorted.
     #[serde(default)]
     pub custom_attributes: BTreeMap<String, String>,
+    /// Picture: an `https` URL, or this server's `/v1/users/{id}/avatar?v=…` after an upload.
+    #[serde(default)]
+    pub avatar_url: Option<String>,
+    /// How the user can sign in (SPEC U6).
+    #[serde(default)]
+    pub auth_methods: Vec<AuthMethod>,
+    /// What the user is notified about by e-mail.
+    #[serde(default)]
+    pub notification_preferences: NotificationPreferences,
 }
+
+/// A way of signing in (SPEC U6). External providers are recorded, not yet federated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum AuthMethod {
+    /// E-mail and password.
+    Password,
+    /// Google account.
+    Google,
+    /// Microsoft account.
+    Microsoft,
+    /// The organization's SAML identity provider.
+    Saml,
+}
+
+/// E-mail notifications a user receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct NotificationPreferences {
+    /// New sign-ins, password and MFA changes.
+    pub security_alerts: bool,
+    /// Changes to the user's roles and departments.
+    pub account_changes: bool,
+    /// A weekly summary of the organization's activity.
+    pub weekly_digest: bool,
+}
+
+impl Default for NotificationPreferences {
+    fn default() -> Self {
+        Self { security_alerts: true, account_changes: true, weekly_digest: false }
+    }
+}
+
+/// Largest uploaded avatar, in bytes.
+pub const MAX_AVATAR_BYTES: usize = 512 * 1024;
+/// Longest avatar URL.
+pub const MAX_AVATAR_URL_CHARS: usize = 2000;
 
 /// Per-status totals for the count badges (SPEC U2), over the current search and
 /// role/department filters, ignoring the status filter so the badges work as tabs.
@@ -227,6 +285,12 @@ pub struct UserPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(type = "Record<string, string | null>"))]
     pub custom_attributes: Option<BTreeMap<String, Option<String>>>,
+    /// A new picture URL (`https` only); an empty string removes the picture.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_url: Option<String>,
+    /// The user's notification preferences from now on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notification_preferences: Option<NotificationPreferences>,
 }
 
 impl UserPatch {
@@ -246,6 +310,7 @@ pub const MAX_ATTRIBUTE_VALUE_CHARS: usize = 1000;
 pub const RESERVED_ATTRIBUTE_KEYS: &[&str] = &[
     "id", "email", "first_name", "last_name", "display_name", "name", "status", "roles", "departments", "password",
     "mfa_enabled", "created_at", "last_active_at", "last_login_at", "org_id", "organization", "version", "etag",
+    "avatar", "avatar_url", "auth_methods", "notification_preferences",
 ];
 
 /// Why a custom attribute key cannot be used, or `None` when it can: 1–64 characters,

@@ -141,6 +141,12 @@ pub fn apply_patch(user: &mut User, patch: &UserPatch, roles: &[RoleRef], groups
             None => user.custom_attributes.remove(k),
         };
     }
+    if let Some(url) = &patch.avatar_url {
+        user.avatar_url = Some(url.trim().to_owned()).filter(|u| !u.is_empty());
+    }
+    if let Some(prefs) = patch.notification_preferences {
+        user.notification_preferences = prefs;
+    }
 }
 
 /// One field an edit touches, in three versions: (comparable, display) each.
@@ -192,6 +198,19 @@ fn fields(patch: &UserPatch, mine: &User, theirs: &User, base: &User) -> Vec<Fie
     }
     for key in patch.custom_attributes.iter().flatten().map(|(k, _)| k) {
         push(&format!("custom_attributes.{key}"), &|u| attribute(u, key));
+    }
+    if patch.avatar_url.is_some() {
+        push("avatar_url", &|u| text(u.avatar_url.as_deref().unwrap_or("")));
+    }
+    if patch.notification_preferences.is_some() {
+        push("notification_preferences", &|u| {
+            let p = u.notification_preferences;
+            let on: Vec<&str> = [(p.security_alerts, "security alerts"), (p.account_changes, "account changes"), (p.weekly_digest, "weekly digest")]
+                .into_iter()
+                .filter_map(|(on, name)| on.then_some(name))
+                .collect();
+            (format!("{p:?}"), if on.is_empty() { "(none)".into() } else { on.join(", ") })
+        });
     }
     out
 }
@@ -614,6 +633,9 @@ mod tests {
             last_login_at: None,
             created_at: chrono::Utc::now(),
             custom_attributes: Default::default(),
+            avatar_url: None,
+            auth_methods: vec![],
+            notification_preferences: Default::default(),
         }
     }
 

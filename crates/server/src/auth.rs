@@ -76,6 +76,24 @@ impl Permission for UsersManage {
     const KEY: &'static str = "users.manage";
 }
 
+/// `sessions.revoke`: see sessions and force users to sign out.
+pub struct SessionsRevoke;
+impl Permission for SessionsRevoke {
+    const KEY: &'static str = "sessions.revoke";
+}
+
+/// `roles.manage`: create, edit and delete custom roles.
+pub struct RolesManage;
+impl Permission for RolesManage {
+    const KEY: &'static str = "roles.manage";
+}
+
+/// `org.settings`: organization settings, departments and companies.
+pub struct OrgSettings;
+impl Permission for OrgSettings {
+    const KEY: &'static str = "org.settings";
+}
+
 /// Proof that the caller holds permission `P` in organization `org_id`.
 pub struct Granted<P> {
     org_id: String,
@@ -90,6 +108,11 @@ impl<P> Granted<P> {
 }
 
 impl Principal {
+    /// Whether the caller holds the permission `key`.
+    pub fn holds(&self, key: &str) -> bool {
+        self.permissions.iter().any(|p| p == key)
+    }
+
     /// Checks that the caller holds `P`.
     pub fn require<P: Permission>(&self) -> Result<Granted<P>> {
         if self.permissions.iter().any(|p| p == P::KEY) {

@@ -16,6 +16,9 @@ use utoipa::{Modify, OpenApi};
         (name = "auth", description = "Sign-in, tokens and the current account"),
         (name = "users", description = "The organization's users"),
         (name = "sync", description = "The change feed clients keep their offline cache with"),
+        (name = "roles", description = "Built-in and custom roles with their permissions"),
+        (name = "departments", description = "Departments and companies"),
+        (name = "organization", description = "The organization's settings: seats, invitations, MFA"),
     )
 )]
 pub struct ApiDoc;

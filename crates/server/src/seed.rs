@@ -91,6 +91,8 @@ struct NewUser {
     created: DateTime<Utc>,
     roles: Vec<String>,
     groups: Vec<String>,
+    /// External sign-in methods, as stored (a JSON array).
+    identities: &'static str,
 }
 
 fn new_id() -> String {
@@ -137,6 +139,12 @@ fn generated_user(i: u32, now: DateTime<Utc>, role_ids: &dyn Fn(&str) -> String,
         created: now - Duration::days(400) + Duration::seconds(i64::from(i) * 60),
         roles: vec![role_ids(role)],
         groups,
+        identities: match i % 20 {
+            1 | 2 => r#"["google"]"#,
+            3 => r#"["microsoft"]"#,
+            4 => r#"["saml"]"#,
+            _ => "[]",
+        },
     }
 }
 
@@ -223,6 +231,7 @@ pub async fn seed_demo(db: &SqlitePool, clock: &dyn Clock, opts: &SeedOptions) -
         created: now - Duration::days(400),
         roles: vec![role_id("owner")],
         groups: vec![dept_id("Engineering")],
+        identities: r#"["google"]"#,
     }];
     for (local, first, last, roles, dept) in STAFF {
         if format!("{local}@acme.test").eq_ignore_ascii_case(&owner_email) {
@@ -240,6 +249,7 @@ pub async fn seed_demo(db: &SqlitePool, clock: &dyn Clock, opts: &SeedOptions) -
             created: now - Duration::days(399),
             roles: roles.iter().map(|r| role_id(r)).collect(),
             groups: vec![dept_id(dept)],
+            identities: "[]",
         });
     }
     insert_users(&mut tx, &org_id, &staff).await?;
@@ -260,6 +270,13 @@ pub async fn seed_demo(db: &SqlitePool, clock: &dyn Clock, opts: &SeedOptions) -
         total += batch.len() as u32;
         start = end;
     }
+    // A demo with a few seats free, so creating users works and the limit is in sight.
+    sqlx::query(
+        "UPDATE organizations SET seat_limit = 25 + (SELECT COUNT(*) FROM users WHERE org_id = ?1 AND status IN ('active', 'pending')) WHERE id = ?1",
+    )
+    .bind(&org_id)
+    .execute(&mut *tx)
+    .await?;
     let (sessions, attempts) = insert_activity(&mut tx, &org_id, &sample, now).await?;
     // Each user entered the change feed up to three times (row, role, groups); a new
     // organization's feed needs only the latest entry per resource.
@@ -280,7 +297,7 @@ async fn insert_users(tx: &mut Transaction<'_, Sqlite>, org_id: &str, users: &[N
     }
     let mut qb = QueryBuilder::<Sqlite>::new(
         "INSERT INTO users (id, org_id, email, email_lower, first_name, last_name, display_name, sort_name, search_text, \
-         status, password_hash, mfa_enabled, last_active_at, last_login_at, created_at, updated_at) ",
+         status, password_hash, mfa_enabled, last_active_at, last_login_at, created_at, updated_at, identities) ",
     );
     qb.push_values(users, |mut b, u| {
         let display = format!("{} {}", u.first, u.last);
@@ -299,7 +316,8 @@ async fn insert_users(tx: &mut Transaction<'_, Sqlite>, org_id: &str, users: &[N
             .push_bind(u.last_active)
             .push_bind(u.last_active)
             .push_bind(u.created)
-            .push_bind(u.created);
+            .push_bind(u.created)
+            .push_bind(u.identities);
     });
     qb.build().execute(&mut **tx).await?;
 

@@ -157,7 +157,7 @@ async fn load_roles(db: &SqlitePool, org: &str, ids: &[&str]) -> Result<HashMap<
     let mut out = HashMap::new();
     for (id, key, name, builtin, permissions) in by_ids::<(String, String, String, bool, String)>(db, "SELECT id, key, name, builtin, permissions FROM roles", org, ids).await? {
         let permissions = serde_json::from_str(&permissions).map_err(|e| ApiError::Internal(e.into()))?;
-        out.insert(id.clone(), Role { id, key, name, builtin, permissions });
+        out.insert(id.clone(), Role { id, key, name, builtin, permissions, member_count: None });
     }
     Ok(out)
 }

@@ -4,7 +4,7 @@
 //! roles and departments. Both are audited in their own transaction.
 
 use super::auth::ClientMeta;
-use super::user_edit::{body_of, etag, with_body};
+use super::user_edit::{Saved, body_of, etag};
 use super::users::{find_versioned, permissions_of};
 use crate::app::AppState;
 use crate::audit::{self, Event};
@@ -19,10 +19,41 @@ use axum::response::Response;
 use gatehouse_api::{Problem, User, UserStatus, codes};
 use serde_json::json;
 
+/// Nobody acts on a user who holds a permission they lack (a Manager on an Admin): the
+/// refusal names the permission and what `doing` would have done.
+pub(crate) async fn ensure_outranks(db: &sqlx::SqlitePool, principal: &Principal, user: &User, doing: &str) -> Result<()> {
+    let theirs = permissions_of(db, &user.id).await?;
+    match theirs.iter().find(|p| !principal.holds(p)) {
+        Some(missing) => Err(ApiError::forbidden(format!(
+            "{} holds the `{missing}` permission, which you do not have, so you cannot {doing}.",
+            user.display_name
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Ends every live session of `user_id` (their next request is refused); returns how many.
+pub(crate) async fn end_sessions(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    user_id: &str,
+    reason: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<u64> {
+    Ok(sqlx::query("UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE user_id = ? AND revoked_at IS NULL")
+        .bind(now)
+        .bind(reason)
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected())
+}
+
 /// What to do to the user.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Change {
+pub(crate) enum Change {
+    /// Deactivate.
     Deactivate,
+    /// Reactivate.
     Reactivate,
 }
 
@@ -78,7 +109,7 @@ pub async fn deactivate_user(
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Lacks `users.manage`, or the user holds a permission the caller lacks", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user in this organization", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`not_deactivated`: the user is pending (invited); they join by accepting", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`not_deactivated`: the user is pending (invited), they join by accepting; `seat_limit_reached`", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "`precondition_failed`: the user changed; `current` holds it", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -98,16 +129,16 @@ async fn run(state: &AppState, principal: &Principal, meta: &ClientMeta, id: &st
     let if_match = headers.get(IF_MATCH).and_then(|v| v.to_str().ok()).map(|v| v.trim().to_owned());
     match Idempotency::claim(state, principal, headers, "POST", &change.path(id), &if_match).await? {
         Claim::Replay(response) => Ok(response),
-        Claim::None => apply(state, principal, meta, &org, id, if_match.as_deref(), change, None).await,
+        Claim::None => apply(state, principal, meta, &org, id, if_match.as_deref(), change, None).await.map(Saved::response),
         Claim::Fresh(idem) => {
-            let result = apply(state, principal, meta, &org, id, if_match.as_deref(), change, Some(&idem)).await;
+            let result = apply(state, principal, meta, &org, id, if_match.as_deref(), change, Some(&idem)).await.map(Saved::response);
             idem.finish(state, result).await
         }
     }
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn apply(
+pub(crate) async fn apply(
     state: &AppState,
     principal: &Principal,
     meta: &ClientMeta,
@@ -116,11 +147,11 @@ async fn apply(
     if_match: Option<&str>,
     change: Change,
     idem: Option<&Idempotency>,
-) -> Result<Response> {
+) -> Result<Saved> {
     let db = &state.db;
     let not_found = || ApiError::not_found(format!("No user with id `{id}` in this organization."));
     let (current, version) = find_versioned(db, org, id).await?.ok_or_else(not_found)?;
-    let stale = |user: &User, version: i64| -> Result<Response> {
+    let stale = |user: &User, version: i64| -> Result<Saved> {
         Err(ApiError::stale(serde_json::to_value(user).map_err(|e| ApiError::Internal(e.into()))?, etag(version)))
     };
     if let Some(tag) = if_match
@@ -132,14 +163,7 @@ async fn apply(
     if change == Change::Deactivate && id == principal.user_id {
         return Err(ApiError::new(StatusCode::CONFLICT, codes::CANNOT_DEACTIVATE_SELF, "You cannot deactivate yourself; ask another admin."));
     }
-    // Nobody acts on a user who holds a permission they lack (a Manager on an Admin).
-    let theirs = permissions_of(db, id).await?;
-    if let Some(missing) = theirs.iter().find(|p| !principal.permissions.contains(p)) {
-        return Err(ApiError::forbidden(format!(
-            "{} holds the `{missing}` permission, which you do not have, so you cannot change their status.",
-            current.display_name
-        )));
-    }
+    ensure_outranks(db, principal, &current, "change their status").await?;
     let target = match (change, current.status) {
         (Change::Deactivate, UserStatus::Deactivated) | (Change::Reactivate, UserStatus::Active) => None,
         (Change::Deactivate, _) => Some(UserStatus::Deactivated),
@@ -159,7 +183,7 @@ async fn apply(
         if let Some(idem) = idem {
             idem.store(&mut *db.acquire().await?, StatusCode::OK, Some(&etag(version)), &body, now).await?;
         }
-        return Ok(with_body(body, version));
+        return Ok(Saved { user: current, body, version });
     };
 
     let mut tx = db.begin().await?;
@@ -178,6 +202,9 @@ async fn apply(
         return stale(&now_user, now_version);
     }
     let mut sessions_ended = 0;
+    if change == Change::Reactivate {
+        super::org::ensure_seats(&mut tx, org).await?;
+    }
     if change == Change::Deactivate {
         if super::user_edit::active_owners(&mut tx, org).await? == 0 {
             return Err(ApiError::new(
@@ -186,12 +213,7 @@ async fn apply(
                 format!("{} is the organization's last active Owner; make someone else an Owner first.", current.display_name),
             ));
         }
-        sessions_ended = sqlx::query("UPDATE sessions SET revoked_at = ?, revoked_reason = 'user_deactivated' WHERE user_id = ? AND revoked_at IS NULL")
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        sessions_ended = end_sessions(&mut tx, id, "user_deactivated", now).await?;
     }
     let action = match change {
         Change::Deactivate => "user.deactivated",
@@ -217,10 +239,11 @@ async fn apply(
     )
     .await?;
     let version: i64 = sqlx::query_scalar("SELECT version FROM users WHERE id = ?").bind(id).fetch_one(&mut *tx).await?;
-    let body = body_of(&User { status: target, ..current })?;
+    let user = User { status: target, ..current };
+    let body = body_of(&user)?;
     if let Some(idem) = idem {
         idem.store(&mut tx, StatusCode::OK, Some(&etag(version)), &body, now).await?;
     }
     tx.commit().await?;
-    Ok(with_body(body, version))
+    Ok(Saved { user, body, version })
 }

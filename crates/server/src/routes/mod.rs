@@ -2,8 +2,15 @@
 //! without an OpenAPI description does not compile.
 
 pub mod auth;
+pub mod avatar;
+pub mod bulk;
 pub mod changes;
+pub mod export;
+pub mod groups;
 pub mod lifecycle;
+pub mod org;
+pub mod roles;
+pub mod user_create;
 pub mod user_edit;
 pub mod users;
 
@@ -22,12 +29,20 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::refresh))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
-        .routes(routes!(users::list_users))
+        .routes(routes!(users::list_users, user_create::create_user))
+        .routes(routes!(export::export_users))
+        .routes(routes!(bulk::bulk))
         .routes(routes!(changes::list_changes))
         .routes(routes!(changes::stream_changes))
-        .routes(routes!(users::get_user, user_edit::patch_user))
+        .routes(routes!(users::get_user, user_edit::patch_user, user_create::remove_user))
+        .routes(routes!(avatar::put_avatar, avatar::get_avatar))
         .routes(routes!(lifecycle::deactivate_user))
         .routes(routes!(lifecycle::reactivate_user))
+        .routes(routes!(roles::list_roles, roles::create_role))
+        .routes(routes!(roles::patch_role, roles::delete_role))
+        .routes(routes!(groups::list_groups, groups::create_group))
+        .routes(routes!(groups::patch_group, groups::delete_group))
+        .routes(routes!(org::get_org, org::patch_org))
 }
 
 /// Appends `(?, ?, …)` with one bound parameter per id, for `… IN` clauses.
@@ -38,6 +53,16 @@ pub(crate) fn push_id_list(qb: &mut sqlx::QueryBuilder<'_, sqlx::Sqlite>, ids: &
         sep.push_bind((*id).to_owned());
     }
     qb.push(")");
+}
+
+/// Checks an optional `If-Match` against `version` of `current`: absent or `*` passes, a
+/// stale one is 412 with `current` in the problem.
+pub(crate) fn check_if_match<T: serde::Serialize>(headers: &axum::http::HeaderMap, current: &T, version: i64) -> crate::error::Result<()> {
+    let etag = user_edit::etag(version);
+    match headers.get(axum::http::header::IF_MATCH).and_then(|v| v.to_str().ok()).map(str::trim) {
+        Some(tag) if tag != "*" && tag != etag => Err(ApiError::stale(serde_json::to_value(current).map_err(|e| ApiError::Internal(e.into()))?, etag)),
+        _ => Ok(()),
+    }
 }
 
 /// Fallback for unknown paths.

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use gatehouse_api::{
     FieldError, GroupKind, GroupRef, MAX_ATTRIBUTE_VALUE_CHARS, MAX_CUSTOM_ATTRIBUTES, MAX_NAME_CHARS, Problem,
-    RESERVED_ATTRIBUTE_KEYS, RoleRef, User, UserPatch, attribute_key_problem, codes,
+    RESERVED_ATTRIBUTE_KEYS, RoleRef, MAX_AVATAR_URL_CHARS, User, UserPatch, attribute_key_problem, codes,
 };
 use sqlx::SqlitePool;
 use super::users::find_versioned;
@@ -38,7 +38,7 @@ pub fn valid_email(email: &str) -> bool {
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
-fn validate(patch: &UserPatch) -> Result<()> {
+pub(crate) fn validate(patch: &UserPatch) -> Result<()> {
     let mut errors = Vec::new();
     let mut error = |field: &str, code: &str, message: String| errors.push(FieldError { field: field.into(), code: code.into(), message });
     for (field, value) in [("first_name", &patch.first_name), ("last_name", &patch.last_name)] {
@@ -71,13 +71,35 @@ fn validate(patch: &UserPatch) -> Result<()> {
             }
         }
     }
+    if let Some(url) = &patch.avatar_url
+        && let Some(problem) = avatar_url_problem(url.trim())
+    {
+        error("avatar_url", "invalid", problem.into());
+    }
     if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
+}
+
+/// Why `url` cannot be a picture URL, or `None` when it can (empty removes the picture).
+pub fn avatar_url_problem(url: &str) -> Option<&'static str> {
+    if url.is_empty() {
+        return None;
+    }
+    let host = url.strip_prefix("https://").map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""));
+    if url.chars().count() > MAX_AVATAR_URL_CHARS {
+        Some("A picture URL has at most 2000 characters.")
+    } else if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Some("A picture URL cannot contain spaces.")
+    } else if host.is_none_or(|h| h.is_empty() || !h.contains('.') || h.contains('@')) {
+        Some("A picture URL must be an https:// address; or upload an image instead.")
+    } else {
+        None
+    }
 }
 
 /// A role as the edit needs it.
 #[derive(sqlx::FromRow, Clone)]
-struct RoleRow {
-    id: String,
+pub(crate) struct RoleRow {
+    pub(crate) id: String,
     key: String,
     name: String,
     builtin: bool,
@@ -86,7 +108,7 @@ struct RoleRow {
 
 /// Resolves role ids or keys of `org`, in the order the list shows them; unknown ones
 /// are a field error naming them.
-async fn resolve_roles(db: &SqlitePool, org: &str, wanted: &[String]) -> Result<Vec<RoleRow>> {
+pub(crate) async fn resolve_roles(db: &SqlitePool, org: &str, wanted: &[String]) -> Result<Vec<RoleRow>> {
     let all: Vec<RoleRow> = sqlx::query_as("SELECT id, key, name, builtin, permissions FROM roles WHERE org_id = ?").bind(org).fetch_all(db).await?;
     let mut out: Vec<RoleRow> = Vec::new();
     let mut unknown = Vec::new();
@@ -105,7 +127,7 @@ async fn resolve_roles(db: &SqlitePool, org: &str, wanted: &[String]) -> Result<
 }
 
 /// Resolves department/company ids of `org`, sorted by name; unknown ones are a field error.
-async fn resolve_groups(db: &SqlitePool, org: &str, wanted: &[String]) -> Result<Vec<GroupRef>> {
+pub(crate) async fn resolve_groups(db: &SqlitePool, org: &str, wanted: &[String]) -> Result<Vec<GroupRef>> {
     let all: Vec<(String, String, String)> = sqlx::query_as("SELECT id, name, kind FROM groups WHERE org_id = ?").bind(org).fetch_all(db).await?;
     let mut out: Vec<GroupRef> = Vec::new();
     let mut unknown = Vec::new();
@@ -125,7 +147,7 @@ async fn resolve_groups(db: &SqlitePool, org: &str, wanted: &[String]) -> Result
 
 /// SPEC R3: a caller grants or takes away only roles whose every permission they hold
 /// (so a Manager cannot make an Admin), and only an Owner hands out or takes the Owner role.
-async fn check_role_changes(db: &SqlitePool, principal: &Principal, changed: &[&RoleRow]) -> Result<()> {
+pub(crate) async fn check_role_changes(db: &SqlitePool, principal: &Principal, changed: &[&RoleRow]) -> Result<()> {
     for role in changed {
         let perms: Vec<String> = serde_json::from_str(&role.permissions).map_err(|e| ApiError::Internal(e.into()))?;
         if let Some(missing) = perms.iter().find(|p| !principal.permissions.contains(p)) {
@@ -182,9 +204,11 @@ pub async fn patch_user(
     let fingerprinted = (&if_match, &patch);
     match Idempotency::claim(&state, &principal, &headers, "PATCH", &format!("/v1/users/{id}"), &fingerprinted).await? {
         Claim::Replay(response) => Ok(response),
-        Claim::None => apply(&state, &principal, &meta.ip, granted.org_id(), &id, if_match.as_deref(), patch, None).await,
+        Claim::None => apply(&state, &principal, &meta.ip, granted.org_id(), &id, if_match.as_deref(), patch, None).await.map(Saved::response),
         Claim::Fresh(idem) => {
-            let result = apply(&state, &principal, &meta.ip, granted.org_id(), &id, if_match.as_deref(), patch, Some(&idem)).await;
+            let result = apply(&state, &principal, &meta.ip, granted.org_id(), &id, if_match.as_deref(), patch, Some(&idem))
+                .await
+                .map(Saved::response);
             idem.finish(&state, result).await
         }
     }
@@ -193,7 +217,7 @@ pub async fn patch_user(
 /// The edit itself; with `idem`, its response is stored in the edit's transaction, and so
 /// is its audit event.
 #[allow(clippy::too_many_arguments)]
-async fn apply(
+pub(crate) async fn apply(
     state: &AppState,
     principal: &Principal,
     ip: &str,
@@ -202,7 +226,7 @@ async fn apply(
     if_match: Option<&str>,
     patch: UserPatch,
     idem: Option<&Idempotency>,
-) -> Result<Response> {
+) -> Result<Saved> {
     let if_match = if_match.ok_or_else(|| {
         ApiError::new(StatusCode::PRECONDITION_REQUIRED, codes::PRECONDITION_REQUIRED, "Send `If-Match` with the user's ETag.")
     })?;
@@ -212,7 +236,7 @@ async fn apply(
     let (current, version) = find_versioned(db, org, id).await?.ok_or_else(not_found)?;
     let stale = || async {
         let (now, version) = find_versioned(db, org, id).await?.ok_or_else(not_found)?;
-        Err::<Response, _>(ApiError::stale(serde_json::to_value(&now).map_err(|e| ApiError::Internal(e.into()))?, etag(version)))
+        Err::<Saved, _>(ApiError::stale(serde_json::to_value(&now).map_err(|e| ApiError::Internal(e.into()))?, etag(version)))
     };
     if if_match != "*" && if_match != etag(version) {
         return stale().await;
@@ -254,34 +278,39 @@ async fn apply(
         check_role_changes(db, principal, &all.iter().collect::<Vec<_>>()).await?;
     }
 
+    let avatar = match patch.avatar_url.as_deref().map(str::trim) {
+        None => current.avatar_url.clone(),
+        Some("") => None,
+        Some(url) => Some(url.to_owned()),
+    };
+    let notifications = patch.notification_preferences.unwrap_or(current.notification_preferences);
     let row_same = (first.as_str(), last.as_str(), email.as_str()) == (current.first_name.as_str(), current.last_name.as_str(), current.email.as_str())
-        && attributes == current.custom_attributes;
+        && attributes == current.custom_attributes
+        && avatar == current.avatar_url
+        && notifications == current.notification_preferences;
     if row_same && roles_changed.is_none() && groups_changed.is_none() {
         let response = body_of(&current)?;
         if let Some(idem) = idem {
             idem.store(&mut *db.acquire().await?, StatusCode::OK, Some(&etag(version)), &response, state.clock.now()).await?;
         }
-        return Ok(with_body(response, version));
+        return Ok(Saved { user: current, body: response, version });
     }
     let email_lower = email.to_lowercase();
-    let taken: Option<String> = sqlx::query_scalar("SELECT display_name FROM users WHERE email_lower = ? AND id <> ?")
-        .bind(&email_lower)
-        .bind(id)
-        .fetch_optional(db)
-        .await?;
-    if let Some(owner) = taken {
+    if let Some(owner) = super::user_create::email_owner(db, org, &email_lower, Some(id)).await? {
         return Err(email_taken(&email, &owner));
     }
     let display = format!("{first} {last}");
     let now = state.clock.now();
     let attributes_json = serde_json::to_string(&attributes).map_err(|e| ApiError::Internal(e.into()))?;
+    let notifications_json = serde_json::to_string(&notifications).map_err(|e| ApiError::Internal(e.into()))?;
     let mut tx = db.begin().await?;
     // The write comes first: it takes the database's write lock, so the guards below read
     // a state no concurrent edit can change before this one commits.
     // The version moves once per changed thing (the row's values, each membership).
     let updated = sqlx::query(
         "UPDATE users SET first_name = ?, last_name = ?, display_name = ?, sort_name = ?, search_text = ?, email = ?, \
-         email_lower = ?, attributes = ?, updated_at = ? WHERE id = ? AND org_id = ? AND version = ?",
+         email_lower = ?, attributes = ?, avatar_url = ?, notifications = ?, updated_at = ? \
+         WHERE id = ? AND org_id = ? AND version = ?",
     )
     .bind(&first)
     .bind(&last)
@@ -291,6 +320,8 @@ async fn apply(
     .bind(&email)
     .bind(&email_lower)
     .bind(&attributes_json)
+    .bind(&avatar)
+    .bind(&notifications_json)
     .bind(now)
     .bind(id)
     .bind(org)
@@ -343,8 +374,14 @@ async fn apply(
         roles: roles_changed.map_or(current.roles.clone(), |r| refs(r)),
         departments: groups_changed.cloned().unwrap_or_else(|| current.departments.clone()),
         custom_attributes: attributes,
+        avatar_url: avatar,
+        notification_preferences: notifications,
         ..current
     };
+    if user.avatar_url != before_edit.avatar_url {
+        // A replaced upload is not kept.
+        sqlx::query("DELETE FROM user_avatars WHERE user_id = ?").bind(id).execute(&mut *tx).await?;
+    }
     let response = body_of(&user)?;
     let before = serde_json::to_value(&before_edit).map_err(|e| ApiError::Internal(e.into()))?;
     let after = serde_json::to_value(&user).map_err(|e| ApiError::Internal(e.into()))?;
@@ -364,7 +401,7 @@ async fn apply(
         idem.store(&mut tx, StatusCode::OK, Some(&etag(version)), &response, now).await?;
     }
     tx.commit().await?;
-    Ok(with_body(response, version))
+    Ok(Saved { user, body: response, version })
 }
 
 /// The organization's active Owners, as `tx` sees them (after its own writes).
@@ -378,8 +415,22 @@ pub(crate) async fn active_owners(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, 
     .await?)
 }
 
-fn refs(roles: &[RoleRow]) -> Vec<RoleRef> {
+pub(crate) fn refs(roles: &[RoleRow]) -> Vec<RoleRef> {
     roles.iter().map(|r| RoleRef { id: r.id.clone(), key: r.key.clone(), name: r.name.clone() }).collect()
+}
+
+/// A user as saved: the body answered and the version it has.
+pub(crate) struct Saved {
+    pub(crate) user: User,
+    pub(crate) body: Vec<u8>,
+    pub(crate) version: i64,
+}
+
+impl Saved {
+    /// The JSON response with the ETag.
+    pub(crate) fn response(self) -> Response {
+        with_body(self.body, self.version)
+    }
 }
 
 pub(crate) fn body_of(user: &User) -> Result<Vec<u8>> {
@@ -395,7 +446,7 @@ pub(crate) fn with_body(body: Vec<u8>, version: i64) -> Response {
     res
 }
 
-fn email_taken(email: &str, owner: &str) -> ApiError {
+pub(crate) fn email_taken(email: &str, owner: &str) -> ApiError {
     ApiError::Problem {
         status: StatusCode::CONFLICT,
         code: codes::EMAIL_TAKEN,

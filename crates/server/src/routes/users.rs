@@ -11,7 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use chrono::{DateTime, Utc};
 use gatehouse_api::{
-    DEFAULT_USER_PAGE, FieldError, GroupKind, GroupRef, MAX_USER_PAGE, Problem, RoleRef, User, UserCounts, UserListQuery,
+    AuthMethod, DEFAULT_USER_PAGE, FieldError, GroupKind, GroupRef, MAX_USER_PAGE, Problem, RoleRef, User, UserCounts, UserListQuery,
     UserPage, UserStatus, codes,
 };
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
@@ -32,6 +32,10 @@ struct UserRow {
     created_at: DateTime<Utc>,
     version: i64,
     attributes: String,
+    avatar_url: Option<String>,
+    identities: String,
+    notifications: String,
+    has_password: bool,
     /// `[{id, key, name}]`, Owner first then by name.
     #[serde(deserialize_with = "json_text")]
     roles_json: String,
@@ -71,7 +75,8 @@ macro_rules! groups_json {
 /// of a thousand is a thousand rows, not three times as many.
 const USER_COLUMNS: &str = concat!(
     "u.id, u.email, u.first_name, u.last_name, u.display_name, u.sort_name, u.status, \
-     u.mfa_enabled, u.last_active_at, u.last_login_at, u.created_at, u.version, u.attributes, ",
+     u.mfa_enabled, u.last_active_at, u.last_login_at, u.created_at, u.version, u.attributes, \
+     u.avatar_url, u.identities, u.notifications, u.password_hash IS NOT NULL AS has_password, ",
     roles_json!(),
     " AS roles_json, ",
     groups_json!(),
@@ -84,7 +89,9 @@ const USER_JSON: &str = concat!(
      'display_name', u.display_name, 'sort_name', u.sort_name, 'status', u.status, \
      'mfa_enabled', json(CASE WHEN u.mfa_enabled THEN 'true' ELSE 'false' END), \
      'last_active_at', u.last_active_at, 'last_login_at', u.last_login_at, 'created_at', u.created_at, \
-     'version', u.version, 'attributes', u.attributes, 'roles_json', ",
+     'version', u.version, 'attributes', u.attributes, 'avatar_url', u.avatar_url, 'identities', u.identities, \
+     'notifications', u.notifications, \
+     'has_password', json(CASE WHEN u.password_hash IS NOT NULL THEN 'true' ELSE 'false' END), 'roles_json', ",
     roles_json!(),
     ", 'groups_json', ",
     groups_json!(),
@@ -92,7 +99,7 @@ const USER_JSON: &str = concat!(
 );
 
 /// A validated `GET /v1/users` query.
-struct ListQuery {
+pub(crate) struct ListQuery {
     q: Option<String>,
     status: Option<UserStatus>,
     role: Option<String>,
@@ -102,7 +109,7 @@ struct ListQuery {
 }
 
 impl ListQuery {
-    fn parse(pairs: &QueryPairs) -> Result<Self> {
+    pub(crate) fn parse(pairs: &QueryPairs) -> Result<Self> {
         let mut errors = Vec::new();
         let mut field = |field: &str, code: &str, message: String| {
             errors.push(FieldError { field: field.into(), code: code.into(), message })
@@ -181,7 +188,7 @@ impl ListQuery {
     }
 
     /// Replaces the role key/id and department name/id by ids of this organization.
-    async fn resolve(&mut self, db: &SqlitePool, org_id: &str) -> Result<()> {
+    pub(crate) async fn resolve(&mut self, db: &SqlitePool, org_id: &str) -> Result<()> {
         let mut errors = Vec::new();
         if let Some(role) = self.role.take() {
             let id: Option<String> = sqlx::query_scalar("SELECT id FROM roles WHERE org_id = ? AND (id = ? OR key = ?)")
@@ -241,7 +248,9 @@ pub async fn list_users(State(state): State<AppState>, principal: Principal, pai
     Ok(Json(list(&state.db, &granted, &query).await?))
 }
 
-async fn list(db: &SqlitePool, granted: &Granted<UsersRead>, query: &ListQuery) -> Result<UserPage> {
+/// Up to `limit` users matching `query` after its `after` position, in list order, each
+/// with its sort key.
+async fn page_rows(db: &SqlitePool, granted: &Granted<UsersRead>, query: &ListQuery, limit: u32) -> Result<Vec<UserRow>> {
     let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT {USER_COLUMNS} FROM users u"));
     query.push_filters(&mut qb, granted.org_id());
     if let Some(status) = query.status {
@@ -250,8 +259,21 @@ async fn list(db: &SqlitePool, granted: &Granted<UsersRead>, query: &ListQuery) 
     if let Some((name, id)) = &query.after {
         qb.push(" AND (u.sort_name, u.id) > (").push_bind(name.clone()).push(", ").push_bind(id.clone()).push(")");
     }
-    qb.push(" ORDER BY u.sort_name, u.id LIMIT ").push_bind(i64::from(query.limit) + 1);
-    let mut rows: Vec<UserRow> = qb.build_query_as().fetch_all(db).await?;
+    qb.push(" ORDER BY u.sort_name, u.id LIMIT ").push_bind(i64::from(limit));
+    Ok(qb.build_query_as().fetch_all(db).await?)
+}
+
+/// The next `limit` users of `query` (from its `after` position), and moves `after` past them.
+pub(crate) async fn next_page(db: &SqlitePool, granted: &Granted<UsersRead>, query: &mut ListQuery, limit: u32) -> Result<Vec<User>> {
+    let rows = page_rows(db, granted, query, limit).await?;
+    if let Some(last) = rows.last() {
+        query.after = Some((last.sort_name.clone(), last.id.clone()));
+    }
+    Ok(hydrate(rows)?.into_iter().map(|(u, _)| u).collect())
+}
+
+async fn list(db: &SqlitePool, granted: &Granted<UsersRead>, query: &ListQuery) -> Result<UserPage> {
+    let mut rows = page_rows(db, granted, query, query.limit + 1).await?;
     let next_cursor = if rows.len() > query.limit as usize {
         rows.truncate(query.limit as usize);
         rows.last().map(|last| encode_cursor(&query.fingerprint(), &last.sort_name, &last.id))
@@ -344,6 +366,14 @@ fn hydrate(rows: Vec<UserRow>) -> Result<Vec<(User, i64)>> {
             let custom_attributes = serde_json::from_str(&r.attributes).map_err(|e| unreadable("attributes", e))?;
             let roles: Vec<RoleRef> = serde_json::from_str(&r.roles_json).map_err(|e| unreadable("roles", e))?;
             let groups: Vec<Group> = serde_json::from_str(&r.groups_json).map_err(|e| unreadable("groups", e))?;
+            let mut auth_methods: Vec<AuthMethod> = serde_json::from_str(&r.identities).map_err(|e| unreadable("identities", e))?;
+            if r.has_password {
+                auth_methods.push(AuthMethod::Password);
+            }
+            auth_methods.sort();
+            auth_methods.dedup();
+            let notification_preferences =
+                serde_json::from_str(&r.notifications).map_err(|e| unreadable("notification preferences", e))?;
             let user = User {
                 roles,
                 departments: groups.into_iter().map(|g| GroupRef { id: g.id, name: g.name, kind: GroupKind::parse(&g.kind) }).collect(),
@@ -358,6 +388,9 @@ fn hydrate(rows: Vec<UserRow>) -> Result<Vec<(User, i64)>> {
                 last_login_at: r.last_login_at,
                 created_at: r.created_at,
                 custom_attributes,
+                avatar_url: r.avatar_url,
+                auth_methods,
+                notification_preferences,
             };
             Ok((user, r.version))
         })

@@ -4,7 +4,7 @@ use gatehouse_server::clock::ManualClock;
 use gatehouse_server::seed::{SeedOptions, seed_demo};
 use gatehouse_server::{AppState, Config, app};
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::sync::Arc;
 
 pub const OWNER: &str = "owner@acme.test";
@@ -100,4 +100,41 @@ pub async fn problem(res: reqwest::Response, status: StatusCode, code: &str) -> 
 pub async fn tokens(res: reqwest::Response) -> TokenResponse {
     assert_eq!(res.status(), StatusCode::OK, "expected tokens");
     res.json().await.unwrap()
+}
+
+pub async fn id_of(s: &TestServer, t: &TokenResponse, email: &str) -> String {
+    let page: Value = s.get(&format!("/v1/users?q={email}"), t).await.json().await.unwrap();
+    page["items"][0]["id"].as_str().unwrap().to_owned()
+}
+
+pub async fn post(s: &TestServer, t: &TokenResponse, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut req = s.http.post(s.at(path)).bearer_auth(t.access_token.expose());
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.send().await.unwrap()
+}
+
+/// The audit events about `target`, oldest first: (action, actor id, details).
+pub async fn events(s: &TestServer, target: &str) -> Vec<(String, Option<String>, Value)> {
+    let rows: Vec<(String, Option<String>, String)> =
+        sqlx::query_as("SELECT action, actor_id, details FROM audit_events WHERE target_id = ? ORDER BY at, id")
+            .bind(target)
+            .fetch_all(&s.state.db)
+            .await
+            .unwrap();
+    rows.into_iter().map(|(a, actor, d)| (a, actor, serde_json::from_str(&d).unwrap())).collect()
+}
+
+/// Any request with a JSON body (or none) and extra headers.
+pub async fn send(s: &TestServer, t: &TokenResponse, method: &str, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> reqwest::Response {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut req = s.http.request(method, s.at(path)).bearer_auth(t.access_token.expose());
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.send().await.unwrap()
 }

@@ -1,33 +1,9 @@
 //! Deactivate and reactivate (SPEC U8, R3), and the audit events every mutation writes.
 
 use crate::helpers::*;
-use gatehouse_api::{TokenResponse, User, UserStatus};
+use gatehouse_api::{User, UserStatus};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
-
-async fn id_of(s: &TestServer, t: &TokenResponse, email: &str) -> String {
-    let page: Value = s.get(&format!("/v1/users?q={email}"), t).await.json().await.unwrap();
-    page["items"][0]["id"].as_str().unwrap().to_owned()
-}
-
-async fn post(s: &TestServer, t: &TokenResponse, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
-    let mut req = s.http.post(s.at(path)).bearer_auth(t.access_token.expose());
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    req.send().await.unwrap()
-}
-
-/// The audit events about `target`, oldest first: (action, actor id, details).
-async fn events(s: &TestServer, target: &str) -> Vec<(String, Option<String>, Value)> {
-    let rows: Vec<(String, Option<String>, String)> =
-        sqlx::query_as("SELECT action, actor_id, details FROM audit_events WHERE target_id = ? ORDER BY at, id")
-            .bind(target)
-            .fetch_all(&s.state.db)
-            .await
-            .unwrap();
-    rows.into_iter().map(|(a, actor, d)| (a, actor, serde_json::from_str(&d).unwrap())).collect()
-}
+use serde_json::json;
 
 #[tokio::test]
 async fn deactivating_ends_the_users_sessions_at_their_next_request_and_reactivating_restores_them() {

@@ -3,9 +3,11 @@
 
 mod auth;
 mod changes;
+mod directory;
 mod edit;
 mod helpers;
 mod hostile;
 mod lifecycle;
+mod matrix;
 mod openapi;
 mod users;

@@ -1,0 +1,262 @@
+//! `/v1/departments` (SPEC U13, O2): departments and companies, both groups with a kind.
+//! Deleting one moves its members to another group when asked, else just removes it
+//! from them.
+
+use super::auth::ClientMeta;
+use super::roles::checked_name;
+use super::user_edit::etag;
+use crate::app::AppState;
+use crate::audit::{self, Event};
+use crate::auth::{OrgSettings, Principal, UsersRead};
+use crate::error::{ApiError, Result};
+use crate::extract::{ApiJson, ApiPath, QueryPairs};
+use axum::Json;
+use axum::extract::State;
+use axum::http::header::ETAG;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use gatehouse_api::{FieldError, Group, GroupKind, GroupPatch, NewGroup, Problem, codes};
+use serde_json::json;
+use sqlx::SqliteConnection;
+
+#[derive(sqlx::FromRow)]
+struct GroupRow {
+    id: String,
+    name: String,
+    kind: String,
+    version: i64,
+    member_count: i64,
+}
+
+const SELECT: &str = "SELECT g.id, g.name, g.kind, g.version, \
+     (SELECT COUNT(*) FROM user_groups ug WHERE ug.group_id = g.id) AS member_count FROM groups g";
+
+impl GroupRow {
+    fn into_group(self) -> (Group, i64) {
+        let group = Group {
+            id: self.id,
+            name: self.name,
+            kind: GroupKind::parse(&self.kind),
+            member_count: u32::try_from(self.member_count).unwrap_or(u32::MAX),
+        };
+        (group, self.version)
+    }
+}
+
+async fn load(conn: &mut SqliteConnection, org: &str, id: &str) -> Result<(Group, i64)> {
+    let row: Option<GroupRow> = sqlx::query_as(&format!("{SELECT} WHERE g.org_id = ? AND g.id = ?")).bind(org).bind(id).fetch_optional(&mut *conn).await?;
+    Ok(row.ok_or_else(|| ApiError::not_found(format!("No department or company with id `{id}` in this organization.")))?.into_group())
+}
+
+fn answer(status: StatusCode, group: Group, version: i64) -> Response {
+    let mut res = (status, Json(group)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&etag(version)) {
+        res.headers_mut().insert(ETAG, v);
+    }
+    res
+}
+
+async fn ensure_name_free(conn: &mut SqliteConnection, org: &str, kind: GroupKind, name: &str, except: Option<&str>) -> Result<()> {
+    let clash: Option<i64> = sqlx::query_scalar("SELECT 1 FROM groups WHERE org_id = ? AND kind = ? AND lower(name) = lower(?) AND id IS NOT ?")
+        .bind(org)
+        .bind(kind.as_str())
+        .bind(name)
+        .bind(except)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match clash {
+        Some(_) => {
+            let message = format!("There is already a {} called {name}.", kind.as_str());
+            Err(ApiError::Problem {
+                status: StatusCode::CONFLICT,
+                code: codes::NAME_TAKEN,
+                detail: message.clone(),
+                errors: vec![FieldError { field: "name".into(), code: codes::NAME_TAKEN.into(), message }],
+                current: None,
+            })
+        }
+        None => Ok(()),
+    }
+}
+
+/// Departments and companies, by kind then name, each with its member count.
+#[utoipa::path(
+    get, path = "/v1/departments", tag = "departments",
+    params(("kind" = Option<GroupKind>, Query, description = "Only departments or only companies")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The groups", body = Vec<Group>),
+        (status = 400, description = "Unknown kind", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Lacks `users.read`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_groups(State(state): State<AppState>, principal: Principal, pairs: QueryPairs) -> Result<Json<Vec<Group>>> {
+    let granted = principal.require::<UsersRead>()?;
+    let kind = match pairs.get("kind") {
+        None => None,
+        Some(k @ ("department" | "company")) => Some(k.to_owned()),
+        Some(other) => return Err(ApiError::field("kind", "invalid", format!("Unknown kind `{other}`; use department or company."))),
+    };
+    let rows: Vec<GroupRow> = sqlx::query_as(&format!("{SELECT} WHERE g.org_id = ? AND g.kind = coalesce(?, g.kind) ORDER BY g.kind DESC, lower(g.name)"))
+        .bind(granted.org_id())
+        .bind(kind)
+        .fetch_all(&state.db)
+        .await?;
+    Ok(Json(rows.into_iter().map(|r| r.into_group().0).collect()))
+}
+
+/// Creates a department or company.
+#[utoipa::path(
+    post, path = "/v1/departments", tag = "departments",
+    request_body = NewGroup,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The new group", body = Group),
+        (status = 400, description = "Invalid name", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Lacks `org.settings`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`name_taken`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create_group(State(state): State<AppState>, principal: Principal, meta: ClientMeta, ApiJson(new): ApiJson<NewGroup>) -> Result<Response> {
+    let granted = principal.require::<OrgSettings>()?;
+    let org = granted.org_id();
+    let name = checked_name("name", &new.name)?;
+    let id = uuid::Uuid::now_v7().to_string();
+    let now = state.clock.now();
+    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    ensure_name_free(&mut tx, org, new.kind, &name, None).await?;
+    sqlx::query("INSERT INTO groups (id, org_id, kind, name, created_at) VALUES (?, ?, ?, ?, ?)")
+        .bind(&id)
+        .bind(org)
+        .bind(new.kind.as_str())
+        .bind(&name)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    let (group, version) = load(&mut tx, org, &id).await?;
+    let details = json!({ "target": { "name": name }, "before": null, "after": { "name": name, "kind": new.kind.as_str() } });
+    let event = Event { org_id: org, actor_id: Some(&principal.user_id), target_type: "group", target_id: &id, action: "group.created", ip: &meta.ip, details };
+    audit::record(&mut tx, event, now).await?;
+    tx.commit().await?;
+    Ok(answer(StatusCode::CREATED, group, version))
+}
+
+/// Renames a department or company.
+#[utoipa::path(
+    patch, path = "/v1/departments/{id}", tag = "departments",
+    params(
+        ("id" = String, Path, description = "Group id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag the admin saw; a stale one gets 412"),
+    ),
+    request_body = GroupPatch,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The renamed group", body = Group),
+        (status = 400, description = "Invalid name", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Lacks `org.settings`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such group", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`name_taken`", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`precondition_failed`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn patch_group(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: ClientMeta,
+    ApiPath(id): ApiPath<String>,
+    headers: HeaderMap,
+    ApiJson(patch): ApiJson<GroupPatch>,
+) -> Result<Response> {
+    let granted = principal.require::<OrgSettings>()?;
+    let org = granted.org_id();
+    let name = checked_name("name", &patch.name)?;
+    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    let (before, version) = load(&mut tx, org, &id).await?;
+    super::check_if_match(&headers, &before, version)?;
+    if name == before.name {
+        return Ok(answer(StatusCode::OK, before, version));
+    }
+    ensure_name_free(&mut tx, org, before.kind, &name, Some(&id)).await?;
+    sqlx::query("UPDATE groups SET name = ?, version = version + 1 WHERE id = ?").bind(&name).bind(&id).execute(&mut *tx).await?;
+    // Members show the group's name: their copies change too.
+    sqlx::query("UPDATE users SET version = version + 1 WHERE id IN (SELECT user_id FROM user_groups WHERE group_id = ?)")
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+    let (after, version) = load(&mut tx, org, &id).await?;
+    let details = json!({ "target": { "name": before.name }, "before": { "name": before.name }, "after": { "name": after.name } });
+    let event = Event { org_id: org, actor_id: Some(&principal.user_id), target_type: "group", target_id: &id, action: "group.updated", ip: &meta.ip, details };
+    audit::record(&mut tx, event, state.clock.now()).await?;
+    tx.commit().await?;
+    Ok(answer(StatusCode::OK, after, version))
+}
+
+/// Deletes a department or company. With `move_to`, its members join that group first.
+#[utoipa::path(
+    delete, path = "/v1/departments/{id}", tag = "departments",
+    params(
+        ("id" = String, Path, description = "Group id"),
+        ("move_to" = Option<String>, Query, description = "A group to move the members to"),
+        ("If-Match" = Option<String>, Header, description = "The ETag the admin saw; a stale one gets 412"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "`move_to` is unknown or the group itself", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Lacks `org.settings`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such group", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`precondition_failed`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn delete_group(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: ClientMeta,
+    ApiPath(id): ApiPath<String>,
+    headers: HeaderMap,
+    pairs: QueryPairs,
+) -> Result<Response> {
+    let granted = principal.require::<OrgSettings>()?;
+    let org = granted.org_id();
+    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    let (group, version) = load(&mut tx, org, &id).await?;
+    super::check_if_match(&headers, &group, version)?;
+    let target = match pairs.get("move_to") {
+        None | Some("") => None,
+        Some(to) if to == id => return Err(ApiError::field("move_to", "invalid", "Members cannot move to the group being deleted.")),
+        Some(to) => match load(&mut tx, org, to).await {
+            Ok((g, _)) => Some(g),
+            Err(ApiError::Problem { status: StatusCode::NOT_FOUND, .. }) => {
+                return Err(ApiError::field("move_to", "unknown_department", format!("No department or company `{to}` in this organization.")));
+            }
+            Err(e) => return Err(e),
+        },
+    };
+    let mut moved = 0;
+    if let Some(to) = &target {
+        moved = sqlx::query("INSERT OR IGNORE INTO user_groups (user_id, group_id) SELECT user_id, ? FROM user_groups WHERE group_id = ?")
+            .bind(&to.id)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    }
+    sqlx::query("DELETE FROM groups WHERE id = ?").bind(&id).execute(&mut *tx).await?;
+    let details = json!({
+        "target": { "name": group.name },
+        "before": { "name": group.name, "kind": group.kind.as_str() },
+        "after": null,
+        "members": group.member_count,
+        "moved_to": target.as_ref().map(|g| json!({ "id": g.id, "name": g.name })),
+        "moved": moved,
+    });
+    let event = Event { org_id: org, actor_id: Some(&principal.user_id), target_type: "group", target_id: &id, action: "group.deleted", ip: &meta.ip, details };
+    audit::record(&mut tx, event, state.clock.now()).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+

@@ -1,0 +1,192 @@
+//! `GET/PATCH /v1/org`: the organization's settings (SPEC O1) — seat limit and usage,
+//! invitation expiry, MFA required.
+
+use super::auth::ClientMeta;
+use super::user_edit::etag;
+use crate::app::AppState;
+use crate::audit::{self, Event};
+use crate::auth::{OrgSettings, Principal};
+use crate::error::{ApiError, Result};
+use crate::extract::ApiJson;
+use axum::extract::State;
+use axum::http::header::ETAG;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use gatehouse_api::{FieldError, MAX_GROUP_NAME_CHARS, Organization, OrganizationPatch, Problem, codes};
+use sqlx::SqliteConnection;
+
+/// Highest seat limit accepted.
+pub const MAX_SEAT_LIMIT: u32 = 1_000_000;
+/// Longest invitation lifetime, in days.
+pub const MAX_INVITATION_DAYS: u32 = 90;
+
+#[derive(sqlx::FromRow)]
+struct OrgRow {
+    id: String,
+    name: String,
+    seat_limit: i64,
+    invitation_expiry_days: i64,
+    mfa_required: bool,
+    version: i64,
+}
+
+/// Seats in use: active and pending users (deactivated ones free theirs).
+pub(crate) async fn seats_used(conn: &mut SqliteConnection, org: &str) -> Result<u32> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(SUM(n), 0) FROM user_status_counts WHERE org_id = ? AND status IN ('active', 'pending')",
+    )
+    .bind(org)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(u32::try_from(n.max(0)).unwrap_or(u32::MAX))
+}
+
+/// Refuses when `org` has more seats in use than its limit, as `conn` sees it. Called
+/// after the write that takes a seat, inside its transaction, so two concurrent creations
+/// cannot both take the last seat.
+pub(crate) async fn ensure_seats(conn: &mut SqliteConnection, org: &str) -> Result<()> {
+    let limit: i64 = sqlx::query_scalar("SELECT seat_limit FROM organizations WHERE id = ?").bind(org).fetch_one(&mut *conn).await?;
+    let used = seats_used(conn, org).await?;
+    if i64::from(used) > limit {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            codes::SEAT_LIMIT_REACHED,
+            format!("All {limit} seats are taken; raise the seat limit in Settings or deactivate someone first."),
+        ));
+    }
+    Ok(())
+}
+
+async fn load(conn: &mut SqliteConnection, org: &str) -> Result<(Organization, i64)> {
+    let row: OrgRow = sqlx::query_as("SELECT id, name, seat_limit, invitation_expiry_days, mfa_required, version FROM organizations WHERE id = ?")
+        .bind(org)
+        .fetch_one(&mut *conn)
+        .await?;
+    let seats_used = seats_used(conn, org).await?;
+    let org = Organization {
+        id: row.id,
+        name: row.name,
+        seat_limit: u32::try_from(row.seat_limit).unwrap_or(0),
+        seats_used,
+        invitation_expiry_days: u32::try_from(row.invitation_expiry_days).unwrap_or(0),
+        mfa_required: row.mfa_required,
+    };
+    Ok((org, row.version))
+}
+
+fn answer(org: Organization, version: i64) -> Response {
+    let mut res = axum::Json(org).into_response();
+    if let Ok(v) = HeaderValue::from_str(&etag(version)) {
+        res.headers_mut().insert(ETAG, v);
+    }
+    res
+}
+
+/// The signed-in user's organization and its settings.
+#[utoipa::path(
+    get, path = "/v1/org", tag = "organization",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The organization; `ETag` has its version", body = Organization),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get_org(State(state): State<AppState>, principal: Principal) -> Result<Response> {
+    let (org, version) = load(&mut *state.db.acquire().await?, &principal.org_id).await?;
+    Ok(answer(org, version))
+}
+
+fn validate(patch: &OrganizationPatch) -> Result<()> {
+    let mut errors = Vec::new();
+    let mut error = |field: &str, code: &str, message: String| errors.push(FieldError { field: field.into(), code: code.into(), message });
+    if let Some(name) = &patch.name {
+        let n = name.trim().chars().count();
+        if n == 0 {
+            error("name", "required", "The organization needs a name.".into());
+        } else if n > MAX_GROUP_NAME_CHARS || name.chars().any(char::is_control) {
+            error("name", "invalid", format!("A name is at most {MAX_GROUP_NAME_CHARS} characters, without control characters."));
+        }
+    }
+    if let Some(limit) = patch.seat_limit
+        && !(1..=MAX_SEAT_LIMIT).contains(&limit)
+    {
+        error("seat_limit", "out_of_range", format!("The seat limit is a whole number from 1 to {MAX_SEAT_LIMIT}."));
+    }
+    if let Some(days) = patch.invitation_expiry_days
+        && !(1..=MAX_INVITATION_DAYS).contains(&days)
+    {
+        error("invitation_expiry_days", "out_of_range", format!("Invitations last from 1 to {MAX_INVITATION_DAYS} days."));
+    }
+    if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
+}
+
+/// Changes the organization's settings. `If-Match` is optional; a stale one gets 412.
+#[utoipa::path(
+    patch, path = "/v1/org", tag = "organization",
+    params(("If-Match" = Option<String>, Header, description = "The ETag the admin saw")),
+    request_body = OrganizationPatch,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The organization as changed", body = Organization),
+        (status = 400, description = "Invalid fields, or a seat limit below the seats in use", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Lacks `org.settings`", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`precondition_failed`: the settings changed; `current` holds them", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn patch_org(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: ClientMeta,
+    headers: HeaderMap,
+    ApiJson(patch): ApiJson<OrganizationPatch>,
+) -> Result<Response> {
+    let granted = principal.require::<OrgSettings>()?;
+    let org_id = granted.org_id();
+    validate(&patch)?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    let (before, version) = load(&mut tx, org_id).await?;
+    super::check_if_match(&headers, &before, version)?;
+    let after = Organization {
+        name: patch.name.as_deref().map(str::trim).map_or(before.name.clone(), str::to_owned),
+        seat_limit: patch.seat_limit.unwrap_or(before.seat_limit),
+        invitation_expiry_days: patch.invitation_expiry_days.unwrap_or(before.invitation_expiry_days),
+        mfa_required: patch.mfa_required.unwrap_or(before.mfa_required),
+        ..before.clone()
+    };
+    if after.seat_limit < before.seats_used {
+        return Err(ApiError::field(
+            "seat_limit",
+            "below_usage",
+            format!("{} seats are in use; the limit cannot go below that.", before.seats_used),
+        ));
+    }
+    if after == before {
+        return Ok(answer(before, version));
+    }
+    sqlx::query(
+        "UPDATE organizations SET name = ?, seat_limit = ?, invitation_expiry_days = ?, mfa_required = ?, version = version + 1 WHERE id = ?",
+    )
+    .bind(&after.name)
+    .bind(after.seat_limit)
+    .bind(after.invitation_expiry_days)
+    .bind(after.mfa_required)
+    .bind(org_id)
+    .execute(&mut *tx)
+    .await?;
+    let was = serde_json::to_value(&before).map_err(|e| ApiError::Internal(e.into()))?;
+    let now_value = serde_json::to_value(&after).map_err(|e| ApiError::Internal(e.into()))?;
+    let event = Event {
+        org_id,
+        actor_id: Some(&principal.user_id),
+        target_type: "organization",
+        target_id: org_id,
+        action: "organization.updated",
+        ip: &meta.ip,
+        details: audit::diff(&was, &now_value),
+    };
+    audit::record(&mut tx, event, now).await?;
+    tx.commit().await?;
+    Ok(answer(after, version + 1))
+}

@@ -1,0 +1,307 @@
+//! `POST /v1/users` (SPEC U5: create a user directly, active at once) and
+//! `DELETE /v1/users/{id}` (U9: remove, only after deactivation; the audit trail stays).
+
+use super::auth::ClientMeta;
+use super::lifecycle::ensure_outranks;
+use super::user_edit::{Saved, body_of, check_role_changes, email_taken, etag, refs, resolve_groups, resolve_roles};
+use super::users::find_versioned;
+use crate::app::AppState;
+use crate::audit::{self, Event};
+use crate::auth::{Principal, UsersManage, hash_password};
+use crate::error::{ApiError, Result};
+use crate::extract::{ApiJson, ApiPath};
+use crate::idempotency::{Claim, Idempotency};
+use axum::extract::State;
+use axum::http::header::{IF_MATCH, LOCATION};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use gatehouse_api::{
+    FieldError, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, NewUser, NotificationPreferences, Problem, User, UserPatch, UserStatus, codes,
+};
+use serde_json::json;
+use sqlx::SqlitePool;
+
+/// What identifies a creation for `Idempotency-Key`: everything but the password, which
+/// is not kept in any form outside its hash.
+#[derive(serde::Serialize)]
+struct Fingerprint<'a> {
+    first_name: &'a str,
+    last_name: &'a str,
+    email: &'a str,
+    roles: &'a [String],
+    departments: &'a [String],
+}
+
+/// The name to put in "already used by …": the user when they are in the caller's
+/// organization, nobody in particular otherwise (another organization's members are not
+/// disclosed).
+pub(crate) async fn email_owner(db: &SqlitePool, org: &str, email_lower: &str, except: Option<&str>) -> Result<Option<String>> {
+    let row: Option<(String, String)> = sqlx::query_as("SELECT org_id, display_name FROM users WHERE email_lower = ? AND id IS NOT ?")
+        .bind(email_lower)
+        .bind(except)
+        .fetch_optional(db)
+        .await?;
+    Ok(row.map(|(owner_org, name)| if owner_org == org { name } else { "another account".to_owned() }))
+}
+
+fn validate(new: &NewUser) -> Result<()> {
+    // Names and e-mail follow the edit's rules; missing ones are reported with the rest.
+    let as_patch = UserPatch {
+        first_name: Some(new.first_name.clone()),
+        last_name: Some(new.last_name.clone()),
+        email: Some(new.email.clone()),
+        ..UserPatch::default()
+    };
+    let mut errors = match super::user_edit::validate(&as_patch) {
+        Ok(()) => Vec::new(),
+        Err(ApiError::Problem { errors, .. }) => errors,
+        Err(other) => return Err(other),
+    };
+    let password = new.password.expose();
+    let n = password.chars().count();
+    if n < MIN_PASSWORD_CHARS {
+        errors.push(FieldError { field: "password".into(), code: "too_short".into(), message: format!("A password has at least {MIN_PASSWORD_CHARS} characters.") });
+    } else if n > MAX_PASSWORD_CHARS {
+        errors.push(FieldError { field: "password".into(), code: "too_long".into(), message: format!("A password has at most {MAX_PASSWORD_CHARS} characters.") });
+    }
+    if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
+}
+
+/// Creates a user who can sign in at once with the initial password. Takes a seat.
+#[utoipa::path(
+    post, path = "/v1/users", tag = "users",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first answer")),
+    request_body = NewUser,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The new user; `Location` is its URL and `ETag` its version", body = User),
+        (status = 400, description = "Invalid fields, unknown roles or departments", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Lacks `users.manage`, or a permission of a role granted", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`email_taken` (the detail names who has it) or `seat_limit_reached`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create_user(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: ClientMeta,
+    headers: HeaderMap,
+    ApiJson(new): ApiJson<NewUser>,
+) -> Result<Response> {
+    let granted = principal.require::<UsersManage>()?;
+    let org = granted.org_id().to_owned();
+    let fingerprint = Fingerprint {
+        first_name: &new.first_name,
+        last_name: &new.last_name,
+        email: &new.email,
+        roles: &new.roles,
+        departments: &new.departments,
+    };
+    match Idempotency::claim(&state, &principal, &headers, "POST", "/v1/users", &fingerprint).await? {
+        Claim::Replay(response) => Ok(response),
+        Claim::None => create(&state, &principal, &meta, &org, new, None).await.map(created),
+        Claim::Fresh(idem) => {
+            let result = create(&state, &principal, &meta, &org, new, Some(&idem)).await.map(created);
+            idem.finish(&state, result).await
+        }
+    }
+}
+
+fn created(saved: Saved) -> Response {
+    let location = format!("/v1/users/{}", saved.user.id);
+    let mut res = saved.response();
+    *res.status_mut() = StatusCode::CREATED;
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        res.headers_mut().insert(LOCATION, v);
+    }
+    res
+}
+
+async fn create(state: &AppState, principal: &Principal, meta: &ClientMeta, org: &str, new: NewUser, idem: Option<&Idempotency>) -> Result<Saved> {
+    validate(&new)?;
+    let db = &state.db;
+    let wanted = if new.roles.is_empty() { vec!["member".to_owned()] } else { new.roles.clone() };
+    let roles = resolve_roles(db, org, &wanted).await?;
+    let departments = resolve_groups(db, org, &new.departments).await?;
+    check_role_changes(db, principal, &roles.iter().collect::<Vec<_>>()).await?;
+    let (first, last, email) = (new.first_name.trim().to_owned(), new.last_name.trim().to_owned(), new.email.trim().to_owned());
+    let email_lower = email.to_lowercase();
+    if let Some(owner) = email_owner(db, org, &email_lower, None).await? {
+        return Err(email_taken(&email, &owner));
+    }
+    let password = new.password.clone();
+    let hash = tokio::task::spawn_blocking(move || hash_password(password.expose()))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?
+        .map_err(ApiError::Internal)?;
+
+    let id = uuid::Uuid::now_v7().to_string();
+    let display = format!("{first} {last}");
+    let now = state.clock.now();
+    let mut tx = db.begin().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO users (id, org_id, email, email_lower, first_name, last_name, display_name, sort_name, search_text, \
+         status, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?)",
+    )
+    .bind(&id)
+    .bind(org)
+    .bind(&email)
+    .bind(&email_lower)
+    .bind(&first)
+    .bind(&last)
+    .bind(&display)
+    .bind(display.to_lowercase())
+    .bind(format!("{} {email_lower}", display.to_lowercase()))
+    .bind(&hash)
+    .bind(now)
+    .bind(now)
+    .execute(&mut *tx)
+    .await;
+    match inserted {
+        Ok(_) => {}
+        // Someone took the address between the check and the insert.
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            drop(tx);
+            let owner = email_owner(db, org, &email_lower, None).await?.unwrap_or_else(|| "another account".into());
+            return Err(email_taken(&email, &owner));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    super::org::ensure_seats(&mut tx, org).await?;
+    for role in &roles {
+        sqlx::query("INSERT INTO user_roles (user_id, role_id) VALUES (?, ?)").bind(&id).bind(&role.id).execute(&mut *tx).await?;
+    }
+    for group in &departments {
+        sqlx::query("INSERT INTO user_groups (user_id, group_id) VALUES (?, ?)").bind(&id).bind(&group.id).execute(&mut *tx).await?;
+    }
+    let version: i64 = sqlx::query_scalar("SELECT version FROM users WHERE id = ?").bind(&id).fetch_one(&mut *tx).await?;
+    let user = User {
+        id: id.clone(),
+        email,
+        first_name: first,
+        last_name: last,
+        display_name: display,
+        status: UserStatus::Active,
+        roles: refs(&roles),
+        departments,
+        mfa_enabled: false,
+        last_active_at: None,
+        last_login_at: None,
+        created_at: now,
+        custom_attributes: Default::default(),
+        avatar_url: None,
+        auth_methods: vec![gatehouse_api::AuthMethod::Password],
+        notification_preferences: NotificationPreferences::default(),
+    };
+    let after = serde_json::to_value(&user).map_err(|e| ApiError::Internal(e.into()))?;
+    let event = Event {
+        org_id: org,
+        actor_id: Some(&principal.user_id),
+        target_type: "user",
+        target_id: &id,
+        action: "user.created",
+        ip: &meta.ip,
+        details: json!({ "target": { "name": user.display_name, "email": user.email }, "before": null, "after": after }),
+    };
+    audit::record(&mut tx, event, now).await?;
+    let body = body_of(&user)?;
+    if let Some(idem) = idem {
+        idem.store(&mut tx, StatusCode::CREATED, Some(&etag(version)), &body, now).await?;
+    }
+    tx.commit().await?;
+    Ok(Saved { user, body, version })
+}
+
+/// Removes a deactivated user from the organization. Their audit events, login attempts
+/// and the events they caused stay (each names them as they were).
+#[utoipa::path(
+    delete, path = "/v1/users/{id}", tag = "users",
+    params(
+        ("id" = String, Path, description = "User id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag the admin saw; a stale one gets 412"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first answer"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Lacks `users.manage`, or the user holds a permission the caller lacks", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user in this organization", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`not_removable`: deactivate the user first", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`precondition_failed`: the user changed; `current` holds it", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn remove_user(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: ClientMeta,
+    ApiPath(id): ApiPath<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let granted = principal.require::<UsersManage>()?;
+    let org = granted.org_id().to_owned();
+    let if_match = headers.get(IF_MATCH).and_then(|v| v.to_str().ok()).map(|v| v.trim().to_owned());
+    match Idempotency::claim(&state, &principal, &headers, "DELETE", &format!("/v1/users/{id}"), &if_match).await? {
+        Claim::Replay(response) => Ok(response),
+        Claim::None => remove(&state, &principal, &meta, &org, &id, if_match.as_deref(), None).await,
+        Claim::Fresh(idem) => {
+            let result = remove(&state, &principal, &meta, &org, &id, if_match.as_deref(), Some(&idem)).await;
+            idem.finish(&state, result).await
+        }
+    }
+}
+
+pub(crate) async fn remove(
+    state: &AppState,
+    principal: &Principal,
+    meta: &ClientMeta,
+    org: &str,
+    id: &str,
+    if_match: Option<&str>,
+    idem: Option<&Idempotency>,
+) -> Result<Response> {
+    let db = &state.db;
+    let (user, version) =
+        find_versioned(db, org, id).await?.ok_or_else(|| ApiError::not_found(format!("No user with id `{id}` in this organization.")))?;
+    if let Some(tag) = if_match
+        && tag != "*"
+        && tag != etag(version)
+    {
+        return Err(ApiError::stale(serde_json::to_value(&user).map_err(|e| ApiError::Internal(e.into()))?, etag(version)));
+    }
+    ensure_outranks(db, principal, &user, "remove them").await?;
+    if user.status != UserStatus::Deactivated {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            codes::NOT_REMOVABLE,
+            format!("{} is {}; deactivate them before removing them.", user.display_name, user.status.as_str()),
+        ));
+    }
+    let now = state.clock.now();
+    let mut tx = db.begin().await?;
+    let deleted = sqlx::query("DELETE FROM users WHERE id = ? AND org_id = ? AND version = ?")
+        .bind(id)
+        .bind(org)
+        .bind(version)
+        .execute(&mut *tx)
+        .await?;
+    if deleted.rows_affected() == 0 {
+        return Err(ApiError::new(StatusCode::PRECONDITION_FAILED, codes::PRECONDITION_FAILED, "The user changed while being removed; look again."));
+    }
+    let before = serde_json::to_value(&user).map_err(|e| ApiError::Internal(e.into()))?;
+    let event = Event {
+        org_id: org,
+        actor_id: Some(&principal.user_id),
+        target_type: "user",
+        target_id: id,
+        action: "user.removed",
+        ip: &meta.ip,
+        details: json!({ "target": { "name": user.display_name, "email": user.email }, "before": before, "after": null }),
+    };
+    audit::record(&mut tx, event, now).await?;
+    if let Some(idem) = idem {
+        idem.store(&mut tx, StatusCode::NO_CONTENT, None, b"", now).await?;
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
