@@ -2,7 +2,7 @@
 //! companies (U13, O2), the organization's settings (O1), creating users (U5) and bulk
 //! actions (U12).
 
-use crate::{GroupKind, User};
+use crate::{GroupKind, GroupRef, Role, User};
 use serde::{Deserialize, Serialize};
 
 /// Every permission a role can hold, with what it allows, in the order the roles editor
@@ -229,9 +229,12 @@ pub struct BulkItem {
     /// Why, for a person, when refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    /// The user afterwards, when applied.
+    /// The user afterwards, when applied (not for logout, which leaves the user as is).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<User>,
+    /// The user's ETag afterwards, with `user`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
 }
 
 /// `POST /v1/users/bulk` answer: one item per user, in request order.
@@ -245,4 +248,91 @@ pub struct BulkResponse {
     pub failed: u32,
     /// One per user.
     pub results: Vec<BulkItem>,
+}
+
+/// The roles and departments the app's local copy holds, for filters, role toggles and
+/// pickers (readable offline).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Directory {
+    /// Roles: built-in first (Owner, Admin, Manager, Member), then custom ones by name.
+    pub roles: Vec<Role>,
+    /// Departments, then companies, each by name.
+    pub groups: Vec<GroupRef>,
+}
+
+/// The header row of a user list exported as CSV (SPEC U14), server and app alike.
+pub const USERS_CSV_HEADER: &str =
+    "id,first_name,last_name,display_name,email,status,roles,departments,mfa_enabled,last_active_at,last_login_at,created_at\r\n";
+
+/// One CSV field: quoted when it holds a comma, quote or line break; a leading `=`, `+`,
+/// `-`, `@`, tab or carriage return is defused with `'` so a spreadsheet does not run it
+/// as a formula (CSV injection).
+pub fn csv_field(out: &mut String, value: &str) {
+    let defuse = value.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let quote = defuse || value.contains([',', '"', '\n', '\r']);
+    if quote {
+        out.push('"');
+    }
+    if defuse {
+        out.push('\'');
+    }
+    for c in value.chars() {
+        if c == '"' {
+            out.push('"');
+        }
+        out.push(c);
+    }
+    if quote {
+        out.push('"');
+    }
+}
+
+/// A user as one CSV record, line end included.
+pub fn users_csv_record(out: &mut String, user: &User) {
+    let time = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default();
+    let roles = user.roles.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join("; ");
+    let groups = user.departments.iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join("; ");
+    let fields = [
+        user.id.as_str(),
+        &user.first_name,
+        &user.last_name,
+        &user.display_name,
+        &user.email,
+        user.status.as_str(),
+        &roles,
+        &groups,
+        if user.mfa_enabled { "true" } else { "false" },
+        &time(user.last_active_at),
+        &time(user.last_login_at),
+        &time(Some(user.created_at)),
+    ];
+    for (i, field) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        csv_field(out, field);
+    }
+    out.push_str("\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    fn field(v: &str) -> String {
+        let mut s = String::new();
+        csv_field(&mut s, v);
+        s
+    }
+
+    #[test]
+    fn fields_are_quoted_and_defused() {
+        assert_eq!(field("plain"), "plain");
+        assert_eq!(field("a,b"), "\"a,b\"");
+        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(field("two\nlines"), "\"two\nlines\"");
+        assert_eq!(field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(field("-1"), "\"'-1\"");
+    }
 }

@@ -38,6 +38,44 @@ impl OutboxState {
     }
 }
 
+/// What an outbox entry does to its user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum OutboxAction {
+    /// Change fields (`patch`).
+    Edit,
+    /// Deactivate: the user's sessions end, their seat is freed.
+    Deactivate,
+    /// Reactivate with the roles and departments kept.
+    Reactivate,
+    /// Remove from the organization (only once deactivated).
+    Remove,
+}
+
+impl OutboxAction {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Edit => "edit",
+            Self::Deactivate => "deactivate",
+            Self::Reactivate => "reactivate",
+            Self::Remove => "remove",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "edit" => Some(Self::Edit),
+            "deactivate" => Some(Self::Deactivate),
+            "reactivate" => Some(Self::Reactivate),
+            "remove" => Some(Self::Remove),
+            _ => None,
+        }
+    }
+}
+
 /// One field of a conflicted edit: what the admin wanted, what the server has now, and
 /// what both started from, as display text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,7 +105,9 @@ pub struct OutboxEntry {
     pub user_id: String,
     /// Their display name when edited (for the drawer).
     pub user_name: String,
-    /// The edit.
+    /// What the entry does.
+    pub action: OutboxAction,
+    /// The edit, for `action = edit` (empty otherwise).
     pub patch: UserPatch,
     /// Where it stands.
     pub state: OutboxState,

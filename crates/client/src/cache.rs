@@ -225,7 +225,7 @@ const CHUNK: usize = 400;
 /// per few hundred users: one read of what the cache holds, then bulk writes. A copy
 /// older than the cache's (a confirmed edit got there first) is skipped; users with
 /// queued edits get them shown on top of the new copy again.
-async fn apply_users(tx: &mut Transaction<'_, Sqlite>, users: &[(&User, Option<&str>)], gone: &[&str]) -> Result<()> {
+pub(crate) async fn apply_users(tx: &mut Transaction<'_, Sqlite>, users: &[(&User, Option<&str>)], gone: &[&str]) -> Result<()> {
     for ids in gone.chunks(CHUNK) {
         for table in ["users WHERE id", "user_roles WHERE user_id", "user_groups WHERE user_id"] {
             let mut qb = QueryBuilder::<Sqlite>::new(format!("DELETE FROM {table} IN "));

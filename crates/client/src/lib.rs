@@ -11,6 +11,7 @@
 
 mod auth;
 pub mod cache;
+mod directory;
 mod error;
 pub mod outbox;
 pub mod keyring_store;

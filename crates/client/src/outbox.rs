@@ -16,7 +16,7 @@ use crate::auth::Client;
 use crate::cache::{Cache, to_json, write_user};
 use crate::error::{Error, Result};
 use gatehouse_api::{
-    FieldConflict, GroupRef, OutboxEntry, OutboxState, Problem, Resolution, Role, RoleRef, User, UserPatch, codes,
+    FieldConflict, GroupRef, OutboxAction, OutboxEntry, OutboxState, Problem, Resolution, Role, RoleRef, User, UserPatch, UserStatus, codes,
 };
 use sqlx::{Sqlite, Transaction};
 use std::collections::{BTreeSet, HashMap};
@@ -74,10 +74,17 @@ struct Row {
     theirs_json: Option<String>,
     theirs_etag: Option<String>,
     created_at: String,
+    action: String,
+}
+
+impl Row {
+    fn action(&self) -> Result<OutboxAction> {
+        OutboxAction::parse(&self.action).ok_or_else(|| Error::Cache(format!("unknown outbox action {}", self.action)))
+    }
 }
 
 const ROW_COLUMNS: &str = "seq, idempotency_key, user_id, user_name, base_etag, base_json, patch, state, attempts, not_before, \
-     last_error, field_errors, theirs_json, theirs_etag, created_at";
+     last_error, field_errors, theirs_json, theirs_etag, created_at, action";
 
 fn parse<T: serde::de::DeserializeOwned>(json: &str) -> Result<T> {
     serde_json::from_str(json).map_err(|e| Error::Cache(format!("unreadable outbox data: {e}")))
@@ -244,17 +251,28 @@ pub(crate) async fn recompute_user(tx: &mut Transaction<'_, Sqlite>, user_id: &s
     let server_json: Option<Option<String>> = sqlx::query_scalar("SELECT COALESCE(server_json, json) FROM users WHERE id = ?").bind(user_id).fetch_optional(&mut **tx).await?;
     let Some(Some(server_json)) = server_json else { return Ok(()) };
     let mut user: User = parse(&server_json)?;
-    let entries: Vec<(String, String)> = sqlx::query_as("SELECT state, patch FROM outbox WHERE user_id = ? ORDER BY seq").bind(user_id).fetch_all(&mut **tx).await?;
+    let entries: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT state, patch, action FROM outbox WHERE user_id = ? ORDER BY seq").bind(user_id).fetch_all(&mut **tx).await?;
     let mut worst: Option<OutboxState> = None;
-    for (state, patch) in entries {
+    for (state, patch, action) in entries {
         let state = OutboxState::parse(&state).ok_or_else(|| Error::Cache(format!("unknown outbox state {state}")))?;
         if worst.is_none_or(|w| rank(state) > rank(w)) {
             worst = Some(state);
         }
-        if state == OutboxState::Pending {
-            let patch: UserPatch = parse(&patch)?;
-            let (roles, groups) = lookups(tx, &patch).await?;
-            apply_patch(&mut user, &patch, &roles, &groups);
+        if state != OutboxState::Pending {
+            continue;
+        }
+        match OutboxAction::parse(&action) {
+            Some(OutboxAction::Edit) => {
+                let patch: UserPatch = parse(&patch)?;
+                let (roles, groups) = lookups(tx, &patch).await?;
+                apply_patch(&mut user, &patch, &roles, &groups);
+            }
+            Some(OutboxAction::Deactivate) => user.status = UserStatus::Deactivated,
+            Some(OutboxAction::Reactivate) => user.status = UserStatus::Active,
+            // Shown until the server confirms; then the user leaves the cache.
+            Some(OutboxAction::Remove) => {}
+            None => return Err(Error::Cache(format!("unknown outbox action {action}"))),
         }
     }
     let json = to_json(&user)?;
@@ -304,6 +322,51 @@ impl Cache {
         self.entry(seq).await
     }
 
+    /// Queues a deactivation, reactivation or removal of a user: stored durably and shown
+    /// at once, marked pending. Refuses what the server would refuse for sure (removing a
+    /// user who is not deactivated).
+    pub async fn enqueue_user_action(&self, user_id: &str, action: OutboxAction) -> Result<OutboxEntry> {
+        let mut tx = self.db.begin_with(crate::cache::BEGIN_WRITE).await?;
+        let row: Option<(String, Option<String>)> = sqlx::query_as("SELECT json, etag FROM users WHERE id = ?").bind(user_id).fetch_optional(&mut *tx).await?;
+        let (json, etag) = row.ok_or_else(|| Error::NotFound(format!("No user with id `{user_id}` in the local copy; sync first.")))?;
+        let shown: User = parse(&json)?;
+        match (action, shown.status) {
+            (OutboxAction::Edit, _) => return Err(Error::Invalid("Edits are queued with their changes.".into())),
+            (OutboxAction::Remove, status) if status != UserStatus::Deactivated => {
+                return Err(Error::Invalid(format!("{} is {}; deactivate them before removing them.", shown.display_name, status.as_str())));
+            }
+            (OutboxAction::Reactivate, UserStatus::Pending) => {
+                return Err(Error::Invalid(format!("{} is invited and has not joined yet; there is nothing to reactivate.", shown.display_name)));
+            }
+            _ => {}
+        }
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO outbox (idempotency_key, user_id, user_name, base_etag, base_json, patch, state, created_at, action) \
+             VALUES (?, ?, ?, ?, ?, '{}', 'pending', ?, ?) RETURNING seq",
+        )
+        .bind(new_key())
+        .bind(user_id)
+        .bind(&shown.display_name)
+        .bind(etag.unwrap_or_default())
+        .bind(&json)
+        .bind(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .bind(action.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        recompute_user(&mut tx, user_id).await?;
+        tx.commit().await?;
+        self.entry(seq).await
+    }
+
+    /// The server confirmed the removal in `row`: the user leaves the cache.
+    async fn confirm_removed(&self, row: &Row) -> Result<()> {
+        let mut tx = self.db.begin_with(crate::cache::BEGIN_WRITE).await?;
+        sqlx::query("DELETE FROM outbox WHERE user_id = ?").bind(&row.user_id).execute(&mut *tx).await?;
+        crate::cache::apply_users(&mut tx, &[], &[row.user_id.as_str()]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn row(&self, seq: i64) -> Result<Row> {
         sqlx::query_as(&format!("SELECT {ROW_COLUMNS} FROM outbox WHERE seq = ?"))
             .bind(seq)
@@ -336,6 +399,7 @@ impl Cache {
             _ => Vec::new(),
         };
         Ok(OutboxEntry {
+            action: row.action()?,
             seq: row.seq,
             user_id: row.user_id,
             user_name: row.user_name,
@@ -503,6 +567,9 @@ impl Cache {
             Resolution::KeepTheirs => {
                 sqlx::query("DELETE FROM outbox WHERE seq = ?").bind(seq).execute(&mut *tx).await?;
             }
+            Resolution::Edit { .. } if row.action()? != OutboxAction::Edit => {
+                return Err(Error::Invalid("Only an edit can be changed; retry or drop this one.".into()));
+            }
             Resolution::ReapplyMine | Resolution::Edit { .. } => {
                 let patch = match resolution {
                     Resolution::Edit { patch } if patch.is_empty() => return Err(Error::Invalid("The edit changes nothing.".into())),
@@ -579,10 +646,28 @@ impl Client {
                 out.last_error = row.last_error;
                 return Ok(out);
             }
-            let patch: UserPatch = parse(&row.patch)?;
-            match self.update_user(&row.user_id, &row.base_etag, &patch, &row.idempotency_key).await {
-                Ok(v) => {
+            let sent = match row.action()? {
+                OutboxAction::Edit => {
+                    let patch: UserPatch = parse(&row.patch)?;
+                    self.update_user(&row.user_id, &row.base_etag, &patch, &row.idempotency_key).await.map(Some)
+                }
+                // Status changes state their intent; they need no If-Match.
+                OutboxAction::Deactivate => self.deactivate_user(&row.user_id, &row.idempotency_key).await.map(Some),
+                OutboxAction::Reactivate => self.reactivate_user(&row.user_id, &row.idempotency_key).await.map(Some),
+                OutboxAction::Remove => self.remove_user(&row.user_id, &row.idempotency_key).await.map(|()| None),
+            };
+            match sent {
+                Ok(Some(v)) => {
                     cache.confirm(&row, &v.value, &v.etag).await?;
+                    out.confirmed += 1;
+                }
+                Ok(None) => {
+                    cache.confirm_removed(&row).await?;
+                    out.confirmed += 1;
+                }
+                // Already gone: the removal's purpose is met.
+                Err(Error::Api(p)) if p.status == 404 && row.action()? == OutboxAction::Remove => {
+                    cache.confirm_removed(&row).await?;
                     out.confirmed += 1;
                 }
                 Err(Error::Api(p)) if p.code == codes::PRECONDITION_FAILED => match cache.on_stale(&row, &p).await? {

@@ -2,7 +2,7 @@
 
 use crate::auth::Client;
 use crate::error::{Error, Result};
-use gatehouse_api::{User, UserListQuery, UserPage, UserPatch};
+use gatehouse_api::{BulkRequest, BulkResponse, NewUser, User, UserListQuery, UserPage, UserPatch};
 use reqwest::Method;
 
 /// A resource with the ETag of the version read, for a later `If-Match`.
@@ -48,6 +48,40 @@ impl Client {
         let headers = [("if-match", etag), ("idempotency-key", idempotency_key)];
         let (user, headers) = self.send_authed_with(Method::PATCH, &user_path(id), Some(patch), &headers).await?;
         versioned(user, &headers)
+    }
+
+    /// `POST /v1/users/{id}/deactivate`: the user's sessions end at once.
+    pub async fn deactivate_user(&self, id: &str, idempotency_key: &str) -> Result<Versioned<User>> {
+        let headers = [("idempotency-key", idempotency_key)];
+        let (user, headers) = self.send_authed_with(Method::POST, &format!("{}/deactivate", user_path(id)), None::<&()>, &headers).await?;
+        versioned(user, &headers)
+    }
+
+    /// `POST /v1/users/{id}/reactivate`.
+    pub async fn reactivate_user(&self, id: &str, idempotency_key: &str) -> Result<Versioned<User>> {
+        let headers = [("idempotency-key", idempotency_key)];
+        let (user, headers) = self.send_authed_with(Method::POST, &format!("{}/reactivate", user_path(id)), None::<&()>, &headers).await?;
+        versioned(user, &headers)
+    }
+
+    /// `DELETE /v1/users/{id}` (the user must be deactivated).
+    pub async fn remove_user(&self, id: &str, idempotency_key: &str) -> Result<()> {
+        let headers = [("idempotency-key", idempotency_key)];
+        let ((), _) = self.send_authed_with(Method::DELETE, &user_path(id), None::<&()>, &headers).await?;
+        Ok(())
+    }
+
+    /// `POST /v1/users`: creates an active user with an initial password.
+    pub async fn create_user(&self, new: &NewUser, idempotency_key: &str) -> Result<Versioned<User>> {
+        let headers = [("idempotency-key", idempotency_key)];
+        let (user, headers) = self.send_authed_with(Method::POST, "v1/users", Some(new), &headers).await?;
+        versioned(user, &headers)
+    }
+
+    /// `POST /v1/users/bulk`: one action on many users, a result for each.
+    pub async fn bulk(&self, request: &BulkRequest, idempotency_key: &str) -> Result<BulkResponse> {
+        let headers = [("idempotency-key", idempotency_key)];
+        Ok(self.send_authed_with(Method::POST, "v1/users/bulk", Some(request), &headers).await?.0)
     }
 }
 

@@ -2,6 +2,7 @@
 //! real OS keyring).
 
 mod cache;
+mod directory;
 mod fault;
 mod flows;
 mod keyring;

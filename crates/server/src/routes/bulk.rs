@@ -84,13 +84,24 @@ async fn run(state: &AppState, principal: &Principal, meta: &ClientMeta, org: &s
     for id in ids {
         let outcome = one(state, principal, meta, org, &id, &request.action, membership.as_deref()).await;
         results.push(match outcome {
-            Ok(user) => BulkItem { user_id: id, ok: true, status: 200, code: None, message: None, user },
+            Ok(saved) => {
+                let (user, etag) = saved.map(|(u, v)| (u, etag(v))).unzip();
+                BulkItem { user_id: id, ok: true, status: 200, code: None, message: None, user, etag }
+            }
             Err(error) => {
                 if let ApiError::Internal(e) = &error {
                     tracing::error!(error = %e, user = %id, "bulk action failed for a user");
                 }
                 let problem = error.problem();
-                BulkItem { user_id: id, ok: false, status: problem.status, code: Some(problem.code), message: Some(problem.detail), user: None }
+                BulkItem {
+                    user_id: id,
+                    ok: false,
+                    status: problem.status,
+                    code: Some(problem.code),
+                    message: Some(problem.detail),
+                    user: None,
+                    etag: None,
+                }
             }
         });
     }
@@ -111,8 +122,8 @@ fn rename_field(error: ApiError, field: &str) -> ApiError {
     }
 }
 
-/// The action for one user; the user afterwards (`None` for logout, which does not
-/// change the user).
+/// The action for one user; the user afterwards with its version (`None` for logout,
+/// which does not change the user).
 async fn one(
     state: &AppState,
     principal: &Principal,
@@ -121,13 +132,14 @@ async fn one(
     id: &str,
     action: &BulkAction,
     membership: Option<&str>,
-) -> Result<Option<User>> {
+) -> Result<Option<(User, i64)>> {
     let db = &state.db;
     let not_found = || ApiError::not_found(format!("No user with id `{id}` in this organization."));
     match action {
         BulkAction::Deactivate | BulkAction::Reactivate => {
             let change = if matches!(action, BulkAction::Deactivate) { Change::Deactivate } else { Change::Reactivate };
-            Ok(Some(lifecycle::apply(state, principal, meta, org, id, None, change, None).await?.user))
+            let saved = lifecycle::apply(state, principal, meta, org, id, None, change, None).await?;
+            Ok(Some((saved.user, saved.version)))
         }
         BulkAction::Logout => {
             let (user, _) = find_versioned(db, org, id).await?.ok_or_else(not_found)?;
@@ -165,7 +177,7 @@ async fn one(
                 };
                 let had = list.iter().any(|x| x == target);
                 if had == adding {
-                    return Ok(Some(user));
+                    return Ok(Some((user, version)));
                 }
                 if adding {
                     list.push(target.to_owned());
@@ -179,7 +191,10 @@ async fn one(
                 };
                 match user_edit::apply(state, principal, &meta.ip, org, id, Some(&etag(version)), patch, None).await {
                     Err(ApiError::Problem { code, .. }) if code == codes::PRECONDITION_FAILED && attempt == 0 => continue,
-                    other => return Ok(Some(other?.user)),
+                    other => {
+                        let saved = other?;
+                        return Ok(Some((saved.user, saved.version)));
+                    }
                 }
             }
             Err(ApiError::new(StatusCode::CONFLICT, codes::PRECONDITION_FAILED, "The user kept changing; try again."))

@@ -10,65 +10,10 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::Response;
-use gatehouse_api::{Problem, User};
+use gatehouse_api::{Problem, USERS_CSV_HEADER, users_csv_record};
 
 /// Users per database read while streaming.
 const CHUNK: u32 = 1000;
-
-/// The header row.
-pub const CSV_HEADER: &str =
-    "id,first_name,last_name,display_name,email,status,roles,departments,mfa_enabled,last_active_at,last_login_at,created_at\r\n";
-
-/// One CSV field: quoted when it holds a comma, quote or line break; a leading `=`, `+`,
-/// `-`, `@`, tab or carriage return is defused with `'` so a spreadsheet does not run it
-/// as a formula (CSV injection).
-pub fn csv_field(out: &mut String, value: &str) {
-    let defuse = value.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    let quote = defuse || value.contains([',', '"', '\n', '\r']);
-    if quote {
-        out.push('"');
-    }
-    if defuse {
-        out.push('\'');
-    }
-    for c in value.chars() {
-        if c == '"' {
-            out.push('"');
-        }
-        out.push(c);
-    }
-    if quote {
-        out.push('"');
-    }
-}
-
-/// A user as one CSV record, line end included.
-pub fn csv_record(out: &mut String, user: &User) {
-    let time = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default();
-    let roles = user.roles.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join("; ");
-    let groups = user.departments.iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join("; ");
-    let fields = [
-        user.id.as_str(),
-        &user.first_name,
-        &user.last_name,
-        &user.display_name,
-        &user.email,
-        user.status.as_str(),
-        &roles,
-        &groups,
-        if user.mfa_enabled { "true" } else { "false" },
-        &time(user.last_active_at),
-        &time(user.last_login_at),
-        &time(Some(user.created_at)),
-    ];
-    for (i, field) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        csv_field(out, field);
-    }
-    out.push_str("\r\n");
-}
 
 /// The users matching the filters, as CSV (RFC 4180, UTF-8), in list order.
 #[utoipa::path(
@@ -92,7 +37,7 @@ pub async fn export_users(State(state): State<AppState>, principal: Principal, p
     let mut query = ListQuery::parse(&pairs)?;
     query.resolve(&state.db, granted.org_id()).await?;
     let db = state.db.clone();
-    let first = Some(CSV_HEADER.to_owned());
+    let first = Some(USERS_CSV_HEADER.to_owned());
     let stream = futures_util::stream::unfold((db, granted, query, first, false), |(db, granted, mut query, first, done)| async move {
         if let Some(header) = first {
             return Some((Ok::<_, std::io::Error>(header), (db, granted, query, None, false)));
@@ -105,7 +50,7 @@ pub async fn export_users(State(state): State<AppState>, principal: Principal, p
             Ok(users) => {
                 let mut out = String::with_capacity(users.len() * 160);
                 for user in &users {
-                    csv_record(&mut out, user);
+                    users_csv_record(&mut out, user);
                 }
                 let done = users.len() < CHUNK as usize;
                 Some((Ok(out), (db, granted, query, None, done)))
@@ -125,23 +70,3 @@ pub async fn export_users(State(state): State<AppState>, principal: Principal, p
     Ok(res)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::csv_field;
-
-    fn field(v: &str) -> String {
-        let mut s = String::new();
-        csv_field(&mut s, v);
-        s
-    }
-
-    #[test]
-    fn fields_are_quoted_and_defused() {
-        assert_eq!(field("plain"), "plain");
-        assert_eq!(field("a,b"), "\"a,b\"");
-        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(field("two\nlines"), "\"two\nlines\"");
-        assert_eq!(field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(field("-1"), "\"'-1\"");
-    }
-}
