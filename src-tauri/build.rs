@@ -12,6 +12,22 @@ const COMMANDS: &[&str] = &[
     "outbox",
     "settle_change",
     "discard_change",
+    "directory",
+    "user_action",
+    "create_user",
+    "bulk_action",
+    "organization",
+    "update_organization",
+    "roles",
+    "create_role",
+    "update_role",
+    "delete_role",
+    "groups",
+    "create_group",
+    "rename_group",
+    "delete_group",
+    "start_export",
+    "export_status",
 ];
 
 fn main() {

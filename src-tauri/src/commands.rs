@@ -5,7 +5,9 @@ use crate::connections::{self, SavedConnection};
 use crate::error::{IpcError, IpcErrorCode};
 use crate::sync::Worker;
 use gatehouse_client::api::{
-    Me, OrganizationRef, OutboxEntry, OutboxState, Resolution, Secret, SyncStatus, User, UserCounts, UserListQuery, UserPatch,
+    BulkRequest, BulkResponse, Directory, Group, GroupPatch, Me, NewGroup, NewRole, NewUser, Organization, OrganizationPatch,
+    OrganizationRef, OutboxAction, OutboxEntry, OutboxState, Resolution, Role, RolePatch, Secret, SyncStatus, User, UserCounts,
+    UserListQuery, UserPatch,
 };
 use gatehouse_client::{Cache, Client, ClientOptions, Error, KeyringTokenStore, TokenStore, keyring_store};
 use serde::{Deserialize, Serialize};
@@ -317,4 +319,156 @@ pub async fn discard_change(state: &AppState, seq: u32) -> Result<(), IpcError> 
         Ok(())
     })
     .await
+}
+
+/// Runs `f` with the active connection's client, then wakes the sync worker so what the
+/// server changed reaches the local copy at once.
+async fn with_client<T, F, Fut>(state: &AppState, f: F) -> Result<T, IpcError>
+where
+    F: FnOnce(Arc<Client>) -> Fut,
+    Fut: std::future::Future<Output = Result<T, Error>>,
+{
+    let (client, shared) = match state.active.lock().await.as_ref() {
+        Some(active) => (active.client.clone(), active.worker.shared.clone()),
+        None => return Err(not_signed_in()),
+    };
+    let result = f(client).await;
+    shared.wake();
+    Ok(result?)
+}
+
+pub async fn directory(state: &AppState) -> Result<Directory, IpcError> {
+    with_cache(state, |cache, _| async move { cache.directory().await }).await
+}
+
+pub async fn user_action(state: &AppState, user_id: String, action: OutboxAction) -> Result<OutboxEntry, IpcError> {
+    with_cache(state, |cache, shared| async move {
+        let entry = cache.enqueue_user_action(&user_id, action).await?;
+        shared.touched();
+        shared.wake();
+        Ok(entry)
+    })
+    .await
+}
+
+pub async fn create_user(state: &AppState, user: NewUser) -> Result<User, IpcError> {
+    // One key per dialog submission: a retry after a lost answer creates nobody twice.
+    let key = uuid::Uuid::now_v7().to_string();
+    with_client(state, |client| async move { Ok(client.create_user(&user, &key).await?.value) }).await
+}
+
+pub async fn bulk_action(state: &AppState, request: BulkRequest) -> Result<BulkResponse, IpcError> {
+    let key = uuid::Uuid::now_v7().to_string();
+    with_client(state, |client| async move { client.bulk(&request, &key).await }).await
+}
+
+pub async fn organization(state: &AppState) -> Result<Organization, IpcError> {
+    with_client(state, |client| async move { client.organization().await }).await
+}
+
+pub async fn update_organization(state: &AppState, patch: OrganizationPatch) -> Result<Organization, IpcError> {
+    with_client(state, |client| async move { client.update_organization(&patch).await }).await
+}
+
+pub async fn roles(state: &AppState) -> Result<Vec<Role>, IpcError> {
+    with_client(state, |client| async move { client.roles().await }).await
+}
+
+pub async fn create_role(state: &AppState, role: NewRole) -> Result<Role, IpcError> {
+    with_client(state, |client| async move { client.create_role(&role).await }).await
+}
+
+pub async fn update_role(state: &AppState, id: String, patch: RolePatch) -> Result<Role, IpcError> {
+    with_client(state, |client| async move { client.update_role(&id, &patch).await }).await
+}
+
+pub async fn delete_role(state: &AppState, id: String) -> Result<(), IpcError> {
+    with_client(state, |client| async move { client.delete_role(&id).await }).await
+}
+
+pub async fn groups(state: &AppState) -> Result<Vec<Group>, IpcError> {
+    with_client(state, |client| async move { client.groups().await }).await
+}
+
+pub async fn create_group(state: &AppState, group: NewGroup) -> Result<Group, IpcError> {
+    with_client(state, |client| async move { client.create_group(&group).await }).await
+}
+
+pub async fn rename_group(state: &AppState, id: String, name: String) -> Result<Group, IpcError> {
+    with_client(state, |client| async move { client.rename_group(&id, &GroupPatch { name }).await }).await
+}
+
+pub async fn delete_group(state: &AppState, id: String, move_to: Option<String>) -> Result<(), IpcError> {
+    with_client(state, |client| async move { client.delete_group(&id, move_to.as_deref()).await }).await
+}
+
+/// Where an export stands, for the progress bar.
+#[derive(Debug, Clone, Default, Serialize, TS)]
+pub struct ExportStatus {
+    /// An export is being written.
+    pub running: bool,
+    /// Users written so far.
+    pub done: u32,
+    /// Users to write.
+    pub total: u32,
+    /// The finished file.
+    pub path: Option<String>,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+static EXPORT: std::sync::Mutex<Option<ExportStatus>> = std::sync::Mutex::new(None);
+
+fn set_export(f: impl FnOnce(&mut ExportStatus)) {
+    let mut guard = EXPORT.lock().unwrap_or_else(|p| p.into_inner());
+    f(guard.get_or_insert_with(ExportStatus::default));
+}
+
+/// Starts writing the filtered list from the local copy to a CSV file in the Downloads
+/// folder; `export_status` follows it. The file appears whole or not at all.
+pub async fn start_export<R: Runtime>(app: &AppHandle<R>, state: &AppState, query: UserListQuery) -> Result<(), IpcError> {
+    let cache = match state.active.lock().await.as_ref() {
+        Some(active) => active.cache.clone(),
+        None => return Err(not_signed_in()),
+    };
+    if EXPORT.lock().unwrap_or_else(|p| p.into_inner()).as_ref().is_some_and(|s| s.running) {
+        return Err(IpcError::new(IpcErrorCode::Invalid, "An export is already running."));
+    }
+    let dir = app.path().download_dir().or_else(|_| app.path().home_dir()).map_err(|e| IpcError::new(IpcErrorCode::Internal, e.to_string()))?;
+    let name = format!("gatehouse-users-{}.csv", chrono::Local::now().format("%Y%m%d-%H%M%S"));
+    let path = dir.join(name);
+    set_export(|s| *s = ExportStatus { running: true, ..ExportStatus::default() });
+    tauri::async_runtime::spawn(async move {
+        let partial = path.with_extension("csv.part");
+        let result = async {
+            let file = std::fs::File::create(&partial).map_err(|e| Error::Invalid(format!("Could not create {}: {e}", partial.display())))?;
+            let mut out = std::io::BufWriter::new(file);
+            let n = cache.export_csv(&query, &mut out, |done, total| set_export(|s| (s.done, s.total) = (done, total))).await?;
+            drop(out);
+            std::fs::rename(&partial, &path).map_err(|e| Error::Invalid(format!("Could not save {}: {e}", path.display())))?;
+            Ok::<u32, Error>(n)
+        }
+        .await;
+        match result {
+            Ok(_) => set_export(|s| {
+                s.running = false;
+                s.path = Some(path.display().to_string());
+            }),
+            Err(e) => {
+                let _ = std::fs::remove_file(&partial);
+                set_export(|s| {
+                    s.running = false;
+                    s.error = Some(IpcError::from(e).message);
+                });
+            }
+        }
+    });
+    Ok(())
+}
+
+pub async fn export_status(state: &AppState) -> Result<ExportStatus, IpcError> {
+    if state.active.lock().await.is_none() {
+        return Err(not_signed_in());
+    }
+    Ok(EXPORT.lock().unwrap_or_else(|p| p.into_inner()).clone().unwrap_or_default())
 }

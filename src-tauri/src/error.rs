@@ -42,17 +42,28 @@ pub struct IpcError {
     pub message: String,
     /// The input field at fault, when there is one (`server_url`, `email`, `password`).
     pub field: Option<String>,
+    /// Every field at fault with its message, when the server named several.
+    pub fields: Vec<IpcFieldError>,
+}
+
+/// One field's error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct IpcFieldError {
+    /// The field: `email`, `first_name`, `custom_attributes.cost_center`, …
+    pub field: String,
+    /// For a person.
+    pub message: String,
 }
 
 impl IpcError {
     /// An error without a field.
     pub fn new(code: IpcErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), field: None }
+        Self { code, message: message.into(), field: None, fields: Vec::new() }
     }
 
     /// An `invalid_input` error on `field`.
     pub fn field(field: &str, message: impl Into<String>) -> Self {
-        Self { code: IpcErrorCode::InvalidInput, message: message.into(), field: Some(field.into()) }
+        Self { code: IpcErrorCode::InvalidInput, message: message.into(), field: Some(field.into()), fields: Vec::new() }
     }
 }
 
@@ -71,8 +82,12 @@ impl From<Error> for IpcError {
             Error::NotFound(msg) => Self::new(C::NotFound, msg),
             Error::Api(p) => match p.code.as_str() {
                 codes::INVALID_CREDENTIALS => Self::new(C::InvalidCredentials, "Invalid email or password"),
-                codes::VALIDATION_FAILED => match p.errors.first() {
-                    Some(f) => Self::field(&f.field, f.message.clone()),
+                // Field by field, also for a taken e-mail or name (shown on the field).
+                codes::VALIDATION_FAILED | codes::EMAIL_TAKEN | codes::NAME_TAKEN => match p.errors.first() {
+                    Some(f) => Self {
+                        fields: p.errors.iter().map(|e| IpcFieldError { field: e.field.clone(), message: e.message.clone() }).collect(),
+                        ..Self::field(&f.field, f.message.clone())
+                    },
                     None => Self::new(C::InvalidInput, p.detail),
                 },
                 codes::FORBIDDEN | codes::ACCOUNT_DISABLED => Self::new(C::Forbidden, p.detail),
@@ -104,7 +119,11 @@ mod tests {
     fn client_errors_map_to_the_codes_the_ui_branches_on() {
         assert_eq!(IpcError::from(problem("invalid_credentials", vec![])).message, "Invalid email or password");
         let field = FieldError { field: "email".into(), code: "required".into(), message: "Enter it".into() };
-        assert_eq!(IpcError::from(problem("validation_failed", vec![field])), IpcError::field("email", "Enter it"));
+        let mapped = IpcError::from(problem("validation_failed", vec![field.clone(), FieldError { field: "password".into(), ..field }]));
+        assert_eq!((mapped.field.as_deref(), mapped.message.as_str()), (Some("email"), "Enter it"));
+        assert_eq!(mapped.fields.iter().map(|f| f.field.as_str()).collect::<Vec<_>>(), ["email", "password"], "every field, for forms");
+        let taken = FieldError { field: "email".into(), code: "email_taken".into(), message: "used by Ann".into() };
+        assert_eq!(IpcError::from(problem("email_taken", vec![taken])).field.as_deref(), Some("email"), "shown on the field");
         let unreachable = Error::Unreachable { url: "http://h:1".into(), reason: "Connection refused".into() };
         let e = IpcError::from(unreachable);
         assert_eq!((e.code, e.message.as_str()), (IpcErrorCode::Unreachable, "Cannot reach server at http://h:1: Connection refused"));
@@ -115,6 +134,6 @@ mod tests {
     #[test]
     fn serializes_as_code_message_field() {
         let json = serde_json::to_value(IpcError::field("email", "m")).unwrap();
-        assert_eq!(json, serde_json::json!({"code": "invalid_input", "message": "m", "field": "email"}));
+        assert_eq!(json, serde_json::json!({"code": "invalid_input", "message": "m", "field": "email", "fields": []}));
     }
 }

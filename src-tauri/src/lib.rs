@@ -13,11 +13,14 @@ mod error;
 mod sync;
 
 pub use bindings::typescript_bindings;
-pub use commands::{AppState, CachedUserPage, CurrentSession, SessionInfo, SignInArgs};
+pub use commands::{AppState, CachedUserPage, CurrentSession, ExportStatus, SessionInfo, SignInArgs};
 pub use connections::SavedConnection;
 pub use error::{IpcError, IpcErrorCode};
 
-use gatehouse_client::api::{OutboxEntry, Resolution, SyncStatus, UserListQuery, UserPatch};
+use gatehouse_client::api::{
+    BulkRequest, BulkResponse, Directory, Group, NewGroup, NewRole, NewUser, Organization, OrganizationPatch, OutboxAction, OutboxEntry,
+    Resolution, Role, RolePatch, SyncStatus, User, UserListQuery, UserPatch,
+};
 use tauri::{AppHandle, Manager, State};
 
 /// Declares the app's commands: `/// doc` `name(arg: Type, …) -> Ret => body;`. The body
@@ -32,7 +35,7 @@ macro_rules! app_commands {
                 #[tauri::command]
                 pub async fn $name(
                     #[allow(unused_variables)] $app: AppHandle,
-                    $state: State<'_, AppState>,
+                    #[allow(unused_variables)] $state: State<'_, AppState>,
                     $($arg: $ty),*
                 ) -> Result<$ret, IpcError> {
                     let $state: &AppState = &$state;
@@ -88,6 +91,38 @@ app_commands! {
     settle_change(seq: u32, resolution: Resolution) -> () => commands::settle_change(state, seq, resolution).await;
     /// Drops a queued change.
     discard_change(seq: u32) -> () => commands::discard_change(state, seq).await;
+    /// Roles and departments from the local copy (readable offline).
+    directory() -> Directory => commands::directory(state).await;
+    /// Queues a deactivation, reactivation or removal: shown at once, sent when online.
+    user_action(user_id: String, action: OutboxAction) -> OutboxEntry => commands::user_action(state, user_id, action).await;
+    /// Creates a user on the server (needs a connection: the password is never stored here).
+    create_user(user: NewUser) -> User => commands::create_user(state, user).await;
+    /// Applies one action to many users on the server; a result per user.
+    bulk_action(request: BulkRequest) -> BulkResponse => commands::bulk_action(state, request).await;
+    /// The organization's settings and seat usage.
+    organization() -> Organization => commands::organization(state).await;
+    /// Changes the organization's settings.
+    update_organization(patch: OrganizationPatch) -> Organization => commands::update_organization(state, patch).await;
+    /// Every role with its permissions and member count.
+    roles() -> Vec<Role> => commands::roles(state).await;
+    /// Creates a custom role.
+    create_role(role: NewRole) -> Role => commands::create_role(state, role).await;
+    /// Renames a custom role or changes its permissions.
+    update_role(id: String, patch: RolePatch) -> Role => commands::update_role(state, id, patch).await;
+    /// Deletes a custom role.
+    delete_role(id: String) -> () => commands::delete_role(state, id).await;
+    /// Every department and company with its member count.
+    groups() -> Vec<Group> => commands::groups(state).await;
+    /// Creates a department or company.
+    create_group(group: NewGroup) -> Group => commands::create_group(state, group).await;
+    /// Renames a department or company.
+    rename_group(id: String, name: String) -> Group => commands::rename_group(state, id, name).await;
+    /// Deletes a department or company, moving its members to `move_to` if given.
+    delete_group(id: String, move_to: Option<String>) -> () => commands::delete_group(state, id, move_to).await;
+    /// Starts exporting the filtered list (local copy) to a CSV file in Downloads.
+    start_export(query: UserListQuery) -> () => commands::start_export(&app, state, query).await;
+    /// How the running or last export went.
+    export_status() -> ExportStatus => commands::export_status(state).await;
 }
 
 /// Starts the app.

@@ -107,6 +107,9 @@ async fn refresh_counts(cache: &Cache, shared: &Shared) {
 
 async fn run(client: Arc<Client>, cache: Cache, shared: Arc<Shared>) {
     let mut was_online = false;
+    // The users page's first paint reads the list index: build it now, while the window
+    // opens, not when the page first asks.
+    let _ = cache.list_users(&UserListQuery { limit: Some(1), ..Default::default() }).await;
     loop {
         refresh_counts(&cache, &shared).await;
         let first = matches!(cache.cursor().await, Ok(None));

@@ -2,6 +2,74 @@
 // `cargo xtask test` fails when this file differs from what the Rust code generates.
 import { invoke } from "@tauri-apps/api/core";
 
+export type AuthMethod = "password" | "google" | "microsoft" | "saml";
+
+export type BulkItem = { 
+/**
+ * The user.
+ */
+user_id: string, 
+/**
+ * Applied (or nothing to do).
+ */
+ok: boolean, 
+/**
+ * The HTTP status the single-user request would have had.
+ */
+status: number, 
+/**
+ * The problem code when refused.
+ */
+code?: string | null, 
+/**
+ * Why, for a person, when refused.
+ */
+message?: string | null, 
+/**
+ * The user afterwards, when applied (not for logout, which leaves the user as is).
+ */
+user?: User | null, 
+/**
+ * The user's ETag afterwards, with `user`.
+ */
+etag?: string | null, };
+
+export type BulkRequest = { 
+/**
+ * The users, 1–5 000 ids.
+ */
+user_ids: Array<string>, } & ({ "action": "add_role", 
+/**
+ * The role.
+ */
+role: string, } | { "action": "remove_role", 
+/**
+ * The role.
+ */
+role: string, } | { "action": "add_department", 
+/**
+ * The group.
+ */
+department: string, } | { "action": "remove_department", 
+/**
+ * The group.
+ */
+department: string, } | { "action": "deactivate" } | { "action": "reactivate" } | { "action": "logout" });
+
+export type BulkResponse = { 
+/**
+ * Users it was applied to.
+ */
+succeeded: number, 
+/**
+ * Users it was refused for.
+ */
+failed: number, 
+/**
+ * One per user.
+ */
+results: Array<BulkItem>, };
+
 export type CachedUserPage = { 
 /**
  * Users, ordered by display name, then id.
@@ -34,6 +102,38 @@ last_connection: SavedConnection | null,
  */
 signed_out_reason: string | null, };
 
+export type Directory = { 
+/**
+ * Roles: built-in first (Owner, Admin, Manager, Member), then custom ones by name.
+ */
+roles: Array<Role>, 
+/**
+ * Departments, then companies, each by name.
+ */
+groups: Array<GroupRef>, };
+
+export type ExportStatus = { 
+/**
+ * An export is being written.
+ */
+running: boolean, 
+/**
+ * Users written so far.
+ */
+done: number, 
+/**
+ * Users to write.
+ */
+total: number, 
+/**
+ * The finished file.
+ */
+path: string | null, 
+/**
+ * Why it failed.
+ */
+error: string | null, };
+
 export type FieldConflict = { 
 /**
  * The field: `first_name`, `email`, `roles`, `custom_attributes.cost_center`, …
@@ -56,6 +156,24 @@ base: string,
  * only the admin's.
  */
 clashes: boolean, };
+
+export type Group = { 
+/**
+ * Group id.
+ */
+id: string, 
+/**
+ * Display name, unique per kind in the organization.
+ */
+name: string, 
+/**
+ * Department or company.
+ */
+kind: GroupKind, 
+/**
+ * Users in it.
+ */
+member_count: number, };
 
 export type GroupKind = "department" | "company";
 
@@ -85,9 +203,131 @@ message: string,
 /**
  * The input field at fault, when there is one (`server_url`, `email`, `password`).
  */
-field: string | null, };
+field: string | null, 
+/**
+ * Every field at fault with its message, when the server named several.
+ */
+fields: Array<IpcFieldError>, };
 
 export type IpcErrorCode = "invalid_input" | "invalid_credentials" | "unreachable" | "session_expired" | "not_signed_in" | "forbidden" | "invalid" | "not_found" | "keyring_unavailable" | "server_error" | "internal";
+
+export type IpcFieldError = { 
+/**
+ * The field: `email`, `first_name`, `custom_attributes.cost_center`, …
+ */
+field: string, 
+/**
+ * For a person.
+ */
+message: string, };
+
+export type NewGroup = { 
+/**
+ * Display name, 1–100 characters.
+ */
+name: string, 
+/**
+ * Department (the default) or company.
+ */
+kind: GroupKind, };
+
+export type NewRole = { 
+/**
+ * Display name, 1–100 characters, unique in the organization.
+ */
+name: string, 
+/**
+ * Stable key (lower-case letters, digits, `_`); derived from the name when absent.
+ */
+key?: string | null, 
+/**
+ * Permission keys; the caller must hold each of them.
+ */
+permissions: Array<string>, };
+
+export type NewUser = { 
+/**
+ * First name (1–100 characters).
+ */
+first_name: string, 
+/**
+ * Last name (1–100 characters).
+ */
+last_name: string, 
+/**
+ * E-mail address; unique, compared case-insensitively.
+ */
+email: string, 
+/**
+ * Initial password (8–256 characters); the user signs in with it.
+ */
+password: string, 
+/**
+ * Roles by id or key; `member` when empty.
+ */
+roles: Array<string>, 
+/**
+ * Departments and companies by id.
+ */
+departments: Array<string>, };
+
+export type NotificationPreferences = { 
+/**
+ * New sign-ins, password and MFA changes.
+ */
+security_alerts: boolean, 
+/**
+ * Changes to the user's roles and departments.
+ */
+account_changes: boolean, 
+/**
+ * A weekly summary of the organization's activity.
+ */
+weekly_digest: boolean, };
+
+export type Organization = { 
+/**
+ * Organization id.
+ */
+id: string, 
+/**
+ * Display name.
+ */
+name: string, 
+/**
+ * Most users that may be active or invited at once.
+ */
+seat_limit: number, 
+/**
+ * Seats taken: active and pending users (deactivated ones free theirs).
+ */
+seats_used: number, 
+/**
+ * Days an invitation stays valid.
+ */
+invitation_expiry_days: number, 
+/**
+ * Every member must enroll MFA.
+ */
+mfa_required: boolean, };
+
+export type OrganizationPatch = { 
+/**
+ * New display name.
+ */
+name?: string | null, 
+/**
+ * New seat limit, 1–1 000 000; not below the seats in use.
+ */
+seat_limit?: number | null, 
+/**
+ * New invitation lifetime in days, 1–90.
+ */
+invitation_expiry_days?: number | null, 
+/**
+ * Require MFA of every member.
+ */
+mfa_required?: boolean | null, };
 
 export type OrganizationRef = { 
 /**
@@ -98,6 +338,8 @@ id: string,
  * Display name, e.g. "Acme".
  */
 name: string, };
+
+export type OutboxAction = "edit" | "deactivate" | "reactivate" | "remove";
 
 export type OutboxEntry = { 
 /**
@@ -113,7 +355,11 @@ user_id: string,
  */
 user_name: string, 
 /**
- * The edit.
+ * What the entry does.
+ */
+action: OutboxAction, 
+/**
+ * The edit, for `action = edit` (empty otherwise).
  */
 patch: UserPatch, 
 /**
@@ -148,6 +394,42 @@ export type Resolution = { "action": "keep_theirs" } | { "action": "reapply_mine
  * The edit to send.
  */
 patch: UserPatch, };
+
+export type Role = { 
+/**
+ * Role id.
+ */
+id: string, 
+/**
+ * Stable key.
+ */
+key: string, 
+/**
+ * Display name.
+ */
+name: string, 
+/**
+ * Owner, Admin, Manager and Member are built in.
+ */
+builtin: boolean, 
+/**
+ * Permission keys, in the order of [`crate::PERMISSIONS`].
+ */
+permissions: Array<string>, 
+/**
+ * Users holding the role (`GET /v1/roles`; absent in the change feed).
+ */
+member_count?: number | null, };
+
+export type RolePatch = { 
+/**
+ * New display name.
+ */
+name?: string | null, 
+/**
+ * The role's permissions from now on (replaces them all).
+ */
+permissions?: Array<string> | null, };
 
 export type RoleRef = { 
 /**
@@ -315,7 +597,19 @@ created_at: string,
 /**
  * Custom attributes (SPEC U6): key to value, keys sorted.
  */
-custom_attributes: { [key in string]: string }, };
+custom_attributes: { [key in string]: string }, 
+/**
+ * Picture: an `https` URL, or this server's `/v1/users/{id}/avatar?v=…` after an upload.
+ */
+avatar_url: string | null, 
+/**
+ * How the user can sign in (SPEC U6).
+ */
+auth_methods: Array<AuthMethod>, 
+/**
+ * What the user is notified about by e-mail.
+ */
+notification_preferences: NotificationPreferences, };
 
 export type UserCounts = { 
 /**
@@ -386,7 +680,15 @@ departments?: Array<string> | null,
 /**
  * Custom attributes to set (a value) or remove (`null`); keys not named stay.
  */
-custom_attributes?: Record<string, string | null>, };
+custom_attributes?: Record<string, string | null>, 
+/**
+ * A new picture URL (`https` only); an empty string removes the picture.
+ */
+avatar_url?: string | null, 
+/**
+ * The user's notification preferences from now on.
+ */
+notification_preferences?: NotificationPreferences | null, };
 
 export type UserStatus = "pending" | "active" | "deactivated";
 
@@ -412,4 +714,36 @@ export const commands = {
   settleChange: (seq: number, resolution: Resolution) => invoke<null>("settle_change", { seq, resolution }),
   /** Drops a queued change. */
   discardChange: (seq: number) => invoke<null>("discard_change", { seq }),
+  /** Roles and departments from the local copy (readable offline). */
+  directory: () => invoke<Directory>("directory"),
+  /** Queues a deactivation, reactivation or removal: shown at once, sent when online. */
+  userAction: (userId: string, action: OutboxAction) => invoke<OutboxEntry>("user_action", { userId, action }),
+  /** Creates a user on the server (needs a connection: the password is never stored here). */
+  createUser: (user: NewUser) => invoke<User>("create_user", { user }),
+  /** Applies one action to many users on the server; a result per user. */
+  bulkAction: (request: BulkRequest) => invoke<BulkResponse>("bulk_action", { request }),
+  /** The organization's settings and seat usage. */
+  organization: () => invoke<Organization>("organization"),
+  /** Changes the organization's settings. */
+  updateOrganization: (patch: OrganizationPatch) => invoke<Organization>("update_organization", { patch }),
+  /** Every role with its permissions and member count. */
+  roles: () => invoke<Array<Role>>("roles"),
+  /** Creates a custom role. */
+  createRole: (role: NewRole) => invoke<Role>("create_role", { role }),
+  /** Renames a custom role or changes its permissions. */
+  updateRole: (id: string, patch: RolePatch) => invoke<Role>("update_role", { id, patch }),
+  /** Deletes a custom role. */
+  deleteRole: (id: string) => invoke<null>("delete_role", { id }),
+  /** Every department and company with its member count. */
+  groups: () => invoke<Array<Group>>("groups"),
+  /** Creates a department or company. */
+  createGroup: (group: NewGroup) => invoke<Group>("create_group", { group }),
+  /** Renames a department or company. */
+  renameGroup: (id: string, name: string) => invoke<Group>("rename_group", { id, name }),
+  /** Deletes a department or company, moving its members to `move_to` if given. */
+  deleteGroup: (id: string, moveTo: string | null) => invoke<null>("delete_group", { id, moveTo }),
+  /** Starts exporting the filtered list (local copy) to a CSV file in Downloads. */
+  startExport: (query: UserListQuery) => invoke<null>("start_export", { query }),
+  /** How the running or last export went. */
+  exportStatus: () => invoke<ExportStatus>("export_status"),
 };

@@ -1,5 +1,5 @@
 // Test data shaped exactly like the generated bindings.
-import type { CachedUserPage, CurrentSession, IpcError, SessionInfo, SyncStatus, User } from '../lib/bindings';
+import type { CachedUserPage, CurrentSession, Directory, IpcError, SessionInfo, SyncStatus, User } from '../lib/bindings';
 
 export const SESSION: SessionInfo = {
   server_url: 'https://gatehouse.acme.test',
@@ -23,7 +23,7 @@ export function signedIn(session: SessionInfo = SESSION): CurrentSession {
 }
 
 export function ipcError(code: IpcError['code'], message: string, field: string | null = null): IpcError {
-  return { code, message, field };
+  return { code, message, field, fields: [] };
 }
 
 let seq = 0;
@@ -46,6 +46,9 @@ export function makeUser(overrides: Partial<User> = {}): User {
     last_login_at: null,
     created_at: '2024-01-01T00:00:00Z',
     custom_attributes: {},
+    avatar_url: null,
+    auth_methods: ['password'],
+    notification_preferences: { security_alerts: true, account_changes: true, weekly_digest: false },
     ...overrides,
   };
 }
@@ -77,3 +80,16 @@ export function syncStatus(overrides: Partial<SyncStatus> = {}): SyncStatus {
     ...overrides,
   };
 }
+
+export const DIRECTORY: Directory = {
+  roles: [
+    { id: 'r-owner', key: 'owner', name: 'Owner', builtin: true, permissions: ['users.read', 'users.manage', 'roles.manage', 'org.settings'] },
+    { id: 'r-admin', key: 'admin', name: 'Admin', builtin: true, permissions: ['users.read', 'users.manage', 'roles.manage', 'org.settings'] },
+    { id: 'r-manager', key: 'manager', name: 'Manager', builtin: true, permissions: ['users.read', 'users.manage'] },
+    { id: 'r-member', key: 'member', name: 'Member', builtin: true, permissions: ['users.read'] },
+  ],
+  groups: [
+    { id: 'g-sales', name: 'Sales', kind: 'department' },
+    { id: 'g-eng', name: 'Engineering', kind: 'department' },
+  ],
+};

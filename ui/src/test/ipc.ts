@@ -1,6 +1,6 @@
 // A recording mockIPC: each test says how commands answer and reads back what was called.
 import { mockIPC } from '@tauri-apps/api/mocks';
-import { syncStatus } from './fixtures';
+import { DIRECTORY, syncStatus } from './fixtures';
 
 export type Call = { cmd: string; args: Record<string, unknown> };
 type Handler = (args: Record<string, unknown>) => unknown;
@@ -11,8 +11,10 @@ export function mockCommands(handlers: Record<string, Handler>): Call[] {
     const args = (payload ?? {}) as Record<string, unknown>;
     calls.push({ cmd, args });
     // The users page polls its sync status; tests that do not care get a calm one.
-    const handler = handlers[cmd] ?? (cmd === 'sync_status' ? () => syncStatus() : undefined);
-    if (!handler) throw { code: 'internal', message: `unmocked command ${cmd}`, field: null };
+    // So does it read the roles and departments for its filters.
+    const fallback: Record<string, Handler> = { sync_status: () => syncStatus(), directory: () => DIRECTORY };
+    const handler = handlers[cmd] ?? fallback[cmd];
+    if (!handler) throw { code: 'internal', message: `unmocked command ${cmd}`, field: null, fields: [] };
     return handler(args);
   });
   return calls;

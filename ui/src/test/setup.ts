@@ -10,4 +10,6 @@ beforeAll(() => {
 
 afterEach(() => {
   clearMocks();
+  // Remembered filters must not leak from one test into the next.
+  localStorage.clear();
 });

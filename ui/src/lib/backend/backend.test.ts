@@ -7,11 +7,13 @@ describe('toIpcError', () => {
       code: 'unreachable',
       message: 'down',
       field: null,
+      fields: [],
     });
     expect(toIpcError('command list_users not found')).toEqual({
       code: 'internal',
       message: 'command list_users not found',
       field: null,
+      fields: [],
     });
     expect(toIpcError({ code: 'made_up', message: 'x' }).code).toBe('internal');
   });

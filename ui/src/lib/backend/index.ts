@@ -15,6 +15,20 @@ import {
   type SyncStatus,
   type UserListQuery,
   type UserPatch,
+  type BulkRequest,
+  type BulkResponse,
+  type Directory,
+  type ExportStatus,
+  type Group,
+  type NewGroup,
+  type NewRole,
+  type NewUser,
+  type Organization,
+  type OrganizationPatch,
+  type OutboxAction,
+  type Role,
+  type RolePatch,
+  type User,
 } from '../bindings';
 
 export type { IpcError, IpcErrorCode };
@@ -31,6 +45,22 @@ export interface Backend {
   outbox(): Promise<OutboxEntry[]>;
   settleChange(seq: number, resolution: Resolution): Promise<void>;
   discardChange(seq: number): Promise<void>;
+  directory(): Promise<Directory>;
+  userAction(userId: string, action: OutboxAction): Promise<OutboxEntry>;
+  createUser(user: NewUser): Promise<User>;
+  bulkAction(request: BulkRequest): Promise<BulkResponse>;
+  organization(): Promise<Organization>;
+  updateOrganization(patch: OrganizationPatch): Promise<Organization>;
+  roles(): Promise<Role[]>;
+  createRole(role: NewRole): Promise<Role>;
+  updateRole(id: string, patch: RolePatch): Promise<Role>;
+  deleteRole(id: string): Promise<void>;
+  groups(): Promise<Group[]>;
+  createGroup(group: NewGroup): Promise<Group>;
+  renameGroup(id: string, name: string): Promise<Group>;
+  deleteGroup(id: string, moveTo: string | null): Promise<void>;
+  startExport(query: UserListQuery): Promise<void>;
+  exportStatus(): Promise<ExportStatus>;
 }
 
 const CODES: readonly IpcErrorCode[] = [
@@ -60,11 +90,11 @@ export function isIpcError(value: unknown): value is IpcError {
 /** Every rejection becomes an `IpcError`, even Tauri's own string errors (e.g. an unknown command). */
 export function toIpcError(reason: unknown): IpcError {
   if (isIpcError(reason)) {
-    return { code: reason.code, message: reason.message, field: reason.field ?? null };
+    return { code: reason.code, message: reason.message, field: reason.field ?? null, fields: reason.fields ?? [] };
   }
   const message =
     reason instanceof Error ? reason.message : typeof reason === 'string' ? reason : 'Unexpected error';
-  return { code: 'internal', message, field: null };
+  return { code: 'internal', message, field: null, fields: [] };
 }
 
 async function call<T>(promise: () => Promise<T>): Promise<T> {
@@ -106,6 +136,28 @@ export const tauriBackend: Backend = {
   discardChange: async (seq) => {
     await call(() => commands.discardChange(seq));
   },
+  directory: () => call(() => commands.directory()),
+  userAction: (userId, action) => call(() => commands.userAction(userId, action)),
+  createUser: (user) => call(() => commands.createUser(user)),
+  bulkAction: (request) => call(() => commands.bulkAction(request)),
+  organization: () => call(() => commands.organization()),
+  updateOrganization: (patch) => call(() => commands.updateOrganization(patch)),
+  roles: () => call(() => commands.roles()),
+  createRole: (role) => call(() => commands.createRole(role)),
+  updateRole: (id, patch) => call(() => commands.updateRole(id, patch)),
+  deleteRole: async (id) => {
+    await call(() => commands.deleteRole(id));
+  },
+  groups: () => call(() => commands.groups()),
+  createGroup: (group) => call(() => commands.createGroup(group)),
+  renameGroup: (id, name) => call(() => commands.renameGroup(id, name)),
+  deleteGroup: async (id, moveTo) => {
+    await call(() => commands.deleteGroup(id, moveTo));
+  },
+  startExport: async (query) => {
+    await call(() => commands.startExport(compactQuery(query)));
+  },
+  exportStatus: () => call(() => commands.exportStatus()),
 };
 
 const KEY = Symbol('gatehouse.backend');

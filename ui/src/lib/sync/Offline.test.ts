@@ -16,6 +16,7 @@ const casey = makeUser({ id: 'u-casey', first_name: 'Casey', last_name: 'Kim', d
 function conflictEntry(): OutboxEntry {
   return {
     seq: 7,
+    action: 'edit',
     user_id: 'u-casey',
     user_name: 'Casey Kim',
     patch: { first_name: 'Cassie' },
@@ -84,6 +85,7 @@ describe('users page, offline-tolerant', () => {
     const user = userEvent.setup();
     const { calls } = renderWith(() => syncStatus(), { update_user: () => ({ ...conflictEntry(), state: 'pending', conflicts: [] }) });
     await user.click(await screen.findByText('Casey Kim'));
+    await user.click(await screen.findByTestId('detail-edit'));
     const dialog = await screen.findByTestId('edit-user-dialog');
     const email = within(dialog).getByTestId('edit-email');
     await user.clear(email);

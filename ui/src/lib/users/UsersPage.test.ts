@@ -91,6 +91,7 @@ describe('users page', () => {
     expect(a).toHaveAttribute('data-email', 'alice@acme.test');
     const aCells = within(a).getAllByRole('cell');
     expect(aCells.map((cell) => cell.textContent?.replace(/\s+/g, ' ').trim())).toEqual([
+      '', // the tick box for bulk actions
       'AA Alice Archer',
       'alice@acme.test',
       'AdminManager',

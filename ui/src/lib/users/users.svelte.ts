@@ -2,17 +2,28 @@
 // Every reload bumps a generation; a response for an older generation is dropped, so a
 // slow answer to a superseded search can never overwrite the current one.
 import type { Backend, IpcError } from '../backend';
-import type { OutboxState, User, UserCounts, UserStatus } from '../bindings';
+import type { OutboxState, User, UserCounts, UserListQuery, UserStatus } from '../bindings';
 
 export const PAGE_SIZE = 100;
 
 export type StatusFilter = UserStatus | 'all';
+
+export interface SavedFilters {
+  q: string;
+  status: StatusFilter;
+  role: string;
+  department: string;
+}
 
 export class UsersList {
   items = $state.raw<User[]>([]);
   counts = $state.raw<UserCounts | null>(null);
   q = $state('');
   status = $state<StatusFilter>('all');
+  /** Role id, or '' for any. */
+  role = $state('');
+  /** Department or company id, or '' for any. */
+  department = $state('');
   nextCursor = $state<string | null>(null);
   /** The first page of the current query is on its way. */
   loading = $state(false);
@@ -47,6 +58,38 @@ export class UsersList {
     if (status === this.status) return;
     this.status = status;
     void this.reload();
+  }
+
+  setRole(role: string): void {
+    if (role === this.role) return;
+    this.role = role;
+    void this.reload();
+  }
+
+  setDepartment(department: string): void {
+    if (department === this.department) return;
+    this.department = department;
+    void this.reload();
+  }
+
+  /** The filters as they are, to remember across restarts. */
+  get filters(): SavedFilters {
+    return { q: this.q, status: this.status, role: this.role, department: this.department };
+  }
+
+  /** Takes remembered filters (before the first load); unknown values are ignored. */
+  restore(saved: Partial<SavedFilters> | null): void {
+    if (!saved) return;
+    if (typeof saved.q === 'string') this.q = saved.q.trim();
+    if (saved.status && ['all', 'active', 'pending', 'deactivated'].includes(saved.status)) this.status = saved.status;
+    if (typeof saved.role === 'string') this.role = saved.role;
+    if (typeof saved.department === 'string') this.department = saved.department;
+  }
+
+  /** The current query without paging, e.g. for an export. */
+  get query(): UserListQuery {
+    const { limit: _limit, cursor: _cursor, ...rest } = this.#query();
+    return rest;
   }
 
   async reload(): Promise<void> {
@@ -130,6 +173,8 @@ export class UsersList {
     return {
       q: this.q === '' ? undefined : this.q,
       status: this.status === 'all' ? undefined : this.status,
+      role: this.role === '' ? undefined : this.role,
+      department: this.department === '' ? undefined : this.department,
       limit: PAGE_SIZE,
       cursor,
     };

@@ -17,6 +17,22 @@ function backendWith(listUsers: (q: UserListQuery) => Promise<CachedUserPage>): 
     outbox: vi.fn(),
     settleChange: vi.fn(),
     discardChange: vi.fn(),
+    directory: vi.fn(),
+    userAction: vi.fn(),
+    createUser: vi.fn(),
+    bulkAction: vi.fn(),
+    organization: vi.fn(),
+    updateOrganization: vi.fn(),
+    roles: vi.fn(),
+    createRole: vi.fn(),
+    updateRole: vi.fn(),
+    deleteRole: vi.fn(),
+    groups: vi.fn(),
+    createGroup: vi.fn(),
+    renameGroup: vi.fn(),
+    deleteGroup: vi.fn(),
+    startExport: vi.fn(),
+    exportStatus: vi.fn(),
   };
 }
 

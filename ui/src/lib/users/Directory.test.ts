@@ -1,0 +1,163 @@
+// The users page as a directory (issue 4): the detail panel and its confirmed actions,
+// creating users with field errors from the server, bulk actions with a result per
+// user, remembered filters, the CSV export's progress, and what a Member does not see.
+import { render, screen, waitFor, within } from '@testing-library/svelte';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it, vi } from 'vitest';
+import { SESSION, makeUser, page } from '../../test/fixtures';
+import { callsOf, listQueries, mockCommands } from '../../test/ipc';
+import type { BulkResponse, ExportStatus, SessionInfo } from '../bindings';
+import UsersPage from './UsersPage.svelte';
+
+const OWNER_SESSION: SessionInfo = {
+  ...SESSION,
+  permissions: ['users.read', 'users.manage', 'sessions.revoke', 'roles.manage', 'org.settings'],
+};
+const MEMBER_SESSION: SessionInfo = { ...SESSION, user_id: 'u-member', permissions: ['users.read'] };
+
+const dana = makeUser({ id: 'u-dana', first_name: 'Dana', last_name: 'Scully', display_name: 'Dana Scully', email: 'dana@acme.test' });
+const fox = makeUser({ id: 'u-fox', first_name: 'Fox', last_name: 'Mulder', display_name: 'Fox Mulder', email: 'fox@acme.test' });
+const me = makeUser({ id: SESSION.user_id, first_name: 'Olivia', last_name: 'Owner', display_name: 'Olivia Owner', email: 'owner@acme.test' });
+
+function renderPage(session: SessionInfo, handlers: Record<string, (args: Record<string, unknown>) => unknown> = {}) {
+  const calls = mockCommands({ list_users: () => page([dana, fox, me]), ...handlers });
+  render(UsersPage, { props: { session, onSessionEnded: vi.fn(), onSignedOut: vi.fn() } });
+  return calls;
+}
+
+async function openRow(name: string) {
+  const user = userEvent.setup();
+  await screen.findByText('Dana Scully');
+  const row = screen.getAllByTestId('user-row').find((r) => r.textContent?.includes(name));
+  await user.click(within(row!).getByText(name));
+  return { user, panel: await screen.findByTestId('user-detail') };
+}
+
+describe('the directory', () => {
+  it('deactivates after a confirmation that says what happens, through the outbox', async () => {
+    const calls = renderPage(OWNER_SESSION, { user_action: () => ({}) });
+    const { user, panel } = await openRow('Dana Scully');
+    await user.click(within(panel).getByTestId('detail-deactivate'));
+    const confirm = await screen.findByTestId('confirm-deactivate');
+    expect(confirm).toHaveTextContent('signed out everywhere at once');
+    expect(confirm).toHaveTextContent('API keys are suspended');
+    expect(confirm).toHaveTextContent('seat is freed');
+    await user.click(within(confirm).getByTestId('confirm-ok'));
+    await waitFor(() => expect(callsOf(calls, 'user_action')).toHaveLength(1));
+    expect(callsOf(calls, 'user_action')[0].args).toEqual({ userId: 'u-dana', action: 'deactivate' });
+  });
+
+  it('disables what the admin may not do and says why', async () => {
+    renderPage(OWNER_SESSION);
+    const { panel } = await openRow('Olivia Owner');
+    const deactivate = within(panel).getByTestId('detail-deactivate');
+    expect(deactivate).toBeDisabled();
+    expect(deactivate.parentElement).toHaveAttribute('title', 'You cannot deactivate yourself; ask another admin.');
+    const remove = within(panel).getByTestId('detail-remove');
+    expect(remove).toBeDisabled();
+    expect(remove.parentElement?.getAttribute('title')).toContain('Deactivate Olivia Owner first');
+  });
+
+  it('toggles a role as a queued edit of the whole role list', async () => {
+    const calls = renderPage(OWNER_SESSION, { update_user: () => ({}) });
+    const { user, panel } = await openRow('Dana Scully');
+    await user.click(within(panel).getByTestId('role-toggle-manager'));
+    await waitFor(() => expect(callsOf(calls, 'update_user')).toHaveLength(1));
+    expect(callsOf(calls, 'update_user')[0].args).toEqual({ userId: 'u-dana', patch: { roles: ['r-member', 'r-manager'] } });
+  });
+
+  it('shows a Member the list and no management actions', async () => {
+    renderPage(MEMBER_SESSION);
+    await screen.findByText('Dana Scully');
+    expect(screen.queryByTestId('add-user')).toBeNull();
+    expect(screen.queryByTestId('select-all')).toBeNull();
+    expect(screen.queryByTestId('nav-settings')).toBeNull();
+    const { panel } = await openRow('Dana Scully');
+    expect(within(panel).queryByTestId('detail-actions')).toBeNull();
+    expect(within(panel).queryByTestId('detail-roles')).toBeNull();
+    expect(panel).toHaveTextContent('Member');
+  });
+
+  it('creates a user and shows a taken e-mail on its field', async () => {
+    const calls = renderPage(OWNER_SESSION, {
+      create_user: () => {
+        throw {
+          code: 'invalid_input',
+          message: 'dana@acme.test is already used by Dana Scully.',
+          field: 'email',
+          fields: [{ field: 'email', message: 'dana@acme.test is already used by Dana Scully.' }],
+        };
+      },
+    });
+    const user = userEvent.setup();
+    await user.click(await screen.findByTestId('add-user'));
+    const dialog = await screen.findByTestId('create-user-dialog');
+    await user.click(within(dialog).getByTestId('create-user-save'));
+    // Checked here first: nothing is sent while fields are missing.
+    expect(within(dialog).getByTestId('create-first-name-error')).toBeInTheDocument();
+    expect(callsOf(calls, 'create_user')).toHaveLength(0);
+    await user.type(within(dialog).getByTestId('create-first-name'), 'Dana');
+    await user.type(within(dialog).getByTestId('create-last-name'), 'Scully');
+    await user.type(within(dialog).getByTestId('create-email'), 'dana@acme.test');
+    await user.type(within(dialog).getByTestId('create-password'), 'trust no one');
+    await user.click(within(dialog).getByTestId('create-user-save'));
+    expect(await within(dialog).findByTestId('create-email-error')).toHaveTextContent('already used by Dana Scully');
+    expect(callsOf(calls, 'create_user')[0].args.user).toMatchObject({
+      first_name: 'Dana',
+      email: 'dana@acme.test',
+      roles: ['r-member'],
+      departments: [],
+    });
+  });
+
+  it('applies a bulk role change and reports each user', async () => {
+    const answer: BulkResponse = {
+      succeeded: 1,
+      failed: 1,
+      results: [
+        { user_id: 'u-dana', ok: true, status: 200 },
+        { user_id: 'u-fox', ok: false, status: 403, code: 'forbidden', message: 'Granting the Admin role needs roles.manage.' },
+      ],
+    };
+    const calls = renderPage(OWNER_SESSION, { bulk_action: () => answer });
+    const user = userEvent.setup();
+    await screen.findByText('Dana Scully');
+    const ticks = screen.getAllByTestId('row-select');
+    await user.click(ticks[0]);
+    await user.click(ticks[1]);
+    const bar = screen.getByTestId('bulk-bar');
+    expect(within(bar).getByTestId('bulk-count')).toHaveTextContent('2 selected');
+    await user.selectOptions(within(bar).getByTestId('bulk-action'), 'add_role');
+    await user.selectOptions(within(bar).getByTestId('bulk-target'), 'r-admin');
+    await user.click(within(bar).getByTestId('bulk-apply'));
+    await user.click(await screen.findByTestId('bulk-confirm-ok'));
+    const result = await screen.findByTestId('bulk-result');
+    expect(within(result).getByTestId('bulk-summary')).toHaveTextContent('Applied to 1 of 2 users');
+    expect(within(result).getByTestId('bulk-failure')).toHaveTextContent('Fox Mulder: Granting the Admin role needs roles.manage.');
+    expect(callsOf(calls, 'bulk_action')[0].args.request).toEqual({ action: 'add_role', role: 'r-admin', user_ids: ['u-dana', 'u-fox'] });
+  });
+
+  it('remembers the filters across restarts', async () => {
+    localStorage.setItem(`gatehouse.filters.${SESSION.server_url}|${SESSION.email}`, JSON.stringify({ q: 'dan', status: 'active', role: 'r-manager', department: '' }));
+    const calls = renderPage(OWNER_SESSION);
+    await waitFor(() => expect(listQueries(calls).length).toBeGreaterThan(0));
+    expect(listQueries(calls)[0]).toEqual({ q: 'dan', status: 'active', role: 'r-manager', limit: 100 });
+    const user = userEvent.setup();
+    await user.selectOptions(await screen.findByTestId('filter-department'), 'g-sales');
+    const saved = JSON.parse(localStorage.getItem(`gatehouse.filters.${SESSION.server_url}|${SESSION.email}`) ?? '{}');
+    expect(saved).toEqual({ q: 'dan', status: 'active', role: 'r-manager', department: 'g-sales' });
+  });
+
+  it('exports the filtered list with progress', async () => {
+    const states: ExportStatus[] = [
+      { running: true, done: 500, total: 1000, path: null, error: null },
+      { running: false, done: 1000, total: 1000, path: '/home/a/Downloads/gatehouse-users.csv', error: null },
+    ];
+    const calls = renderPage(OWNER_SESSION, { start_export: () => null, export_status: () => states.shift() ?? states[0] });
+    const user = userEvent.setup();
+    await screen.findByText('Dana Scully');
+    await user.click(screen.getByTestId('export-csv'));
+    expect(await screen.findByTestId('export-done')).toHaveTextContent('Saved 1000 users to /home/a/Downloads/gatehouse-users.csv');
+    expect(callsOf(calls, 'start_export')[0].args).toEqual({ query: {} });
+  });
+});
