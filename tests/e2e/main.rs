@@ -3,6 +3,7 @@
 //! Run with `cargo xtask test --only e2e` (it sets up everything these need).
 
 mod bench;
+mod directory;
 mod offline;
 mod screenshot;
 mod session;

@@ -99,9 +99,11 @@ async fn wait_mark(app: &App, user: &User, mark: &str) -> Result<()> {
 async fn edit_first_name(app: &App, user: &User, name: &str) -> Result<()> {
     app.fill("users-search", &user.email).await?;
     app.open_row(&user.id).await?;
+    app.click("detail-edit").await?;
     app.wait_visible("edit-user-dialog").await?;
     app.fill("edit-first-name", name).await?;
     app.click("edit-user-save").await?;
     app.poll("the edit dialog to close", || async { Ok(app.visible("edit-user-dialog").await?.is_none().then_some(())) }).await?;
+    app.click("detail-close").await?;
     Ok(())
 }

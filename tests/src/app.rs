@@ -158,7 +158,10 @@ impl App {
     pub async fn fill(&self, id: &str, value: &str) -> Result<()> {
         let el = self.wait_visible(id).await?;
         self.call("clear", el.clear()).await?;
-        self.call("send keys", el.send_keys(value)).await?;
+        // WebKitWebDriver refuses an empty text ("Missing text parameter"); clearing is all.
+        if !value.is_empty() {
+            self.call("send keys", el.send_keys(value)).await?;
+        }
         let now = self
             .call("value", el.prop("value"))
             .await?
@@ -243,17 +246,36 @@ impl App {
 
     /// Opens a user by clicking its row, once it is rendered.
     pub async fn open_row(&self, user_id: &str) -> Result<()> {
-        let css = Self::row_css(user_id);
+        self.click_css(&Self::row_css(user_id)).await
+    }
+
+    /// Clicks the first element matching the CSS selector `css`, once one is rendered.
+    pub async fn click_css(&self, css: &str) -> Result<()> {
         let el = self
-            .poll(&format!("the row of user {user_id}"), || async {
+            .poll(&format!("an element matching {css}"), || async {
                 Ok(self
-                    .call("find", self.client.find_all(Locator::Css(&css)))
+                    .call("find", self.client.find_all(Locator::Css(css)))
                     .await?
                     .into_iter()
                     .next())
             })
             .await?;
         self.call("click", el.click()).await
+    }
+
+    /// Picks the option with this value in the `<select>` with this test id, as a person
+    /// choosing it would: the value changes and a `change` event fires. (A native select's
+    /// pop-up is outside the page, so WebDriver cannot click its options reliably.)
+    pub async fn select(&self, id: &str, value: &str) -> Result<()> {
+        self.wait_visible(id).await?;
+        let script = "const el = document.querySelector(`[data-testid=\"${arguments[0]}\"]`); \
+                      if (![...el.options].some(o => o.value === arguments[1])) return false; \
+                      el.value = arguments[1]; el.dispatchEvent(new Event('change', { bubbles: true })); return true;";
+        let found = self.call("execute", self.client.execute(script, vec![json!(id), json!(value)])).await?;
+        if found != Value::Bool(true) {
+            bail!("[{id}] has no option {value:?}");
+        }
+        Ok(())
     }
 
     /// Waits for the first screen: the sign-in form, or the users page of a session

@@ -174,6 +174,23 @@ impl Api {
         })
     }
 
+    /// The id of the role with this key.
+    pub async fn role_id(&self, key: &str) -> Result<String> {
+        let res = self.http.get(format!("{}/v1/roles", self.url)).bearer_auth(&self.token).send().await?;
+        if !res.status().is_success() {
+            bail!("GET /v1/roles failed: {}", res.status());
+        }
+        let roles: Vec<gatehouse_api::Role> = res.json().await?;
+        roles.into_iter().find(|r| r.key == key).map(|r| r.id).ok_or_else(|| anyhow::anyhow!("no role {key}"))
+    }
+
+    /// The HTTP status of `GET /v1/me` with this session: 200 while it lives, 401 once
+    /// it has been ended.
+    pub async fn me_status(&self) -> Result<u16> {
+        let res = self.http.get(format!("{}/v1/me", self.url)).bearer_auth(&self.token).send().await?;
+        Ok(res.status().as_u16())
+    }
+
     /// One page of users matching the search `q` (if any), with the badges' totals.
     pub async fn users(&self, q: Option<&str>, limit: u32) -> Result<UserPage> {
         let mut query = vec![("limit", limit.to_string())];

@@ -1,7 +1,9 @@
 //! Server benchmarks for BENCHMARKS.md, against the real release binary on loopback:
 //! - `seed --demo --users 100000` wall time;
 //! - `GET /v1/users?limit=100` latency (p50/p99) sequentially, and throughput with
-//!   concurrent clients, for the first page, a search, and a deep cursor page.
+//!   concurrent clients, for the first page, a search, and a deep cursor page;
+//! - `POST /v1/users/bulk`: a role added to 1 000 users, and taken away again, each
+//!   user through the same guards, audit event and version bump as a single edit.
 //!
 //! Run with `cargo xtask bench` (or `cargo bench -p gatehouse-server --bench users_api`).
 //! `GATEHOUSE_BENCH_USERS` and `GATEHOUSE_BENCH_REQUESTS` change the sizes.
@@ -129,6 +131,43 @@ async fn main() {
             ms(percentile(&latencies, 0.50)),
             ms(percentile(&latencies, 0.99)),
             rps
+        );
+    }
+
+    // Bulk role change: 1 000 active Members get the Support role, then lose it again.
+    let roles: serde_json::Value = http.get(format!("{url}/v1/roles")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let support = roles.as_array().unwrap().iter().find(|r| r["key"] == "support").unwrap()["id"].as_str().unwrap().to_owned();
+    let mut ids = Vec::new();
+    let mut page_url = format!("{url}/v1/users?limit=500&status=active&role=member");
+    while ids.len() < 1000 {
+        let page: serde_json::Value = http.get(&page_url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        ids.extend(page["items"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap().to_owned()));
+        match page["next_cursor"].as_str() {
+            Some(c) => page_url = format!("{url}/v1/users?limit=500&status=active&role=member&cursor={c}"),
+            None => break,
+        }
+    }
+    ids.truncate(1000);
+    println!();
+    println!("POST /v1/users/bulk ({} users, one role, {users} users in the organization)", ids.len());
+    for action in ["add_role", "remove_role"] {
+        let t = Instant::now();
+        let res = http
+            .post(format!("{url}/v1/users/bulk"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"action": action, "role": support, "user_ids": ids}))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "bulk {action}: {}", res.status());
+        let answer: serde_json::Value = res.json().await.unwrap();
+        let elapsed = t.elapsed();
+        assert_eq!(answer["succeeded"].as_u64(), Some(ids.len() as u64), "bulk {action}: {}", answer["failed"]);
+        println!(
+            "{:<34} {:>10} {:>10.0} users/s",
+            action,
+            ms(elapsed),
+            ids.len() as f64 / elapsed.as_secs_f64()
         );
     }
     let _ = child.kill();
