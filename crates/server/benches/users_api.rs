@@ -46,15 +46,17 @@ async fn main() {
     assert!(out.status.success(), "seed failed: {}", String::from_utf8_lossy(&out.stderr));
     println!("seed --demo --users {users}: {:.2} s wall (including the owner's argon2 hash and the commit)", seed_time.as_secs_f64());
 
-    let mut child = Command::new(bin)
-        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-        .arg(&db)
-        .env("GATEHOUSE_LOG", "error")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = Server(
+        Command::new(bin)
+            .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+            .arg(&db)
+            .env("GATEHOUSE_LOG", "error")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let url = line.trim().strip_prefix("listening on ").unwrap().to_owned();
 
     let http = reqwest::Client::new();
@@ -141,7 +143,8 @@ async fn main() {
     let mut page_url = format!("{url}/v1/users?limit=500&status=active&role=member");
     while ids.len() < 1000 {
         let page: serde_json::Value = http.get(&page_url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
-        ids.extend(page["items"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap().to_owned()));
+        let items = page["items"].as_array().unwrap_or_else(|| panic!("listing members for the bulk case: {page}"));
+        ids.extend(items.iter().map(|u| u["id"].as_str().unwrap().to_owned()));
         match page["next_cursor"].as_str() {
             Some(c) => page_url = format!("{url}/v1/users?limit=500&status=active&role=member&cursor={c}"),
             None => break,
@@ -170,6 +173,15 @@ async fn main() {
             ids.len() as f64 / elapsed.as_secs_f64()
         );
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
+}
+
+/// The server process, stopped when the bench ends, panics included.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

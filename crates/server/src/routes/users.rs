@@ -106,6 +106,9 @@ pub(crate) struct ListQuery {
     department: Option<String>,
     limit: u32,
     after: Option<(String, String)>,
+    /// The filters as asked (before role and department are resolved to ids), which is
+    /// what a cursor is tied to.
+    asked: String,
 }
 
 impl ListQuery {
@@ -145,10 +148,12 @@ impl ListQuery {
             department: pairs.get("department").map(str::to_owned),
             limit,
             after: None,
+            asked: String::new(),
         };
+        query.asked = query.fingerprint();
         if let Some(cursor) = pairs.get("cursor") {
             match decode_cursor(cursor) {
-                Some((fingerprint, name, id)) if fingerprint == query.fingerprint() => query.after = Some((name, id)),
+                Some((fingerprint, name, id)) if fingerprint == query.asked => query.after = Some((name, id)),
                 Some(_) => {
                     field("cursor", codes::INVALID_CURSOR, "This cursor belongs to a different search or filter.".into())
                 }
@@ -276,7 +281,7 @@ async fn list(db: &SqlitePool, granted: &Granted<UsersRead>, query: &ListQuery) 
     let mut rows = page_rows(db, granted, query, query.limit + 1).await?;
     let next_cursor = if rows.len() > query.limit as usize {
         rows.truncate(query.limit as usize);
-        rows.last().map(|last| encode_cursor(&query.fingerprint(), &last.sort_name, &last.id))
+        rows.last().map(|last| encode_cursor(&query.asked, &last.sort_name, &last.id))
     } else {
         None
     };

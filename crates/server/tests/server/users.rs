@@ -42,6 +42,26 @@ async fn cursor_paging_visits_every_user_once_in_name_order() {
 }
 
 #[tokio::test]
+async fn paging_works_with_a_role_and_a_department_given_by_key_and_name() {
+    let s = TestServer::with_users(230).await;
+    let t = s.login(OWNER).await;
+    let filters = "status=active&role=member&department=sales&limit=20";
+    let first = page(&s, &t, filters).await;
+    let mut seen = first.items.len();
+    let mut cursor = first.next_cursor.expect("more than one page of active Sales members");
+    loop {
+        let p = page(&s, &t, &format!("{filters}&cursor={cursor}")).await;
+        assert!(p.items.iter().all(|u| u.roles.iter().any(|r| r.key == "member") && u.departments.iter().any(|d| d.name == "Sales")));
+        seen += p.items.len();
+        match p.next_cursor {
+            Some(c) => cursor = c,
+            None => break,
+        }
+    }
+    assert_eq!(seen as u32, first.counts.active, "every page reached, the cursor accepted for the same filters");
+}
+
+#[tokio::test]
 async fn counts_follow_search_and_filters_but_not_status() {
     let s = TestServer::with_users(200).await;
     let t = s.login(OWNER).await;
