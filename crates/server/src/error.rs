@@ -55,6 +55,13 @@ impl ApiError {
         Self::validation(vec![FieldError { field: field.into(), code: code.into(), message: message.into() }])
     }
 
+    /// 409 with `code`, also reported on `field` so a form shows it there (a taken e-mail
+    /// or name).
+    pub fn field_conflict(code: &'static str, field: &str, detail: impl Into<String>, message: impl Into<String>) -> Self {
+        let errors = vec![FieldError { field: field.into(), code: code.into(), message: message.into() }];
+        Self::Problem { status: StatusCode::CONFLICT, code, detail: detail.into(), errors, current: None }
+    }
+
     /// 401 with the given code.
     pub fn unauthorized(code: &'static str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, code, detail)

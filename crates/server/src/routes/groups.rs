@@ -4,7 +4,6 @@
 
 use super::auth::ClientMeta;
 use super::roles::checked_name;
-use super::user_edit::etag;
 use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::{OrgSettings, Principal, UsersRead};
@@ -12,10 +11,9 @@ use crate::error::{ApiError, Result};
 use crate::extract::{ApiJson, ApiPath, QueryPairs};
 use axum::Json;
 use axum::extract::State;
-use axum::http::header::ETAG;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use gatehouse_api::{FieldError, Group, GroupKind, GroupPatch, NewGroup, Problem, codes};
+use gatehouse_api::{Group, GroupKind, GroupPatch, NewGroup, Problem, codes};
 use serde_json::json;
 use sqlx::SqliteConnection;
 
@@ -48,13 +46,6 @@ async fn load(conn: &mut SqliteConnection, org: &str, id: &str) -> Result<(Group
     Ok(row.ok_or_else(|| ApiError::not_found(format!("No department or company with id `{id}` in this organization.")))?.into_group())
 }
 
-fn answer(status: StatusCode, group: Group, version: i64) -> Response {
-    let mut res = (status, Json(group)).into_response();
-    if let Ok(v) = HeaderValue::from_str(&etag(version)) {
-        res.headers_mut().insert(ETAG, v);
-    }
-    res
-}
 
 async fn ensure_name_free(conn: &mut SqliteConnection, org: &str, kind: GroupKind, name: &str, except: Option<&str>) -> Result<()> {
     let clash: Option<i64> = sqlx::query_scalar("SELECT 1 FROM groups WHERE org_id = ? AND kind = ? AND lower(name) = lower(?) AND id IS NOT ?")
@@ -67,13 +58,7 @@ async fn ensure_name_free(conn: &mut SqliteConnection, org: &str, kind: GroupKin
     match clash {
         Some(_) => {
             let message = format!("There is already a {} called {name}.", kind.as_str());
-            Err(ApiError::Problem {
-                status: StatusCode::CONFLICT,
-                code: codes::NAME_TAKEN,
-                detail: message.clone(),
-                errors: vec![FieldError { field: "name".into(), code: codes::NAME_TAKEN.into(), message }],
-                current: None,
-            })
+            Err(ApiError::field_conflict(codes::NAME_TAKEN, "name", message.clone(), message))
         }
         None => Ok(()),
     }
@@ -140,7 +125,7 @@ pub async fn create_group(State(state): State<AppState>, principal: Principal, m
     let event = Event { org_id: org, actor_id: Some(&principal.user_id), target_type: "group", target_id: &id, action: "group.created", ip: &meta.ip, details };
     audit::record(&mut tx, event, now).await?;
     tx.commit().await?;
-    Ok(answer(StatusCode::CREATED, group, version))
+    Ok(super::json_with_etag(StatusCode::CREATED, group, version))
 }
 
 /// Renames a department or company.
@@ -175,9 +160,9 @@ pub async fn patch_group(
     let name = checked_name("name", &patch.name)?;
     let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
     let (before, version) = load(&mut tx, org, &id).await?;
-    super::check_if_match(&headers, &before, version)?;
+    super::check_if_match(super::if_match(&headers).as_deref(), &before, version)?;
     if name == before.name {
-        return Ok(answer(StatusCode::OK, before, version));
+        return Ok(super::json_with_etag(StatusCode::OK, before, version));
     }
     ensure_name_free(&mut tx, org, before.kind, &name, Some(&id)).await?;
     sqlx::query("UPDATE groups SET name = ?, version = version + 1 WHERE id = ?").bind(&name).bind(&id).execute(&mut *tx).await?;
@@ -191,7 +176,7 @@ pub async fn patch_group(
     let event = Event { org_id: org, actor_id: Some(&principal.user_id), target_type: "group", target_id: &id, action: "group.updated", ip: &meta.ip, details };
     audit::record(&mut tx, event, state.clock.now()).await?;
     tx.commit().await?;
-    Ok(answer(StatusCode::OK, after, version))
+    Ok(super::json_with_etag(StatusCode::OK, after, version))
 }
 
 /// Deletes a department or company. With `move_to`, its members join that group first.
@@ -224,7 +209,7 @@ pub async fn delete_group(
     let org = granted.org_id();
     let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
     let (group, version) = load(&mut tx, org, &id).await?;
-    super::check_if_match(&headers, &group, version)?;
+    super::check_if_match(super::if_match(&headers).as_deref(), &group, version)?;
     let target = match pairs.get("move_to") {
         None | Some("") => None,
         Some(to) if to == id => return Err(ApiError::field("move_to", "invalid", "Members cannot move to the group being deleted.")),

@@ -13,7 +13,6 @@ use crate::error::{ApiError, Result};
 use crate::extract::ApiPath;
 use crate::idempotency::{Claim, Idempotency};
 use axum::extract::State;
-use axum::http::header::IF_MATCH;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use gatehouse_api::{Problem, User, UserStatus, codes};
@@ -126,7 +125,7 @@ pub async fn reactivate_user(
 async fn run(state: &AppState, principal: &Principal, meta: &ClientMeta, id: &str, headers: &HeaderMap, change: Change) -> Result<Response> {
     let granted = principal.require::<UsersManage>()?;
     let org = granted.org_id().to_owned();
-    let if_match = headers.get(IF_MATCH).and_then(|v| v.to_str().ok()).map(|v| v.trim().to_owned());
+    let if_match = super::if_match(headers);
     match Idempotency::claim(state, principal, headers, "POST", &change.path(id), &if_match).await? {
         Claim::Replay(response) => Ok(response),
         Claim::None => apply(state, principal, meta, &org, id, if_match.as_deref(), change, None).await.map(Saved::response),
@@ -154,12 +153,7 @@ pub(crate) async fn apply(
     let stale = |user: &User, version: i64| -> Result<Saved> {
         Err(ApiError::stale(serde_json::to_value(user).map_err(|e| ApiError::Internal(e.into()))?, etag(version)))
     };
-    if let Some(tag) = if_match
-        && tag != "*"
-        && tag != etag(version)
-    {
-        return stale(&current, version);
-    }
+    super::check_if_match(if_match, &current, version)?;
     if change == Change::Deactivate && id == principal.user_id {
         return Err(ApiError::new(StatusCode::CONFLICT, codes::CANNOT_DEACTIVATE_SELF, "You cannot deactivate yourself; ask another admin."));
     }

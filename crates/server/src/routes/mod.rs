@@ -55,14 +55,29 @@ pub(crate) fn push_id_list(qb: &mut sqlx::QueryBuilder<'_, sqlx::Sqlite>, ids: &
     qb.push(")");
 }
 
-/// Checks an optional `If-Match` against `version` of `current`: absent or `*` passes, a
-/// stale one is 412 with `current` in the problem.
-pub(crate) fn check_if_match<T: serde::Serialize>(headers: &axum::http::HeaderMap, current: &T, version: i64) -> crate::error::Result<()> {
+/// The `If-Match` header, trimmed, if sent.
+pub(crate) fn if_match(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers.get(axum::http::header::IF_MATCH).and_then(|v| v.to_str().ok()).map(|v| v.trim().to_owned())
+}
+
+/// Checks an optional `If-Match` tag against `version` of `current`: absent or `*`
+/// passes, a stale one is 412 with `current` in the problem.
+pub(crate) fn check_if_match<T: serde::Serialize>(tag: Option<&str>, current: &T, version: i64) -> crate::error::Result<()> {
     let etag = user_edit::etag(version);
-    match headers.get(axum::http::header::IF_MATCH).and_then(|v| v.to_str().ok()).map(str::trim) {
+    match tag {
         Some(tag) if tag != "*" && tag != etag => Err(ApiError::stale(serde_json::to_value(current).map_err(|e| ApiError::Internal(e.into()))?, etag)),
         _ => Ok(()),
     }
+}
+
+/// `value` as a JSON response with `status` and the `ETag` of `version`.
+pub(crate) fn json_with_etag<T: serde::Serialize>(status: StatusCode, value: T, version: i64) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut res = (status, axum::Json(value)).into_response();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&user_edit::etag(version)) {
+        res.headers_mut().insert(axum::http::header::ETAG, v);
+    }
+    res
 }
 
 /// Fallback for unknown paths.

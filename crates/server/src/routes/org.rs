@@ -2,16 +2,14 @@
 //! invitation expiry, MFA required.
 
 use super::auth::ClientMeta;
-use super::user_edit::etag;
 use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::{OrgSettings, Principal};
 use crate::error::{ApiError, Result};
 use crate::extract::ApiJson;
 use axum::extract::State;
-use axum::http::header::ETAG;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use gatehouse_api::{FieldError, MAX_GROUP_NAME_CHARS, Organization, OrganizationPatch, Problem, codes};
 use sqlx::SqliteConnection;
 
@@ -74,13 +72,6 @@ async fn load(conn: &mut SqliteConnection, org: &str) -> Result<(Organization, i
     Ok((org, row.version))
 }
 
-fn answer(org: Organization, version: i64) -> Response {
-    let mut res = axum::Json(org).into_response();
-    if let Ok(v) = HeaderValue::from_str(&etag(version)) {
-        res.headers_mut().insert(ETAG, v);
-    }
-    res
-}
 
 /// The signed-in user's organization and its settings.
 #[utoipa::path(
@@ -93,7 +84,7 @@ fn answer(org: Organization, version: i64) -> Response {
 )]
 pub async fn get_org(State(state): State<AppState>, principal: Principal) -> Result<Response> {
     let (org, version) = load(&mut *state.db.acquire().await?, &principal.org_id).await?;
-    Ok(answer(org, version))
+    Ok(super::json_with_etag(StatusCode::OK, org, version))
 }
 
 fn validate(patch: &OrganizationPatch) -> Result<()> {
@@ -147,7 +138,7 @@ pub async fn patch_org(
     let now = state.clock.now();
     let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
     let (before, version) = load(&mut tx, org_id).await?;
-    super::check_if_match(&headers, &before, version)?;
+    super::check_if_match(super::if_match(&headers).as_deref(), &before, version)?;
     let after = Organization {
         name: patch.name.as_deref().map(str::trim).map_or(before.name.clone(), str::to_owned),
         seat_limit: patch.seat_limit.unwrap_or(before.seat_limit),
@@ -163,7 +154,7 @@ pub async fn patch_org(
         ));
     }
     if after == before {
-        return Ok(answer(before, version));
+        return Ok(super::json_with_etag(StatusCode::OK, before, version));
     }
     sqlx::query(
         "UPDATE organizations SET name = ?, seat_limit = ?, invitation_expiry_days = ?, mfa_required = ?, version = version + 1 WHERE id = ?",
@@ -188,5 +179,5 @@ pub async fn patch_org(
     };
     audit::record(&mut tx, event, now).await?;
     tx.commit().await?;
-    Ok(answer(after, version + 1))
+    Ok(super::json_with_etag(StatusCode::OK, after, version + 1))
 }

@@ -3,7 +3,6 @@
 //! they do not hold themselves, so the roles editor cannot be used to climb.
 
 use super::auth::ClientMeta;
-use super::user_edit::etag;
 use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::{Principal, RolesManage, UsersRead};
@@ -11,10 +10,9 @@ use crate::error::{ApiError, Result};
 use crate::extract::{ApiJson, ApiPath};
 use axum::Json;
 use axum::extract::State;
-use axum::http::header::ETAG;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use gatehouse_api::{FieldError, MAX_GROUP_NAME_CHARS, NewRole, PERMISSIONS, Problem, Role, RolePatch, codes, is_permission};
+use gatehouse_api::{MAX_GROUP_NAME_CHARS, NewRole, PERMISSIONS, Problem, Role, RolePatch, codes, is_permission};
 use serde_json::json;
 use sqlx::SqliteConnection;
 
@@ -71,13 +69,7 @@ pub(crate) fn checked_name(field: &str, name: &str) -> Result<String> {
 fn checked_permissions(principal: &Principal, perms: &[String], changing: &[String]) -> Result<Vec<String>> {
     let unknown: Vec<String> = perms.iter().filter(|p| !is_permission(p)).map(|p| format!("`{p}`")).collect();
     if !unknown.is_empty() {
-        return Err(ApiError::Problem {
-            status: StatusCode::BAD_REQUEST,
-            code: codes::VALIDATION_FAILED,
-            detail: format!("Unknown permission {}.", unknown.join(", ")),
-            errors: vec![FieldError { field: "permissions".into(), code: "unknown_permission".into(), message: format!("Unknown permission {}.", unknown.join(", ")) }],
-            current: None,
-        });
+        return Err(ApiError::field("permissions", "unknown_permission", format!("Unknown permission {}.", unknown.join(", "))));
     }
     if let Some(missing) = perms.iter().chain(changing).find(|p| !principal.holds(p)) {
         return Err(ApiError::forbidden(format!("You do not hold `{missing}`, so you cannot give it to a role or take it from one.")));
@@ -98,13 +90,6 @@ fn key_from(name: &str) -> String {
     if key.starts_with(|c: char| c.is_ascii_lowercase()) { key } else { format!("role_{key}") }
 }
 
-fn answer(status: StatusCode, role: Role, version: i64) -> Response {
-    let mut res = (status, Json(role)).into_response();
-    if let Ok(v) = HeaderValue::from_str(&etag(version)) {
-        res.headers_mut().insert(ETAG, v);
-    }
-    res
-}
 
 async fn load(conn: &mut SqliteConnection, org: &str, id: &str) -> Result<(Role, i64)> {
     let row: Option<RoleRow> = sqlx::query_as(&format!("{SELECT} WHERE r.org_id = ? AND r.id = ?")).bind(org).bind(id).fetch_optional(&mut *conn).await?;
@@ -112,13 +97,8 @@ async fn load(conn: &mut SqliteConnection, org: &str, id: &str) -> Result<(Role,
 }
 
 fn name_taken(name: &str) -> ApiError {
-    ApiError::Problem {
-        status: StatusCode::CONFLICT,
-        code: codes::NAME_TAKEN,
-        detail: format!("There is already a role called {name}."),
-        errors: vec![FieldError { field: "name".into(), code: codes::NAME_TAKEN.into(), message: format!("There is already a role called {name}.") }],
-        current: None,
-    }
+    let message = format!("There is already a role called {name}.");
+    ApiError::field_conflict(codes::NAME_TAKEN, "name", message.clone(), message)
 }
 
 /// The organization's roles: built-in first, then by name, each with its member count.
@@ -204,7 +184,7 @@ pub async fn create_role(
     };
     audit::record(&mut tx, event, now).await?;
     tx.commit().await?;
-    Ok(answer(StatusCode::CREATED, role, version))
+    Ok(super::json_with_etag(StatusCode::CREATED, role, version))
 }
 
 /// Renames a custom role or replaces its permissions; members get the new permissions on
@@ -240,7 +220,7 @@ pub async fn patch_role(
     let name = patch.name.as_deref().map(|n| checked_name("name", n)).transpose()?;
     let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
     let (before, version) = load(&mut tx, org, &id).await?;
-    super::check_if_match(&headers, &before, version)?;
+    super::check_if_match(super::if_match(&headers).as_deref(), &before, version)?;
     if before.builtin {
         return Err(builtin(&before.name));
     }
@@ -264,7 +244,7 @@ pub async fn patch_role(
         }
     }
     if name == before.name && permissions == before.permissions {
-        return Ok(answer(StatusCode::OK, before, version));
+        return Ok(super::json_with_etag(StatusCode::OK, before, version));
     }
     let perms_json = serde_json::to_string(&permissions).map_err(|e| ApiError::Internal(e.into()))?;
     sqlx::query("UPDATE roles SET name = ?, permissions = ?, version = version + 1 WHERE id = ?")
@@ -289,7 +269,7 @@ pub async fn patch_role(
     let event = Event { org_id: org, actor_id: Some(&principal.user_id), target_type: "role", target_id: &id, action: "role.updated", ip: &meta.ip, details };
     audit::record(&mut tx, event, now).await?;
     tx.commit().await?;
-    Ok(answer(StatusCode::OK, after, version))
+    Ok(super::json_with_etag(StatusCode::OK, after, version))
 }
 
 /// Deletes a custom role. Its members lose it; anyone left without a role becomes a Member.
@@ -320,7 +300,7 @@ pub async fn delete_role(
     let org = granted.org_id();
     let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
     let (role, version) = load(&mut tx, org, &id).await?;
-    super::check_if_match(&headers, &role, version)?;
+    super::check_if_match(super::if_match(&headers).as_deref(), &role, version)?;
     if role.builtin {
         return Err(builtin(&role.name));
     }

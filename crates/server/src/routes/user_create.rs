@@ -12,7 +12,7 @@ use crate::error::{ApiError, Result};
 use crate::extract::{ApiJson, ApiPath};
 use crate::idempotency::{Claim, Idempotency};
 use axum::extract::State;
-use axum::http::header::{IF_MATCH, LOCATION};
+use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gatehouse_api::{
@@ -240,7 +240,7 @@ pub async fn remove_user(
 ) -> Result<Response> {
     let granted = principal.require::<UsersManage>()?;
     let org = granted.org_id().to_owned();
-    let if_match = headers.get(IF_MATCH).and_then(|v| v.to_str().ok()).map(|v| v.trim().to_owned());
+    let if_match = super::if_match(&headers);
     match Idempotency::claim(&state, &principal, &headers, "DELETE", &format!("/v1/users/{id}"), &if_match).await? {
         Claim::Replay(response) => Ok(response),
         Claim::None => remove(&state, &principal, &meta, &org, &id, if_match.as_deref(), None).await,
@@ -263,12 +263,7 @@ pub(crate) async fn remove(
     let db = &state.db;
     let (user, version) =
         find_versioned(db, org, id).await?.ok_or_else(|| ApiError::not_found(format!("No user with id `{id}` in this organization.")))?;
-    if let Some(tag) = if_match
-        && tag != "*"
-        && tag != etag(version)
-    {
-        return Err(ApiError::stale(serde_json::to_value(&user).map_err(|e| ApiError::Internal(e.into()))?, etag(version)));
-    }
+    super::check_if_match(if_match, &user, version)?;
     ensure_outranks(db, principal, &user, "remove them").await?;
     if user.status != UserStatus::Deactivated {
         return Err(ApiError::new(

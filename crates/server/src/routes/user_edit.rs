@@ -6,7 +6,7 @@ use crate::error::{ApiError, Result};
 use crate::extract::{ApiJson, ApiPath};
 use crate::idempotency::{Claim, Idempotency};
 use axum::extract::State;
-use axum::http::header::{ETAG, IF_MATCH};
+use axum::http::header::ETAG;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use gatehouse_api::{
@@ -200,7 +200,7 @@ pub async fn patch_user(
     ApiJson(patch): ApiJson<UserPatch>,
 ) -> Result<Response> {
     let granted = principal.require::<UsersManage>()?;
-    let if_match = headers.get(IF_MATCH).and_then(|v| v.to_str().ok()).map(|v| v.trim().to_owned());
+    let if_match = super::if_match(&headers);
     let fingerprinted = (&if_match, &patch);
     match Idempotency::claim(&state, &principal, &headers, "PATCH", &format!("/v1/users/{id}"), &fingerprinted).await? {
         Claim::Replay(response) => Ok(response),
@@ -447,13 +447,7 @@ pub(crate) fn with_body(body: Vec<u8>, version: i64) -> Response {
 }
 
 pub(crate) fn email_taken(email: &str, owner: &str) -> ApiError {
-    ApiError::Problem {
-        status: StatusCode::CONFLICT,
-        code: codes::EMAIL_TAKEN,
-        detail: format!("This email is already used by {owner}."),
-        errors: vec![FieldError { field: "email".into(), code: codes::EMAIL_TAKEN.into(), message: format!("{email} is already used by {owner}.") }],
-        current: None,
-    }
+    ApiError::field_conflict(codes::EMAIL_TAKEN, "email", format!("This email is already used by {owner}."), format!("{email} is already used by {owner}."))
 }
 
 #[cfg(test)]
