@@ -15,6 +15,8 @@ const COMMANDS: &[&str] = &[
     "directory",
     "user_action",
     "create_user",
+    "upload_avatar",
+    "avatar",
     "bulk_action",
     "organization",
     "update_organization",

@@ -89,7 +89,35 @@ pub fn typescript_bindings() -> String {
         ));
     }
     out.push_str("};\n");
+    out.push_str(&constants());
     out
+}
+
+/// The rules the UI checks before it sends anything, from the same constants the server
+/// enforces, so the two cannot drift apart.
+fn constants() -> String {
+    use gatehouse_api as api;
+    fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
+        serde_json::to_string(value).unwrap_or_default()
+    }
+    let permissions: Vec<[&str; 2]> = api::PERMISSIONS.iter().map(|(k, d)| [*k, *d]).collect();
+    format!(
+        "\n/** The permission catalogue, in the server's order: [key, what it allows]. */\n\
+         export const PERMISSIONS: readonly (readonly [string, string])[] = {};\n\n\
+         /** Custom attribute keys that name built-in fields. */\n\
+         export const RESERVED_ATTRIBUTE_KEYS: readonly string[] = {};\n\n\
+         export const MAX_CUSTOM_ATTRIBUTES = {};\n\
+         export const MAX_ATTRIBUTE_VALUE_CHARS = {};\n\
+         export const MAX_NAME_CHARS = {};\n\
+         /** The largest uploaded picture, in bytes. */\n\
+         export const MAX_AVATAR_BYTES = {};\n",
+        json(&permissions),
+        json(&api::RESERVED_ATTRIBUTE_KEYS),
+        api::MAX_CUSTOM_ATTRIBUTES,
+        api::MAX_ATTRIBUTE_VALUE_CHARS,
+        api::MAX_NAME_CHARS,
+        api::MAX_AVATAR_BYTES,
+    )
 }
 
 #[cfg(test)]

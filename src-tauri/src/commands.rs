@@ -357,6 +357,29 @@ pub async fn create_user(state: &AppState, user: NewUser) -> Result<User, IpcErr
     with_client(state, |client| async move { Ok(client.create_user(&user, &key).await?.value) }).await
 }
 
+pub async fn upload_avatar(state: &AppState, user_id: String, image: Vec<u8>) -> Result<User, IpcError> {
+    // Checked here too, so a wrong file is refused before it crosses the network.
+    let Some(kind) = gatehouse_api::image_type(&image) else {
+        return Err(IpcError::field("avatar", "This file is not a PNG, JPEG, GIF or WebP image."));
+    };
+    if image.len() > gatehouse_api::MAX_AVATAR_BYTES {
+        return Err(IpcError::field("avatar", format!("A picture is at most {} KiB; choose a smaller one.", gatehouse_api::MAX_AVATAR_BYTES / 1024)));
+    }
+    with_client(state, |client| async move { Ok(client.upload_avatar(&user_id, &image, kind).await?.value) }).await
+}
+
+pub async fn avatar(state: &AppState, user_id: String) -> Result<Option<String>, IpcError> {
+    use base64::Engine;
+    with_client(state, |client| async move {
+        Ok(client.avatar(&user_id).await?.and_then(|(kind, bytes)| {
+            // Only what the server accepted as a picture is shown (img-src allows data:).
+            let kind = gatehouse_api::image_type(&bytes).filter(|sniffed| kind.starts_with(sniffed))?;
+            Some(format!("data:{kind};base64,{}", base64::engine::general_purpose::STANDARD.encode(&bytes)))
+        }))
+    })
+    .await
+}
+
 pub async fn bulk_action(state: &AppState, request: BulkRequest) -> Result<BulkResponse, IpcError> {
     let key = uuid::Uuid::now_v7().to_string();
     with_client(state, |client| async move { client.bulk(&request, &key).await }).await

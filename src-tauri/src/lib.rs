@@ -97,6 +97,10 @@ app_commands! {
     user_action(user_id: String, action: OutboxAction) -> OutboxEntry => commands::user_action(state, user_id, action).await;
     /// Creates a user on the server (needs a connection: the password is never stored here).
     create_user(user: NewUser) -> User => commands::create_user(state, user).await;
+    /// Uploads a user's picture (PNG, JPEG, GIF or WebP, at most 512 KiB).
+    upload_avatar(user_id: String, image: Vec<u8>) -> User => commands::upload_avatar(state, user_id, image).await;
+    /// A user's uploaded picture as a `data:` URL, or null when there is none.
+    avatar(user_id: String) -> Option<String> => commands::avatar(state, user_id).await;
     /// Applies one action to many users on the server; a result per user.
     bulk_action(request: BulkRequest) -> BulkResponse => commands::bulk_action(state, request).await;
     /// The organization's settings and seat usage.

@@ -110,6 +110,21 @@ fn search_through_ipc_and_memory_with_a_full_cache() {
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(5)).await;
             }
+            // Where the time went, from the page's own marks (ms since navigation start).
+            let marks = again
+                .call(
+                    "execute",
+                    again.client.execute(
+                        r#"const nav = performance.getEntriesByType('navigation')[0];
+                           const out = { dom_loaded: nav ? nav.domContentLoadedEventEnd : null };
+                           for (const m of performance.getEntriesByType('mark')) out[m.name] = m.startTime;
+                           out.now = performance.now();
+                           return out;"#,
+                        vec![],
+                    ),
+                )
+                .await?;
+            figure(&format!("  first paint marks (ms since the page started loading): {marks}"));
             again.close().await;
             paints.push(painted.context("no row appeared within 30 s of the window")?.as_secs_f64() * 1000.0);
         }

@@ -29,6 +29,27 @@ pub struct Problem {
     pub current_etag: Option<String>,
 }
 
+impl Problem {
+    /// A `validation_failed` problem (400) with these field errors, as the server answers
+    /// it; clients build it too when they refuse an edit before sending it.
+    pub fn validation_failed(errors: Vec<FieldError>) -> Self {
+        let detail = match errors.as_slice() {
+            [one] => one.message.clone(),
+            _ => format!("{} fields are invalid", errors.len()),
+        };
+        Self {
+            type_: problem_type(codes::VALIDATION_FAILED),
+            title: "Bad Request".into(),
+            status: 400,
+            detail,
+            code: codes::VALIDATION_FAILED.into(),
+            errors,
+            current: None,
+            current_etag: None,
+        }
+    }
+}
+
 /// One invalid field of a request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

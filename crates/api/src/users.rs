@@ -298,7 +298,99 @@ impl UserPatch {
     pub fn is_empty(&self) -> bool {
         self == &Self::default()
     }
+
+    /// What is wrong with the patch's shape, a field error each: names, e-mail syntax,
+    /// custom attribute keys and values, the picture URL. The server answers these as
+    /// `validation_failed`; the app checks them before it queues an edit, so a bad edit
+    /// is refused at once instead of failing later, offline, in the outbox. (Roles,
+    /// departments and uniqueness need the server's data and are checked there.)
+    pub fn field_errors(&self) -> Vec<crate::FieldError> {
+        let mut errors = Vec::new();
+        let mut error = |field: &str, code: &str, message: String| errors.push(crate::FieldError { field: field.into(), code: code.into(), message });
+        for (field, value) in [("first_name", &self.first_name), ("last_name", &self.last_name)] {
+            if let Some(v) = value {
+                let n = v.trim().chars().count();
+                if n == 0 {
+                    error(field, "required", "A name cannot be empty.".into());
+                } else if n > MAX_NAME_CHARS {
+                    error(field, "too_long", format!("A name has at most {MAX_NAME_CHARS} characters."));
+                } else if v.chars().any(char::is_control) {
+                    error(field, "invalid", "A name cannot contain control characters.".into());
+                }
+            }
+        }
+        if let Some(email) = &self.email
+            && !valid_email(email.trim())
+        {
+            error("email", "invalid", format!("`{}` is not an e-mail address.", email.trim()));
+        }
+        for (key, value) in self.custom_attributes.iter().flatten() {
+            let field = format!("custom_attributes.{key}");
+            if let Some(problem) = attribute_key_problem(key) {
+                let code = if RESERVED_ATTRIBUTE_KEYS.contains(&key.as_str()) { "reserved_key" } else { "invalid_key" };
+                error(&field, code, problem.into());
+            } else if let Some(v) = value {
+                if v.chars().count() > MAX_ATTRIBUTE_VALUE_CHARS {
+                    error(&field, "too_long", format!("A value has at most {MAX_ATTRIBUTE_VALUE_CHARS} characters."));
+                } else if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+                    error(&field, "invalid", "A value cannot contain control characters.".into());
+                }
+            }
+        }
+        if let Some(url) = &self.avatar_url
+            && let Some(problem) = avatar_url_problem(url.trim())
+        {
+            error("avatar_url", "invalid", problem.into());
+        }
+        errors
+    }
 }
+
+/// A plausible e-mail address: one `@`, a local part, a dotted domain, no spaces.
+pub fn valid_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else { return false };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && email.len() <= 320
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// The image type `bytes` start like, if it is one a picture may be (PNG, JPEG, GIF,
+/// WebP): judged by the bytes, not by a name or a declared type.
+pub fn image_type(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        Some("image/gif")
+    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else {
+        None
+    }
+}
+
+/// Why `url` cannot be a picture URL, or `None` when it can (empty removes the picture).
+pub fn avatar_url_problem(url: &str) -> Option<&'static str> {
+    if url.is_empty() {
+        return None;
+    }
+    let host = url.strip_prefix("https://").map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""));
+    if url.chars().count() > MAX_AVATAR_URL_CHARS {
+        Some("A picture URL has at most 2000 characters.")
+    } else if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Some("A picture URL cannot contain spaces.")
+    } else if host.is_none_or(|h| h.is_empty() || !h.contains('.') || h.contains('@')) {
+        Some("A picture URL must be an https:// address; or upload an image instead.")
+    } else {
+        None
+    }
+}
+
 
 /// Longest first or last name accepted.
 pub const MAX_NAME_CHARS: usize = 100;
@@ -347,6 +439,39 @@ mod tests {
             assert!(attribute_key_problem(bad).is_some(), "{bad:?}");
         }
         assert!(attribute_key_problem("email").unwrap().contains("built-in"));
+    }
+
+    #[test]
+    fn email_syntax() {
+        for ok in ["a@b.co", "first.last+tag@sub.example.org"] {
+            assert!(valid_email(ok), "{ok}");
+        }
+        for bad in ["", "a", "a@", "@b.co", "a@b", "a@.b", "a@b.", "a b@c.de", "a@b@c.de", "a\u{0}@b.co"] {
+            assert!(!valid_email(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn patch_field_errors_name_each_bad_field() {
+        let patch = UserPatch {
+            first_name: Some("  ".into()),
+            email: Some("nope".into()),
+            custom_attributes: Some([("email".to_owned(), Some("x".into())), ("Bad".to_owned(), None), ("ok".to_owned(), Some("v".repeat(1001)))].into()),
+            avatar_url: Some("http://insecure.example/a.png".into()),
+            ..Default::default()
+        };
+        let got: Vec<(String, String)> = patch.field_errors().into_iter().map(|e| (e.field, e.code)).collect();
+        let want = [
+            ("first_name", "required"),
+            ("email", "invalid"),
+            ("custom_attributes.Bad", "invalid_key"),
+            ("custom_attributes.email", "reserved_key"),
+            ("custom_attributes.ok", "too_long"),
+            ("avatar_url", "invalid"),
+        ];
+        assert_eq!(got, want.map(|(f, c)| (f.to_owned(), c.to_owned())));
+        let fine = UserPatch { custom_attributes: Some([("cost_center".to_owned(), Some("CC-1".into()))].into()), avatar_url: Some(String::new()), ..Default::default() };
+        assert!(fine.field_errors().is_empty());
     }
 
     #[test]

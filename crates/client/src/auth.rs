@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 use crate::keyring_store::{ConnectionKey, TokenStore};
 use gatehouse_api::{LoginRequest, Me, Problem, RefreshRequest, Secret, TokenResponse, codes};
-use reqwest::{Method, RequestBuilder, StatusCode};
+use reqwest::{Method, RequestBuilder};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
@@ -190,6 +190,24 @@ impl Client {
         body: Option<&impl Serialize>,
         headers: &[(&str, &str)],
     ) -> Result<(T, reqwest::header::HeaderMap)> {
+        let body = match body {
+            Some(b) => Some((serde_json::to_vec(b).map_err(|e| Error::Protocol(e.to_string()))?, "application/json")),
+            None => None,
+        };
+        let (bytes, headers) = self.send_authed_raw(method, path, body.as_ref().map(|(b, t)| (&b[..], *t)), headers).await?;
+        Ok((decode(&bytes)?, headers))
+    }
+
+    /// Sends `body` (bytes and their content type) with a valid access token; refreshes
+    /// and retries once when the server says the token expired. Returns the successful
+    /// answer's bytes and headers; a problem answer is `Error::Api`.
+    pub(crate) async fn send_authed_raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<(&[u8], &str)>,
+        headers: &[(&str, &str)],
+    ) -> Result<(bytes::Bytes, reqwest::header::HeaderMap)> {
         let mut retried = false;
         // A pooled connection the server closed (it restarted, a proxy timed it out) fails
         // the next request before anything was processed. A request that is safe to repeat
@@ -201,10 +219,10 @@ impl Client {
             for (name, value) in headers {
                 req = req.header(*name, *value);
             }
-            if let Some(body) = body {
-                req = req.json(body);
+            if let Some((bytes, content_type)) = body {
+                req = req.header(reqwest::header::CONTENT_TYPE, content_type).body(bytes.to_vec());
             }
-            match self.send_json_with_headers(req).await {
+            match self.send_raw(req).await {
                 Err(Error::Api(p)) if p.code == codes::TOKEN_EXPIRED && !retried => {
                     retried = true;
                     self.access_token(true).await?;
@@ -294,14 +312,18 @@ impl Client {
     }
 
     pub(crate) async fn send_json_with_headers<T: DeserializeOwned>(&self, req: RequestBuilder) -> Result<(T, reqwest::header::HeaderMap)> {
+        let (bytes, headers) = self.send_raw(req).await?;
+        Ok((decode(&bytes)?, headers))
+    }
+
+    /// Sends, mapping transport failures and problem documents; a success's body as is.
+    async fn send_raw(&self, req: RequestBuilder) -> Result<(bytes::Bytes, reqwest::header::HeaderMap)> {
         let res = req.send().await.map_err(|e| Error::from_transport(&self.base, &e))?;
         let status = res.status();
         let headers = res.headers().clone();
         let bytes = res.bytes().await.map_err(|e| Error::from_transport(&self.base, &e))?;
         if status.is_success() {
-            let bytes = if status == StatusCode::NO_CONTENT || bytes.is_empty() { &b"null"[..] } else { &bytes[..] };
-            let value = serde_json::from_slice(bytes).map_err(|e| Error::Protocol(format!("{status}: {e}")))?;
-            return Ok((value, headers));
+            return Ok((bytes, headers));
         }
         match serde_json::from_slice::<Problem>(&bytes) {
             Ok(problem) => Err(Error::Api(Box::new(problem))),
@@ -311,6 +333,12 @@ impl Client {
             ))),
         }
     }
+}
+
+/// A successful answer's JSON; an empty one (204) reads as `null`.
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    let bytes = if bytes.is_empty() { &b"null"[..] } else { bytes };
+    serde_json::from_slice(bytes).map_err(|e| Error::Protocol(format!("unexpected answer: {e}")))
 }
 
 /// Keyring calls block on D-Bus: keep them off the async workers.

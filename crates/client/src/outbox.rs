@@ -299,6 +299,11 @@ impl Cache {
         if patch.is_empty() {
             return Err(Error::Invalid("The edit changes nothing.".into()));
         }
+        // Refused now, with the server's field errors, rather than failing at replay.
+        let errors = patch.field_errors();
+        if !errors.is_empty() {
+            return Err(Error::Api(Box::new(Problem::validation_failed(errors))));
+        }
         let mut tx = self.db.begin_with(crate::cache::BEGIN_WRITE).await?;
         let row: Option<(String, Option<String>)> = sqlx::query_as("SELECT json, etag FROM users WHERE id = ?").bind(user_id).fetch_optional(&mut *tx).await?;
         let (json, etag) = row.ok_or_else(|| Error::NotFound(format!("No user with id `{user_id}` in the local copy; sync first.")))?;

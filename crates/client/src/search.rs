@@ -273,6 +273,47 @@ impl Index {
     }
 }
 
+/// What [`Index::find`] answers, read from SQLite with the cache's indexes instead: for
+/// the moments the index is not built yet. Same order, same page, same counts.
+pub(crate) async fn find_in_sqlite(conn: &mut SqliteConnection, query: &Query<'_>) -> Result<Found> {
+    let mut found = Found::default();
+    if query.q.is_some_and(|q| q.contains('\0')) {
+        return Ok(found);
+    }
+    // The filters both the page and the counts obey (the status filter only the page).
+    let filters = |qb: &mut QueryBuilder<'_, Sqlite>| {
+        qb.push(" WHERE 1 = 1");
+        if let Some(q) = query.q {
+            qb.push(" AND instr(search_text, ").push_bind(q.to_owned()).push(") > 0");
+        }
+        if let Some(role) = query.role {
+            qb.push(" AND EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = users.id AND r.role_id = ").push_bind(role.to_owned()).push(")");
+        }
+        if let Some(group) = query.group {
+            qb.push(" AND EXISTS (SELECT 1 FROM user_groups g WHERE g.user_id = users.id AND g.group_id = ").push_bind(group.to_owned()).push(")");
+        }
+    };
+    let mut qb = QueryBuilder::<Sqlite>::new("SELECT COUNT(*), COALESCE(SUM(status = 'pending'), 0), COALESCE(SUM(status = 'deactivated'), 0) FROM users");
+    filters(&mut qb);
+    let (all, pending, deactivated): (i64, i64, i64) = qb.build_query_as().fetch_one(&mut *conn).await?;
+    let n = |v: i64| u32::try_from(v).unwrap_or(u32::MAX);
+    found.counts = UserCounts { active: n(all - pending - deactivated), pending: n(pending), deactivated: n(deactivated), all: n(all) };
+    let mut qb = QueryBuilder::<Sqlite>::new("SELECT sort_name, id FROM users");
+    filters(&mut qb);
+    match query.status {
+        // Like the index, which reads a status it does not know as active.
+        Some(UserStatus::Active) => qb.push(" AND status NOT IN ('pending', 'deactivated')"),
+        Some(status) => qb.push(" AND status = ").push_bind(status.as_str()),
+        None => &mut qb,
+    };
+    if let Some((sort, id)) = query.after {
+        qb.push(" AND (sort_name, id) > (").push_bind(sort.to_owned()).push(", ").push_bind(id.to_owned()).push(")");
+    }
+    qb.push(" ORDER BY sort_name, id LIMIT ").push_bind(i64::try_from(query.limit + 1).unwrap_or(i64::MAX));
+    found.ids = qb.build_query_as().fetch_all(&mut *conn).await?;
+    Ok(found)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -78,6 +78,27 @@ impl Client {
         versioned(user, &headers)
     }
 
+    /// `PUT /v1/users/{id}/avatar`: uploads a picture (PNG, JPEG, GIF or WebP, at most
+    /// 512 KiB; the server checks the bytes, not only `content_type`).
+    pub async fn upload_avatar(&self, id: &str, image: &[u8], content_type: &str) -> Result<Versioned<User>> {
+        let (bytes, headers) = self.send_authed_raw(Method::PUT, &format!("{}/avatar", user_path(id)), Some((image, content_type)), &[]).await?;
+        let user = serde_json::from_slice(&bytes).map_err(|e| Error::Protocol(format!("uploading a picture: {e}")))?;
+        versioned(user, &headers)
+    }
+
+    /// `GET /v1/users/{id}/avatar`: the uploaded picture and its content type, or `None`
+    /// when the user has none.
+    pub async fn avatar(&self, id: &str) -> Result<Option<(String, Vec<u8>)>> {
+        match self.send_authed_raw(Method::GET, &format!("{}/avatar", user_path(id)), None, &[]).await {
+            Ok((bytes, headers)) => {
+                let kind = headers.get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/octet-stream");
+                Ok(Some((kind.to_owned(), bytes.to_vec())))
+            }
+            Err(Error::Api(p)) if p.status == 404 => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// `POST /v1/users/bulk`: one action on many users, a result for each.
     pub async fn bulk(&self, request: &BulkRequest, idempotency_key: &str) -> Result<BulkResponse> {
         let headers = [("idempotency-key", idempotency_key)];

@@ -720,6 +720,10 @@ export const commands = {
   userAction: (userId: string, action: OutboxAction) => invoke<OutboxEntry>("user_action", { userId, action }),
   /** Creates a user on the server (needs a connection: the password is never stored here). */
   createUser: (user: NewUser) => invoke<User>("create_user", { user }),
+  /** Uploads a user's picture (PNG, JPEG, GIF or WebP, at most 512 KiB). */
+  uploadAvatar: (userId: string, image: Array<number>) => invoke<User>("upload_avatar", { userId, image }),
+  /** A user's uploaded picture as a `data:` URL, or null when there is none. */
+  avatar: (userId: string) => invoke<string | null>("avatar", { userId }),
   /** Applies one action to many users on the server; a result per user. */
   bulkAction: (request: BulkRequest) => invoke<BulkResponse>("bulk_action", { request }),
   /** The organization's settings and seat usage. */
@@ -747,3 +751,15 @@ export const commands = {
   /** How the running or last export went. */
   exportStatus: () => invoke<ExportStatus>("export_status"),
 };
+
+/** The permission catalogue, in the server's order: [key, what it allows]. */
+export const PERMISSIONS: readonly (readonly [string, string])[] = [["users.read","See the user list and profiles"],["users.manage","Create, edit, deactivate, reactivate and remove users"],["invitations.manage","Invite people and manage pending invitations"],["sessions.revoke","See sessions and force users to sign out"],["audit.read","Read the activity log and login attempts"],["roles.manage","Create and edit custom roles"],["org.settings","Change organization settings, departments and companies"]];
+
+/** Custom attribute keys that name built-in fields. */
+export const RESERVED_ATTRIBUTE_KEYS: readonly string[] = ["id","email","first_name","last_name","display_name","name","status","roles","departments","password","mfa_enabled","created_at","last_active_at","last_login_at","org_id","organization","version","etag","avatar","avatar_url","auth_methods","notification_preferences"];
+
+export const MAX_CUSTOM_ATTRIBUTES = 50;
+export const MAX_ATTRIBUTE_VALUE_CHARS = 1000;
+export const MAX_NAME_CHARS = 100;
+/** The largest uploaded picture, in bytes. */
+export const MAX_AVATAR_BYTES = 524288;

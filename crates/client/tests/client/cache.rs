@@ -14,6 +14,19 @@ async fn setup() -> (ServerProcess, Client, Cache, tempfile::TempDir) {
     (server, client, cache, dir)
 }
 
+/// Lists that exercise search, status, role and department filters, and no match.
+fn list_queries() -> [UserListQuery; 7] {
+    [
+        UserListQuery::default(),
+        UserListQuery { q: Some("RILEY".into()), ..Default::default() },
+        UserListQuery { q: Some("acme.test".into()), status: Some(UserStatus::Pending), ..Default::default() },
+        UserListQuery { q: Some("a".into()), status: Some(UserStatus::Active), ..Default::default() },
+        UserListQuery { role: Some("manager".into()), ..Default::default() },
+        UserListQuery { department: Some("hr".into()), status: Some(UserStatus::Active), ..Default::default() },
+        UserListQuery { q: Some("zzz-nobody".into()), ..Default::default() },
+    ]
+}
+
 fn all(q: UserListQuery) -> UserListQuery {
     UserListQuery { limit: Some(500), ..q }
 }
@@ -27,14 +40,7 @@ async fn a_first_sync_makes_the_cache_answer_exactly_like_the_server() {
     assert_eq!(seen.lock().unwrap().last().map(|p| p.more), Some(false), "progress ends with nothing more");
     assert_eq!(cache.cursor().await.unwrap(), Some(outcome.cursor.clone()));
 
-    for query in [
-        UserListQuery::default(),
-        UserListQuery { q: Some("RILEY".into()), ..Default::default() },
-        UserListQuery { q: Some("acme.test".into()), status: Some(UserStatus::Pending), ..Default::default() },
-        UserListQuery { role: Some("manager".into()), ..Default::default() },
-        UserListQuery { department: Some("hr".into()), status: Some(UserStatus::Active), ..Default::default() },
-        UserListQuery { q: Some("zzz-nobody".into()), ..Default::default() },
-    ] {
+    for query in list_queries() {
         let from_server = client.list_users(&all(query.clone())).await.unwrap();
         let from_cache = cache.list_users(&all(query.clone())).await.unwrap();
         assert_eq!(from_cache.items, from_server.items, "{query:?}");
@@ -53,6 +59,40 @@ async fn a_first_sync_makes_the_cache_answer_exactly_like_the_server() {
         }
     }
     let server_ids: Vec<String> = client.list_users(&all(UserListQuery::default())).await.unwrap().items.into_iter().map(|u| u.id).collect();
+    assert_eq!(ids, server_ids);
+}
+
+#[tokio::test]
+async fn while_the_list_index_is_first_built_sqlite_gives_the_same_answers() {
+    let (_server, client, cache, dir) = setup().await;
+    client.sync(&cache, |_| {}).await.unwrap();
+    // As after a restart: a fresh handle on the file, its index being built elsewhere.
+    let reopened = Cache::open(&dir.path().join("cache.db")).await.unwrap();
+    let hold = reopened.hold_index_for_tests().await;
+    for query in list_queries() {
+        let from_server = client.list_users(&all(query.clone())).await.unwrap();
+        let from_sqlite = reopened.list_users(&all(query.clone())).await.unwrap();
+        assert_eq!(from_sqlite.items, from_server.items, "{query:?}");
+        assert_eq!(from_sqlite.counts, from_server.counts, "{query:?}");
+    }
+    // Its cursors page like the index's: two pages from SQLite, the rest from the
+    // index once it is built.
+    let active = |cursor: Option<String>| UserListQuery { limit: Some(40), status: Some(UserStatus::Active), cursor, ..Default::default() };
+    let mut cursor = None;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let page = reopened.list_users(&active(cursor.clone())).await.unwrap();
+        ids.extend(page.items.into_iter().map(|u| u.id));
+        cursor = page.next_cursor;
+    }
+    drop(hold);
+    while let Some(c) = cursor.take() {
+        let page = reopened.list_users(&active(Some(c))).await.unwrap();
+        ids.extend(page.items.into_iter().map(|u| u.id));
+        cursor = page.next_cursor;
+    }
+    let server_ids: Vec<String> =
+        client.list_users(&all(UserListQuery { status: Some(UserStatus::Active), ..Default::default() })).await.unwrap().items.into_iter().map(|u| u.id).collect();
     assert_eq!(ids, server_ids);
 }
 

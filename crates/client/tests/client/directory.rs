@@ -122,3 +122,22 @@ async fn creating_bulk_changes_and_the_directory_online_and_offline() {
     assert!(text.lines().skip(1).all(|l| l.contains("Auditor")));
     assert_eq!(seen.into_inner().unwrap().last(), Some(&(3, 3)));
 }
+
+#[tokio::test]
+async fn a_picture_uploads_and_comes_back_as_the_same_bytes() {
+    let server = ServerProcess::start(&[]);
+    let client = sign_in(&server.url, OWNER).await;
+    let casey = client.list_users(&UserListQuery { q: Some("casey".into()), ..Default::default() }).await.unwrap().items.remove(0);
+    assert_eq!(client.avatar(&casey.id).await.unwrap(), None, "no picture yet");
+
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR-not-really-but-the-bytes-say-png".to_vec();
+    let saved = client.upload_avatar(&casey.id, &png, "image/png").await.unwrap();
+    let url = saved.value.avatar_url.clone().unwrap();
+    assert!(url.starts_with(&format!("/v1/users/{}/avatar", casey.id)), "{url}");
+    assert_eq!(client.avatar(&casey.id).await.unwrap(), Some(("image/png".to_owned(), png)));
+
+    // Not an image: the server's field error, and the picture stays.
+    let err = client.upload_avatar(&casey.id, b"%PDF-1.7", "image/png").await.unwrap_err();
+    assert!(matches!(&err, Error::Api(p) if p.errors.first().is_some_and(|e| e.field == "avatar")), "{err:?}");
+    assert_eq!(client.get_user(&casey.id).await.unwrap().avatar_url.as_deref(), Some(url.as_str()));
+}

@@ -226,3 +226,21 @@ async fn the_change_stream_says_when_someone_else_edits() {
     assert_eq!(find(&cache, "streamed").await.id, casey.id);
     task.abort();
 }
+
+#[tokio::test]
+async fn a_malformed_edit_is_refused_with_field_errors_and_nothing_is_queued() {
+    let (_server, _client, cache, _dir) = setup().await;
+    let casey = find(&cache, "casey").await;
+    let bad = UserPatch {
+        email: Some("not-an-address".into()),
+        custom_attributes: Some([("status".to_owned(), Some("vip".into()))].into()),
+        ..Default::default()
+    };
+    let err = cache.enqueue_user_edit(&casey.id, &bad).await.unwrap_err();
+    let gatehouse_client::Error::Api(problem) = err else { panic!("expected the server's kind of refusal, got {err:?}") };
+    assert_eq!(problem.code, "validation_failed");
+    let fields: Vec<&str> = problem.errors.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(fields, ["email", "custom_attributes.status"]);
+    assert_eq!(cache.outbox_counts().await.unwrap(), (0, 0, 0), "nothing queued");
+    assert_eq!(find(&cache, "casey").await, casey, "the local copy is untouched");
+}

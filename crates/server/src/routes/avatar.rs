@@ -19,21 +19,6 @@ use axum::response::Response;
 use gatehouse_api::{MAX_AVATAR_BYTES, Problem, User};
 use serde_json::json;
 
-/// The image type `bytes` starts like, if any of those accepted.
-pub fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
-        Some("image/gif")
-    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        Some("image/webp")
-    } else {
-        None
-    }
-}
-
 /// Uploads the user's picture (PNG, JPEG, GIF or WebP, at most 512 KiB) as the body.
 #[utoipa::path(
     put, path = "/v1/users/{id}/avatar", tag = "users",
@@ -64,7 +49,7 @@ pub async fn put_avatar(
     if bytes.len() > MAX_AVATAR_BYTES {
         return Err(too_large());
     }
-    let Some(kind) = sniff_image(&bytes) else {
+    let Some(kind) = gatehouse_api::image_type(&bytes) else {
         return Err(ApiError::field("avatar", "not_an_image", "This file is not a PNG, JPEG, GIF or WebP image."));
     };
     let declared = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");

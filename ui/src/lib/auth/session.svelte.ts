@@ -25,6 +25,7 @@ export class AppSession {
   async start(): Promise<void> {
     try {
       const current = await this.#backend.currentSession();
+      performance.mark('gatehouse:session');
       if (current.session) {
         this.signedIn(current.session);
         return;

@@ -48,6 +48,10 @@ export interface Backend {
   directory(): Promise<Directory>;
   userAction(userId: string, action: OutboxAction): Promise<OutboxEntry>;
   createUser(user: NewUser): Promise<User>;
+  /** Uploads a user's picture (online only). */
+  uploadAvatar(userId: string, image: Uint8Array): Promise<User>;
+  /** A user's uploaded picture as a data: URL, or null. */
+  avatar(userId: string): Promise<string | null>;
   bulkAction(request: BulkRequest): Promise<BulkResponse>;
   organization(): Promise<Organization>;
   updateOrganization(patch: OrganizationPatch): Promise<Organization>;
@@ -139,6 +143,8 @@ export const tauriBackend: Backend = {
   directory: () => call(() => commands.directory()),
   userAction: (userId, action) => call(() => commands.userAction(userId, action)),
   createUser: (user) => call(() => commands.createUser(user)),
+  uploadAvatar: (userId, image) => call(() => commands.uploadAvatar(userId, Array.from(image))),
+  avatar: (userId) => call(() => commands.avatar(userId)),
   bulkAction: (request) => call(() => commands.bulkAction(request)),
   organization: () => call(() => commands.organization()),
   updateOrganization: (patch) => call(() => commands.updateOrganization(patch)),

@@ -160,4 +160,101 @@ describe('the directory', () => {
     expect(await screen.findByTestId('export-done')).toHaveTextContent('Saved 1000 users to /home/a/Downloads/gatehouse-users.csv');
     expect(callsOf(calls, 'start_export')[0].args).toEqual({ query: {} });
   });
+
+  it('edits custom attributes in place, refusing a reserved key before queuing', async () => {
+    const withAttr = { ...dana, custom_attributes: { cost_center: 'CC-1' } };
+    const calls = mockCommands({ list_users: () => page([withAttr, fox, me]), update_user: () => ({}) });
+    render(UsersPage, { props: { session: OWNER_SESSION, onSessionEnded: vi.fn(), onSignedOut: vi.fn() } });
+    const { user, panel } = await openRow('Dana Scully');
+    // A reserved key is told at once and nothing is queued.
+    await user.type(within(panel).getByTestId('attr-new-key'), 'email');
+    await user.type(within(panel).getByTestId('attr-new-value'), 'x');
+    await user.click(within(panel).getByTestId('attr-add'));
+    expect(await within(panel).findByTestId('attr-new-error')).toHaveTextContent('names a built-in field');
+    expect(callsOf(calls, 'update_user')).toHaveLength(0);
+    // A good one is queued as one attribute.
+    await user.clear(within(panel).getByTestId('attr-new-key'));
+    await user.type(within(panel).getByTestId('attr-new-key'), 'badge');
+    await user.click(within(panel).getByTestId('attr-add'));
+    await waitFor(() => expect(callsOf(calls, 'update_user')).toHaveLength(1));
+    expect(callsOf(calls, 'update_user')[0].args).toEqual({ userId: 'u-dana', patch: { custom_attributes: { badge: 'x' } } });
+    // Changing a value queues it on leaving the field; ✕ removes it.
+    const value = within(panel).getByTestId('attr-value-cost_center');
+    await user.clear(value);
+    await user.type(value, 'CC-2{Enter}');
+    await user.tab();
+    await waitFor(() => expect(callsOf(calls, 'update_user')).toHaveLength(2));
+    expect(callsOf(calls, 'update_user')[1].args.patch).toEqual({ custom_attributes: { cost_center: 'CC-2' } });
+    await user.click(within(panel).getByTestId('attr-remove-cost_center'));
+    await waitFor(() => expect(callsOf(calls, 'update_user')).toHaveLength(3));
+    expect(callsOf(calls, 'update_user')[2].args.patch).toEqual({ custom_attributes: { cost_center: null } });
+  });
+
+  it("shows the server's field error on the attribute it is about", async () => {
+    const refused = {
+      code: 'invalid_input',
+      message: 'A value has at most 1000 characters.',
+      field: null,
+      fields: [{ field: 'custom_attributes.badge', message: 'A value has at most 1000 characters.' }],
+    };
+    renderPage(OWNER_SESSION, {
+      update_user: () => {
+        throw refused;
+      },
+    });
+    const { user, panel } = await openRow('Dana Scully');
+    await user.type(within(panel).getByTestId('attr-new-key'), 'badge');
+    await user.type(within(panel).getByTestId('attr-new-value'), 'v');
+    await user.click(within(panel).getByTestId('attr-add'));
+    expect(await within(panel).findByTestId('attr-new-error')).toHaveTextContent('at most 1000 characters');
+    expect(within(panel).getByTestId('attr-new-key')).toHaveValue('badge');
+  });
+
+  it('toggles a notification preference as a queued edit of all three', async () => {
+    const calls = renderPage(OWNER_SESSION, { update_user: () => ({}) });
+    const { user, panel } = await openRow('Dana Scully');
+    await user.click(within(panel).getByTestId('notify-weekly_digest'));
+    await waitFor(() => expect(callsOf(calls, 'update_user')).toHaveLength(1));
+    expect(callsOf(calls, 'update_user')[0].args.patch).toEqual({
+      notification_preferences: { security_alerts: true, account_changes: true, weekly_digest: true },
+    });
+  });
+
+  it('uploads a picture, refusing a file that is too large or not an image before sending', async () => {
+    const calls = renderPage(OWNER_SESSION, { upload_avatar: () => dana });
+    const { user, panel } = await openRow('Dana Scully');
+    await user.click(within(panel).getByTestId('detail-picture'));
+    const dialog = await screen.findByTestId('picture-dialog');
+    const input = within(dialog).getByTestId('picture-file');
+    await user.upload(input, new File([new Uint8Array(600 * 1024)], 'big.png', { type: 'image/png' }));
+    expect(await within(dialog).findByTestId('picture-file-error')).toHaveTextContent('at most 512 KiB');
+    // (The input's accept list would hide a PDF in the file picker; a drop still arrives.)
+    await userEvent.setup({ applyAccept: false }).upload(input, new File(['%PDF'], 'doc.pdf', { type: 'application/pdf' }));
+    expect(within(dialog).getByTestId('picture-file-error')).toHaveTextContent('PNG, JPEG, GIF or WebP');
+    expect(callsOf(calls, 'upload_avatar')).toHaveLength(0);
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2]);
+    await user.upload(input, new File([png], 'me.png', { type: 'image/png' }));
+    await waitFor(() => expect(callsOf(calls, 'upload_avatar')).toHaveLength(1));
+    expect(callsOf(calls, 'upload_avatar')[0].args).toEqual({ userId: 'u-dana', image: Array.from(png) });
+    await waitFor(() => expect(screen.queryByTestId('picture-dialog')).toBeNull());
+  });
+
+  it('shows an uploaded picture fetched through the app, and queues a picture URL', async () => {
+    const pictured = { ...dana, avatar_url: '/v1/users/u-dana/avatar?v=3' };
+    const calls = mockCommands({ list_users: () => page([pictured, fox, me]), avatar: () => 'data:image/png;base64,iVBORw0KGgo=', update_user: () => ({}) });
+    render(UsersPage, { props: { session: OWNER_SESSION, onSessionEnded: vi.fn(), onSignedOut: vi.fn() } });
+    const { user, panel } = await openRow('Dana Scully');
+    expect(await within(panel).findByTestId('user-photo')).toHaveAttribute('src', 'data:image/png;base64,iVBORw0KGgo=');
+    expect(callsOf(calls, 'avatar')[0].args).toEqual({ userId: 'u-dana' });
+    await user.click(within(panel).getByTestId('detail-picture'));
+    const dialog = await screen.findByTestId('picture-dialog');
+    await user.type(within(dialog).getByTestId('picture-url'), 'http://example.com/a.png');
+    await user.click(within(dialog).getByTestId('picture-url-save'));
+    expect(await within(dialog).findByTestId('picture-url-error')).toHaveTextContent('https://');
+    await user.clear(within(dialog).getByTestId('picture-url'));
+    await user.type(within(dialog).getByTestId('picture-url'), 'https://cdn.example.com/a.png');
+    await user.click(within(dialog).getByTestId('picture-url-save'));
+    await waitFor(() => expect(callsOf(calls, 'update_user')).toHaveLength(1));
+    expect(callsOf(calls, 'update_user')[0].args.patch).toEqual({ avatar_url: 'https://cdn.example.com/a.png' });
+  });
 });

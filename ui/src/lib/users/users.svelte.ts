@@ -15,6 +15,9 @@ export interface SavedFilters {
   department: string;
 }
 
+/** The first page after start is marked once, for `cargo xtask bench app`. */
+let firstPageMarked = false;
+
 export class UsersList {
   items = $state.raw<User[]>([]);
   counts = $state.raw<UserCounts | null>(null);
@@ -102,6 +105,10 @@ export class UsersList {
     this.loadingMore = false;
     try {
       const page = await this.#backend.listUsers(this.#query());
+      if (!firstPageMarked) {
+        firstPageMarked = true;
+        performance.mark('gatehouse:first-page');
+      }
       if (generation !== this.#generation) return;
       this.items = dedupe([], page.items);
       this.counts = page.counts;

@@ -20,6 +20,8 @@ function backendWith(listUsers: (q: UserListQuery) => Promise<CachedUserPage>): 
     directory: vi.fn(),
     userAction: vi.fn(),
     createUser: vi.fn(),
+    uploadAvatar: vi.fn(),
+    avatar: vi.fn(),
     bulkAction: vi.fn(),
     organization: vi.fn(),
     updateOrganization: vi.fn(),
