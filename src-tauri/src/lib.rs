@@ -39,7 +39,12 @@ macro_rules! app_commands {
                     $($arg: $ty),*
                 ) -> Result<$ret, IpcError> {
                     let $state: &AppState = &$state;
-                    $body
+                    // How long each command took, for `GATEHOUSE_LOG=gatehouse_app=debug`
+                    // (never its arguments or result: they may hold secrets).
+                    let started = std::time::Instant::now();
+                    let result: Result<$ret, IpcError> = async { $body }.await;
+                    tracing::debug!(command = stringify!($name), ms = started.elapsed().as_secs_f64() * 1000.0, ok = result.is_ok(), "ipc");
+                    result
                 }
             )+
         }

@@ -3,7 +3,7 @@
 //! within a second of any change. Everything the UI reads comes from the cache, so the
 //! app keeps working while this says "offline".
 
-use gatehouse_client::api::{SyncStatus, UserListQuery};
+use gatehouse_client::api::SyncStatus;
 use gatehouse_client::{Cache, Client, Error};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -107,9 +107,6 @@ async fn refresh_counts(cache: &Cache, shared: &Shared) {
 
 async fn run(client: Arc<Client>, cache: Cache, shared: Arc<Shared>) {
     let mut was_online = false;
-    // The users page's first paint reads the list index: build it now, while the window
-    // opens, not when the page first asks.
-    let _ = cache.list_users(&UserListQuery { limit: Some(1), ..Default::default() }).await;
     loop {
         refresh_counts(&cache, &shared).await;
         let first = matches!(cache.cursor().await, Ok(None));
@@ -139,7 +136,7 @@ async fn run(client: Arc<Client>, cache: Cache, shared: Arc<Shared>) {
                 if outcome.applied > BIG_SYNC {
                     // Build the list index now, before the UI asks, and hand the sync's
                     // scratch memory back to the system.
-                    let _ = cache.list_users(&UserListQuery { limit: Some(1), ..Default::default() }).await;
+                    let _ = cache.build_index().await;
                     release_free_memory();
                 }
                 if outcome.applied > 0 {

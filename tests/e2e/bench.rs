@@ -93,11 +93,12 @@ fn search_through_ipc_and_memory_with_a_full_cache() {
         memory(&cfg.app, &format!("app memory with {want} users cached, after those searches"))?;
 
         // First paint after a restart (issue 4): the app starts on the stored session and
-        // shows the first rows of the users page from the cache. Timed from the moment the
-        // window is there (WebDriver's new session returns once the page has loaded) to the
-        // first rendered row, polled every 5 ms.
+        // shows the first rows of the users page from the cache. Two clocks: the page's
+        // own (from when the web view started loading it to when the rows were in the
+        // document, from its performance marks), and WebDriver's (from its new session
+        // returning, once the window is there, to a poll, every 5 ms, that finds a row).
         app.close().await;
-        let mut paints = Vec::new();
+        let (mut in_page, mut observed) = (Vec::new(), Vec::new());
         for _ in 0..3 {
             let again = gatehouse_e2e::App::launch(&cfg).await?;
             let shown = Instant::now();
@@ -110,30 +111,28 @@ fn search_through_ipc_and_memory_with_a_full_cache() {
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(5)).await;
             }
-            // Where the time went, from the page's own marks (ms since navigation start).
+            observed.push(painted.context("no row appeared within 30 s of the window")?.as_secs_f64() * 1000.0);
+            // Where the time went, from the page's marks (ms since it started loading).
             let marks = again
                 .call(
                     "execute",
                     again.client.execute(
-                        r#"const nav = performance.getEntriesByType('navigation')[0];
-                           const out = { dom_loaded: nav ? nav.domContentLoadedEventEnd : null };
-                           for (const m of performance.getEntriesByType('mark')) out[m.name] = m.startTime;
-                           out.now = performance.now();
+                        r#"const out = {};
+                           for (const m of performance.getEntriesByType('mark')) out[m.name] = Math.round(m.startTime);
                            return out;"#,
                         vec![],
                     ),
                 )
                 .await?;
-            figure(&format!("  first paint marks (ms since the page started loading): {marks}"));
+            figure(&format!("  marks (ms since the page started loading): {marks}"));
+            in_page.push(marks["gatehouse:first-rows"].as_f64().context("the page has no first-rows mark")?);
             again.close().await;
-            paints.push(painted.context("no row appeared within 30 s of the window")?.as_secs_f64() * 1000.0);
         }
-        paints.sort_by(f64::total_cmp);
+        in_page.sort_by(f64::total_cmp);
+        observed.sort_by(f64::total_cmp);
         figure(&format!(
-            "users page first paint after a restart with {want} users cached: {:.0} ms median of 3 ({:.0}–{:.0} ms), from the window to the first row (target <= 300 ms)",
-            paints[1],
-            paints[0],
-            paints[2]
+            "users page first paint after a restart with {want} users cached: {:.0} ms median of 3 ({:.0}–{:.0} ms) from the page starting to load to its first rows (target <= 300 ms); seen by WebDriver polling: {:.0} ms median ({:.0}–{:.0} ms) after its session opened",
+            in_page[1], in_page[0], in_page[2], observed[1], observed[0], observed[2]
         ));
         Ok(())
     });

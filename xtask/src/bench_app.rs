@@ -29,7 +29,9 @@ pub fn bench_app() -> Result<()> {
     cmd.env(ENV_APP, target.join(format!("release/gatehouse{exe}")))
         .env(ENV_SERVER, target.join(format!("release/gatehouse-server{exe}")))
         // Seeding and first-syncing 100 000 users takes longer than a UI step.
-        .env("GATEHOUSE_E2E_TIMEOUT_SECS", "600");
+        .env("GATEHOUSE_E2E_TIMEOUT_SECS", "600")
+        // Each command's time goes to the app's log (.e2e/bench/home/.local/share/…).
+        .env("GATEHOUSE_LOG", "info,tao=warn,wry=warn,gatehouse_app=debug,gatehouse_client=debug");
     util::run("app benchmarks", &mut cmd)
 }
 

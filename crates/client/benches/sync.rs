@@ -197,26 +197,28 @@ async fn main() {
         ms(percentile(&filtered, 0.95))
     );
 
-    // After a restart (issue 4): the app reopens the cache file and builds its list index
-    // while the window opens; the first page is answered from SQLite meanwhile.
+    // After a restart (issue 4): the app reopens the cache file; its first list is
+    // answered from SQLite and starts building the in-memory index in the background.
     println!();
     println!("after a restart ({on_server} users cached; 3 runs, each on a freshly opened cache)");
     let first_page = UserListQuery { limit: Some(100), ..Default::default() };
     for run in 0..3 {
         let reopened = Cache::open(&dir.path().join("cache-2.db")).await.unwrap();
-        let building = reopened.hold_index_for_tests().await;
         let t = Instant::now();
         std::hint::black_box(reopened.list_users(&first_page).await.unwrap());
         let from_sqlite = t.elapsed();
-        drop(building);
+        let t = Instant::now();
+        reopened.build_index().await.unwrap();
+        let build = t.elapsed();
         let t = Instant::now();
         std::hint::black_box(reopened.list_users(&first_page).await.unwrap());
-        let with_build = t.elapsed();
+        let from_index = t.elapsed();
         println!(
-            "  run {}: first page with counts from SQLite while the index builds {}; building the index (then the page) {}",
+            "  run {}: first page with counts (from SQLite) {}; the index built {} later; the same page from it {}",
             run + 1,
             ms(from_sqlite),
-            ms(with_build)
+            ms(build),
+            ms(from_index)
         );
     }
 

@@ -38,10 +38,12 @@ pub struct Cache {
     feed: SqlitePool,
     /// What lists and search read (see search.rs).
     index: Arc<tokio::sync::Mutex<Index>>,
-    /// Whether the index has been built once. Until then a list that finds the index
-    /// being built answers from SQLite instead of waiting for it: after a restart with a
-    /// large cache, the first page shows in milliseconds, not after the whole build.
+    /// Whether the index has been built once. Until then lists are answered from SQLite
+    /// and the first of them starts building the index in the background: after a
+    /// restart with a large cache, the first page does not wait for the whole build.
     index_built: Arc<AtomicBool>,
+    /// Whether that background build has been started.
+    index_building: Arc<AtomicBool>,
 }
 
 impl Cache {
@@ -60,7 +62,7 @@ impl Cache {
         let db = SqlitePoolOptions::new().max_connections(4).connect_with(options.clone()).await?;
         sqlx::migrate!("./migrations").run(&db).await.map_err(|e| Error::Cache(e.to_string()))?;
         let feed = SqlitePoolOptions::new().max_connections(1).connect_with(options.synchronous(SqliteSynchronous::Normal)).await?;
-        Ok(Self { db, feed, index: Arc::default(), index_built: Arc::default() })
+        Ok(Self { db, feed, index: Arc::default(), index_built: Arc::default(), index_building: Arc::default() })
     }
 
     /// The feed cursor the cache is at, if it has synced at all.
@@ -149,20 +151,18 @@ impl Cache {
             after: after.as_ref().map(|(s, i)| (s.as_str(), i.as_str())),
             limit,
         };
-        let found = match self.index.try_lock() {
-            Ok(mut index) => {
-                index.catch_up(&mut conn).await?;
-                self.index_built.store(true, Ordering::Release);
-                index.find(&asked)
-            }
-            // Being built for the first time (at start, by the sync worker): SQLite
-            // answers the same question, more slowly per keystroke but at once.
-            Err(_) if !self.index_built.load(Ordering::Acquire) => crate::search::find_in_sqlite(&mut conn, &asked).await?,
-            Err(_) => {
-                let mut index = self.index.lock().await;
-                index.catch_up(&mut conn).await?;
-                index.find(&asked)
-            }
+        let found = if self.index_built.load(Ordering::Acquire) {
+            let mut index = self.index.lock().await;
+            index.catch_up(&mut conn).await?;
+            index.find(&asked)
+        } else {
+            // Not built yet: SQLite answers the same question, more slowly per keystroke
+            // but without waiting for the build, which starts now.
+            let started = std::time::Instant::now();
+            let found = crate::search::find_in_sqlite(&mut conn, &asked).await?;
+            tracing::debug!(ms = started.elapsed().as_secs_f64() * 1000.0, "list answered from SQLite (index not built yet)");
+            self.build_index_in_background();
+            found
         };
         let mut ids = found.ids;
         let next_cursor = if ids.len() > limit {
@@ -184,6 +184,42 @@ impl Cache {
             .map(|j| serde_json::from_str::<User>(&j).map_err(|e| Error::Cache(e.to_string())))
             .collect::<Result<Vec<_>>>()?;
         Ok(UserPage { items, next_cursor, counts: found.counts })
+    }
+
+    /// Starts building the list index, once, without waiting for it.
+    fn build_index_in_background(&self) {
+        if self.index_building.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (db, index, built, building) = (self.db.clone(), self.index.clone(), self.index_built.clone(), self.index_building.clone());
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let result = async {
+                let mut conn = db.acquire().await?;
+                index.lock().await.catch_up(&mut conn).await
+            }
+            .await;
+            match result {
+                Ok(()) => {
+                    built.store(true, Ordering::Release);
+                    tracing::debug!(ms = started.elapsed().as_secs_f64() * 1000.0, "list index built");
+                }
+                Err(e) => {
+                    // The next list tries again; meanwhile SQLite answers.
+                    tracing::warn!(error = %e, "building the list index failed");
+                    building.store(false, Ordering::Release);
+                }
+            }
+        });
+    }
+
+    /// Waits until the list index is built (starting the build if needed), so the lists
+    /// that follow come from memory. The app calls it after a large sync.
+    pub async fn build_index(&self) -> Result<()> {
+        let mut conn = self.db.acquire().await?;
+        self.index.lock().await.catch_up(&mut conn).await?;
+        self.index_built.store(true, Ordering::Release);
+        Ok(())
     }
 
     /// Holds the list index as its first build would, so tests can check the answers

@@ -1,6 +1,7 @@
 // The users list: the query (search + status), the pages loaded so far, and errors.
 // Every reload bumps a generation; a response for an older generation is dropped, so a
 // slow answer to a superseded search can never overwrite the current one.
+import { tick } from 'svelte';
 import type { Backend, IpcError } from '../backend';
 import type { OutboxState, User, UserCounts, UserListQuery, UserStatus } from '../bindings';
 
@@ -104,16 +105,19 @@ export class UsersList {
     this.loading = true;
     this.loadingMore = false;
     try {
+      if (!firstPageMarked) performance.mark('gatehouse:first-list-asked');
       const page = await this.#backend.listUsers(this.#query());
-      if (!firstPageMarked) {
-        firstPageMarked = true;
-        performance.mark('gatehouse:first-page');
-      }
       if (generation !== this.#generation) return;
       this.items = dedupe([], page.items);
       this.counts = page.counts;
       this.nextCursor = page.next_cursor;
       this.local = { ...page.local };
+      if (!firstPageMarked) {
+        firstPageMarked = true;
+        performance.mark('gatehouse:first-page');
+        // After Svelte has put the rows in the document.
+        void tick().then(() => performance.mark('gatehouse:first-rows'));
+      }
     } catch (reason) {
       if (generation !== this.#generation) return;
       this.#fail(reason as IpcError);
