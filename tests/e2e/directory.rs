@@ -1,7 +1,7 @@
 //! The users directory (issue 4) in the real app against a real server: an admin creates
 //! a user, changes their roles, deactivates them (their session dies at its next
-//! request), reactivates them and changes a role on three users at once; a Member sees
-//! the list and no management actions.
+//! request), reactivates them, changes a role on three users at once and exports the
+//! filtered list to CSV; a Member sees the list and no management actions.
 
 use anyhow::{Result, ensure};
 use gatehouse_api::User;
@@ -51,6 +51,15 @@ fn an_admin_creates_edits_deactivates_reactivates_and_bulk_changes_users() {
         })
         .await?;
 
+        // A custom attribute, added in the panel: queued, then on the server.
+        app.fill("attr-new-key", "cost_center").await?;
+        app.fill("attr-new-value", "CC-1013").await?;
+        app.click("attr-add").await?;
+        wait_server(&app, &api, &dana.email, "with cost_center CC-1013", |u| {
+            u.custom_attributes.get("cost_center").map(String::as_str) == Some("CC-1013")
+        })
+        .await?;
+
         // Deactivate, after the confirmation: Dana's own session ends at its next request.
         let dana_session = Api::login(&server_url, &dana.email, "trust no one 1013").await?;
         ensure!(dana_session.me_status().await? == 200, "Dana's session works before");
@@ -95,6 +104,20 @@ fn an_admin_creates_edits_deactivates_reactivates_and_bulk_changes_users() {
             ensure!(user.roles.iter().any(|r| r.key == "support"), "{} lacks Support after the bulk change", user.email);
         }
         app.click("bulk-result-close").await?;
+
+        // Export the filtered list (Members) to CSV, from the local copy, with progress.
+        app.click("export-csv").await?;
+        let done = app.wait_text("export-done", "where the file went", |t| t.contains(".csv")).await?;
+        let path = done.rsplit_once(" to ").map(|(_, p)| p.trim().to_owned()).unwrap_or_default();
+        let csv = std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("reading the export {path}: {e}"))?;
+        let mut lines = csv.lines();
+        ensure!(lines.next() == gatehouse_api::USERS_CSV_HEADER.lines().next(), "the export starts with the header");
+        let rows: Vec<&str> = lines.collect();
+        let members = api.count_with_role(&member_role).await?;
+        ensure!(rows.len() == members as usize, "the export has {} rows for {members} Members", rows.len());
+        for id in &three {
+            ensure!(rows.iter().any(|r| r.starts_with(id.as_str())), "the export lacks {id}");
+        }
         Ok(())
     });
 }

@@ -210,6 +210,21 @@ impl Api {
         Ok(res.json().await?)
     }
 
+    /// How many users hold the role with this id, as the server counts them.
+    pub async fn count_with_role(&self, role_id: &str) -> Result<u32> {
+        let res = self
+            .http
+            .get(format!("{}/v1/users", self.url))
+            .query(&[("role", role_id), ("limit", "1")])
+            .bearer_auth(&self.token)
+            .send()
+            .await?;
+        if !res.status().is_success() {
+            bail!("GET /v1/users?role={role_id} failed: {}", res.status());
+        }
+        Ok(res.json::<UserPage>().await?.counts.all)
+    }
+
     /// One user as the server has it now, with its ETag.
     pub async fn user(&self, id: &str) -> Result<(User, String)> {
         let res = self

@@ -75,7 +75,7 @@ export function syncStatus(overrides: Partial<SyncStatus> = {}): SyncStatus {
     conflicts: 0,
     failed: 0,
     error: null,
-    revision: 1,
+    revision: 0,
     session_ended: null,
     ...overrides,
   };

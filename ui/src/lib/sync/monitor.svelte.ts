@@ -14,7 +14,12 @@ export class SyncMonitor {
   #onRevision: () => void;
   #onSessionEnded: (reason: string) => void;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #revision: number | null = null;
+  /**
+   * The cache revision the page is known to show. It starts at the worker's first (0),
+   * not at the first poll's: the page reads its first list before that poll, and a sync
+   * that lands in between must still refresh it.
+   */
+  #revision = 0;
   #stopped = false;
 
   constructor(backend: Backend, onRevision: () => void, onSessionEnded: (reason: string) => void) {
@@ -49,7 +54,7 @@ export class SyncMonitor {
         this.#onSessionEnded(status.session_ended);
         return;
       }
-      if (this.#revision !== null && status.revision !== this.#revision) this.#onRevision();
+      if (status.revision !== this.#revision) this.#onRevision();
       this.#revision = status.revision;
     } catch (reason) {
       const code = (reason as { code?: string }).code;

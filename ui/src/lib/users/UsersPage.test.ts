@@ -2,7 +2,7 @@ import { fireEvent, render, screen, waitFor, within } from '@testing-library/sve
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 import App from '../../App.svelte';
-import { SESSION, ipcError, makeUser, page, signedIn } from '../../test/fixtures';
+import { SESSION, ipcError, makeUser, page, signedIn, syncStatus } from '../../test/fixtures';
 import { callsOf, deferred, listQueries, mockCommands } from '../../test/ipc';
 import type { UserListQuery, CachedUserPage } from '../bindings';
 import UsersPage from './UsersPage.svelte';
@@ -113,6 +113,16 @@ describe('users page', () => {
     // Falls back to last_login_at.
     expect(within(c).getByText('Deactivated')).toBeInTheDocument();
     expect(within(c).getByText('3d ago')).toBeInTheDocument();
+  });
+
+  it('refreshes when a sync landed between its first list and its first status poll', async () => {
+    // The first list is read as the page opens; the worker's first sync can finish
+    // before the page first asks for the status, whose revision then already moved.
+    const lists = [page([]), page([alice])];
+    const calls = mockCommands({ list_users: () => lists.shift() ?? page([alice]), sync_status: () => syncStatus({ revision: 1 }) });
+    render(UsersPage, { props: { session: SESSION, onSessionEnded: vi.fn(), onSignedOut: vi.fn() } });
+    expect(await screen.findByText('Alice Archer')).toBeInTheDocument();
+    expect(callsOf(calls, 'list_users')).toHaveLength(2);
   });
 
   it('shows loading, then the empty state', async () => {
