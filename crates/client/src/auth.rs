@@ -336,7 +336,7 @@ impl Client {
 }
 
 /// A successful answer's JSON; an empty one (204) reads as `null`.
-fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     let bytes = if bytes.is_empty() { &b"null"[..] } else { bytes };
     serde_json::from_slice(bytes).map_err(|e| Error::Protocol(format!("unexpected answer: {e}")))
 }

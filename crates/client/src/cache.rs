@@ -191,30 +191,22 @@ impl Cache {
         if self.index_building.swap(true, Ordering::AcqRel) {
             return;
         }
-        let (db, index, built, building) = (self.db.clone(), self.index.clone(), self.index_built.clone(), self.index_building.clone());
+        let cache = self.clone();
         tokio::spawn(async move {
             let started = std::time::Instant::now();
-            let result = async {
-                let mut conn = db.acquire().await?;
-                index.lock().await.catch_up(&mut conn).await
-            }
-            .await;
-            match result {
-                Ok(()) => {
-                    built.store(true, Ordering::Release);
-                    tracing::debug!(ms = started.elapsed().as_secs_f64() * 1000.0, "list index built");
-                }
+            match cache.build_index().await {
+                Ok(()) => tracing::debug!(ms = started.elapsed().as_secs_f64() * 1000.0, "list index built"),
                 Err(e) => {
                     // The next list tries again; meanwhile SQLite answers.
                     tracing::warn!(error = %e, "building the list index failed");
-                    building.store(false, Ordering::Release);
+                    cache.index_building.store(false, Ordering::Release);
                 }
             }
         });
     }
 
-    /// Waits until the list index is built (starting the build if needed), so the lists
-    /// that follow come from memory. The app calls it after a large sync.
+    /// Waits until the list index is built and caught up, so the lists that follow come
+    /// from memory. The app calls it after a large sync.
     pub async fn build_index(&self) -> Result<()> {
         let mut conn = self.db.acquire().await?;
         self.index.lock().await.catch_up(&mut conn).await?;

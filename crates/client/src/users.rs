@@ -82,8 +82,7 @@ impl Client {
     /// 512 KiB; the server checks the bytes, not only `content_type`).
     pub async fn upload_avatar(&self, id: &str, image: &[u8], content_type: &str) -> Result<Versioned<User>> {
         let (bytes, headers) = self.send_authed_raw(Method::PUT, &format!("{}/avatar", user_path(id)), Some((image, content_type)), &[]).await?;
-        let user = serde_json::from_slice(&bytes).map_err(|e| Error::Protocol(format!("uploading a picture: {e}")))?;
-        versioned(user, &headers)
+        versioned(crate::auth::decode(&bytes)?, &headers)
     }
 
     /// `GET /v1/users/{id}/avatar`: the uploaded picture and its content type, or `None`

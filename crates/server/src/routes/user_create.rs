@@ -52,11 +52,7 @@ fn validate(new: &NewUser) -> Result<()> {
         email: Some(new.email.clone()),
         ..UserPatch::default()
     };
-    let mut errors = match super::user_edit::validate(&as_patch) {
-        Ok(()) => Vec::new(),
-        Err(ApiError::Problem { errors, .. }) => errors,
-        Err(other) => return Err(other),
-    };
+    let mut errors = as_patch.field_errors();
     let password = new.password.expose();
     let n = password.chars().count();
     if n < MIN_PASSWORD_CHARS {
