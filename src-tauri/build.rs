@@ -30,6 +30,12 @@ const COMMANDS: &[&str] = &[
     "delete_group",
     "start_export",
     "export_status",
+    "force_logout",
+    "logout_status",
+    "list_sessions",
+    "user_sessions",
+    "revoke_session",
+    "login_attempts",
 ];
 
 fn main() {

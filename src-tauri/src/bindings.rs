@@ -101,6 +101,7 @@ fn constants() -> String {
         serde_json::to_string(value).unwrap_or_default()
     }
     let permissions: Vec<[&str; 2]> = api::PERMISSIONS.iter().map(|(k, d)| [*k, *d]).collect();
+    let reasons: Vec<[&str; 2]> = api::LOGIN_FAILURE_REASONS.iter().map(|(k, d)| [*k, *d]).collect();
     format!(
         "\n/** The permission catalogue, in the server's order: [key, what it allows]. */\n\
          export const PERMISSIONS: readonly (readonly [string, string])[] = {};\n\n\
@@ -110,13 +111,16 @@ fn constants() -> String {
          export const MAX_ATTRIBUTE_VALUE_CHARS = {};\n\
          export const MAX_NAME_CHARS = {};\n\
          /** The largest uploaded picture, in bytes. */\n\
-         export const MAX_AVATAR_BYTES = {};\n",
+         export const MAX_AVATAR_BYTES = {};\n\n\
+         /** Why a sign-in failed: [reason, label]. */\n\
+         export const LOGIN_FAILURE_REASONS: readonly (readonly [string, string])[] = {};\n",
         json(&permissions),
         json(&api::RESERVED_ATTRIBUTE_KEYS),
         api::MAX_CUSTOM_ATTRIBUTES,
         api::MAX_ATTRIBUTE_VALUE_CHARS,
         api::MAX_NAME_CHARS,
         api::MAX_AVATAR_BYTES,
+        json(&reasons),
     )
 }
 

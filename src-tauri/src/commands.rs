@@ -5,7 +5,7 @@ use crate::connections::{self, SavedConnection};
 use crate::error::{IpcError, IpcErrorCode};
 use crate::sync::Worker;
 use gatehouse_client::api::{
-    BulkRequest, BulkResponse, Directory, Group, GroupPatch, Me, NewGroup, NewRole, NewUser, Organization, OrganizationPatch,
+    BulkRequest, BulkResponse, Directory, ForcedLogout, Group, LoginAttemptPage, LoginAttemptQuery, Revocation, SessionPage, SessionQuery, GroupPatch, Me, NewGroup, NewRole, NewUser, Organization, OrganizationPatch,
     OrganizationRef, OutboxAction, OutboxEntry, OutboxState, Resolution, Role, RolePatch, Secret, SyncStatus, User, UserCounts,
     UserListQuery, UserPatch,
 };
@@ -383,6 +383,62 @@ pub async fn avatar(state: &AppState, user_id: String) -> Result<Option<String>,
 pub async fn bulk_action(state: &AppState, request: BulkRequest) -> Result<BulkResponse, IpcError> {
     let key = uuid::Uuid::now_v7().to_string();
     with_client(state, |client| async move { client.bulk(&request, &key).await }).await
+}
+
+/// Where a force logout of one user stands, as the app knows it.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct LogoutStatus {
+    /// The user.
+    pub user_id: String,
+    /// A force logout not confirmed by the server yet: `pending` (not yet effective: the
+    /// user's sessions still work) or `failed` (refused; `last_error` says why).
+    pub queued: Option<OutboxEntry>,
+    /// The last force logout the server confirmed, with its time.
+    pub confirmed: Option<ForcedLogout>,
+}
+
+async fn logout_status_of(cache: &Cache, user_id: &str) -> Result<LogoutStatus, Error> {
+    let queued = cache.outbox().await?.into_iter().rev().find(|e| e.user_id == user_id && e.action == OutboxAction::Logout);
+    Ok(LogoutStatus { user_id: user_id.to_owned(), queued, confirmed: cache.logout_confirmation(user_id).await? })
+}
+
+pub async fn force_logout(state: &AppState, user_id: String) -> Result<LogoutStatus, IpcError> {
+    let (client, cache, shared) = match state.active.lock().await.as_ref() {
+        Some(active) => (active.client.clone(), active.cache.clone(), active.worker.shared.clone()),
+        None => return Err(not_signed_in()),
+    };
+    // Durable first: if the app dies or the network is down, it is still sent later.
+    let entry = cache.enqueue_user_action(&user_id, OutboxAction::Logout).await?;
+    shared.touched();
+    // Then at once, ahead of any queued edits.
+    let sent = client.send_entry(&cache, entry.seq).await;
+    shared.touched();
+    shared.wake();
+    if let Err(e) = sent {
+        // The session ended or the cache failed; the entry stays queued.
+        return Err(e.into());
+    }
+    Ok(logout_status_of(&cache, &user_id).await?)
+}
+
+pub async fn logout_status(state: &AppState, user_id: String) -> Result<LogoutStatus, IpcError> {
+    with_cache(state, |cache, _| async move { logout_status_of(&cache, &user_id).await }).await
+}
+
+pub async fn list_sessions(state: &AppState, query: SessionQuery) -> Result<SessionPage, IpcError> {
+    with_client(state, |client| async move { client.list_sessions(&query).await }).await
+}
+
+pub async fn user_sessions(state: &AppState, user_id: String, query: SessionQuery) -> Result<SessionPage, IpcError> {
+    with_client(state, |client| async move { client.user_sessions(&user_id, &query).await }).await
+}
+
+pub async fn revoke_session(state: &AppState, session_id: String) -> Result<Revocation, IpcError> {
+    with_client(state, |client| async move { client.revoke_session(&session_id).await }).await
+}
+
+pub async fn login_attempts(state: &AppState, query: LoginAttemptQuery) -> Result<LoginAttemptPage, IpcError> {
+    with_client(state, |client| async move { client.login_attempts(&query).await }).await
 }
 
 pub async fn organization(state: &AppState) -> Result<Organization, IpcError> {

@@ -13,13 +13,13 @@ mod error;
 mod sync;
 
 pub use bindings::typescript_bindings;
-pub use commands::{AppState, CachedUserPage, CurrentSession, ExportStatus, SessionInfo, SignInArgs};
+pub use commands::{AppState, CachedUserPage, CurrentSession, ExportStatus, LogoutStatus, SessionInfo, SignInArgs};
 pub use connections::SavedConnection;
 pub use error::{IpcError, IpcErrorCode};
 
 use gatehouse_client::api::{
-    BulkRequest, BulkResponse, Directory, Group, NewGroup, NewRole, NewUser, Organization, OrganizationPatch, OutboxAction, OutboxEntry,
-    Resolution, Role, RolePatch, SyncStatus, User, UserListQuery, UserPatch,
+    BulkRequest, BulkResponse, Directory, Group, LoginAttemptPage, LoginAttemptQuery, NewGroup, NewRole, NewUser, Organization, OrganizationPatch, OutboxAction, OutboxEntry,
+    Resolution, Revocation, Role, RolePatch, SessionPage, SessionQuery, SyncStatus, User, UserListQuery, UserPatch,
 };
 use tauri::{AppHandle, Manager, State};
 
@@ -132,6 +132,19 @@ app_commands! {
     start_export(query: UserListQuery) -> () => commands::start_export(&app, state, query).await;
     /// How the running or last export went.
     export_status() -> ExportStatus => commands::export_status(state).await;
+    /// Force logout: queues it durably, then sends it at once; says whether the server
+    /// confirmed it (and when) or it waits, not yet effective.
+    force_logout(user_id: String) -> LogoutStatus => commands::force_logout(state, user_id).await;
+    /// Where the last force logout of a user stands (queued, refused or confirmed).
+    logout_status(user_id: String) -> LogoutStatus => commands::logout_status(state, user_id).await;
+    /// One page of the organization's sessions (live from the server).
+    list_sessions(query: SessionQuery) -> SessionPage => commands::list_sessions(state, query).await;
+    /// One page of a user's sessions (live from the server).
+    user_sessions(user_id: String, query: SessionQuery) -> SessionPage => commands::user_sessions(state, user_id, query).await;
+    /// Revokes one session; its next request is refused. Repeats answer with the original time.
+    revoke_session(session_id: String) -> Revocation => commands::revoke_session(state, session_id).await;
+    /// One page of login attempts, filtered (live from the server).
+    login_attempts(query: LoginAttemptQuery) -> LoginAttemptPage => commands::login_attempts(state, query).await;
 }
 
 /// Starts the app.

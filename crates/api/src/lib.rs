@@ -12,6 +12,7 @@ mod directory;
 mod outbox;
 mod problem;
 mod secret;
+mod sessions;
 mod users;
 
 pub use auth::*;
@@ -20,6 +21,7 @@ pub use directory::*;
 pub use outbox::*;
 pub use problem::*;
 pub use secret::Secret;
+pub use sessions::*;
 pub use users::*;
 
 /// Prefix of every access token, so secret scanners (and our own tests) can spot one.

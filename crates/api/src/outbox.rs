@@ -51,6 +51,9 @@ pub enum OutboxAction {
     Reactivate,
     /// Remove from the organization (only once deactivated).
     Remove,
+    /// Force logout: end every session and trusted device of the user. Until the server
+    /// confirms it, the user's sessions still work ("not yet effective").
+    Logout,
 }
 
 impl OutboxAction {
@@ -61,6 +64,7 @@ impl OutboxAction {
             Self::Deactivate => "deactivate",
             Self::Reactivate => "reactivate",
             Self::Remove => "remove",
+            Self::Logout => "logout",
         }
     }
 
@@ -71,6 +75,7 @@ impl OutboxAction {
             "deactivate" => Some(Self::Deactivate),
             "reactivate" => Some(Self::Reactivate),
             "remove" => Some(Self::Remove),
+            "logout" => Some(Self::Logout),
             _ => None,
         }
     }

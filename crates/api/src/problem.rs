@@ -113,6 +113,12 @@ pub mod codes {
     pub const CHANGES_EXPIRED: &str = "changes_expired";
     /// A paging cursor that this server did not issue for this query.
     pub const INVALID_CURSOR: &str = "invalid_cursor";
+    /// An id in the path that is not of the shape this server issues (400).
+    pub const INVALID_ID: &str = "invalid_id";
+    /// Too many failed sign-ins for this account in a short time: locked for a while (429).
+    pub const ACCOUNT_LOCKED: &str = "account_locked";
+    /// Too many sign-in attempts from this address: slow down (429, `Retry-After`).
+    pub const RATE_LIMITED: &str = "rate_limited";
     /// Unexpected server failure; the detail says nothing internal.
     pub const INTERNAL: &str = "internal";
 }

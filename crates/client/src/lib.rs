@@ -17,6 +17,7 @@ pub mod outbox;
 pub mod keyring_store;
 pub mod sync;
 mod search;
+mod sessions;
 mod users;
 
 pub use cache::Cache;

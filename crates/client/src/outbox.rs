@@ -16,7 +16,7 @@ use crate::auth::Client;
 use crate::cache::{Cache, to_json, write_user};
 use crate::error::{Error, Result};
 use gatehouse_api::{
-    FieldConflict, GroupRef, OutboxAction, OutboxEntry, OutboxState, Problem, Resolution, Role, RoleRef, User, UserPatch, UserStatus, codes,
+    FieldConflict, ForcedLogout, GroupRef, OutboxAction, OutboxEntry, OutboxState, Problem, Resolution, Role, RoleRef, User, UserPatch, UserStatus, codes,
 };
 use sqlx::{Sqlite, Transaction};
 use std::collections::{BTreeSet, HashMap};
@@ -272,11 +272,27 @@ pub(crate) async fn recompute_user(tx: &mut Transaction<'_, Sqlite>, user_id: &s
             Some(OutboxAction::Reactivate) => user.status = UserStatus::Active,
             // Shown until the server confirms; then the user leaves the cache.
             Some(OutboxAction::Remove) => {}
+            // Changes nothing shown about the user; the pending mark says "not yet effective".
+            Some(OutboxAction::Logout) => {}
             None => return Err(Error::Cache(format!("unknown outbox action {action}"))),
         }
     }
     let json = to_json(&user)?;
     write_user(tx, &user, &json, worst.map(OutboxState::as_str), None).await
+}
+
+async fn record_logout(tx: &mut Transaction<'_, Sqlite>, done: &ForcedLogout) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO logout_confirmations (user_id, confirmed_at, sessions_revoked) VALUES (?, ?, ?) \
+         ON CONFLICT (user_id) DO UPDATE SET confirmed_at = excluded.confirmed_at, sessions_revoked = excluded.sessions_revoked \
+         WHERE excluded.confirmed_at >= logout_confirmations.confirmed_at",
+    )
+    .bind(&done.user_id)
+    .bind(done.confirmed_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+    .bind(i64::from(done.sessions_revoked))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Records the server's copy of a user if it is newer than the one the cache holds.
@@ -361,6 +377,38 @@ impl Cache {
         recompute_user(&mut tx, user_id).await?;
         tx.commit().await?;
         self.entry(seq).await
+    }
+
+    /// The server confirmed the force logout in `row`: the entry goes, the confirmation
+    /// time stays for the app to show.
+    async fn confirm_logout(&self, row: &Row, done: &ForcedLogout) -> Result<()> {
+        let mut tx = self.db.begin_with(crate::cache::BEGIN_WRITE).await?;
+        sqlx::query("DELETE FROM outbox WHERE seq = ?").bind(row.seq).execute(&mut *tx).await?;
+        record_logout(&mut tx, done).await?;
+        recompute_user(&mut tx, &row.user_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The last confirmed force logout of `user_id`, if any.
+    pub async fn logout_confirmation(&self, user_id: &str) -> Result<Option<ForcedLogout>> {
+        let row: Option<(String, i64)> = sqlx::query_as("SELECT confirmed_at, sessions_revoked FROM logout_confirmations WHERE user_id = ?")
+            .bind(user_id)
+            .fetch_optional(&self.db)
+            .await?;
+        row.map(|(at, n)| {
+            let confirmed_at = chrono::DateTime::parse_from_rfc3339(&at).map_err(|e| Error::Cache(format!("a stored confirmation time: {e}")))?.to_utc();
+            Ok(ForcedLogout { user_id: user_id.to_owned(), sessions_revoked: u32::try_from(n).unwrap_or(0), trusted_devices_revoked: 0, confirmed_at })
+        })
+        .transpose()
+    }
+
+    /// Records a force logout the server confirmed outside the outbox (sent directly).
+    pub async fn remember_logout(&self, done: &ForcedLogout) -> Result<()> {
+        let mut tx = self.db.begin_with(crate::cache::BEGIN_WRITE).await?;
+        record_logout(&mut tx, done).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The server confirmed the removal in `row`: the user leaves the cache.
@@ -651,55 +699,86 @@ impl Client {
                 out.last_error = row.last_error;
                 return Ok(out);
             }
-            let sent = match row.action()? {
-                OutboxAction::Edit => {
-                    let patch: UserPatch = parse(&row.patch)?;
-                    self.update_user(&row.user_id, &row.base_etag, &patch, &row.idempotency_key).await.map(Some)
-                }
-                // Status changes state their intent; they need no If-Match.
-                OutboxAction::Deactivate => self.deactivate_user(&row.user_id, &row.idempotency_key).await.map(Some),
-                OutboxAction::Reactivate => self.reactivate_user(&row.user_id, &row.idempotency_key).await.map(Some),
-                OutboxAction::Remove => self.remove_user(&row.user_id, &row.idempotency_key).await.map(|()| None),
-            };
-            match sent {
-                Ok(Some(v)) => {
-                    cache.confirm(&row, &v.value, &v.etag).await?;
-                    out.confirmed += 1;
-                }
-                Ok(None) => {
-                    cache.confirm_removed(&row).await?;
-                    out.confirmed += 1;
-                }
-                // Already gone: the removal's purpose is met.
-                Err(Error::Api(p)) if p.status == 404 && row.action()? == OutboxAction::Remove => {
-                    cache.confirm_removed(&row).await?;
-                    out.confirmed += 1;
-                }
-                Err(Error::Api(p)) if p.code == codes::PRECONDITION_FAILED => match cache.on_stale(&row, &p).await? {
-                    Stale::AlreadyApplied => out.confirmed += 1,
-                    Stale::Rebase => {}
-                    Stale::Conflict => out.conflicts += 1,
-                    Stale::Refused => out.failed += 1,
-                },
-                Err(Error::Api(p)) if transient(&p) => {
-                    out.retry_at = Some(cache.postpone(&row, &p.detail).await?);
-                    out.last_error = Some(p.detail);
-                    return Ok(out);
-                }
-                Err(Error::Api(p)) => {
-                    cache.fail(&row, &p).await?;
-                    out.failed += 1;
-                }
-                Err(e @ (Error::Unreachable { .. } | Error::Protocol(_))) => {
-                    let why = e.to_string();
-                    out.retry_at = Some(cache.postpone(&row, &why).await?);
-                    out.last_error = Some(why);
-                    return Ok(out);
-                }
-                Err(e) => return Err(e),
+            if self.send_row(cache, row, &mut out).await?.is_break() {
+                return Ok(out);
             }
         }
         Ok(out)
+    }
+
+    /// Sends the pending entry `seq` now, ahead of the queue (a force logout does not wait
+    /// behind edits). Nothing happens if it is no longer pending.
+    pub async fn send_entry(&self, cache: &Cache, seq: i64) -> Result<ReplayOutcome> {
+        let mut out = ReplayOutcome::default();
+        if let Ok(row) = cache.row(seq).await
+            && row.state == OutboxState::Pending.as_str()
+        {
+            // Sent or postponed, only this entry is concerned: there is no queue to stop.
+            let _sent_or_postponed = self.send_row(cache, row, &mut out).await?;
+        }
+        Ok(out)
+    }
+
+    /// Sends one entry and settles it; `Break` when the server cannot be reached or is
+    /// busy (the entry waits with backoff and so does the rest of the queue).
+    async fn send_row(&self, cache: &Cache, row: Row, out: &mut ReplayOutcome) -> Result<std::ops::ControlFlow<()>> {
+        use std::ops::ControlFlow::{Break, Continue};
+        let sent = match row.action()? {
+            OutboxAction::Edit => {
+                let patch: UserPatch = parse(&row.patch)?;
+                self.update_user(&row.user_id, &row.base_etag, &patch, &row.idempotency_key).await.map(Some)
+            }
+            // Status changes state their intent; they need no If-Match.
+            OutboxAction::Deactivate => self.deactivate_user(&row.user_id, &row.idempotency_key).await.map(Some),
+            OutboxAction::Reactivate => self.reactivate_user(&row.user_id, &row.idempotency_key).await.map(Some),
+            OutboxAction::Remove => self.remove_user(&row.user_id, &row.idempotency_key).await.map(|()| None),
+            OutboxAction::Logout => match self.force_logout(&row.user_id, &row.idempotency_key).await {
+                Ok(done) => {
+                    cache.confirm_logout(&row, &done).await?;
+                    out.confirmed += 1;
+                    return Ok(Continue(()));
+                }
+                Err(e) => Err(e),
+            },
+        };
+        match sent {
+            Ok(Some(v)) => {
+                cache.confirm(&row, &v.value, &v.etag).await?;
+                out.confirmed += 1;
+            }
+            Ok(None) => {
+                cache.confirm_removed(&row).await?;
+                out.confirmed += 1;
+            }
+            // Already gone: the removal's purpose is met, and a removed user has no sessions.
+            Err(Error::Api(p)) if p.status == 404 && matches!(row.action()?, OutboxAction::Remove | OutboxAction::Logout) => {
+                cache.confirm_removed(&row).await?;
+                out.confirmed += 1;
+            }
+            Err(Error::Api(p)) if p.code == codes::PRECONDITION_FAILED => match cache.on_stale(&row, &p).await? {
+                Stale::AlreadyApplied => out.confirmed += 1,
+                Stale::Rebase => {}
+                Stale::Conflict => out.conflicts += 1,
+                Stale::Refused => out.failed += 1,
+            },
+            Err(Error::Api(p)) if transient(&p) => {
+                out.retry_at = Some(cache.postpone(&row, &p.detail).await?);
+                out.last_error = Some(p.detail);
+                return Ok(Break(()));
+            }
+            Err(Error::Api(p)) => {
+                cache.fail(&row, &p).await?;
+                out.failed += 1;
+            }
+            Err(e @ (Error::Unreachable { .. } | Error::Protocol(_))) => {
+                let why = e.to_string();
+                out.retry_at = Some(cache.postpone(&row, &why).await?);
+                out.last_error = Some(why);
+                return Ok(Break(()));
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(Continue(()))
     }
 }
 

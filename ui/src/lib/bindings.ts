@@ -157,6 +157,25 @@ base: string,
  */
 clashes: boolean, };
 
+export type ForcedLogout = { 
+/**
+ * The user.
+ */
+user_id: string, 
+/**
+ * Live sessions this request ended.
+ */
+sessions_revoked: number, 
+/**
+ * Trusted-device grants this request withdrew.
+ */
+trusted_devices_revoked: number, 
+/**
+ * The server's time of the revocation: every request of the user's sessions from
+ * then on is refused.
+ */
+confirmed_at: string, };
+
 export type Group = { 
 /**
  * Group id.
@@ -220,6 +239,109 @@ field: string,
  * For a person.
  */
 message: string, };
+
+export type LoginAttempt = { 
+/**
+ * Attempt id (increasing).
+ */
+id: number, 
+/**
+ * When.
+ */
+at: string, 
+/**
+ * The e-mail address typed (lower-cased).
+ */
+email: string, 
+/**
+ * The user it belongs to, when the address is known.
+ */
+user_id: string | null, 
+/**
+ * Their display name now.
+ */
+user_name: string | null, 
+/**
+ * Where from.
+ */
+ip: string, 
+/**
+ * Browser and OS.
+ */
+device: string, 
+/**
+ * Success or failure.
+ */
+result: LoginResult, 
+/**
+ * For a failure: one of [`LOGIN_FAILURE_REASONS`].
+ */
+reason: string | null, };
+
+export type LoginAttemptPage = { 
+/**
+ * Attempts, newest first.
+ */
+items: Array<LoginAttempt>, 
+/**
+ * Pass as `cursor` to get the next page; `null` on the last page.
+ */
+next_cursor: string | null, };
+
+export type LoginAttemptQuery = { 
+/**
+ * `success` or `failure`.
+ */
+result?: LoginResult | null, 
+/**
+ * A failure reason, e.g. `bad_password`.
+ */
+reason?: string | null, 
+/**
+ * Attempts of this user (id).
+ */
+user_id?: string | null, 
+/**
+ * Case-insensitive search in the e-mail address typed.
+ */
+email?: string | null, 
+/**
+ * Exactly this IP address.
+ */
+ip?: string | null, 
+/**
+ * From this time on (RFC 3339, inclusive).
+ */
+from?: string | null, 
+/**
+ * Before this time (RFC 3339, exclusive).
+ */
+to?: string | null, 
+/**
+ * Page size, 1–500 (default 50).
+ */
+limit?: number | null, 
+/**
+ * `next_cursor` of the previous page.
+ */
+cursor?: string | null, };
+
+export type LoginResult = "success" | "failure";
+
+export type LogoutStatus = { 
+/**
+ * The user.
+ */
+user_id: string, 
+/**
+ * A force logout not confirmed by the server yet: `pending` (not yet effective: the
+ * user's sessions still work) or `failed` (refused; `last_error` says why).
+ */
+queued: OutboxEntry | null, 
+/**
+ * The last force logout the server confirmed, with its time.
+ */
+confirmed: ForcedLogout | null, };
 
 export type NewGroup = { 
 /**
@@ -339,7 +461,7 @@ id: string,
  */
 name: string, };
 
-export type OutboxAction = "edit" | "deactivate" | "reactivate" | "remove";
+export type OutboxAction = "edit" | "deactivate" | "reactivate" | "remove" | "logout";
 
 export type OutboxEntry = { 
 /**
@@ -394,6 +516,22 @@ export type Resolution = { "action": "keep_theirs" } | { "action": "reapply_mine
  * The edit to send.
  */
 patch: UserPatch, };
+
+export type Revocation = { 
+/**
+ * The session.
+ */
+session_id: string, 
+/**
+ * What the server found.
+ */
+outcome: RevokeOutcome, 
+/**
+ * When the session was revoked: from this request on its tokens are refused.
+ */
+revoked_at: string | null, };
+
+export type RevokeOutcome = "revoked" | "already_revoked" | "unknown";
 
 export type Role = { 
 /**
@@ -455,6 +593,58 @@ server_url: string,
  */
 email: string, };
 
+export type Session = { 
+/**
+ * Session id.
+ */
+id: string, 
+/**
+ * The user signed in.
+ */
+user_id: string, 
+/**
+ * Their display name now.
+ */
+user_name: string, 
+/**
+ * Their e-mail address now.
+ */
+user_email: string, 
+/**
+ * Browser and OS, e.g. "Firefox on Linux".
+ */
+device: string, 
+/**
+ * The raw User-Agent it signed in with.
+ */
+user_agent: string, 
+/**
+ * The address it signed in from (the direct peer, or `X-Forwarded-For` from a
+ * trusted proxy).
+ */
+ip: string, 
+/**
+ * When it signed in.
+ */
+created_at: string, 
+/**
+ * Its last request (written at most once a minute).
+ */
+last_active_at: string, 
+/**
+ * The device is remembered as trusted (skips MFA until revoked).
+ */
+trusted_device: boolean, 
+/**
+ * When it was revoked or ended, as the server recorded it.
+ */
+revoked_at: string | null, 
+/**
+ * Why: `logout`, `revoked`, `forced_logout`, `user_deactivated`,
+ * `refresh_token_reuse`, …
+ */
+revoked_reason: string | null, };
+
 export type SessionInfo = { 
 /**
  * Server base URL.
@@ -480,6 +670,34 @@ organization: OrganizationRef,
  * Permission keys, for hiding what the account may not do.
  */
 permissions: Array<string>, };
+
+export type SessionPage = { 
+/**
+ * Sessions, by sign-in time, newest first.
+ */
+items: Array<Session>, 
+/**
+ * Pass as `cursor` to get the next page; `null` on the last page.
+ */
+next_cursor: string | null, };
+
+export type SessionQuery = { 
+/**
+ * Case-insensitive search in the user's name and e-mail, the IP and the device.
+ */
+q?: string | null, 
+/**
+ * `active` (default): live sessions only; `all`: revoked and ended ones too.
+ */
+state?: string | null, 
+/**
+ * Page size, 1–500 (default 50).
+ */
+limit?: number | null, 
+/**
+ * `next_cursor` of the previous page.
+ */
+cursor?: string | null, };
 
 export type SignInArgs = { 
 /**
@@ -750,6 +968,18 @@ export const commands = {
   startExport: (query: UserListQuery) => invoke<null>("start_export", { query }),
   /** How the running or last export went. */
   exportStatus: () => invoke<ExportStatus>("export_status"),
+  /** Force logout: queues it durably, then sends it at once; says whether the server confirmed it (and when) or it waits, not yet effective. */
+  forceLogout: (userId: string) => invoke<LogoutStatus>("force_logout", { userId }),
+  /** Where the last force logout of a user stands (queued, refused or confirmed). */
+  logoutStatus: (userId: string) => invoke<LogoutStatus>("logout_status", { userId }),
+  /** One page of the organization's sessions (live from the server). */
+  listSessions: (query: SessionQuery) => invoke<SessionPage>("list_sessions", { query }),
+  /** One page of a user's sessions (live from the server). */
+  userSessions: (userId: string, query: SessionQuery) => invoke<SessionPage>("user_sessions", { userId, query }),
+  /** Revokes one session; its next request is refused. Repeats answer with the original time. */
+  revokeSession: (sessionId: string) => invoke<Revocation>("revoke_session", { sessionId }),
+  /** One page of login attempts, filtered (live from the server). */
+  loginAttempts: (query: LoginAttemptQuery) => invoke<LoginAttemptPage>("login_attempts", { query }),
 };
 
 /** The permission catalogue, in the server's order: [key, what it allows]. */
@@ -763,3 +993,6 @@ export const MAX_ATTRIBUTE_VALUE_CHARS = 1000;
 export const MAX_NAME_CHARS = 100;
 /** The largest uploaded picture, in bytes. */
 export const MAX_AVATAR_BYTES = 524288;
+
+/** Why a sign-in failed: [reason, label]. */
+export const LOGIN_FAILURE_REASONS: readonly (readonly [string, string])[] = [["bad_password","Wrong password"],["unknown_user","Unknown user"],["mfa_failed","MFA failed"],["mfa_required","MFA code missing"],["deactivated","Deactivated"],["pending","Invitation not accepted"],["locked","Account locked"],["rate_limited","Too many attempts from this IP"]];

@@ -1,0 +1,91 @@
+//! Sessions, force logout and login attempts (SPEC S1–S4). These are read live from the
+//! server, not synced: a session list from an hour ago is no help to someone revoking one.
+
+use crate::auth::Client;
+use crate::error::Result;
+use gatehouse_api::{ForcedLogout, LoginAttemptPage, LoginAttemptQuery, Revocation, SessionPage, SessionQuery};
+use reqwest::Method;
+
+fn encoded(id: &str) -> String {
+    url::form_urlencoded::byte_serialize(id.as_bytes()).collect()
+}
+
+/// `?k=v&…` of the pairs that are set.
+fn query_string<'a>(pairs: impl IntoIterator<Item = (&'a str, Option<String>)>) -> String {
+    let mut ser = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        if let Some(v) = v.filter(|v| !v.is_empty()) {
+            ser.append_pair(k, &v);
+        }
+    }
+    let s = ser.finish();
+    if s.is_empty() { s } else { format!("?{s}") }
+}
+
+fn session_query(q: &SessionQuery) -> String {
+    query_string([
+        ("q", q.q.clone()),
+        ("state", q.state.clone()),
+        ("limit", q.limit.map(|l| l.to_string())),
+        ("cursor", q.cursor.clone()),
+    ])
+}
+
+fn attempt_query(q: &LoginAttemptQuery) -> String {
+    query_string([
+        ("result", q.result.map(|r| r.as_str().to_owned())),
+        ("reason", q.reason.clone()),
+        ("user_id", q.user_id.clone()),
+        ("email", q.email.clone()),
+        ("ip", q.ip.clone()),
+        ("from", q.from.map(|t| t.to_rfc3339())),
+        ("to", q.to.map(|t| t.to_rfc3339())),
+        ("limit", q.limit.map(|l| l.to_string())),
+        ("cursor", q.cursor.clone()),
+    ])
+}
+
+impl Client {
+    /// One page of `GET /v1/sessions`: the organization's sessions, newest first.
+    pub async fn list_sessions(&self, query: &SessionQuery) -> Result<SessionPage> {
+        self.get(&format!("v1/sessions{}", session_query(query))).await
+    }
+
+    /// One page of `GET /v1/users/{id}/sessions`.
+    pub async fn user_sessions(&self, user_id: &str, query: &SessionQuery) -> Result<SessionPage> {
+        self.get(&format!("v1/users/{}/sessions{}", encoded(user_id), session_query(query))).await
+    }
+
+    /// `DELETE /v1/sessions/{id}`: its tokens are refused from the next request on.
+    /// Repeating it is harmless and answers with the original time.
+    pub async fn revoke_session(&self, session_id: &str) -> Result<Revocation> {
+        Ok(self.send_authed_with(Method::DELETE, &format!("v1/sessions/{}", encoded(session_id)), None::<&()>, &[]).await?.0)
+    }
+
+    /// `POST /v1/users/{id}/logout`: ends every session and trusted device of the user.
+    pub async fn force_logout(&self, user_id: &str, idempotency_key: &str) -> Result<ForcedLogout> {
+        let headers = [("idempotency-key", idempotency_key)];
+        Ok(self.send_authed_with(Method::POST, &format!("v1/users/{}/logout", encoded(user_id)), None::<&()>, &headers).await?.0)
+    }
+
+    /// One page of `GET /v1/login-attempts`, newest first.
+    pub async fn login_attempts(&self, query: &LoginAttemptQuery) -> Result<LoginAttemptPage> {
+        self.get(&format!("v1/login-attempts{}", attempt_query(query))).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gatehouse_api::LoginResult;
+
+    #[test]
+    fn queries_carry_only_what_is_set() {
+        assert_eq!(session_query(&SessionQuery::default()), "");
+        let q = SessionQuery { q: Some("10.0 firefox".into()), state: Some("all".into()), ..Default::default() };
+        assert_eq!(session_query(&q), "?q=10.0+firefox&state=all");
+        let from = chrono::DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z").unwrap().to_utc();
+        let q = LoginAttemptQuery { result: Some(LoginResult::Failure), from: Some(from), ip: Some("::1".into()), ..Default::default() };
+        assert_eq!(attempt_query(&q), "?result=failure&ip=%3A%3A1&from=2026-01-02T03%3A04%3A05%2B00%3A00");
+    }
+}
