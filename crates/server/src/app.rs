@@ -23,6 +23,32 @@ pub struct Config {
     pub last_active_granularity: Duration,
     /// How long the change feed keeps changes; older cursors get 410 and resync in full.
     pub change_retention: Duration,
+    /// Proxies whose `X-Forwarded-For` is believed (SPEC S1); empty: the peer address.
+    pub trusted_proxies: Vec<crate::net::IpBlock>,
+    /// Brute-force protection (SPEC S5).
+    pub sign_in_limits: SignInLimits,
+}
+
+/// Brute-force protection (SPEC S5): an account locks after `account_failures` failed
+/// sign-ins within `account_window` (and unlocks as they age out of it); an address is
+/// slowed down after `ip_failures` failed sign-ins within `ip_window`. Both answer 429 and
+/// show in login attempts as `locked` and `rate_limited`.
+#[derive(Debug, Clone)]
+pub struct SignInLimits {
+    /// Failed sign-ins of one e-mail address that lock it.
+    pub account_failures: u32,
+    /// The window they are counted in (also how long the lock lasts at most).
+    pub account_window: Duration,
+    /// Failed sign-ins from one IP address that rate-limit it.
+    pub ip_failures: u32,
+    /// The window they are counted in.
+    pub ip_window: Duration,
+}
+
+impl Default for SignInLimits {
+    fn default() -> Self {
+        Self { account_failures: 5, account_window: Duration::minutes(15), ip_failures: 30, ip_window: Duration::minutes(5) }
+    }
 }
 
 impl Default for Config {
@@ -32,6 +58,8 @@ impl Default for Config {
             refresh_token_ttl: Duration::days(30),
             last_active_granularity: Duration::seconds(60),
             change_retention: Duration::days(30),
+            trusted_proxies: Vec::new(),
+            sign_in_limits: SignInLimits::default(),
         }
     }
 }

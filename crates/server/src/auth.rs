@@ -82,6 +82,12 @@ impl Permission for SessionsRevoke {
     const KEY: &'static str = "sessions.revoke";
 }
 
+/// `audit.read`: the activity log and login attempts.
+pub struct AuditRead;
+impl Permission for AuditRead {
+    const KEY: &'static str = "audit.read";
+}
+
 /// `roles.manage`: create, edit and delete custom roles.
 pub struct RolesManage;
 impl Permission for RolesManage {

@@ -23,6 +23,8 @@ pub enum ApiError {
         errors: Vec<FieldError>,
         /// The resource as it is now and its ETag, for `precondition_failed`.
         current: Option<Box<(serde_json::Value, String)>>,
+        /// Seconds for a `Retry-After` header (429).
+        retry_after: Option<u64>,
     },
     /// A failure of ours; logged in full, answered as a bare 500.
     #[error("internal error: {0:#}")]
@@ -38,7 +40,7 @@ impl From<sqlx::Error> for ApiError {
 impl ApiError {
     /// A problem with no field errors.
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self::Problem { status, code, detail: detail.into(), errors: Vec::new(), current: None }
+        Self::Problem { status, code, detail: detail.into(), errors: Vec::new(), current: None, retry_after: None }
     }
 
     /// 400 `validation_failed` with per-field errors.
@@ -47,7 +49,7 @@ impl ApiError {
             [one] => one.message.clone(),
             _ => format!("{} fields are invalid", errors.len()),
         };
-        Self::Problem { status: StatusCode::BAD_REQUEST, code: codes::VALIDATION_FAILED, detail, errors, current: None }
+        Self::Problem { status: StatusCode::BAD_REQUEST, code: codes::VALIDATION_FAILED, detail, errors, current: None, retry_after: None }
     }
 
     /// 400 `validation_failed` for one field.
@@ -59,7 +61,7 @@ impl ApiError {
     /// or name).
     pub fn field_conflict(code: &'static str, field: &str, detail: impl Into<String>, message: impl Into<String>) -> Self {
         let errors = vec![FieldError { field: field.into(), code: code.into(), message: message.into() }];
-        Self::Problem { status: StatusCode::CONFLICT, code, detail: detail.into(), errors, current: None }
+        Self::Problem { status: StatusCode::CONFLICT, code, detail: detail.into(), errors, current: None, retry_after: None }
     }
 
     /// 401 with the given code.
@@ -80,6 +82,7 @@ impl ApiError {
             detail: "The resource changed since you read it; `current` holds it as it is now.".into(),
             errors: Vec::new(),
             current: Some(Box::new((current, etag))),
+            retry_after: None,
         }
     }
 
@@ -88,10 +91,18 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, codes::NOT_FOUND, detail)
     }
 
+    /// Adds a `Retry-After` of `seconds` to the answer.
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        if let Self::Problem { retry_after, .. } = &mut self {
+            *retry_after = Some(seconds);
+        }
+        self
+    }
+
     /// The problem document this error is answered with.
     pub fn problem(&self) -> Problem {
         match self {
-            Self::Problem { status, code, detail, errors, current } => Problem {
+            Self::Problem { status, code, detail, errors, current, .. } => Problem {
                 type_: problem_type(code),
                 title: status.canonical_reason().unwrap_or("Error").to_owned(),
                 status: status.as_u16(),
@@ -126,6 +137,11 @@ impl IntoResponse for ApiError {
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Self::Problem { retry_after: Some(seconds), .. } = &self
+            && let Ok(v) = HeaderValue::from_str(&seconds.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

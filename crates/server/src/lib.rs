@@ -14,11 +14,12 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+pub mod net;
 pub mod openapi;
 pub mod routes;
 pub mod seed;
 pub mod tokens;
 
-pub use app::{AppState, Config, build};
+pub use app::{AppState, Config, SignInLimits, build};
 pub use clock::{Clock, SystemClock};
 pub use error::{ApiError, Result};

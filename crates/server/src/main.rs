@@ -4,7 +4,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use gatehouse_api::Secret;
 use gatehouse_server::seed::{SeedOptions, seed_demo};
-use gatehouse_server::{AppState, Config, SystemClock, app, db};
+use gatehouse_server::{AppState, Config, SignInLimits, SystemClock, app, db};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -33,6 +33,22 @@ enum Command {
         /// Lifetime of refresh tokens, in days.
         #[arg(long, env = "GATEHOUSE_REFRESH_TOKEN_TTL_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=365))]
         refresh_token_ttl_days: u32,
+        /// Proxies (addresses or CIDR blocks, comma-separated) whose X-Forwarded-For is
+        /// believed; from anyone else the peer address is the client's.
+        #[arg(long, env = "GATEHOUSE_TRUSTED_PROXIES", value_delimiter = ',')]
+        trusted_proxies: Vec<gatehouse_server::net::IpBlock>,
+        /// Failed sign-ins of one account that lock it (0: never lock).
+        #[arg(long, env = "GATEHOUSE_LOCKOUT_FAILURES", default_value_t = 5)]
+        lockout_failures: u32,
+        /// The window those failures are counted in, and the longest a lock lasts, in minutes.
+        #[arg(long, env = "GATEHOUSE_LOCKOUT_MINUTES", default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=1440))]
+        lockout_minutes: u32,
+        /// Failed sign-ins from one IP address that rate-limit it (0: no limit).
+        #[arg(long, env = "GATEHOUSE_IP_FAILURES", default_value_t = 30)]
+        ip_failures: u32,
+        /// The window those failures are counted in, in minutes.
+        #[arg(long, env = "GATEHOUSE_IP_WINDOW_MINUTES", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1440))]
+        ip_window_minutes: u32,
     },
     /// Create an organization in a new database.
     Seed {
@@ -67,7 +83,17 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve { db: path, listen, access_token_ttl, refresh_token_ttl_days } => {
+        Command::Serve {
+            db: path,
+            listen,
+            access_token_ttl,
+            refresh_token_ttl_days,
+            trusted_proxies,
+            lockout_failures,
+            lockout_minutes,
+            ip_failures,
+            ip_window_minutes,
+        } => {
             let path = match path {
                 Some(p) => p,
                 None => db::default_db_path()?,
@@ -75,6 +101,13 @@ async fn main() -> anyhow::Result<()> {
             let config = Config {
                 access_token_ttl: chrono::Duration::seconds(i64::from(access_token_ttl)),
                 refresh_token_ttl: chrono::Duration::days(i64::from(refresh_token_ttl_days)),
+                trusted_proxies,
+                sign_in_limits: SignInLimits {
+                    account_failures: lockout_failures,
+                    account_window: chrono::Duration::minutes(i64::from(lockout_minutes)),
+                    ip_failures,
+                    ip_window: chrono::Duration::minutes(i64::from(ip_window_minutes)),
+                },
                 ..Config::default()
             };
             let state = AppState::open(&path, Arc::new(SystemClock), config).await?;

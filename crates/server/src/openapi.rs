@@ -19,6 +19,7 @@ use utoipa::{Modify, OpenApi};
         (name = "roles", description = "Built-in and custom roles with their permissions"),
         (name = "departments", description = "Departments and companies"),
         (name = "organization", description = "The organization's settings: seats, invitations, MFA"),
+        (name = "sessions", description = "Sessions, force logout and login attempts"),
     )
 )]
 pub struct ApiDoc;

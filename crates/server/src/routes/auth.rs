@@ -15,19 +15,22 @@ use gatehouse_api::{FieldError, LoginRequest, Me, OrganizationRef, Problem, Refr
 use sqlx::{Sqlite, Transaction};
 use std::net::SocketAddr;
 
-/// Where a request came from: peer address and User-Agent.
+/// Where a request came from: client address and User-Agent.
 pub struct ClientMeta {
-    /// The peer's IP address (trusted-proxy handling arrives with the sessions issue).
+    /// The client's IP address: the peer's, or from `X-Forwarded-For` when the peer is a
+    /// configured trusted proxy.
     pub ip: String,
     /// The raw User-Agent header.
     pub user_agent: String,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientMeta {
+impl FromRequestParts<AppState> for ClientMeta {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self> {
-        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_default();
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        let forwarded: Vec<&str> = parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
+        let ip = crate::net::client_ip(peer, &forwarded, &state.config.trusted_proxies).map(|ip| ip.to_string()).unwrap_or_default();
         let user_agent = parts
             .headers
             .get(USER_AGENT)
@@ -94,6 +97,12 @@ pub async fn login(State(state): State<AppState>, meta: ClientMeta, ApiJson(req)
             .bind(&email)
             .fetch_optional(&state.db)
             .await?;
+    // Limits first: a locked account or a throttled address costs no password hashing.
+    if let Some(refusal) = check_limits(&state, &meta, &email).await? {
+        let now = state.clock.now();
+        record_attempt(&state, &meta, &email, candidate.as_ref(), "failure", Some(refusal.reason()), now).await?;
+        return Err(refusal.into_error());
+    }
     let hash = candidate.as_ref().and_then(|c| c.password_hash.clone());
     let password = req.password;
     // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
@@ -143,6 +152,71 @@ pub async fn login(State(state): State<AppState>, meta: ClientMeta, ApiJson(req)
     Ok(Json(response))
 }
 
+/// Failures that count towards a lock or a rate limit: guesses, not refusals of ours.
+const GUESSES: &str = "('bad_password', 'unknown_user', 'mfa_failed')";
+
+/// Why a sign-in is refused before its password is even checked (SPEC S5).
+enum Refusal {
+    /// Too many failed sign-ins for this address.
+    RateLimited { retry_after: i64 },
+    /// Too many failed sign-ins for this account.
+    Locked { retry_after: i64 },
+}
+
+impl Refusal {
+    fn reason(&self) -> &'static str {
+        match self {
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Locked { .. } => "locked",
+        }
+    }
+
+    fn into_error(self) -> ApiError {
+        let (code, seconds, detail) = match self {
+            Self::RateLimited { retry_after } => {
+                (codes::RATE_LIMITED, retry_after, "Too many failed sign-ins from your network address; wait before trying again.")
+            }
+            Self::Locked { retry_after } => (
+                codes::ACCOUNT_LOCKED,
+                retry_after,
+                "Too many failed sign-ins for this account; it is locked for a while. Wait, or ask an administrator.",
+            ),
+        };
+        let minutes = (seconds + 59) / 60;
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, format!("{detail} Try again in {minutes} min."))
+            .with_retry_after(u64::try_from(seconds).unwrap_or(1).max(1))
+    }
+}
+
+/// The oldest of the last `limit` guesses matching `filter` since `since`, if there are
+/// that many: the lock lifts when it leaves the window.
+async fn window_full(db: &sqlx::SqlitePool, filter: &str, value: &str, since: DateTime<Utc>, limit: u32) -> Result<Option<DateTime<Utc>>> {
+    if limit == 0 {
+        return Ok(None);
+    }
+    let sql = format!(
+        "SELECT at FROM login_attempts WHERE {filter} = ? AND at > ? AND result = 'failure' AND reason IN {GUESSES} \
+         ORDER BY at DESC LIMIT 1 OFFSET ?"
+    );
+    Ok(sqlx::query_scalar(&sql).bind(value).bind(since).bind(i64::from(limit) - 1).fetch_optional(db).await?)
+}
+
+async fn check_limits(state: &AppState, meta: &ClientMeta, email: &str) -> Result<Option<Refusal>> {
+    let limits = &state.config.sign_in_limits;
+    let now = state.clock.now();
+    let left = |oldest: DateTime<Utc>, window: chrono::Duration| (oldest + window - now).num_seconds().max(1);
+    if !meta.ip.is_empty()
+        && let Some(oldest) = window_full(&state.db, "ip", &meta.ip, now - limits.ip_window, limits.ip_failures).await?
+    {
+        return Ok(Some(Refusal::RateLimited { retry_after: left(oldest, limits.ip_window) }));
+    }
+    // By address typed, known or not, so a lock says nothing about whether an account exists.
+    if let Some(oldest) = window_full(&state.db, "email", email, now - limits.account_window, limits.account_failures).await? {
+        return Ok(Some(Refusal::Locked { retry_after: left(oldest, limits.account_window) }));
+    }
+    Ok(None)
+}
+
 async fn record_attempt(
     state: &AppState,
     meta: &ClientMeta,
@@ -152,11 +226,20 @@ async fn record_attempt(
     reason: Option<&str>,
     at: DateTime<Utc>,
 ) -> Result<()> {
+    // An unknown address belongs to no organization; on a server with only one, its
+    // security staff are the ones who need to see it.
+    let org_id = match user {
+        Some(u) => Some(u.org_id.clone()),
+        None => {
+            let orgs: Vec<String> = sqlx::query_scalar("SELECT id FROM organizations LIMIT 2").fetch_all(&state.db).await?;
+            if orgs.len() == 1 { orgs.into_iter().next() } else { None }
+        }
+    };
     sqlx::query("INSERT INTO login_attempts (at, email, user_id, org_id, ip, user_agent, result, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
         .bind(at)
         .bind(email)
         .bind(user.map(|u| u.id.as_str()))
-        .bind(user.map(|u| u.org_id.as_str()))
+        .bind(org_id)
         .bind(&meta.ip)
         .bind(&meta.user_agent)
         .bind(result)
@@ -188,6 +271,8 @@ async fn issue_tokens(state: &AppState, tx: &mut Transaction<'_, Sqlite>, sessio
 #[derive(sqlx::FromRow)]
 struct RefreshRow {
     session_id: String,
+    user_id: String,
+    org_id: String,
     expires_at: DateTime<Utc>,
     used_at: Option<DateTime<Utc>>,
     revoked_at: Option<DateTime<Utc>>,
@@ -204,12 +289,12 @@ struct RefreshRow {
         (status = 401, description = "`invalid_refresh_token` (unknown, expired, or reused — reuse revokes the session) or `session_revoked`", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn refresh(State(state): State<AppState>, ApiJson(req): ApiJson<RefreshRequest>) -> Result<Json<TokenResponse>> {
+pub async fn refresh(State(state): State<AppState>, meta: ClientMeta, ApiJson(req): ApiJson<RefreshRequest>) -> Result<Json<TokenResponse>> {
     let now = state.clock.now();
     let hash = hash_token(req.refresh_token.expose());
     let mut tx = state.db.begin().await?;
     let row: Option<RefreshRow> = sqlx::query_as(
-        "SELECT t.session_id, t.expires_at, t.used_at, s.revoked_at, u.status
+        "SELECT t.session_id, s.user_id, s.org_id, t.expires_at, t.used_at, s.revoked_at, u.status
          FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id
          WHERE t.token_hash = ?",
     )
@@ -225,6 +310,20 @@ pub async fn refresh(State(state): State<AppState>, ApiJson(req): ApiJson<Refres
     if row.used_at.is_some() {
         // A spent token came back: someone holds a copy. End the session for everyone.
         revoke_session(&mut tx, &row.session_id, "refresh_token_reuse", now).await?;
+        crate::audit::record(
+            &mut tx,
+            crate::audit::Event {
+                org_id: &row.org_id,
+                actor_id: None,
+                target_type: "user",
+                target_id: &row.user_id,
+                action: "session.refresh_token_reused",
+                ip: &meta.ip,
+                details: serde_json::json!({ "session": { "id": row.session_id }, "revoked": true }),
+            },
+            now,
+        )
+        .await?;
         tx.commit().await?;
         tracing::warn!(session_id = %row.session_id, "refresh token reuse: session revoked");
         return Err(ApiError::unauthorized(

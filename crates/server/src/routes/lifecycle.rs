@@ -31,20 +31,15 @@ pub(crate) async fn ensure_outranks(db: &sqlx::SqlitePool, principal: &Principal
     }
 }
 
-/// Ends every live session of `user_id` (their next request is refused); returns how many.
+/// Ends every live session of `user_id` (their next request is refused) and withdraws
+/// their trusted devices; returns how many sessions ended.
 pub(crate) async fn end_sessions(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     user_id: &str,
     reason: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<u64> {
-    Ok(sqlx::query("UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE user_id = ? AND revoked_at IS NULL")
-        .bind(now)
-        .bind(reason)
-        .bind(user_id)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected())
+    Ok(super::sessions::end_all(tx, user_id, reason, now).await?.0)
 }
 
 /// What to do to the user.

@@ -1,6 +1,7 @@
 //! HTTP routes. Every route is registered through `utoipa_axum::routes!`, so a route
 //! without an OpenAPI description does not compile.
 
+pub mod attempts;
 pub mod auth;
 pub mod avatar;
 pub mod bulk;
@@ -9,7 +10,9 @@ pub mod export;
 pub mod groups;
 pub mod lifecycle;
 pub mod org;
+pub(crate) mod paging;
 pub mod roles;
+pub mod sessions;
 pub mod user_create;
 pub mod user_edit;
 pub mod users;
@@ -43,6 +46,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(groups::list_groups, groups::create_group))
         .routes(routes!(groups::patch_group, groups::delete_group))
         .routes(routes!(org::get_org, org::patch_org))
+        .routes(routes!(sessions::list_sessions))
+        .routes(routes!(sessions::revoke_session))
+        .routes(routes!(sessions::user_sessions))
+        .routes(routes!(sessions::force_logout))
+        .routes(routes!(attempts::list_attempts))
 }
 
 /// Appends `(?, ?, …)` with one bound parameter per id, for `… IN` clauses.

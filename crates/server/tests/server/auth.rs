@@ -103,6 +103,10 @@ async fn refresh_rotates_and_reuse_revokes_the_whole_session() {
         .await
         .unwrap();
     assert_eq!(reason, "refresh_token_reuse");
+    let owner_id: String = sqlx::query_scalar("SELECT user_id FROM sessions WHERE id = ?").bind(&first.session_id).fetch_one(&s.state.db).await.unwrap();
+    let reused: Vec<_> = events(&s, &owner_id).await.into_iter().filter(|(a, _, _)| a == "session.refresh_token_reused").collect();
+    assert_eq!(reused.len(), 1, "the reuse is audited once, by the system");
+    assert_eq!((reused[0].1.as_deref(), reused[0].2["session"]["id"].as_str()), (None, Some(first.session_id.as_str())));
     problem(s.refresh("ghr_never-issued").await, StatusCode::UNAUTHORIZED, "invalid_refresh_token").await;
 }
 

@@ -21,9 +21,14 @@ pub struct TestServer {
 impl TestServer {
     /// A server with the demo organization and `users` generated users.
     pub async fn with_users(users: u32) -> Self {
+        Self::with_config(users, Config::default()).await
+    }
+
+    /// A server with `config`, the demo organization and `users` generated users.
+    pub async fn with_config(users: u32, config: Config) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap()));
-        let state = AppState::open(&dir.path().join("test.db"), clock.clone(), Config::default()).await.unwrap();
+        let state = AppState::open(&dir.path().join("test.db"), clock.clone(), config).await.unwrap();
         let opts = SeedOptions { users, owner_email: OWNER.into(), owner_password: PASSWORD.into() };
         seed_demo(&state.db, clock.as_ref(), &opts).await.unwrap();
         let url = start(state.clone()).await;
@@ -70,6 +75,11 @@ impl TestServer {
 
     pub async fn refresh(&self, refresh_token: &str) -> reqwest::Response {
         self.http.post(self.at("/v1/auth/refresh")).json(&json!({"refresh_token": refresh_token})).send().await.unwrap()
+    }
+
+    pub fn clock_now(&self) -> chrono::DateTime<Utc> {
+        use gatehouse_server::Clock;
+        self.clock.now()
     }
 
     pub fn advance(&self, by: Duration) {

@@ -10,4 +10,5 @@ mod hostile;
 mod lifecycle;
 mod matrix;
 mod openapi;
+mod sessions;
 mod users;

@@ -49,6 +49,11 @@ fn endpoints(n: usize) -> Vec<Endpoint> {
         e("PATCH", "/v1/departments/{none}", Some(json!({"name": "x"})), Some("org.settings")),
         e("DELETE", "/v1/departments/{none}", None, Some("org.settings")),
         e("PATCH", "/v1/org", Some(json!({})), Some("org.settings")),
+        e("GET", "/v1/sessions", None, Some("sessions.revoke")),
+        e("GET", "/v1/users/{user}/sessions", None, Some("sessions.revoke")),
+        e("DELETE", "/v1/sessions/{none}", None, Some("sessions.revoke")),
+        e("POST", "/v1/users/{none}/logout", None, Some("sessions.revoke")),
+        e("GET", "/v1/login-attempts", None, Some("audit.read")),
     ]
 }
 

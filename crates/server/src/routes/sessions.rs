@@ -1,0 +1,344 @@
+//! Sessions (SPEC S1–S3): lists, revoking one, and force logout of a user.
+//!
+//! Revocation is a write to the session row, and every request reads that row
+//! ([`crate::auth::Principal`]), so a revoked session's very next request is refused —
+//! on every server process sharing the database, with no token-lifetime grace.
+
+use super::auth::ClientMeta;
+use super::lifecycle::ensure_outranks;
+use super::paging::{self, Errors};
+use crate::app::AppState;
+use crate::audit::{self, Event};
+use crate::auth::{Principal, SessionsRevoke};
+use crate::error::{ApiError, Result};
+use crate::extract::{ApiPath, QueryPairs};
+use crate::idempotency::{Claim, Idempotency};
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use gatehouse_api::{ForcedLogout, Problem, Revocation, RevokeOutcome, Session, SessionPage, SessionQuery};
+use serde_json::json;
+use sqlx::{QueryBuilder, Sqlite, SqlitePool, Transaction};
+
+/// A validated session-list query.
+struct ListQuery {
+    q: Option<String>,
+    all: bool,
+    limit: u32,
+    after: Option<Vec<String>>,
+    fingerprint: String,
+}
+
+impl ListQuery {
+    fn parse(pairs: &QueryPairs, scope: &str) -> Result<Self> {
+        let mut errors = Errors::default();
+        let q = pairs.get("q").map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty());
+        if q.as_ref().is_some_and(|q| q.chars().count() > 200) {
+            errors.add("q", "too_long", "Search text is limited to 200 characters.");
+        }
+        let all = match pairs.get("state") {
+            None | Some("active") => false,
+            Some("all") => true,
+            Some(other) => {
+                errors.add("state", "invalid", format!("Unknown state `{other}`; use active or all."));
+                false
+            }
+        };
+        let limit = paging::limit(pairs.get("limit"), &mut errors);
+        let fingerprint = paging::fingerprint(&["sessions", scope, q.as_deref().unwrap_or(""), if all { "all" } else { "active" }]);
+        let after = paging::decode(pairs.get("cursor"), &fingerprint, 2, &mut errors);
+        if errors.0.is_empty() { Ok(Self { q, all, limit, after, fingerprint }) } else { Err(ApiError::validation(errors.0)) }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    id: String,
+    user_id: String,
+    user_name: String,
+    user_email: String,
+    device: String,
+    user_agent: String,
+    ip: String,
+    created_at: DateTime<Utc>,
+    created_key: String,
+    last_active_at: DateTime<Utc>,
+    trusted_device: bool,
+    revoked_at: Option<DateTime<Utc>>,
+    revoked_reason: Option<String>,
+}
+
+impl From<SessionRow> for Session {
+    fn from(r: SessionRow) -> Self {
+        Self {
+            id: r.id,
+            user_id: r.user_id,
+            user_name: r.user_name,
+            user_email: r.user_email,
+            device: r.device,
+            user_agent: r.user_agent,
+            ip: r.ip,
+            created_at: r.created_at,
+            last_active_at: r.last_active_at,
+            trusted_device: r.trusted_device,
+            revoked_at: r.revoked_at,
+            revoked_reason: r.revoked_reason,
+        }
+    }
+}
+
+/// One page of sessions of the organization (or of one user), newest first.
+async fn page(state: &AppState, org_id: &str, user_id: Option<&str>, query: &ListQuery) -> Result<SessionPage> {
+    let mut qb = QueryBuilder::<Sqlite>::new(
+        "SELECT s.id, s.user_id, u.display_name AS user_name, u.email AS user_email, s.device, s.user_agent, s.ip, \
+         s.created_at, s.created_at AS created_key, s.last_active_at, s.trusted_device, s.revoked_at, s.revoked_reason \
+         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.org_id = ",
+    );
+    qb.push_bind(org_id.to_owned());
+    if let Some(user_id) = user_id {
+        qb.push(" AND s.user_id = ").push_bind(user_id.to_owned());
+    }
+    if !query.all {
+        // Live: not revoked, and its refresh token could still be used.
+        qb.push(" AND s.revoked_at IS NULL AND s.last_active_at >= ").push_bind(state.clock.now() - state.config.refresh_token_ttl);
+    }
+    if let Some(q) = &query.q {
+        let pattern = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        qb.push(" AND (u.search_text LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
+        qb.push(" OR s.ip LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
+        qb.push(" OR lower(s.device) LIKE ").push_bind(pattern).push(" ESCAPE '\\')");
+    }
+    if let Some(after) = &query.after {
+        qb.push(" AND (s.created_at, s.id) < (").push_bind(after[0].clone()).push(", ").push_bind(after[1].clone()).push(")");
+    }
+    qb.push(" ORDER BY s.created_at DESC, s.id DESC LIMIT ").push_bind(i64::from(query.limit) + 1);
+    let mut rows: Vec<SessionRow> = qb.build_query_as().fetch_all(&state.db).await?;
+    let next_cursor = if rows.len() > query.limit as usize {
+        rows.truncate(query.limit as usize);
+        rows.last().map(|r| paging::encode(&query.fingerprint, &[&r.created_key, &r.id]))
+    } else {
+        None
+    };
+    Ok(SessionPage { items: rows.into_iter().map(Session::from).collect(), next_cursor })
+}
+
+/// Lists the organization's sessions, newest first.
+#[utoipa::path(
+    get, path = "/v1/sessions", tag = "sessions",
+    params(SessionQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of sessions", body = SessionPage),
+        (status = 400, description = "Invalid state, limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in, or the session was revoked", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Lacks `sessions.revoke`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_sessions(State(state): State<AppState>, principal: Principal, pairs: QueryPairs) -> Result<Json<SessionPage>> {
+    let granted = principal.require::<SessionsRevoke>()?;
+    let query = ListQuery::parse(&pairs, "")?;
+    Ok(Json(page(&state, granted.org_id(), None, &query).await?))
+}
+
+/// Lists one user's sessions, newest first.
+#[utoipa::path(
+    get, path = "/v1/users/{id}/sessions", tag = "sessions",
+    params(("id" = String, Path, description = "User id"), SessionQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of the user's sessions", body = SessionPage),
+        (status = 400, description = "`invalid_id`, or an invalid state, limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in, or the session was revoked", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Lacks `sessions.revoke`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user in this organization", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn user_sessions(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    pairs: QueryPairs,
+) -> Result<Json<SessionPage>> {
+    let granted = principal.require::<SessionsRevoke>()?;
+    paging::check_id("user", &id)?;
+    let query = ListQuery::parse(&pairs, &id)?;
+    let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users WHERE id = ? AND org_id = ?").bind(&id).bind(granted.org_id()).fetch_optional(&state.db).await?;
+    if exists.is_none() {
+        return Err(ApiError::not_found(format!("No user with id `{id}` in this organization.")));
+    }
+    Ok(Json(page(&state, granted.org_id(), Some(&id), &query).await?))
+}
+
+/// Ends every live session of `user_id` and withdraws its trusted devices; returns (sessions
+/// ended, trusted devices withdrawn).
+pub(crate) async fn end_all(tx: &mut Transaction<'_, Sqlite>, user_id: &str, reason: &str, now: DateTime<Utc>) -> Result<(u64, u64)> {
+    let trusted = sqlx::query("UPDATE sessions SET trusted_device = 0 WHERE user_id = ? AND trusted_device = 1")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    let ended = sqlx::query("UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE user_id = ? AND revoked_at IS NULL")
+        .bind(now)
+        .bind(reason)
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    Ok((ended, trusted))
+}
+
+/// Acting on someone else's sessions needs every permission they hold.
+async fn ensure_may_act_on(db: &SqlitePool, principal: &Principal, org_id: &str, user_id: &str, doing: &str) -> Result<gatehouse_api::User> {
+    let user = super::users::find_user(db, org_id, user_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("No user with id `{user_id}` in this organization.")))?;
+    if user.id != principal.user_id {
+        ensure_outranks(db, principal, &user, doing).await?;
+    }
+    Ok(user)
+}
+
+/// Revokes one session: its access and refresh tokens are refused from its next request
+/// on. Idempotent: an already revoked session answers with its original time, an unknown
+/// one with `unknown`.
+#[utoipa::path(
+    delete, path = "/v1/sessions/{id}", tag = "sessions",
+    params(("id" = String, Path, description = "Session id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Revoked now, revoked before (with the original time), or unknown", body = Revocation),
+        (status = 400, description = "`invalid_id`: not a session id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in, or the session was revoked", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Lacks `sessions.revoke`, or the session's user holds a permission the caller lacks", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn revoke_session(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: ClientMeta,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Revocation>> {
+    let granted = principal.require::<SessionsRevoke>()?;
+    paging::check_id("session", &id)?;
+    let org = granted.org_id();
+    let found: Option<(String, String, String, Option<DateTime<Utc>>)> =
+        sqlx::query_as("SELECT user_id, device, ip, revoked_at FROM sessions WHERE id = ? AND org_id = ?").bind(&id).bind(org).fetch_optional(&state.db).await?;
+    let Some((user_id, device, ip, revoked_at)) = found else {
+        return Ok(Json(Revocation { session_id: id, outcome: RevokeOutcome::Unknown, revoked_at: None }));
+    };
+    let user = ensure_may_act_on(&state.db, &principal, org, &user_id, "revoke their sessions").await?;
+    if let Some(at) = revoked_at {
+        return Ok(Json(Revocation { session_id: id, outcome: RevokeOutcome::AlreadyRevoked, revoked_at: Some(at) }));
+    }
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let done = sqlx::query("UPDATE sessions SET revoked_at = ?, revoked_reason = 'revoked', trusted_device = 0 WHERE id = ? AND revoked_at IS NULL")
+        .bind(now)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+    if done.rows_affected() == 0 {
+        // Someone revoked it a moment ago: theirs is the original time.
+        drop(tx);
+        let at: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT revoked_at FROM sessions WHERE id = ?").bind(&id).fetch_one(&state.db).await?;
+        return Ok(Json(Revocation { session_id: id, outcome: RevokeOutcome::AlreadyRevoked, revoked_at: at }));
+    }
+    audit::record(
+        &mut tx,
+        Event {
+            org_id: org,
+            actor_id: Some(&principal.user_id),
+            target_type: "user",
+            target_id: &user_id,
+            action: "session.revoked",
+            ip: &meta.ip,
+            details: json!({
+                "target": { "name": user.display_name, "email": user.email },
+                "session": { "id": id, "device": device, "ip": ip },
+            }),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(Revocation { session_id: id, outcome: RevokeOutcome::Revoked, revoked_at: Some(now) }))
+}
+
+/// Force logout: ends every session of the user and withdraws their trusted devices; each
+/// session's next request is refused.
+#[utoipa::path(
+    post, path = "/v1/users/{id}/logout", tag = "sessions",
+    params(
+        ("id" = String, Path, description = "User id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first answer"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Done; `confirmed_at` is when it took effect (with nothing left to end, the counts are 0)", body = ForcedLogout),
+        (status = 400, description = "`invalid_id`: not a user id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in, or the session was revoked", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Lacks `sessions.revoke`, or the user holds a permission the caller lacks", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user in this organization", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn force_logout(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: ClientMeta,
+    ApiPath(id): ApiPath<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let granted = principal.require::<SessionsRevoke>()?;
+    paging::check_id("user", &id)?;
+    let org = granted.org_id().to_owned();
+    let path = format!("/v1/users/{id}/logout");
+    match Idempotency::claim(&state, &principal, &headers, "POST", &path, &()).await? {
+        Claim::Replay(response) => Ok(response),
+        Claim::None => logout_user(&state, &principal, &meta, &org, &id, None).await,
+        Claim::Fresh(idem) => {
+            let result = logout_user(&state, &principal, &meta, &org, &id, Some(&idem)).await;
+            idem.finish(&state, result).await
+        }
+    }
+}
+
+async fn logout_user(state: &AppState, principal: &Principal, meta: &ClientMeta, org: &str, id: &str, idem: Option<&Idempotency>) -> Result<Response> {
+    let user = ensure_may_act_on(&state.db, principal, org, id, "force them to sign out").await?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let (sessions, trusted) = end_all(&mut tx, id, "forced_logout", now).await?;
+    audit::record(
+        &mut tx,
+        Event {
+            org_id: org,
+            actor_id: Some(&principal.user_id),
+            target_type: "user",
+            target_id: id,
+            action: "user.force_logout",
+            ip: &meta.ip,
+            details: json!({
+                "target": { "name": user.display_name, "email": user.email },
+                "sessions_revoked": sessions,
+                "trusted_devices_revoked": trusted,
+            }),
+        },
+        now,
+    )
+    .await?;
+    let done = ForcedLogout {
+        user_id: id.to_owned(),
+        sessions_revoked: u32::try_from(sessions).unwrap_or(u32::MAX),
+        trusted_devices_revoked: u32::try_from(trusted).unwrap_or(u32::MAX),
+        confirmed_at: now,
+    };
+    let body = serde_json::to_vec(&done).map_err(|e| ApiError::Internal(e.into()))?;
+    if let Some(idem) = idem {
+        idem.store(&mut tx, StatusCode::OK, None, &body, now).await?;
+    }
+    tx.commit().await?;
+    let mut res = Response::new(axum::body::Body::from(body));
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Ok(res)
+}
