@@ -282,13 +282,14 @@ pub(crate) async fn recompute_user(tx: &mut Transaction<'_, Sqlite>, user_id: &s
 }
 
 async fn record_logout(tx: &mut Transaction<'_, Sqlite>, done: &ForcedLogout) -> Result<()> {
+    // Fixed-width nanoseconds: the exact server time, and times compare as text.
     sqlx::query(
         "INSERT INTO logout_confirmations (user_id, confirmed_at, sessions_revoked) VALUES (?, ?, ?) \
          ON CONFLICT (user_id) DO UPDATE SET confirmed_at = excluded.confirmed_at, sessions_revoked = excluded.sessions_revoked \
          WHERE excluded.confirmed_at >= logout_confirmations.confirmed_at",
     )
     .bind(&done.user_id)
-    .bind(done.confirmed_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+    .bind(done.confirmed_at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true))
     .bind(i64::from(done.sessions_revoked))
     .execute(&mut **tx)
     .await?;

@@ -8,3 +8,4 @@ mod flows;
 mod keyring;
 mod outbox;
 mod server;
+mod sessions;

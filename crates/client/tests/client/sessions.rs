@@ -1,0 +1,109 @@
+//! Sessions, force logout and login attempts through the client, against a real server:
+//! a force logout queued offline is "not yet effective" until the server confirms it, is
+//! sent exactly once, and ends the user's sessions on their next request.
+
+use crate::outbox::sign_in;
+use crate::server::{OWNER, ServerProcess};
+use gatehouse_client::api::{LoginAttemptQuery, LoginResult, OutboxAction, OutboxState, RevokeOutcome, SessionQuery, UserListQuery};
+use gatehouse_client::{Cache, Error};
+
+async fn id_of(cache: &Cache, q: &str) -> String {
+    let page = cache.list_users(&UserListQuery { q: Some(q.into()), ..Default::default() }).await.unwrap();
+    assert_eq!(page.items.len(), 1, "exactly one user matches {q}");
+    page.items[0].id.clone()
+}
+
+fn session_ended(e: &Error) -> bool {
+    matches!(e, Error::SessionExpired { .. }) || matches!(e, Error::Api(p) if p.code == "session_revoked")
+}
+
+#[tokio::test]
+async fn force_logout_ends_the_users_sessions_on_their_next_request() {
+    let server = ServerProcess::start(&[]);
+    let admin = sign_in(&server.url, OWNER).await;
+    let member = sign_in(&server.url, "member@acme.test").await;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::open(&dir.path().join("cache.db")).await.unwrap();
+    admin.sync(&cache, |_| {}).await.unwrap();
+    let member_id = id_of(&cache, "member@acme.test").await;
+    member.me().await.unwrap();
+
+    let entry = cache.enqueue_user_action(&member_id, OutboxAction::Logout).await.unwrap();
+    assert_eq!((entry.action, entry.state), (OutboxAction::Logout, OutboxState::Pending));
+    let outcome = admin.send_entry(&cache, entry.seq).await.unwrap();
+    assert_eq!(outcome.confirmed, 1);
+    let confirmed = cache.logout_confirmation(&member_id).await.unwrap().expect("the confirmation is kept");
+    assert!(confirmed.sessions_revoked >= 1);
+    assert!(cache.outbox().await.unwrap().is_empty());
+
+    let err = member.me().await.unwrap_err();
+    assert!(session_ended(&err), "the member's next request is refused: {err:?}");
+    // The admin's list shows the member's sessions as revoked at the confirmed time.
+    let page = admin.user_sessions(&member_id, &SessionQuery { state: Some("all".into()), limit: Some(500), ..Default::default() }).await.unwrap();
+    let latest = page.items.iter().find(|s| s.revoked_reason.as_deref() == Some("forced_logout")).expect("a forced-out session");
+    assert_eq!(latest.revoked_at, Some(confirmed.confirmed_at));
+}
+
+#[tokio::test]
+async fn a_force_logout_queued_offline_waits_not_yet_effective_and_is_sent_once() {
+    let mut server = ServerProcess::start(&[]);
+    let admin = sign_in(&server.url, OWNER).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::open(&dir.path().join("cache.db")).await.unwrap();
+    admin.sync(&cache, |_| {}).await.unwrap();
+    let member_id = id_of(&cache, "member@acme.test").await;
+
+    server.kill();
+    let entry = cache.enqueue_user_action(&member_id, OutboxAction::Logout).await.unwrap();
+    let outcome = admin.send_entry(&cache, entry.seq).await.unwrap();
+    assert_eq!(outcome.confirmed, 0);
+    assert!(outcome.retry_at.is_some(), "it waits with backoff");
+    // Durable and marked: the user's row is pending, nothing is confirmed.
+    assert_eq!(cache.local_states(&[&member_id]).await.unwrap().get(&member_id), Some(&OutboxState::Pending));
+    assert!(cache.logout_confirmation(&member_id).await.unwrap().is_none());
+    let reopened = Cache::open(&dir.path().join("cache.db")).await.unwrap();
+    assert_eq!(reopened.outbox().await.unwrap()[0].action, OutboxAction::Logout, "kept across a restart");
+
+    // Meanwhile the member signs in again (the server is back); the queued logout still ends it.
+    server.restart();
+    let member = sign_in(&server.url, "member@acme.test").await;
+    member.me().await.unwrap();
+    cache.retry_now().await.unwrap();
+    let outcome = admin.replay(&cache).await.unwrap();
+    assert_eq!(outcome.confirmed, 1);
+    assert!(session_ended(&member.me().await.unwrap_err()));
+    assert!(cache.logout_confirmation(&member_id).await.unwrap().is_some());
+    assert!(cache.local_states(&[&member_id]).await.unwrap().is_empty(), "the pending mark is gone");
+    // Exactly once: one audited force logout.
+    assert_eq!(admin.replay(&cache).await.unwrap().confirmed, 0);
+    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", server.db_path().display())).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'user.force_logout' AND target_id = ?")
+        .bind(&member_id)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+#[tokio::test]
+async fn sessions_revoke_and_login_attempts_read_live() {
+    let server = ServerProcess::start(&[]);
+    let admin = sign_in(&server.url, OWNER).await;
+    let member = sign_in(&server.url, "member@acme.test").await;
+    let page = admin.list_sessions(&SessionQuery { q: Some("member@acme.test".into()), ..Default::default() }).await.unwrap();
+    let live = page.items.iter().find(|s| s.device.starts_with("Gatehouse desktop") || s.user_agent.contains("gatehouse")).expect("the member's new session");
+    let first = admin.revoke_session(&live.id).await.unwrap();
+    assert_eq!(first.outcome, RevokeOutcome::Revoked);
+    let again = admin.revoke_session(&live.id).await.unwrap();
+    assert_eq!((again.outcome, again.revoked_at), (RevokeOutcome::AlreadyRevoked, first.revoked_at));
+    assert!(session_ended(&member.me().await.unwrap_err()));
+    let bad = admin.revoke_session("not-an-id").await.unwrap_err();
+    assert!(matches!(&bad, Error::Api(p) if p.code == "invalid_id"), "{bad:?}");
+
+    let attempts = admin
+        .login_attempts(&LoginAttemptQuery { result: Some(LoginResult::Success), email: Some("member@".into()), ..Default::default() })
+        .await
+        .unwrap();
+    assert!(!attempts.items.is_empty());
+    assert!(attempts.items.iter().all(|a| a.result == LoginResult::Success && a.email.contains("member@")));
+}
