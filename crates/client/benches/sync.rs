@@ -2,7 +2,8 @@
 //! loopback with 100 000 users:
 //! - first sync: the whole feed into an empty cache, in users per second;
 //! - delta sync of 100 changes made by another admin (p50/p95 over rounds);
-//! - search over the cache, as the list asks for it (p50/p95 over typed queries).
+//! - search over the cache, as the list asks for it (p50/p95 over typed queries);
+//! - force logout round trip (issue 5): `Client::force_logout` until the server confirms.
 //!
 //! Run with `cargo xtask bench`, which builds the release server and passes it in
 //! `GATEHOUSE_SERVER_BIN`. `GATEHOUSE_BENCH_USERS`, `GATEHOUSE_BENCH_ROUNDS` and
@@ -221,6 +222,30 @@ async fn main() {
             ms(from_index)
         );
     }
+
+    // Force logout (issue 5): the client's call, from sending to the server's confirmation,
+    // on loopback. Each round the member signs in again first (not timed), so every
+    // round ends a live session.
+    println!();
+    let rounds_logout = env_u32("GATEHOUSE_BENCH_LOGOUTS", 100);
+    let member = client.list_users(&UserListQuery { q: Some("member@acme.test".into()), ..Default::default() }).await.unwrap().items.remove(0);
+    let mut logouts = Vec::new();
+    for round in 0..rounds_logout {
+        let store = Arc::new(MemoryTokenStore::default());
+        let (member_client, _) = Client::sign_in(&url, "member@acme.test", Secret::new(PASSWORD.to_owned()), store, &ClientOptions::default()).await.unwrap();
+        let t = Instant::now();
+        let done = client.force_logout(&member.id, &format!("bench-logout-{round}")).await.unwrap();
+        logouts.push(t.elapsed());
+        assert!(done.sessions_revoked >= 1);
+        assert!(member_client.me().await.is_err(), "the member's next request is refused");
+    }
+    logouts.sort();
+    println!(
+        "force logout round trip ({rounds_logout} rounds, a live session each): p50 {}, p95 {}, max {} (target p95 <= 20 ms)",
+        ms(percentile(&logouts, 0.50)),
+        ms(percentile(&logouts, 0.95)),
+        ms(*logouts.last().unwrap())
+    );
 
     let _ = child.kill();
     let _ = child.wait();

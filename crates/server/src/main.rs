@@ -61,6 +61,9 @@ enum Command {
         /// Number of generated users.
         #[arg(long, default_value_t = 200)]
         users: u32,
+        /// Number of sessions, spread over active users [default: one for each of a few hundred].
+        #[arg(long, default_value_t = 0)]
+        sessions: u32,
         /// The owner's e-mail.
         #[arg(long, default_value = "owner@acme.test")]
         owner_email: String,
@@ -120,7 +123,7 @@ async fn main() -> anyhow::Result<()> {
             app::spawn_maintenance(state.clone());
             app::serve(listener, app::build(state)).await
         }
-        Command::Seed { db: path, demo, users, owner_email, owner_password } => {
+        Command::Seed { db: path, demo, users, sessions, owner_email, owner_password } => {
             anyhow::ensure!(demo, "only `seed --demo` exists so far");
             let path = match path {
                 Some(p) => p,
@@ -130,7 +133,7 @@ async fn main() -> anyhow::Result<()> {
             let password = Secret::new(owner_password.unwrap_or_else(random_password));
             let pool = db::connect(&path).await?;
             let started = std::time::Instant::now();
-            let opts = SeedOptions { users, owner_email: owner_email.clone(), owner_password: password.clone() };
+            let opts = SeedOptions { users, owner_email: owner_email.clone(), owner_password: password.clone(), sessions };
             let report = seed_demo(&pool, &SystemClock, &opts).await?;
             let elapsed = started.elapsed();
             println!(

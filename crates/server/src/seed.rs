@@ -19,6 +19,8 @@ pub struct SeedOptions {
     pub owner_email: String,
     /// The owner's password; the named staff accounts share it.
     pub owner_password: Secret,
+    /// Sessions to create, spread over active users; 0: one for each of a few hundred.
+    pub sessions: u32,
 }
 
 /// What was seeded.
@@ -263,7 +265,7 @@ pub async fn seed_demo(db: &SqlitePool, clock: &dyn Clock, opts: &SeedOptions) -
     while start < opts.users {
         let end = (start + CHUNK).min(opts.users);
         let batch: Vec<NewUser> = (start..end).map(|i| generated_user(i, now, &role_id, &group_ids)).collect();
-        if sample.len() < 400 {
+        if sample.len() < 400.max(opts.sessions as usize / 3) {
             sample.extend(batch.iter().filter(|u| u.status == "active").filter_map(|u| u.last_active.map(|t| (u.id.clone(), t))));
         }
         insert_users(&mut tx, &org_id, &batch).await?;
@@ -277,7 +279,7 @@ pub async fn seed_demo(db: &SqlitePool, clock: &dyn Clock, opts: &SeedOptions) -
     .bind(&org_id)
     .execute(&mut *tx)
     .await?;
-    let (sessions, attempts) = insert_activity(&mut tx, &org_id, &sample, now).await?;
+    let (sessions, attempts) = insert_activity(&mut tx, &org_id, &sample, opts.sessions, now).await?;
     // Each user entered the change feed up to three times (row, role, groups); a new
     // organization's feed needs only the latest entry per resource.
     sqlx::query(
@@ -344,14 +346,18 @@ async fn insert_activity(
     tx: &mut Transaction<'_, Sqlite>,
     org_id: &str,
     sample: &[(String, DateTime<Utc>)],
+    target: u32,
     now: DateTime<Utc>,
 ) -> anyhow::Result<(u32, u32)> {
     let mut sessions = Vec::new();
     let mut attempts = Vec::new();
-    for (n, (user_id, last_active)) in sample.iter().enumerate() {
-        let n = n as u32;
+    let target = if target == 0 { sample.len() as u32 } else { target };
+    for n in 0..target {
+        let Some((user_id, last_active)) = sample.get(n as usize % sample.len().max(1)) else { break };
+        // A user's later sessions started a while before their last one.
+        let last_active = &(*last_active - Duration::minutes(i64::from(n / sample.len().max(1) as u32) * 37));
         let ua = USER_AGENTS[(n as usize) % USER_AGENTS.len()];
-        let ip = format!("203.0.113.{}", 1 + n % 250);
+        let ip = if n < 250 { format!("203.0.113.{}", 1 + n % 250) } else { format!("10.{}.{}.{}", n / 65_536 % 256, n / 256 % 256, n % 256) };
         let started = *last_active - Duration::hours(i64::from(1 + n % 48));
         let revoked = (n % 9 == 4).then(|| *last_active + Duration::minutes(30));
         sessions.push((new_id(), user_id.clone(), ua, ip.clone(), started, *last_active, revoked));

@@ -29,7 +29,7 @@ impl TestServer {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap()));
         let state = AppState::open(&dir.path().join("test.db"), clock.clone(), config).await.unwrap();
-        let opts = SeedOptions { users, owner_email: OWNER.into(), owner_password: PASSWORD.into() };
+        let opts = SeedOptions { users, owner_email: OWNER.into(), owner_password: PASSWORD.into(), sessions: 0 };
         seed_demo(&state.db, clock.as_ref(), &opts).await.unwrap();
         let url = start(state.clone()).await;
         Self { url, http: reqwest::Client::new(), clock, state, dir }
