@@ -7,6 +7,7 @@ mod directory;
 mod offline;
 mod screenshot;
 mod session;
+mod sessions;
 mod signin;
 mod users;
 

@@ -234,6 +234,32 @@ impl App {
         Ok(v.as_str().map(str::to_owned))
     }
 
+    /// Types `keys` into whatever has focus, as a person at the keyboard would: WebDriver
+    /// key codes (`\u{E009}` Control, `\u{E015}` ArrowDown, `\u{E007}` Enter) press and
+    /// release like keys, a modifier held until the end of `keys`.
+    pub async fn keys(&self, keys: &str) -> Result<()> {
+        let focused = self.call("active element", self.client.active_element()).await?;
+        self.call("send keys", focused.send_keys(keys)).await
+    }
+
+    /// The `data-testid` of the focused element ("" if it has none).
+    pub async fn focused_testid(&self) -> Result<String> {
+        let v = self
+            .call(
+                "execute",
+                self.client.execute("return document.activeElement?.getAttribute('data-testid') ?? '';", vec![]),
+            )
+            .await?;
+        Ok(v.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// The text of the first element matching `css`, if one is rendered.
+    pub async fn text_of(&self, css: &str) -> Result<Option<String>> {
+        let script = "const el = document.querySelector(arguments[0]); return el ? el.textContent : null;";
+        let v = self.call("execute", self.client.execute(script, vec![json!(css)])).await?;
+        Ok(v.as_str().map(str::to_owned))
+    }
+
     /// The CSS selector of the users table's row for this user.
     pub fn row_css(user_id: &str) -> String {
         format!("[data-testid=\"user-row\"][data-user-id=\"{user_id}\"]")

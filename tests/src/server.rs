@@ -44,6 +44,8 @@ impl TestServer {
                 "--owner-email",
                 OWNER_EMAIL,
             ])
+            // Benchmarks ask for many sessions (`cargo xtask bench app`).
+            .args(std::env::var("GATEHOUSE_E2E_SEED_SESSIONS").map(|n| vec!["--sessions".to_owned(), n]).unwrap_or_default())
             .env("GATEHOUSE_OWNER_PASSWORD", OWNER_PASSWORD)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
@@ -152,6 +154,8 @@ pub struct Api {
     http: reqwest::Client,
     url: String,
     token: String,
+    /// The session this sign-in created.
+    pub session_id: String,
 }
 
 impl Api {
@@ -171,6 +175,7 @@ impl Api {
             http,
             url: url.to_owned(),
             token: tokens.access_token.into_inner(),
+            session_id: tokens.session_id,
         })
     }
 

@@ -1,5 +1,17 @@
 // Test data shaped exactly like the generated bindings.
-import type { CachedUserPage, CurrentSession, Directory, IpcError, SessionInfo, SyncStatus, User } from '../lib/bindings';
+import type {
+  CachedUserPage,
+  CurrentSession,
+  Directory,
+  IpcError,
+  LoginAttempt,
+  LogoutStatus,
+  OutboxEntry,
+  Session,
+  SessionInfo,
+  SyncStatus,
+  User,
+} from '../lib/bindings';
 
 export const SESSION: SessionInfo = {
   server_url: 'https://gatehouse.acme.test',
@@ -93,3 +105,70 @@ export const DIRECTORY: Directory = {
     { id: 'g-eng', name: 'Engineering', kind: 'department' },
   ],
 };
+
+export function makeSession(overrides: Partial<Session> = {}): Session {
+  seq += 1;
+  return {
+    id: `s-${seq}`,
+    user_id: `u-${seq}`,
+    user_name: `User ${seq}`,
+    user_email: `user${seq}@acme.test`,
+    device: 'Firefox on Linux',
+    user_agent: 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0',
+    ip: `203.0.113.${seq % 250}`,
+    created_at: '2026-11-20T08:00:00Z',
+    last_active_at: '2026-11-23T09:00:00Z',
+    trusted_device: false,
+    revoked_at: null,
+    revoked_reason: null,
+    ...overrides,
+  };
+}
+
+export function makeAttempt(overrides: Partial<LoginAttempt> = {}): LoginAttempt {
+  seq += 1;
+  return {
+    id: seq,
+    at: '2026-11-23T09:15:30Z',
+    email: `user${seq}@acme.test`,
+    user_id: `u-${seq}`,
+    user_name: `User ${seq}`,
+    ip: '198.51.100.7',
+    device: 'Chrome on Windows',
+    result: 'failure',
+    reason: 'bad_password',
+    ...overrides,
+  };
+}
+
+/** A queued force logout of `userId`, as the outbox holds it. */
+export function logoutEntry(userId: string, userName: string, overrides: Partial<OutboxEntry> = {}): OutboxEntry {
+  return {
+    seq: 41,
+    action: 'logout',
+    user_id: userId,
+    user_name: userName,
+    patch: {},
+    state: 'pending',
+    attempts: 1,
+    last_error: 'Cannot reach server',
+    field_errors: [],
+    conflicts: [],
+    created_at: new Date().toISOString(),
+    ...overrides,
+  };
+}
+
+/** The answer of `force_logout` / `logout_status` once the server confirmed it at `at`. */
+export function confirmedLogout(userId: string, at: string, sessions = 2): LogoutStatus {
+  return {
+    user_id: userId,
+    queued: null,
+    confirmed: { user_id: userId, sessions_revoked: sessions, trusted_devices_revoked: 1, confirmed_at: at },
+  };
+}
+
+/** The answer of `force_logout` offline: queued, not yet effective. */
+export function queuedLogout(userId: string, userName: string): LogoutStatus {
+  return { user_id: userId, queued: logoutEntry(userId, userName), confirmed: null };
+}

@@ -11,8 +11,13 @@ export function mockCommands(handlers: Record<string, Handler>): Call[] {
     const args = (payload ?? {}) as Record<string, unknown>;
     calls.push({ cmd, args });
     // The users page polls its sync status; tests that do not care get a calm one.
-    // So does it read the roles and departments for its filters.
-    const fallback: Record<string, Handler> = { sync_status: () => syncStatus(), directory: () => DIRECTORY };
+    // So does it read the roles and departments for its filters, and a user panel where
+    // that user's last force logout stands.
+    const fallback: Record<string, Handler> = {
+      sync_status: () => syncStatus(),
+      directory: () => DIRECTORY,
+      logout_status: (a) => ({ user_id: a.userId, queued: null, confirmed: null }),
+    };
     const handler = handlers[cmd] ?? fallback[cmd];
     if (!handler) throw { code: 'internal', message: `unmocked command ${cmd}`, field: null, fields: [] };
     return handler(args);

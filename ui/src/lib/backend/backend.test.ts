@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compactQuery, toIpcError } from './index';
+import { compactAttemptQuery, compactQuery, compactSessionQuery, toIpcError } from './index';
 
 describe('toIpcError', () => {
   it('keeps an IpcError and wraps anything else as internal', () => {
@@ -26,6 +26,25 @@ describe('compactQuery', () => {
       q: 'ann',
       status: 'active',
       limit: 100,
+      cursor: 'c',
+    });
+  });
+});
+
+describe('compactSessionQuery and compactAttemptQuery', () => {
+  it('send only the filters that are set', () => {
+    expect(compactSessionQuery({ q: ' ', state: 'active', limit: 50, cursor: null })).toEqual({ state: 'active', limit: 50 });
+    expect(compactSessionQuery({ q: ' 10.0.0.1 ', state: 'all', limit: 50, cursor: 'c' })).toEqual({ q: '10.0.0.1', state: 'all', limit: 50, cursor: 'c' });
+    expect(compactAttemptQuery({ result: null, reason: '', user_id: undefined, email: ' ', ip: '', from: null, to: undefined, limit: 50 })).toEqual({ limit: 50 });
+    expect(compactAttemptQuery({ result: 'failure', reason: 'locked', user_id: 'u-1', email: ' dana ', ip: ' 10.0.0.1', from: 'f', to: 't', limit: 5, cursor: 'c' })).toEqual({
+      result: 'failure',
+      reason: 'locked',
+      user_id: 'u-1',
+      email: 'dana',
+      ip: '10.0.0.1',
+      from: 'f',
+      to: 't',
+      limit: 5,
       cursor: 'c',
     });
   });

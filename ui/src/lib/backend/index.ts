@@ -20,14 +20,20 @@ import {
   type Directory,
   type ExportStatus,
   type Group,
+  type LoginAttemptPage,
+  type LoginAttemptQuery,
+  type LogoutStatus,
   type NewGroup,
   type NewRole,
   type NewUser,
   type Organization,
   type OrganizationPatch,
   type OutboxAction,
+  type Revocation,
   type Role,
   type RolePatch,
+  type SessionPage,
+  type SessionQuery,
   type User,
 } from '../bindings';
 
@@ -65,6 +71,19 @@ export interface Backend {
   deleteGroup(id: string, moveTo: string | null): Promise<void>;
   startExport(query: UserListQuery): Promise<void>;
   exportStatus(): Promise<ExportStatus>;
+  /** Queues a force logout durably and sends it at once: `confirmed` when the server
+   * took it, else `queued` (pending: not yet effective; failed: refused). */
+  forceLogout(userId: string): Promise<LogoutStatus>;
+  /** Where the last force logout of a user stands. */
+  logoutStatus(userId: string): Promise<LogoutStatus>;
+  /** One page of the organization's sessions (online only). */
+  listSessions(query: SessionQuery): Promise<SessionPage>;
+  /** One page of one user's sessions (online only). */
+  userSessions(userId: string, query: SessionQuery): Promise<SessionPage>;
+  /** Revokes one session (online only; a repeat answers with the original time). */
+  revokeSession(sessionId: string): Promise<Revocation>;
+  /** One page of login attempts (online only). */
+  loginAttempts(query: LoginAttemptQuery): Promise<LoginAttemptPage>;
 }
 
 const CODES: readonly IpcErrorCode[] = [
@@ -121,6 +140,31 @@ export function compactQuery(query: UserListQuery): UserListQuery {
   return out;
 }
 
+/** `compactQuery` for sessions. */
+export function compactSessionQuery(query: SessionQuery): SessionQuery {
+  const out: SessionQuery = {};
+  if (query.q && query.q.trim() !== '') out.q = query.q.trim();
+  if (query.state) out.state = query.state;
+  if (query.limit != null) out.limit = query.limit;
+  if (query.cursor) out.cursor = query.cursor;
+  return out;
+}
+
+/** `compactQuery` for login attempts. */
+export function compactAttemptQuery(query: LoginAttemptQuery): LoginAttemptQuery {
+  const out: LoginAttemptQuery = {};
+  if (query.result) out.result = query.result;
+  if (query.reason) out.reason = query.reason;
+  if (query.user_id) out.user_id = query.user_id;
+  if (query.email && query.email.trim() !== '') out.email = query.email.trim();
+  if (query.ip && query.ip.trim() !== '') out.ip = query.ip.trim();
+  if (query.from) out.from = query.from;
+  if (query.to) out.to = query.to;
+  if (query.limit != null) out.limit = query.limit;
+  if (query.cursor) out.cursor = query.cursor;
+  return out;
+}
+
 export const tauriBackend: Backend = {
   currentSession: () => call(() => commands.currentSession()),
   signIn: (args) => call(() => commands.signIn(args)),
@@ -164,6 +208,12 @@ export const tauriBackend: Backend = {
     await call(() => commands.startExport(compactQuery(query)));
   },
   exportStatus: () => call(() => commands.exportStatus()),
+  forceLogout: (userId) => call(() => commands.forceLogout(userId)),
+  logoutStatus: (userId) => call(() => commands.logoutStatus(userId)),
+  listSessions: (query) => call(() => commands.listSessions(compactSessionQuery(query))),
+  userSessions: (userId, query) => call(() => commands.userSessions(userId, compactSessionQuery(query))),
+  revokeSession: (sessionId) => call(() => commands.revokeSession(sessionId)),
+  loginAttempts: (query) => call(() => commands.loginAttempts(compactAttemptQuery(query))),
 };
 
 const KEY = Symbol('gatehouse.backend');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { avatarTone, formatExact, formatRelative, initials, lastSeen } from './format';
+import { avatarTone, formatClock, formatExact, formatRelative, initials, lastSeen } from './format';
 
 const NOW = new Date('2025-06-15T12:00:00Z');
 const ago = (ms: number) => new Date(NOW.getTime() - ms).toISOString();
@@ -43,6 +43,17 @@ describe('formatExact', () => {
     const text = formatExact(iso);
     expect(text).toBe(new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }));
     expect(text).toMatch(/2025/);
+  });
+});
+
+describe('formatClock', () => {
+  it('gives the local time to the second, with the date when it was not today', () => {
+    const today = new Date(2025, 5, 15, 9, 5, 7);
+    expect(formatClock(today.toISOString(), new Date(2025, 5, 15, 18, 0, 0))).toBe('09:05:07');
+    const yesterday = new Date(2025, 5, 14, 23, 59, 1);
+    const text = formatClock(yesterday.toISOString(), new Date(2025, 5, 15, 0, 1, 0));
+    expect(text).toBe(`${yesterday.toLocaleDateString(undefined, { dateStyle: 'medium' })} 23:59:01`);
+    expect(formatClock(null)).toBe('');
   });
 });
 

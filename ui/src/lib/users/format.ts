@@ -35,6 +35,20 @@ export function formatExact(iso: string | null | undefined): string {
   return date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/**
+ * The local time of day as "HH:MM:SS" (when the server confirmed something); the date
+ * goes in front when it was not today, so an old confirmation does not read as recent.
+ */
+export function formatClock(iso: string | null | undefined, now: Date = new Date()): string {
+  const date = parse(iso);
+  if (!date) return '';
+  const clock = `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+  if (date.toDateString() === now.toDateString()) return clock;
+  return `${date.toLocaleDateString(undefined, { dateStyle: 'medium' })} ${clock}`;
+}
+
 /** When the user was last seen: last activity, else last sign-in. */
 export function lastSeen(user: Pick<User, 'last_active_at' | 'last_login_at'>): string | null {
   return user.last_active_at ?? user.last_login_at ?? null;

@@ -35,6 +35,12 @@ function backendWith(listUsers: (q: UserListQuery) => Promise<CachedUserPage>): 
     deleteGroup: vi.fn(),
     startExport: vi.fn(),
     exportStatus: vi.fn(),
+    forceLogout: vi.fn(),
+    logoutStatus: vi.fn(),
+    listSessions: vi.fn(),
+    userSessions: vi.fn(),
+    revokeSession: vi.fn(),
+    loginAttempts: vi.fn(),
   };
 }
 

@@ -1,0 +1,164 @@
+// The user panel's force logout (SPEC S2, S3, C3) — confirmed with the server's time,
+// or queued and plainly NOT yet effective, also after reopening — and its Sessions and
+// Login attempts tabs, read only when opened.
+import { render, screen, waitFor, within } from '@testing-library/svelte';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it, vi } from 'vitest';
+import { SESSION, confirmedLogout, ipcError, logoutEntry, makeAttempt, makeSession, makeUser, page, queuedLogout, syncStatus } from '../../test/fixtures';
+import { callsOf, mockCommands } from '../../test/ipc';
+import type { LogoutStatus, SessionInfo } from '../bindings';
+import UsersPage from './UsersPage.svelte';
+
+type Handlers = Record<string, (args: Record<string, unknown>) => unknown>;
+
+const IT: SessionInfo = { ...SESSION, permissions: ['users.read', 'users.manage', 'sessions.revoke', 'audit.read'] };
+const dana = makeUser({ id: 'u-dana', first_name: 'Dana', last_name: 'Scully', display_name: 'Dana Scully', email: 'dana@acme.test' });
+const fox = makeUser({ id: 'u-fox', first_name: 'Fox', last_name: 'Mulder', display_name: 'Fox Mulder', email: 'fox@acme.test' });
+const me = makeUser({ id: SESSION.user_id, first_name: 'Olivia', last_name: 'Owner', display_name: 'Olivia Owner', email: SESSION.email });
+
+function hms(iso: string): string {
+  const d = new Date(iso);
+  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+}
+
+function renderPage(handlers: Handlers = {}, session: SessionInfo = IT) {
+  const calls = mockCommands({ list_users: () => page([dana, fox, me]), ...handlers });
+  render(UsersPage, { props: { session, onSessionEnded: vi.fn(), onSignedOut: vi.fn() } });
+  return calls;
+}
+
+async function open(name: string) {
+  const user = userEvent.setup();
+  const row = (await screen.findAllByTestId('user-row')).find((r) => r.textContent?.includes(name));
+  await user.click(within(row!).getByText(name));
+  return { user, panel: await screen.findByTestId('user-detail') };
+}
+
+describe('force logout from the user panel', () => {
+  it('asks first, Enter confirms, then shows the time the server confirmed', async () => {
+    const at = '2026-11-23T09:16:07Z';
+    const calls = renderPage({ force_logout: (args) => confirmedLogout(args.userId as string, at, 3) });
+    const { user, panel } = await open('Dana Scully');
+    await user.click(within(panel).getByTestId('force-logout'));
+    const dialog = await screen.findByTestId('force-logout-dialog');
+    expect(dialog).toHaveTextContent('Every session of Dana Scully ends at its next request');
+    expect(callsOf(calls, 'force_logout')).toHaveLength(0);
+    expect(within(dialog).getByTestId('confirm-force-logout')).toHaveFocus();
+    await user.keyboard('{Enter}');
+
+    const status = await within(panel).findByTestId('logout-status');
+    expect(status).toHaveTextContent(`Signed out everywhere · confirmed ${hms(at)} (3 sessions)`);
+    expect(within(panel).queryByTestId('logout-not-effective')).toBeNull();
+    expect(callsOf(calls, 'force_logout').map((c) => c.args)).toEqual([{ userId: 'u-dana' }]);
+  });
+
+  it('offline, says in red that it is not yet effective — also after closing and reopening', async () => {
+    let status: LogoutStatus = { user_id: 'u-dana', queued: null, confirmed: null };
+    const calls = renderPage({
+      force_logout: () => (status = queuedLogout('u-dana', 'Dana Scully')),
+      logout_status: () => status,
+    });
+    const { user, panel } = await open('Dana Scully');
+    await user.click(within(panel).getByTestId('force-logout'));
+    await user.click(await screen.findByTestId('confirm-force-logout'));
+    expect(await within(panel).findByTestId('logout-not-effective')).toHaveTextContent('Force logout queued — not yet effective');
+    expect(within(panel).getByTestId('logout-status')).not.toHaveTextContent('Signed out everywhere');
+
+    await user.click(within(panel).getByTestId('detail-close'));
+    await waitFor(() => expect(screen.queryByTestId('user-detail')).toBeNull());
+    const again = await open('Dana Scully');
+    expect(await within(again.panel).findByTestId('logout-not-effective')).toBeInTheDocument();
+    expect(callsOf(calls, 'logout_status').map((c) => c.args)).toContainEqual({ userId: 'u-dana' });
+  });
+
+  it("a refused force logout shows the server's reason, not a success", async () => {
+    const refused = { ...queuedLogout('u-dana', 'Dana Scully') };
+    refused.queued = logoutEntry('u-dana', 'Dana Scully', { state: 'failed', last_error: 'Dana Scully holds org.settings, which you do not have.' });
+    renderPage({ force_logout: () => refused });
+    const { user, panel } = await open('Dana Scully');
+    await user.click(within(panel).getByTestId('force-logout'));
+    await user.click(await screen.findByTestId('confirm-force-logout'));
+    const status = await within(panel).findByTestId('logout-status');
+    expect(status).toHaveTextContent('Force logout refused: Dana Scully holds org.settings');
+    expect(status).toHaveAttribute('data-kind', 'failed');
+  });
+
+  it('is not offered for yourself', async () => {
+    renderPage();
+    const { user, panel } = await open('Olivia Owner');
+    expect(within(panel).queryByTestId('force-logout')).toBeNull();
+    await user.click(within(panel).getByTestId('detail-close'));
+    const other = await open('Dana Scully');
+    expect(within(other.panel).getByTestId('force-logout')).toBeInTheDocument();
+  });
+
+  it('is not offered without sessions.revoke, and then no tabs either', async () => {
+    const calls = renderPage({}, { ...SESSION, permissions: ['users.read', 'users.manage'] });
+    const { panel } = await open('Dana Scully');
+    expect(within(panel).queryByTestId('force-logout')).toBeNull();
+    expect(within(panel).queryByTestId('tab-sessions')).toBeNull();
+    expect(within(panel).queryByTestId('tab-attempts')).toBeNull();
+    expect(callsOf(calls, 'logout_status')).toHaveLength(0);
+  });
+});
+
+describe('the user panel tabs', () => {
+  it("reads the user's sessions and login attempts only when their tab opens", async () => {
+    const calls = renderPage({
+      user_sessions: () => ({ items: [makeSession({ id: 's-1', user_id: 'u-dana', device: 'Safari on iOS' })], next_cursor: null }),
+      login_attempts: () => ({ items: [makeAttempt({ id: 5, user_id: 'u-dana', email: 'dana@acme.test', reason: 'mfa_failed' })], next_cursor: null }),
+    });
+    const { user, panel } = await open('Dana Scully');
+    expect(within(panel).getByTestId('tab-profile')).toHaveAttribute('aria-selected', 'true');
+    expect(callsOf(calls, 'user_sessions')).toHaveLength(0);
+    expect(callsOf(calls, 'login_attempts')).toHaveLength(0);
+
+    await user.click(within(panel).getByTestId('tab-sessions'));
+    expect(await within(panel).findByTestId('user-session-row')).toHaveTextContent('Safari on iOS');
+    expect(callsOf(calls, 'user_sessions').map((c) => c.args)).toEqual([{ userId: 'u-dana', query: { state: 'all', limit: 50 } }]);
+    expect(callsOf(calls, 'login_attempts')).toHaveLength(0);
+
+    await user.click(within(panel).getByTestId('tab-attempts'));
+    expect(await within(panel).findByTestId('user-attempt-row')).toHaveTextContent('MFA failed');
+    expect(callsOf(calls, 'login_attempts').map((c) => c.args.query)).toEqual([{ user_id: 'u-dana', limit: 50 }]);
+
+    // The full page, filtered to Dana.
+    await user.click(within(panel).getByTestId('open-attempts-page'));
+    expect(await screen.findByTestId('attempts-user-filter')).toHaveTextContent('User: Dana Scully');
+    expect(screen.getByTestId('nav-attempts')).toHaveAttribute('aria-current', 'page');
+    await waitFor(() => expect(callsOf(calls, 'login_attempts')).toHaveLength(2));
+    expect(callsOf(calls, 'login_attempts')[1].args.query).toEqual({ user_id: 'u-dana', limit: 50 });
+  });
+
+  it('offline, a tab says so instead of an empty list', async () => {
+    renderPage({
+      user_sessions: () => {
+        throw ipcError('unreachable', 'Cannot reach server');
+      },
+    });
+    const { user, panel } = await open('Dana Scully');
+    await user.click(within(panel).getByTestId('tab-sessions'));
+    expect(await within(panel).findByTestId('user-sessions-error')).toHaveTextContent('Offline');
+    expect(within(panel).queryByTestId('user-sessions-empty')).toBeNull();
+  });
+});
+
+describe('a queued force logout in Changes', () => {
+  it('is labelled Force logout and, while pending, says it is not yet effective', async () => {
+    renderPage({ outbox: () => [logoutEntry('u-dana', 'Dana Scully')], sync_status: () => syncStatus({ pending: 1 }) });
+    await userEvent.setup().click(await screen.findByTestId('outbox-button'));
+    const entry = await screen.findByTestId('outbox-entry');
+    expect(within(entry).getByTestId('outbox-action')).toHaveTextContent('Force logout');
+    expect(within(entry).getByTestId('logout-not-effective')).toHaveTextContent(
+      "Not yet effective — the user's sessions still work until the server confirms",
+    );
+  });
+
+  it('once refused, no longer claims to be on its way', async () => {
+    renderPage({ outbox: () => [logoutEntry('u-dana', 'Dana Scully', { state: 'failed', last_error: 'Refused' })] });
+    await userEvent.setup().click(await screen.findByTestId('outbox-button'));
+    const entry = await screen.findByTestId('outbox-entry');
+    expect(within(entry).getByTestId('outbox-error')).toHaveTextContent('Refused');
+    expect(within(entry).queryByTestId('logout-not-effective')).toBeNull();
+  });
+});
