@@ -55,7 +55,21 @@ fn force_logout_from_the_panel_and_revoke_on_the_sessions_page_take_effect_at_on
         app.click("nav-sessions").await?;
         app.fill("sessions-search", MEMBER).await?;
         let row = format!("[data-testid=\"session-row\"][data-session-id=\"{}\"]", phone.session_id);
-        app.poll("the member's new session in the list", || async { Ok(app.attr(&row, "data-session-id").await?) }).await?;
+        // Only once the search has narrowed the list (its answer replaces the rows).
+        app.poll("the member's new session in the searched list", || async {
+            let all_member = app
+                .call(
+                    "execute",
+                    app.client.execute(
+                        "const rows = [...document.querySelectorAll('[data-testid=\"session-row\"]')]; \
+                         return rows.length > 0 && rows.every(r => r.textContent.includes(arguments[0]));",
+                        vec![serde_json::json!(MEMBER)],
+                    ),
+                )
+                .await?;
+            Ok(if all_member.as_bool() == Some(true) { app.attr(&row, "data-session-id").await? } else { None })
+        })
+        .await?;
         app.click_css(&format!("{row} [data-testid=\"revoke-session\"]")).await?;
         app.click("confirm-revoke").await?;
         app.poll("the row to show the confirmed revocation", || async {

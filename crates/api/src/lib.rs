@@ -6,6 +6,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 #![warn(missing_docs)]
 
+mod apikeys;
 mod auth;
 mod changes;
 mod directory;
@@ -15,6 +16,7 @@ mod secret;
 mod sessions;
 mod users;
 
+pub use apikeys::*;
 pub use auth::*;
 pub use changes::*;
 pub use directory::*;

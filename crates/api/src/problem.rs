@@ -119,6 +119,8 @@ pub mod codes {
     pub const ACCOUNT_LOCKED: &str = "account_locked";
     /// Too many sign-in attempts from this address: slow down (429, `Retry-After`).
     pub const RATE_LIMITED: &str = "rate_limited";
+    /// The API key is suspended (by an administrator, or with its deactivated user).
+    pub const API_KEY_SUSPENDED: &str = "api_key_suspended";
     /// Unexpected server failure; the detail says nothing internal.
     pub const INTERNAL: &str = "internal";
 }

@@ -56,6 +56,8 @@ pub struct Principal {
     pub session_id: String,
     /// Permission keys from the user's roles.
     pub permissions: Vec<String>,
+    /// The API key used instead of a session (then `session_id` is empty).
+    pub api_key_id: Option<String>,
 }
 
 /// A permission, as a type.
@@ -150,9 +152,13 @@ impl FromRequestParts<AppState> for Principal {
         let token = header
             .strip_prefix("Bearer ")
             .ok_or_else(|| ApiError::unauthorized(codes::UNAUTHENTICATED, "The Authorization header must use the Bearer scheme."))?;
+        let token = token.trim();
+        if token.starts_with(gatehouse_api::API_KEY_PREFIX) {
+            return api_key_principal(state, token).await;
+        }
         let (session_id, expires_at) = state
             .key
-            .verify_access(token.trim())
+            .verify_access(token)
             .ok_or_else(|| ApiError::unauthorized(codes::UNAUTHENTICATED, "The access token is not valid."))?;
         let now = state.clock.now();
         if expires_at <= now {
@@ -178,8 +184,43 @@ impl FromRequestParts<AppState> for Principal {
             touch_session(state, &session_id, &row.user_id, now).await?;
         }
         let permissions = crate::routes::users::permissions_of(&state.db, &row.user_id).await?;
-        Ok(Self { user_id: row.user_id, org_id: row.org_id, session_id, permissions })
+        Ok(Self { user_id: row.user_id, org_id: row.org_id, session_id, permissions, api_key_id: None })
     }
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    id: String,
+    user_id: String,
+    org_id: String,
+    last_used_at: Option<chrono::DateTime<chrono::Utc>>,
+    suspended_at: Option<chrono::DateTime<chrono::Utc>>,
+    status: String,
+}
+
+/// An API key acts as its user, checked on every request like a session: a suspended key,
+/// or one whose user is no longer active, is refused at once.
+async fn api_key_principal(state: &AppState, token: &str) -> Result<Principal> {
+    let row: Option<KeyRow> = sqlx::query_as(
+        "SELECT k.id, k.user_id, k.org_id, k.last_used_at, k.suspended_at, u.status
+         FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = ?",
+    )
+    .bind(crate::tokens::hash_token(token))
+    .fetch_optional(&state.db)
+    .await?;
+    let row = row.ok_or_else(|| ApiError::unauthorized(codes::UNAUTHENTICATED, "The API key is not valid."))?;
+    if row.suspended_at.is_some() {
+        return Err(ApiError::unauthorized(codes::API_KEY_SUSPENDED, "This API key is suspended; ask an administrator to restore it."));
+    }
+    if row.status != "active" {
+        return Err(ApiError::unauthorized(codes::API_KEY_SUSPENDED, "The API key's user is no longer active."));
+    }
+    let now = state.clock.now();
+    if row.last_used_at.is_none_or(|t| now - t >= state.config.last_active_granularity) {
+        sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?").bind(now).bind(&row.id).execute(&state.db).await?;
+    }
+    let permissions = crate::routes::users::permissions_of(&state.db, &row.user_id).await?;
+    Ok(Principal { user_id: row.user_id, org_id: row.org_id, session_id: String::new(), permissions, api_key_id: Some(row.id) })
 }
 
 async fn touch_session(state: &AppState, session_id: &str, user_id: &str, now: chrono::DateTime<chrono::Utc>) -> Result<()> {

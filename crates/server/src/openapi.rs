@@ -34,7 +34,7 @@ impl Modify for BearerAuth {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("An access token from /v1/auth/login, or an API key `gh_…`"))
+                    .description(Some("An access token from /v1/auth/login, or an API key `ghk_…`"))
                     .build(),
             ),
         );

@@ -3,11 +3,10 @@
 //! result per user. A refusal for one user does not stop the others.
 
 use super::auth::ClientMeta;
-use super::lifecycle::{self, Change, end_sessions, ensure_outranks};
+use super::lifecycle::{self, Change};
 use super::user_edit::{self, etag, resolve_groups, resolve_roles};
 use super::users::find_versioned;
 use crate::app::AppState;
-use crate::audit::{self, Event};
 use crate::auth::{Principal, SessionsRevoke, UsersManage};
 use crate::error::{ApiError, Result};
 use crate::extract::ApiJson;
@@ -16,7 +15,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gatehouse_api::{BulkAction, BulkItem, BulkRequest, BulkResponse, MAX_BULK_USERS, Problem, User, UserPatch, codes};
-use serde_json::json;
 
 /// Applies one action to each of the users named; answers 200 with a result per user
 /// even when some were refused.
@@ -142,24 +140,7 @@ async fn one(
             Ok(Some((saved.user, saved.version)))
         }
         BulkAction::Logout => {
-            let (user, _) = find_versioned(db, org, id).await?.ok_or_else(not_found)?;
-            if id != principal.user_id {
-                ensure_outranks(db, principal, &user, "sign them out").await?;
-            }
-            let now = state.clock.now();
-            let mut tx = db.begin().await?;
-            let ended = end_sessions(&mut tx, id, "forced_logout", now).await?;
-            let event = Event {
-                org_id: org,
-                actor_id: Some(&principal.user_id),
-                target_type: "user",
-                target_id: id,
-                action: "user.logged_out",
-                ip: &meta.ip,
-                details: json!({ "target": { "name": user.display_name, "email": user.email }, "sessions_ended": ended }),
-            };
-            audit::record(&mut tx, event, now).await?;
-            tx.commit().await?;
+            super::sessions::logout_user(state, principal, meta, org, id, None).await?;
             Ok(None)
         }
         BulkAction::AddRole { .. } | BulkAction::RemoveRole { .. } | BulkAction::AddDepartment { .. } | BulkAction::RemoveDepartment { .. } => {

@@ -191,6 +191,8 @@ pub(crate) async fn apply(
         return stale(&now_user, now_version);
     }
     let mut sessions_ended = 0;
+    // Suspended by deactivation, or restored by reactivation.
+    let mut api_keys = 0;
     if change == Change::Reactivate {
         super::org::ensure_seats(&mut tx, org).await?;
     }
@@ -203,6 +205,10 @@ pub(crate) async fn apply(
             ));
         }
         sessions_ended = end_sessions(&mut tx, id, "user_deactivated", now).await?;
+        api_keys = super::apikeys::suspend_for_deactivation(&mut tx, id, now).await?;
+    }
+    if change == Change::Reactivate {
+        api_keys = super::apikeys::restore_after_reactivation(&mut tx, id).await?;
     }
     let action = match change {
         Change::Deactivate => "user.deactivated",
@@ -222,6 +228,7 @@ pub(crate) async fn apply(
                 "before": { "status": current.status.as_str() },
                 "after": { "status": target.as_str() },
                 "sessions_ended": sessions_ended,
+                "api_keys": api_keys,
             }),
         },
         now,

@@ -1,6 +1,7 @@
 //! HTTP routes. Every route is registered through `utoipa_axum::routes!`, so a route
 //! without an OpenAPI description does not compile.
 
+pub mod apikeys;
 pub mod attempts;
 pub mod auth;
 pub mod avatar;
@@ -51,6 +52,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::user_sessions))
         .routes(routes!(sessions::force_logout))
         .routes(routes!(attempts::list_attempts))
+        .routes(routes!(apikeys::list_keys, apikeys::create_key))
+        .routes(routes!(apikeys::suspend_key))
+        .routes(routes!(apikeys::restore_key))
 }
 
 /// Appends `(?, ?, …)` with one bound parameter per id, for `… IN` clauses.

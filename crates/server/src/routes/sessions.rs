@@ -296,15 +296,30 @@ pub async fn force_logout(
     let path = format!("/v1/users/{id}/logout");
     match Idempotency::claim(&state, &principal, &headers, "POST", &path, &()).await? {
         Claim::Replay(response) => Ok(response),
-        Claim::None => logout_user(&state, &principal, &meta, &org, &id, None).await,
+        Claim::None => logout_user(&state, &principal, &meta, &org, &id, None).await.map(json_response),
         Claim::Fresh(idem) => {
-            let result = logout_user(&state, &principal, &meta, &org, &id, Some(&idem)).await;
+            let result = logout_user(&state, &principal, &meta, &org, &id, Some(&idem)).await.map(json_response);
             idem.finish(&state, result).await
         }
     }
 }
 
-async fn logout_user(state: &AppState, principal: &Principal, meta: &ClientMeta, org: &str, id: &str, idem: Option<&Idempotency>) -> Result<Response> {
+fn json_response((_, body): (ForcedLogout, Vec<u8>)) -> Response {
+    let mut res = Response::new(axum::body::Body::from(body));
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res
+}
+
+/// Force logout of one user (also each user of a bulk logout): the checks, the sessions
+/// and trusted devices ended, the audit event, in one transaction; the answer and its JSON.
+pub(crate) async fn logout_user(
+    state: &AppState,
+    principal: &Principal,
+    meta: &ClientMeta,
+    org: &str,
+    id: &str,
+    idem: Option<&Idempotency>,
+) -> Result<(ForcedLogout, Vec<u8>)> {
     let user = ensure_may_act_on(&state.db, principal, org, id, "force them to sign out").await?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
@@ -338,7 +353,5 @@ async fn logout_user(state: &AppState, principal: &Principal, meta: &ClientMeta,
         idem.store(&mut tx, StatusCode::OK, None, &body, now).await?;
     }
     tx.commit().await?;
-    let mut res = Response::new(axum::body::Body::from(body));
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    Ok(res)
+    Ok((done, body))
 }

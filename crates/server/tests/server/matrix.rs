@@ -63,6 +63,10 @@ const OUTSIDE: &[(&str, &str)] = &[
     ("POST", "/v1/auth/refresh"), // before sign-in
     ("POST", "/v1/auth/logout"),  // ends the caller's own session
     ("GET", "/v1/changes/stream"), // an endless stream; needs users.read like /v1/changes (changes tests)
+    ("GET", "/v1/users/{id}/api-keys"),  // one's own: anyone; someone else's: users.manage (sessions tests)
+    ("POST", "/v1/users/{id}/api-keys"), // likewise
+    ("POST", "/v1/api-keys/{id}/suspend"), // likewise, by the key's user
+    ("POST", "/v1/api-keys/{id}/restore"), // likewise
 ];
 
 #[test]

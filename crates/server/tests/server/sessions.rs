@@ -295,3 +295,62 @@ async fn login_attempts_filter_and_page() {
     let fields: Vec<&str> = p.errors.iter().map(|e| e.field.as_str()).collect();
     assert_eq!(fields, ["result", "reason", "ip", "from"]);
 }
+
+#[tokio::test]
+async fn api_keys_are_shown_once_stored_hashed_and_suspended_with_their_user() {
+    let s = TestServer::new().await;
+    let owner = s.login(OWNER).await;
+    let member_id = id_of(&s, &owner, MEMBER).await;
+    let path = format!("/v1/users/{member_id}/api-keys");
+    let res = send(&s, &owner, "POST", &path, Some(json!({"name": "  CI deploys "})), &[]).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let created: gatehouse_api::CreatedApiKey = res.json().await.unwrap();
+    let secret = created.secret.expose().clone();
+    assert!(secret.starts_with("ghk_") && secret.starts_with(&created.key.prefix));
+    assert_eq!(created.key.name, "CI deploys");
+    // Only a hash is stored; the list never shows the secret.
+    let stored: String = sqlx::query_scalar("SELECT key_hash FROM api_keys WHERE id = ?").bind(&created.key.id).fetch_one(&s.state.db).await.unwrap();
+    assert_ne!(stored, secret);
+    assert!(!stored.contains(&secret[4..]));
+    let listed = s.get(&path, &owner).await.text().await.unwrap();
+    assert!(!listed.contains(&secret[4..]), "the list holds no secret");
+
+    // The key acts as the member, and its use is recorded.
+    let me: serde_json::Value = s.get_with("/v1/me", &secret).await.json().await.unwrap();
+    assert_eq!(me["user"]["email"], MEMBER);
+    let keys: Vec<gatehouse_api::ApiKey> = s.get(&path, &owner).await.json().await.unwrap();
+    assert_eq!(keys[0].last_used_at, Some(s.clock_now()));
+
+    // Deactivating the member suspends the key on its next request; reactivating restores it.
+    assert_eq!(post(&s, &owner, &format!("/v1/users/{member_id}/deactivate"), &[]).await.status(), StatusCode::OK);
+    problem(s.get_with("/v1/me", &secret).await, StatusCode::UNAUTHORIZED, "api_key_suspended").await;
+    let keys: Vec<gatehouse_api::ApiKey> = s.get(&path, &owner).await.json().await.unwrap();
+    assert_eq!(keys[0].suspended_reason.as_deref(), Some("user_deactivated"));
+    problem(post(&s, &owner, &format!("/v1/api-keys/{}/restore", created.key.id), &[]).await, StatusCode::CONFLICT, "not_active").await;
+    assert_eq!(post(&s, &owner, &format!("/v1/users/{member_id}/reactivate"), &[]).await.status(), StatusCode::OK);
+    assert_eq!(s.get_with("/v1/me", &secret).await.status(), StatusCode::OK);
+
+    // Suspended by hand: refused, and a reactivation does not bring it back; restored by hand.
+    let key: gatehouse_api::ApiKey = post(&s, &owner, &format!("/v1/api-keys/{}/suspend", created.key.id), &[]).await.json().await.unwrap();
+    assert_eq!(key.suspended_reason.as_deref(), Some("admin"));
+    problem(s.get_with("/v1/me", &secret).await, StatusCode::UNAUTHORIZED, "api_key_suspended").await;
+    post(&s, &owner, &format!("/v1/users/{member_id}/deactivate"), &[]).await;
+    post(&s, &owner, &format!("/v1/users/{member_id}/reactivate"), &[]).await;
+    problem(s.get_with("/v1/me", &secret).await, StatusCode::UNAUTHORIZED, "api_key_suspended").await;
+    let key: gatehouse_api::ApiKey = post(&s, &owner, &format!("/v1/api-keys/{}/restore", created.key.id), &[]).await.json().await.unwrap();
+    assert!(key.suspended_at.is_none());
+    assert_eq!(s.get_with("/v1/me", &secret).await.status(), StatusCode::OK);
+    let actions: Vec<String> = events(&s, &member_id).await.into_iter().map(|(a, _, _)| a).filter(|a| a.starts_with("api_key.")).collect();
+    assert_eq!(actions, ["api_key.created", "api_key.suspended", "api_key.restored"]);
+
+    // Bad input, and someone else's keys.
+    let p = problem(send(&s, &owner, "POST", &path, Some(json!({"name": " "})), &[]).await, StatusCode::BAD_REQUEST, "validation_failed").await;
+    assert_eq!(p.errors[0].field, "name");
+    problem(post(&s, &owner, "/v1/api-keys/nope/suspend", &[]).await, StatusCode::BAD_REQUEST, "invalid_id").await;
+    problem(s.get_with("/v1/me", "ghk_not-a-key").await, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+    let member = s.login(MEMBER).await;
+    let owner_id = id_of(&s, &owner, OWNER).await;
+    problem(s.get(&format!("/v1/users/{owner_id}/api-keys"), &member).await, StatusCode::FORBIDDEN, "forbidden").await;
+    // Anyone manages their own.
+    assert_eq!(send(&s, &member, "POST", &format!("/v1/users/{member_id}/api-keys"), Some(json!({"name": "mine"})), &[]).await.status(), StatusCode::CREATED);
+}

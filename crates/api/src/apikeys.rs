@@ -1,0 +1,72 @@
+//! API keys (SPEC S6): long-lived credentials of a user for scripts and integrations.
+//! The secret is shown once, when created; the server keeps only its SHA-256.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Prefix of every API key, so secret scanners can spot one.
+pub const API_KEY_PREFIX: &str = "ghk_";
+
+/// Longest API key name, in characters.
+pub const MAX_API_KEY_NAME_CHARS: usize = 100;
+
+/// An API key, without its secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ApiKey {
+    /// Key id.
+    pub id: String,
+    /// The user it acts as.
+    pub user_id: String,
+    /// What it is for, e.g. "CI deploys".
+    pub name: String,
+    /// The first characters of the secret (`ghk_AbCd…`), to tell keys apart.
+    pub prefix: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// Last request made with it (written at most once a minute).
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// When it was suspended; a suspended key is refused.
+    pub suspended_at: Option<DateTime<Utc>>,
+    /// `admin` (by hand; restored by hand) or `user_deactivated` (restored when the user is
+    /// reactivated).
+    pub suspended_reason: Option<String>,
+}
+
+/// `POST /v1/users/{id}/api-keys` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct NewApiKey {
+    /// What it is for (1–100 characters).
+    pub name: String,
+}
+
+/// A key just created, with its secret: shown this once, never again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CreatedApiKey {
+    /// The key.
+    pub key: ApiKey,
+    /// The secret to send as `Authorization: Bearer ghk_…`.
+    pub secret: crate::Secret,
+}
+
+impl NewApiKey {
+    /// The name's problems, as field errors (empty when valid).
+    pub fn field_errors(&self) -> Vec<crate::FieldError> {
+        let name = self.name.trim();
+        let problem = if name.is_empty() {
+            Some(("required", "Name the key after what will use it.".to_owned()))
+        } else if name.chars().count() > MAX_API_KEY_NAME_CHARS {
+            Some(("too_long", format!("A key's name has at most {MAX_API_KEY_NAME_CHARS} characters.")))
+        } else if name.chars().any(char::is_control) {
+            Some(("invalid", "A key's name cannot contain control characters.".to_owned()))
+        } else {
+            None
+        };
+        problem.map(|(code, message)| crate::FieldError { field: "name".into(), code: code.into(), message }).into_iter().collect()
+    }
+}

@@ -1,0 +1,266 @@
+//! API keys (SPEC S6): create (the secret shown once), list with last use, suspend and
+//! restore. A key acts as its user; it is refused while suspended, and while its user is
+//! not active. Deactivating a user suspends their keys; reactivating restores them.
+
+use super::auth::ClientMeta;
+use super::lifecycle::ensure_outranks;
+use super::paging;
+use crate::app::AppState;
+use crate::audit::{self, Event};
+use crate::auth::{Principal, UsersManage};
+use crate::error::{ApiError, Result};
+use crate::extract::{ApiJson, ApiPath};
+use crate::tokens::{hash_token, random_bytes};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use chrono::{DateTime, Utc};
+use gatehouse_api::{API_KEY_PREFIX, ApiKey, CreatedApiKey, NewApiKey, Problem, Secret, User};
+use serde_json::json;
+use sqlx::{Sqlite, SqlitePool, Transaction};
+
+const COLUMNS: &str = "id, user_id, name, prefix, created_at, last_used_at, suspended_at, suspended_reason";
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    user_id: String,
+    name: String,
+    prefix: String,
+    created_at: DateTime<Utc>,
+    last_used_at: Option<DateTime<Utc>>,
+    suspended_at: Option<DateTime<Utc>>,
+    suspended_reason: Option<String>,
+}
+
+impl From<Row> for ApiKey {
+    fn from(r: Row) -> Self {
+        Self {
+            id: r.id,
+            user_id: r.user_id,
+            name: r.name,
+            prefix: r.prefix,
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+            suspended_at: r.suspended_at,
+            suspended_reason: r.suspended_reason,
+        }
+    }
+}
+
+/// The user whose keys are asked for: anyone may manage their own; someone else's need
+/// `users.manage` and every permission the user holds.
+async fn owner_of_keys(db: &SqlitePool, principal: &Principal, user_id: &str, doing: &str) -> Result<User> {
+    paging::check_id("user", user_id)?;
+    let user = super::users::find_user(db, &principal.org_id, user_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("No user with id `{user_id}` in this organization.")))?;
+    if user.id != principal.user_id {
+        principal.require::<UsersManage>()?;
+        ensure_outranks(db, principal, &user, doing).await?;
+    }
+    Ok(user)
+}
+
+/// Lists a user's API keys, newest first.
+#[utoipa::path(
+    get, path = "/v1/users/{id}/api-keys", tag = "sessions",
+    params(("id" = String, Path, description = "User id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user's keys, without secrets", body = [ApiKey]),
+        (status = 400, description = "`invalid_id`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Someone else's keys need `users.manage` and every permission they hold", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user in this organization", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_keys(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<String>) -> Result<Json<Vec<ApiKey>>> {
+    owner_of_keys(&state.db, &principal, &id, "see their API keys").await?;
+    let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM api_keys WHERE user_id = ? ORDER BY created_at DESC, id DESC"))
+        .bind(&id)
+        .fetch_all(&state.db)
+        .await?;
+    Ok(Json(rows.into_iter().map(ApiKey::from).collect()))
+}
+
+/// Creates an API key for a user; the answer holds its secret, shown only this once.
+#[utoipa::path(
+    post, path = "/v1/users/{id}/api-keys", tag = "sessions",
+    params(("id" = String, Path, description = "User id")),
+    request_body = NewApiKey,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The key and its secret (never shown again)", body = CreatedApiKey),
+        (status = 400, description = "`invalid_id`, or `validation_failed` for the name", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Someone else's keys need `users.manage` and every permission they hold", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user in this organization", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`not_active`: the user is not active", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create_key(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: ClientMeta,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(new): ApiJson<NewApiKey>,
+) -> Result<(StatusCode, Json<CreatedApiKey>)> {
+    let user = owner_of_keys(&state.db, &principal, &id, "give them an API key").await?;
+    let errors = new.field_errors();
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    if user.status != gatehouse_api::UserStatus::Active {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_active",
+            format!("{} is {}; only an active user can have a working API key.", user.display_name, user.status.as_str()),
+        ));
+    }
+    let secret = Secret::new(format!("{API_KEY_PREFIX}{}", B64.encode(random_bytes::<32>())));
+    let prefix: String = secret.expose().chars().take(API_KEY_PREFIX.len() + 6).collect();
+    let now = state.clock.now();
+    let key = ApiKey {
+        id: uuid::Uuid::now_v7().to_string(),
+        user_id: id.clone(),
+        name: new.name.trim().to_owned(),
+        prefix,
+        created_at: now,
+        last_used_at: None,
+        suspended_at: None,
+        suspended_reason: None,
+    };
+    let mut tx = state.db.begin().await?;
+    sqlx::query("INSERT INTO api_keys (id, org_id, user_id, name, prefix, key_hash, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(&key.id)
+        .bind(&principal.org_id)
+        .bind(&id)
+        .bind(&key.name)
+        .bind(&key.prefix)
+        .bind(hash_token(secret.expose()))
+        .bind(now)
+        .bind(&principal.user_id)
+        .execute(&mut *tx)
+        .await?;
+    audit_key(&mut tx, &principal.org_id, &principal, meta, &user, &key, "api_key.created", now).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(CreatedApiKey { key, secret })))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn audit_key(
+    tx: &mut Transaction<'_, Sqlite>,
+    org: &str,
+    principal: &Principal,
+    meta: ClientMeta,
+    user: &User,
+    key: &ApiKey,
+    action: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    audit::record(
+        tx,
+        Event {
+            org_id: org,
+            actor_id: Some(&principal.user_id),
+            target_type: "user",
+            target_id: &user.id,
+            action,
+            ip: &meta.ip,
+            details: json!({
+                "target": { "name": user.display_name, "email": user.email },
+                "api_key": { "id": key.id, "name": key.name, "prefix": key.prefix },
+            }),
+        },
+        now,
+    )
+    .await
+}
+
+async fn set_suspended(state: &AppState, principal: &Principal, meta: ClientMeta, key_id: &str, suspend: bool) -> Result<Json<ApiKey>> {
+    paging::check_id("API key", key_id)?;
+    let row: Option<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM api_keys WHERE id = ? AND org_id = ?"))
+        .bind(key_id)
+        .bind(&principal.org_id)
+        .fetch_optional(&state.db)
+        .await?;
+    let key = ApiKey::from(row.ok_or_else(|| ApiError::not_found(format!("No API key with id `{key_id}` in this organization.")))?);
+    let doing = if suspend { "suspend their API keys" } else { "restore their API keys" };
+    let user = owner_of_keys(&state.db, principal, &key.user_id, doing).await?;
+    // Already so: nothing changes (idempotent).
+    if key.suspended_at.is_some() == suspend {
+        return Ok(Json(key));
+    }
+    if !suspend && user.status != gatehouse_api::UserStatus::Active {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_active",
+            format!("{} is {}; reactivate them first (their keys come back with them).", user.display_name, user.status.as_str()),
+        ));
+    }
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let (at, reason, action) = if suspend { (Some(now), Some("admin"), "api_key.suspended") } else { (None, None, "api_key.restored") };
+    sqlx::query("UPDATE api_keys SET suspended_at = ?, suspended_reason = ? WHERE id = ?").bind(at).bind(reason).bind(key_id).execute(&mut *tx).await?;
+    let key = ApiKey { suspended_at: at, suspended_reason: reason.map(str::to_owned), ..key };
+    audit_key(&mut tx, &principal.org_id, principal, meta, &user, &key, action, now).await?;
+    tx.commit().await?;
+    Ok(Json(key))
+}
+
+/// Suspends an API key: it is refused from its next request on, until restored.
+#[utoipa::path(
+    post, path = "/v1/api-keys/{id}/suspend", tag = "sessions",
+    params(("id" = String, Path, description = "API key id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The suspended key (already suspended: unchanged)", body = ApiKey),
+        (status = 400, description = "`invalid_id`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Someone else's keys need `users.manage` and every permission they hold", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such key in this organization", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn suspend_key(State(state): State<AppState>, principal: Principal, meta: ClientMeta, ApiPath(id): ApiPath<String>) -> Result<Json<ApiKey>> {
+    set_suspended(&state, &principal, meta, &id, true).await
+}
+
+/// Restores a suspended API key.
+#[utoipa::path(
+    post, path = "/v1/api-keys/{id}/restore", tag = "sessions",
+    params(("id" = String, Path, description = "API key id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The working key (already working: unchanged)", body = ApiKey),
+        (status = 400, description = "`invalid_id`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Someone else's keys need `users.manage` and every permission they hold", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such key in this organization", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`not_active`: the key's user is deactivated", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn restore_key(State(state): State<AppState>, principal: Principal, meta: ClientMeta, ApiPath(id): ApiPath<String>) -> Result<Json<ApiKey>> {
+    set_suspended(&state, &principal, meta, &id, false).await
+}
+
+/// Deactivation suspends the user's working keys; returns how many.
+pub(crate) async fn suspend_for_deactivation(tx: &mut Transaction<'_, Sqlite>, user_id: &str, now: DateTime<Utc>) -> Result<u64> {
+    Ok(sqlx::query("UPDATE api_keys SET suspended_at = ?, suspended_reason = 'user_deactivated' WHERE user_id = ? AND suspended_at IS NULL")
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected())
+}
+
+/// Reactivation restores the keys deactivation suspended (not those suspended by hand).
+pub(crate) async fn restore_after_reactivation(tx: &mut Transaction<'_, Sqlite>, user_id: &str) -> Result<u64> {
+    Ok(sqlx::query("UPDATE api_keys SET suspended_at = NULL, suspended_reason = NULL WHERE user_id = ? AND suspended_reason = 'user_deactivated'")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected())
+}
