@@ -36,6 +36,9 @@ const COMMANDS: &[&str] = &[
     "user_sessions",
     "revoke_session",
     "login_attempts",
+    "api_keys",
+    "create_api_key",
+    "set_api_key_suspended",
 ];
 
 fn main() {

@@ -5,7 +5,7 @@ use crate::connections::{self, SavedConnection};
 use crate::error::{IpcError, IpcErrorCode};
 use crate::sync::Worker;
 use gatehouse_client::api::{
-    BulkRequest, BulkResponse, Directory, ForcedLogout, Group, LoginAttemptPage, LoginAttemptQuery, Revocation, SessionPage, SessionQuery, GroupPatch, Me, NewGroup, NewRole, NewUser, Organization, OrganizationPatch,
+    ApiKey, BulkRequest, BulkResponse, CreatedApiKey, Directory, ForcedLogout, NewApiKey, Group, LoginAttemptPage, LoginAttemptQuery, Revocation, SessionPage, SessionQuery, GroupPatch, Me, NewGroup, NewRole, NewUser, Organization, OrganizationPatch,
     OrganizationRef, OutboxAction, OutboxEntry, OutboxState, Resolution, Role, RolePatch, Secret, SyncStatus, User, UserCounts,
     UserListQuery, UserPatch,
 };
@@ -435,6 +435,23 @@ pub async fn user_sessions(state: &AppState, user_id: String, query: SessionQuer
 
 pub async fn revoke_session(state: &AppState, session_id: String) -> Result<Revocation, IpcError> {
     with_client(state, |client| async move { client.revoke_session(&session_id).await }).await
+}
+
+pub async fn api_keys(state: &AppState, user_id: String) -> Result<Vec<ApiKey>, IpcError> {
+    with_client(state, |client| async move { client.api_keys(&user_id).await }).await
+}
+
+pub async fn create_api_key(state: &AppState, user_id: String, name: String) -> Result<CreatedApiKey, IpcError> {
+    // Checked here too, so a bad name is refused before it crosses the network.
+    let errors = NewApiKey { name: name.clone() }.field_errors();
+    if let Some(e) = errors.into_iter().next() {
+        return Err(IpcError::field(&e.field, e.message));
+    }
+    with_client(state, |client| async move { client.create_api_key(&user_id, &name).await }).await
+}
+
+pub async fn set_api_key_suspended(state: &AppState, key_id: String, suspended: bool) -> Result<ApiKey, IpcError> {
+    with_client(state, |client| async move { client.set_api_key_suspended(&key_id, suspended).await }).await
 }
 
 pub async fn login_attempts(state: &AppState, query: LoginAttemptQuery) -> Result<LoginAttemptPage, IpcError> {

@@ -18,7 +18,7 @@ pub use connections::SavedConnection;
 pub use error::{IpcError, IpcErrorCode};
 
 use gatehouse_client::api::{
-    BulkRequest, BulkResponse, Directory, Group, LoginAttemptPage, LoginAttemptQuery, NewGroup, NewRole, NewUser, Organization, OrganizationPatch, OutboxAction, OutboxEntry,
+    ApiKey, BulkRequest, BulkResponse, CreatedApiKey, Directory, Group, LoginAttemptPage, LoginAttemptQuery, NewGroup, NewRole, NewUser, Organization, OrganizationPatch, OutboxAction, OutboxEntry,
     Resolution, Revocation, Role, RolePatch, SessionPage, SessionQuery, SyncStatus, User, UserListQuery, UserPatch,
 };
 use tauri::{AppHandle, Manager, State};
@@ -145,6 +145,12 @@ app_commands! {
     revoke_session(session_id: String) -> Revocation => commands::revoke_session(state, session_id).await;
     /// One page of login attempts, filtered (live from the server).
     login_attempts(query: LoginAttemptQuery) -> LoginAttemptPage => commands::login_attempts(state, query).await;
+    /// A user's API keys, newest first, without their secrets.
+    api_keys(user_id: String) -> Vec<ApiKey> => commands::api_keys(state, user_id).await;
+    /// Creates an API key; the answer carries its secret, to be shown once and never stored.
+    create_api_key(user_id: String, name: String) -> CreatedApiKey => commands::create_api_key(state, user_id, name).await;
+    /// Suspends (true) or restores (false) an API key.
+    set_api_key_suspended(key_id: String, suspended: bool) -> ApiKey => commands::set_api_key_suspended(state, key_id, suspended).await;
 }
 
 /// Starts the app.

@@ -3,7 +3,7 @@
 
 use crate::auth::Client;
 use crate::error::Result;
-use gatehouse_api::{ForcedLogout, LoginAttemptPage, LoginAttemptQuery, Revocation, SessionPage, SessionQuery};
+use gatehouse_api::{ApiKey, CreatedApiKey, ForcedLogout, NewApiKey, LoginAttemptPage, LoginAttemptQuery, Revocation, SessionPage, SessionQuery};
 use reqwest::Method;
 
 fn encoded(id: &str) -> String {
@@ -66,6 +66,23 @@ impl Client {
     pub async fn force_logout(&self, user_id: &str, idempotency_key: &str) -> Result<ForcedLogout> {
         let headers = [("idempotency-key", idempotency_key)];
         Ok(self.send_authed_with(Method::POST, &format!("v1/users/{}/logout", encoded(user_id)), None::<&()>, &headers).await?.0)
+    }
+
+    /// `GET /v1/users/{id}/api-keys`: the user's API keys, newest first, without secrets.
+    pub async fn api_keys(&self, user_id: &str) -> Result<Vec<ApiKey>> {
+        self.get(&format!("v1/users/{}/api-keys", encoded(user_id))).await
+    }
+
+    /// `POST /v1/users/{id}/api-keys`: a new key; its secret is in the answer only.
+    pub async fn create_api_key(&self, user_id: &str, name: &str) -> Result<CreatedApiKey> {
+        let body = NewApiKey { name: name.to_owned() };
+        Ok(self.send_authed_with(Method::POST, &format!("v1/users/{}/api-keys", encoded(user_id)), Some(&body), &[]).await?.0)
+    }
+
+    /// `POST /v1/api-keys/{id}/suspend` or `…/restore`.
+    pub async fn set_api_key_suspended(&self, key_id: &str, suspended: bool) -> Result<ApiKey> {
+        let verb = if suspended { "suspend" } else { "restore" };
+        Ok(self.send_authed_with(Method::POST, &format!("v1/api-keys/{}/{verb}", encoded(key_id)), None::<&()>, &[]).await?.0)
     }
 
     /// One page of `GET /v1/login-attempts`, newest first.

@@ -2,6 +2,41 @@
 // `cargo xtask test` fails when this file differs from what the Rust code generates.
 import { invoke } from "@tauri-apps/api/core";
 
+export type ApiKey = { 
+/**
+ * Key id.
+ */
+id: string, 
+/**
+ * The user it acts as.
+ */
+user_id: string, 
+/**
+ * What it is for, e.g. "CI deploys".
+ */
+name: string, 
+/**
+ * The first characters of the secret (`ghk_AbCd…`), to tell keys apart.
+ */
+prefix: string, 
+/**
+ * When it was created.
+ */
+created_at: string, 
+/**
+ * Last request made with it (written at most once a minute).
+ */
+last_used_at: string | null, 
+/**
+ * When it was suspended; a suspended key is refused.
+ */
+suspended_at: string | null, 
+/**
+ * `admin` (by hand; restored by hand) or `user_deactivated` (restored when the user is
+ * reactivated).
+ */
+suspended_reason: string | null, };
+
 export type AuthMethod = "password" | "google" | "microsoft" | "saml";
 
 export type BulkItem = { 
@@ -87,6 +122,16 @@ counts: UserCounts,
  * Users with queued edits: pending, conflict or failed.
  */
 local: { [key in string]: OutboxState }, };
+
+export type CreatedApiKey = { 
+/**
+ * The key.
+ */
+key: ApiKey, 
+/**
+ * The secret to send as `Authorization: Bearer ghk_…`.
+ */
+secret: string, };
 
 export type CurrentSession = { 
 /**
@@ -980,6 +1025,12 @@ export const commands = {
   revokeSession: (sessionId: string) => invoke<Revocation>("revoke_session", { sessionId }),
   /** One page of login attempts, filtered (live from the server). */
   loginAttempts: (query: LoginAttemptQuery) => invoke<LoginAttemptPage>("login_attempts", { query }),
+  /** A user's API keys, newest first, without their secrets. */
+  apiKeys: (userId: string) => invoke<Array<ApiKey>>("api_keys", { userId }),
+  /** Creates an API key; the answer carries its secret, to be shown once and never stored. */
+  createApiKey: (userId: string, name: string) => invoke<CreatedApiKey>("create_api_key", { userId, name }),
+  /** Suspends (true) or restores (false) an API key. */
+  setApiKeySuspended: (keyId: string, suspended: boolean) => invoke<ApiKey>("set_api_key_suspended", { keyId, suspended }),
 };
 
 /** The permission catalogue, in the server's order: [key, what it allows]. */
