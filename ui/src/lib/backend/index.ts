@@ -35,6 +35,8 @@ import {
   type SessionPage,
   type SessionQuery,
   type User,
+  type ApiKey,
+  type CreatedApiKey,
 } from '../bindings';
 
 export type { IpcError, IpcErrorCode };
@@ -84,6 +86,12 @@ export interface Backend {
   revokeSession(sessionId: string): Promise<Revocation>;
   /** One page of login attempts (online only). */
   loginAttempts(query: LoginAttemptQuery): Promise<LoginAttemptPage>;
+  /** A user's API keys, newest first, without their secrets (online only). */
+  apiKeys(userId: string): Promise<ApiKey[]>;
+  /** Creates an API key; the answer carries its secret, shown once and never stored (online only). */
+  createApiKey(userId: string, name: string): Promise<CreatedApiKey>;
+  /** Suspends (true) or restores (false) an API key (online only). */
+  setApiKeySuspended(keyId: string, suspended: boolean): Promise<ApiKey>;
 }
 
 const CODES: readonly IpcErrorCode[] = [
@@ -214,6 +222,9 @@ export const tauriBackend: Backend = {
   userSessions: (userId, query) => call(() => commands.userSessions(userId, compactSessionQuery(query))),
   revokeSession: (sessionId) => call(() => commands.revokeSession(sessionId)),
   loginAttempts: (query) => call(() => commands.loginAttempts(compactAttemptQuery(query))),
+  apiKeys: (userId) => call(() => commands.apiKeys(userId)),
+  createApiKey: (userId, name) => call(() => commands.createApiKey(userId, name)),
+  setApiKeySuspended: (keyId, suspended) => call(() => commands.setApiKeySuspended(keyId, suspended)),
 };
 
 const KEY = Symbol('gatehouse.backend');

@@ -41,6 +41,9 @@ function backendWith(listUsers: (q: UserListQuery) => Promise<CachedUserPage>): 
     userSessions: vi.fn(),
     revokeSession: vi.fn(),
     loginAttempts: vi.fn(),
+    apiKeys: vi.fn(),
+    createApiKey: vi.fn(),
+    setApiKeySuspended: vi.fn(),
   };
 }
 
