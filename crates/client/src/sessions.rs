@@ -6,12 +6,13 @@ use crate::error::Result;
 use gatehouse_api::{ApiKey, CreatedApiKey, ForcedLogout, NewApiKey, LoginAttemptPage, LoginAttemptQuery, Revocation, SessionPage, SessionQuery};
 use reqwest::Method;
 
-fn encoded(id: &str) -> String {
+/// An id as one path segment.
+pub(crate) fn encoded(id: &str) -> String {
     url::form_urlencoded::byte_serialize(id.as_bytes()).collect()
 }
 
-/// `?k=v&…` of the pairs that are set.
-fn query_string<'a>(pairs: impl IntoIterator<Item = (&'a str, Option<String>)>) -> String {
+/// `?k=v&…` of the pairs that are set (empty when none is).
+pub(crate) fn query_string<'a>(pairs: impl IntoIterator<Item = (&'a str, Option<String>)>) -> String {
     let mut ser = url::form_urlencoded::Serializer::new(String::new());
     for (k, v) in pairs {
         if let Some(v) = v.filter(|v| !v.is_empty()) {

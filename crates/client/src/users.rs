@@ -15,7 +15,7 @@ pub struct Versioned<T> {
 }
 
 fn user_path(id: &str) -> String {
-    format!("v1/users/{}", url::form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>())
+    format!("v1/users/{}", crate::sessions::encoded(id))
 }
 
 fn versioned<T>(value: T, headers: &reqwest::header::HeaderMap) -> Result<Versioned<T>> {
@@ -106,23 +106,14 @@ impl Client {
 }
 
 fn serde_urlencoded_query(q: &UserListQuery) -> String {
-    let mut ser = url::form_urlencoded::Serializer::new(String::new());
-    let status = q.status.map(|s| s.as_str().to_owned());
-    let limit = q.limit.map(|l| l.to_string());
-    for (k, v) in [
-        ("q", q.q.as_deref()),
-        ("status", status.as_deref()),
-        ("role", q.role.as_deref()),
-        ("department", q.department.as_deref()),
-        ("limit", limit.as_deref()),
-        ("cursor", q.cursor.as_deref()),
-    ] {
-        if let Some(v) = v.filter(|v| !v.is_empty()) {
-            ser.append_pair(k, v);
-        }
-    }
-    let s = ser.finish();
-    if s.is_empty() { s } else { format!("?{s}") }
+    crate::sessions::query_string([
+        ("q", q.q.clone()),
+        ("status", q.status.map(|s| s.as_str().to_owned())),
+        ("role", q.role.clone()),
+        ("department", q.department.clone()),
+        ("limit", q.limit.map(|l| l.to_string())),
+        ("cursor", q.cursor.clone()),
+    ])
 }
 
 #[cfg(test)]

@@ -142,7 +142,7 @@ pub async fn list_attempts(State(state): State<AppState>, principal: Principal, 
         qb.push(" AND a.user_id = ").push_bind(u.clone());
     }
     if let Some(e) = &query.email {
-        let pattern = format!("%{}%", e.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let pattern = gatehouse_api::substring_like_pattern(e);
         qb.push(" AND a.email LIKE ").push_bind(pattern).push(" ESCAPE '\\'");
     }
     if let Some(ip) = &query.ip {

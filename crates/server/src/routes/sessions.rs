@@ -105,7 +105,7 @@ async fn page(state: &AppState, org_id: &str, user_id: Option<&str>, query: &Lis
         qb.push(" AND s.revoked_at IS NULL AND s.last_active_at >= ").push_bind(state.clock.now() - state.config.refresh_token_ttl);
     }
     if let Some(q) = &query.q {
-        let pattern = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let pattern = gatehouse_api::substring_like_pattern(q);
         qb.push(" AND (u.search_text LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
         qb.push(" OR s.ip LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
         qb.push(" OR lower(s.device) LIKE ").push_bind(pattern).push(" ESCAPE '\\')");
