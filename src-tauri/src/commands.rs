@@ -398,8 +398,7 @@ pub struct LogoutStatus {
 }
 
 async fn logout_status_of(cache: &Cache, user_id: &str) -> Result<LogoutStatus, Error> {
-    let queued = cache.outbox().await?.into_iter().rev().find(|e| e.user_id == user_id && e.action == OutboxAction::Logout);
-    Ok(LogoutStatus { user_id: user_id.to_owned(), queued, confirmed: cache.logout_confirmation(user_id).await? })
+    Ok(LogoutStatus { user_id: user_id.to_owned(), queued: cache.queued_logout(user_id).await?, confirmed: cache.logout_confirmation(user_id).await? })
 }
 
 pub async fn force_logout(state: &AppState, user_id: String) -> Result<LogoutStatus, IpcError> {
@@ -409,7 +408,6 @@ pub async fn force_logout(state: &AppState, user_id: String) -> Result<LogoutSta
     };
     // Durable first: if the app dies or the network is down, it is still sent later.
     let entry = cache.enqueue_user_action(&user_id, OutboxAction::Logout).await?;
-    shared.touched();
     // Then at once, ahead of any queued edits.
     let sent = client.send_entry(&cache, entry.seq).await;
     shared.touched();

@@ -467,6 +467,18 @@ impl Cache {
         })
     }
 
+    /// The latest queued (pending or refused) force logout of `user_id`, if any.
+    pub async fn queued_logout(&self, user_id: &str) -> Result<Option<OutboxEntry>> {
+        let row: Option<Row> = sqlx::query_as(&format!("SELECT {ROW_COLUMNS} FROM outbox WHERE user_id = ? AND action = 'logout' ORDER BY seq DESC LIMIT 1"))
+            .bind(user_id)
+            .fetch_optional(&self.db)
+            .await?;
+        match row {
+            Some(row) => Ok(Some(self.to_entry(row).await?)),
+            None => Ok(None),
+        }
+    }
+
     /// Every entry, oldest first.
     pub async fn outbox(&self) -> Result<Vec<OutboxEntry>> {
         let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {ROW_COLUMNS} FROM outbox ORDER BY seq")).fetch_all(&self.db).await?;

@@ -61,6 +61,7 @@ async fn a_force_logout_queued_offline_waits_not_yet_effective_and_is_sent_once(
     // Durable and marked: the user's row is pending, nothing is confirmed.
     assert_eq!(cache.local_states(&[&member_id]).await.unwrap().get(&member_id), Some(&OutboxState::Pending));
     assert!(cache.logout_confirmation(&member_id).await.unwrap().is_none());
+    assert_eq!(cache.queued_logout(&member_id).await.unwrap().map(|e| e.seq), Some(entry.seq), "shown as queued");
     let reopened = Cache::open(&dir.path().join("cache.db")).await.unwrap();
     assert_eq!(reopened.outbox().await.unwrap()[0].action, OutboxAction::Logout, "kept across a restart");
 
@@ -74,6 +75,7 @@ async fn a_force_logout_queued_offline_waits_not_yet_effective_and_is_sent_once(
     assert!(session_ended(&member.me().await.unwrap_err()));
     assert!(cache.logout_confirmation(&member_id).await.unwrap().is_some());
     assert!(cache.local_states(&[&member_id]).await.unwrap().is_empty(), "the pending mark is gone");
+    assert!(cache.queued_logout(&member_id).await.unwrap().is_none());
     // Exactly once: one audited force logout.
     assert_eq!(admin.replay(&cache).await.unwrap().confirmed, 0);
     let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", server.db_path().display())).await.unwrap();
