@@ -121,6 +121,26 @@ pub mod codes {
     pub const RATE_LIMITED: &str = "rate_limited";
     /// The API key is suspended (by an administrator, or with its deactivated user).
     pub const API_KEY_SUSPENDED: &str = "api_key_suspended";
+    /// The account has MFA enrolled and the sign-in sent no TOTP code (401).
+    pub const MFA_REQUIRED: &str = "mfa_required";
+    /// The TOTP code is wrong, stale or already used (401).
+    pub const MFA_FAILED: &str = "mfa_failed";
+    /// The organization requires MFA and this session must enrol before anything else (403).
+    pub const MFA_ENROLLMENT_REQUIRED: &str = "mfa_enrollment_required";
+    /// Confirming a TOTP enrolment that was never started, or was replaced (409).
+    pub const MFA_NOT_STARTED: &str = "mfa_not_started";
+    /// A password-reset token that this server never issued (400).
+    pub const RESET_TOKEN_INVALID: &str = "reset_token_invalid";
+    /// A password-reset token past its expiry, or replaced by a newer one (410).
+    pub const RESET_TOKEN_EXPIRED: &str = "reset_token_expired";
+    /// A password-reset token that was already used (410).
+    pub const RESET_TOKEN_USED: &str = "reset_token_used";
+    /// The account cannot receive a reset e-mail: it is not active (409).
+    pub const CANNOT_RESET: &str = "cannot_reset";
+    /// The server has no mail relay, so it cannot send the e-mail asked for (503).
+    pub const MAIL_NOT_CONFIGURED: &str = "mail_not_configured";
+    /// The demo mailbox is not enabled on this server (404).
+    pub const MAILBOX_DISABLED: &str = "mailbox_disabled";
     /// Unexpected server failure; the detail says nothing internal.
     pub const INTERNAL: &str = "internal";
 }

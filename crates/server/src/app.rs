@@ -27,6 +27,16 @@ pub struct Config {
     pub trusted_proxies: Vec<crate::net::IpBlock>,
     /// Brute-force protection (SPEC S5).
     pub sign_in_limits: SignInLimits,
+    /// The SMTP relay mail goes through; without one mail stays queued.
+    pub smtp: Option<crate::mail::SmtpRelay>,
+    /// The `From:` of outgoing mail.
+    pub mail_from: String,
+    /// Keep every outgoing message readable at `GET /v1/dev/mailbox` (demo servers only).
+    pub dev_mailbox: bool,
+    /// The server's address as users' browsers reach it: the base of e-mailed links.
+    pub public_url: String,
+    /// How long a password-reset link works.
+    pub password_reset_ttl: Duration,
 }
 
 /// Brute-force protection (SPEC S5): an account locks after `account_failures` failed
@@ -60,6 +70,11 @@ impl Default for Config {
             change_retention: Duration::days(30),
             trusted_proxies: Vec::new(),
             sign_in_limits: SignInLimits::default(),
+            smtp: None,
+            mail_from: "Gatehouse <gatehouse@localhost>".into(),
+            dev_mailbox: false,
+            public_url: "http://127.0.0.1:8080".into(),
+            password_reset_ttl: Duration::hours(1),
         }
     }
 }
@@ -77,6 +92,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Idempotency keys being handled by this process.
     pub in_flight: crate::idempotency::InFlight,
+    /// Wakes the mail worker when a message is queued.
+    pub mail_wakeup: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -84,7 +101,12 @@ impl AppState {
     pub async fn open(path: &Path, clock: Arc<dyn Clock>, config: Config) -> anyhow::Result<Self> {
         let db = db::connect(path).await?;
         let key = db::signing_key(&db).await?;
-        Ok(Self { db, clock, key, config: Arc::new(config), in_flight: Default::default() })
+        Ok(Self { db, clock, key, config: Arc::new(config), in_flight: Default::default(), mail_wakeup: Default::default() })
+    }
+
+    /// Tells the mail worker that a message was queued (call after the commit).
+    pub fn wake_mailer(&self) {
+        self.mail_wakeup.notify_one();
     }
 }
 
@@ -99,11 +121,16 @@ pub fn build(state: AppState) -> Router {
             async move { axum::Json(doc.as_ref().clone()) }
         }),
     )
+    // Where e-mailed reset links lead: a plain HTML form (SPEC U10).
+    .route("/reset-password", axum::routing::get(routes::resets::reset_page).post(routes::resets::reset_page_submit))
     .fallback(routes::not_found)
     .method_not_allowed_fallback(routes::method_not_allowed)
     .layer(DefaultBodyLimit::max(1024 * 1024))
-    // Logs method, path and status; never bodies or headers (tokens live there).
-    .layer(TraceLayer::new_for_http())
+    // Logs method, path and status; never bodies, headers (tokens live there) or query
+    // strings (searches hold names and addresses, reset links their token).
+    .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+        tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+    }))
     .with_state(state)
 }
 

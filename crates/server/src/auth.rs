@@ -138,6 +138,7 @@ struct SessionRow {
     last_active_at: chrono::DateTime<chrono::Utc>,
     revoked_at: Option<chrono::DateTime<chrono::Utc>>,
     status: String,
+    mfa_pending: bool,
 }
 
 impl FromRequestParts<AppState> for Principal {
@@ -167,7 +168,7 @@ impl FromRequestParts<AppState> for Principal {
         // The session row is read on every request: that is what makes a revocation
         // effective on the revoked session's very next request.
         let row: Option<SessionRow> = sqlx::query_as(
-            "SELECT s.user_id, s.org_id, s.last_active_at, s.revoked_at, u.status
+            "SELECT s.user_id, s.org_id, s.last_active_at, s.revoked_at, u.status, s.mfa_pending
              FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?",
         )
         .bind(&session_id)
@@ -179,6 +180,13 @@ impl FromRequestParts<AppState> for Principal {
         }
         if row.status != "active" {
             return Err(ApiError::unauthorized(codes::SESSION_REVOKED, "The account is no longer active."));
+        }
+        if row.mfa_pending && !crate::routes::mfa::ENROLMENT_PATHS.contains(&parts.uri.path()) {
+            return Err(ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                codes::MFA_ENROLLMENT_REQUIRED,
+                "Your organization requires MFA: set up an authenticator app before doing anything else.",
+            ));
         }
         if now - row.last_active_at >= state.config.last_active_granularity {
             touch_session(state, &session_id, &row.user_id, now).await?;

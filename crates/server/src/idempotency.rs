@@ -106,6 +106,27 @@ impl Idempotency {
         }
     }
 
+    /// Runs `act` under the request's `Idempotency-Key`, if it has one: a retry gets the
+    /// first answer back, a fresh key has `act`'s answer stored (`act` stores a success in
+    /// its own transaction through the `Idempotency` it is given; errors are stored here).
+    pub async fn handle(
+        state: &AppState,
+        principal: &Principal,
+        headers: &HeaderMap,
+        (method, path): (&str, &str),
+        body: &impl serde::Serialize,
+        act: impl AsyncFnOnce(Option<&Idempotency>) -> Result<Response>,
+    ) -> Result<Response> {
+        match Self::claim(state, principal, headers, method, path, body).await? {
+            Claim::Replay(response) => Ok(response),
+            Claim::None => act(None).await,
+            Claim::Fresh(idem) => {
+                let result = act(Some(&idem)).await;
+                idem.finish(state, result).await
+            }
+        }
+    }
+
     /// Stores `response`'s parts under the key on `conn`: call it inside the transaction
     /// of the change the response describes.
     pub async fn store(&self, conn: &mut SqliteConnection, status: StatusCode, etag: Option<&str>, body: &[u8], now: DateTime<Utc>) -> Result<()> {

@@ -14,11 +14,13 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+pub mod mail;
 pub mod net;
 pub mod openapi;
 pub mod routes;
 pub mod seed;
 pub mod tokens;
+pub mod totp;
 
 pub use app::{AppState, Config, SignInLimits, build};
 pub use clock::{Clock, SystemClock};

@@ -49,6 +49,23 @@ enum Command {
         /// The window those failures are counted in, in minutes.
         #[arg(long, env = "GATEHOUSE_IP_WINDOW_MINUTES", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1440))]
         ip_window_minutes: u32,
+        /// The SMTP relay for outgoing mail: `smtp://host:25`, `smtp://host:587?tls=required`
+        /// (STARTTLS) or `smtps://user:password@host:465`. Without one, mail stays queued.
+        #[arg(long, env = "GATEHOUSE_SMTP_URL", hide_env_values = true)]
+        smtp_url: Option<String>,
+        /// The From: of outgoing mail.
+        #[arg(long, env = "GATEHOUSE_MAIL_FROM", default_value = "Gatehouse <gatehouse@localhost>")]
+        mail_from: String,
+        /// Keep every outgoing message readable at GET /v1/dev/mailbox. For demo servers only.
+        #[arg(long, env = "GATEHOUSE_DEV_MAILBOX")]
+        dev_mailbox: bool,
+        /// The server's address as users' browsers reach it, for links in e-mail
+        /// [default: http:// and the listening address].
+        #[arg(long, env = "GATEHOUSE_PUBLIC_URL")]
+        public_url: Option<String>,
+        /// How long a password-reset link works, in minutes.
+        #[arg(long, env = "GATEHOUSE_PASSWORD_RESET_MINUTES", default_value_t = 60, value_parser = clap::value_parser!(u32).range(5..=10_080))]
+        password_reset_minutes: u32,
     },
     /// Create an organization in a new database.
     Seed {
@@ -96,7 +113,17 @@ async fn main() -> anyhow::Result<()> {
             lockout_minutes,
             ip_failures,
             ip_window_minutes,
+            smtp_url,
+            mail_from,
+            dev_mailbox,
+            public_url,
+            password_reset_minutes,
         } => {
+            let smtp = smtp_url.map(|url| gatehouse_server::mail::SmtpRelay { url: url.into() });
+            if let Some(relay) = &smtp {
+                relay.transport()?;
+            }
+            mail_from.parse::<lettre::message::Mailbox>().with_context(|| format!("--mail-from {mail_from:?} is not an e-mail address"))?;
             let path = match path {
                 Some(p) => p,
                 None => db::default_db_path()?,
@@ -111,16 +138,22 @@ async fn main() -> anyhow::Result<()> {
                     ip_failures,
                     ip_window: chrono::Duration::minutes(i64::from(ip_window_minutes)),
                 },
+                smtp,
+                mail_from,
+                dev_mailbox,
+                password_reset_ttl: chrono::Duration::minutes(i64::from(password_reset_minutes)),
                 ..Config::default()
             };
-            let state = AppState::open(&path, Arc::new(SystemClock), config).await?;
             let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
             let addr = listener.local_addr()?;
+            let config = Config { public_url: public_url.unwrap_or_else(|| format!("http://{addr}")), ..config };
+            let state = AppState::open(&path, Arc::new(SystemClock), config).await?;
             // The first stdout line is the contract with scripts and tests that start us on port 0.
             println!("listening on http://{addr}");
             std::io::stdout().flush()?;
             tracing::info!(db = %path.display(), "serving on http://{addr}");
             app::spawn_maintenance(state.clone());
+            gatehouse_server::mail::spawn_worker(state.clone())?;
             app::serve(listener, app::build(state)).await
         }
         Command::Seed { db: path, demo, users, sessions, owner_email, owner_password } => {

@@ -85,8 +85,9 @@ fn validate_login(req: &LoginRequest) -> Result<()> {
     responses(
         (status = 200, description = "Signed in: a new session and its tokens", body = TokenResponse),
         (status = 400, description = "Missing or malformed fields", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`invalid_credentials`: wrong e-mail or password (never says which)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_credentials`: wrong e-mail or password (never says which); `mfa_required`: the account has MFA, send `totp`; `mfa_failed`: wrong or reused code", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`account_disabled`: right password, but the account is deactivated or pending", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`account_locked` or `rate_limited`, with `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn login(State(state): State<AppState>, meta: ClientMeta, ApiJson(req): ApiJson<LoginRequest>) -> Result<Json<TokenResponse>> {
@@ -104,7 +105,7 @@ pub async fn login(State(state): State<AppState>, meta: ClientMeta, ApiJson(req)
         return Err(refusal.into_error());
     }
     let hash = candidate.as_ref().and_then(|c| c.password_hash.clone());
-    let password = req.password;
+    let password = req.password.clone();
     // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
     let ok = tokio::task::spawn_blocking(move || verify_password(password.expose(), hash.as_deref()))
         .await
@@ -125,10 +126,20 @@ pub async fn login(State(state): State<AppState>, meta: ClientMeta, ApiJson(req)
         ));
     }
 
+    let mfa = match second_factor(&state, user, &req, now).await {
+        Ok(mfa) => mfa,
+        Err((reason, error)) => {
+            record_attempt(&state, &meta, &email, Some(user), "failure", Some(reason), now).await?;
+            return Err(error);
+        }
+    };
+    let trusted_token = mfa.grant_trust.then(new_device_token);
+
     let mut tx = state.db.begin().await?;
     let session_id = uuid::Uuid::now_v7().to_string();
     sqlx::query(
-        "INSERT INTO sessions (id, user_id, org_id, user_agent, device, ip, created_at, last_active_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO sessions (id, user_id, org_id, user_agent, device, ip, created_at, last_active_at, mfa_pending, trusted_device, trusted_device_hash) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&session_id)
     .bind(&user.id)
@@ -138,18 +149,117 @@ pub async fn login(State(state): State<AppState>, meta: ClientMeta, ApiJson(req)
     .bind(&meta.ip)
     .bind(now)
     .bind(now)
+    .bind(mfa.enrolment_required)
+    .bind(trusted_token.is_some())
+    .bind(trusted_token.as_ref().map(|t| hash_token(t.expose())))
     .execute(&mut *tx)
     .await?;
+    if trusted_token.is_some() {
+        crate::audit::record(
+            &mut tx,
+            crate::audit::Event {
+                org_id: &user.org_id,
+                actor_id: Some(&user.id),
+                target_type: "user",
+                target_id: &user.id,
+                action: "session.trusted_device_granted",
+                ip: &meta.ip,
+                details: serde_json::json!({ "session": { "id": session_id }, "device": describe_device(&meta.user_agent), "days": TRUSTED_DEVICE_DAYS }),
+            },
+            now,
+        )
+        .await?;
+    }
     sqlx::query("UPDATE users SET last_login_at = ?, last_active_at = ? WHERE id = ?")
         .bind(now)
         .bind(now)
         .bind(&user.id)
         .execute(&mut *tx)
         .await?;
-    let response = issue_tokens(&state, &mut tx, &session_id, now).await?;
+    let mut response = issue_tokens(&state, &mut tx, &session_id, now).await?;
     tx.commit().await?;
     record_attempt(&state, &meta, &email, Some(user), "success", None, now).await?;
+    response.mfa_enrollment_required = mfa.enrolment_required;
+    response.trusted_device_token = trusted_token;
     Ok(Json(response))
+}
+
+/// How long a trusted device skips the TOTP code.
+const TRUSTED_DEVICE_DAYS: i64 = 30;
+
+fn new_device_token() -> gatehouse_api::Secret {
+    use base64::Engine;
+    format!("ghd_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crate::tokens::random_bytes::<32>())).into()
+}
+
+/// What the second factor decided for a sign-in whose password was right.
+struct SecondFactor {
+    /// The organization requires MFA and the account has none: the session may only enrol.
+    enrolment_required: bool,
+    /// A good code came with `trust_device`: grant a trusted-device token.
+    grant_trust: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct MfaState {
+    totp_secret: Option<String>,
+    totp_last_step: i64,
+    mfa_required: bool,
+}
+
+/// The TOTP check (SPEC U11, C2): an enrolled account needs a current code, or a trusted
+/// device's token; a refusal comes with its login-attempt reason.
+async fn second_factor(
+    state: &AppState,
+    user: &LoginCandidate,
+    req: &LoginRequest,
+    now: DateTime<Utc>,
+) -> std::result::Result<SecondFactor, (&'static str, ApiError)> {
+    let internal = |e: sqlx::Error| ("internal", ApiError::from(e));
+    let mfa: MfaState = sqlx::query_as(
+        "SELECT u.totp_secret, u.totp_last_step, o.mfa_required FROM users u JOIN organizations o ON o.id = u.org_id WHERE u.id = ?",
+    )
+    .bind(&user.id)
+    .fetch_one(&state.db)
+    .await
+    .map_err(internal)?;
+    let Some(secret) = mfa.totp_secret else {
+        return Ok(SecondFactor { enrolment_required: mfa.mfa_required, grant_trust: false });
+    };
+    if let Some(token) = &req.trusted_device_token {
+        let trusted: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM sessions WHERE trusted_device_hash = ? AND user_id = ? AND trusted_device = 1 AND created_at > ? LIMIT 1",
+        )
+        .bind(hash_token(token.expose()))
+        .bind(&user.id)
+        .bind(now - chrono::Duration::days(TRUSTED_DEVICE_DAYS))
+        .fetch_optional(&state.db)
+        .await
+        .map_err(internal)?;
+        if trusted.is_some() {
+            return Ok(SecondFactor { enrolment_required: false, grant_trust: false });
+        }
+    }
+    let Some(code) = req.totp.as_deref().filter(|c| !c.trim().is_empty()) else {
+        return Err((
+            "mfa_required",
+            ApiError::unauthorized(codes::MFA_REQUIRED, "Enter the 6-digit code from your authenticator app."),
+        ));
+    };
+    let failed = || ("mfa_failed", ApiError::unauthorized(codes::MFA_FAILED, "That code is not right, or was already used; enter the current one."));
+    let step = crate::totp::verify(&secret, code, now.timestamp(), mfa.totp_last_step).ok_or_else(failed)?;
+    // A code works once, even when two sign-ins race with it.
+    let spent = sqlx::query("UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?")
+        .bind(step)
+        .bind(&user.id)
+        .bind(step)
+        .execute(&state.db)
+        .await
+        .map_err(internal)?;
+    if spent.rows_affected() != 1 {
+        return Err(failed());
+    }
+    Ok(SecondFactor { enrolment_required: false, grant_trust: req.trust_device })
 }
 
 /// Failures that count towards a lock or a rate limit: guesses, not refusals of ours.
@@ -265,6 +375,8 @@ async fn issue_tokens(state: &AppState, tx: &mut Transaction<'_, Sqlite>, sessio
         expires_in: u32::try_from(ttl.num_seconds()).unwrap_or(u32::MAX),
         token_type: "Bearer".into(),
         session_id: session_id.to_owned(),
+        mfa_enrollment_required: false,
+        trusted_device_token: None,
     })
 }
 

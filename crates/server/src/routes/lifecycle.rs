@@ -11,7 +11,7 @@ use crate::audit::{self, Event};
 use crate::auth::{Principal, UsersManage};
 use crate::error::{ApiError, Result};
 use crate::extract::ApiPath;
-use crate::idempotency::{Claim, Idempotency};
+use crate::idempotency::Idempotency;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -121,14 +121,10 @@ async fn run(state: &AppState, principal: &Principal, meta: &ClientMeta, id: &st
     let granted = principal.require::<UsersManage>()?;
     let org = granted.org_id().to_owned();
     let if_match = super::if_match(headers);
-    match Idempotency::claim(state, principal, headers, "POST", &change.path(id), &if_match).await? {
-        Claim::Replay(response) => Ok(response),
-        Claim::None => apply(state, principal, meta, &org, id, if_match.as_deref(), change, None).await.map(Saved::response),
-        Claim::Fresh(idem) => {
-            let result = apply(state, principal, meta, &org, id, if_match.as_deref(), change, Some(&idem)).await.map(Saved::response);
-            idem.finish(state, result).await
-        }
-    }
+    Idempotency::handle(state, principal, headers, ("POST", &change.path(id)), &if_match, async |idem| {
+        apply(state, principal, meta, &org, id, if_match.as_deref(), change, idem).await.map(Saved::response)
+    })
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -10,8 +10,11 @@ pub mod changes;
 pub mod export;
 pub mod groups;
 pub mod lifecycle;
+pub mod mailbox;
+pub mod mfa;
 pub mod org;
 pub(crate) mod paging;
+pub mod resets;
 pub mod roles;
 pub mod sessions;
 pub mod user_create;
@@ -33,6 +36,13 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::refresh))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
+        .routes(routes!(mfa::start_totp))
+        .routes(routes!(mfa::confirm_totp))
+        .routes(routes!(mfa::reset_mfa))
+        .routes(routes!(resets::reset_password))
+        .routes(routes!(resets::request_reset))
+        .routes(routes!(resets::complete_reset))
+        .routes(routes!(mailbox::mailbox))
         .routes(routes!(users::list_users, user_create::create_user))
         .routes(routes!(export::export_users))
         .routes(routes!(bulk::bulk))

@@ -12,7 +12,7 @@ use crate::audit::{self, Event};
 use crate::auth::{Principal, SessionsRevoke};
 use crate::error::{ApiError, Result};
 use crate::extract::{ApiPath, QueryPairs};
-use crate::idempotency::{Claim, Idempotency};
+use crate::idempotency::Idempotency;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -294,14 +294,10 @@ pub async fn force_logout(
     paging::check_id("user", &id)?;
     let org = granted.org_id().to_owned();
     let path = format!("/v1/users/{id}/logout");
-    match Idempotency::claim(&state, &principal, &headers, "POST", &path, &()).await? {
-        Claim::Replay(response) => Ok(response),
-        Claim::None => logout_user(&state, &principal, &meta, &org, &id, None).await.map(json_response),
-        Claim::Fresh(idem) => {
-            let result = logout_user(&state, &principal, &meta, &org, &id, Some(&idem)).await.map(json_response);
-            idem.finish(&state, result).await
-        }
-    }
+    Idempotency::handle(&state, &principal, &headers, ("POST", &path), &(), async |idem| {
+        logout_user(&state, &principal, &meta, &org, &id, idem).await.map(json_response)
+    })
+    .await
 }
 
 fn json_response((_, body): (ForcedLogout, Vec<u8>)) -> Response {

@@ -10,7 +10,7 @@ use crate::audit::{self, Event};
 use crate::auth::{Principal, UsersManage, hash_password};
 use crate::error::{ApiError, Result};
 use crate::extract::{ApiJson, ApiPath};
-use crate::idempotency::{Claim, Idempotency};
+use crate::idempotency::Idempotency;
 use axum::extract::State;
 use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -53,14 +53,20 @@ fn validate(new: &NewUser) -> Result<()> {
         ..UserPatch::default()
     };
     let mut errors = as_patch.field_errors();
-    let password = new.password.expose();
+    errors.extend(password_error(new.password.expose()));
+    if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
+}
+
+/// What is wrong with a new password, if anything.
+pub(crate) fn password_error(password: &str) -> Option<FieldError> {
     let n = password.chars().count();
     if n < MIN_PASSWORD_CHARS {
-        errors.push(FieldError { field: "password".into(), code: "too_short".into(), message: format!("A password has at least {MIN_PASSWORD_CHARS} characters.") });
+        Some(FieldError { field: "password".into(), code: "too_short".into(), message: format!("A password has at least {MIN_PASSWORD_CHARS} characters.") })
     } else if n > MAX_PASSWORD_CHARS {
-        errors.push(FieldError { field: "password".into(), code: "too_long".into(), message: format!("A password has at most {MAX_PASSWORD_CHARS} characters.") });
+        Some(FieldError { field: "password".into(), code: "too_long".into(), message: format!("A password has at most {MAX_PASSWORD_CHARS} characters.") })
+    } else {
+        None
     }
-    if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
 }
 
 /// Creates a user who can sign in at once with the initial password. Takes a seat.
@@ -93,14 +99,10 @@ pub async fn create_user(
         roles: &new.roles,
         departments: &new.departments,
     };
-    match Idempotency::claim(&state, &principal, &headers, "POST", "/v1/users", &fingerprint).await? {
-        Claim::Replay(response) => Ok(response),
-        Claim::None => create(&state, &principal, &meta, &org, new, None).await.map(created),
-        Claim::Fresh(idem) => {
-            let result = create(&state, &principal, &meta, &org, new, Some(&idem)).await.map(created);
-            idem.finish(&state, result).await
-        }
-    }
+    Idempotency::handle(&state, &principal, &headers, ("POST", "/v1/users"), &fingerprint, async |idem| {
+        create(&state, &principal, &meta, &org, new.clone(), idem).await.map(created)
+    })
+    .await
 }
 
 fn created(saved: Saved) -> Response {
@@ -237,14 +239,10 @@ pub async fn remove_user(
     let granted = principal.require::<UsersManage>()?;
     let org = granted.org_id().to_owned();
     let if_match = super::if_match(&headers);
-    match Idempotency::claim(&state, &principal, &headers, "DELETE", &format!("/v1/users/{id}"), &if_match).await? {
-        Claim::Replay(response) => Ok(response),
-        Claim::None => remove(&state, &principal, &meta, &org, &id, if_match.as_deref(), None).await,
-        Claim::Fresh(idem) => {
-            let result = remove(&state, &principal, &meta, &org, &id, if_match.as_deref(), Some(&idem)).await;
-            idem.finish(&state, result).await
-        }
-    }
+    Idempotency::handle(&state, &principal, &headers, ("DELETE", &format!("/v1/users/{id}")), &if_match, async |idem| {
+        remove(&state, &principal, &meta, &org, &id, if_match.as_deref(), idem).await
+    })
+    .await
 }
 
 pub(crate) async fn remove(

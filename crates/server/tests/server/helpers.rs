@@ -28,10 +28,15 @@ impl TestServer {
     pub async fn with_config(users: u32, config: Config) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        // E-mailed links lead back here.
+        let config = Config { public_url: url.clone(), ..config };
         let state = AppState::open(&dir.path().join("test.db"), clock.clone(), config).await.unwrap();
         let opts = SeedOptions { users, owner_email: OWNER.into(), owner_password: PASSWORD.into(), sessions: 0 };
         seed_demo(&state.db, clock.as_ref(), &opts).await.unwrap();
-        let url = start(state.clone()).await;
+        tokio::spawn(app::serve(listener, app::build(state.clone())));
+        gatehouse_server::mail::spawn_worker(state.clone()).unwrap();
         Self { url, http: reqwest::Client::new(), clock, state, dir }
     }
 

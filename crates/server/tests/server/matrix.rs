@@ -54,6 +54,9 @@ fn endpoints(n: usize) -> Vec<Endpoint> {
         e("DELETE", "/v1/sessions/{none}", None, Some("sessions.revoke")),
         e("POST", "/v1/users/{none}/logout", None, Some("sessions.revoke")),
         e("GET", "/v1/login-attempts", None, Some("audit.read")),
+        e("POST", "/v1/users/{none}/reset-password", None, Some("users.manage")),
+        e("POST", "/v1/users/{none}/reset-mfa", None, Some("users.manage")),
+        e("GET", "/v1/dev/mailbox", None, Some("users.manage")),
     ]
 }
 
@@ -67,6 +70,10 @@ const OUTSIDE: &[(&str, &str)] = &[
     ("POST", "/v1/users/{id}/api-keys"), // likewise
     ("POST", "/v1/api-keys/{id}/suspend"), // likewise, by the key's user
     ("POST", "/v1/api-keys/{id}/restore"), // likewise
+    ("POST", "/v1/me/mfa/totp"),           // the caller's own MFA (mfa tests)
+    ("POST", "/v1/me/mfa/totp/confirm"),   // likewise
+    ("POST", "/v1/auth/password-reset"),   // before sign-in (resets tests)
+    ("POST", "/v1/auth/password-reset/complete"), // before sign-in, with the e-mailed token
 ];
 
 #[test]

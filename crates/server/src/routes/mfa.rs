@@ -1,0 +1,221 @@
+//! TOTP MFA (SPEC U11): a user enrols an authenticator app for themselves; an admin can
+//! reset it (lost phone); an organization can require it, and then a sign-in without MFA
+//! yields a session that may only enrol.
+
+use super::auth::ClientMeta;
+use super::lifecycle::ensure_outranks;
+use super::user_edit::{Saved, body_of, etag};
+use super::users::find_versioned;
+use crate::app::AppState;
+use crate::audit::{self, Event};
+use crate::auth::{Principal, UsersManage};
+use crate::error::{ApiError, Result};
+use crate::extract::{ApiJson, ApiPath};
+use crate::idempotency::Idempotency;
+use crate::totp;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use gatehouse_api::{Problem, TotpConfirm, TotpEnrollment, User, codes};
+use serde_json::json;
+
+/// Paths a session that must enrol MFA may still use.
+pub(crate) const ENROLMENT_PATHS: &[&str] = &["/v1/me", "/v1/me/mfa/totp", "/v1/me/mfa/totp/confirm", "/v1/auth/logout"];
+
+fn session_only(principal: &Principal) -> Result<()> {
+    if principal.api_key_id.is_some() {
+        return Err(ApiError::forbidden("MFA is enrolled from a signed-in session, not with an API key."));
+    }
+    Ok(())
+}
+
+/// Starts enrolling a TOTP authenticator for the caller: a new secret to scan. It takes
+/// effect once a code from it is confirmed; until then any enrolled one keeps working.
+#[utoipa::path(
+    post, path = "/v1/me/mfa/totp", tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The secret and its `otpauth://` URI", body = TotpEnrollment),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Called with an API key", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn start_totp(State(state): State<AppState>, principal: Principal) -> Result<Json<TotpEnrollment>> {
+    session_only(&principal)?;
+    let secret = totp::new_secret();
+    let (email, org): (String, String) =
+        sqlx::query_as("SELECT u.email, o.name FROM users u JOIN organizations o ON o.id = u.org_id WHERE u.id = ?")
+            .bind(&principal.user_id)
+            .fetch_one(&state.db)
+            .await?;
+    sqlx::query("UPDATE users SET totp_pending_secret = ? WHERE id = ?").bind(&secret).bind(&principal.user_id).execute(&state.db).await?;
+    let issuer = format!("Gatehouse {org}");
+    Ok(Json(TotpEnrollment {
+        otpauth_uri: totp::otpauth_uri(&issuer, &email, &secret).into(),
+        secret: secret.into(),
+        digits: totp::DIGITS,
+        period: totp::PERIOD,
+    }))
+}
+
+/// Confirms the enrolment with a current code: MFA is on from now, and a session that had
+/// to enrol may do everything its roles allow.
+#[utoipa::path(
+    post, path = "/v1/me/mfa/totp/confirm", tag = "auth",
+    request_body = TotpConfirm,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Enrolled: the caller's user, `mfa_enabled` true", body = User),
+        (status = 400, description = "`validation_failed`: the code does not match", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`mfa_not_started`: no enrolment to confirm", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn confirm_totp(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: ClientMeta,
+    ApiJson(body): ApiJson<TotpConfirm>,
+) -> Result<Response> {
+    session_only(&principal)?;
+    let pending: Option<String> =
+        sqlx::query_scalar("SELECT totp_pending_secret FROM users WHERE id = ?").bind(&principal.user_id).fetch_one(&state.db).await?;
+    let Some(secret) = pending else {
+        return Err(ApiError::new(StatusCode::CONFLICT, codes::MFA_NOT_STARTED, "Start the enrolment first: there is no new secret to confirm."));
+    };
+    let now = state.clock.now();
+    let Some(step) = totp::verify(&secret, &body.code, now.timestamp(), 0) else {
+        return Err(ApiError::field(
+            "code",
+            codes::MFA_FAILED,
+            "That code does not match. Enter the current 6-digit code, and check that the device's clock is right.",
+        ));
+    };
+    let mut tx = state.db.begin().await?;
+    let was_enrolled: bool = sqlx::query_scalar("SELECT mfa_enabled FROM users WHERE id = ?").bind(&principal.user_id).fetch_one(&mut *tx).await?;
+    let done = sqlx::query(
+        "UPDATE users SET totp_secret = totp_pending_secret, totp_pending_secret = NULL, totp_last_step = ?, mfa_enabled = 1, updated_at = ? \
+         WHERE id = ? AND totp_pending_secret = ?",
+    )
+    .bind(step)
+    .bind(now)
+    .bind(&principal.user_id)
+    .bind(&secret)
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Err(ApiError::new(StatusCode::CONFLICT, codes::MFA_NOT_STARTED, "A newer enrolment replaced this one; confirm a code from the newest secret."));
+    }
+    sqlx::query("UPDATE sessions SET mfa_pending = 0 WHERE user_id = ? AND mfa_pending = 1").bind(&principal.user_id).execute(&mut *tx).await?;
+    audit::record(
+        &mut tx,
+        Event {
+            org_id: &principal.org_id,
+            actor_id: Some(&principal.user_id),
+            target_type: "user",
+            target_id: &principal.user_id,
+            action: "user.mfa_enrolled",
+            ip: &meta.ip,
+            details: json!({ "method": "totp", "replaced": was_enrolled, "before": { "mfa_enabled": was_enrolled }, "after": { "mfa_enabled": true } }),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    let (user, version) = find_versioned(&state.db, &principal.org_id, &principal.user_id)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized(codes::SESSION_REVOKED, "The account no longer exists."))?;
+    Ok(Saved { body: body_of(&user)?, user, version }.response())
+}
+
+/// Resets a user's MFA: their authenticator stops working and trusted devices are
+/// withdrawn; they enrol again (at their next sign-in, if the organization requires MFA).
+/// Sessions stay: someone who lost their phone is usually still signed in somewhere.
+#[utoipa::path(
+    post, path = "/v1/users/{id}/reset-mfa", tag = "users",
+    params(
+        ("id" = String, Path, description = "User id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first answer"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user, `mfa_enabled` false (already off: unchanged); `ETag` has its version", body = User),
+        (status = 400, description = "`invalid_id`: not a user id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Lacks `users.manage`, or the user holds a permission the caller lacks", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user in this organization", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn reset_mfa(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: ClientMeta,
+    ApiPath(id): ApiPath<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let granted = principal.require::<UsersManage>()?;
+    super::paging::check_id("user", &id)?;
+    let org = granted.org_id().to_owned();
+    let path = format!("/v1/users/{id}/reset-mfa");
+    Idempotency::handle(&state, &principal, &headers, ("POST", &path), &(), async |idem| {
+        apply_reset(&state, &principal, &meta, &org, &id, idem).await.map(Saved::response)
+    })
+    .await
+}
+
+async fn apply_reset(state: &AppState, principal: &Principal, meta: &ClientMeta, org: &str, id: &str, idem: Option<&Idempotency>) -> Result<Saved> {
+    let (current, _) = find_versioned(&state.db, org, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("No user with id `{id}` in this organization.")))?;
+    if current.id != principal.user_id {
+        ensure_outranks(&state.db, principal, &current, "reset their MFA").await?;
+    }
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let had_secret: bool = sqlx::query_scalar("SELECT totp_secret IS NOT NULL OR totp_pending_secret IS NOT NULL FROM users WHERE id = ?")
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if had_secret || current.mfa_enabled {
+        // (Only then: the row's version, and the change feed, move with this update.)
+        sqlx::query("UPDATE users SET totp_secret = NULL, totp_pending_secret = NULL, mfa_enabled = 0, updated_at = ? WHERE id = ?")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let trusted = sqlx::query("UPDATE sessions SET trusted_device = 0 WHERE user_id = ? AND trusted_device = 1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    audit::record(
+        &mut tx,
+        Event {
+            org_id: org,
+            actor_id: Some(&principal.user_id),
+            target_type: "user",
+            target_id: id,
+            action: "user.mfa_reset",
+            ip: &meta.ip,
+            details: json!({
+                "target": { "name": current.display_name, "email": current.email },
+                "before": { "mfa_enabled": current.mfa_enabled },
+                "after": { "mfa_enabled": false },
+                "had_secret": had_secret,
+                "trusted_devices_revoked": trusted,
+            }),
+        },
+        now,
+    )
+    .await?;
+    let version: i64 = sqlx::query_scalar("SELECT version FROM users WHERE id = ?").bind(id).fetch_one(&mut *tx).await?;
+    let user = User { mfa_enabled: false, ..current };
+    let body = body_of(&user)?;
+    if let Some(idem) = idem {
+        idem.store(&mut tx, StatusCode::OK, Some(&etag(version)), &body, now).await?;
+    }
+    tx.commit().await?;
+    Ok(Saved { user, body, version })
+}

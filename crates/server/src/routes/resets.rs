@@ -1,0 +1,412 @@
+//! Password resets (SPEC U10): an admin (or the user, "forgot password") asks; the user
+//! gets an e-mail with a single-use link that expires; the link opens a small page on this
+//! server (or a client posts to `/v1/auth/password-reset/complete`) to choose a new
+//! password. Completing it ends every session of the account.
+
+use super::auth::ClientMeta;
+use super::lifecycle::ensure_outranks;
+use super::user_create::password_error;
+use crate::app::AppState;
+use crate::audit::{self, Event};
+use crate::auth::{Principal, UsersManage, hash_password};
+use crate::error::{ApiError, Result};
+use crate::extract::{ApiJson, ApiPath};
+use crate::idempotency::Idempotency;
+use crate::mail::{self, Mail, html_escape};
+use crate::tokens::hash_token;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use gatehouse_api::{PasswordResetComplete, PasswordResetRequest, PasswordResetSent, Problem, Secret, codes};
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::{Sqlite, Transaction};
+
+/// Prefix of password-reset tokens.
+const TOKEN_PREFIX: &str = "ghp_";
+/// A "forgot password" for an account that got a link this recently sends no new one.
+const SELF_SERVICE_QUIET_SECONDS: i64 = 60;
+
+fn mail_available(state: &AppState) -> Result<()> {
+    if state.config.smtp.is_none() && !state.config.dev_mailbox {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            codes::MAIL_NOT_CONFIGURED,
+            "This server has no mail relay, so it cannot send a reset link. Its operator sets one with --smtp-url.",
+        ));
+    }
+    Ok(())
+}
+
+struct Account<'a> {
+    id: &'a str,
+    org_id: &'a str,
+    email: &'a str,
+    name: &'a str,
+}
+
+/// Issues a new link for `account` (older unused ones stop working), queues its e-mail and
+/// records the event, inside `tx`.
+async fn issue(
+    state: &AppState,
+    tx: &mut Transaction<'_, Sqlite>,
+    account: &Account<'_>,
+    requested_by: Option<(&str, &str)>,
+    ip: &str,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>> {
+    use base64::Engine;
+    let token = format!("{TOKEN_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crate::tokens::random_bytes::<32>()));
+    let expires_at = now + state.config.password_reset_ttl;
+    sqlx::query("UPDATE password_resets SET superseded_at = ? WHERE user_id = ? AND used_at IS NULL AND superseded_at IS NULL")
+        .bind(now)
+        .bind(account.id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("INSERT INTO password_resets (token_hash, user_id, org_id, requested_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)")
+        .bind(hash_token(&token))
+        .bind(account.id)
+        .bind(account.org_id)
+        .bind(requested_by.map(|(id, _)| id))
+        .bind(now)
+        .bind(expires_at)
+        .execute(&mut **tx)
+        .await?;
+    let org: String = sqlx::query_scalar("SELECT name FROM organizations WHERE id = ?").bind(account.org_id).fetch_one(&mut **tx).await?;
+    let link = format!("{}/reset-password?token={token}", state.config.public_url.trim_end_matches('/'));
+    let minutes = state.config.password_reset_ttl.num_minutes();
+    mail::enqueue(tx, account.org_id, &reset_mail(account, &org, requested_by.map(|(_, name)| name), &link, minutes), now).await?;
+    audit::record(
+        tx,
+        Event {
+            org_id: account.org_id,
+            actor_id: requested_by.map(|(id, _)| id),
+            target_type: "user",
+            target_id: account.id,
+            action: "user.password_reset_requested",
+            ip,
+            details: json!({
+                "target": { "name": account.name, "email": account.email },
+                "self_service": requested_by.is_none(),
+                "expires_at": expires_at,
+            }),
+        },
+        now,
+    )
+    .await?;
+    Ok(expires_at)
+}
+
+fn reset_mail(account: &Account<'_>, org: &str, admin: Option<&str>, link: &str, minutes: i64) -> Mail {
+    let who = match admin {
+        Some(admin) => format!("{admin}, an administrator of {org}, asked"),
+        None => "Someone (hopefully you) asked".to_owned(),
+    };
+    let text = format!(
+        "Hello {name},\n\n{who} to reset the password of your {org} account, {email}.\n\n\
+         Open this link within {minutes} minutes to choose a new password:\n\n{link}\n\n\
+         The link works once. Choosing a new password signs you out everywhere.\n\
+         If you did not expect this e-mail, ignore it: your password stays as it is.\n",
+        name = account.name,
+        email = account.email,
+    );
+    let html = format!(
+        "<!doctype html><html><body style=\"font-family:sans-serif;line-height:1.5\">\
+         <p>Hello {name},</p><p>{who} to reset the password of your {org} account, {email}.</p>\
+         <p><a href=\"{link}\" style=\"display:inline-block;padding:8px 16px;background:#2f5bd3;color:#fff;text-decoration:none;border-radius:4px\">Choose a new password</a></p>\
+         <p>Or open this address within {minutes} minutes: <br><code>{link}</code></p>\
+         <p>The link works once. Choosing a new password signs you out everywhere. \
+         If you did not expect this e-mail, ignore it: your password stays as it is.</p></body></html>",
+        name = html_escape(account.name),
+        who = html_escape(&who),
+        org = html_escape(org),
+        email = html_escape(account.email),
+        link = html_escape(link),
+    );
+    Mail { kind: "password_reset", to: account.email.to_owned(), subject: format!("Reset your {org} password"), text, html }
+}
+
+/// Sends the user an e-mail with a single-use link to choose a new password. Their current
+/// password keeps working until they do.
+#[utoipa::path(
+    post, path = "/v1/users/{id}/reset-password", tag = "users",
+    params(
+        ("id" = String, Path, description = "User id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first answer (and send no second e-mail)"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The e-mail is queued; the link works until `expires_at`", body = PasswordResetSent),
+        (status = 400, description = "`invalid_id`: not a user id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Lacks `users.manage`, or the user holds a permission the caller lacks", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user in this organization", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`cannot_reset`: the user is not active", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`mail_not_configured`: the server cannot send e-mail", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn reset_password(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: ClientMeta,
+    ApiPath(id): ApiPath<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let granted = principal.require::<UsersManage>()?;
+    super::paging::check_id("user", &id)?;
+    let org = granted.org_id().to_owned();
+    let path = format!("/v1/users/{id}/reset-password");
+    Idempotency::handle(&state, &principal, &headers, ("POST", &path), &(), async |idem| admin_reset(&state, &principal, &meta, &org, &id, idem).await).await
+}
+
+async fn admin_reset(state: &AppState, principal: &Principal, meta: &ClientMeta, org: &str, id: &str, idem: Option<&Idempotency>) -> Result<Response> {
+    mail_available(state)?;
+    let user = super::users::find_user(&state.db, org, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("No user with id `{id}` in this organization.")))?;
+    if user.id != principal.user_id {
+        ensure_outranks(&state.db, principal, &user, "reset their password").await?;
+    }
+    if user.status != gatehouse_api::UserStatus::Active {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            codes::CANNOT_RESET,
+            format!("{} is {}, so they cannot sign in; reactivate them (or resend their invitation) first.", user.display_name, user.status.as_str()),
+        ));
+    }
+    let admin: String = sqlx::query_scalar("SELECT display_name FROM users WHERE id = ?").bind(&principal.user_id).fetch_one(&state.db).await?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let account = Account { id: &user.id, org_id: org, email: &user.email, name: &user.display_name };
+    let expires_at = issue(state, &mut tx, &account, Some((&principal.user_id, &admin)), &meta.ip, now).await?;
+    let sent = PasswordResetSent { user_id: user.id.clone(), sent_to: user.email.clone(), expires_at };
+    let body = serde_json::to_vec(&sent).map_err(|e| ApiError::Internal(e.into()))?;
+    if let Some(idem) = idem {
+        idem.store(&mut tx, StatusCode::OK, None, &body, now).await?;
+    }
+    tx.commit().await?;
+    state.wake_mailer();
+    let mut res = Response::new(axum::body::Body::from(body));
+    res.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Ok(res)
+}
+
+/// "Forgot password": e-mails a reset link to the address if it belongs to an active
+/// account. The answer is the same either way, so it tells nobody which addresses exist.
+#[utoipa::path(
+    post, path = "/v1/auth/password-reset", tag = "auth",
+    request_body = PasswordResetRequest,
+    responses(
+        (status = 202, description = "If the address has an active account, a link is on its way"),
+        (status = 400, description = "`validation_failed`: no e-mail address", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`mail_not_configured`: the server cannot send e-mail", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn request_reset(State(state): State<AppState>, meta: ClientMeta, ApiJson(req): ApiJson<PasswordResetRequest>) -> Result<StatusCode> {
+    let email = req.email.trim().to_lowercase();
+    if email.is_empty() || email.len() > 320 || !email.contains('@') {
+        return Err(ApiError::field("email", "invalid", "Enter the e-mail address you sign in with."));
+    }
+    mail_available(&state)?;
+    let now = state.clock.now();
+    let user: Option<(String, String, String, String)> =
+        sqlx::query_as("SELECT id, org_id, email, display_name FROM users WHERE email_lower = ? AND status = 'active'")
+            .bind(&email)
+            .fetch_optional(&state.db)
+            .await?;
+    let Some((id, org_id, email, name)) = user else { return Ok(StatusCode::ACCEPTED) };
+    let recent: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT max(created_at) FROM password_resets WHERE user_id = ?").bind(&id).fetch_one(&state.db).await?;
+    if recent.is_some_and(|t| (now - t).num_seconds() < SELF_SERVICE_QUIET_SECONDS) {
+        return Ok(StatusCode::ACCEPTED);
+    }
+    let mut tx = state.db.begin().await?;
+    issue(&state, &mut tx, &Account { id: &id, org_id: &org_id, email: &email, name: &name }, None, &meta.ip, now).await?;
+    tx.commit().await?;
+    state.wake_mailer();
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(sqlx::FromRow)]
+struct ResetRow {
+    user_id: String,
+    org_id: String,
+    expires_at: DateTime<Utc>,
+    used_at: Option<DateTime<Utc>>,
+    superseded_at: Option<DateTime<Utc>>,
+    status: String,
+}
+
+/// Sets the new password from a reset link: the link is spent and every session of the
+/// account ends.
+async fn complete(state: &AppState, meta: &ClientMeta, token: &str, password: &Secret) -> Result<()> {
+    if let Some(error) = password_error(password.expose()) {
+        return Err(ApiError::validation(vec![error]));
+    }
+    let hash = hash_token(token.trim());
+    let row: Option<ResetRow> = sqlx::query_as(
+        "SELECT r.user_id, r.org_id, r.expires_at, r.used_at, r.superseded_at, u.status \
+         FROM password_resets r JOIN users u ON u.id = r.user_id WHERE r.token_hash = ?",
+    )
+    .bind(&hash)
+    .fetch_optional(&state.db)
+    .await?;
+    let now = state.clock.now();
+    let Some(row) = row else {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, codes::RESET_TOKEN_INVALID, "This reset link is not valid; check that it was copied whole, or ask for a new one."));
+    };
+    let used = || ApiError::new(StatusCode::GONE, codes::RESET_TOKEN_USED, "This reset link was already used. Sign in with the new password, or ask for a new link.");
+    if row.used_at.is_some() {
+        return Err(used());
+    }
+    if row.superseded_at.is_some() {
+        return Err(ApiError::new(StatusCode::GONE, codes::RESET_TOKEN_EXPIRED, "A newer reset link was sent; use the latest e-mail."));
+    }
+    if row.expires_at <= now {
+        return Err(ApiError::new(StatusCode::GONE, codes::RESET_TOKEN_EXPIRED, "This reset link has expired; ask for a new one."));
+    }
+    if row.status != "active" {
+        return Err(ApiError::new(StatusCode::CONFLICT, codes::CANNOT_RESET, "This account is not active; ask an administrator."));
+    }
+    let password = password.clone();
+    let new_hash = tokio::task::spawn_blocking(move || hash_password(password.expose()))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?
+        .map_err(ApiError::Internal)?;
+    let mut tx = state.db.begin().await?;
+    let spent = sqlx::query("UPDATE password_resets SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND superseded_at IS NULL")
+        .bind(now)
+        .bind(&hash)
+        .execute(&mut *tx)
+        .await?;
+    if spent.rows_affected() != 1 {
+        return Err(used());
+    }
+    sqlx::query("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?").bind(new_hash).bind(now).bind(&row.user_id).execute(&mut *tx).await?;
+    let (sessions, trusted) = super::sessions::end_all(&mut tx, &row.user_id, "password_reset", now).await?;
+    audit::record(
+        &mut tx,
+        Event {
+            org_id: &row.org_id,
+            actor_id: Some(&row.user_id),
+            target_type: "user",
+            target_id: &row.user_id,
+            action: "user.password_reset_completed",
+            ip: &meta.ip,
+            details: json!({ "sessions_revoked": sessions, "trusted_devices_revoked": trusted }),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Chooses a new password with the token from a reset link.
+#[utoipa::path(
+    post, path = "/v1/auth/password-reset/complete", tag = "auth",
+    request_body = PasswordResetComplete,
+    responses(
+        (status = 204, description = "The password is changed; every session of the account has ended"),
+        (status = 400, description = "`validation_failed` (the password), or `reset_token_invalid`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`cannot_reset`: the account is not active", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "`reset_token_expired` (also when a newer link replaced it) or `reset_token_used`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn complete_reset(State(state): State<AppState>, meta: ClientMeta, ApiJson(req): ApiJson<PasswordResetComplete>) -> Result<StatusCode> {
+    complete(&state, &meta, req.token.expose(), &req.password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /reset-password?token=…`: where the e-mailed link leads.
+#[derive(Deserialize)]
+pub struct LinkQuery {
+    #[serde(default)]
+    token: String,
+}
+
+/// The form the page posts.
+#[derive(Deserialize)]
+pub struct ResetForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// The reset page: a plain HTML form, no script, served with a CSP that allows nothing
+/// but its own inline style and posting back here.
+pub async fn reset_page(Query(q): Query<LinkQuery>) -> Response {
+    page(StatusCode::OK, &form(&q.token, None))
+}
+
+/// The reset form's submission.
+pub async fn reset_page_submit(State(state): State<AppState>, meta: ClientMeta, Form(f): Form<ResetForm>) -> Response {
+    if f.password != f.confirm {
+        return page(StatusCode::BAD_REQUEST, &form(&f.token, Some("The two passwords differ; type the same one twice.")));
+    }
+    match complete(&state, &meta, &f.token, &Secret::new(f.password)).await {
+        Ok(()) => page(
+            StatusCode::OK,
+            "<h1>Password changed</h1><p>Your new password works now. You were signed out everywhere: sign in again with it.</p>",
+        ),
+        Err(e) => {
+            let problem = e.problem();
+            let message = problem.errors.first().map(|fe| fe.message.clone()).unwrap_or(problem.detail);
+            let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::BAD_REQUEST);
+            // A bad password can be corrected; a dead link cannot.
+            if problem.code == codes::VALIDATION_FAILED {
+                page(status, &form(&f.token, Some(&message)))
+            } else {
+                page(status, &format!("<h1>This link cannot be used</h1><p role=\"alert\">{}</p>", html_escape(&message)))
+            }
+        }
+    }
+}
+
+fn form(token: &str, error: Option<&str>) -> String {
+    let error = error.map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", html_escape(e))).unwrap_or_default();
+    format!(
+        "<h1>Choose a new password</h1>{error}\
+         <form method=\"post\" action=\"/reset-password\">\
+         <input type=\"hidden\" name=\"token\" value=\"{token}\">\
+         <label for=\"password\">New password</label>\
+         <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" minlength=\"{min}\" maxlength=\"{max}\" required autofocus>\
+         <label for=\"confirm\">Type it again</label>\
+         <input id=\"confirm\" name=\"confirm\" type=\"password\" autocomplete=\"new-password\" required>\
+         <button type=\"submit\">Set password</button></form>\
+         <p class=\"hint\">At least {min} characters. Setting it signs you out everywhere.</p>",
+        token = html_escape(token),
+        min = gatehouse_api::MIN_PASSWORD_CHARS,
+        max = gatehouse_api::MAX_PASSWORD_CHARS,
+    )
+}
+
+fn page(status: StatusCode, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
+         <title>Gatehouse password reset</title><style>{STYLE}</style></head><body><main>{body}</main></body></html>"
+    );
+    let mut res = (status, html).into_response();
+    let h = res.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    h.insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    );
+    // The URL holds the token: it must not leak to other sites or stay in caches.
+    h.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f5f6f8;color:#1c1e21;margin:0}\
+main{max-width:26rem;margin:4rem auto;background:#fff;padding:2rem;border-radius:8px;box-shadow:0 1px 4px #0002}\
+label{display:block;margin-top:1rem;font-weight:600}input{width:100%;box-sizing:border-box;padding:.5rem;font-size:1rem}\
+button{margin-top:1.5rem;padding:.6rem 1.2rem;font-size:1rem;background:#2f5bd3;color:#fff;border:0;border-radius:4px}\
+.error{color:#b00020}.hint{color:#555;font-size:.9rem}\
+@media (prefers-color-scheme:dark){body{background:#15171a;color:#e8e8e8}main{background:#202327}.hint{color:#aaa}}";
