@@ -5,7 +5,7 @@ use crate::connections::{self, SavedConnection};
 use crate::error::{IpcError, IpcErrorCode};
 use crate::sync::Worker;
 use gatehouse_client::api::{
-    ApiKey, BulkRequest, BulkResponse, CreatedApiKey, Directory, ForcedLogout, NewApiKey, Group, LoginAttemptPage, LoginAttemptQuery, Revocation, SessionPage, SessionQuery, GroupPatch, Me, NewGroup, NewRole, NewUser, Organization, OrganizationPatch,
+    ApiKey, BulkRequest, MailMessage, PasswordResetSent, BulkResponse, CreatedApiKey, Directory, ForcedLogout, NewApiKey, Group, LoginAttemptPage, LoginAttemptQuery, Revocation, SessionPage, SessionQuery, GroupPatch, Me, NewGroup, NewRole, NewUser, Organization, OrganizationPatch,
     OrganizationRef, OutboxAction, OutboxEntry, OutboxState, Resolution, Role, RolePatch, Secret, SyncStatus, User, UserCounts,
     UserListQuery, UserPatch,
 };
@@ -26,6 +26,10 @@ pub struct SignInArgs {
     pub email: String,
     /// Password; redacted in every `Debug` output.
     pub password: Secret,
+    /// The current TOTP code, when the account has MFA (asked for after `mfa_required`).
+    #[serde(default)]
+    #[ts(optional)]
+    pub totp: Option<String>,
 }
 
 /// The signed-in account, as the UI shows it.
@@ -43,6 +47,23 @@ pub struct SessionInfo {
     pub organization: OrganizationRef,
     /// Permission keys, for hiding what the account may not do.
     pub permissions: Vec<String>,
+    /// The organization requires MFA and the account has none: the app shows only the
+    /// enrolment until it is done.
+    #[serde(default)]
+    pub mfa_enrollment_required: bool,
+}
+
+/// A new TOTP secret to put in an authenticator app (shown once, never stored here).
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct TotpSetup {
+    /// The base32 secret, for typing in by hand.
+    pub secret: String,
+    /// The `otpauth://` URI, for a QR code.
+    pub otpauth_uri: String,
+    /// Digits per code.
+    pub digits: u32,
+    /// Seconds per code.
+    pub period: u32,
 }
 
 /// What the app starts with.
@@ -80,6 +101,8 @@ pub struct CachedUserPage {
 #[derive(Default)]
 pub struct AppState {
     active: Mutex<Option<Active>>,
+    /// A session that must enrol MFA before it may do anything: no cache, no sync yet.
+    enrolling: Mutex<Option<(Client, SessionInfo)>>,
 }
 
 fn client_options() -> ClientOptions {
@@ -102,6 +125,7 @@ fn session_info(client: &Client, me: Me) -> SessionInfo {
         display_name: me.user.display_name,
         organization: me.organization,
         permissions: me.permissions,
+        mfa_enrollment_required: me.mfa_enrollment_required,
     }
 }
 
@@ -131,9 +155,17 @@ pub async fn sign_in<R: Runtime>(app: &AppHandle<R>, state: &AppState, args: Sig
     if let Some(previous) = active.take() {
         end_session(previous).await;
     }
-    let (client, me) = Client::sign_in(&args.server_url, &args.email, args.password, store, &client_options()).await?;
+    if let Some((previous, _)) = state.enrolling.lock().await.take() {
+        let _ = previous.sign_out().await;
+    }
+    let (client, me) = Client::sign_in(&args.server_url, &args.email, args.password, args.totp, store, &client_options()).await?;
     let info = session_info(&client, me);
     connections::remember(app, &SavedConnection { server_url: info.server_url.clone(), email: info.email.clone() });
+    if info.mfa_enrollment_required {
+        tracing::info!(server = %info.server_url, "signed in; MFA enrolment required first");
+        *state.enrolling.lock().await = Some((client, info.clone()));
+        return Ok(info);
+    }
     *active = Some(activate(app, client, info.clone()).await?);
     tracing::info!(server = %info.server_url, "signed in");
     Ok(info)
@@ -173,6 +205,9 @@ async fn end_session(active: Active) {
 }
 
 pub async fn sign_out(state: &AppState, discard_pending: bool) -> Result<(), IpcError> {
+    if let Some((client, _)) = state.enrolling.lock().await.take() {
+        client.sign_out().await?;
+    }
     let Some(active) = state.active.lock().await.take() else { return Ok(()) };
     drop(active.worker);
     if discard_pending {
@@ -189,6 +224,10 @@ pub async fn current_session<R: Runtime>(app: &AppHandle<R>, state: &AppState) -
     if let Some(active) = state.active.lock().await.as_ref() {
         let last = SavedConnection { server_url: active.info.server_url.clone(), email: active.info.email.clone() };
         return Ok(CurrentSession { session: Some(active.info.clone()), last_connection: Some(last), signed_out_reason: None });
+    }
+    if let Some((_, info)) = state.enrolling.lock().await.as_ref() {
+        let last = SavedConnection { server_url: info.server_url.clone(), email: info.email.clone() };
+        return Ok(CurrentSession { session: Some(info.clone()), last_connection: Some(last), signed_out_reason: None });
     }
     let saved = connections::last(app);
     let launch = launch_connection();
@@ -240,6 +279,10 @@ pub async fn current_session<R: Runtime>(app: &AppHandle<R>, state: &AppState) -
     };
     current.session = Some(info.clone());
     current.last_connection = Some(conn);
+    if info.mfa_enrollment_required {
+        *state.enrolling.lock().await = Some((client, info));
+        return Ok(current);
+    }
     *state.active.lock().await = Some(activate(app, client, info).await?);
     Ok(current)
 }
@@ -565,4 +608,62 @@ pub async fn export_status(state: &AppState) -> Result<ExportStatus, IpcError> {
         return Err(not_signed_in());
     }
     Ok(EXPORT.lock().unwrap_or_else(|p| p.into_inner()).clone().unwrap_or_default())
+}
+
+/// Starts enrolling an authenticator for the signed-in account (also a session that must
+/// enrol before anything else).
+pub async fn start_mfa_enrollment(state: &AppState) -> Result<TotpSetup, IpcError> {
+    let enrollment = if let Some((client, _)) = state.enrolling.lock().await.as_ref() {
+        client.start_totp().await?
+    } else {
+        with_client(state, |client| async move { client.start_totp().await }).await?
+    };
+    Ok(TotpSetup {
+        secret: enrollment.secret.into_inner(),
+        otpauth_uri: enrollment.otpauth_uri.into_inner(),
+        digits: enrollment.digits,
+        period: enrollment.period,
+    })
+}
+
+/// Confirms the enrolment with a current code. A session that had to enrol becomes a full
+/// one: its cache opens and sync starts.
+pub async fn confirm_mfa_enrollment<R: Runtime>(app: &AppHandle<R>, state: &AppState, code: String) -> Result<SessionInfo, IpcError> {
+    if code.trim().is_empty() {
+        return Err(IpcError::field("code", "Enter the 6-digit code the authenticator app shows."));
+    }
+    let mut enrolling = state.enrolling.lock().await;
+    if let Some((client, info)) = enrolling.as_ref() {
+        client.confirm_totp(&code).await?;
+        let info = SessionInfo { mfa_enrollment_required: false, ..info.clone() };
+        let Some((client, _)) = enrolling.take() else { return Err(not_signed_in()) };
+        drop(enrolling);
+        let mut active = state.active.lock().await;
+        *active = Some(activate(app, client, info.clone()).await?);
+        tracing::info!("MFA enrolled; session active");
+        return Ok(info);
+    }
+    drop(enrolling);
+    with_client(state, |client| async move { client.confirm_totp(&code).await }).await?;
+    match state.active.lock().await.as_ref() {
+        Some(active) => Ok(active.info.clone()),
+        None => Err(not_signed_in()),
+    }
+}
+
+/// E-mails a user a single-use link to choose a new password.
+pub async fn reset_password(state: &AppState, user_id: String) -> Result<PasswordResetSent, IpcError> {
+    let key = uuid::Uuid::now_v7().to_string();
+    with_client(state, |client| async move { client.reset_password(&user_id, &key).await }).await
+}
+
+/// Resets a user's MFA: their authenticator and trusted devices stop working.
+pub async fn reset_mfa(state: &AppState, user_id: String) -> Result<User, IpcError> {
+    let key = uuid::Uuid::now_v7().to_string();
+    with_client(state, |client| async move { client.reset_mfa(&user_id, &key).await }).await
+}
+
+/// A demo server's outgoing mail, newest first.
+pub async fn dev_mailbox(state: &AppState) -> Result<Vec<MailMessage>, IpcError> {
+    with_client(state, |client| async move { client.mailbox().await }).await
 }

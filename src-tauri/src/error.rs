@@ -13,6 +13,8 @@ pub enum IpcErrorCode {
     InvalidInput,
     /// Wrong e-mail or password.
     InvalidCredentials,
+    /// The password was right; the account has MFA: ask for the code and sign in again.
+    MfaRequired,
     /// The server cannot be reached.
     Unreachable,
     /// The session ended; back to sign-in with the message as the reason.
@@ -82,6 +84,8 @@ impl From<Error> for IpcError {
             Error::NotFound(msg) => Self::new(C::NotFound, msg),
             Error::Api(p) => match p.code.as_str() {
                 codes::INVALID_CREDENTIALS => Self::new(C::InvalidCredentials, "Invalid email or password"),
+                codes::MFA_REQUIRED => Self::new(C::MfaRequired, p.detail),
+                codes::MFA_FAILED => Self::field("totp", p.detail),
                 // Field by field, also for a taken e-mail or name (shown on the field).
                 codes::VALIDATION_FAILED | codes::EMAIL_TAKEN | codes::NAME_TAKEN => match p.errors.first() {
                     Some(f) => Self {
@@ -90,7 +94,7 @@ impl From<Error> for IpcError {
                     },
                     None => Self::new(C::InvalidInput, p.detail),
                 },
-                codes::FORBIDDEN | codes::ACCOUNT_DISABLED => Self::new(C::Forbidden, p.detail),
+                codes::FORBIDDEN | codes::ACCOUNT_DISABLED | codes::MFA_ENROLLMENT_REQUIRED => Self::new(C::Forbidden, p.detail),
                 _ => Self::new(C::ServerError, p.detail),
             },
         }
@@ -129,6 +133,10 @@ mod tests {
         assert_eq!((e.code, e.message.as_str()), (IpcErrorCode::Unreachable, "Cannot reach server at http://h:1: Connection refused"));
         assert_eq!(IpcError::from(Error::InvalidServerUrl("bad".into())).field.as_deref(), Some("server_url"));
         assert_eq!(IpcError::from(Error::SessionExpired { reason: "why".into() }).code, IpcErrorCode::SessionExpired);
+        // Sign-in asks for the code, and shows a wrong one on its field.
+        assert_eq!(IpcError::from(problem("mfa_required", vec![])).code, IpcErrorCode::MfaRequired);
+        let wrong = IpcError::from(problem("mfa_failed", vec![]));
+        assert_eq!((wrong.code, wrong.field.as_deref()), (IpcErrorCode::InvalidInput, Some("totp")));
     }
 
     #[test]

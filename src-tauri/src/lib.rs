@@ -13,12 +13,12 @@ mod error;
 mod sync;
 
 pub use bindings::typescript_bindings;
-pub use commands::{AppState, CachedUserPage, CurrentSession, ExportStatus, LogoutStatus, SessionInfo, SignInArgs};
+pub use commands::{AppState, CachedUserPage, CurrentSession, ExportStatus, LogoutStatus, SessionInfo, SignInArgs, TotpSetup};
 pub use connections::SavedConnection;
 pub use error::{IpcError, IpcErrorCode};
 
 use gatehouse_client::api::{
-    ApiKey, BulkRequest, BulkResponse, CreatedApiKey, Directory, Group, LoginAttemptPage, LoginAttemptQuery, NewGroup, NewRole, NewUser, Organization, OrganizationPatch, OutboxAction, OutboxEntry,
+    ApiKey, BulkRequest, MailMessage, PasswordResetSent, BulkResponse, CreatedApiKey, Directory, Group, LoginAttemptPage, LoginAttemptQuery, NewGroup, NewRole, NewUser, Organization, OrganizationPatch, OutboxAction, OutboxEntry,
     Resolution, Revocation, Role, RolePatch, SessionPage, SessionQuery, SyncStatus, User, UserListQuery, UserPatch,
 };
 use tauri::{AppHandle, Manager, State};
@@ -137,6 +137,16 @@ app_commands! {
     force_logout(user_id: String) -> LogoutStatus => commands::force_logout(state, user_id).await;
     /// Where the last force logout of a user stands (queued, refused or confirmed).
     logout_status(user_id: String) -> LogoutStatus => commands::logout_status(state, user_id).await;
+    /// Starts enrolling an authenticator app for the signed-in account: a secret to scan.
+    start_mfa_enrollment() -> TotpSetup => commands::start_mfa_enrollment(state).await;
+    /// Confirms the enrolment with a current code; MFA is on from now.
+    confirm_mfa_enrollment(code: String) -> SessionInfo => commands::confirm_mfa_enrollment(&app, state, code).await;
+    /// E-mails a user a single-use, expiring link to choose a new password.
+    reset_password(user_id: String) -> PasswordResetSent => commands::reset_password(state, user_id).await;
+    /// Resets a user's MFA: they enrol again; their trusted devices are withdrawn.
+    reset_mfa(user_id: String) -> User => commands::reset_mfa(state, user_id).await;
+    /// A demo server's outgoing mail (the messages a real relay would deliver).
+    dev_mailbox() -> Vec<MailMessage> => commands::dev_mailbox(state).await;
     /// One page of the organization's sessions (live from the server).
     list_sessions(query: SessionQuery) -> SessionPage => commands::list_sessions(state, query).await;
     /// One page of a user's sessions (live from the server).

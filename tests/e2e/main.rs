@@ -5,6 +5,7 @@
 mod bench;
 mod directory;
 mod offline;
+mod resets;
 mod screenshot;
 mod session;
 mod sessions;

@@ -3,7 +3,7 @@
 
 use crate::config::Config;
 use anyhow::{Context, Result, bail};
-use gatehouse_api::{TokenResponse, User, UserCounts, UserPage};
+use gatehouse_api::{MailMessage, TokenResponse, User, UserCounts, UserPage};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -287,5 +287,13 @@ impl Api {
             .nth(mid)
             .context("the demo seed created no users besides the owner")
     }
-}
 
+    /// The demo server's outgoing mail, newest first (`serve --dev-mailbox`).
+    pub async fn mailbox(&self) -> Result<Vec<MailMessage>> {
+        let res = self.http.get(format!("{}/v1/dev/mailbox", self.url)).bearer_auth(&self.token).send().await?;
+        if !res.status().is_success() {
+            bail!("GET /v1/dev/mailbox failed: {} {}", res.status(), res.text().await.unwrap_or_default());
+        }
+        Ok(res.json().await?)
+    }
+}

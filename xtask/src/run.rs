@@ -72,6 +72,9 @@ pub fn run(args: &[String]) -> Result<()> {
             .arg("--db")
             .arg(&db)
             .args(["--listen", "127.0.0.1:0"])
+            // No mail relay here: outgoing mail (password resets) is kept for the app's
+            // Settings → Demo mailbox.
+            .arg("--dev-mailbox")
             .stdin(Stdio::null())
             .stdout(Stdio::piped()),
     )?;
@@ -85,6 +88,7 @@ pub fn run(args: &[String]) -> Result<()> {
     println!("  Gatehouse demo server   {url}");
     println!("  Sign in as              {OWNER_EMAIL}");
     println!("  Password                {password}");
+    println!("  Outgoing e-mail         in the app: Settings → Demo mailbox");
     println!(
         "  (data in {}; a new database and password on every run)",
         db.display()

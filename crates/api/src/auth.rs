@@ -164,4 +164,8 @@ pub struct Me {
     pub session_id: String,
     /// Permission keys granted by the account's roles, e.g. `users.read`.
     pub permissions: Vec<String>,
+    /// The organization requires MFA and this session has not enrolled yet: until it does,
+    /// only `/v1/me`, the enrolment and sign-out answer.
+    #[serde(default)]
+    pub mfa_enrollment_required: bool,
 }

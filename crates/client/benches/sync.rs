@@ -61,7 +61,7 @@ async fn main() {
     let url = line.trim().strip_prefix("listening on ").unwrap().to_owned();
 
     let store = Arc::new(MemoryTokenStore::default());
-    let (client, _) = Client::sign_in(&url, OWNER, Secret::new(PASSWORD.to_owned()), store, &ClientOptions::default()).await.unwrap();
+    let (client, _) = Client::sign_in(&url, OWNER, Secret::new(PASSWORD.to_owned()), None, store, &ClientOptions::default()).await.unwrap();
 
     // First sync, three times into a fresh cache; the best run is the figure (the
     // others show the spread).
@@ -232,7 +232,7 @@ async fn main() {
     let mut logouts = Vec::new();
     for round in 0..rounds_logout {
         let store = Arc::new(MemoryTokenStore::default());
-        let (member_client, _) = Client::sign_in(&url, "member@acme.test", Secret::new(PASSWORD.to_owned()), store, &ClientOptions::default()).await.unwrap();
+        let (member_client, _) = Client::sign_in(&url, "member@acme.test", Secret::new(PASSWORD.to_owned()), None, store, &ClientOptions::default()).await.unwrap();
         let t = Instant::now();
         let done = client.force_logout(&member.id, &format!("bench-logout-{round}")).await.unwrap();
         logouts.push(t.elapsed());

@@ -103,16 +103,20 @@ impl Client {
         Ok(Self { base, http, key, store, access: Mutex::new(None) })
     }
 
-    /// Signs in with e-mail and password; the refresh token goes to `store`.
+    /// Signs in with e-mail and password, and the current TOTP code when the account has
+    /// MFA; the refresh token goes to `store`. `Me::mfa_enrollment_required` says when the
+    /// organization requires MFA and this session may do nothing before enrolling.
     pub async fn sign_in(
         server_url: &str,
         email: &str,
         password: Secret,
+        totp: Option<String>,
         store: Arc<dyn TokenStore>,
         options: &ClientOptions,
     ) -> Result<(Self, Me)> {
         let client = Self::new(server_url, email, store, options)?;
-        let body = LoginRequest { email: email.trim().to_owned(), password, totp: None };
+        let totp = totp.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
+        let body = LoginRequest { email: email.trim().to_owned(), password, totp, trust_device: false, trusted_device_token: None };
         let tokens: TokenResponse = client.send_json(client.request(Method::POST, "v1/auth/login")?.json(&body)).await?;
         client.adopt(tokens).await?;
         let me = client.me().await?;

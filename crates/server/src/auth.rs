@@ -58,6 +58,8 @@ pub struct Principal {
     pub permissions: Vec<String>,
     /// The API key used instead of a session (then `session_id` is empty).
     pub api_key_id: Option<String>,
+    /// The session must enrol MFA before anything else (SPEC U11).
+    pub mfa_pending: bool,
 }
 
 /// A permission, as a type.
@@ -192,7 +194,7 @@ impl FromRequestParts<AppState> for Principal {
             touch_session(state, &session_id, &row.user_id, now).await?;
         }
         let permissions = crate::routes::users::permissions_of(&state.db, &row.user_id).await?;
-        Ok(Self { user_id: row.user_id, org_id: row.org_id, session_id, permissions, api_key_id: None })
+        Ok(Self { user_id: row.user_id, org_id: row.org_id, session_id, permissions, api_key_id: None, mfa_pending: row.mfa_pending })
     }
 }
 
@@ -228,7 +230,7 @@ async fn api_key_principal(state: &AppState, token: &str) -> Result<Principal> {
         sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?").bind(now).bind(&row.id).execute(&state.db).await?;
     }
     let permissions = crate::routes::users::permissions_of(&state.db, &row.user_id).await?;
-    Ok(Principal { user_id: row.user_id, org_id: row.org_id, session_id: String::new(), permissions, api_key_id: Some(row.id) })
+    Ok(Principal { user_id: row.user_id, org_id: row.org_id, session_id: String::new(), permissions, api_key_id: Some(row.id), mfa_pending: false })
 }
 
 async fn touch_session(state: &AppState, session_id: &str, user_id: &str, now: chrono::DateTime<chrono::Utc>) -> Result<()> {

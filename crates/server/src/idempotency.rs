@@ -193,7 +193,7 @@ mod tests {
     async fn a_key_in_flight_is_refused_until_its_request_ends() {
         let dir = tempfile::tempdir().unwrap();
         let state = AppState::open(&dir.path().join("t.db"), Arc::new(SystemClock), Config::default()).await.unwrap();
-        let principal = Principal { user_id: "u1".into(), org_id: "o".into(), session_id: "s".into(), permissions: vec![], api_key_id: None };
+        let principal = Principal { user_id: "u1".into(), org_id: "o".into(), session_id: "s".into(), permissions: vec![], api_key_id: None, mfa_pending: false };
         let mut headers = HeaderMap::new();
         headers.insert("idempotency-key", HeaderValue::from_static("k-1"));
         let first = Idempotency::claim(&state, &principal, &headers, "PATCH", "/x", &1).await.unwrap();

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 async fn setup() -> (ServerProcess, Client, Cache, tempfile::TempDir) {
     let server = ServerProcess::start(&[]);
     let store = Arc::new(MemoryTokenStore::default());
-    let (client, _) = Client::sign_in(&server.url, OWNER, Secret::new(PASSWORD.into()), store, &ClientOptions::default()).await.unwrap();
+    let (client, _) = Client::sign_in(&server.url, OWNER, Secret::new(PASSWORD.into()), None, store, &ClientOptions::default()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let cache = Cache::open(&dir.path().join("cache.db")).await.unwrap();
     (server, client, cache, dir)

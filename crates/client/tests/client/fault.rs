@@ -54,7 +54,7 @@ async fn replay_child() {
     // The app retries at once when it sees the server again.
     cache.retry_now().await.expect("cache writable");
     let store = Arc::new(MemoryTokenStore::default());
-    let code = match Client::sign_in(&url, OWNER, Secret::new(PASSWORD.into()), store, &ClientOptions::default()).await {
+    let code = match Client::sign_in(&url, OWNER, Secret::new(PASSWORD.into()), None, store, &ClientOptions::default()).await {
         Ok((client, _)) => {
             // The trials aim their kills at what follows this line.
             println!("replaying");

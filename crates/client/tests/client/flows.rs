@@ -8,7 +8,7 @@ fn opts() -> ClientOptions {
 }
 
 async fn sign_in(url: &str, store: &Arc<MemoryTokenStore>) -> Client {
-    let (client, me) = Client::sign_in(url, OWNER, Secret::new(PASSWORD.into()), store.clone(), &opts()).await.unwrap();
+    let (client, me) = Client::sign_in(url, OWNER, Secret::new(PASSWORD.into()), None, store.clone(), &opts()).await.unwrap();
     assert_eq!(me.user.email, OWNER);
     client
 }
@@ -41,7 +41,7 @@ async fn wrong_password_and_unknown_email_are_one_error_and_store_nothing() {
     let server = ServerProcess::start(&[]);
     let store = Arc::new(MemoryTokenStore::default());
     for (email, password) in [(OWNER, "wrong password"), ("ghost@acme.test", PASSWORD)] {
-        let err = Client::sign_in(&server.url, email, Secret::new(password.into()), store.clone(), &opts()).await.unwrap_err();
+        let err = Client::sign_in(&server.url, email, Secret::new(password.into()), None, store.clone(), &opts()).await.unwrap_err();
         assert_eq!(err.code(), Some("invalid_credentials"));
         assert_eq!(err.to_string(), "Invalid email or password.");
     }
@@ -52,10 +52,10 @@ async fn wrong_password_and_unknown_email_are_one_error_and_store_nothing() {
 async fn an_unreachable_server_and_a_malformed_url_are_told_apart() {
     let store = Arc::new(MemoryTokenStore::default());
     // Port 9 (discard) has no listener here: the connection is refused.
-    let err = Client::sign_in("http://127.0.0.1:9", OWNER, Secret::new("x".into()), store.clone(), &opts()).await.unwrap_err();
+    let err = Client::sign_in("http://127.0.0.1:9", OWNER, Secret::new("x".into()), None, store.clone(), &opts()).await.unwrap_err();
     assert!(matches!(err, Error::Unreachable { .. }), "{err:?}");
     assert!(err.to_string().starts_with("Cannot reach server at http://127.0.0.1:9"), "{err}");
-    let err = Client::sign_in("gatehouse.example.com", OWNER, Secret::new("x".into()), store, &opts()).await.unwrap_err();
+    let err = Client::sign_in("gatehouse.example.com", OWNER, Secret::new("x".into()), None, store, &opts()).await.unwrap_err();
     assert!(matches!(err, Error::InvalidServerUrl(_)), "{err:?}");
 }
 

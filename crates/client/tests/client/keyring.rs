@@ -18,7 +18,7 @@ async fn refresh_token_lives_in_the_os_keyring_and_sign_out_deletes_it() {
     platform_store();
     let server = ServerProcess::start(&[]);
     let store = Arc::new(KeyringTokenStore);
-    let (client, _) = Client::sign_in(&server.url, OWNER, Secret::new(PASSWORD.into()), store.clone(), &ClientOptions::default())
+    let (client, _) = Client::sign_in(&server.url, OWNER, Secret::new(PASSWORD.into()), None, store.clone(), &ClientOptions::default())
         .await
         .unwrap();
     let key = ConnectionKey::new(&server.url, OWNER);

@@ -6,6 +6,7 @@ mod directory;
 mod fault;
 mod flows;
 mod keyring;
+mod mfa;
 mod outbox;
 mod server;
 mod sessions;

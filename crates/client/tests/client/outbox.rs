@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 pub async fn sign_in(url: &str, email: &str) -> Client {
     let store = Arc::new(MemoryTokenStore::default());
-    Client::sign_in(url, email, Secret::new(PASSWORD.into()), store, &ClientOptions::default()).await.unwrap().0
+    Client::sign_in(url, email, Secret::new(PASSWORD.into()), None, store, &ClientOptions::default()).await.unwrap().0
 }
 
 async fn setup() -> (ServerProcess, Client, Cache, tempfile::TempDir) {

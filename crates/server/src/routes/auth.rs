@@ -507,7 +507,7 @@ pub async fn me(State(state): State<AppState>, principal: Principal) -> Result<J
         .fetch_one(&state.db)
         .await
         .map(|(id, name)| OrganizationRef { id, name })?;
-    Ok(Json(Me { user, organization, session_id: principal.session_id, permissions: principal.permissions }))
+    Ok(Json(Me { user, organization, session_id: principal.session_id, permissions: principal.permissions, mfa_enrollment_required: principal.mfa_pending }))
 }
 
 #[cfg(test)]
