@@ -273,7 +273,7 @@ field: string | null,
  */
 fields: Array<IpcFieldError>, };
 
-export type IpcErrorCode = "invalid_input" | "invalid_credentials" | "unreachable" | "session_expired" | "not_signed_in" | "forbidden" | "invalid" | "not_found" | "keyring_unavailable" | "server_error" | "internal";
+export type IpcErrorCode = "invalid_input" | "invalid_credentials" | "mfa_required" | "unreachable" | "session_expired" | "not_signed_in" | "forbidden" | "invalid" | "not_found" | "keyring_unavailable" | "server_error" | "internal";
 
 export type IpcFieldError = { 
 /**
@@ -556,6 +556,20 @@ created_at: string, };
 
 export type OutboxState = "pending" | "conflict" | "failed";
 
+export type PasswordResetSent = { 
+/**
+ * The user.
+ */
+user_id: string, 
+/**
+ * Where the link was sent.
+ */
+sent_to: string, 
+/**
+ * When the link stops working.
+ */
+expires_at: string, };
+
 export type Resolution = { "action": "keep_theirs" } | { "action": "reapply_mine" } | { "action": "edit", 
 /**
  * The edit to send.
@@ -714,7 +728,12 @@ organization: OrganizationRef,
 /**
  * Permission keys, for hiding what the account may not do.
  */
-permissions: Array<string>, };
+permissions: Array<string>, 
+/**
+ * The organization requires MFA and the account has none: the app shows only the
+ * enrolment until it is done.
+ */
+mfa_enrollment_required: boolean, };
 
 export type SessionPage = { 
 /**
@@ -756,7 +775,11 @@ email: string,
 /**
  * Password; redacted in every `Debug` output.
  */
-password: string, };
+password: string, 
+/**
+ * The current TOTP code, when the account has MFA (asked for after `mfa_required`).
+ */
+totp?: string, };
 
 export type SyncStatus = { 
 /**
@@ -807,6 +830,24 @@ revision: number,
  * Set once the session ended (revoked, expired): back to sign-in with this reason.
  */
 session_ended: string | null, };
+
+export type TotpSetup = { 
+/**
+ * The base32 secret, for typing in by hand.
+ */
+secret: string, 
+/**
+ * The `otpauth://` URI, for a QR code.
+ */
+otpauth_uri: string, 
+/**
+ * Digits per code.
+ */
+digits: number, 
+/**
+ * Seconds per code.
+ */
+period: number, };
 
 export type User = { 
 /**
@@ -1017,6 +1058,16 @@ export const commands = {
   forceLogout: (userId: string) => invoke<LogoutStatus>("force_logout", { userId }),
   /** Where the last force logout of a user stands (queued, refused or confirmed). */
   logoutStatus: (userId: string) => invoke<LogoutStatus>("logout_status", { userId }),
+  /** Starts enrolling an authenticator app for the signed-in account: a secret to scan. */
+  startMfaEnrollment: () => invoke<TotpSetup>("start_mfa_enrollment"),
+  /** Confirms the enrolment with a current code; MFA is on from now. */
+  confirmMfaEnrollment: (code: string) => invoke<SessionInfo>("confirm_mfa_enrollment", { code }),
+  /** E-mails a user a single-use, expiring link to choose a new password. */
+  resetPassword: (userId: string) => invoke<PasswordResetSent>("reset_password", { userId }),
+  /** Resets a user's MFA: they enrol again; their trusted devices are withdrawn. */
+  resetMfa: (userId: string) => invoke<User>("reset_mfa", { userId }),
+  /** A demo server's outgoing mail (the messages a real relay would deliver). */
+  devMailbox: () => invoke<Array<MailMessage>>("dev_mailbox"),
   /** One page of the organization's sessions (live from the server). */
   listSessions: (query: SessionQuery) => invoke<SessionPage>("list_sessions", { query }),
   /** One page of a user's sessions (live from the server). */
