@@ -299,7 +299,7 @@ async fn insert_users(tx: &mut Transaction<'_, Sqlite>, org_id: &str, users: &[N
     }
     let mut qb = QueryBuilder::<Sqlite>::new(
         "INSERT INTO users (id, org_id, email, email_lower, first_name, last_name, display_name, sort_name, search_text, \
-         status, password_hash, mfa_enabled, last_active_at, last_login_at, created_at, updated_at, identities) ",
+         status, password_hash, mfa_enabled, totp_secret, last_active_at, last_login_at, created_at, updated_at, identities) ",
     );
     qb.push_values(users, |mut b, u| {
         let display = format!("{} {}", u.first, u.last);
@@ -315,6 +315,8 @@ async fn insert_users(tx: &mut Transaction<'_, Sqlite>, org_id: &str, users: &[N
             .push_bind(u.status)
             .push_bind(u.password_hash.clone())
             .push_bind(u.mfa)
+            // Enrolled users have a secret like real ones (nobody holds it: a demo).
+            .push_bind(u.mfa.then(crate::totp::new_secret))
             .push_bind(u.last_active)
             .push_bind(u.last_active)
             .push_bind(u.created)
