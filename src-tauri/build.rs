@@ -34,6 +34,7 @@ const COMMANDS: &[&str] = &[
     "logout_status",
     "start_mfa_enrollment",
     "confirm_mfa_enrollment",
+    "request_password_reset",
     "reset_password",
     "reset_mfa",
     "dev_mailbox",

@@ -651,6 +651,18 @@ pub async fn confirm_mfa_enrollment<R: Runtime>(app: &AppHandle<R>, state: &AppS
     }
 }
 
+/// "Forgot password" on the sign-in screen: the server e-mails a reset link if the address
+/// has an account (and says the same either way).
+pub async fn request_password_reset(server_url: String, email: String) -> Result<(), IpcError> {
+    if let Err(Error::InvalidServerUrl(msg)) = gatehouse_client::parse_server_url(&server_url) {
+        return Err(IpcError::field("server_url", msg));
+    }
+    if !email.contains('@') {
+        return Err(IpcError::field("email", "Enter the e-mail address you sign in with."));
+    }
+    Ok(Client::request_password_reset(&server_url, &email, &client_options()).await?)
+}
+
 /// E-mails a user a single-use link to choose a new password.
 pub async fn reset_password(state: &AppState, user_id: String) -> Result<PasswordResetSent, IpcError> {
     let key = uuid::Uuid::now_v7().to_string();

@@ -141,6 +141,8 @@ app_commands! {
     start_mfa_enrollment() -> TotpSetup => commands::start_mfa_enrollment(state).await;
     /// Confirms the enrolment with a current code; MFA is on from now.
     confirm_mfa_enrollment(code: String) -> SessionInfo => commands::confirm_mfa_enrollment(&app, state, code).await;
+    /// "Forgot password": asks the server to e-mail the address a reset link.
+    request_password_reset(server_url: String, email: String) -> () => commands::request_password_reset(server_url, email).await;
     /// E-mails a user a single-use, expiring link to choose a new password.
     reset_password(user_id: String) -> PasswordResetSent => commands::reset_password(state, user_id).await;
     /// Resets a user's MFA: they enrol again; their trusted devices are withdrawn.

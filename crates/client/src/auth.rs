@@ -123,6 +123,15 @@ impl Client {
         Ok((client, me))
     }
 
+    /// "Forgot password", before signing in: asks the server to e-mail a reset link. The
+    /// server answers alike whether or not the address has an account.
+    pub async fn request_password_reset(server_url: &str, email: &str, options: &ClientOptions) -> Result<()> {
+        let client = Self::new(server_url, email, Arc::new(crate::MemoryTokenStore::default()), options)?;
+        let body = gatehouse_api::PasswordResetRequest { email: email.trim().to_owned() };
+        client.send_raw(client.request(Method::POST, "v1/auth/password-reset")?.json(&body)).await?;
+        Ok(())
+    }
+
     /// Resumes a connection from its stored refresh token (at app start).
     pub async fn resume(server_url: &str, email: &str, store: Arc<dyn TokenStore>, options: &ClientOptions) -> Result<(Self, Me)> {
         let client = Self::new(server_url, email, store, options)?;

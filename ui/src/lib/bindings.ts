@@ -1062,6 +1062,8 @@ export const commands = {
   startMfaEnrollment: () => invoke<TotpSetup>("start_mfa_enrollment"),
   /** Confirms the enrolment with a current code; MFA is on from now. */
   confirmMfaEnrollment: (code: string) => invoke<SessionInfo>("confirm_mfa_enrollment", { code }),
+  /** "Forgot password": asks the server to e-mail the address a reset link. */
+  requestPasswordReset: (serverUrl: string, email: string) => invoke<null>("request_password_reset", { serverUrl, email }),
   /** E-mails a user a single-use, expiring link to choose a new password. */
   resetPassword: (userId: string) => invoke<PasswordResetSent>("reset_password", { userId }),
   /** Resets a user's MFA: they enrol again; their trusted devices are withdrawn. */

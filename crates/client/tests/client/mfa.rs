@@ -63,4 +63,13 @@ async fn enrol_sign_in_with_a_code_then_an_admin_resets_mfa_and_the_password() {
     assert_eq!(mail.len(), 1, "a retried reset sends no second e-mail");
     assert_eq!(mail[0].to, MEMBER);
     assert!(mail[0].text.contains("/reset-password?token=ghp_"));
+
+    // "Forgot password" from the sign-in screen: no session needed, nothing revealed.
+    let opts = ClientOptions::default();
+    Client::request_password_reset(&server.url, "nobody@acme.test", &opts).await.unwrap();
+    Client::request_password_reset(&server.url, "admin@acme.test", &opts).await.unwrap();
+    let mail = admin.mailbox().await.unwrap();
+    assert_eq!((mail.len(), mail[0].to.as_str()), (2, "admin@acme.test"));
+    let bad = Client::request_password_reset(&server.url, "no address", &opts).await.unwrap_err();
+    assert_eq!(code_of(&bad), "validation_failed");
 }
