@@ -38,6 +38,7 @@ macro_rules! app_commands {
                     #[allow(unused_variables)] $state: State<'_, AppState>,
                     $($arg: $ty),*
                 ) -> Result<$ret, IpcError> {
+                    #[allow(unused_variables)]
                     let $state: &AppState = &$state;
                     // How long each command took, for `GATEHOUSE_LOG=gatehouse_app=debug`
                     // (never its arguments or result: they may hold secrets).
