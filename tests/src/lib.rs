@@ -10,7 +10,7 @@ pub mod server;
 use anyhow::Result;
 pub use app::{App, Row};
 pub use config::Config;
-pub use server::{Api, OWNER_EMAIL, OWNER_PASSWORD, TestServer};
+pub use server::{Api, OWNER_EMAIL, OWNER_PASSWORD, TestServer, totp_code};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 

@@ -296,4 +296,31 @@ impl Api {
         }
         Ok(res.json().await?)
     }
+
+    /// `POST path` with a JSON body; the answer's JSON (an error for a non-2xx status).
+    pub async fn post_json(&self, path: &str, body: serde_json::Value) -> Result<serde_json::Value> {
+        let res = self.http.post(format!("{}{path}", self.url)).bearer_auth(&self.token).json(&body).send().await?;
+        if !res.status().is_success() {
+            bail!("POST {path} failed: {} {}", res.status(), res.text().await.unwrap_or_default());
+        }
+        Ok(res.json().await?)
+    }
+
+    /// `PATCH path` with a JSON body; the answer's JSON.
+    pub async fn patch_json(&self, path: &str, body: serde_json::Value) -> Result<serde_json::Value> {
+        let res = self.http.patch(format!("{}{path}", self.url)).bearer_auth(&self.token).json(&body).send().await?;
+        if !res.status().is_success() {
+            bail!("PATCH {path} failed: {} {}", res.status(), res.text().await.unwrap_or_default());
+        }
+        Ok(res.json().await?)
+    }
+}
+
+/// The TOTP code an authenticator app with `secret` shows `steps_ahead` 30-second steps
+/// from now.
+pub fn totp_code(secret: &str, steps_ahead: i64) -> Result<String> {
+    use gatehouse_server::totp;
+    let key = totp::base32_decode(secret).context("the secret is not base32")?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    Ok(format!("{:06}", totp::code_at(&key, totp::step_of(i64::try_from(now)?) + steps_ahead)))
 }
