@@ -30,6 +30,8 @@ impl Collector {
             self.decls.insert(name, format!("export {}", T::decl(&self.cfg)));
         }
         T::visit_dependencies(self);
+        // `Vec<MailMessage>` is declared nowhere itself: its parameters are.
+        T::visit_generics(self);
     }
 }
 

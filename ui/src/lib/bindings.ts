@@ -388,6 +388,48 @@ queued: OutboxEntry | null,
  */
 confirmed: ForcedLogout | null, };
 
+export type MailMessage = { 
+/**
+ * Message id.
+ */
+id: string, 
+/**
+ * What it is about, e.g. `password_reset`.
+ */
+kind: string, 
+/**
+ * Recipient.
+ */
+to: string, 
+/**
+ * Subject line.
+ */
+subject: string, 
+/**
+ * The plain-text part.
+ */
+text: string, 
+/**
+ * The HTML part.
+ */
+html: string, 
+/**
+ * When it was queued.
+ */
+created_at: string, 
+/**
+ * When the relay accepted it; absent while queued or without a relay.
+ */
+sent_at: string | null, 
+/**
+ * Delivery attempts so far.
+ */
+attempts: number, 
+/**
+ * The last delivery error, if any.
+ */
+last_error: string | null, };
+
 export type NewGroup = { 
 /**
  * Display name, 1–100 characters.

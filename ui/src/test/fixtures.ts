@@ -20,6 +20,7 @@ export const SESSION: SessionInfo = {
   display_name: 'Olivia Owner',
   organization: { id: 'org-1', name: 'Acme' },
   permissions: ['users.read', 'users.manage'],
+  mfa_enrollment_required: false,
 };
 
 export function signedOut(overrides: Partial<CurrentSession> = {}): CurrentSession {

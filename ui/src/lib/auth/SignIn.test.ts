@@ -6,7 +6,7 @@ import { SESSION, ipcError, page, signedOut } from '../../test/fixtures';
 import { callsOf, deferred, mockCommands } from '../../test/ipc';
 import type { CurrentSession, SessionInfo } from '../bindings';
 
-async function startSignedOut(current: CurrentSession = signedOut(), signIn?: () => unknown) {
+async function startSignedOut(current: CurrentSession = signedOut(), signIn?: (args: Record<string, unknown>) => unknown) {
   const calls = mockCommands({
     current_session: () => current,
     sign_in: signIn ?? (() => SESSION),
@@ -157,5 +157,137 @@ describe('sign-in', () => {
     render(App);
     expect(await screen.findByTestId('users-page')).toBeInTheDocument();
     expect(screen.queryByTestId('signin-form')).not.toBeInTheDocument();
+  });
+});
+
+describe('sign-in with an authentication code', () => {
+  const MFA_MESSAGE = 'Enter the 6-digit code from your authenticator app.';
+
+  /** sign_in answers mfa_required without a code, `answer` with one. */
+  function needsCode(answer: (totp: string) => unknown = () => SESSION) {
+    return (args: Record<string, unknown>) => {
+      const a = args.args as { totp?: string };
+      if (a.totp === undefined) throw ipcError('mfa_required', MFA_MESSAGE);
+      return answer(a.totp);
+    };
+  }
+
+  it('asks for the code, keeps e-mail and password, and sends the code with them', async () => {
+    const calls = await startSignedOut(signedOut(), needsCode());
+    const user = await fill('https://gatehouse.acme.test', 'owner@acme.test', 'hunter2');
+    expect(screen.queryByTestId('signin-totp')).toBeNull();
+    await user.click(screen.getByTestId('signin-submit'));
+
+    const code = await screen.findByTestId('signin-totp');
+    expect(code).toHaveFocus();
+    expect(screen.getByLabelText('Authentication code')).toBe(code);
+    expect(code).toHaveAttribute('inputmode', 'numeric');
+    expect(code).toHaveAttribute('autocomplete', 'one-time-code');
+    expect(screen.getByTestId('signin-totp-hint')).toHaveTextContent(MFA_MESSAGE);
+    expect(code).toHaveAttribute('aria-describedby', 'signin-totp-hint');
+    expect(screen.queryByTestId('signin-error')).toBeNull();
+    expect(screen.getByTestId('signin-email')).toHaveValue('owner@acme.test');
+    expect(screen.getByTestId('signin-password')).toHaveValue('hunter2');
+
+    await user.type(code, '123 456{Enter}');
+    expect(await screen.findByTestId('users-page')).toBeInTheDocument();
+    expect(callsOf(calls, 'sign_in').map((c) => c.args.args)).toEqual([
+      { server_url: 'https://gatehouse.acme.test', email: 'owner@acme.test', password: 'hunter2' },
+      { server_url: 'https://gatehouse.acme.test', email: 'owner@acme.test', password: 'hunter2', totp: '123456' },
+    ]);
+  });
+
+  it('checks the code before calling Rust', async () => {
+    const calls = await startSignedOut(signedOut(), needsCode());
+    const user = await fill('https://gatehouse.acme.test', 'owner@acme.test', 'pw');
+    await user.click(screen.getByTestId('signin-submit'));
+    await screen.findByTestId('signin-totp');
+    await user.click(screen.getByTestId('signin-submit'));
+
+    expect(await screen.findByTestId('signin-totp-error')).toHaveTextContent('Enter the code your authenticator app shows');
+    expect(screen.getByTestId('signin-totp')).toHaveFocus();
+    expect(callsOf(calls, 'sign_in')).toHaveLength(1);
+  });
+
+  it('shows a wrong code on the code field', async () => {
+    await startSignedOut(
+      signedOut(),
+      needsCode(() => {
+        throw ipcError('invalid_input', 'That code is not right, or has expired.', 'totp');
+      }),
+    );
+    const user = await fill('https://gatehouse.acme.test', 'owner@acme.test', 'pw');
+    await user.click(screen.getByTestId('signin-submit'));
+    await user.type(await screen.findByTestId('signin-totp'), '000000');
+    await user.click(screen.getByTestId('signin-submit'));
+
+    const error = await screen.findByTestId('signin-totp-error');
+    expect(error).toHaveTextContent('That code is not right, or has expired.');
+    expect(error).toHaveAttribute('role', 'alert');
+    expect(screen.getByTestId('signin-totp')).toHaveAttribute('aria-invalid', 'true');
+    expect(screen.getByTestId('signin-totp')).toHaveFocus();
+    expect(screen.queryByTestId('signin-error')).toBeNull();
+    expect(screen.queryByTestId('users-page')).toBeNull();
+  });
+
+  it('puts the code away when the e-mail changes', async () => {
+    const calls = await startSignedOut(signedOut(), needsCode());
+    const user = await fill('https://gatehouse.acme.test', 'owner@acme.test', 'pw');
+    await user.click(screen.getByTestId('signin-submit'));
+    await user.type(await screen.findByTestId('signin-totp'), '123456');
+
+    await user.type(screen.getByTestId('signin-email'), 'x');
+    expect(screen.queryByTestId('signin-totp')).toBeNull();
+    await user.click(screen.getByTestId('signin-submit'));
+    // Asked again, for the other account, with an empty field.
+    expect(await screen.findByTestId('signin-totp')).toHaveValue('');
+    expect(callsOf(calls, 'sign_in').map((c) => c.args.args)).toEqual([
+      { server_url: 'https://gatehouse.acme.test', email: 'owner@acme.test', password: 'pw' },
+      { server_url: 'https://gatehouse.acme.test', email: 'owner@acme.test' + 'x', password: 'pw' },
+    ]);
+  });
+
+  it('sends a reset link for the address typed, and says the same whether or not it exists', async () => {
+    const calls = mockCommands({
+      current_session: () => signedOut(),
+      request_password_reset: () => null,
+      list_users: () => page([]),
+    });
+    render(App);
+    await screen.findByTestId('signin-form');
+    const user = await fill('http://127.0.0.1:8080', 'ada@acme.test', '');
+    await user.click(screen.getByTestId('signin-forgot'));
+
+    expect(await screen.findByTestId('signin-reset-sent')).toHaveTextContent('If ada@acme.test has an account, a link');
+    expect(callsOf(calls, 'request_password_reset').map((c) => c.args)).toEqual([{ serverUrl: 'http://127.0.0.1:8080', email: 'ada@acme.test' }]);
+    expect(callsOf(calls, 'sign_in')).toHaveLength(0);
+  });
+
+  it('asks for the e-mail address before sending a reset link', async () => {
+    const calls = await startSignedOut();
+    const user = await fill('http://127.0.0.1:8080', '', '');
+    await user.click(screen.getByTestId('signin-forgot'));
+
+    expect(await screen.findByTestId('signin-email-error')).toBeInTheDocument();
+    expect(screen.queryByTestId('signin-password-error')).toBeNull();
+    expect(screen.getByTestId('signin-email')).toHaveFocus();
+    expect(callsOf(calls, 'request_password_reset')).toHaveLength(0);
+  });
+
+  it('shows why a reset link could not be asked for', async () => {
+    mockCommands({
+      current_session: () => signedOut(),
+      request_password_reset: () => {
+        throw ipcError('server_error', 'This server has no mail relay, so it cannot send a reset link.');
+      },
+      list_users: () => page([]),
+    });
+    render(App);
+    await screen.findByTestId('signin-form');
+    const user = await fill('http://127.0.0.1:8080', 'ada@acme.test', '');
+    await user.click(screen.getByTestId('signin-forgot'));
+
+    expect(await screen.findByTestId('signin-error')).toHaveTextContent('no mail relay');
+    expect(screen.queryByTestId('signin-reset-sent')).toBeNull();
   });
 });

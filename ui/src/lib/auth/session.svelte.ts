@@ -2,7 +2,9 @@
 import type { Backend } from '../backend';
 import type { SavedConnection, SessionInfo } from '../bindings';
 
-export type Screen = 'starting' | 'sign-in' | 'users';
+/** `mfa-enrollment`: the organization requires MFA and the account has none yet; the app
+ * shows only the enrolment until it is done. */
+export type Screen = 'starting' | 'sign-in' | 'mfa-enrollment' | 'users';
 
 export function sessionEndedNotice(reason: string): string {
   return `Your session ended: ${reason}`;
@@ -39,10 +41,11 @@ export class AppSession {
     this.screen = 'sign-in';
   }
 
+  /** A new session: signed in, resumed, or the one an enrolment confirmed. */
   signedIn(session: SessionInfo): void {
     this.session = session;
     this.notice = null;
-    this.screen = 'users';
+    this.screen = session.mfa_enrollment_required ? 'mfa-enrollment' : 'users';
   }
 
   /** The server or the keyring no longer accepts the session (expired, revoked, …). */

@@ -1,8 +1,10 @@
 // The sign-in form: values, field errors, the form-level error and the pending flag.
-// The password is passed in at submit time and never stored here or logged.
+// The password is passed in at submit time and never stored here or logged. When the
+// server answers `mfa_required`, the form asks for the authenticator code as a second
+// step: e-mail and password stay, and the next submit sends `totp` with them.
 import type { Backend, IpcError } from '../backend';
-import type { SavedConnection, SessionInfo } from '../bindings';
-import { isSignInField, validateSignIn, type FieldErrors, type SignInField } from './validate';
+import type { SavedConnection, SessionInfo, SignInArgs } from '../bindings';
+import { isSignInField, normalizeTotp, validateSignIn, type FieldErrors, type SignInField } from './validate';
 
 export function formErrorMessage(error: IpcError): string {
   switch (error.code) {
@@ -16,17 +18,34 @@ export function formErrorMessage(error: IpcError): string {
 
 export class SignInForm {
   serverUrl = $state('');
-  email = $state('');
   errors = $state<FieldErrors>({});
   formError = $state<string | null>(null);
   pending = $state(false);
+  /** The server asked for a code: the code field is shown. */
+  totpAsked = $state(false);
+  /** What the server said when it asked for the code. */
+  totpHint = $state<string | null>(null);
+  totp = $state('');
+  /** "Forgot password" went through: what to tell the person. */
+  resetNotice = $state<string | null>(null);
 
+  #email = $state('');
   #backend: Backend;
 
   constructor(backend: Backend, prefill: SavedConnection | null) {
     this.#backend = backend;
     this.serverUrl = prefill?.server_url ?? '';
-    this.email = prefill?.email ?? '';
+    this.#email = prefill?.email ?? '';
+  }
+
+  get email(): string {
+    return this.#email;
+  }
+
+  /** Another account needs its own code: a new e-mail puts the code step away. */
+  set email(value: string) {
+    if (value.trim() !== this.#email.trim()) this.#forgetTotp();
+    this.#email = value;
   }
 
   clearError(field: SignInField): void {
@@ -36,10 +55,12 @@ export class SignInForm {
     }
   }
 
-  /** Validates, then signs in. Returns the session, or null with `errors`/`formError` set. */
+  /** Validates, then signs in. Returns the session, or null with `errors`/`formError` set
+   * (or with `totpAsked` newly set when the account needs a code). */
   async submit(password: string): Promise<SessionInfo | null> {
     if (this.pending) return null;
-    const args = { server_url: this.serverUrl.trim(), email: this.email.trim(), password };
+    const args: SignInArgs = { server_url: this.serverUrl.trim(), email: this.email.trim(), password };
+    if (this.totpAsked) args.totp = normalizeTotp(this.totp);
     this.formError = null;
     this.errors = validateSignIn(args);
     if (Object.keys(this.errors).length > 0) return null;
@@ -49,7 +70,12 @@ export class SignInForm {
       return await this.#backend.signIn(args);
     } catch (reason) {
       const error = reason as IpcError;
-      if (isSignInField(error.field)) {
+      if (error.code === 'mfa_required') {
+        this.totpAsked = true;
+        this.totpHint = error.message;
+      } else if (isSignInField(error.field)) {
+        // A wrong code: its field must be there to carry the message.
+        if (error.field === 'totp') this.totpAsked = true;
         this.errors = { [error.field]: error.message };
       } else {
         this.formError = formErrorMessage(error);
@@ -58,5 +84,35 @@ export class SignInForm {
     } finally {
       this.pending = false;
     }
+  }
+
+  /** "Forgot password": asks the server to e-mail a reset link to the address typed. The
+   * answer is the same whether or not the address has an account. */
+  async forgotPassword(): Promise<void> {
+    if (this.pending) return;
+    const args: SignInArgs = { server_url: this.serverUrl.trim(), email: this.email.trim(), password: 'unused' };
+    this.formError = null;
+    this.resetNotice = null;
+    const { server_url, email } = validateSignIn(args);
+    this.errors = { ...(server_url ? { server_url } : {}), ...(email ? { email } : {}) };
+    if (Object.keys(this.errors).length > 0) return;
+    this.pending = true;
+    try {
+      await this.#backend.requestPasswordReset(args.server_url, args.email);
+      this.resetNotice = `If ${args.email} has an account, a link to choose a new password is on its way. Check your e-mail.`;
+    } catch (reason) {
+      const error = reason as IpcError;
+      if (isSignInField(error.field)) this.errors = { [error.field]: error.message };
+      else this.formError = formErrorMessage(error);
+    } finally {
+      this.pending = false;
+    }
+  }
+
+  #forgetTotp(): void {
+    this.totpAsked = false;
+    this.totpHint = null;
+    this.totp = '';
+    this.clearError('totp');
   }
 }

@@ -1,10 +1,10 @@
 // Client-side checks run before `sign_in` so an obviously wrong form never reaches Rust.
 import type { SignInArgs } from '../bindings';
 
-export type SignInField = 'server_url' | 'email' | 'password';
+export type SignInField = 'server_url' | 'email' | 'password' | 'totp';
 export type FieldErrors = Partial<Record<SignInField, string>>;
 
-export const SIGN_IN_FIELDS: readonly SignInField[] = ['server_url', 'email', 'password'];
+export const SIGN_IN_FIELDS: readonly SignInField[] = ['server_url', 'email', 'password', 'totp'];
 
 export function isSignInField(value: string | null | undefined): value is SignInField {
   return value != null && (SIGN_IN_FIELDS as readonly string[]).includes(value);
@@ -37,6 +37,19 @@ export function validatePassword(value: string): string | null {
   return value === '' ? 'Enter your password' : null;
 }
 
+/** Digits only: authenticator apps show "123 456", and people type it so. */
+export function normalizeTotp(value: string): string {
+  return value.replace(/\s+/g, '');
+}
+
+export function validateTotp(value: string): string | null {
+  const code = normalizeTotp(value);
+  if (code === '') return 'Enter the code your authenticator app shows';
+  if (!/^\d{6,8}$/.test(code)) return 'Enter only the digits your authenticator app shows, like 123456';
+  return null;
+}
+
+/** Checks the form; `totp` only when it was asked for (the key is present). */
 export function validateSignIn(args: SignInArgs): FieldErrors {
   const errors: FieldErrors = {};
   const server = validateServerUrl(args.server_url);
@@ -45,5 +58,9 @@ export function validateSignIn(args: SignInArgs): FieldErrors {
   if (email) errors.email = email;
   const password = validatePassword(args.password);
   if (password) errors.password = password;
+  if (args.totp !== undefined) {
+    const totp = validateTotp(args.totp);
+    if (totp) errors.totp = totp;
+  }
   return errors;
 }

@@ -17,6 +17,10 @@ describe('toIpcError', () => {
     });
     expect(toIpcError({ code: 'made_up', message: 'x' }).code).toBe('internal');
   });
+
+  it('keeps mfa_required, which sign-in answers with a code field', () => {
+    expect(toIpcError({ code: 'mfa_required', message: 'Enter your code', field: null, fields: [] }).code).toBe('mfa_required');
+  });
 });
 
 describe('compactQuery', () => {

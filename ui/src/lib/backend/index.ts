@@ -37,6 +37,9 @@ import {
   type User,
   type ApiKey,
   type CreatedApiKey,
+  type MailMessage,
+  type PasswordResetSent,
+  type TotpSetup,
 } from '../bindings';
 
 export type { IpcError, IpcErrorCode };
@@ -92,11 +95,25 @@ export interface Backend {
   createApiKey(userId: string, name: string): Promise<CreatedApiKey>;
   /** Suspends (true) or restores (false) an API key (online only). */
   setApiKeySuspended(keyId: string, suspended: boolean): Promise<ApiKey>;
+  /** Starts enrolling an authenticator app for the signed-in account: a secret to scan (online only). */
+  startMfaEnrollment(): Promise<TotpSetup>;
+  /** Confirms the enrolment with a current code; answers with the session, now without
+   * `mfa_enrollment_required` (online only). */
+  confirmMfaEnrollment(code: string): Promise<SessionInfo>;
+  /** E-mails a user a single-use link, valid for an hour, to choose a new password (online only). */
+  /** "Forgot password" before signing in: the server e-mails a reset link if the address has an account. */
+  requestPasswordReset(serverUrl: string, email: string): Promise<void>;
+  resetPassword(userId: string): Promise<PasswordResetSent>;
+  /** Resets a user's MFA; answers with the user as the server has it now (online only). */
+  resetMfa(userId: string): Promise<User>;
+  /** A demo server's outgoing mail, newest first; rejects on a server without a demo mailbox. */
+  devMailbox(): Promise<MailMessage[]>;
 }
 
 const CODES: readonly IpcErrorCode[] = [
   'invalid_input',
   'invalid_credentials',
+  'mfa_required',
   'unreachable',
   'session_expired',
   'not_signed_in',
@@ -225,6 +242,14 @@ export const tauriBackend: Backend = {
   apiKeys: (userId) => call(() => commands.apiKeys(userId)),
   createApiKey: (userId, name) => call(() => commands.createApiKey(userId, name)),
   setApiKeySuspended: (keyId, suspended) => call(() => commands.setApiKeySuspended(keyId, suspended)),
+  startMfaEnrollment: () => call(() => commands.startMfaEnrollment()),
+  confirmMfaEnrollment: (code) => call(() => commands.confirmMfaEnrollment(code)),
+  requestPasswordReset: async (serverUrl, email) => {
+    await call(() => commands.requestPasswordReset(serverUrl, email));
+  },
+  resetPassword: (userId) => call(() => commands.resetPassword(userId)),
+  resetMfa: (userId) => call(() => commands.resetMfa(userId)),
+  devMailbox: () => call(() => commands.devMailbox()),
 };
 
 const KEY = Symbol('gatehouse.backend');

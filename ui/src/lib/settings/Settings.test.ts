@@ -1,12 +1,13 @@
 // Settings (SPEC O1–O3): seat usage and the organization form with its checks, the
-// roles editor's permission boxes (only what the admin holds), departments, and a
-// read-only view for someone without the permissions.
+// roles editor's permission boxes (only what the admin holds), departments, a
+// read-only view for someone without the permissions, setting up your own authenticator
+// app, and the demo server's mailbox (there only when the server has one).
 import { render, screen, waitFor, within } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 import { SESSION } from '../../test/fixtures';
 import { callsOf, mockCommands } from '../../test/ipc';
-import type { Group, Organization, Role, SessionInfo } from '../bindings';
+import type { Group, MailMessage, Organization, Role, SessionInfo, TotpSetup } from '../bindings';
 import SettingsPage from './SettingsPage.svelte';
 
 const ORG: Organization = { id: 'org-1', name: 'Acme', seat_limit: 50, seats_used: 42, invitation_expiry_days: 7, mfa_required: false };
@@ -75,5 +76,111 @@ describe('settings', () => {
     expect(screen.queryByTestId('org-save')).toBeNull();
     expect(screen.getByText('Changing these needs the org.settings permission.')).toBeInTheDocument();
     expect(screen.queryByTestId('role-new')).toBeNull();
+  });
+});
+
+const SETUP: TotpSetup = { secret: 'JBSWY3DPEHPK3PXP', otpauth_uri: 'otpauth://totp/Gatehouse:owner?secret=JBSWY3DPEHPK3PXP', digits: 6, period: 30 };
+
+describe('your account: two-factor authentication', () => {
+  it('sets up an authenticator app in a dialog and says it is on', async () => {
+    const calls = renderSettings(ADMIN, { start_mfa_enrollment: () => SETUP, confirm_mfa_enrollment: () => ADMIN });
+    const user = userEvent.setup();
+    expect(screen.queryByTestId('settings-mfa-done')).toBeNull();
+    await user.click(await screen.findByTestId('settings-mfa-setup'));
+    const dialog = await screen.findByTestId('mfa-dialog');
+    expect(dialog).toHaveAccessibleName('Set up two-factor authentication');
+    expect(await within(dialog).findByTestId('mfa-qr')).toBeInTheDocument();
+    expect(within(dialog).queryByTestId('mfa-signout')).toBeNull();
+    await user.type(within(dialog).getByTestId('mfa-code'), '123456{Enter}');
+
+    expect(await screen.findByTestId('settings-mfa-done')).toHaveTextContent('Two-factor authentication is on.');
+    expect(screen.getByTestId('settings-mfa-done')).toHaveAttribute('role', 'status');
+    expect(screen.queryByTestId('mfa-dialog')).toBeNull();
+    expect(callsOf(calls, 'confirm_mfa_enrollment').map((c) => c.args)).toEqual([{ code: '123456' }]);
+  });
+
+  it('Escape and Cancel close the dialog without enrolling', async () => {
+    const calls = renderSettings(ADMIN, { start_mfa_enrollment: () => SETUP });
+    const user = userEvent.setup();
+    await user.click(await screen.findByTestId('settings-mfa-setup'));
+    await screen.findByTestId('mfa-secret');
+    await user.keyboard('{Escape}');
+    await waitFor(() => expect(screen.queryByTestId('mfa-dialog')).toBeNull());
+    await user.click(screen.getByTestId('settings-mfa-setup'));
+    await user.click(await screen.findByTestId('mfa-cancel'));
+    await waitFor(() => expect(screen.queryByTestId('mfa-dialog')).toBeNull());
+    expect(callsOf(calls, 'confirm_mfa_enrollment')).toHaveLength(0);
+    expect(screen.queryByTestId('settings-mfa-done')).toBeNull();
+  });
+});
+
+function mail(overrides: Partial<MailMessage> = {}): MailMessage {
+  return {
+    id: 'm-1',
+    kind: 'password_reset',
+    to: 'dana@acme.test',
+    subject: 'Reset your Gatehouse password',
+    text: 'Hello Dana,\n\nChoose a new password: https://gatehouse.acme.test/reset-password?token=abc123\n\nThe link works once, for an hour.',
+    html: '<p>Hello Dana</p>',
+    created_at: new Date(Date.now() - 5 * 60_000).toISOString(),
+    sent_at: null,
+    attempts: 0,
+    last_error: null,
+    ...overrides,
+  };
+}
+
+describe('demo mailbox', () => {
+  it('lists the messages with their state and shows a message as text', async () => {
+    renderSettings(ADMIN, {
+      dev_mailbox: () => [
+        mail(),
+        mail({ id: 'm-2', to: 'fox@acme.test', subject: 'Welcome', sent_at: new Date().toISOString(), attempts: 1 }),
+        mail({ id: 'm-3', to: 'x@acme.test', subject: 'Bounced', attempts: 3, last_error: 'relay refused: 550' }),
+      ],
+    });
+    const list = await screen.findByTestId('mailbox-list');
+    const rows = within(list).getAllByTestId('mailbox-row');
+    expect(rows).toHaveLength(3);
+    expect(rows[0]).toHaveTextContent('Reset your Gatehouse password');
+    expect(rows[0]).toHaveTextContent('dana@acme.test');
+    expect(rows[0]).toHaveTextContent('5m ago');
+    expect(within(rows[0]).getByTestId('mailbox-status')).toHaveTextContent('queued');
+    expect(within(rows[1]).getByTestId('mailbox-status')).toHaveTextContent('sent');
+    expect(within(rows[2]).getByTestId('mailbox-status')).toHaveTextContent('error: relay refused: 550');
+    expect(screen.queryByTestId('mailbox-message')).toBeNull();
+
+    const user = userEvent.setup();
+    await user.click(rows[0]);
+    const message = await screen.findByTestId('mailbox-message');
+    expect(message.tagName).toBe('PRE');
+    expect(message.textContent).toContain('https://gatehouse.acme.test/reset-password?token=abc123');
+    expect(rows[0]).toHaveAttribute('aria-expanded', 'true');
+    await user.click(rows[0]);
+    expect(screen.queryByTestId('mailbox-message')).toBeNull();
+  });
+
+  it('Refresh reads the mailbox again', async () => {
+    let messages = [mail()];
+    const calls = renderSettings(ADMIN, { dev_mailbox: () => messages });
+    expect(await screen.findAllByTestId('mailbox-row')).toHaveLength(1);
+    messages = [mail({ id: 'm-2', subject: 'Newer' }), mail()];
+    await userEvent.setup().click(screen.getByTestId('mailbox-refresh'));
+    await waitFor(() => expect(screen.getAllByTestId('mailbox-row')).toHaveLength(2));
+    expect(screen.getAllByTestId('mailbox-row')[0]).toHaveTextContent('Newer');
+    expect(callsOf(calls, 'dev_mailbox')).toHaveLength(2);
+  });
+
+  it('is not there when the server has no demo mailbox', async () => {
+    const calls = renderSettings(ADMIN, {
+      dev_mailbox: () => {
+        throw { code: 'not_found', message: 'Not found', field: null, fields: [] };
+      },
+    });
+    await screen.findByTestId('seat-usage');
+    await waitFor(() => expect(callsOf(calls, 'dev_mailbox')).toHaveLength(1));
+    expect(screen.queryByTestId('mailbox')).toBeNull();
+    expect(screen.queryByText('Demo mailbox')).toBeNull();
+    expect(screen.queryByRole('alert')).toBeNull();
   });
 });

@@ -1,6 +1,7 @@
 // The user panel's force logout (SPEC S2, S3, C3) — confirmed with the server's time,
 // or queued and plainly NOT yet effective, also after reopening — and its Sessions and
-// Login attempts tabs, read only when opened.
+// Login attempts tabs, read only when opened; Reset password and Reset MFA, which go
+// straight to the server.
 import { render, screen, waitFor, within } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
@@ -162,3 +163,126 @@ describe('a queued force logout in Changes', () => {
     expect(within(entry).queryByTestId('logout-not-effective')).toBeNull();
   });
 });
+
+function hm(iso: string): string {
+  const d = new Date(iso);
+  return [d.getHours(), d.getMinutes()].map((n) => String(n).padStart(2, '0')).join(':');
+}
+
+describe('reset password and reset MFA from the user panel', () => {
+  const kim = makeUser({ id: 'u-kim', first_name: 'Kim', last_name: 'Lee', display_name: 'Kim Lee', email: 'kim@acme.test', mfa_enabled: true });
+  const pat = makeUser({ id: 'u-pat', first_name: 'Pat', last_name: 'Pending', display_name: 'Pat Pending', email: 'pat@acme.test', status: 'pending' });
+  const withKim = (handlers: Handlers = {}, session: SessionInfo = IT) =>
+    renderPage({ list_users: () => page([dana, kim, pat, me]), ...handlers }, session);
+
+  it('asks first, then says where the link went and until when it works', async () => {
+    const expires = '2026-11-23T10:16:07Z';
+    const calls = withKim({ reset_password: (a) => ({ user_id: a.userId, sent_to: 'kim@acme.test', expires_at: expires }) });
+    const { user, panel } = await open('Kim Lee');
+    await user.click(within(panel).getByTestId('reset-password'));
+    const dialog = await screen.findByTestId('reset-password-dialog');
+    expect(dialog).toHaveTextContent(
+      'Gatehouse e-mails kim@acme.test a link to choose a new password. The link works once and expires in an hour; their current password keeps working until they use it.',
+    );
+    expect(within(dialog).getByTestId('confirm-reset-password')).toHaveFocus();
+    expect(callsOf(calls, 'reset_password')).toHaveLength(0);
+    await user.keyboard('{Enter}');
+
+    const result = await within(panel).findByTestId('reset-password-result');
+    expect(result).toHaveTextContent(`Reset link sent to kim@acme.test; it works until ${hm(expires)}.`);
+    expect(result).toHaveAttribute('role', 'status');
+    expect(screen.queryByTestId('reset-password-dialog')).toBeNull();
+    expect(callsOf(calls, 'reset_password').map((c) => c.args)).toEqual([{ userId: 'u-kim' }]);
+  });
+
+  it('Escape and Cancel send nothing', async () => {
+    const calls = withKim();
+    const { user, panel } = await open('Kim Lee');
+    await user.click(within(panel).getByTestId('reset-password'));
+    await screen.findByTestId('reset-password-dialog');
+    await user.keyboard('{Escape}');
+    await waitFor(() => expect(screen.queryByTestId('reset-password-dialog')).toBeNull());
+    // The panel stays open: Escape closed only the dialog.
+    expect(screen.getByTestId('user-detail')).toBeInTheDocument();
+    await user.click(within(panel).getByTestId('reset-mfa'));
+    await user.click(within(await screen.findByTestId('reset-mfa-dialog')).getByText('Cancel'));
+    expect(callsOf(calls, 'reset_password')).toHaveLength(0);
+    expect(callsOf(calls, 'reset_mfa')).toHaveLength(0);
+  });
+
+  it('Reset MFA shows Not enrolled at once, from the answer', async () => {
+    const calls = withKim({ reset_mfa: (a) => ({ ...kim, id: a.userId as string, mfa_enabled: false }) });
+    const { user, panel } = await open('Kim Lee');
+    expect(within(panel).getByTestId('detail-mfa')).toHaveTextContent('Enrolled');
+    await user.click(within(panel).getByTestId('reset-mfa'));
+    const dialog = await screen.findByTestId('reset-mfa-dialog');
+    expect(dialog).toHaveTextContent(
+      "Kim Lee's authenticator app and trusted devices stop working. They set up MFA again — at their next sign-in if your organization requires it.",
+    );
+    expect(within(dialog).getByTestId('confirm-reset-mfa')).toHaveFocus();
+    await user.click(within(dialog).getByTestId('confirm-reset-mfa'));
+
+    expect(await within(panel).findByTestId('reset-mfa-result')).toHaveTextContent('MFA reset.');
+    // The local copy still says enrolled until the next sync; the panel does not.
+    expect(within(panel).getByTestId('detail-mfa')).toHaveTextContent('Not enrolled');
+    expect(within(panel).queryByTestId('reset-mfa')).toBeNull();
+    expect(callsOf(calls, 'reset_mfa').map((c) => c.args)).toEqual([{ userId: 'u-kim' }]);
+  });
+
+  it('offline, shows why in the panel and no success', async () => {
+    withKim({
+      reset_password: () => {
+        throw ipcError('unreachable', 'Cannot reach server at https://gatehouse.acme.test');
+      },
+      reset_mfa: () => {
+        throw ipcError('unreachable', 'Cannot reach server at https://gatehouse.acme.test');
+      },
+    });
+    const { user, panel } = await open('Kim Lee');
+    await user.click(within(panel).getByTestId('reset-password'));
+    await user.click(await screen.findByTestId('confirm-reset-password'));
+    const error = await within(panel).findByTestId('detail-error');
+    expect(error).toHaveTextContent('Resetting a password needs a connection to the server. Cannot reach server at https://gatehouse.acme.test');
+    expect(within(panel).queryByTestId('reset-password-result')).toBeNull();
+
+    await user.click(within(panel).getByTestId('reset-mfa'));
+    await user.click(await screen.findByTestId('confirm-reset-mfa'));
+    await waitFor(() => expect(within(panel).getByTestId('detail-error')).toHaveTextContent('Resetting MFA needs a connection'));
+    expect(within(panel).getByTestId('detail-mfa')).toHaveTextContent('Enrolled');
+    expect(within(panel).queryByTestId('reset-mfa-result')).toBeNull();
+  });
+
+  it('a refusal shows the server message', async () => {
+    withKim({
+      reset_password: () => {
+        throw ipcError('forbidden', 'Kim Lee holds org.settings, which you do not have.');
+      },
+    });
+    const { user, panel } = await open('Kim Lee');
+    await user.click(within(panel).getByTestId('reset-password'));
+    await user.click(await screen.findByTestId('confirm-reset-password'));
+    expect(await within(panel).findByTestId('detail-error')).toHaveTextContent('Kim Lee holds org.settings, which you do not have.');
+  });
+
+  it('offers Reset password to active users and Reset MFA to enrolled ones, yourself included', async () => {
+    withKim();
+    const { user, panel } = await open('Dana Scully');
+    expect(within(panel).getByTestId('reset-password')).toBeInTheDocument();
+    expect(within(panel).queryByTestId('reset-mfa')).toBeNull();
+    await user.click(within(panel).getByTestId('detail-close'));
+    const pending = await open('Pat Pending');
+    expect(within(pending.panel).queryByTestId('reset-password')).toBeNull();
+    await user.click(within(pending.panel).getByTestId('detail-close'));
+    const self = await open('Olivia Owner');
+    expect(within(self.panel).getByTestId('reset-password')).toBeInTheDocument();
+  });
+
+  it('are not offered without users.manage', async () => {
+    withKim({}, { ...SESSION, permissions: ['users.read', 'sessions.revoke'] });
+    const { panel } = await open('Kim Lee');
+    expect(within(panel).getByTestId('force-logout')).toBeInTheDocument();
+    expect(within(panel).queryByTestId('reset-password')).toBeNull();
+    expect(within(panel).queryByTestId('reset-mfa')).toBeNull();
+  });
+});
+

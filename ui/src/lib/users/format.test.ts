@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { avatarTone, formatClock, formatExact, formatRelative, initials, lastSeen } from './format';
+import { avatarTone, formatClock, formatExact, formatHourMinute, formatRelative, initials, lastSeen } from './format';
 
 const NOW = new Date('2025-06-15T12:00:00Z');
 const ago = (ms: number) => new Date(NOW.getTime() - ms).toISOString();
@@ -43,6 +43,15 @@ describe('formatExact', () => {
     const text = formatExact(iso);
     expect(text).toBe(new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }));
     expect(text).toMatch(/2025/);
+  });
+});
+
+describe('formatHourMinute', () => {
+  it('gives the local time as HH:MM, and nothing without a time', () => {
+    expect(formatHourMinute(new Date(2025, 5, 15, 9, 5, 59).toISOString())).toBe('09:05');
+    expect(formatHourMinute(new Date(2025, 5, 15, 23, 40).toISOString())).toBe('23:40');
+    expect(formatHourMinute(null)).toBe('');
+    expect(formatHourMinute('not a time')).toBe('');
   });
 });
 

@@ -49,6 +49,13 @@ export function formatClock(iso: string | null | undefined, now: Date = new Date
   return `${date.toLocaleDateString(undefined, { dateStyle: 'medium' })} ${clock}`;
 }
 
+/** The local time of day as "HH:MM", e.g. when a reset link that lasts an hour expires. */
+export function formatHourMinute(iso: string | null | undefined): string {
+  const date = parse(iso);
+  if (!date) return '';
+  return `${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
 /** When the user was last seen: last activity, else last sign-in. */
 export function lastSeen(user: Pick<User, 'last_active_at' | 'last_login_at'>): string | null {
   return user.last_active_at ?? user.last_login_at ?? null;

@@ -44,6 +44,12 @@ function backendWith(listUsers: (q: UserListQuery) => Promise<CachedUserPage>): 
     apiKeys: vi.fn(),
     createApiKey: vi.fn(),
     setApiKeySuspended: vi.fn(),
+    startMfaEnrollment: vi.fn(),
+    confirmMfaEnrollment: vi.fn(),
+    requestPasswordReset: vi.fn(),
+    resetPassword: vi.fn(),
+    resetMfa: vi.fn(),
+    devMailbox: vi.fn(),
   };
 }
 
