@@ -634,14 +634,27 @@ pub async fn confirm_mfa_enrollment<R: Runtime>(app: &AppHandle<R>, state: &AppS
     }
     let mut enrolling = state.enrolling.lock().await;
     if let Some((client, info)) = enrolling.as_ref() {
-        client.confirm_totp(&code).await?;
+        // Already enrolled when an earlier activation failed: only that is retried.
+        if info.mfa_enrollment_required {
+            client.confirm_totp(&code).await?;
+        }
         let info = SessionInfo { mfa_enrollment_required: false, ..info.clone() };
         let Some((client, _)) = enrolling.take() else { return Err(not_signed_in()) };
-        drop(enrolling);
-        let mut active = state.active.lock().await;
-        *active = Some(activate(app, client, info.clone()).await?);
-        tracing::info!("MFA enrolled; session active");
-        return Ok(info);
+        return match activate(app, client, info.clone()).await {
+            Ok(active) => {
+                drop(enrolling);
+                *state.active.lock().await = Some(active);
+                tracing::info!("MFA enrolled; session active");
+                Ok(info)
+            }
+            Err(e) => {
+                // The session is not lost: it is rebuilt from the keyring for a retry.
+                if let Ok(client) = Client::restore(&info.server_url, &info.email, token_store()?, &client_options()).await {
+                    *enrolling = Some((client, info));
+                }
+                Err(e)
+            }
+        };
     }
     drop(enrolling);
     with_client(state, |client| async move { client.confirm_totp(&code).await }).await?;

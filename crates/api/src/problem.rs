@@ -127,6 +127,8 @@ pub mod codes {
     pub const MFA_FAILED: &str = "mfa_failed";
     /// The organization requires MFA and this session must enrol before anything else (403).
     pub const MFA_ENROLLMENT_REQUIRED: &str = "mfa_enrollment_required";
+    /// The account already has an authenticator; replacing it takes an admin's reset (409).
+    pub const MFA_ALREADY_ENROLLED: &str = "mfa_already_enrolled";
     /// Confirming a TOTP enrolment that was never started, or was replaced (409).
     pub const MFA_NOT_STARTED: &str = "mfa_not_started";
     /// A password-reset token that this server never issued (400).

@@ -94,6 +94,9 @@ pub struct AppState {
     pub in_flight: crate::idempotency::InFlight,
     /// Wakes the mail worker when a message is queued.
     pub mail_wakeup: Arc<tokio::sync::Notify>,
+    /// Work a request left running after its answer (self-service resets) that has ended:
+    /// what tests wait on instead of sleeping.
+    pub background_done: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl AppState {
@@ -101,7 +104,7 @@ impl AppState {
     pub async fn open(path: &Path, clock: Arc<dyn Clock>, config: Config) -> anyhow::Result<Self> {
         let db = db::connect(path).await?;
         let key = db::signing_key(&db).await?;
-        Ok(Self { db, clock, key, config: Arc::new(config), in_flight: Default::default(), mail_wakeup: Default::default() })
+        Ok(Self { db, clock, key, config: Arc::new(config), in_flight: Default::default(), mail_wakeup: Default::default(), background_done: Default::default() })
     }
 
     /// Tells the mail worker that a message was queued (call after the commit).

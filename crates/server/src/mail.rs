@@ -104,6 +104,7 @@ struct Due {
     text_body: String,
     html_body: String,
     attempts: i64,
+    next_attempt_at: DateTime<Utc>,
 }
 
 /// Starts the delivery worker when a relay is configured; without one, mail stays queued
@@ -125,11 +126,16 @@ pub fn spawn_worker(state: AppState) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Sends every message that is due; returns how many the relay accepted.
+/// How long a worker holds a message it is sending before another may try it.
+const LEASE: Duration = Duration::minutes(5);
+
+/// Sends every message that is due; returns how many the relay accepted. Each message is
+/// claimed first (its next attempt moved past a lease), so several server processes on
+/// one database never send the same message at once.
 pub async fn deliver_due(state: &AppState, transport: &AsyncSmtpTransport<Tokio1Executor>) -> anyhow::Result<usize> {
     let now = state.clock.now();
     let due: Vec<Due> = sqlx::query_as(
-        "SELECT id, to_addr, subject, text_body, html_body, attempts FROM mail_outbox \
+        "SELECT id, to_addr, subject, text_body, html_body, attempts, next_attempt_at FROM mail_outbox \
          WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT 50",
     )
     .bind(now)
@@ -137,38 +143,60 @@ pub async fn deliver_due(state: &AppState, transport: &AsyncSmtpTransport<Tokio1
     .await?;
     let mut sent = 0;
     for m in due {
+        let claimed = sqlx::query("UPDATE mail_outbox SET next_attempt_at = ? WHERE id = ? AND next_attempt_at = ? AND sent_at IS NULL")
+            .bind(now + LEASE)
+            .bind(&m.id)
+            .bind(m.next_attempt_at)
+            .execute(&state.db)
+            .await?;
+        if claimed.rows_affected() != 1 {
+            continue; // another worker has it
+        }
         let outcome = match build(&state.config.mail_from, &m) {
             Ok(message) => transport.send(message).await.map(|_| ()).map_err(|e| (e.is_permanent(), e.to_string())),
             Err(e) => Err((true, e)),
         };
-        let now = state.clock.now();
-        let attempts = m.attempts + 1;
-        match outcome {
-            Ok(()) => {
-                sent += 1;
-                let blank = if state.config.dev_mailbox { "" } else { ", text_body = '', html_body = ''" };
-                sqlx::query(&format!("UPDATE mail_outbox SET sent_at = ?, attempts = ?, last_error = NULL{blank} WHERE id = ?"))
-                    .bind(now)
-                    .bind(attempts)
-                    .bind(&m.id)
-                    .execute(&state.db)
-                    .await?;
-            }
-            Err((permanent, error)) => {
-                let give_up = permanent || attempts >= MAX_ATTEMPTS;
-                tracing::warn!(mail_id = %m.id, attempts, give_up, %error, "mail not delivered");
-                sqlx::query("UPDATE mail_outbox SET attempts = ?, last_error = ?, next_attempt_at = ?, failed_at = ? WHERE id = ?")
-                    .bind(attempts)
-                    .bind(error.chars().take(500).collect::<String>())
-                    .bind(now + backoff(attempts - 1))
-                    .bind(give_up.then_some(now))
-                    .bind(&m.id)
-                    .execute(&state.db)
-                    .await?;
-            }
+        if outcome.is_ok() {
+            sent += 1;
+        }
+        // Recorded one by one: a failure to record one message does not stop the others.
+        if let Err(e) = record_outcome(state, &m, outcome).await {
+            tracing::warn!(mail_id = %m.id, error = %e, "recording a delivery failed; the message is retried after its lease");
         }
     }
     Ok(sent)
+}
+
+async fn record_outcome(state: &AppState, m: &Due, outcome: std::result::Result<(), (bool, String)>) -> anyhow::Result<()> {
+    let now = state.clock.now();
+    let attempts = m.attempts + 1;
+    // A delivered or abandoned message keeps no body (it may hold a link), except in the
+    // demo mailbox.
+    let blank = if state.config.dev_mailbox { "" } else { ", text_body = '', html_body = ''" };
+    match outcome {
+        Ok(()) => {
+            sqlx::query(&format!("UPDATE mail_outbox SET sent_at = ?, attempts = ?, last_error = NULL{blank} WHERE id = ?"))
+                .bind(now)
+                .bind(attempts)
+                .bind(&m.id)
+                .execute(&state.db)
+                .await?;
+        }
+        Err((permanent, error)) => {
+            let give_up = permanent || attempts >= MAX_ATTEMPTS;
+            tracing::warn!(mail_id = %m.id, attempts, give_up, %error, "mail not delivered");
+            let blank = if give_up { blank } else { "" };
+            sqlx::query(&format!("UPDATE mail_outbox SET attempts = ?, last_error = ?, next_attempt_at = ?, failed_at = ?{blank} WHERE id = ?"))
+                .bind(attempts)
+                .bind(error.chars().take(500).collect::<String>())
+                .bind(now + backoff(attempts - 1))
+                .bind(give_up.then_some(now))
+                .bind(&m.id)
+                .execute(&state.db)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 fn build(from: &str, m: &Due) -> std::result::Result<Message, String> {

@@ -65,7 +65,12 @@ impl SigningKey {
 
 /// A fresh random refresh token.
 pub fn new_refresh_token() -> Secret {
-    Secret::new(format!("{REFRESH_TOKEN_PREFIX}{}", B64.encode(random_bytes::<32>())))
+    new_token(REFRESH_TOKEN_PREFIX)
+}
+
+/// A fresh random 256-bit token with `prefix` (`ghp_` reset links, `ghd_` trusted devices…).
+pub fn new_token(prefix: &str) -> Secret {
+    Secret::new(format!("{prefix}{}", B64.encode(random_bytes::<32>())))
 }
 
 /// The stored form of a refresh token (hex SHA-256).

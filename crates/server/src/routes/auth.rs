@@ -188,8 +188,7 @@ pub async fn login(State(state): State<AppState>, meta: ClientMeta, ApiJson(req)
 const TRUSTED_DEVICE_DAYS: i64 = 30;
 
 fn new_device_token() -> gatehouse_api::Secret {
-    use base64::Engine;
-    format!("ghd_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crate::tokens::random_bytes::<32>())).into()
+    crate::tokens::new_token("ghd_")
 }
 
 /// What the second factor decided for a sign-in whose password was right.
@@ -389,6 +388,7 @@ struct RefreshRow {
     used_at: Option<DateTime<Utc>>,
     revoked_at: Option<DateTime<Utc>>,
     status: String,
+    mfa_pending: bool,
 }
 
 /// Exchanges a refresh token for a new pair; the old refresh token is spent.
@@ -406,7 +406,7 @@ pub async fn refresh(State(state): State<AppState>, meta: ClientMeta, ApiJson(re
     let hash = hash_token(req.refresh_token.expose());
     let mut tx = state.db.begin().await?;
     let row: Option<RefreshRow> = sqlx::query_as(
-        "SELECT t.session_id, s.user_id, s.org_id, t.expires_at, t.used_at, s.revoked_at, u.status
+        "SELECT t.session_id, s.user_id, s.org_id, t.expires_at, t.used_at, s.revoked_at, u.status, s.mfa_pending
          FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id
          WHERE t.token_hash = ?",
     )
@@ -457,8 +457,9 @@ pub async fn refresh(State(state): State<AppState>, meta: ClientMeta, ApiJson(re
     if spent.rows_affected() != 1 {
         return Err(ApiError::unauthorized(codes::INVALID_REFRESH_TOKEN, "The refresh token was just used; sign in again."));
     }
-    let response = issue_tokens(&state, &mut tx, &row.session_id, now).await?;
+    let mut response = issue_tokens(&state, &mut tx, &row.session_id, now).await?;
     tx.commit().await?;
+    response.mfa_enrollment_required = row.mfa_pending;
     Ok(Json(response))
 }
 

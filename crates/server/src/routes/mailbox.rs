@@ -24,7 +24,9 @@ struct Row {
     last_error: Option<String>,
 }
 
-/// The organization's last 100 outgoing messages, newest first (demo mode only).
+/// The organization's last 100 outgoing messages, newest first (demo mode only). Mail to
+/// an account holding a permission the caller lacks is left out: its reset link would let
+/// a Manager take over an Owner's account.
 #[utoipa::path(
     get, path = "/v1/dev/mailbox", tag = "organization",
     security(("bearer" = [])),
@@ -47,8 +49,25 @@ pub async fn mailbox(State(state): State<AppState>, principal: Principal) -> Res
     .bind(granted.org_id())
     .fetch_all(&state.db)
     .await?;
+    let mut readable = std::collections::HashMap::<String, bool>::new();
+    let mut shown = Vec::with_capacity(rows.len());
+    for row in rows {
+        let to = row.to_addr.to_lowercase();
+        let ok = match readable.get(&to) {
+            Some(ok) => *ok,
+            None => {
+                let ok = may_read_mail_of(&state, &principal, granted.org_id(), &to).await?;
+                readable.insert(to, ok);
+                ok
+            }
+        };
+        if ok {
+            shown.push(row);
+        }
+    }
     Ok(Json(
-        rows.into_iter()
+        shown
+            .into_iter()
             .map(|r| MailMessage {
                 id: r.id,
                 kind: r.kind,
@@ -63,4 +82,17 @@ pub async fn mailbox(State(state): State<AppState>, principal: Principal) -> Res
             })
             .collect(),
     ))
+}
+
+/// Whether the caller may read mail sent to `email`: their own, an address without an
+/// account, or an account whose every permission the caller holds too.
+async fn may_read_mail_of(state: &AppState, principal: &Principal, org: &str, email: &str) -> Result<bool> {
+    let user: Option<String> =
+        sqlx::query_scalar("SELECT id FROM users WHERE email_lower = ? AND org_id = ?").bind(email).bind(org).fetch_optional(&state.db).await?;
+    let Some(id) = user else { return Ok(true) };
+    if id == principal.user_id {
+        return Ok(true);
+    }
+    let theirs = crate::routes::users::permissions_of(&state.db, &id).await?;
+    Ok(theirs.iter().all(|p| principal.holds(p)))
 }

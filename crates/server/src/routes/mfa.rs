@@ -39,16 +39,26 @@ fn session_only(principal: &Principal) -> Result<()> {
         (status = 200, description = "The secret and its `otpauth://` URI", body = TotpEnrollment),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Called with an API key", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`mfa_already_enrolled`: replacing an authenticator takes an admin's Reset MFA", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn start_totp(State(state): State<AppState>, principal: Principal) -> Result<Json<TotpEnrollment>> {
     session_only(&principal)?;
     let secret = totp::new_secret();
-    let (email, org): (String, String) =
-        sqlx::query_as("SELECT u.email, o.name FROM users u JOIN organizations o ON o.id = u.org_id WHERE u.id = ?")
-            .bind(&principal.user_id)
-            .fetch_one(&state.db)
-            .await?;
+    let (email, org, enrolled): (String, String, bool) = sqlx::query_as(
+        "SELECT u.email, o.name, u.totp_secret IS NOT NULL FROM users u JOIN organizations o ON o.id = u.org_id WHERE u.id = ?",
+    )
+    .bind(&principal.user_id)
+    .fetch_one(&state.db)
+    .await?;
+    // Otherwise a stolen session could swap in its own authenticator.
+    if enrolled {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            codes::MFA_ALREADY_ENROLLED,
+            "An authenticator app is already set up. To replace it, ask an administrator to reset your MFA first.",
+        ));
+    }
     sqlx::query("UPDATE users SET totp_pending_secret = ? WHERE id = ?").bind(&secret).bind(&principal.user_id).execute(&state.db).await?;
     let issuer = format!("Gatehouse {org}");
     Ok(Json(TotpEnrollment {
@@ -185,11 +195,7 @@ async fn apply_reset(state: &AppState, principal: &Principal, meta: &ClientMeta,
             .execute(&mut *tx)
             .await?;
     }
-    let trusted = sqlx::query("UPDATE sessions SET trusted_device = 0 WHERE user_id = ? AND trusted_device = 1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let trusted = super::sessions::withdraw_trusted_devices(&mut tx, id).await?;
     audit::record(
         &mut tx,
         Event {

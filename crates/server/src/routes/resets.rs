@@ -58,8 +58,7 @@ async fn issue(
     ip: &str,
     now: DateTime<Utc>,
 ) -> Result<DateTime<Utc>> {
-    use base64::Engine;
-    let token = format!("{TOKEN_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crate::tokens::random_bytes::<32>()));
+    let token = crate::tokens::new_token(TOKEN_PREFIX).into_inner();
     let expires_at = now + state.config.password_reset_ttl;
     sqlx::query("UPDATE password_resets SET superseded_at = ? WHERE user_id = ? AND used_at IS NULL AND superseded_at IS NULL")
         .bind(now)
@@ -211,22 +210,38 @@ pub async fn request_reset(State(state): State<AppState>, meta: ClientMeta, ApiJ
         return Err(ApiError::field("email", "invalid", "Enter the e-mail address you sign in with."));
     }
     mail_available(&state)?;
+    // The answer goes out before the lookup, so its timing says nothing about whether the
+    // address has an account.
+    tokio::spawn(async move {
+        if let Err(e) = self_service_reset(&state, &meta.ip, &email).await {
+            tracing::warn!(error = %e, "a self-service password reset failed");
+        }
+        state.background_done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    });
+    Ok(StatusCode::ACCEPTED)
+}
+
+async fn self_service_reset(state: &AppState, ip: &str, email: &str) -> Result<()> {
+    // One at a time in this process, so two quick asks cannot both pass the quiet check.
+    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _turn = ONE_AT_A_TIME.lock().await;
     let now = state.clock.now();
     let user: Option<(String, String, String, String)> =
         sqlx::query_as("SELECT id, org_id, email, display_name FROM users WHERE email_lower = ? AND status = 'active'")
-            .bind(&email)
+            .bind(email)
             .fetch_optional(&state.db)
             .await?;
-    let Some((id, org_id, email, name)) = user else { return Ok(StatusCode::ACCEPTED) };
-    let recent: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT max(created_at) FROM password_resets WHERE user_id = ?").bind(&id).fetch_one(&state.db).await?;
+    let Some((id, org_id, email, name)) = user else { return Ok(()) };
+    let recent: Option<DateTime<Utc>> =
+        sqlx::query_scalar("SELECT max(created_at) FROM password_resets WHERE user_id = ?").bind(&id).fetch_one(&state.db).await?;
     if recent.is_some_and(|t| (now - t).num_seconds() < SELF_SERVICE_QUIET_SECONDS) {
-        return Ok(StatusCode::ACCEPTED);
+        return Ok(());
     }
     let mut tx = state.db.begin().await?;
-    issue(&state, &mut tx, &Account { id: &id, org_id: &org_id, email: &email, name: &name }, None, &meta.ip, now).await?;
+    issue(state, &mut tx, &Account { id: &id, org_id: &org_id, email: &email, name: &name }, None, ip, now).await?;
     tx.commit().await?;
     state.wake_mailer();
-    Ok(StatusCode::ACCEPTED)
+    Ok(())
 }
 
 #[derive(sqlx::FromRow)]

@@ -174,11 +174,7 @@ pub async fn user_sessions(
 /// Ends every live session of `user_id` and withdraws its trusted devices; returns (sessions
 /// ended, trusted devices withdrawn).
 pub(crate) async fn end_all(tx: &mut Transaction<'_, Sqlite>, user_id: &str, reason: &str, now: DateTime<Utc>) -> Result<(u64, u64)> {
-    let trusted = sqlx::query("UPDATE sessions SET trusted_device = 0 WHERE user_id = ? AND trusted_device = 1")
-        .bind(user_id)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
+    let trusted = withdraw_trusted_devices(tx, user_id).await?;
     let ended = sqlx::query("UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE user_id = ? AND revoked_at IS NULL")
         .bind(now)
         .bind(reason)
@@ -187,6 +183,16 @@ pub(crate) async fn end_all(tx: &mut Transaction<'_, Sqlite>, user_id: &str, rea
         .await?
         .rows_affected();
     Ok((ended, trusted))
+}
+
+/// Withdraws every trusted-device grant of `user_id` (their next sign-in asks for a code);
+/// returns how many there were.
+pub(crate) async fn withdraw_trusted_devices(tx: &mut Transaction<'_, Sqlite>, user_id: &str) -> Result<u64> {
+    Ok(sqlx::query("UPDATE sessions SET trusted_device = 0 WHERE user_id = ? AND trusted_device = 1")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected())
 }
 
 /// Acting on someone else's sessions needs every permission they hold.

@@ -272,6 +272,14 @@ pub(crate) async fn apply(
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(email_taken(&email, "another user")),
         Err(e) => return Err(e.into()),
     }
+    if !email_lower.eq_ignore_ascii_case(&current.email) {
+        // A reset link sent to the old address must not outlive the address.
+        sqlx::query("UPDATE password_resets SET superseded_at = ? WHERE user_id = ? AND used_at IS NULL AND superseded_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
     if let Some(new) = roles_changed {
         let (before, after) = (role_ids(&current.roles), role_ids(&refs(new)));
         for gone in before.difference(&after) {

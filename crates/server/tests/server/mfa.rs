@@ -49,6 +49,8 @@ async fn an_enrolled_account_signs_in_with_a_code_once_and_can_trust_a_device() 
     assert_eq!(p.errors[0].code, "mfa_failed");
     let secret = enrol(&s, &member).await;
     let member_id = id_of(&s, &s.login(OWNER).await, MEMBER).await;
+    // Replacing the authenticator takes an admin's reset: a stolen session cannot swap in its own.
+    problem(send(&s, &member, "POST", "/v1/me/mfa/totp", None, &[]).await, StatusCode::CONFLICT, "mfa_already_enrolled").await;
     assert_eq!(events(&s, &member_id).await.iter().filter(|e| e.0 == "user.mfa_enrolled").count(), 1);
 
     // Without a code: refused, and the attempt says why.
@@ -163,6 +165,8 @@ async fn an_admin_resets_mfa_with_the_rank_rule_and_idempotently() {
     let unchanged = post(&s, &owner, &path, &[]).await;
     assert_eq!(unchanged.headers().get("etag").unwrap().to_str().unwrap(), etag);
 
+    // The member may enrol a new authenticator now.
+    assert_eq!(send(&s, &member, "POST", "/v1/me/mfa/totp", None, &[]).await.status(), StatusCode::OK);
     // The member signs in with the password alone again, and the session they had stays.
     tokens(login_with(&s, json!({"email": MEMBER, "password": PASSWORD})).await).await;
     assert_eq!(s.get("/v1/me", &member).await.status(), StatusCode::OK);

@@ -129,6 +129,22 @@ describe('MFA enrolment required by the organization', () => {
     expect(callsOf(calls, 'start_mfa_enrollment')).toHaveLength(2);
   });
 
+  it('offers a new secret when the server refuses this one (replaced elsewhere)', async () => {
+    const calls = start({
+      confirm_mfa_enrollment: () => {
+        throw ipcError('server_error', 'A newer enrolment replaced this one; confirm a code from the newest secret.');
+      },
+    });
+    await screen.findByTestId('mfa-secret');
+    const user = userEvent.setup();
+    await user.type(screen.getByTestId('mfa-code'), '123456');
+    await user.click(screen.getByTestId('mfa-confirm'));
+    expect(await screen.findByTestId('mfa-error')).toHaveTextContent('A newer enrolment replaced this one');
+    await user.click(screen.getByTestId('mfa-retry'));
+    await waitFor(() => expect(callsOf(calls, 'start_mfa_enrollment')).toHaveLength(2));
+    await waitFor(() => expect(screen.queryByTestId('mfa-error')).toBeNull());
+  });
+
   it('Sign out signs out and goes back to sign-in', async () => {
     const calls = start({ sign_out: () => null });
     await screen.findByTestId('mfa-secret');

@@ -182,7 +182,7 @@ describe('reset password and reset MFA from the user panel', () => {
     await user.click(within(panel).getByTestId('reset-password'));
     const dialog = await screen.findByTestId('reset-password-dialog');
     expect(dialog).toHaveTextContent(
-      'Gatehouse e-mails kim@acme.test a link to choose a new password. The link works once and expires in an hour; their current password keeps working until they use it.',
+      'Gatehouse e-mails kim@acme.test a link to choose a new password. The link works once and expires (after an hour, unless the server is set otherwise); their current password keeps working until they use it.',
     );
     expect(within(dialog).getByTestId('confirm-reset-password')).toHaveFocus();
     expect(callsOf(calls, 'reset_password')).toHaveLength(0);

@@ -48,8 +48,13 @@ describe('formatExact', () => {
 
 describe('formatHourMinute', () => {
   it('gives the local time as HH:MM, and nothing without a time', () => {
-    expect(formatHourMinute(new Date(2025, 5, 15, 9, 5, 59).toISOString())).toBe('09:05');
-    expect(formatHourMinute(new Date(2025, 5, 15, 23, 40).toISOString())).toBe('23:40');
+    const day = new Date(2025, 5, 15, 12, 0);
+    expect(formatHourMinute(new Date(2025, 5, 15, 9, 5, 59).toISOString(), day)).toBe('09:05');
+    expect(formatHourMinute(new Date(2025, 5, 15, 23, 40).toISOString(), day)).toBe('23:40');
+    // Another day (a link valid for days) says which.
+    const later = formatHourMinute(new Date(2025, 5, 18, 8, 30).toISOString(), day);
+    expect(later).toMatch(/ 08:30$/);
+    expect(later).not.toBe('08:30');
     expect(formatHourMinute(null)).toBe('');
     expect(formatHourMinute('not a time')).toBe('');
   });

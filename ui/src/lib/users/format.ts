@@ -50,10 +50,12 @@ export function formatClock(iso: string | null | undefined, now: Date = new Date
 }
 
 /** The local time of day as "HH:MM", e.g. when a reset link that lasts an hour expires. */
-export function formatHourMinute(iso: string | null | undefined): string {
+export function formatHourMinute(iso: string | null | undefined, now: Date = new Date()): string {
   const date = parse(iso);
   if (!date) return '';
-  return `${pad(date.getHours())}:${pad(date.getMinutes())}`;
+  const clock = `${pad(date.getHours())}:${pad(date.getMinutes())}`;
+  if (date.toDateString() === now.toDateString()) return clock;
+  return `${date.toLocaleDateString(undefined, { dateStyle: 'medium' })} ${clock}`;
 }
 
 /** When the user was last seen: last activity, else last sign-in. */
