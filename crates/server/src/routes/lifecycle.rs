@@ -230,12 +230,5 @@ pub(crate) async fn apply(
         now,
     )
     .await?;
-    let version: i64 = sqlx::query_scalar("SELECT version FROM users WHERE id = ?").bind(id).fetch_one(&mut *tx).await?;
-    let user = User { status: target, ..current };
-    let body = body_of(&user)?;
-    if let Some(idem) = idem {
-        idem.store(&mut tx, StatusCode::OK, Some(&etag(version)), &body, now).await?;
-    }
-    tx.commit().await?;
-    Ok(Saved { user, body, version })
+    Saved::commit(tx, User { status: target, ..current }, idem, now).await
 }

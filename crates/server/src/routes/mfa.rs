@@ -4,7 +4,7 @@
 
 use super::auth::ClientMeta;
 use super::lifecycle::ensure_outranks;
-use super::user_edit::{Saved, body_of, etag};
+use super::user_edit::{Saved, body_of};
 use super::users::find_versioned;
 use crate::app::AppState;
 use crate::audit::{self, Event};
@@ -216,12 +216,5 @@ async fn apply_reset(state: &AppState, principal: &Principal, meta: &ClientMeta,
         now,
     )
     .await?;
-    let version: i64 = sqlx::query_scalar("SELECT version FROM users WHERE id = ?").bind(id).fetch_one(&mut *tx).await?;
-    let user = User { mfa_enabled: false, ..current };
-    let body = body_of(&user)?;
-    if let Some(idem) = idem {
-        idem.store(&mut tx, StatusCode::OK, Some(&etag(version)), &body, now).await?;
-    }
-    tx.commit().await?;
-    Ok(Saved { user, body, version })
+    Saved::commit(tx, User { mfa_enabled: false, ..current }, idem, now).await
 }

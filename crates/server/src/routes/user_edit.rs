@@ -4,7 +4,7 @@ use crate::app::AppState;
 use crate::auth::{Principal, UsersManage};
 use crate::error::{ApiError, Result};
 use crate::extract::{ApiJson, ApiPath};
-use crate::idempotency::{Claim, Idempotency};
+use crate::idempotency::Idempotency;
 use axum::extract::State;
 use axum::http::header::ETAG;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -136,16 +136,10 @@ pub async fn patch_user(
     let granted = principal.require::<UsersManage>()?;
     let if_match = super::if_match(&headers);
     let fingerprinted = (&if_match, &patch);
-    match Idempotency::claim(&state, &principal, &headers, "PATCH", &format!("/v1/users/{id}"), &fingerprinted).await? {
-        Claim::Replay(response) => Ok(response),
-        Claim::None => apply(&state, &principal, &meta.ip, granted.org_id(), &id, if_match.as_deref(), patch, None).await.map(Saved::response),
-        Claim::Fresh(idem) => {
-            let result = apply(&state, &principal, &meta.ip, granted.org_id(), &id, if_match.as_deref(), patch, Some(&idem))
-                .await
-                .map(Saved::response);
-            idem.finish(&state, result).await
-        }
-    }
+    Idempotency::handle(&state, &principal, &headers, ("PATCH", &format!("/v1/users/{id}")), &fingerprinted, async |idem| {
+        apply(&state, &principal, &meta.ip, granted.org_id(), &id, if_match.as_deref(), patch.clone(), idem).await.map(Saved::response)
+    })
+    .await
 }
 
 /// The edit itself; with `idem`, its response is stored in the edit's transaction, and so
@@ -369,6 +363,23 @@ pub(crate) struct Saved {
 }
 
 impl Saved {
+    /// Ends a change of `user` (already written in `tx`): reads the version the triggers
+    /// gave it, stores the answer under the request's Idempotency-Key, commits.
+    pub(crate) async fn commit(
+        mut tx: sqlx::Transaction<'_, sqlx::Sqlite>,
+        user: User,
+        idem: Option<&Idempotency>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Self> {
+        let version: i64 = sqlx::query_scalar("SELECT version FROM users WHERE id = ?").bind(&user.id).fetch_one(&mut *tx).await?;
+        let body = body_of(&user)?;
+        if let Some(idem) = idem {
+            idem.store(&mut tx, StatusCode::OK, Some(&etag(version)), &body, now).await?;
+        }
+        tx.commit().await?;
+        Ok(Self { user, body, version })
+    }
+
     /// The JSON response with the ETag.
     pub(crate) fn response(self) -> Response {
         with_body(self.body, self.version)
