@@ -4,9 +4,9 @@
 import { render, screen, waitFor, within } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
-import { SESSION, makeUser, page } from '../../test/fixtures';
-import { callsOf, listQueries, mockCommands } from '../../test/ipc';
-import type { BulkResponse, ExportStatus, SessionInfo } from '../bindings';
+import { DIRECTORY, SESSION, makeUser, page } from '../../test/fixtures';
+import { callsOf, deferred, listQueries, mockCommands } from '../../test/ipc';
+import type { BulkResponse, Directory, ExportStatus, SessionInfo } from '../bindings';
 import UsersPage from './UsersPage.svelte';
 
 const OWNER_SESSION: SessionInfo = {
@@ -108,6 +108,16 @@ describe('the directory', () => {
       roles: ['r-member'],
       departments: [],
     });
+  });
+
+  it('ticks Member in the create dialog also when the roles arrive after it opened', async () => {
+    const roles = deferred<Directory>();
+    renderPage(OWNER_SESSION, { directory: () => roles.promise });
+    const user = userEvent.setup();
+    await user.click(await screen.findByTestId('add-user'));
+    const dialog = await screen.findByTestId('create-user-dialog');
+    roles.resolve(DIRECTORY);
+    await waitFor(() => expect(within(dialog).getByTestId('create-role-member')).toBeChecked());
   });
 
   it('applies a bulk role change and reports each user', async () => {
