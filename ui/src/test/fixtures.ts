@@ -173,3 +173,10 @@ export function confirmedLogout(userId: string, at: string, sessions = 2): Logou
 export function queuedLogout(userId: string, userName: string): LogoutStatus {
   return { user_id: userId, queued: logoutEntry(userId, userName), confirmed: null };
 }
+
+/** An ISO time today (local) at h:m:s, so a test's "today" is the day it runs. */
+export function todayAt(h: number, m: number, s: number): string {
+  const d = new Date();
+  d.setHours(h, m, s, 0);
+  return d.toISOString();
+}

@@ -4,7 +4,7 @@
 import { render, screen, waitFor, within } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
-import { SESSION, confirmedLogout, makeUser, page, queuedLogout } from '../../test/fixtures';
+import { SESSION, confirmedLogout, makeUser, page, queuedLogout, todayAt } from '../../test/fixtures';
 import { callsOf, deferred, listQueries, mockCommands } from '../../test/ipc';
 import type { CachedUserPage, SessionInfo, UserListQuery } from '../bindings';
 import UsersPage from '../users/UsersPage.svelte';
@@ -47,7 +47,7 @@ const paletteQueries = (calls: Parameters<typeof listQueries>[0]) => listQueries
 
 describe('command palette', () => {
   it('Ctrl+K, the name, ↓, Enter, Enter force-logs-out that user — no mouse, even from a text box', async () => {
-    const at = '2026-11-23T09:16:07Z';
+    const at = todayAt(9, 16, 7);
     const calls = renderApp({ force_logout: (args) => confirmedLogout(args.userId as string, at, 2) });
     await screen.findAllByTestId('user-row');
     const user = userEvent.setup();

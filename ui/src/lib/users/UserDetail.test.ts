@@ -5,7 +5,7 @@
 import { render, screen, waitFor, within } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
-import { SESSION, confirmedLogout, ipcError, logoutEntry, makeAttempt, makeSession, makeUser, page, queuedLogout, syncStatus } from '../../test/fixtures';
+import { SESSION, confirmedLogout, ipcError, logoutEntry, makeAttempt, makeSession, makeUser, page, queuedLogout, syncStatus, todayAt } from '../../test/fixtures';
 import { callsOf, mockCommands } from '../../test/ipc';
 import type { LogoutStatus, SessionInfo } from '../bindings';
 import UsersPage from './UsersPage.svelte';
@@ -37,7 +37,7 @@ async function open(name: string) {
 
 describe('force logout from the user panel', () => {
   it('asks first, Enter confirms, then shows the time the server confirmed', async () => {
-    const at = '2026-11-23T09:16:07Z';
+    const at = todayAt(9, 16, 7);
     const calls = renderPage({ force_logout: (args) => confirmedLogout(args.userId as string, at, 3) });
     const { user, panel } = await open('Dana Scully');
     await user.click(within(panel).getByTestId('force-logout'));
@@ -176,7 +176,7 @@ describe('reset password and reset MFA from the user panel', () => {
     renderPage({ list_users: () => page([dana, kim, pat, me]), ...handlers }, session);
 
   it('asks first, then says where the link went and until when it works', async () => {
-    const expires = '2026-11-23T10:16:07Z';
+    const expires = todayAt(10, 16, 7);
     const calls = withKim({ reset_password: (a) => ({ user_id: a.userId, sent_to: 'kim@acme.test', expires_at: expires }) });
     const { user, panel } = await open('Kim Lee');
     await user.click(within(panel).getByTestId('reset-password'));
