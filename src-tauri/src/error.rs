@@ -116,6 +116,7 @@ mod tests {
             errors,
             current: None,
             current_etag: None,
+            seats: None,
         }))
     }
 

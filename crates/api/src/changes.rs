@@ -15,6 +15,8 @@ pub enum ChangeKind {
     Group,
     /// The organization.
     Organization,
+    /// An invitation (only for callers with `invitations.manage`).
+    Invitation,
 }
 
 /// A role with its permissions.
@@ -62,6 +64,9 @@ pub struct Change {
     pub group: Option<GroupRef>,
     /// The organization now, for `kind = organization`.
     pub organization: Option<OrganizationRef>,
+    /// The invitation now, for `kind = invitation` and not deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitation: Option<crate::Invitation>,
 }
 
 /// One page of `GET /v1/changes`.

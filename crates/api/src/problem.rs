@@ -27,6 +27,9 @@ pub struct Problem {
     /// `If-Match`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_etag: Option<String>,
+    /// Seats in use and the limit, with `seat_limit_reached`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seats: Option<crate::SeatUsage>,
 }
 
 impl Problem {
@@ -46,6 +49,7 @@ impl Problem {
             errors,
             current: None,
             current_etag: None,
+            seats: None,
         }
     }
 }
@@ -145,4 +149,28 @@ pub mod codes {
     pub const MAILBOX_DISABLED: &str = "mailbox_disabled";
     /// Unexpected server failure; the detail says nothing internal.
     pub const INTERNAL: &str = "internal";
+    /// An invitation token that names no invitation (mistyped or forged link).
+    pub const INVITATION_INVALID: &str = "invitation_invalid";
+    /// The invitation expired; an admin can resend it.
+    pub const INVITATION_EXPIRED: &str = "invitation_expired";
+    /// The invitation was revoked by an admin.
+    pub const INVITATION_REVOKED: &str = "invitation_revoked";
+    /// The invitation was already accepted or declined.
+    pub const INVITATION_USED: &str = "invitation_used";
+    /// A resend of the link replaced this one.
+    pub const INVITATION_SUPERSEDED: &str = "invitation_superseded";
+    /// The invitee signed in with another identity provider or tenant than the invitation requires.
+    pub const IDENTITY_PROVIDER_MISMATCH: &str = "identity_provider_mismatch";
+    /// The address already has a pending invitation.
+    pub const ALREADY_INVITED: &str = "already_invited";
+    /// The invitation is not pending or expired, so it cannot be resent or revoked.
+    pub const INVITATION_NOT_PENDING: &str = "invitation_not_pending";
+    /// A CSV import that is not a CSV file of the expected shape.
+    pub const INVALID_CSV: &str = "invalid_csv";
+    /// A CSV import that is not UTF-8 text.
+    pub const CSV_NOT_UTF8: &str = "csv_not_utf8";
+    /// A CSV import with rows that failed validation (nothing was sent).
+    pub const IMPORT_INVALID: &str = "import_invalid";
+    /// A request body over the size limit.
+    pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
 }

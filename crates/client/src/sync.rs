@@ -144,6 +144,7 @@ impl Client {
                                 errors: Vec::new(),
                                 current: None,
                                 current_etag: None,
+                                seats: None,
                             };
                             return Err(self.session_ended(&problem).await);
                         }

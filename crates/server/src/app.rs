@@ -126,6 +126,8 @@ pub fn build(state: AppState) -> Router {
     )
     // Where e-mailed reset links lead: a plain HTML form (SPEC U10).
     .route("/reset-password", axum::routing::get(routes::resets::reset_page).post(routes::resets::reset_page_submit))
+    // Where e-mailed invitation links lead: accept or decline (SPEC I7).
+    .route("/accept-invitation", axum::routing::get(routes::invitee::accept_page).post(routes::invitee::accept_page_submit))
     .fallback(routes::not_found)
     .method_not_allowed_fallback(routes::method_not_allowed)
     .layer(DefaultBodyLimit::max(1024 * 1024))

@@ -80,6 +80,12 @@ impl Permission for UsersManage {
     const KEY: &'static str = "users.manage";
 }
 
+/// `invitations.manage`: invite people, resend and revoke invitations, import CSV.
+pub struct InvitationsManage;
+impl Permission for InvitationsManage {
+    const KEY: &'static str = "invitations.manage";
+}
+
 /// `sessions.revoke`: see sessions and force users to sign out.
 pub struct SessionsRevoke;
 impl Permission for SessionsRevoke {

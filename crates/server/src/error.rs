@@ -25,6 +25,8 @@ pub enum ApiError {
         current: Option<Box<(serde_json::Value, String)>>,
         /// Seconds for a `Retry-After` header (429).
         retry_after: Option<u64>,
+        /// Seat usage, with `seat_limit_reached`.
+        seats: Option<gatehouse_api::SeatUsage>,
     },
     /// A failure of ours; logged in full, answered as a bare 500.
     #[error("internal error: {0:#}")]
@@ -40,7 +42,7 @@ impl From<sqlx::Error> for ApiError {
 impl ApiError {
     /// A problem with no field errors.
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self::Problem { status, code, detail: detail.into(), errors: Vec::new(), current: None, retry_after: None }
+        Self::Problem { status, code, detail: detail.into(), errors: Vec::new(), current: None, retry_after: None, seats: None }
     }
 
     /// 400 `validation_failed` with per-field errors.
@@ -49,7 +51,7 @@ impl ApiError {
             [one] => one.message.clone(),
             _ => format!("{} fields are invalid", errors.len()),
         };
-        Self::Problem { status: StatusCode::BAD_REQUEST, code: codes::VALIDATION_FAILED, detail, errors, current: None, retry_after: None }
+        Self::Problem { status: StatusCode::BAD_REQUEST, code: codes::VALIDATION_FAILED, detail, errors, current: None, retry_after: None, seats: None }
     }
 
     /// 400 `validation_failed` for one field.
@@ -61,7 +63,7 @@ impl ApiError {
     /// or name).
     pub fn field_conflict(code: &'static str, field: &str, detail: impl Into<String>, message: impl Into<String>) -> Self {
         let errors = vec![FieldError { field: field.into(), code: code.into(), message: message.into() }];
-        Self::Problem { status: StatusCode::CONFLICT, code, detail: detail.into(), errors, current: None, retry_after: None }
+        Self::Problem { status: StatusCode::CONFLICT, code, detail: detail.into(), errors, current: None, retry_after: None, seats: None }
     }
 
     /// 401 with the given code.
@@ -83,6 +85,7 @@ impl ApiError {
             errors: Vec::new(),
             current: Some(Box::new((current, etag))),
             retry_after: None,
+            seats: None,
         }
     }
 
@@ -99,10 +102,18 @@ impl ApiError {
         self
     }
 
+    /// Adds the seat usage to a `seat_limit_reached` answer.
+    pub fn with_seats(mut self, usage: gatehouse_api::SeatUsage) -> Self {
+        if let Self::Problem { seats, .. } = &mut self {
+            *seats = Some(usage);
+        }
+        self
+    }
+
     /// The problem document this error is answered with.
     pub fn problem(&self) -> Problem {
         match self {
-            Self::Problem { status, code, detail, errors, current, .. } => Problem {
+            Self::Problem { status, code, detail, errors, current, seats, .. } => Problem {
                 type_: problem_type(code),
                 title: status.canonical_reason().unwrap_or("Error").to_owned(),
                 status: status.as_u16(),
@@ -111,6 +122,7 @@ impl ApiError {
                 errors: errors.clone(),
                 current: current.as_deref().map(|(c, _)| c.clone()),
                 current_etag: current.as_deref().map(|(_, e)| e.clone()),
+                seats: *seats,
             },
             Self::Internal(_) => Problem {
                 type_: problem_type(codes::INTERNAL),
@@ -121,6 +133,7 @@ impl ApiError {
                 errors: Vec::new(),
                 current: None,
                 current_etag: None,
+                seats: None,
             },
         }
     }

@@ -279,6 +279,7 @@ pub async fn seed_demo(db: &SqlitePool, clock: &dyn Clock, opts: &SeedOptions) -
     .bind(&org_id)
     .execute(&mut *tx)
     .await?;
+    insert_invitations(&mut tx, &org_id, &staff[0].id, now).await?;
     let (sessions, attempts) = insert_activity(&mut tx, &org_id, &sample, opts.sessions, now).await?;
     // Each user entered the change feed up to three times (row, role, groups); a new
     // organization's feed needs only the latest entry per resource.
@@ -291,6 +292,34 @@ pub async fn seed_demo(db: &SqlitePool, clock: &dyn Clock, opts: &SeedOptions) -
     .await?;
     tx.commit().await.context("committing the demo organization")?;
     Ok(SeedReport { org_id, users: total, sessions, login_attempts: attempts })
+}
+
+/// An invitation for every pending user, sent by the owner: one in four has expired.
+async fn insert_invitations(tx: &mut Transaction<'_, Sqlite>, org_id: &str, owner_id: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO invitations (id, org_id, user_id, email, email_lower, roles, departments, status, invited_by, invited_by_name, \
+         created_at, sent_at, expires_at) \
+         SELECT lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-a' \
+                || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))), \
+           u.org_id, u.id, u.email, u.email_lower, \
+           COALESCE((SELECT json_group_array(json_object('id', r.id, 'key', r.key, 'name', r.name)) \
+                     FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id), '[]'), \
+           COALESCE((SELECT json_group_array(json_object('id', g.id, 'name', g.name, 'kind', g.kind)) \
+                     FROM user_groups ug JOIN groups g ON g.id = ug.group_id WHERE ug.user_id = u.id AND g.kind = 'department'), '[]'), \
+           'pending', ?2, (SELECT display_name FROM users WHERE id = ?2), \
+           CASE WHEN u.rowid % 4 = 0 THEN ?3 ELSE ?4 END, CASE WHEN u.rowid % 4 = 0 THEN ?3 ELSE ?4 END, \
+           CASE WHEN u.rowid % 4 = 0 THEN ?5 ELSE ?6 END \
+         FROM users u WHERE u.org_id = ?1 AND u.status = 'pending'",
+    )
+    .bind(org_id)
+    .bind(owner_id)
+    .bind(now - Duration::days(10))
+    .bind(now - Duration::days(2))
+    .bind(now - Duration::days(3))
+    .bind(now + Duration::days(5))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 async fn insert_users(tx: &mut Transaction<'_, Sqlite>, org_id: &str, users: &[NewUser]) -> anyhow::Result<()> {

@@ -9,7 +9,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use chrono::{DateTime, TimeZone, Utc};
-use gatehouse_api::{ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX, Secret};
+use gatehouse_api::{ACCESS_TOKEN_PREFIX, INVITATION_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX, Secret};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -63,6 +63,33 @@ impl SigningKey {
     }
 }
 
+impl SigningKey {
+    /// The token of invitation `id` at `generation`: an HMAC under this key, so nothing
+    /// secret is stored and a resend (a new generation) invalidates every older link.
+    pub fn invitation_token(&self, id: &str, generation: i64) -> Secret {
+        let payload = B64.encode(format!("inv:{id}:{generation}"));
+        let mut mac = self.mac();
+        mac.update(payload.as_bytes());
+        let sig = B64.encode(mac.finalize().into_bytes());
+        Secret::new(format!("{INVITATION_TOKEN_PREFIX}{payload}.{sig}"))
+    }
+
+    /// The (invitation id, generation) an invitation token names; `None` if forged or
+    /// malformed.
+    pub fn verify_invitation(&self, token: &str) -> Option<(String, i64)> {
+        let rest = token.trim().strip_prefix(INVITATION_TOKEN_PREFIX)?;
+        let (payload, sig) = rest.split_once('.')?;
+        let sig = B64.decode(sig).ok()?;
+        let mut mac = self.mac();
+        mac.update(payload.as_bytes());
+        mac.verify_slice(&sig).ok()?;
+        let decoded = String::from_utf8(B64.decode(payload).ok()?).ok()?;
+        let rest = decoded.strip_prefix("inv:")?;
+        let (id, generation) = rest.rsplit_once(':')?;
+        Some((id.to_owned(), generation.parse().ok()?))
+    }
+}
+
 /// A fresh random refresh token.
 pub fn new_refresh_token() -> Secret {
     new_token(REFRESH_TOKEN_PREFIX)
@@ -105,6 +132,19 @@ mod tests {
         assert_eq!(key.verify_access(&forged), None);
         assert_eq!(key.verify_access("gha_"), None);
         assert_eq!(key.verify_access("Bearer nonsense"), None);
+    }
+
+    #[test]
+    fn invitation_tokens_name_their_generation_and_resist_forgery() {
+        let key = SigningKey::new(vec![7; 32]);
+        let token = key.invitation_token("0190-abc", 3);
+        assert!(token.expose().starts_with("ghi_"));
+        assert_eq!(key.verify_invitation(token.expose()), Some(("0190-abc".to_owned(), 3)));
+        assert_eq!(SigningKey::new(vec![8; 32]).verify_invitation(token.expose()), None);
+        // An access token's MAC does not make an invitation token.
+        let access = key.issue_access("s", Utc.timestamp_opt(2_000_000_000, 0).unwrap());
+        assert_eq!(key.verify_invitation(&access.expose().replacen("gha_", "ghi_", 1)), None);
+        assert_eq!(key.verify_invitation("ghi_garbage"), None);
     }
 
     #[test]

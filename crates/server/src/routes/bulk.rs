@@ -110,11 +110,11 @@ async fn run(state: &AppState, principal: &Principal, meta: &ClientMeta, org: &s
 
 fn rename_field(error: ApiError, field: &str) -> ApiError {
     match error {
-        ApiError::Problem { status, code, detail, mut errors, current, retry_after } => {
+        ApiError::Problem { status, code, detail, mut errors, current, retry_after, seats } => {
             for e in &mut errors {
                 e.field = field.to_owned();
             }
-            ApiError::Problem { status, code, detail, errors, current, retry_after }
+            ApiError::Problem { status, code, detail, errors, current, retry_after, seats }
         }
         other => other,
     }

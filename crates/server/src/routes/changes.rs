@@ -100,6 +100,10 @@ pub async fn list_changes(State(state): State<AppState>, principal: Principal, p
     let mut users = super::users::find_users(db, org, &ids("user")).await?;
     let mut roles = load_roles(db, org, &ids("role")).await?;
     let mut groups = load_groups(db, org, &ids("group")).await?;
+    // Invitations carry addresses and messages: only for those who manage them.
+    let sees_invitations = principal.holds(<crate::auth::InvitationsManage as crate::auth::Permission>::KEY);
+    let mut invitations =
+        if sees_invitations { super::invitations::find_many(db, org, &ids("invitation"), state.clock.now()).await? } else { HashMap::new() };
     let organization: Option<OrganizationRef> = sqlx::query_as::<_, (String, String)>("SELECT id, name FROM organizations WHERE id = ?")
         .bind(org)
         .fetch_optional(db)
@@ -114,6 +118,7 @@ pub async fn list_changes(State(state): State<AppState>, principal: Principal, p
                 "role" => ChangeKind::Role,
                 "group" => ChangeKind::Group,
                 "organization" => ChangeKind::Organization,
+                "invitation" if sees_invitations => ChangeKind::Invitation,
                 _ => return None,
             };
             let mut change = Change {
@@ -126,6 +131,7 @@ pub async fn list_changes(State(state): State<AppState>, principal: Principal, p
                 role: None,
                 group: None,
                 organization: None,
+                invitation: None,
             };
             if !r.deleted {
                 match kind {
@@ -138,9 +144,14 @@ pub async fn list_changes(State(state): State<AppState>, principal: Principal, p
                     ChangeKind::Role => change.role = roles.remove(&r.entity_id),
                     ChangeKind::Group => change.group = groups.remove(&r.entity_id),
                     ChangeKind::Organization => change.organization = organization.clone(),
+                    ChangeKind::Invitation => change.invitation = invitations.remove(&r.entity_id),
                 }
                 // Gone since this change was written (its delete is further on): a tombstone now.
-                change.deleted = change.user.is_none() && change.role.is_none() && change.group.is_none() && change.organization.is_none();
+                change.deleted = change.user.is_none()
+                    && change.role.is_none()
+                    && change.group.is_none()
+                    && change.organization.is_none()
+                    && change.invitation.is_none();
             }
             Some(change)
         })

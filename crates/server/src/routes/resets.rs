@@ -402,9 +402,16 @@ fn form(token: &str, error: Option<&str>) -> String {
 }
 
 fn page(status: StatusCode, body: &str) -> Response {
+    titled_page("Gatehouse password reset", status, body)
+}
+
+/// A script-free HTML page of this server (reset and invitation links lead to these):
+/// nothing but its inline style and posting back here is allowed, no referrer, no caching.
+pub(crate) fn titled_page(title: &str, status: StatusCode, body: &str) -> Response {
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-         <title>Gatehouse password reset</title><style>{STYLE}</style></head><body><main>{body}</main></body></html>"
+         <title>{title}</title><style>{STYLE}</style></head><body><main>{body}</main></body></html>",
+        title = html_escape(title),
     );
     let mut res = (status, html).into_response();
     let h = res.headers_mut();
@@ -423,5 +430,5 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f5f6f8;co
 main{max-width:26rem;margin:4rem auto;background:#fff;padding:2rem;border-radius:8px;box-shadow:0 1px 4px #0002}\
 label{display:block;margin-top:1rem;font-weight:600}input{width:100%;box-sizing:border-box;padding:.5rem;font-size:1rem}\
 button{margin-top:1.5rem;padding:.6rem 1.2rem;font-size:1rem;background:#2f5bd3;color:#fff;border:0;border-radius:4px}\
-.error{color:#b00020}.hint{color:#555;font-size:.9rem}\
+.error{color:#b00020}.hint{color:#555;font-size:.9rem}button.secondary{background:#fff;color:#2f5bd3;border:1px solid #2f5bd3}\
 @media (prefers-color-scheme:dark){body{background:#15171a;color:#e8e8e8}main{background:#202327}.hint{color:#aaa}}";

@@ -34,10 +34,10 @@ pub(crate) fn validate(patch: &UserPatch) -> Result<()> {
 #[derive(sqlx::FromRow, Clone)]
 pub(crate) struct RoleRow {
     pub(crate) id: String,
-    key: String,
-    name: String,
-    builtin: bool,
-    permissions: String,
+    pub(crate) key: String,
+    pub(crate) name: String,
+    pub(crate) builtin: bool,
+    pub(crate) permissions: String,
 }
 
 /// Resolves role ids or keys of `org`, in the order the list shows them; unknown ones

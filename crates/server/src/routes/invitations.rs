@@ -1,0 +1,792 @@
+//! Invitations, the admin side (SPEC I1–I5, I8, I9): invite, list, resend, revoke, copy
+//! the link. An invitation holds its seat through a pending user with the invited roles
+//! and departments (see migration 0013), so seats, the directory and the feed follow.
+
+use super::auth::ClientMeta;
+use super::org::{ensure_seats, seats_used};
+use super::paging::{self, Errors};
+use super::user_edit::{RoleRow, check_role_changes, email_taken, refs};
+use crate::app::AppState;
+use crate::audit::{self, Event};
+use crate::auth::{InvitationsManage, Principal};
+use crate::error::{ApiError, Result};
+use crate::extract::{ApiJson, ApiPath, QueryPairs};
+use crate::idempotency::Idempotency;
+use crate::mail::{self, Mail, html_escape};
+use axum::Json;
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use chrono::{DateTime, Duration, Utc};
+use gatehouse_api::{
+    FieldError, GroupRef, IdentityProvider, Invitation, InvitationCounts, InvitationLink, InvitationPage, InvitationStatus, InvitationsCreated, Inviter,
+    MAX_INVITATION_MESSAGE_CHARS, MAX_INVITES_PER_REQUEST, MAX_TENANT_ID_CHARS, NewInvitations, Problem, RoleRef, SeatUsage, Secret, codes, valid_email,
+};
+use serde_json::json;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool, Transaction};
+use std::collections::HashMap;
+
+/// Columns of an invitation, as [`Row`] reads them.
+pub(crate) const COLUMNS: &str = "id, user_id, email, notify_email, roles, departments, message, identity_provider, tenant_id, status, \
+     generation, invited_by, invited_by_name, created_at, sent_at, send_count, expires_at, responded_at";
+
+/// An invitation as stored.
+#[derive(sqlx::FromRow, Clone)]
+pub(crate) struct Row {
+    pub(crate) id: String,
+    pub(crate) user_id: Option<String>,
+    pub(crate) email: String,
+    notify_email: Option<String>,
+    roles: String,
+    departments: String,
+    message: Option<String>,
+    pub(crate) identity_provider: String,
+    pub(crate) tenant_id: Option<String>,
+    pub(crate) status: String,
+    pub(crate) generation: i64,
+    invited_by: Option<String>,
+    invited_by_name: Option<String>,
+    created_at: DateTime<Utc>,
+    sent_at: DateTime<Utc>,
+    send_count: i64,
+    pub(crate) expires_at: DateTime<Utc>,
+    responded_at: Option<DateTime<Utc>>,
+}
+
+impl Row {
+    /// Its status at `now`: a pending invitation past its expiry is Expired.
+    pub(crate) fn status_at(&self, now: DateTime<Utc>) -> InvitationStatus {
+        match InvitationStatus::parse(&self.status) {
+            Some(InvitationStatus::Pending) if self.expires_at <= now => InvitationStatus::Expired,
+            Some(s) => s,
+            None => InvitationStatus::Revoked,
+        }
+    }
+
+    /// The wire form at `now`.
+    pub(crate) fn to_api(&self, now: DateTime<Utc>) -> Result<Invitation> {
+        let roles: Vec<RoleRef> = serde_json::from_str(&self.roles).map_err(|e| ApiError::Internal(e.into()))?;
+        let departments: Vec<GroupRef> = serde_json::from_str(&self.departments).map_err(|e| ApiError::Internal(e.into()))?;
+        Ok(Invitation {
+            id: self.id.clone(),
+            email: self.email.clone(),
+            notify_email: self.notify_email.clone(),
+            user_id: self.user_id.clone(),
+            roles,
+            departments,
+            message: self.message.clone(),
+            identity_provider: IdentityProvider::parse(&self.identity_provider).unwrap_or_default(),
+            tenant_id: self.tenant_id.clone(),
+            status: self.status_at(now),
+            invited_by: self.invited_by.clone().map(|id| Inviter { id, name: self.invited_by_name.clone().unwrap_or_default() }),
+            created_at: self.created_at,
+            sent_at: self.sent_at,
+            send_count: u32::try_from(self.send_count).unwrap_or(0),
+            expires_at: self.expires_at,
+            responded_at: self.responded_at,
+        })
+    }
+}
+
+/// The invitation `id` of `org`.
+pub(crate) async fn find(conn: &mut SqliteConnection, org: &str, id: &str) -> Result<Option<Row>> {
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM invitations WHERE id = ? AND org_id = ?")).bind(id).bind(org).fetch_optional(conn).await?)
+}
+
+/// The invitations of `org` with these ids, for the change feed.
+pub(crate) async fn find_many(db: &SqlitePool, org: &str, ids: &[&str], now: DateTime<Utc>) -> Result<HashMap<String, Invitation>> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(400) {
+        let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM invitations WHERE org_id = "));
+        qb.push_bind(org.to_owned()).push(" AND id IN ");
+        super::push_id_list(&mut qb, chunk);
+        for row in qb.build_query_as::<Row>().fetch_all(db).await? {
+            out.insert(row.id.clone(), row.to_api(now)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The link an invitation's e-mail carries.
+pub(crate) fn link(state: &AppState, id: &str, generation: i64) -> Secret {
+    let token = state.key.invitation_token(id, generation);
+    Secret::new(format!("{}/accept-invitation?token={}", state.config.public_url.trim_end_matches('/'), token.expose()))
+}
+
+/// Seats as `conn` sees them.
+pub(crate) async fn seat_usage(conn: &mut SqliteConnection, org: &str) -> Result<SeatUsage> {
+    let limit: i64 = sqlx::query_scalar("SELECT seat_limit FROM organizations WHERE id = ?").bind(org).fetch_one(&mut *conn).await?;
+    Ok(SeatUsage { used: seats_used(conn, org).await?, limit: u32::try_from(limit).unwrap_or(0) })
+}
+
+/// `seat_limit_reached` with the usage, for `wanted` more seats than are free.
+pub(crate) fn seats_refused(usage: SeatUsage, wanted: u32) -> ApiError {
+    let free = usage.limit.saturating_sub(usage.used);
+    ApiError::new(
+        StatusCode::CONFLICT,
+        codes::SEAT_LIMIT_REACHED,
+        format!(
+            "{} of {} seats are in use, so {free} more can be invited and this needs {wanted}; raise the seat limit in Settings, or revoke invitations or deactivate users first.",
+            usage.used, usage.limit
+        ),
+    )
+    .with_seats(usage)
+}
+
+/// What every invitation of one request shares.
+pub(crate) struct Terms<'a> {
+    pub(crate) message: Option<&'a str>,
+    pub(crate) notify_email: Option<&'a str>,
+    pub(crate) identity_provider: IdentityProvider,
+    pub(crate) tenant_id: Option<&'a str>,
+}
+
+/// One address to invite, resolved.
+pub(crate) struct Invitee<'a> {
+    pub(crate) email: &'a str,
+    pub(crate) roles: Vec<RoleRow>,
+    pub(crate) departments: Vec<GroupRef>,
+}
+
+/// Who invites, and from where.
+pub(crate) struct Sender<'a> {
+    pub(crate) org_id: &'a str,
+    pub(crate) org_name: &'a str,
+    pub(crate) user_id: &'a str,
+    pub(crate) name: &'a str,
+    pub(crate) ip: &'a str,
+}
+
+/// Why `email` cannot be invited now, if it cannot: a member (any status) or an open
+/// invitation already has it.
+pub(crate) async fn address_problem(db: &SqlitePool, org: &str, email: &str) -> Result<Option<ApiError>> {
+    let lower = email.to_lowercase();
+    let open: Option<String> = sqlx::query_scalar("SELECT org_id FROM invitations WHERE email_lower = ? AND status = 'pending'").bind(&lower).fetch_optional(db).await?;
+    if open.as_deref() == Some(org) {
+        return Ok(Some(ApiError::field_conflict(
+            codes::ALREADY_INVITED,
+            "emails",
+            format!("{email} already has an invitation; resend it from the Invitations list instead."),
+            format!("{email} already has an invitation."),
+        )));
+    }
+    Ok(super::user_create::email_owner(db, org, &lower, None).await?.map(|owner| email_taken(email, &owner)))
+}
+
+/// Creates one invitation inside `tx`: the pending user with the invited roles and
+/// departments, the invitation, its e-mail and its audit event. The caller checks seats
+/// after the last one.
+pub(crate) async fn insert(
+    state: &AppState,
+    tx: &mut Transaction<'_, Sqlite>,
+    sender: &Sender<'_>,
+    invitee: &Invitee<'_>,
+    terms: &Terms<'_>,
+    now: DateTime<Utc>,
+) -> Result<Row> {
+    let email = invitee.email.trim();
+    let lower = email.to_lowercase();
+    let user_id = uuid::Uuid::now_v7().to_string();
+    let inserted = sqlx::query(
+        "INSERT INTO users (id, org_id, email, email_lower, first_name, last_name, display_name, sort_name, search_text, status, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, '', '', ?, ?, ?, 'pending', ?, ?)",
+    )
+    .bind(&user_id)
+    .bind(sender.org_id)
+    .bind(email)
+    .bind(&lower)
+    .bind(email)
+    .bind(&lower)
+    .bind(&lower)
+    .bind(now)
+    .bind(now)
+    .execute(&mut **tx)
+    .await;
+    match inserted {
+        Ok(_) => {}
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            return Err(email_taken(email, "another account"));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    for role in &invitee.roles {
+        sqlx::query("INSERT INTO user_roles (user_id, role_id) VALUES (?, ?)").bind(&user_id).bind(&role.id).execute(&mut **tx).await?;
+    }
+    for group in &invitee.departments {
+        sqlx::query("INSERT INTO user_groups (user_id, group_id) VALUES (?, ?)").bind(&user_id).bind(&group.id).execute(&mut **tx).await?;
+    }
+    let days: i64 = sqlx::query_scalar("SELECT invitation_expiry_days FROM organizations WHERE id = ?").bind(sender.org_id).fetch_one(&mut **tx).await?;
+    let id = uuid::Uuid::now_v7().to_string();
+    let row = Row {
+        id: id.clone(),
+        user_id: Some(user_id.clone()),
+        email: email.to_owned(),
+        notify_email: terms.notify_email.map(str::to_owned),
+        roles: serde_json::to_string(&refs(&invitee.roles)).map_err(|e| ApiError::Internal(e.into()))?,
+        departments: serde_json::to_string(&invitee.departments).map_err(|e| ApiError::Internal(e.into()))?,
+        message: terms.message.map(str::to_owned),
+        identity_provider: terms.identity_provider.as_str().to_owned(),
+        tenant_id: terms.tenant_id.map(str::to_owned),
+        status: "pending".into(),
+        generation: 1,
+        invited_by: Some(sender.user_id.to_owned()),
+        invited_by_name: Some(sender.name.to_owned()),
+        created_at: now,
+        sent_at: now,
+        send_count: 1,
+        expires_at: now + Duration::days(days.max(1)),
+        responded_at: None,
+    };
+    let open = sqlx::query(
+        "INSERT INTO invitations (id, org_id, user_id, email, email_lower, notify_email, roles, departments, message, identity_provider, tenant_id, \
+         status, generation, invited_by, invited_by_name, created_at, sent_at, send_count, expires_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 1, ?, ?, ?, ?, 1, ?)",
+    )
+    .bind(&id)
+    .bind(sender.org_id)
+    .bind(&user_id)
+    .bind(email)
+    .bind(&lower)
+    .bind(&row.notify_email)
+    .bind(&row.roles)
+    .bind(&row.departments)
+    .bind(&row.message)
+    .bind(&row.identity_provider)
+    .bind(&row.tenant_id)
+    .bind(sender.user_id)
+    .bind(sender.name)
+    .bind(now)
+    .bind(now)
+    .bind(row.expires_at)
+    .execute(&mut **tx)
+    .await;
+    match open {
+        Ok(_) => {}
+        // Another organization has an open invitation for the address.
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(email_taken(email, "another account")),
+        Err(e) => return Err(e.into()),
+    }
+    send(state, tx, sender, &row, now).await?;
+    record(tx, sender, &row, "invitation.sent", json!({ "roles": row.roles_json()?, "departments": row.departments_json()?, "expires_at": row.expires_at }), now)
+        .await?;
+    Ok(row)
+}
+
+impl Row {
+    fn roles_json(&self) -> Result<serde_json::Value> {
+        serde_json::from_str(&self.roles).map_err(|e| ApiError::Internal(e.into()))
+    }
+
+    fn departments_json(&self) -> Result<serde_json::Value> {
+        serde_json::from_str(&self.departments).map_err(|e| ApiError::Internal(e.into()))
+    }
+}
+
+/// Queues the invitation e-mail of `row` at its current generation.
+async fn send(state: &AppState, tx: &mut Transaction<'_, Sqlite>, sender: &Sender<'_>, row: &Row, now: DateTime<Utc>) -> Result<()> {
+    let link = link(state, &row.id, row.generation);
+    let mail = invitation_mail(sender, row, link.expose());
+    mail::enqueue(tx, sender.org_id, &mail, now).await?;
+    Ok(())
+}
+
+/// Appends an invitation's audit event (its target is the invited user).
+pub(crate) async fn record(
+    tx: &mut Transaction<'_, Sqlite>,
+    sender: &Sender<'_>,
+    row: &Row,
+    action: &str,
+    extra: serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let mut details = json!({ "invitation_id": row.id, "target": { "email": row.email } });
+    if let (Some(d), Some(e)) = (details.as_object_mut(), extra.as_object()) {
+        d.extend(e.clone());
+    }
+    let target = row.user_id.clone().unwrap_or_else(|| row.id.clone());
+    let actor = (!sender.user_id.is_empty()).then_some(sender.user_id);
+    audit::record(tx, Event { org_id: sender.org_id, actor_id: actor, target_type: "user", target_id: &target, action, ip: sender.ip, details }, now).await
+}
+
+fn invitation_mail(sender: &Sender<'_>, row: &Row, link: &str) -> Mail {
+    let expires = row.expires_at.format("%B %-d, %Y at %H:%M UTC");
+    let provider = match IdentityProvider::parse(&row.identity_provider).unwrap_or_default() {
+        IdentityProvider::Any => String::new(),
+        IdentityProvider::Google => "Accept it by signing in with your Google account.".to_owned(),
+        IdentityProvider::Microsoft => "Accept it by signing in with your Microsoft work account.".to_owned(),
+    };
+    let message = row.message.as_deref().map(str::trim).filter(|m| !m.is_empty());
+    let text = format!(
+        "Hello,\n\n{inviter} invited {email} to join {org} on Gatehouse.\n\n{message}\
+         Open this link to accept (it works until {expires}):\n\n{link}\n\n{provider}{provider_nl}\
+         If you do not want to join, open the link and choose Decline, or ignore this e-mail.\n",
+        inviter = sender.name,
+        email = row.email,
+        org = sender.org_name,
+        message = message.map(|m| format!("{} wrote:\n> {}\n\n", sender.name, m.replace('\n', "\n> "))).unwrap_or_default(),
+        provider_nl = if provider.is_empty() { "" } else { "\n\n" },
+    );
+    let html = format!(
+        "<!doctype html><html><body style=\"font-family:sans-serif;line-height:1.5\">\
+         <p>Hello,</p><p>{inviter} invited <b>{email}</b> to join <b>{org}</b> on Gatehouse.</p>{message}\
+         <p><a href=\"{link}\" style=\"display:inline-block;padding:8px 16px;background:#2f5bd3;color:#fff;text-decoration:none;border-radius:4px\">Accept the invitation</a></p>\
+         <p>Or open this address (it works until {expires}):<br><code>{link}</code></p><p>{provider}</p>\
+         <p>If you do not want to join, open the link and choose Decline, or ignore this e-mail.</p></body></html>",
+        inviter = html_escape(sender.name),
+        email = html_escape(&row.email),
+        org = html_escape(sender.org_name),
+        message = message.map(|m| format!("<blockquote style=\"border-left:3px solid #ccc;margin:0;padding-left:1em\">{}</blockquote>", html_escape(m).replace('\n', "<br>"))).unwrap_or_default(),
+        link = html_escape(link),
+        provider = html_escape(&provider),
+    );
+    Mail {
+        kind: "invitation",
+        to: row.notify_email.clone().unwrap_or_else(|| row.email.clone()),
+        subject: format!("{} invited you to join {} on Gatehouse", sender.name, sender.org_name),
+        text,
+        html,
+    }
+}
+
+/// The caller as a sender: their organization's name and their own.
+pub(crate) async fn sender_of(db: &SqlitePool, principal: &Principal) -> Result<(String, String)> {
+    let (org_name, name): (String, String) =
+        sqlx::query_as("SELECT o.name, u.display_name FROM users u JOIN organizations o ON o.id = u.org_id WHERE u.id = ?")
+            .bind(&principal.user_id)
+            .fetch_one(db)
+            .await?;
+    Ok((org_name, name))
+}
+
+/// The shared terms of a request, checked field by field.
+fn check_terms(req: &NewInvitations, errors: &mut Vec<FieldError>) {
+    let mut error = |field: &str, code: &str, message: String| errors.push(FieldError { field: field.into(), code: code.into(), message });
+    if let Some(m) = &req.message
+        && m.chars().count() > MAX_INVITATION_MESSAGE_CHARS
+    {
+        error("message", "too_long", format!("A message has at most {MAX_INVITATION_MESSAGE_CHARS} characters."));
+    }
+    if let Some(n) = req.notify_email.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+        if !valid_email(n) {
+            error("notify_email", "invalid", format!("`{n}` is not an e-mail address."));
+        } else if req.emails.len() > 1 {
+            error("notify_email", "one_address_only", "A separate notification address works with one invited address at a time.".into());
+        }
+    }
+    match (req.identity_provider, req.tenant_id.as_deref().map(str::trim).filter(|t| !t.is_empty())) {
+        (IdentityProvider::Microsoft, Some(t)) if t.chars().count() > MAX_TENANT_ID_CHARS || t.chars().any(|c| c.is_whitespace() || c.is_control()) => {
+            error("tenant_id", "invalid", "A tenant ID is one word, such as a GUID or contoso.onmicrosoft.com.".into());
+        }
+        (IdentityProvider::Any | IdentityProvider::Google, Some(_)) => {
+            error("tenant_id", "not_applicable", "A tenant ID goes with Microsoft Entra ID only.".into());
+        }
+        _ => {}
+    }
+}
+
+/// Invites one or many addresses with the same roles, departments and message. Each gets
+/// an e-mail with a link; each takes a seat until accepted (or declined or revoked).
+#[utoipa::path(
+    post, path = "/v1/invitations", tag = "invitations",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first answer (and send no second e-mail)")),
+    request_body = NewInvitations,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The invitations, one per address in order, and seats after them", body = InvitationsCreated),
+        (status = 400, description = "`validation_failed`: addresses (each named), roles, departments, message, notification address, tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Lacks `invitations.manage`, or a permission of a role granted", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`email_taken` (already a member), `already_invited`, or `seat_limit_reached` with `seats`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create_invitations(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: ClientMeta,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<NewInvitations>,
+) -> Result<Response> {
+    let granted = principal.require::<InvitationsManage>()?;
+    let org = granted.org_id().to_owned();
+    Idempotency::handle(&state, &principal, &headers, ("POST", "/v1/invitations"), &req, async |idem| {
+        create(&state, &principal, &meta, &org, &req, idem).await
+    })
+    .await
+}
+
+async fn create(state: &AppState, principal: &Principal, meta: &ClientMeta, org: &str, req: &NewInvitations, idem: Option<&Idempotency>) -> Result<Response> {
+    let mut errors = Vec::new();
+    let emails: Vec<String> = req.emails.iter().map(|e| e.trim().to_owned()).filter(|e| !e.is_empty()).collect();
+    if emails.is_empty() {
+        errors.push(FieldError { field: "emails".into(), code: "required".into(), message: "Enter at least one e-mail address.".into() });
+    } else if emails.len() > MAX_INVITES_PER_REQUEST {
+        errors.push(FieldError {
+            field: "emails".into(),
+            code: "too_many".into(),
+            message: format!("At most {MAX_INVITES_PER_REQUEST} addresses at a time; use the CSV import for more."),
+        });
+    }
+    let bad: Vec<&str> = emails.iter().map(String::as_str).filter(|e| !valid_email(e)).collect();
+    if !bad.is_empty() {
+        errors.push(FieldError { field: "emails".into(), code: "invalid".into(), message: format!("Not e-mail addresses: {}.", bad.join(", ")) });
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(dup) = emails.iter().find(|e| !seen.insert(e.to_lowercase())) {
+        errors.push(FieldError { field: "emails".into(), code: "duplicate".into(), message: format!("{dup} is listed twice.") });
+    }
+    check_terms(req, &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let db = &state.db;
+    let wanted = if req.roles.is_empty() { vec!["member".to_owned()] } else { req.roles.clone() };
+    let roles = super::user_edit::resolve_roles(db, org, &wanted).await?;
+    let departments = resolve_departments(db, org, &req.departments).await?;
+    check_role_changes(db, principal, &roles.iter().collect::<Vec<_>>()).await?;
+    for email in &emails {
+        if let Some(problem) = address_problem(db, org, email).await? {
+            return Err(problem);
+        }
+    }
+    let (org_name, name) = sender_of(db, principal).await?;
+    let sender = Sender { org_id: org, org_name: &org_name, user_id: &principal.user_id, name: &name, ip: &meta.ip };
+    let notify = req.notify_email.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    let tenant = req.tenant_id.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let message = req.message.as_deref().map(str::trim).filter(|m| !m.is_empty());
+    let terms = Terms { message, notify_email: notify, identity_provider: req.identity_provider, tenant_id: tenant };
+    let now = state.clock.now();
+    let mut tx = db.begin().await?;
+    let before = seat_usage(&mut tx, org).await?;
+    if before.used.saturating_add(u32::try_from(emails.len()).unwrap_or(u32::MAX)) > before.limit {
+        return Err(seats_refused(before, u32::try_from(emails.len()).unwrap_or(u32::MAX)));
+    }
+    let mut rows = Vec::with_capacity(emails.len());
+    for email in &emails {
+        let invitee = Invitee { email, roles: roles.clone(), departments: departments.clone() };
+        rows.push(insert(state, &mut tx, &sender, &invitee, &terms, now).await?);
+    }
+    // Checked again after the writes, inside the transaction: two requests racing for the
+    // last seat cannot both win.
+    if ensure_seats(&mut tx, org).await.is_err() {
+        drop(tx);
+        let mut conn = db.acquire().await?;
+        let usage = seat_usage(&mut conn, org).await?;
+        return Err(seats_refused(usage, u32::try_from(emails.len()).unwrap_or(u32::MAX)));
+    }
+    let seats = seat_usage(&mut tx, org).await?;
+    let invitations = rows.iter().map(|r| r.to_api(now)).collect::<Result<Vec<_>>>()?;
+    let body = serde_json::to_vec(&InvitationsCreated { invitations, seats }).map_err(|e| ApiError::Internal(e.into()))?;
+    if let Some(idem) = idem {
+        idem.store(&mut tx, StatusCode::CREATED, None, &body, now).await?;
+    }
+    tx.commit().await?;
+    state.wake_mailer();
+    Ok(json_response(StatusCode::CREATED, body))
+}
+
+/// Department ids or names (case-insensitive) of `org`; unknown ones are a field error.
+pub(crate) async fn resolve_departments(db: &SqlitePool, org: &str, wanted: &[String]) -> Result<Vec<GroupRef>> {
+    let all: Vec<(String, String, String)> = sqlx::query_as("SELECT id, name, kind FROM groups WHERE org_id = ?").bind(org).fetch_all(db).await?;
+    let mut ids = Vec::new();
+    for w in wanted {
+        let w = w.trim();
+        match all.iter().find(|(id, name, _)| id == w || name.eq_ignore_ascii_case(w)) {
+            Some((id, _, _)) => ids.push(id.clone()),
+            None => ids.push(w.to_owned()),
+        }
+    }
+    super::user_edit::resolve_groups(db, org, &ids).await
+}
+
+fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut res = Response::new(axum::body::Body::from(body));
+    *res.status_mut() = status;
+    res.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res
+}
+
+/// The parsed query of the list.
+struct ListQuery {
+    status: Option<InvitationStatus>,
+    q: Option<String>,
+    limit: u32,
+    after: Option<(String, String)>,
+}
+
+fn parse_list(pairs: &QueryPairs) -> Result<ListQuery> {
+    let mut errors = Errors::default();
+    let status = match pairs.get("status") {
+        None => None,
+        Some(s) => match InvitationStatus::parse(s) {
+            Some(s) => Some(s),
+            None => {
+                errors.add("status", "invalid", "`status` is pending, accepted, declined, expired or revoked.");
+                None
+            }
+        },
+    };
+    let q = pairs.get("q").map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty());
+    let limit = paging::limit(pairs.get("limit").or(Some("100")), &mut errors);
+    let fp = paging::fingerprint(&[status.map_or("", |s| s.as_str()), q.as_deref().unwrap_or("")]);
+    let after = paging::decode(pairs.get("cursor"), &fp, 2, &mut errors).map(|k| (k[0].clone(), k[1].clone()));
+    if !errors.0.is_empty() {
+        return Err(ApiError::validation(errors.0));
+    }
+    Ok(ListQuery { status, q, limit, after })
+}
+
+fn status_sql(qb: &mut QueryBuilder<'_, Sqlite>, status: InvitationStatus, now: DateTime<Utc>) {
+    match status {
+        InvitationStatus::Pending => {
+            qb.push(" AND status = 'pending' AND expires_at > ").push_bind(now);
+        }
+        InvitationStatus::Expired => {
+            qb.push(" AND status = 'pending' AND expires_at <= ").push_bind(now);
+        }
+        other => {
+            qb.push(" AND status = ").push_bind(other.as_str());
+        }
+    }
+}
+
+/// The organization's invitations, newest first, with counts per status.
+#[utoipa::path(
+    get, path = "/v1/invitations", tag = "invitations",
+    params(
+        ("status" = Option<String>, Query, description = "pending, accepted, declined, expired or revoked"),
+        ("q" = Option<String>, Query, description = "Substring of the address"),
+        ("limit" = Option<u32>, Query, description = "1–500, default 100"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of invitations", body = InvitationPage),
+        (status = 400, description = "`validation_failed`: a bad status, limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Lacks `invitations.manage`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_invitations(State(state): State<AppState>, principal: Principal, pairs: QueryPairs) -> Result<Json<InvitationPage>> {
+    let granted = principal.require::<InvitationsManage>()?;
+    let org = granted.org_id();
+    let query = parse_list(&pairs)?;
+    let now = state.clock.now();
+    let like = query.q.as_deref().map(gatehouse_api::substring_like_pattern);
+    let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM invitations WHERE org_id = "));
+    qb.push_bind(org.to_owned());
+    if let Some(like) = &like {
+        qb.push(" AND email_lower LIKE ").push_bind(like.clone()).push(" ESCAPE '\\'");
+    }
+    if let Some(status) = query.status {
+        status_sql(&mut qb, status, now);
+    }
+    if let Some((created, id)) = &query.after {
+        qb.push(" AND (created_at, id) < (").push_bind(created.clone()).push(", ").push_bind(id.clone()).push(")");
+    }
+    qb.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(query.limit) + 1);
+    let mut rows: Vec<Row> = qb.build_query_as().fetch_all(&state.db).await?;
+    let more = rows.len() > query.limit as usize;
+    rows.truncate(query.limit as usize);
+    let fp = paging::fingerprint(&[query.status.map_or("", |s| s.as_str()), query.q.as_deref().unwrap_or("")]);
+    let next_cursor = if more {
+        let raw: Option<(String, String)> = match rows.last() {
+            Some(last) => sqlx::query_as("SELECT created_at, id FROM invitations WHERE id = ?").bind(&last.id).fetch_optional(&state.db).await?,
+            None => None,
+        };
+        raw.map(|(c, id)| paging::encode(&fp, &[&c, &id]))
+    } else {
+        None
+    };
+    let mut cq = QueryBuilder::<Sqlite>::new("SELECT status, expires_at <= ");
+    cq.push_bind(now).push(", COUNT(*) FROM invitations WHERE org_id = ").push_bind(org.to_owned());
+    if let Some(like) = &like {
+        cq.push(" AND email_lower LIKE ").push_bind(like.clone()).push(" ESCAPE '\\'");
+    }
+    cq.push(" GROUP BY 1, 2");
+    let mut counts = InvitationCounts::default();
+    for (status, expired, n) in cq.build_query_as::<(String, bool, i64)>().fetch_all(&state.db).await? {
+        let status = match InvitationStatus::parse(&status) {
+            Some(InvitationStatus::Pending) if expired => InvitationStatus::Expired,
+            Some(s) => s,
+            None => continue,
+        };
+        counts.add(status, u32::try_from(n).unwrap_or(0));
+    }
+    let items = rows.iter().map(|r| r.to_api(now)).collect::<Result<Vec<_>>>()?;
+    Ok(Json(InvitationPage { items, next_cursor, counts }))
+}
+
+async fn load_for_action(state: &AppState, org: &str, id: &str) -> Result<Row> {
+    paging::check_id("invitation", id)?;
+    let mut conn = state.db.acquire().await?;
+    find(&mut conn, org, id).await?.ok_or_else(|| ApiError::not_found(format!("No invitation with id `{id}` in this organization.")))
+}
+
+fn not_open(row: &Row, now: DateTime<Utc>, doing: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        codes::INVITATION_NOT_PENDING,
+        format!("The invitation of {} is {}, so it cannot be {doing}.", row.email, row.status_at(now).as_str()),
+    )
+}
+
+/// Sends the invitation again with a new link and a new expiry; older links stop working.
+/// Works on pending and expired invitations.
+#[utoipa::path(
+    post, path = "/v1/invitations/{id}/resend", tag = "invitations",
+    params(
+        ("id" = String, Path, description = "Invitation id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first answer (and send no second e-mail)"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The invitation with its new expiry", body = Invitation),
+        (status = 400, description = "`invalid_id`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Lacks `invitations.manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such invitation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invitation_not_pending`: accepted, declined or revoked", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn resend_invitation(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: ClientMeta,
+    ApiPath(id): ApiPath<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let granted = principal.require::<InvitationsManage>()?;
+    let org = granted.org_id().to_owned();
+    let path = format!("/v1/invitations/{id}/resend");
+    Idempotency::handle(&state, &principal, &headers, ("POST", &path), &(), async |idem| {
+        let row = load_for_action(&state, &org, &id).await?;
+        let now = state.clock.now();
+        if row.status != "pending" {
+            return Err(not_open(&row, now, "resent"));
+        }
+        let (org_name, name) = sender_of(&state.db, &principal).await?;
+        let sender = Sender { org_id: &org, org_name: &org_name, user_id: &principal.user_id, name: &name, ip: &meta.ip };
+        let mut tx = state.db.begin().await?;
+        let days: i64 = sqlx::query_scalar("SELECT invitation_expiry_days FROM organizations WHERE id = ?").bind(&org).fetch_one(&mut *tx).await?;
+        let expires_at = now + Duration::days(days.max(1));
+        let moved = sqlx::query(
+            "UPDATE invitations SET generation = generation + 1, sent_at = ?, send_count = send_count + 1, expires_at = ? \
+             WHERE id = ? AND status = 'pending' AND generation = ?",
+        )
+        .bind(now)
+        .bind(expires_at)
+        .bind(&row.id)
+        .bind(row.generation)
+        .execute(&mut *tx)
+        .await?;
+        if moved.rows_affected() != 1 {
+            return Err(ApiError::new(StatusCode::CONFLICT, codes::INVITATION_NOT_PENDING, "The invitation changed meanwhile; look again."));
+        }
+        let row = find(&mut tx, &org, &row.id).await?.ok_or_else(|| ApiError::not_found("The invitation is gone."))?;
+        send(&state, &mut tx, &sender, &row, now).await?;
+        record(&mut tx, &sender, &row, "invitation.resent", json!({ "expires_at": row.expires_at, "send_count": row.send_count }), now).await?;
+        let body = serde_json::to_vec(&row.to_api(now)?).map_err(|e| ApiError::Internal(e.into()))?;
+        if let Some(idem) = idem {
+            idem.store(&mut tx, StatusCode::OK, None, &body, now).await?;
+        }
+        tx.commit().await?;
+        state.wake_mailer();
+        Ok(json_response(StatusCode::OK, body))
+    })
+    .await
+}
+
+/// Withdraws an invitation: its link stops working at once and its seat is freed (the
+/// pending user is removed). Revoking a revoked invitation answers it as it is.
+#[utoipa::path(
+    post, path = "/v1/invitations/{id}/revoke", tag = "invitations",
+    params(
+        ("id" = String, Path, description = "Invitation id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first answer"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The revoked invitation", body = Invitation),
+        (status = 400, description = "`invalid_id`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Lacks `invitations.manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such invitation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invitation_not_pending`: already accepted or declined", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn revoke_invitation(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: ClientMeta,
+    ApiPath(id): ApiPath<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let granted = principal.require::<InvitationsManage>()?;
+    let org = granted.org_id().to_owned();
+    let path = format!("/v1/invitations/{id}/revoke");
+    Idempotency::handle(&state, &principal, &headers, ("POST", &path), &(), async |idem| {
+        let row = load_for_action(&state, &org, &id).await?;
+        let now = state.clock.now();
+        match row.status.as_str() {
+            "revoked" => return Ok(json_response(StatusCode::OK, serde_json::to_vec(&row.to_api(now)?).map_err(|e| ApiError::Internal(e.into()))?)),
+            "pending" => {}
+            _ => return Err(not_open(&row, now, "revoked")),
+        }
+        let (org_name, name) = sender_of(&state.db, &principal).await?;
+        let sender = Sender { org_id: &org, org_name: &org_name, user_id: &principal.user_id, name: &name, ip: &meta.ip };
+        let mut tx = state.db.begin().await?;
+        let row = close(&mut tx, &org, &row, "revoked", now).await?;
+        record(&mut tx, &sender, &row, "invitation.revoked", json!({}), now).await?;
+        let body = serde_json::to_vec(&row.to_api(now)?).map_err(|e| ApiError::Internal(e.into()))?;
+        if let Some(idem) = idem {
+            idem.store(&mut tx, StatusCode::OK, None, &body, now).await?;
+        }
+        tx.commit().await?;
+        Ok(json_response(StatusCode::OK, body))
+    })
+    .await
+}
+
+/// Ends a pending invitation as `status` (revoked or declined) inside `tx` and removes
+/// its pending user, which frees the seat. Refused when it stopped being pending meanwhile.
+pub(crate) async fn close(tx: &mut Transaction<'_, Sqlite>, org: &str, row: &Row, status: &str, now: DateTime<Utc>) -> Result<Row> {
+    let done = sqlx::query("UPDATE invitations SET status = ?, responded_at = ? WHERE id = ? AND status = 'pending'")
+        .bind(status)
+        .bind(now)
+        .bind(&row.id)
+        .execute(&mut **tx)
+        .await?;
+    if done.rows_affected() != 1 {
+        return Err(ApiError::new(StatusCode::CONFLICT, codes::INVITATION_NOT_PENDING, "The invitation was answered or withdrawn meanwhile."));
+    }
+    if let Some(user) = &row.user_id {
+        sqlx::query("DELETE FROM users WHERE id = ? AND org_id = ? AND status = 'pending'").bind(user).bind(org).execute(&mut **tx).await?;
+    }
+    find(tx, org, &row.id).await?.ok_or_else(|| ApiError::not_found("The invitation is gone."))
+}
+
+/// The invitation's current link, to share by another channel (SPEC I5). It carries the
+/// token: whoever has it can join as the invitee.
+#[utoipa::path(
+    get, path = "/v1/invitations/{id}/link", tag = "invitations",
+    params(("id" = String, Path, description = "Invitation id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The link and its expiry", body = InvitationLink),
+        (status = 400, description = "`invalid_id`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Lacks `invitations.manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such invitation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invitation_not_pending`: the link no longer works (expired: resend it)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn invitation_link(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<String>) -> Result<Json<InvitationLink>> {
+    let granted = principal.require::<InvitationsManage>()?;
+    let row = load_for_action(&state, granted.org_id(), &id).await?;
+    let now = state.clock.now();
+    if row.status_at(now) != InvitationStatus::Pending {
+        return Err(not_open(&row, now, "shared (resend it for a new link)"));
+    }
+    Ok(Json(InvitationLink { id: row.id.clone(), link: link(&state, &row.id, row.generation), expires_at: row.expires_at }))
+}
