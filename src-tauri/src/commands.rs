@@ -5,7 +5,7 @@ use crate::connections::{self, SavedConnection};
 use crate::error::{IpcError, IpcErrorCode};
 use crate::sync::Worker;
 use gatehouse_client::api::{
-    ApiKey, BulkRequest, MailMessage, PasswordResetSent, BulkResponse, CreatedApiKey, Directory, ForcedLogout, NewApiKey, Group, LoginAttemptPage, LoginAttemptQuery, Revocation, SessionPage, SessionQuery, GroupPatch, Me, NewGroup, NewRole, NewUser, Organization, OrganizationPatch,
+    ApiKey, BulkRequest, ImportReport, Invitation, InvitationLink, InvitationPage, InvitationStatus, InvitationsCreated, MailMessage, NewInvitations, PasswordResetSent, BulkResponse, CreatedApiKey, Directory, ForcedLogout, NewApiKey, Group, LoginAttemptPage, LoginAttemptQuery, Revocation, SessionPage, SessionQuery, GroupPatch, Me, NewGroup, NewRole, NewUser, Organization, OrganizationPatch,
     OrganizationRef, OutboxAction, OutboxEntry, OutboxState, Resolution, Role, RolePatch, Secret, SyncStatus, User, UserCounts,
     UserListQuery, UserPatch,
 };
@@ -691,4 +691,67 @@ pub async fn reset_mfa(state: &AppState, user_id: String) -> Result<User, IpcErr
 /// A demo server's outgoing mail, newest first.
 pub async fn dev_mailbox(state: &AppState) -> Result<Vec<MailMessage>, IpcError> {
     with_client(state, |client| async move { client.mailbox().await }).await
+}
+
+/// Invitations from the local copy: readable offline; expiry judged by this clock.
+pub async fn list_invitations(state: &AppState, status: Option<InvitationStatus>, q: Option<String>) -> Result<InvitationPage, IpcError> {
+    with_cache(state, |cache, _| async move { cache.list_invitations(status, q.as_deref(), chrono::Utc::now()).await }).await
+}
+
+/// Runs `f` online and stores the invitations it answers in the local copy, so the list
+/// shows them before the change feed brings them.
+async fn with_invitations<T, F, Fut>(state: &AppState, f: F, of: impl Fn(&T) -> Vec<Invitation>) -> Result<T, IpcError>
+where
+    F: FnOnce(Arc<Client>) -> Fut,
+    Fut: std::future::Future<Output = Result<T, Error>>,
+{
+    let cache = state.active.lock().await.as_ref().map(|a| a.cache.clone());
+    let value = with_client(state, f).await?;
+    if let Some(cache) = cache {
+        cache.put_invitations(&of(&value)).await?;
+    }
+    Ok(value)
+}
+
+pub async fn invite(state: &AppState, invitations: NewInvitations) -> Result<InvitationsCreated, IpcError> {
+    // One key per dialog submission: a retry after a lost answer e-mails nobody twice.
+    let key = uuid::Uuid::now_v7().to_string();
+    with_invitations(state, |client| async move { client.invite(&invitations, &key).await }, |c: &InvitationsCreated| c.invitations.clone()).await
+}
+
+pub async fn resend_invitation(state: &AppState, id: String) -> Result<Invitation, IpcError> {
+    let key = uuid::Uuid::now_v7().to_string();
+    with_invitations(state, |client| async move { client.resend_invitation(&id, &key).await }, |i: &Invitation| vec![i.clone()]).await
+}
+
+pub async fn revoke_invitation(state: &AppState, id: String) -> Result<Invitation, IpcError> {
+    let key = uuid::Uuid::now_v7().to_string();
+    with_invitations(state, |client| async move { client.revoke_invitation(&id, &key).await }, |i: &Invitation| vec![i.clone()]).await
+}
+
+pub async fn invitation_link(state: &AppState, id: String) -> Result<InvitationLink, IpcError> {
+    with_client(state, |client| async move { client.invitation_link(&id).await }).await
+}
+
+/// Refuses a CSV the server would refuse anyway before it crosses the network.
+fn check_csv_size(csv: &str) -> Result<(), IpcError> {
+    if csv.len() > gatehouse_api::MAX_IMPORT_BYTES {
+        return Err(IpcError::field("csv", format!("The file is larger than {} MiB; split it into smaller files.", gatehouse_api::MAX_IMPORT_BYTES / (1024 * 1024))));
+    }
+    Ok(())
+}
+
+pub async fn validate_invitation_csv(state: &AppState, csv: String) -> Result<ImportReport, IpcError> {
+    check_csv_size(&csv)?;
+    with_client(state, |client| async move { client.import_invitations(&csv, true, None).await }).await
+}
+
+pub async fn import_invitations(state: &AppState, csv: String, idempotency_key: String) -> Result<ImportReport, IpcError> {
+    check_csv_size(&csv)?;
+    with_invitations(
+        state,
+        |client| async move { client.import_invitations(&csv, false, Some(&idempotency_key)).await },
+        |r: &ImportReport| r.invitations.clone(),
+    )
+    .await
 }

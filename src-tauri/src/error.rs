@@ -87,7 +87,7 @@ impl From<Error> for IpcError {
                 codes::MFA_REQUIRED => Self::new(C::MfaRequired, p.detail),
                 codes::MFA_FAILED => Self::field("totp", p.detail),
                 // Field by field, also for a taken e-mail or name (shown on the field).
-                codes::VALIDATION_FAILED | codes::EMAIL_TAKEN | codes::NAME_TAKEN => match p.errors.first() {
+                codes::VALIDATION_FAILED | codes::EMAIL_TAKEN | codes::NAME_TAKEN | codes::ALREADY_INVITED => match p.errors.first() {
                     Some(f) => Self {
                         fields: p.errors.iter().map(|e| IpcFieldError { field: e.field.clone(), message: e.message.clone() }).collect(),
                         ..Self::field(&f.field, f.message.clone())

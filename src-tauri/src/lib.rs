@@ -18,7 +18,7 @@ pub use connections::SavedConnection;
 pub use error::{IpcError, IpcErrorCode};
 
 use gatehouse_client::api::{
-    ApiKey, BulkRequest, MailMessage, PasswordResetSent, BulkResponse, CreatedApiKey, Directory, Group, LoginAttemptPage, LoginAttemptQuery, NewGroup, NewRole, NewUser, Organization, OrganizationPatch, OutboxAction, OutboxEntry,
+    ApiKey, BulkRequest, ImportReport, Invitation, InvitationLink, InvitationPage, InvitationStatus, InvitationsCreated, MailMessage, NewInvitations, PasswordResetSent, BulkResponse, CreatedApiKey, Directory, Group, LoginAttemptPage, LoginAttemptQuery, NewGroup, NewRole, NewUser, Organization, OrganizationPatch, OutboxAction, OutboxEntry,
     Resolution, Revocation, Role, RolePatch, SessionPage, SessionQuery, SyncStatus, User, UserListQuery, UserPatch,
 };
 use tauri::{AppHandle, Manager, State};
@@ -148,6 +148,21 @@ app_commands! {
     reset_password(user_id: String) -> PasswordResetSent => commands::reset_password(state, user_id).await;
     /// Resets a user's MFA: they enrol again; their trusted devices are withdrawn.
     reset_mfa(user_id: String) -> User => commands::reset_mfa(state, user_id).await;
+    /// Invitations from the local copy (readable offline), newest first, with counts.
+    list_invitations(status: Option<InvitationStatus>, q: Option<String>) -> InvitationPage => commands::list_invitations(state, status, q).await;
+    /// Invites one or many addresses (online); each gets an e-mail and takes a seat.
+    invite(invitations: NewInvitations) -> InvitationsCreated => commands::invite(state, invitations).await;
+    /// Sends an invitation again with a new link and expiry; older links stop working.
+    resend_invitation(id: String) -> Invitation => commands::resend_invitation(state, id).await;
+    /// Withdraws an invitation: its link stops working and its seat is freed.
+    revoke_invitation(id: String) -> Invitation => commands::revoke_invitation(state, id).await;
+    /// An invitation's link, to share by another channel (it is never stored here).
+    invitation_link(id: String) -> InvitationLink => commands::invitation_link(state, id).await;
+    /// Checks a CSV file of people to invite, row by row; nothing is sent.
+    validate_invitation_csv(csv: String) -> ImportReport => commands::validate_invitation_csv(state, csv).await;
+    /// Invites every row of a CSV file when all are valid (one batch; `idempotency_key`
+    /// makes a retry of the same batch safe).
+    import_invitations(csv: String, idempotency_key: String) -> ImportReport => commands::import_invitations(state, csv, idempotency_key).await;
     /// A demo server's outgoing mail (the messages a real relay would deliver).
     dev_mailbox() -> Vec<MailMessage> => commands::dev_mailbox(state).await;
     /// One page of the organization's sessions (live from the server).

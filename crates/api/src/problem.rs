@@ -57,6 +57,7 @@ impl Problem {
 /// One invalid field of a request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FieldError {
     /// The field's name as it appears in the request (`email`, `limit`, …).
     pub field: String,

@@ -117,7 +117,7 @@ impl Cache {
         let mut tx = self.db.begin_with(BEGIN_WRITE).await?;
         // The outbox stays: a full resync must not lose the admin's queued edits.
         sqlx::query("DELETE FROM meta WHERE key NOT LIKE 'app.%'").execute(&mut *tx).await?;
-        for table in ["users", "user_roles", "user_groups", "roles", "groups", "organization"] {
+        for table in ["users", "user_roles", "user_groups", "roles", "groups", "organization", "invitations"] {
             sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await?;
         }
         tx.commit().await?;
@@ -259,6 +259,15 @@ async fn apply_change(tx: &mut Transaction<'_, Sqlite>, change: &Change) -> Resu
                 .bind(to_json(group)?)
                 .execute(&mut **tx)
                 .await?;
+        }
+        (ChangeKind::Invitation, true) => {
+            sqlx::query("DELETE FROM invitations WHERE id = ?").bind(&change.id).execute(&mut **tx).await?;
+        }
+        (ChangeKind::Invitation, false) => {
+            let Some(invitation) = &change.invitation else {
+                return Err(Error::Protocol(format!("invitation change {} without the invitation", change.seq)));
+            };
+            crate::invitations::put(tx, invitation).await?;
         }
         (ChangeKind::Organization, _) => {
             if let Some(org) = &change.organization {

@@ -13,6 +13,7 @@ mod auth;
 pub mod cache;
 mod directory;
 mod error;
+mod invitations;
 mod mfa;
 pub mod outbox;
 pub mod keyring_store;

@@ -202,6 +202,20 @@ base: string,
  */
 clashes: boolean, };
 
+export type FieldError = { 
+/**
+ * The field's name as it appears in the request (`email`, `limit`, …).
+ */
+field: string, 
+/**
+ * Stable code for the field problem (`invalid`, `required`, `too_long`, …).
+ */
+code: string, 
+/**
+ * What is wrong, for a person.
+ */
+message: string, };
+
 export type ForcedLogout = { 
 /**
  * The user.
@@ -254,6 +268,194 @@ name: string,
  * Department or company.
  */
 kind: GroupKind, };
+
+export type IdentityProvider = "any" | "google" | "microsoft";
+
+export type ImportReport = { 
+/**
+ * Whether this was only a check.
+ */
+dry_run: boolean, 
+/**
+ * Every data row, in file order.
+ */
+rows: Array<ImportRow>, 
+/**
+ * Rows with at least one error.
+ */
+invalid: number, 
+/**
+ * Seats before the import.
+ */
+seats: SeatUsage, 
+/**
+ * Seats the valid rows would take beyond the limit (0 when they fit).
+ */
+seats_short: number, 
+/**
+ * The invitations sent (empty on a dry run or when anything was invalid).
+ */
+invitations: Array<Invitation>, };
+
+export type ImportRow = { 
+/**
+ * Its line in the file (the header is line 1).
+ */
+line: number, 
+/**
+ * The `email` column, trimmed.
+ */
+email: string, 
+/**
+ * The `role` column, trimmed.
+ */
+role: string, 
+/**
+ * The `department` column, trimmed.
+ */
+department: string, 
+/**
+ * Empty when the row is valid; `field` is `email`, `role`, `department` or `row`.
+ */
+errors: Array<FieldError>, };
+
+export type Invitation = { 
+/**
+ * Invitation id.
+ */
+id: string, 
+/**
+ * The address invited (the account's e-mail once accepted).
+ */
+email: string, 
+/**
+ * Where the e-mail went when not to `email`.
+ */
+notify_email: string | null, 
+/**
+ * The pending user it holds a seat for (and, once accepted, the member).
+ */
+user_id: string | null, 
+/**
+ * Roles the invitee gets.
+ */
+roles: Array<RoleRef>, 
+/**
+ * Departments the invitee joins.
+ */
+departments: Array<GroupRef>, 
+/**
+ * The personal message in the e-mail.
+ */
+message: string | null, 
+/**
+ * Which sign-in may accept it.
+ */
+identity_provider: IdentityProvider, 
+/**
+ * With Microsoft: the Entra ID tenant the invitee must sign in from.
+ */
+tenant_id: string | null, 
+/**
+ * Where it stands now (Expired is computed from `expires_at`).
+ */
+status: InvitationStatus, 
+/**
+ * Who invited.
+ */
+invited_by: Inviter | null, 
+/**
+ * When it was first sent.
+ */
+created_at: string, 
+/**
+ * When the latest e-mail went out (a resend moves it).
+ */
+sent_at: string, 
+/**
+ * How many times it was sent.
+ */
+send_count: number, 
+/**
+ * When the link stops working.
+ */
+expires_at: string, 
+/**
+ * When it was accepted, declined or revoked.
+ */
+responded_at: string | null, };
+
+export type InvitationCounts = { 
+/**
+ * Pending.
+ */
+pending: number, 
+/**
+ * Accepted.
+ */
+accepted: number, 
+/**
+ * Declined.
+ */
+declined: number, 
+/**
+ * Expired.
+ */
+expired: number, 
+/**
+ * Revoked.
+ */
+revoked: number, };
+
+export type InvitationLink = { 
+/**
+ * The invitation.
+ */
+id: string, 
+/**
+ * Where the invitee accepts; it carries the token, so treat it like a password.
+ */
+link: string, 
+/**
+ * When it stops working.
+ */
+expires_at: string, };
+
+export type InvitationPage = { 
+/**
+ * The invitations.
+ */
+items: Array<Invitation>, 
+/**
+ * Pass as `cursor` for the next page; absent on the last.
+ */
+next_cursor: string | null, 
+/**
+ * Per status, with the search applied but not the status filter.
+ */
+counts: InvitationCounts, };
+
+export type InvitationStatus = "pending" | "accepted" | "declined" | "expired" | "revoked";
+
+export type InvitationsCreated = { 
+/**
+ * One invitation per address, in the order given.
+ */
+invitations: Array<Invitation>, 
+/**
+ * Seats after the invitations.
+ */
+seats: SeatUsage, };
+
+export type Inviter = { 
+/**
+ * Their user id.
+ */
+id: string, 
+/**
+ * Their name when they invited.
+ */
+name: string, };
 
 export type IpcError = { 
 /**
@@ -439,6 +641,36 @@ name: string,
  * Department (the default) or company.
  */
 kind: GroupKind, };
+
+export type NewInvitations = { 
+/**
+ * The addresses to invite (at most [`MAX_INVITES_PER_REQUEST`]).
+ */
+emails: Array<string>, 
+/**
+ * Role keys or ids; none means Member.
+ */
+roles: Array<string>, 
+/**
+ * Department ids or names.
+ */
+departments: Array<string>, 
+/**
+ * A personal message for the e-mail.
+ */
+message: string | null, 
+/**
+ * Send the e-mail here instead of to the invited address (with one address only).
+ */
+notify_email: string | null, 
+/**
+ * Which sign-in may accept it (default Any).
+ */
+identity_provider: IdentityProvider, 
+/**
+ * With Microsoft: the tenant id the invitee must sign in from.
+ */
+tenant_id: string | null, };
 
 export type NewRole = { 
 /**
@@ -693,6 +925,16 @@ server_url: string,
  * Account e-mail.
  */
 email: string, };
+
+export type SeatUsage = { 
+/**
+ * Active and pending users.
+ */
+used: number, 
+/**
+ * The organization's seat limit.
+ */
+limit: number, };
 
 export type Session = { 
 /**
@@ -1110,6 +1352,20 @@ export const commands = {
   resetPassword: (userId: string) => invoke<PasswordResetSent>("reset_password", { userId }),
   /** Resets a user's MFA: they enrol again; their trusted devices are withdrawn. */
   resetMfa: (userId: string) => invoke<User>("reset_mfa", { userId }),
+  /** Invitations from the local copy (readable offline), newest first, with counts. */
+  listInvitations: (status: InvitationStatus | null, q: string | null) => invoke<InvitationPage>("list_invitations", { status, q }),
+  /** Invites one or many addresses (online); each gets an e-mail and takes a seat. */
+  invite: (invitations: NewInvitations) => invoke<InvitationsCreated>("invite", { invitations }),
+  /** Sends an invitation again with a new link and expiry; older links stop working. */
+  resendInvitation: (id: string) => invoke<Invitation>("resend_invitation", { id }),
+  /** Withdraws an invitation: its link stops working and its seat is freed. */
+  revokeInvitation: (id: string) => invoke<Invitation>("revoke_invitation", { id }),
+  /** An invitation's link, to share by another channel (it is never stored here). */
+  invitationLink: (id: string) => invoke<InvitationLink>("invitation_link", { id }),
+  /** Checks a CSV file of people to invite, row by row; nothing is sent. */
+  validateInvitationCsv: (csv: string) => invoke<ImportReport>("validate_invitation_csv", { csv }),
+  /** Invites every row of a CSV file when all are valid (one batch; `idempotency_key` makes a retry of the same batch safe). */
+  importInvitations: (csv: string, idempotencyKey: string) => invoke<ImportReport>("import_invitations", { csv, idempotencyKey }),
   /** A demo server's outgoing mail (the messages a real relay would deliver). */
   devMailbox: () => invoke<Array<MailMessage>>("dev_mailbox"),
   /** One page of the organization's sessions (live from the server). */

@@ -4,6 +4,7 @@
 mod cache;
 mod directory;
 mod fault;
+mod invitations;
 mod flows;
 mod keyring;
 mod mfa;
