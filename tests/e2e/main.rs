@@ -4,6 +4,7 @@
 
 mod bench;
 mod directory;
+mod invitations;
 mod mfa;
 mod offline;
 mod resets;

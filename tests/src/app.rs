@@ -253,6 +253,14 @@ impl App {
         Ok(v.as_str().unwrap_or_default().to_owned())
     }
 
+    /// Attributes `a` and `b` of every element matching `css` (one script call).
+    pub async fn attr_pairs(&self, css: &str, a: &str, b: &str) -> Result<Vec<(String, String)>> {
+        let script = "return Array.from(document.querySelectorAll(arguments[0])) \
+                      .map(el => [el.getAttribute(arguments[1]) || '', el.getAttribute(arguments[2]) || '']);";
+        let v = self.call("execute", self.client.execute(script, vec![json!(css), json!(a), json!(b)])).await?;
+        Ok(serde_json::from_value(v)?)
+    }
+
     /// The text of the first element matching `css`, if one is rendered.
     pub async fn text_of(&self, css: &str) -> Result<Option<String>> {
         let script = "const el = document.querySelector(arguments[0]); return el ? el.textContent : null;";

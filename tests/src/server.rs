@@ -297,6 +297,15 @@ impl Api {
         Ok(res.json().await?)
     }
 
+    /// `GET path`; the answer's JSON (an error for a non-2xx status).
+    pub async fn get_json(&self, path: &str) -> Result<serde_json::Value> {
+        let res = self.http.get(format!("{}{path}", self.url)).bearer_auth(&self.token).send().await?;
+        if !res.status().is_success() {
+            bail!("GET {path} failed: {} {}", res.status(), res.text().await.unwrap_or_default());
+        }
+        Ok(res.json().await?)
+    }
+
     /// `POST path` with a JSON body; the answer's JSON (an error for a non-2xx status).
     pub async fn post_json(&self, path: &str, body: serde_json::Value) -> Result<serde_json::Value> {
         let res = self.http.post(format!("{}{path}", self.url)).bearer_auth(&self.token).json(&body).send().await?;
