@@ -115,7 +115,12 @@ fn constants() -> String {
          /** The largest uploaded picture, in bytes. */\n\
          export const MAX_AVATAR_BYTES = {};\n\n\
          /** Why a sign-in failed: [reason, label]. */\n\
-         export const LOGIN_FAILURE_REASONS: readonly (readonly [string, string])[] = {};\n",
+         export const LOGIN_FAILURE_REASONS: readonly (readonly [string, string])[] = {};\n\n\
+         /** Invitation limits: a CSV import's bytes, addresses per invitation, a message's and a tenant ID's characters. */\n\
+         export const MAX_IMPORT_BYTES = {};\n\
+         export const MAX_INVITES_PER_REQUEST = {};\n\
+         export const MAX_INVITATION_MESSAGE_CHARS = {};\n\
+         export const MAX_TENANT_ID_CHARS = {};\n",
         json(&permissions),
         json(&api::RESERVED_ATTRIBUTE_KEYS),
         api::MAX_CUSTOM_ATTRIBUTES,
@@ -123,6 +128,10 @@ fn constants() -> String {
         api::MAX_NAME_CHARS,
         api::MAX_AVATAR_BYTES,
         json(&reasons),
+        api::MAX_IMPORT_BYTES,
+        api::MAX_INVITES_PER_REQUEST,
+        api::MAX_INVITATION_MESSAGE_CHARS,
+        api::MAX_TENANT_ID_CHARS,
     )
 }
 

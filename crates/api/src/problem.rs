@@ -150,6 +150,8 @@ pub mod codes {
     pub const MAILBOX_DISABLED: &str = "mailbox_disabled";
     /// Unexpected server failure; the detail says nothing internal.
     pub const INTERNAL: &str = "internal";
+    /// The user is invited and has not joined: revoke the invitation instead of deactivating.
+    pub const NOT_JOINED: &str = "not_joined";
     /// An invitation token that names no invitation (mistyped or forged link).
     pub const INVITATION_INVALID: &str = "invitation_invalid";
     /// The invitation expired; an admin can resend it.

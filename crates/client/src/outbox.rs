@@ -357,6 +357,9 @@ impl Cache {
             (OutboxAction::Remove, status) if status != UserStatus::Deactivated => {
                 return Err(Error::Invalid(format!("{} is {}; deactivate them before removing them.", shown.display_name, status.as_str())));
             }
+            (OutboxAction::Deactivate, UserStatus::Pending) => {
+                return Err(Error::Invalid(format!("{} is invited and has not joined yet; revoke their invitation instead.", shown.display_name)));
+            }
             (OutboxAction::Reactivate, UserStatus::Pending) => {
                 return Err(Error::Invalid(format!("{} is invited and has not joined yet; there is nothing to reactivate.", shown.display_name)));
             }

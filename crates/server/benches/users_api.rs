@@ -5,10 +5,13 @@
 //! - `POST /v1/users/bulk`: a role added to 1 000 users, and taken away again, each
 //!   user through the same guards, audit event and version bump as a single edit;
 //! - `GET /v1/sessions` over 50 000 sessions (first page, search, deep cursor) and a bulk
-//!   force logout of 1 000 users (issue 5).
+//!   force logout of 1 000 users (issue 5);
+//! - `POST /v1/invitations/import?dry_run=true`: validating a 10 000-row CSV file of
+//!   people to invite against the organization (median and p95 of several runs).
 //!
 //! Run with `cargo xtask bench` (or `cargo bench -p gatehouse-server --bench users_api`).
-//! `GATEHOUSE_BENCH_USERS` and `GATEHOUSE_BENCH_REQUESTS` change the sizes.
+//! `GATEHOUSE_BENCH_USERS`, `GATEHOUSE_BENCH_REQUESTS`, `GATEHOUSE_BENCH_IMPORT_ROWS` and
+//! `GATEHOUSE_BENCH_IMPORT_RUNS` change the sizes.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -235,7 +238,61 @@ async fn main() {
         with_sessions.len() as f64 / elapsed.as_secs_f64(),
         live_before - live_after
     );
+
+    bench_import(&http, &url, &token, users).await;
     drop(child);
+}
+
+/// Validating a CSV import (issue 6): a dry run of `GATEHOUSE_BENCH_IMPORT_ROWS` new
+/// addresses with roles and departments, each checked for syntax, duplicates, existing
+/// members and open invitations, roles (and whether the caller may grant them) and
+/// departments. Timed from sending the file to the whole report received.
+async fn bench_import(http: &reqwest::Client, url: &str, token: &str, users: u32) {
+    let rows = env_u32("GATEHOUSE_BENCH_IMPORT_ROWS", 10_000);
+    let runs = env_u32("GATEHOUSE_BENCH_IMPORT_RUNS", 20).max(1);
+    // Seats for every row, so the report is the one of an import that would go through.
+    let org: serde_json::Value = http.get(format!("{url}/v1/org")).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+    let limit = (org["seats_used"].as_u64().unwrap() + u64::from(rows)).max(org["seat_limit"].as_u64().unwrap());
+    let res = http.patch(format!("{url}/v1/org")).bearer_auth(token).json(&serde_json::json!({"seat_limit": limit})).send().await.unwrap();
+    assert!(res.status().is_success(), "raising the seat limit: {}", res.status());
+
+    let mut csv = String::from("email,role,department\r\n");
+    for i in 0..rows {
+        let role = ["member", "Support", "manager;member"][i as usize % 3];
+        let department = ["Sales", "Engineering", "Support;HR", ""][i as usize % 4];
+        csv.push_str(&format!("new.person{i}@invited.test,{role},{department}\r\n"));
+    }
+    let import_url = format!("{url}/v1/invitations/import?dry_run=true");
+    let check = |body: &[u8]| {
+        let report: serde_json::Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(report["rows"].as_array().map(Vec::len), Some(rows as usize), "every row reported");
+        assert_eq!(report["invalid"], 0, "a valid file");
+        assert_eq!(report["seats_short"], 0);
+    };
+    // One untimed run warms the server's caches (and checks the report).
+    let res = http.post(&import_url).bearer_auth(token).header("content-type", "text/csv").body(csv.clone()).send().await.unwrap();
+    assert!(res.status().is_success(), "import dry run: {}", res.status());
+    check(&res.bytes().await.unwrap());
+    let mut times = Vec::with_capacity(runs as usize);
+    let mut report_bytes = 0;
+    for _ in 0..runs {
+        let t = Instant::now();
+        let res = http.post(&import_url).bearer_auth(token).header("content-type", "text/csv").body(csv.clone()).send().await.unwrap();
+        assert!(res.status().is_success(), "import dry run: {}", res.status());
+        let body = res.bytes().await.unwrap();
+        times.push(t.elapsed());
+        report_bytes = body.len();
+    }
+    times.sort();
+    println!();
+    println!(
+        "POST /v1/invitations/import?dry_run=true, {rows} rows ({} KiB file, {} KiB report; {users} users in the organization; {runs} runs): median {}, p95 {}, max {} (target <= 1 s)",
+        csv.len() / 1024,
+        report_bytes / 1024,
+        ms(percentile(&times, 0.50)),
+        ms(percentile(&times, 0.95)),
+        ms(times[times.len() - 1])
+    );
 }
 
 /// Live sessions in the organization, counted by paging.

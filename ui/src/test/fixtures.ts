@@ -3,6 +3,10 @@ import type {
   CachedUserPage,
   CurrentSession,
   Directory,
+  ImportReport,
+  ImportRow,
+  Invitation,
+  InvitationPage,
   IpcError,
   LoginAttempt,
   LogoutStatus,
@@ -179,4 +183,47 @@ export function todayAt(h: number, m: number, s: number): string {
   const d = new Date();
   d.setHours(h, m, s, 0);
   return d.toISOString();
+}
+
+export function makeInvitation(overrides: Partial<Invitation> = {}): Invitation {
+  seq += 1;
+  return {
+    id: `i-${seq}`,
+    email: `invitee${seq}@example.com`,
+    notify_email: null,
+    user_id: `u-p${seq}`,
+    roles: [{ id: 'r-member', key: 'member', name: 'Member' }],
+    departments: [],
+    message: null,
+    identity_provider: 'any',
+    tenant_id: null,
+    status: 'pending',
+    invited_by: { id: 'u-owner', name: 'Olivia Owner' },
+    created_at: '2026-11-20T09:00:00Z',
+    sent_at: '2026-11-20T09:00:00Z',
+    send_count: 1,
+    expires_at: '2026-11-27T09:00:00Z',
+    responded_at: null,
+    ...overrides,
+  };
+}
+
+/** A `list_invitations` answer: the counts are those of `all`, the items those of `status`. */
+export function invitationPage(all: Invitation[], status: string | null = null): InvitationPage {
+  const counts = { pending: 0, accepted: 0, declined: 0, expired: 0, revoked: 0 };
+  for (const i of all) counts[i.status] += 1;
+  return { items: status ? all.filter((i) => i.status === status) : all, next_cursor: null, counts };
+}
+
+/** An import report of `rows` (a dry run unless `invitations` are given). */
+export function importReport(rows: ImportRow[], overrides: Partial<ImportReport> = {}): ImportReport {
+  return {
+    dry_run: true,
+    rows,
+    invalid: rows.filter((r) => r.errors.length > 0).length,
+    seats: { used: 5, limit: 1000 },
+    seats_short: 0,
+    invitations: [],
+    ...overrides,
+  };
 }

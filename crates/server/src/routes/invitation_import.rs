@@ -86,6 +86,10 @@ pub(crate) fn parse(text: &str) -> Result<Vec<RawRow>> {
     }
     let (role_col, dept_col) = (col("role"), col("department"));
     let mut rows = Vec::new();
+    // csv's own line numbers lag behind after CRLF and blank lines, so lines are counted
+    // here, up to each record's first byte.
+    let bytes = text.as_bytes();
+    let (mut counted_to, mut line) = (0_usize, 1_u32);
     for record in records {
         let record = record.map_err(|e| csv_error(format!("The file is not valid CSV: {e}.")))?;
         if record.iter().all(str::is_empty) {
@@ -94,7 +98,12 @@ pub(crate) fn parse(text: &str) -> Result<Vec<RawRow>> {
         if rows.len() == MAX_IMPORT_ROWS {
             return Err(csv_error(format!("The file has more than {MAX_IMPORT_ROWS} rows; split it into smaller files.")));
         }
-        let line = record.position().map_or(0, |p| u32::try_from(p.line()).unwrap_or(u32::MAX));
+        let mut start = record.position().map_or(counted_to, |p| usize::try_from(p.byte()).unwrap_or(usize::MAX)).clamp(counted_to, bytes.len());
+        while bytes.get(start).is_some_and(|b| matches!(b, b'\r' | b'\n')) {
+            start += 1;
+        }
+        line = line.saturating_add(line_breaks(&bytes[counted_to..start]));
+        counted_to = start;
         let field = |c: Option<usize>| c.and_then(|c| record.get(c)).unwrap_or("").to_owned();
         let shape = (record.len() > names.len()).then(|| format!("This row has {} fields; the header has {}.", record.len(), names.len()));
         rows.push(RawRow { line, email: field(Some(email_col)), role: field(role_col), department: field(dept_col), shape });
@@ -103,6 +112,12 @@ pub(crate) fn parse(text: &str) -> Result<Vec<RawRow>> {
         return Err(csv_error("The file has a header but no rows."));
     }
     Ok(rows)
+}
+
+/// Line breaks in `bytes`: LF, CRLF or a lone CR.
+fn line_breaks(bytes: &[u8]) -> u32 {
+    let n = bytes.iter().enumerate().filter(|&(i, b)| *b == b'\n' || (*b == b'\r' && bytes.get(i + 1) != Some(&b'\n'))).count();
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// A validated row: the report's row and, when valid, what to invite.
@@ -158,7 +173,10 @@ async fn validate(db: &SqlitePool, principal: &Principal, org: &str, raw: Vec<Ra
             errors.push(err("email", "duplicate", format!("{} is also on line {line}.", r.email)));
         } else {
             first_line.insert(lower, r.line);
-            if let Some(owner_org) = members.get(lower) {
+            // An open invitation has a pending user too: it is named as the invitation.
+            if invited.get(lower).is_some_and(|o| o == org) {
+                errors.push(err("email", codes::ALREADY_INVITED, format!("{} already has a pending invitation.", r.email)));
+            } else if let Some(owner_org) = members.get(lower) {
                 let who = if owner_org == org { "a member of this organization" } else { "used by another account" };
                 errors.push(err("email", codes::EMAIL_TAKEN, format!("{} is already {who}.", r.email)));
             } else if invited.contains_key(lower) {

@@ -736,9 +736,10 @@ pub async fn revoke_invitation(
         let (org_name, name) = sender_of(&state.db, &principal).await?;
         let sender = Sender { org_id: &org, org_name: &org_name, user_id: &principal.user_id, name: &name, ip: &meta.ip };
         let mut tx = state.db.begin().await?;
-        let row = close(&mut tx, &org, &row, "revoked", now).await?;
+        let closed = close(&mut tx, &org, &row, "revoked", now).await?;
+        // Against the pending user it held the seat for (`closed` no longer names them).
         record(&mut tx, &sender, &row, "invitation.revoked", json!({}), now).await?;
-        let body = serde_json::to_vec(&row.to_api(now)?).map_err(|e| ApiError::Internal(e.into()))?;
+        let body = serde_json::to_vec(&closed.to_api(now)?).map_err(|e| ApiError::Internal(e.into()))?;
         if let Some(idem) = idem {
             idem.store(&mut tx, StatusCode::OK, None, &body, now).await?;
         }

@@ -151,6 +151,15 @@ pub(crate) async fn apply(
     ensure_outranks(db, principal, &current, "change their status").await?;
     let target = match (change, current.status) {
         (Change::Deactivate, UserStatus::Deactivated) | (Change::Reactivate, UserStatus::Active) => None,
+        // An invitee's access is their invitation: revoking it frees the seat and kills the
+        // link, where a deactivation would leave a live link to a dead account.
+        (Change::Deactivate, UserStatus::Pending) => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                codes::NOT_JOINED,
+                format!("{} is invited and has not joined yet; revoke their invitation (Invitations) instead.", current.display_name),
+            ));
+        }
         (Change::Deactivate, _) => Some(UserStatus::Deactivated),
         (Change::Reactivate, UserStatus::Deactivated) => Some(UserStatus::Active),
         (Change::Reactivate, UserStatus::Pending) => {

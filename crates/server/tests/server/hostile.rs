@@ -116,3 +116,59 @@ async fn hostile_queries_paths_and_headers_get_problems_not_500s() {
         assert_problem(res, &format!("{method} {path}")).await;
     }
 }
+
+#[tokio::test]
+async fn hostile_invitation_requests_get_problems_not_500s() {
+    let s = TestServer::new().await;
+    let t = s.login(OWNER).await;
+    let long = "x".repeat(10_000);
+    let extra = [
+        "{\"emails\": \"a@b.c\"}".to_owned(),
+        "{\"emails\": [1, null, {}]}".to_owned(),
+        "{\"emails\": [\"\\u0000@x.test\", \"a@\\u202ex.test\"]}".to_owned(),
+        "{\"emails\": [\"a@b.c\"], \"identity_provider\": \"okta\"}".to_owned(),
+        "{\"emails\": [\"a@b.c\"], \"roles\": [null], \"departments\": {}}".to_owned(),
+        format!("{{\"emails\": [\"{long}@x.test\"], \"message\": \"{long}\"}}"),
+        "{\"token\": 5}".to_owned(),
+        "{\"token\": \"ghi_\"}".to_owned(),
+        "{\"token\": \"ghi_\\u0000.x\"}".to_owned(),
+        "{\"token\": \"ghi_eA.eA\", \"first_name\": 1}".to_owned(),
+        "{\"token\": \"ghi_eA.eA\", \"provider\": \"saml\", \"tenant_id\": []}".to_owned(),
+    ];
+    let paths = ["/v1/invitations", "/v1/invitations/accept", "/v1/invitations/decline", "/v1/invitations/import", "/v1/invitations/import?dry_run=false"];
+    for path in paths {
+        for body in BODIES.iter().copied().chain(extra.iter().map(String::as_str)) {
+            for ct in ["application/json", "text/plain", "text/csv", "application/json; charset=latin1"] {
+                let res = s.http.post(s.at(path)).bearer_auth(t.access_token.expose()).header("content-type", ct).body(body.to_owned()).send().await.unwrap();
+                assert_problem(res, &format!("POST {path} [{ct}] {:?}", &body[..body.len().min(60)])).await;
+            }
+        }
+        let res = s.http.post(s.at(path)).bearer_auth(t.access_token.expose()).body(vec![0xff_u8, 0xfe, 0x00, 0x7b]).send().await.unwrap();
+        assert_problem(res, &format!("POST {path} with invalid UTF-8")).await;
+    }
+    for q in QUERIES.iter().copied().chain(["status=expired&q=%25", "status=pending,revoked", "limit=0", "limit=501", "dry_run=1"]) {
+        assert_problem(s.get(&format!("/v1/invitations?{q}"), &t).await, &format!("GET /v1/invitations?{q}")).await;
+        let res = s.http.post(s.at(&format!("/v1/invitations/import?{q}"))).bearer_auth(t.access_token.expose()).body("email\nq.new@acme.test\n").send().await.unwrap();
+        assert_problem(res, &format!("POST /v1/invitations/import?{q}")).await;
+    }
+    for id in ["%00", "%FF", "..%2F..%2Fetc%2Fpasswd", "%E2%80%AE", long.as_str(), "' OR 1=1 --", "01900000-0000-7000-8000-000000000000"] {
+        let short = &id[..id.len().min(20)];
+        for action in ["resend", "revoke"] {
+            let res = post(&s, &t, &format!("/v1/invitations/{id}/{action}"), &[("Idempotency-Key", "k")]).await;
+            assert_problem(res, &format!("POST /v1/invitations/{{{short}…}}/{action}")).await;
+        }
+        assert_problem(s.get(&format!("/v1/invitations/{id}/link"), &t).await, &format!("GET /v1/invitations/{{{short}…}}/link")).await;
+    }
+    // The invitee's page answers HTML, never a 500.
+    for token in ["", "ghi_", "%00", "%FF%FE", "ghi_eA.eA", long.as_str(), "a&token=b"] {
+        let res = s.http.get(s.at(&format!("/accept-invitation?token={token}"))).send().await.unwrap();
+        assert!(!res.status().is_server_error(), "GET /accept-invitation?token={}: {}", &token[..token.len().min(20)], res.status());
+        for action in ["accept", "decline", "", "\u{0}"] {
+            let form = [("token", token), ("action", action), ("first_name", "\u{7}"), ("password", "x")];
+            let res = s.http.post(s.at("/accept-invitation")).form(&form).send().await.unwrap();
+            assert!(!res.status().is_server_error(), "POST /accept-invitation {action:?}: {}", res.status());
+        }
+    }
+    let res = s.http.post(s.at("/accept-invitation")).header("content-type", "application/x-www-form-urlencoded").body(vec![0xff_u8, b'=', 0xfe]).send().await.unwrap();
+    assert!(!res.status().is_server_error(), "{}", res.status());
+}

@@ -7,6 +7,7 @@ mod directory;
 mod edit;
 mod helpers;
 mod hostile;
+mod invitations;
 mod lifecycle;
 mod matrix;
 mod mfa;

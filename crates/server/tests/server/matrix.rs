@@ -57,6 +57,13 @@ fn endpoints(n: usize) -> Vec<Endpoint> {
         e("POST", "/v1/users/{none}/reset-password", None, Some("users.manage")),
         e("POST", "/v1/users/{none}/reset-mfa", None, Some("users.manage")),
         e("GET", "/v1/dev/mailbox", None, Some("users.manage")),
+        e("GET", "/v1/invitations", None, Some("invitations.manage")),
+        e("POST", "/v1/invitations", Some(json!({"emails": [format!("matrix{n}@invited.test")]})), Some("invitations.manage")),
+        // An empty file: `invalid_csv` when allowed.
+        e("POST", "/v1/invitations/import", None, Some("invitations.manage")),
+        e("POST", "/v1/invitations/{none}/resend", None, Some("invitations.manage")),
+        e("POST", "/v1/invitations/{none}/revoke", None, Some("invitations.manage")),
+        e("GET", "/v1/invitations/{none}/link", None, Some("invitations.manage")),
     ]
 }
 
@@ -74,6 +81,8 @@ const OUTSIDE: &[(&str, &str)] = &[
     ("POST", "/v1/me/mfa/totp/confirm"),   // likewise
     ("POST", "/v1/auth/password-reset"),   // before sign-in (resets tests)
     ("POST", "/v1/auth/password-reset/complete"), // before sign-in, with the e-mailed token
+    ("POST", "/v1/invitations/accept"),  // public: the invitee, with the e-mailed token (invitations tests)
+    ("POST", "/v1/invitations/decline"), // likewise
 ];
 
 #[test]

@@ -1,7 +1,13 @@
 //! A real SMTP listener on loopback for the tests: it speaks enough of RFC 5321 for a
 //! real client (lettre) to deliver to it, keeps what it receives, and can answer the next
-//! deliveries with a temporary failure to exercise retries.
+//! deliveries with a temporary failure to exercise retries. Its own test follows an
+//! invitation e-mail from the listener to the invitee's first sign-in.
 
+use crate::helpers::*;
+use gatehouse_server::Config;
+use gatehouse_server::mail::SmtpRelay;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -142,4 +148,59 @@ async fn session(stream: tokio::net::TcpStream, received: Arc<Mutex<Vec<Received
             return;
         }
     }
+}
+
+#[tokio::test]
+async fn an_invitation_arrives_over_smtp_and_its_page_lets_the_invitee_join() {
+    const CHOSEN: &str = "my own passphrase 42";
+    let sink = SmtpSink::start().await;
+    let s = TestServer::with_config(40, Config { smtp: Some(SmtpRelay { url: sink.url.clone().into() }), ..Config::default() }).await;
+    let owner = s.login(OWNER).await;
+    let body = json!({"emails": ["smtp.new@acme.test"], "roles": ["support"], "departments": ["HR"], "message": "See you on Monday"});
+    assert_eq!(send(&s, &owner, "POST", "/v1/invitations", Some(body), &[]).await.status(), StatusCode::CREATED);
+
+    let mail = sink.wait_for(1).await.remove(0);
+    assert_eq!(mail.to, ["smtp.new@acme.test"]);
+    let text = mail.decoded();
+    assert!(text.contains("invited you to join Acme on Gatehouse"), "the subject: {text}");
+    assert!(text.contains("Content-Type: text/plain"), "a plain-text part");
+    assert!(text.contains("Content-Type: text/html"), "an HTML part");
+    assert!(text.contains("See you on Monday"), "the personal message");
+    let link = mail.link("/accept-invitation?token=");
+    assert!(link.starts_with(&format!("{}/accept-invitation?token=ghi_", s.url)), "{link} leads to this server");
+    assert!(text.matches(link.as_str()).count() >= 2, "the same link in both parts");
+
+    // The page behind the link: who is invited to what, and the form.
+    let page = s.http.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<form") && html.contains("name=\"password\"") && html.contains("name=\"confirm\""), "{html}");
+    assert!(html.contains("smtp.new@acme.test") && html.contains("Acme"));
+
+    let token = link.split("token=").nth(1).unwrap();
+    let form = [("token", token), ("action", "accept"), ("first_name", "Sam"), ("last_name", "Tepper"), ("password", CHOSEN), ("confirm", CHOSEN)];
+    let res = s.http.post(s.at("/accept-invitation")).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Welcome") && html.contains("smtp.new@acme.test"), "{html}");
+
+    // Signed in with the address and the chosen password, as an active Support member of HR.
+    let t = tokens(s.login_raw("smtp.new@acme.test", CHOSEN).await).await;
+    let me: Value = s.get("/v1/me", &t).await.json().await.unwrap();
+    assert_eq!(me["user"]["status"], "active", "{me}");
+    assert_eq!(me["user"]["display_name"], "Sam Tepper");
+    assert!(me["user"]["roles"].as_array().unwrap().iter().any(|r| r["key"] == "support"), "{me}");
+    assert!(me["user"]["departments"].as_array().unwrap().iter().any(|g| g["name"] == "HR"), "{me}");
+    // The link worked once.
+    assert_eq!(s.http.get(&link).send().await.unwrap().status(), StatusCode::GONE);
+    // Delivered mail keeps no body (it held the link) outside demo mode, once marked sent.
+    let mut row = (String::new(), String::from("?"), None::<String>);
+    for _ in 0..400 {
+        row = sqlx::query_as("SELECT kind, text_body, sent_at FROM mail_outbox").fetch_one(&s.state.db).await.unwrap();
+        if row.2.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!((row.0.as_str(), row.1.as_str()), ("invitation", ""));
 }

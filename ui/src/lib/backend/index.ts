@@ -40,6 +40,13 @@ import {
   type MailMessage,
   type PasswordResetSent,
   type TotpSetup,
+  type ImportReport,
+  type Invitation,
+  type InvitationLink,
+  type InvitationPage,
+  type InvitationStatus,
+  type InvitationsCreated,
+  type NewInvitations,
 } from '../bindings';
 
 export type { IpcError, IpcErrorCode };
@@ -108,6 +115,21 @@ export interface Backend {
   resetMfa(userId: string): Promise<User>;
   /** A demo server's outgoing mail, newest first; rejects on a server without a demo mailbox. */
   devMailbox(): Promise<MailMessage[]>;
+  /** Invitations from the local copy (readable offline), newest first, with counts per status. */
+  listInvitations(status: InvitationStatus | null, q: string | null): Promise<InvitationPage>;
+  /** Invites one or many addresses with the same roles and terms (online only). */
+  invite(invitations: NewInvitations): Promise<InvitationsCreated>;
+  /** Sends an invitation again with a new link and expiry (online only). */
+  resendInvitation(id: string): Promise<Invitation>;
+  /** Withdraws an invitation: its link stops working at once (online only). */
+  revokeInvitation(id: string): Promise<Invitation>;
+  /** An invitation's link, to hand on at once and not keep: it carries the token (online only). */
+  invitationLink(id: string): Promise<InvitationLink>;
+  /** Checks a CSV of `email,role,department` row by row; nothing is sent (online only). */
+  validateInvitationCsv(csv: string): Promise<ImportReport>;
+  /** Invites every row of one CSV batch, refused unless all are valid; a retry with the
+   * same `idempotencyKey` gets the first answer (online only). */
+  importInvitations(csv: string, idempotencyKey: string): Promise<ImportReport>;
 }
 
 const CODES: readonly IpcErrorCode[] = [
@@ -250,6 +272,13 @@ export const tauriBackend: Backend = {
   resetPassword: (userId) => call(() => commands.resetPassword(userId)),
   resetMfa: (userId) => call(() => commands.resetMfa(userId)),
   devMailbox: () => call(() => commands.devMailbox()),
+  listInvitations: (status, q) => call(() => commands.listInvitations(status, q && q.trim() !== '' ? q.trim() : null)),
+  invite: (invitations) => call(() => commands.invite(invitations)),
+  resendInvitation: (id) => call(() => commands.resendInvitation(id)),
+  revokeInvitation: (id) => call(() => commands.revokeInvitation(id)),
+  invitationLink: (id) => call(() => commands.invitationLink(id)),
+  validateInvitationCsv: (csv) => call(() => commands.validateInvitationCsv(csv)),
+  importInvitations: (csv, idempotencyKey) => call(() => commands.importInvitations(csv, idempotencyKey)),
 };
 
 const KEY = Symbol('gatehouse.backend');

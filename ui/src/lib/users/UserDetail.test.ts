@@ -277,6 +277,14 @@ describe('reset password and reset MFA from the user panel', () => {
     expect(within(self.panel).getByTestId('reset-password')).toBeInTheDocument();
   });
 
+  it('an invitee cannot be deactivated: the panel says to revoke the invitation', async () => {
+    withKim();
+    const { panel } = await open('Pat Pending');
+    const deactivate = within(panel).getByTestId('detail-deactivate');
+    expect(deactivate).toBeDisabled();
+    expect(deactivate.parentElement).toHaveAttribute('title', 'Pat Pending has not joined yet; revoke their invitation under Invitations instead.');
+  });
+
   it('are not offered without users.manage', async () => {
     withKim({}, { ...SESSION, permissions: ['users.read', 'sessions.revoke'] });
     const { panel } = await open('Kim Lee');

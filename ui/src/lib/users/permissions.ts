@@ -32,6 +32,7 @@ export function deactivateBlocked(session: SessionInfo, user: User, directory: D
   if (!can(session, 'users.manage')) return 'You need the users.manage permission.';
   if (user.id === session.user_id) return 'You cannot deactivate yourself; ask another admin.';
   if (user.status === 'deactivated') return `${user.display_name} is already deactivated.`;
+  if (user.status === 'pending') return `${user.display_name} has not joined yet; revoke their invitation under Invitations instead.`;
   return outranking(session, user, directory);
 }
 

@@ -50,6 +50,13 @@ function backendWith(listUsers: (q: UserListQuery) => Promise<CachedUserPage>): 
     resetPassword: vi.fn(),
     resetMfa: vi.fn(),
     devMailbox: vi.fn(),
+    listInvitations: vi.fn(),
+    invite: vi.fn(),
+    resendInvitation: vi.fn(),
+    revokeInvitation: vi.fn(),
+    invitationLink: vi.fn(),
+    validateInvitationCsv: vi.fn(),
+    importInvitations: vi.fn(),
   };
 }
 
