@@ -1,26 +1,25 @@
-//! Invitations, the admin side (SPEC I1–I5, I8, I9): invite, list, resend, revoke, copy
-//! the link. An invitation holds its seat through a pending user with the invited roles
+//! Invitations, the admin side (SPEC I1–I5, I8, I9): inviting, and what the list
+//! (`invitation_list.rs`), the actions (`invitation_actions.rs`), the import and the
+//! invitee's side share. An invitation holds its seat through a pending user with the invited roles
 //! and departments (see migration 0013), so seats, the directory and the feed follow.
 
 use super::auth::ClientMeta;
 use super::org::{ensure_seats, seats_used};
-use super::paging::{self, Errors};
 use super::user_edit::{RoleRow, check_role_changes, email_taken, refs};
 use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::{InvitationsManage, Principal};
 use crate::error::{ApiError, Result};
-use crate::extract::{ApiJson, ApiPath, QueryPairs};
+use crate::extract::ApiJson;
 use crate::idempotency::Idempotency;
 use crate::mail::{self, Mail, html_escape};
-use axum::Json;
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Duration, Utc};
 use gatehouse_api::{
-    FieldError, GroupRef, IdentityProvider, Invitation, InvitationCounts, InvitationLink, InvitationPage, InvitationStatus, InvitationsCreated, Inviter,
+    FieldError, GroupRef, IdentityProvider, Invitation, InvitationStatus, InvitationsCreated, Inviter,
     MAX_INVITATION_MESSAGE_CHARS, MAX_INVITES_PER_REQUEST, MAX_TENANT_ID_CHARS, NewInvitations, Problem, RoleRef, SeatUsage, Secret, codes, valid_email,
 };
 use serde_json::json;
@@ -49,7 +48,7 @@ pub(crate) struct Row {
     invited_by_name: Option<String>,
     created_at: DateTime<Utc>,
     sent_at: DateTime<Utc>,
-    send_count: i64,
+    pub(crate) send_count: i64,
     pub(crate) expires_at: DateTime<Utc>,
     responded_at: Option<DateTime<Utc>>,
 }
@@ -284,7 +283,7 @@ impl Row {
 }
 
 /// Queues the invitation e-mail of `row` at its current generation.
-async fn send(state: &AppState, tx: &mut Transaction<'_, Sqlite>, sender: &Sender<'_>, row: &Row, now: DateTime<Utc>) -> Result<()> {
+pub(crate) async fn send(state: &AppState, tx: &mut Transaction<'_, Sqlite>, sender: &Sender<'_>, row: &Row, now: DateTime<Utc>) -> Result<()> {
     let link = link(state, &row.id, row.generation);
     let mail = invitation_mail(sender, row, link.expose());
     mail::enqueue(tx, sender.org_id, &mail, now).await?;
@@ -499,295 +498,9 @@ pub(crate) async fn resolve_departments(db: &SqlitePool, org: &str, wanted: &[St
     super::user_edit::resolve_groups(db, org, &ids).await
 }
 
-fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
     let mut res = Response::new(axum::body::Body::from(body));
     *res.status_mut() = status;
     res.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     res
-}
-
-/// The parsed query of the list.
-struct ListQuery {
-    status: Option<InvitationStatus>,
-    q: Option<String>,
-    limit: u32,
-    after: Option<(String, String)>,
-}
-
-fn parse_list(pairs: &QueryPairs) -> Result<ListQuery> {
-    let mut errors = Errors::default();
-    let status = match pairs.get("status") {
-        None => None,
-        Some(s) => match InvitationStatus::parse(s) {
-            Some(s) => Some(s),
-            None => {
-                errors.add("status", "invalid", "`status` is pending, accepted, declined, expired or revoked.");
-                None
-            }
-        },
-    };
-    let q = pairs.get("q").map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty());
-    let limit = paging::limit(pairs.get("limit").or(Some("100")), &mut errors);
-    let fp = paging::fingerprint(&[status.map_or("", |s| s.as_str()), q.as_deref().unwrap_or("")]);
-    let after = paging::decode(pairs.get("cursor"), &fp, 2, &mut errors).map(|k| (k[0].clone(), k[1].clone()));
-    if !errors.0.is_empty() {
-        return Err(ApiError::validation(errors.0));
-    }
-    Ok(ListQuery { status, q, limit, after })
-}
-
-fn status_sql(qb: &mut QueryBuilder<'_, Sqlite>, status: InvitationStatus, now: DateTime<Utc>) {
-    match status {
-        InvitationStatus::Pending => {
-            qb.push(" AND status = 'pending' AND expires_at > ").push_bind(now);
-        }
-        InvitationStatus::Expired => {
-            qb.push(" AND status = 'pending' AND expires_at <= ").push_bind(now);
-        }
-        other => {
-            qb.push(" AND status = ").push_bind(other.as_str());
-        }
-    }
-}
-
-/// The organization's invitations, newest first, with counts per status.
-#[utoipa::path(
-    get, path = "/v1/invitations", tag = "invitations",
-    params(
-        ("status" = Option<String>, Query, description = "pending, accepted, declined, expired or revoked"),
-        ("q" = Option<String>, Query, description = "Substring of the address"),
-        ("limit" = Option<u32>, Query, description = "1–500, default 100"),
-        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
-    ),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "A page of invitations", body = InvitationPage),
-        (status = 400, description = "`validation_failed`: a bad status, limit or cursor", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Lacks `invitations.manage`", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-pub async fn list_invitations(State(state): State<AppState>, principal: Principal, pairs: QueryPairs) -> Result<Json<InvitationPage>> {
-    let granted = principal.require::<InvitationsManage>()?;
-    let org = granted.org_id();
-    let query = parse_list(&pairs)?;
-    let now = state.clock.now();
-    let like = query.q.as_deref().map(gatehouse_api::substring_like_pattern);
-    let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM invitations WHERE org_id = "));
-    qb.push_bind(org.to_owned());
-    if let Some(like) = &like {
-        qb.push(" AND email_lower LIKE ").push_bind(like.clone()).push(" ESCAPE '\\'");
-    }
-    if let Some(status) = query.status {
-        status_sql(&mut qb, status, now);
-    }
-    if let Some((created, id)) = &query.after {
-        qb.push(" AND (created_at, id) < (").push_bind(created.clone()).push(", ").push_bind(id.clone()).push(")");
-    }
-    qb.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(query.limit) + 1);
-    let mut rows: Vec<Row> = qb.build_query_as().fetch_all(&state.db).await?;
-    let more = rows.len() > query.limit as usize;
-    rows.truncate(query.limit as usize);
-    let fp = paging::fingerprint(&[query.status.map_or("", |s| s.as_str()), query.q.as_deref().unwrap_or("")]);
-    let next_cursor = if more {
-        let raw: Option<(String, String)> = match rows.last() {
-            Some(last) => sqlx::query_as("SELECT created_at, id FROM invitations WHERE id = ?").bind(&last.id).fetch_optional(&state.db).await?,
-            None => None,
-        };
-        raw.map(|(c, id)| paging::encode(&fp, &[&c, &id]))
-    } else {
-        None
-    };
-    let mut cq = QueryBuilder::<Sqlite>::new("SELECT status, expires_at <= ");
-    cq.push_bind(now).push(", COUNT(*) FROM invitations WHERE org_id = ").push_bind(org.to_owned());
-    if let Some(like) = &like {
-        cq.push(" AND email_lower LIKE ").push_bind(like.clone()).push(" ESCAPE '\\'");
-    }
-    cq.push(" GROUP BY 1, 2");
-    let mut counts = InvitationCounts::default();
-    for (status, expired, n) in cq.build_query_as::<(String, bool, i64)>().fetch_all(&state.db).await? {
-        let status = match InvitationStatus::parse(&status) {
-            Some(InvitationStatus::Pending) if expired => InvitationStatus::Expired,
-            Some(s) => s,
-            None => continue,
-        };
-        counts.add(status, u32::try_from(n).unwrap_or(0));
-    }
-    let items = rows.iter().map(|r| r.to_api(now)).collect::<Result<Vec<_>>>()?;
-    Ok(Json(InvitationPage { items, next_cursor, counts }))
-}
-
-async fn load_for_action(state: &AppState, org: &str, id: &str) -> Result<Row> {
-    paging::check_id("invitation", id)?;
-    let mut conn = state.db.acquire().await?;
-    find(&mut conn, org, id).await?.ok_or_else(|| ApiError::not_found(format!("No invitation with id `{id}` in this organization.")))
-}
-
-fn not_open(row: &Row, now: DateTime<Utc>, doing: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::CONFLICT,
-        codes::INVITATION_NOT_PENDING,
-        format!("The invitation of {} is {}, so it cannot be {doing}.", row.email, row.status_at(now).as_str()),
-    )
-}
-
-/// Sends the invitation again with a new link and a new expiry; older links stop working.
-/// Works on pending and expired invitations.
-#[utoipa::path(
-    post, path = "/v1/invitations/{id}/resend", tag = "invitations",
-    params(
-        ("id" = String, Path, description = "Invitation id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first answer (and send no second e-mail)"),
-    ),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "The invitation with its new expiry", body = Invitation),
-        (status = 400, description = "`invalid_id`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Lacks `invitations.manage`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such invitation", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invitation_not_pending`: accepted, declined or revoked", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-pub async fn resend_invitation(
-    State(state): State<AppState>,
-    principal: Principal,
-    meta: ClientMeta,
-    ApiPath(id): ApiPath<String>,
-    headers: HeaderMap,
-) -> Result<Response> {
-    let granted = principal.require::<InvitationsManage>()?;
-    let org = granted.org_id().to_owned();
-    let path = format!("/v1/invitations/{id}/resend");
-    Idempotency::handle(&state, &principal, &headers, ("POST", &path), &(), async |idem| {
-        let row = load_for_action(&state, &org, &id).await?;
-        let now = state.clock.now();
-        if row.status != "pending" {
-            return Err(not_open(&row, now, "resent"));
-        }
-        let (org_name, name) = sender_of(&state.db, &principal).await?;
-        let sender = Sender { org_id: &org, org_name: &org_name, user_id: &principal.user_id, name: &name, ip: &meta.ip };
-        let mut tx = state.db.begin().await?;
-        let days: i64 = sqlx::query_scalar("SELECT invitation_expiry_days FROM organizations WHERE id = ?").bind(&org).fetch_one(&mut *tx).await?;
-        let expires_at = now + Duration::days(days.max(1));
-        let moved = sqlx::query(
-            "UPDATE invitations SET generation = generation + 1, sent_at = ?, send_count = send_count + 1, expires_at = ? \
-             WHERE id = ? AND status = 'pending' AND generation = ?",
-        )
-        .bind(now)
-        .bind(expires_at)
-        .bind(&row.id)
-        .bind(row.generation)
-        .execute(&mut *tx)
-        .await?;
-        if moved.rows_affected() != 1 {
-            return Err(ApiError::new(StatusCode::CONFLICT, codes::INVITATION_NOT_PENDING, "The invitation changed meanwhile; look again."));
-        }
-        let row = find(&mut tx, &org, &row.id).await?.ok_or_else(|| ApiError::not_found("The invitation is gone."))?;
-        send(&state, &mut tx, &sender, &row, now).await?;
-        record(&mut tx, &sender, &row, "invitation.resent", json!({ "expires_at": row.expires_at, "send_count": row.send_count }), now).await?;
-        let body = serde_json::to_vec(&row.to_api(now)?).map_err(|e| ApiError::Internal(e.into()))?;
-        if let Some(idem) = idem {
-            idem.store(&mut tx, StatusCode::OK, None, &body, now).await?;
-        }
-        tx.commit().await?;
-        state.wake_mailer();
-        Ok(json_response(StatusCode::OK, body))
-    })
-    .await
-}
-
-/// Withdraws an invitation: its link stops working at once and its seat is freed (the
-/// pending user is removed). Revoking a revoked invitation answers it as it is.
-#[utoipa::path(
-    post, path = "/v1/invitations/{id}/revoke", tag = "invitations",
-    params(
-        ("id" = String, Path, description = "Invitation id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first answer"),
-    ),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "The revoked invitation", body = Invitation),
-        (status = 400, description = "`invalid_id`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Lacks `invitations.manage`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such invitation", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invitation_not_pending`: already accepted or declined", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-pub async fn revoke_invitation(
-    State(state): State<AppState>,
-    principal: Principal,
-    meta: ClientMeta,
-    ApiPath(id): ApiPath<String>,
-    headers: HeaderMap,
-) -> Result<Response> {
-    let granted = principal.require::<InvitationsManage>()?;
-    let org = granted.org_id().to_owned();
-    let path = format!("/v1/invitations/{id}/revoke");
-    Idempotency::handle(&state, &principal, &headers, ("POST", &path), &(), async |idem| {
-        let row = load_for_action(&state, &org, &id).await?;
-        let now = state.clock.now();
-        match row.status.as_str() {
-            "revoked" => return Ok(json_response(StatusCode::OK, serde_json::to_vec(&row.to_api(now)?).map_err(|e| ApiError::Internal(e.into()))?)),
-            "pending" => {}
-            _ => return Err(not_open(&row, now, "revoked")),
-        }
-        let (org_name, name) = sender_of(&state.db, &principal).await?;
-        let sender = Sender { org_id: &org, org_name: &org_name, user_id: &principal.user_id, name: &name, ip: &meta.ip };
-        let mut tx = state.db.begin().await?;
-        let closed = close(&mut tx, &org, &row, "revoked", now).await?;
-        // Against the pending user it held the seat for (`closed` no longer names them).
-        record(&mut tx, &sender, &row, "invitation.revoked", json!({}), now).await?;
-        let body = serde_json::to_vec(&closed.to_api(now)?).map_err(|e| ApiError::Internal(e.into()))?;
-        if let Some(idem) = idem {
-            idem.store(&mut tx, StatusCode::OK, None, &body, now).await?;
-        }
-        tx.commit().await?;
-        Ok(json_response(StatusCode::OK, body))
-    })
-    .await
-}
-
-/// Ends a pending invitation as `status` (revoked or declined) inside `tx` and removes
-/// its pending user, which frees the seat. Refused when it stopped being pending meanwhile.
-pub(crate) async fn close(tx: &mut Transaction<'_, Sqlite>, org: &str, row: &Row, status: &str, now: DateTime<Utc>) -> Result<Row> {
-    let done = sqlx::query("UPDATE invitations SET status = ?, responded_at = ? WHERE id = ? AND status = 'pending'")
-        .bind(status)
-        .bind(now)
-        .bind(&row.id)
-        .execute(&mut **tx)
-        .await?;
-    if done.rows_affected() != 1 {
-        return Err(ApiError::new(StatusCode::CONFLICT, codes::INVITATION_NOT_PENDING, "The invitation was answered or withdrawn meanwhile."));
-    }
-    if let Some(user) = &row.user_id {
-        sqlx::query("DELETE FROM users WHERE id = ? AND org_id = ? AND status = 'pending'").bind(user).bind(org).execute(&mut **tx).await?;
-    }
-    find(tx, org, &row.id).await?.ok_or_else(|| ApiError::not_found("The invitation is gone."))
-}
-
-/// The invitation's current link, to share by another channel (SPEC I5). It carries the
-/// token: whoever has it can join as the invitee.
-#[utoipa::path(
-    get, path = "/v1/invitations/{id}/link", tag = "invitations",
-    params(("id" = String, Path, description = "Invitation id")),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "The link and its expiry", body = InvitationLink),
-        (status = 400, description = "`invalid_id`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Lacks `invitations.manage`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such invitation", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invitation_not_pending`: the link no longer works (expired: resend it)", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-pub async fn invitation_link(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<String>) -> Result<Json<InvitationLink>> {
-    let granted = principal.require::<InvitationsManage>()?;
-    let row = load_for_action(&state, granted.org_id(), &id).await?;
-    let now = state.clock.now();
-    if row.status_at(now) != InvitationStatus::Pending {
-        return Err(not_open(&row, now, "shared (resend it for a new link)"));
-    }
-    Ok(Json(InvitationLink { id: row.id.clone(), link: link(&state, &row.id, row.generation), expires_at: row.expires_at }))
 }

@@ -148,7 +148,7 @@ async fn decline(state: &AppState, meta: &ClientMeta, token: &str) -> Result<()>
     let (row, org) = open_invitation(state, token, now).await?;
     let mut tx = state.db.begin().await?;
     // The event names the pending user it held the seat for, as before the close.
-    invitations::close(&mut tx, &org, &row, "declined", now).await?;
+    super::invitation_actions::close(&mut tx, &org, &row, "declined", now).await?;
     let sender = Sender { org_id: &org, org_name: "", user_id: "", name: "", ip: &meta.ip };
     invitations::record(&mut tx, &sender, &row, "invitation.declined", json!({}), now).await?;
     tx.commit().await?;

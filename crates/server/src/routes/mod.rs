@@ -9,7 +9,9 @@ pub mod bulk;
 pub mod changes;
 pub mod export;
 pub mod groups;
+pub mod invitation_actions;
 pub mod invitation_import;
+pub mod invitation_list;
 pub mod invitations;
 pub mod invitee;
 pub mod lifecycle;
@@ -68,11 +70,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(apikeys::list_keys, apikeys::create_key))
         .routes(routes!(apikeys::suspend_key))
         .routes(routes!(apikeys::restore_key))
-        .routes(routes!(invitations::list_invitations, invitations::create_invitations))
+        .routes(routes!(invitation_list::list_invitations, invitations::create_invitations))
         .routes(routes!(invitation_import::import_invitations))
-        .routes(routes!(invitations::resend_invitation))
-        .routes(routes!(invitations::revoke_invitation))
-        .routes(routes!(invitations::invitation_link))
+        .routes(routes!(invitation_actions::resend_invitation))
+        .routes(routes!(invitation_actions::revoke_invitation))
+        .routes(routes!(invitation_actions::invitation_link))
         .routes(routes!(invitee::accept_invitation))
         .routes(routes!(invitee::decline_invitation))
 }

@@ -1,0 +1,193 @@
+//! Resend, revoke and copy the link of an invitation (SPEC I5).
+
+use super::auth::ClientMeta;
+use super::invitations::{Row, Sender, find, json_response, link, record, send, sender_of};
+use super::paging;
+use crate::app::AppState;
+use crate::auth::{InvitationsManage, Principal};
+use crate::error::{ApiError, Result};
+use crate::extract::ApiPath;
+use crate::idempotency::Idempotency;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use chrono::{DateTime, Duration, Utc};
+use gatehouse_api::{Invitation, InvitationLink, InvitationStatus, Problem, codes};
+use serde_json::json;
+use sqlx::{Sqlite, Transaction};
+
+async fn load_for_action(state: &AppState, org: &str, id: &str) -> Result<Row> {
+    paging::check_id("invitation", id)?;
+    let mut conn = state.db.acquire().await?;
+    find(&mut conn, org, id).await?.ok_or_else(|| ApiError::not_found(format!("No invitation with id `{id}` in this organization.")))
+}
+
+fn not_open(row: &Row, now: DateTime<Utc>, doing: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        codes::INVITATION_NOT_PENDING,
+        format!("The invitation of {} is {}, so it cannot be {doing}.", row.email, row.status_at(now).as_str()),
+    )
+}
+
+/// Sends the invitation again with a new link and a new expiry; older links stop working.
+/// Works on pending and expired invitations.
+#[utoipa::path(
+    post, path = "/v1/invitations/{id}/resend", tag = "invitations",
+    params(
+        ("id" = String, Path, description = "Invitation id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first answer (and send no second e-mail)"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The invitation with its new expiry", body = Invitation),
+        (status = 400, description = "`invalid_id`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Lacks `invitations.manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such invitation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invitation_not_pending`: accepted, declined or revoked", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn resend_invitation(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: ClientMeta,
+    ApiPath(id): ApiPath<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let granted = principal.require::<InvitationsManage>()?;
+    let org = granted.org_id().to_owned();
+    let path = format!("/v1/invitations/{id}/resend");
+    Idempotency::handle(&state, &principal, &headers, ("POST", &path), &(), async |idem| {
+        let row = load_for_action(&state, &org, &id).await?;
+        let now = state.clock.now();
+        if row.status != "pending" {
+            return Err(not_open(&row, now, "resent"));
+        }
+        let (org_name, name) = sender_of(&state.db, &principal).await?;
+        let sender = Sender { org_id: &org, org_name: &org_name, user_id: &principal.user_id, name: &name, ip: &meta.ip };
+        let mut tx = state.db.begin().await?;
+        let days: i64 = sqlx::query_scalar("SELECT invitation_expiry_days FROM organizations WHERE id = ?").bind(&org).fetch_one(&mut *tx).await?;
+        let expires_at = now + Duration::days(days.max(1));
+        let moved = sqlx::query(
+            "UPDATE invitations SET generation = generation + 1, sent_at = ?, send_count = send_count + 1, expires_at = ? \
+             WHERE id = ? AND status = 'pending' AND generation = ?",
+        )
+        .bind(now)
+        .bind(expires_at)
+        .bind(&row.id)
+        .bind(row.generation)
+        .execute(&mut *tx)
+        .await?;
+        if moved.rows_affected() != 1 {
+            return Err(ApiError::new(StatusCode::CONFLICT, codes::INVITATION_NOT_PENDING, "The invitation changed meanwhile; look again."));
+        }
+        let row = find(&mut tx, &org, &row.id).await?.ok_or_else(|| ApiError::not_found("The invitation is gone."))?;
+        send(&state, &mut tx, &sender, &row, now).await?;
+        record(&mut tx, &sender, &row, "invitation.resent", json!({ "expires_at": row.expires_at, "send_count": row.send_count }), now).await?;
+        let body = serde_json::to_vec(&row.to_api(now)?).map_err(|e| ApiError::Internal(e.into()))?;
+        if let Some(idem) = idem {
+            idem.store(&mut tx, StatusCode::OK, None, &body, now).await?;
+        }
+        tx.commit().await?;
+        state.wake_mailer();
+        Ok(json_response(StatusCode::OK, body))
+    })
+    .await
+}
+
+/// Withdraws an invitation: its link stops working at once and its seat is freed (the
+/// pending user is removed). Revoking a revoked invitation answers it as it is.
+#[utoipa::path(
+    post, path = "/v1/invitations/{id}/revoke", tag = "invitations",
+    params(
+        ("id" = String, Path, description = "Invitation id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first answer"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The revoked invitation", body = Invitation),
+        (status = 400, description = "`invalid_id`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Lacks `invitations.manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such invitation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invitation_not_pending`: already accepted or declined", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn revoke_invitation(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: ClientMeta,
+    ApiPath(id): ApiPath<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let granted = principal.require::<InvitationsManage>()?;
+    let org = granted.org_id().to_owned();
+    let path = format!("/v1/invitations/{id}/revoke");
+    Idempotency::handle(&state, &principal, &headers, ("POST", &path), &(), async |idem| {
+        let row = load_for_action(&state, &org, &id).await?;
+        let now = state.clock.now();
+        match row.status.as_str() {
+            "revoked" => return Ok(json_response(StatusCode::OK, serde_json::to_vec(&row.to_api(now)?).map_err(|e| ApiError::Internal(e.into()))?)),
+            "pending" => {}
+            _ => return Err(not_open(&row, now, "revoked")),
+        }
+        let (org_name, name) = sender_of(&state.db, &principal).await?;
+        let sender = Sender { org_id: &org, org_name: &org_name, user_id: &principal.user_id, name: &name, ip: &meta.ip };
+        let mut tx = state.db.begin().await?;
+        let closed = close(&mut tx, &org, &row, "revoked", now).await?;
+        // Against the pending user it held the seat for (`closed` no longer names them).
+        record(&mut tx, &sender, &row, "invitation.revoked", json!({}), now).await?;
+        let body = serde_json::to_vec(&closed.to_api(now)?).map_err(|e| ApiError::Internal(e.into()))?;
+        if let Some(idem) = idem {
+            idem.store(&mut tx, StatusCode::OK, None, &body, now).await?;
+        }
+        tx.commit().await?;
+        Ok(json_response(StatusCode::OK, body))
+    })
+    .await
+}
+
+/// Ends a pending invitation as `status` (revoked or declined) inside `tx` and removes
+/// its pending user, which frees the seat. Refused when it stopped being pending meanwhile.
+pub(crate) async fn close(tx: &mut Transaction<'_, Sqlite>, org: &str, row: &Row, status: &str, now: DateTime<Utc>) -> Result<Row> {
+    let done = sqlx::query("UPDATE invitations SET status = ?, responded_at = ? WHERE id = ? AND status = 'pending'")
+        .bind(status)
+        .bind(now)
+        .bind(&row.id)
+        .execute(&mut **tx)
+        .await?;
+    if done.rows_affected() != 1 {
+        return Err(ApiError::new(StatusCode::CONFLICT, codes::INVITATION_NOT_PENDING, "The invitation was answered or withdrawn meanwhile."));
+    }
+    if let Some(user) = &row.user_id {
+        sqlx::query("DELETE FROM users WHERE id = ? AND org_id = ? AND status = 'pending'").bind(user).bind(org).execute(&mut **tx).await?;
+    }
+    find(tx, org, &row.id).await?.ok_or_else(|| ApiError::not_found("The invitation is gone."))
+}
+
+/// The invitation's current link, to share by another channel (SPEC I5). It carries the
+/// token: whoever has it can join as the invitee.
+#[utoipa::path(
+    get, path = "/v1/invitations/{id}/link", tag = "invitations",
+    params(("id" = String, Path, description = "Invitation id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The link and its expiry", body = InvitationLink),
+        (status = 400, description = "`invalid_id`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Lacks `invitations.manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such invitation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invitation_not_pending`: the link no longer works (expired: resend it)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn invitation_link(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<String>) -> Result<Json<InvitationLink>> {
+    let granted = principal.require::<InvitationsManage>()?;
+    let row = load_for_action(&state, granted.org_id(), &id).await?;
+    let now = state.clock.now();
+    if row.status_at(now) != InvitationStatus::Pending {
+        return Err(not_open(&row, now, "shared (resend it for a new link)"));
+    }
+    Ok(Json(InvitationLink { id: row.id.clone(), link: link(&state, &row.id, row.generation), expires_at: row.expires_at }))
+}

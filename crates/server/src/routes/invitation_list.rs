@@ -1,0 +1,125 @@
+//! `GET /v1/invitations`: the organization's invitations, newest first, with counts per
+//! status (Expired is a pending invitation past its expiry, decided at `now`).
+
+use super::invitations::{COLUMNS, Row};
+use super::paging::{self, Errors};
+use crate::app::AppState;
+use crate::auth::{InvitationsManage, Principal};
+use crate::error::{ApiError, Result};
+use crate::extract::QueryPairs;
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use gatehouse_api::{InvitationCounts, InvitationPage, InvitationStatus, Problem};
+use sqlx::{QueryBuilder, Sqlite};
+
+/// The parsed query of the list.
+struct ListQuery {
+    status: Option<InvitationStatus>,
+    q: Option<String>,
+    limit: u32,
+    after: Option<(String, String)>,
+}
+
+fn parse_list(pairs: &QueryPairs) -> Result<ListQuery> {
+    let mut errors = Errors::default();
+    let status = match pairs.get("status") {
+        None => None,
+        Some(s) => match InvitationStatus::parse(s) {
+            Some(s) => Some(s),
+            None => {
+                errors.add("status", "invalid", "`status` is pending, accepted, declined, expired or revoked.");
+                None
+            }
+        },
+    };
+    let q = pairs.get("q").map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty());
+    let limit = paging::limit(pairs.get("limit").or(Some("100")), &mut errors);
+    let fp = paging::fingerprint(&[status.map_or("", |s| s.as_str()), q.as_deref().unwrap_or("")]);
+    let after = paging::decode(pairs.get("cursor"), &fp, 2, &mut errors).map(|k| (k[0].clone(), k[1].clone()));
+    if !errors.0.is_empty() {
+        return Err(ApiError::validation(errors.0));
+    }
+    Ok(ListQuery { status, q, limit, after })
+}
+
+fn status_sql(qb: &mut QueryBuilder<'_, Sqlite>, status: InvitationStatus, now: DateTime<Utc>) {
+    match status {
+        InvitationStatus::Pending => {
+            qb.push(" AND status = 'pending' AND expires_at > ").push_bind(now);
+        }
+        InvitationStatus::Expired => {
+            qb.push(" AND status = 'pending' AND expires_at <= ").push_bind(now);
+        }
+        other => {
+            qb.push(" AND status = ").push_bind(other.as_str());
+        }
+    }
+}
+
+/// The organization's invitations, newest first, with counts per status.
+#[utoipa::path(
+    get, path = "/v1/invitations", tag = "invitations",
+    params(
+        ("status" = Option<String>, Query, description = "pending, accepted, declined, expired or revoked"),
+        ("q" = Option<String>, Query, description = "Substring of the address"),
+        ("limit" = Option<u32>, Query, description = "1–500, default 100"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of invitations", body = InvitationPage),
+        (status = 400, description = "`validation_failed`: a bad status, limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Lacks `invitations.manage`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_invitations(State(state): State<AppState>, principal: Principal, pairs: QueryPairs) -> Result<Json<InvitationPage>> {
+    let granted = principal.require::<InvitationsManage>()?;
+    let org = granted.org_id();
+    let query = parse_list(&pairs)?;
+    let now = state.clock.now();
+    let like = query.q.as_deref().map(gatehouse_api::substring_like_pattern);
+    let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM invitations WHERE org_id = "));
+    qb.push_bind(org.to_owned());
+    if let Some(like) = &like {
+        qb.push(" AND email_lower LIKE ").push_bind(like.clone()).push(" ESCAPE '\\'");
+    }
+    if let Some(status) = query.status {
+        status_sql(&mut qb, status, now);
+    }
+    if let Some((created, id)) = &query.after {
+        qb.push(" AND (created_at, id) < (").push_bind(created.clone()).push(", ").push_bind(id.clone()).push(")");
+    }
+    qb.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(query.limit) + 1);
+    let mut rows: Vec<Row> = qb.build_query_as().fetch_all(&state.db).await?;
+    let more = rows.len() > query.limit as usize;
+    rows.truncate(query.limit as usize);
+    let fp = paging::fingerprint(&[query.status.map_or("", |s| s.as_str()), query.q.as_deref().unwrap_or("")]);
+    let next_cursor = if more {
+        let raw: Option<(String, String)> = match rows.last() {
+            Some(last) => sqlx::query_as("SELECT created_at, id FROM invitations WHERE id = ?").bind(&last.id).fetch_optional(&state.db).await?,
+            None => None,
+        };
+        raw.map(|(c, id)| paging::encode(&fp, &[&c, &id]))
+    } else {
+        None
+    };
+    let mut cq = QueryBuilder::<Sqlite>::new("SELECT status, expires_at <= ");
+    cq.push_bind(now).push(", COUNT(*) FROM invitations WHERE org_id = ").push_bind(org.to_owned());
+    if let Some(like) = &like {
+        cq.push(" AND email_lower LIKE ").push_bind(like.clone()).push(" ESCAPE '\\'");
+    }
+    cq.push(" GROUP BY 1, 2");
+    let mut counts = InvitationCounts::default();
+    for (status, expired, n) in cq.build_query_as::<(String, bool, i64)>().fetch_all(&state.db).await? {
+        let status = match InvitationStatus::parse(&status) {
+            Some(InvitationStatus::Pending) if expired => InvitationStatus::Expired,
+            Some(s) => s,
+            None => continue,
+        };
+        counts.add(status, u32::try_from(n).unwrap_or(0));
+    }
+    let items = rows.iter().map(|r| r.to_api(now)).collect::<Result<Vec<_>>>()?;
+    Ok(Json(InvitationPage { items, next_cursor, counts }))
+}
