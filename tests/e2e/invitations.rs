@@ -29,7 +29,7 @@ fn a_csv_import_with_two_bad_rows_is_fixed_in_place_and_sent() {
         // Line 3: not an address; line 5: no such department.
         let csv = "email,role,department\nada.new@example.test,member,Sales\nbrian.example.test,member,Sales\n\
                    cleo.new@example.test,manager,Engineering\ndev.new@example.test,member,Marketing\n";
-        app.fill("import-text", csv).await?;
+        app.paste("import-text", csv).await?;
         app.click("import-validate").await?;
         app.wait_text("import-summary", "the check's summary", |t| t.contains('2')).await?;
         let rows = app.attr_pairs("[data-testid=\"import-row\"]", "data-line", "data-valid").await?;

@@ -172,6 +172,21 @@ impl App {
         Ok(())
     }
 
+    /// Puts `text` into the input or text area with this test id as a paste would: one
+    /// `input` event with the whole text. (WebKitWebDriver drops new lines from typed keys.)
+    pub async fn paste(&self, id: &str, text: &str) -> Result<()> {
+        self.wait_visible(id).await?;
+        let script = "const el = document.querySelector(`[data-testid=\"${arguments[0]}\"]`); \
+                      el.focus(); el.value = arguments[1]; \
+                      el.dispatchEvent(new Event('input', { bubbles: true })); \
+                      el.dispatchEvent(new Event('change', { bubbles: true })); return el.value;";
+        let now = self.call("execute", self.client.execute(script, vec![json!(id), json!(text)])).await?;
+        if now.as_str() != Some(text) {
+            bail!("[{id}] holds {now} after pasting {text:?}");
+        }
+        Ok(())
+    }
+
     /// Clicks the element with this test id once it is displayed.
     pub async fn click(&self, id: &str) -> Result<()> {
         let el = self.wait_visible(id).await?;

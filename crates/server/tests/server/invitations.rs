@@ -905,3 +905,20 @@ async fn an_invitee_is_not_deactivated_but_their_invitation_revoked() {
     let body: Value = bulk.json().await.unwrap();
     assert_eq!(body["results"][0]["code"], "not_joined", "{body}");
 }
+
+#[tokio::test]
+async fn a_file_over_the_default_body_limit_but_under_the_import_limit_is_read_whole() {
+    let s = demo().await;
+    let owner = s.login(OWNER).await;
+    // 3 MiB: over the server's 1 MiB default for JSON bodies, under the import's 5 MiB.
+    let mut csv = String::from("email,role,department\n");
+    let padding = "x".repeat(200);
+    let mut rows = 0;
+    while csv.len() < 3 * 1024 * 1024 {
+        csv.push_str(&format!("big{rows}@bulk.test,member,\"{padding}\"\n"));
+        rows += 1;
+    }
+    let r = report(import(&s, &owner, true, csv).await).await;
+    assert_eq!(r.rows.len(), rows);
+    assert!(r.rows.iter().all(|row| row.errors.iter().any(|e| e.code == "unknown_department")));
+}
