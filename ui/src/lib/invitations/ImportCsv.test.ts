@@ -327,3 +327,59 @@ describe('CSV import', () => {
     expect(screen.getByTestId('import-email-2')).toHaveValue('müller@example.com');
   });
 });
+
+describe('CSV import, edge cases', () => {
+  it('keeps an edit made while the rows are being checked again, and asks for another check', async () => {
+    const answer = deferred<void>();
+    let hold = false;
+    const { calls, user } = renderImport({
+      validate_invitation_csv: async (a) => {
+        if (hold) await answer.promise;
+        return check(a.csv as string);
+      },
+    });
+    await paste(BAD, user);
+    await screen.findByTestId('import-summary');
+
+    await retype(user, 'import-email-3', 'bob@example.com');
+    hold = true;
+    await user.click(screen.getByTestId('import-revalidate'));
+    await waitFor(() => expect(csvOf(calls, 'validate_invitation_csv')).toHaveLength(2));
+    // Typed while the server is still checking the rows as they were.
+    await retype(user, 'import-role-4', 'Manager');
+    await user.click(screen.getByTestId('import-remove-5'));
+    answer.resolve();
+
+    await waitFor(() => expect(screen.getByTestId('import-revalidate')).toHaveTextContent('Check again'));
+    expect(screen.getByTestId('import-role-4')).toHaveValue('Manager');
+    expect(screen.getByTestId('import-email-3')).toHaveValue('bob@example.com');
+    expect(rows().map((r) => r.dataset.line)).toEqual(['2', '3', '4']);
+    expect(screen.getByTestId('import-dirty')).toBeInTheDocument();
+    expect(screen.getByTestId('import-send')).toBeDisabled();
+
+    await user.click(screen.getByTestId('import-revalidate'));
+    await waitFor(() => expect(screen.getByTestId('import-summary')).toHaveTextContent('All 3 rows are valid'));
+    expect(csvOf(calls, 'validate_invitation_csv')[2]).toContain('cy@example.com,Manager,Engineering');
+    expect(csvOf(calls, 'validate_invitation_csv')[2]).not.toContain('dee@example.com');
+  });
+
+  it('names the source of the rows shown, not of a file whose check failed', async () => {
+    let refuse = false;
+    const { user } = renderImport({
+      validate_invitation_csv: (a) => {
+        if (refuse) throw ipcError('server_error', 'The first line must be the header `email,role,department`; it is `mail`.');
+        return check(a.csv as string);
+      },
+    });
+    await paste('email,role,department\nana@example.com,Member,Sales', user);
+    expect(await screen.findByTestId('import-summary')).toHaveTextContent('Checked the pasted text.');
+
+    refuse = true;
+    await user.upload(screen.getByTestId('import-file'), new File(['mail\nben@example.com\n'], 'other.csv', { type: 'text/csv' }));
+    expect(await screen.findByTestId('import-error')).toHaveTextContent('The first line must be the header');
+    // The rows shown are still those of the pasted text.
+    expect(screen.getByTestId('import-email-2')).toHaveValue('ana@example.com');
+    expect(screen.getByTestId('import-summary')).toHaveTextContent('Checked the pasted text.');
+    expect(screen.getByTestId('import-summary')).not.toHaveTextContent('other.csv');
+  });
+});

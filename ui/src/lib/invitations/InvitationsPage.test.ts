@@ -5,8 +5,8 @@
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DIRECTORY, SESSION, invitationPage, ipcError, makeInvitation, page } from '../../test/fixtures';
-import { callsOf, mockCommands } from '../../test/ipc';
+import { DIRECTORY, SESSION, importReport, invitationPage, ipcError, makeInvitation, page } from '../../test/fixtures';
+import { callsOf, deferred, mockCommands } from '../../test/ipc';
 import type { Invitation, Organization, SessionInfo } from '../bindings';
 import UsersPage from '../users/UsersPage.svelte';
 import InvitationsPage from './InvitationsPage.svelte';
@@ -355,5 +355,69 @@ describe('invitations in the app', () => {
     expect(screen.getByTestId('invitations-status-pending')).toHaveAttribute('aria-pressed', 'true');
     await waitFor(() => expect(rows().map((r) => r.dataset.email)).toEqual(['eve@example.com']));
     expect(listArgs(calls).at(-1)).toEqual({ status: 'pending', q: 'eve' });
+  });
+});
+
+describe('invitations page, review fixes', () => {
+  it('names the invitation in the accessible name of each row action', async () => {
+    renderPage();
+    await waitFor(() => expect(rows()).toHaveLength(5));
+    const ana = within(row('ana@example.com'));
+    expect(ana.getByRole('button', { name: 'Resend the invitation of ana@example.com' })).toBe(ana.getByTestId('invitation-resend'));
+    expect(ana.getByRole('button', { name: 'Revoke the invitation of ana@example.com…' })).toBe(ana.getByTestId('invitation-revoke'));
+    expect(ana.getByTestId('invitation-resend')).toHaveTextContent('Resend');
+    expect(ana.getByTestId('invitation-revoke')).toHaveTextContent('Revoke…');
+  });
+
+  it('keeps the seat usage of the latest answer when an older one arrives after it', async () => {
+    const first = deferred<Organization>();
+    let reads = 0;
+    renderPage({ organization: () => (++reads === 1 ? first.promise : org(14, 25)) }).rerender({ revision: 1 });
+    expect(await screen.findByTestId('seat-usage')).toHaveTextContent('14 of 25 seats used');
+    first.resolve(org(12, 25));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(screen.getByTestId('seat-usage')).toHaveTextContent('14 of 25 seats used');
+  });
+
+  it('moves the focus into the CSV import and back to its button after Cancel', async () => {
+    renderPage();
+    await waitFor(() => expect(rows()).toHaveLength(5));
+    const user = userEvent.setup();
+    await user.click(screen.getByTestId('import-button'));
+    expect(await screen.findByRole('heading', { name: 'Import invitations from CSV' })).toHaveFocus();
+    await user.click(screen.getByTestId('import-cancel'));
+    await waitFor(() => expect(screen.getByTestId('import-button')).toHaveFocus());
+  });
+
+  it('after an import cancelled part-way, says who was invited and reads the list again', async () => {
+    const csv = ['email,role,department', ...Array.from({ length: 250 }, (_, i) => `p${i + 1}@example.com,,`)].join('\n');
+    const asRows = (text: string) =>
+      text
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l, i) => ({ line: i + 2, email: l.split(',')[0], role: '', department: '', errors: [] }));
+    const { calls, onChanged } = renderPage({
+      validate_invitation_csv: (a) => importReport(asRows(a.csv as string)),
+      import_invitations: (a) => {
+        const batch = asRows(a.csv as string);
+        if (batch.length < 200) throw OFFLINE;
+        return importReport(batch, { dry_run: false, invitations: batch.map((r) => makeInvitation({ email: r.email })) });
+      },
+    });
+    await waitFor(() => expect(rows()).toHaveLength(5));
+    const user = userEvent.setup();
+    await user.click(screen.getByTestId('import-button'));
+    await fireEvent.input(screen.getByTestId('import-text'), { target: { value: csv } });
+    await user.click(screen.getByTestId('import-validate'));
+    await waitFor(() => expect(screen.getByTestId('import-send')).toBeEnabled());
+    await user.click(screen.getByTestId('import-send'));
+    expect(await screen.findByTestId('import-error')).toHaveTextContent('200 invitations were sent before this');
+    const reads = callsOf(calls, 'list_invitations').length;
+
+    await user.click(screen.getByTestId('import-cancel'));
+    expect(await screen.findByTestId('invitations-notice')).toHaveTextContent('Invited 200 people.');
+    await waitFor(() => expect(callsOf(calls, 'list_invitations').length).toBeGreaterThan(reads));
+    expect(onChanged).toHaveBeenCalled();
   });
 });

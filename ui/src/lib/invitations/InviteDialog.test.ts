@@ -6,7 +6,7 @@ import { fireEvent, render, screen, waitFor, within } from '@testing-library/sve
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 import { DIRECTORY, SESSION, invitationPage, ipcError, makeInvitation } from '../../test/fixtures';
-import { callsOf, mockCommands } from '../../test/ipc';
+import { callsOf, deferred, mockCommands } from '../../test/ipc';
 import type { IpcError, NewInvitations, Organization, SessionInfo } from '../bindings';
 import InvitationsPage from './InvitationsPage.svelte';
 
@@ -190,5 +190,25 @@ describe('invite dialog', () => {
     await user.keyboard('{Escape}');
     await waitFor(() => expect(screen.queryByTestId('invite-dialog')).toBeNull());
     expect(screen.getByTestId('invite-button')).toHaveFocus();
+  });
+});
+
+describe('invite dialog, while inviting', () => {
+  it('stays open until the server answers, so a refusal is not lost', async () => {
+    const answer = deferred<never>();
+    const { user, dialog } = await openDialog({ invite: () => answer.promise });
+    await user.type(within(dialog).getByTestId('invite-emails'), 'ana@example.com');
+    await user.click(within(dialog).getByTestId('invite-submit'));
+    expect(within(dialog).getByTestId('invite-submit')).toHaveTextContent('Inviting…');
+    await user.click(within(dialog).getByTestId('invite-emails'));
+    await user.keyboard('{Escape}');
+    expect(screen.getByTestId('invite-dialog')).toBeInTheDocument();
+    expect(within(dialog).getByText('Cancel')).toBeDisabled();
+
+    answer.reject(ipcError('server_error', 'Every seat is taken.'));
+    expect(await within(dialog).findByTestId('invite-error')).toHaveTextContent('Every seat is taken.');
+    expect(within(dialog).getByText('Cancel')).toBeEnabled();
+    await user.keyboard('{Escape}');
+    await waitFor(() => expect(screen.queryByTestId('invite-dialog')).toBeNull());
   });
 });

@@ -2,6 +2,7 @@
 // what this page did to each row, and the CSV import — rows checked by the server,
 // corrected in place, checked again, then sent in batches that can each be retried.
 import type { Backend, IpcError } from '../backend';
+import { errorText } from '../backend/errors';
 import {
   MAX_IMPORT_BYTES,
   MAX_INVITATION_MESSAGE_CHARS,
@@ -158,11 +159,6 @@ export async function readCsvFile(file: File): Promise<string> {
   }
 }
 
-/** The text of an error for a person; offline says what needs the connection. */
-export function errorText(e: IpcError, doing: string): string {
-  return e.code === 'unreachable' ? `${doing} needs a connection to the server. ${e.message}` : e.message;
-}
-
 const ended = (e: IpcError) => e.code === 'session_expired' || e.code === 'not_signed_in';
 
 /** What happened to an action asked for on one row. */
@@ -208,6 +204,7 @@ export class InvitationsList {
   #backend: Backend;
   #onSessionEnded: (reason: string) => void;
   #generation = 0;
+  #orgGeneration = 0;
   #timers = new Map<string, ReturnType<typeof setTimeout>>();
 
   constructor(backend: Backend, onSessionEnded: (reason: string) => void) {
@@ -236,8 +233,11 @@ export class InvitationsList {
 
   /** Seat usage and invitation lifetime; offline the last ones seen stay. */
   async loadOrganization(): Promise<void> {
+    const generation = ++this.#orgGeneration;
     try {
       const org = await this.#backend.organization();
+      // An older read answered after a newer one: its seats are out of date.
+      if (generation !== this.#orgGeneration) return;
       this.seats = { used: org.seats_used, limit: org.seat_limit };
       this.expiryDays = org.invitation_expiry_days;
     } catch (reason) {
@@ -392,6 +392,8 @@ export class CsvImport {
   #backend: Backend;
   #onSessionEnded: (reason: string) => void;
   #nextKey = 1;
+  /** Counts the edits, so that a check answered after another edit is not taken for it. */
+  #edits = 0;
 
   constructor(backend: Backend, onSessionEnded: (reason: string) => void) {
     this.#backend = backend;
@@ -414,16 +416,20 @@ export class CsvImport {
     return { done, total };
   }
 
-  /** Checks a whole file: its rows replace the ones shown. */
-  async checkText(csv: string): Promise<void> {
+  /**
+   * Checks a whole file: its rows replace the ones shown. False when it could not be
+   * checked (the error says why): the rows shown stay, edits and all.
+   */
+  async checkText(csv: string): Promise<boolean> {
     if (new TextEncoder().encode(csv).length > MAX_IMPORT_BYTES) {
       this.error = 'The text is larger than 5 MiB; split it into smaller files.';
-      return;
+      return false;
     }
     const report = await this.#validate(csv);
-    if (!report) return;
+    if (!report) return false;
     this.rows = report.rows.map((row) => this.#fromReport(row));
     this.#accept(report);
+    return true;
   }
 
   /** Checks the edited rows again, as a file rebuilt from them (emptied rows dropped). */
@@ -434,8 +440,12 @@ export class CsvImport {
       this.error = 'There are no rows left to check.';
       return;
     }
+    const edits = this.#edits;
     const report = await this.#validate(buildCsv(pending));
     if (!report) return;
+    // Rows edited or removed while the server checked: its answer is for rows no longer
+    // shown. The edits stay, and so does "check again".
+    if (this.#edits !== edits) return;
     if (report.rows.length !== pending.length) {
       // Should not happen (blank rows are dropped here as the server does); the server's
       // reading wins so that no row is sent unseen.
@@ -454,6 +464,7 @@ export class CsvImport {
   }
 
   edited(): void {
+    this.#edits++;
     this.dirty = true;
     this.batches = [];
   }
