@@ -88,6 +88,8 @@ fn an_invitation_from_the_dialog_is_accepted_through_its_link() {
         app.fill("invite-emails", "erin.joins@example.test").await?;
         app.fill("invite-message", "See you on Monday").await?;
         app.click("invite-submit").await?;
+        // The dialog closes once the server has answered; the focus goes back to the page.
+        app.wait_text("invitations-notice", "the invite's notice", |t| t.contains("Invited 1 person")).await?;
         app.fill("invitations-search", "erin.joins").await?;
         app.poll("the invitation listed as pending", || async {
             Ok(listed(&app).await?.into_iter().find(|(e, s)| e == "erin.joins@example.test" && s == "pending"))

@@ -150,6 +150,7 @@ pub const LOGIN_FAILURE_REASONS: &[(&str, &str)] = &[
     ("mfa_required", "MFA code missing"),
     ("deactivated", "Deactivated"),
     ("pending", "Invitation not accepted"),
+    ("expired_invite", "Invitation expired"),
     ("locked", "Account locked"),
     ("rate_limited", "Too many attempts from this IP"),
 ];

@@ -1397,7 +1397,7 @@ export const MAX_NAME_CHARS = 100;
 export const MAX_AVATAR_BYTES = 524288;
 
 /** Why a sign-in failed: [reason, label]. */
-export const LOGIN_FAILURE_REASONS: readonly (readonly [string, string])[] = [["bad_password","Wrong password"],["unknown_user","Unknown user"],["mfa_failed","MFA failed"],["mfa_required","MFA code missing"],["deactivated","Deactivated"],["pending","Invitation not accepted"],["locked","Account locked"],["rate_limited","Too many attempts from this IP"]];
+export const LOGIN_FAILURE_REASONS: readonly (readonly [string, string])[] = [["bad_password","Wrong password"],["unknown_user","Unknown user"],["mfa_failed","MFA failed"],["mfa_required","MFA code missing"],["deactivated","Deactivated"],["pending","Invitation not accepted"],["expired_invite","Invitation expired"],["locked","Account locked"],["rate_limited","Too many attempts from this IP"]];
 
 /** Invitation limits: a CSV import's bytes, addresses per invitation, a message's and a tenant ID's characters. */
 export const MAX_IMPORT_BYTES = 5242880;

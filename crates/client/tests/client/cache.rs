@@ -36,7 +36,9 @@ async fn a_first_sync_makes_the_cache_answer_exactly_like_the_server() {
     let (_server, client, cache, _dir) = setup().await;
     let seen = Mutex::new(Vec::new());
     let outcome = client.sync(&cache, |p| seen.lock().unwrap().push(p)).await.unwrap();
-    assert_eq!(outcome.applied, 125 + 5 + 6 + 1, "each user, role, group and the organization once");
+    let invitations = cache.list_invitations(None, None, chrono::Utc::now()).await.unwrap().items.len() as u64;
+    assert_eq!(invitations, 12, "the demo invites each of its 12 pending users");
+    assert_eq!(outcome.applied, 125 + 5 + 6 + 1 + invitations, "each user, role, group, invitation and the organization once");
     assert_eq!(seen.lock().unwrap().last().map(|p| p.more), Some(false), "progress ends with nothing more");
     assert_eq!(cache.cursor().await.unwrap(), Some(outcome.cursor.clone()));
 

@@ -41,6 +41,13 @@ impl FromRequestParts<AppState> for ClientMeta {
     }
 }
 
+/// Why an invitee cannot sign in: their invitation is open (`pending`) or has expired.
+async fn pending_reason(state: &AppState, user_id: &str, now: DateTime<Utc>) -> Result<&'static str> {
+    let expires: Option<DateTime<Utc>> =
+        sqlx::query_scalar("SELECT expires_at FROM invitations WHERE user_id = ? AND status = 'pending'").bind(user_id).fetch_optional(&state.db).await?;
+    Ok(if expires.is_some_and(|e| e <= now) { "expired_invite" } else { "pending" })
+}
+
 /// "Firefox on Linux" from a User-Agent; "Gatehouse desktop on Linux" for our own app.
 pub fn describe_device(user_agent: &str) -> String {
     if let Some(rest) = user_agent.strip_prefix("gatehouse-desktop/") {
@@ -112,12 +119,18 @@ pub async fn login(State(state): State<AppState>, meta: ClientMeta, ApiJson(req)
         .map_err(|e| ApiError::Internal(e.into()))?;
     let now = state.clock.now();
     let Some(user) = candidate.as_ref().filter(|_| ok) else {
-        let reason = if candidate.is_some() { "bad_password" } else { "unknown_user" };
+        // An invitee has no password yet: support staff see why they cannot sign in (the
+        // answer stays the same, so it reveals nothing).
+        let reason = match candidate.as_ref() {
+            None => "unknown_user",
+            Some(c) if c.status == "pending" => pending_reason(&state, &c.id, now).await?,
+            Some(_) => "bad_password",
+        };
         record_attempt(&state, &meta, &email, candidate.as_ref(), "failure", Some(reason), now).await?;
         return Err(ApiError::unauthorized(codes::INVALID_CREDENTIALS, "Invalid email or password."));
     };
     if user.status != "active" {
-        let reason = if user.status == "pending" { "pending" } else { "deactivated" };
+        let reason = if user.status == "pending" { pending_reason(&state, &user.id, now).await? } else { "deactivated" };
         record_attempt(&state, &meta, &email, Some(user), "failure", Some(reason), now).await?;
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,

@@ -922,3 +922,23 @@ async fn a_file_over_the_default_body_limit_but_under_the_import_limit_is_read_w
     assert_eq!(r.rows.len(), rows);
     assert!(r.rows.iter().all(|row| row.errors.iter().any(|e| e.code == "unknown_department")));
 }
+
+#[tokio::test]
+async fn an_invitee_signing_in_is_refused_alike_and_the_attempt_says_why() {
+    let s = demo().await;
+    let owner = s.login(OWNER).await;
+    invited_one(&s, &owner, "hal.new@acme.test", json!({})).await;
+    let reason = || async {
+        sqlx::query_scalar::<_, String>("SELECT reason FROM login_attempts WHERE email = 'hal.new@acme.test' ORDER BY id DESC LIMIT 1")
+            .fetch_one(&s.state.db)
+            .await
+            .unwrap()
+    };
+    let res = s.login_raw("hal.new@acme.test", "any guess at all").await;
+    // The same answer as for a wrong password: it tells nobody that the address is invited.
+    problem(res, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    assert_eq!(reason().await, "pending");
+    s.clock.advance(Duration::days(8));
+    problem(s.login_raw("hal.new@acme.test", "any guess at all").await, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    assert_eq!(reason().await, "expired_invite");
+}
