@@ -110,6 +110,26 @@ describe('the directory', () => {
     });
   });
 
+  it('keeps the create dialog open until the server answers, so a refusal is not lost', async () => {
+    const answer = deferred<never>();
+    renderPage(OWNER_SESSION, { create_user: () => answer.promise });
+    const user = userEvent.setup();
+    await user.click(await screen.findByTestId('add-user'));
+    const dialog = await screen.findByTestId('create-user-dialog');
+    await user.type(within(dialog).getByTestId('create-first-name'), 'Kim');
+    await user.type(within(dialog).getByTestId('create-last-name'), 'Lee');
+    await user.type(within(dialog).getByTestId('create-email'), 'kim@acme.test');
+    await user.type(within(dialog).getByTestId('create-password'), 'trust no one');
+    await user.click(within(dialog).getByTestId('create-user-save'));
+    await user.keyboard('{Escape}');
+    expect(screen.getByTestId('create-user-dialog')).toBeInTheDocument();
+    expect(within(dialog).getByText('Cancel')).toBeDisabled();
+    answer.reject({ code: 'server_error', message: 'All 25 seats are taken.', field: null, fields: [] });
+    expect(await within(dialog).findByTestId('create-user-error')).toHaveTextContent('All 25 seats are taken.');
+    await user.keyboard('{Escape}');
+    await waitFor(() => expect(screen.queryByTestId('create-user-dialog')).toBeNull());
+  });
+
   it('ticks Member in the create dialog also when the roles arrive after it opened', async () => {
     const roles = deferred<Directory>();
     renderPage(OWNER_SESSION, { directory: () => roles.promise });
