@@ -13,15 +13,22 @@ async fn listed(app: &gatehouse_e2e::App) -> anyhow::Result<Vec<(String, String)
     app.attr_pairs(ROW, "data-email", "data-status").await
 }
 
+/// Signs the app in as the owner and opens Invitations; the owner's API session, to check
+/// the server.
+async fn open_invitations(app: &gatehouse_e2e::App, server_url: &str) -> anyhow::Result<Api> {
+    let owner = Api::login(server_url, OWNER_EMAIL, OWNER_PASSWORD).await?;
+    app.wait_signed_out().await?;
+    app.submit_signin(server_url, OWNER_EMAIL, OWNER_PASSWORD).await?;
+    app.wait_visible("users-page").await?;
+    app.click("nav-invitations").await?;
+    app.wait_visible("invitations-page").await?;
+    Ok(owner)
+}
+
 #[test]
 fn a_csv_import_with_two_bad_rows_is_fixed_in_place_and_sent() {
     e2e_with(300, &["--dev-mailbox"], |Ctx { app, server_url, .. }| async move {
-        let owner = Api::login(&server_url, OWNER_EMAIL, OWNER_PASSWORD).await?;
-        app.wait_signed_out().await?;
-        app.submit_signin(&server_url, OWNER_EMAIL, OWNER_PASSWORD).await?;
-        app.wait_visible("users-page").await?;
-        app.click("nav-invitations").await?;
-        app.wait_visible("invitations-page").await?;
+        let owner = open_invitations(&app, &server_url).await?;
         app.wait_text("seat-usage", "the seat usage", |t| t.contains("seats")).await?;
 
         app.click("import-button").await?;
@@ -78,11 +85,7 @@ fn a_csv_import_with_two_bad_rows_is_fixed_in_place_and_sent() {
 #[test]
 fn an_invitation_from_the_dialog_is_accepted_through_its_link() {
     e2e_with(300, &["--dev-mailbox"], |Ctx { app, server_url, .. }| async move {
-        let owner = Api::login(&server_url, OWNER_EMAIL, OWNER_PASSWORD).await?;
-        app.wait_signed_out().await?;
-        app.submit_signin(&server_url, OWNER_EMAIL, OWNER_PASSWORD).await?;
-        app.wait_visible("users-page").await?;
-        app.click("nav-invitations").await?;
+        let owner = open_invitations(&app, &server_url).await?;
         app.click("invite-button").await?;
         app.wait_visible("invite-dialog").await?;
         app.fill("invite-emails", "erin.joins@example.test").await?;

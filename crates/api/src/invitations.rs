@@ -208,7 +208,6 @@ pub struct InvitationLink {
     pub id: String,
     /// Where the invitee accepts; it carries the token, so treat it like a password.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
-    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub link: Secret,
     /// When it stops working.
     pub expires_at: DateTime<Utc>,

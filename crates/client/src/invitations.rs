@@ -109,22 +109,35 @@ impl crate::Cache {
     /// decides which pending ones have expired.
     pub async fn list_invitations(&self, status: Option<InvitationStatus>, q: Option<&str>, now: DateTime<Utc>) -> Result<InvitationPage> {
         let like = q.map(str::trim).filter(|q| !q.is_empty()).map(|q| gatehouse_api::substring_like_pattern(&q.to_lowercase()));
-        let rows: Vec<String> = sqlx::query_scalar(
-            "SELECT json FROM invitations WHERE (?1 IS NULL OR email_lower LIKE ?1 ESCAPE '\\') ORDER BY created_at DESC, id DESC",
-        )
+        let now_text = now.to_rfc3339();
+        // Stored status and "has expired" per row, as `shown` judges them.
+        const SHOWN_STATUS: &str = "CASE WHEN status = 'pending' AND expires_at <= ?2 THEN 'expired' ELSE status END";
+        let mut counts = InvitationCounts::default();
+        let grouped: Vec<(String, i64)> = sqlx::query_as(&format!(
+            "SELECT {SHOWN_STATUS}, COUNT(*) FROM invitations WHERE (?1 IS NULL OR email_lower LIKE ?1 ESCAPE '\\') GROUP BY 1"
+        ))
         .bind(&like)
+        .bind(&now_text)
         .fetch_all(&self.db)
         .await?;
-        let mut counts = InvitationCounts::default();
-        let mut items = Vec::new();
-        for json in rows {
-            let invitation: Invitation = serde_json::from_str(&json).map_err(|e| Error::Cache(e.to_string()))?;
-            let invitation = shown(invitation, now);
-            counts.add(invitation.status, 1);
-            if status.is_none_or(|s| s == invitation.status) {
-                items.push(invitation);
+        for (s, n) in grouped {
+            if let Some(s) = InvitationStatus::parse(&s) {
+                counts.add(s, u32::try_from(n).unwrap_or(0));
             }
         }
+        let rows: Vec<String> = sqlx::query_scalar(&format!(
+            "SELECT json FROM invitations WHERE (?1 IS NULL OR email_lower LIKE ?1 ESCAPE '\\') AND (?3 IS NULL OR {SHOWN_STATUS} = ?3) \
+             ORDER BY created_at DESC, id DESC"
+        ))
+        .bind(&like)
+        .bind(&now_text)
+        .bind(status.map(InvitationStatus::as_str))
+        .fetch_all(&self.db)
+        .await?;
+        let items = rows
+            .iter()
+            .map(|json| serde_json::from_str(json).map(|i| shown(i, now)).map_err(|e| Error::Cache(e.to_string())))
+            .collect::<Result<Vec<Invitation>>>()?;
         Ok(InvitationPage { items, next_cursor: None, counts })
     }
 }

@@ -34,25 +34,34 @@ impl SigningKey {
         }
     }
 
-    /// Issues an access token for `session_id` that expires at `expires_at`.
-    pub fn issue_access(&self, session_id: &str, expires_at: DateTime<Utc>) -> Secret {
-        let payload = B64.encode(format!("1:{session_id}:{}", expires_at.timestamp()));
+    /// `<prefix><payload>.<mac>`, the payload base64url-encoded.
+    fn sign(&self, prefix: &str, payload: &str) -> Secret {
+        let payload = B64.encode(payload);
         let mut mac = self.mac();
         mac.update(payload.as_bytes());
         let sig = B64.encode(mac.finalize().into_bytes());
-        Secret::new(format!("{ACCESS_TOKEN_PREFIX}{payload}.{sig}"))
+        Secret::new(format!("{prefix}{payload}.{sig}"))
+    }
+
+    /// The payload of a token [`Self::sign`] made with `prefix`; `None` if forged or malformed.
+    fn verified(&self, prefix: &str, token: &str) -> Option<String> {
+        let (payload, sig) = token.strip_prefix(prefix)?.split_once('.')?;
+        let sig = B64.decode(sig).ok()?;
+        let mut mac = self.mac();
+        mac.update(payload.as_bytes());
+        mac.verify_slice(&sig).ok()?;
+        String::from_utf8(B64.decode(payload).ok()?).ok()
+    }
+
+    /// Issues an access token for `session_id` that expires at `expires_at`.
+    pub fn issue_access(&self, session_id: &str, expires_at: DateTime<Utc>) -> Secret {
+        self.sign(ACCESS_TOKEN_PREFIX, &format!("1:{session_id}:{}", expires_at.timestamp()))
     }
 
     /// Verifies an access token's MAC and returns (session id, expiry); `None` if forged
     /// or malformed. Expiry is the caller's to check against its clock.
     pub fn verify_access(&self, token: &str) -> Option<(String, DateTime<Utc>)> {
-        let rest = token.strip_prefix(ACCESS_TOKEN_PREFIX)?;
-        let (payload, sig) = rest.split_once('.')?;
-        let sig = B64.decode(sig).ok()?;
-        let mut mac = self.mac();
-        mac.update(payload.as_bytes());
-        mac.verify_slice(&sig).ok()?;
-        let decoded = String::from_utf8(B64.decode(payload).ok()?).ok()?;
+        let decoded = self.verified(ACCESS_TOKEN_PREFIX, token)?;
         let mut parts = decoded.splitn(3, ':');
         if parts.next()? != "1" {
             return None;
@@ -61,29 +70,17 @@ impl SigningKey {
         let exp = Utc.timestamp_opt(parts.next()?.parse().ok()?, 0).single()?;
         Some((session_id, exp))
     }
-}
 
-impl SigningKey {
     /// The token of invitation `id` at `generation`: an HMAC under this key, so nothing
     /// secret is stored and a resend (a new generation) invalidates every older link.
     pub fn invitation_token(&self, id: &str, generation: i64) -> Secret {
-        let payload = B64.encode(format!("inv:{id}:{generation}"));
-        let mut mac = self.mac();
-        mac.update(payload.as_bytes());
-        let sig = B64.encode(mac.finalize().into_bytes());
-        Secret::new(format!("{INVITATION_TOKEN_PREFIX}{payload}.{sig}"))
+        self.sign(INVITATION_TOKEN_PREFIX, &format!("inv:{id}:{generation}"))
     }
 
     /// The (invitation id, generation) an invitation token names; `None` if forged or
     /// malformed.
     pub fn verify_invitation(&self, token: &str) -> Option<(String, i64)> {
-        let rest = token.trim().strip_prefix(INVITATION_TOKEN_PREFIX)?;
-        let (payload, sig) = rest.split_once('.')?;
-        let sig = B64.decode(sig).ok()?;
-        let mut mac = self.mac();
-        mac.update(payload.as_bytes());
-        mac.verify_slice(&sig).ok()?;
-        let decoded = String::from_utf8(B64.decode(payload).ok()?).ok()?;
+        let decoded = self.verified(INVITATION_TOKEN_PREFIX, token.trim())?;
         let rest = decoded.strip_prefix("inv:")?;
         let (id, generation) = rest.rsplit_once(':')?;
         Some((id.to_owned(), generation.parse().ok()?))

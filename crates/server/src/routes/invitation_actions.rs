@@ -1,7 +1,7 @@
 //! Resend, revoke and copy the link of an invitation (SPEC I5).
 
 use super::auth::ClientMeta;
-use super::invitations::{Row, Sender, find, json_response, link, record, send, sender_of};
+use super::invitations::{Row, Sender, expiry, find, link, record, send, sender_of};
 use super::paging;
 use crate::app::AppState;
 use crate::auth::{InvitationsManage, Principal};
@@ -12,7 +12,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use gatehouse_api::{Invitation, InvitationLink, InvitationStatus, Problem, codes};
 use serde_json::json;
 use sqlx::{Sqlite, Transaction};
@@ -68,8 +68,7 @@ pub async fn resend_invitation(
         let (org_name, name) = sender_of(&state.db, &principal).await?;
         let sender = Sender { org_id: &org, org_name: &org_name, user_id: &principal.user_id, name: &name, ip: &meta.ip };
         let mut tx = state.db.begin().await?;
-        let days: i64 = sqlx::query_scalar("SELECT invitation_expiry_days FROM organizations WHERE id = ?").bind(&org).fetch_one(&mut *tx).await?;
-        let expires_at = now + Duration::days(days.max(1));
+        let expires_at = expiry(&mut tx, &org, now).await?;
         let moved = sqlx::query(
             "UPDATE invitations SET generation = generation + 1, sent_at = ?, send_count = send_count + 1, expires_at = ? \
              WHERE id = ? AND status = 'pending' AND generation = ?",
@@ -92,7 +91,7 @@ pub async fn resend_invitation(
         }
         tx.commit().await?;
         state.wake_mailer();
-        Ok(json_response(StatusCode::OK, body))
+        Ok(super::json_body(StatusCode::OK, body))
     })
     .await
 }
@@ -129,7 +128,7 @@ pub async fn revoke_invitation(
         let row = load_for_action(&state, &org, &id).await?;
         let now = state.clock.now();
         match row.status.as_str() {
-            "revoked" => return Ok(json_response(StatusCode::OK, serde_json::to_vec(&row.to_api(now)?).map_err(|e| ApiError::Internal(e.into()))?)),
+            "revoked" => return Ok(super::json_body(StatusCode::OK, serde_json::to_vec(&row.to_api(now)?).map_err(|e| ApiError::Internal(e.into()))?)),
             "pending" => {}
             _ => return Err(not_open(&row, now, "revoked")),
         }
@@ -144,7 +143,7 @@ pub async fn revoke_invitation(
             idem.store(&mut tx, StatusCode::OK, None, &body, now).await?;
         }
         tx.commit().await?;
-        Ok(json_response(StatusCode::OK, body))
+        Ok(super::json_body(StatusCode::OK, body))
     })
     .await
 }

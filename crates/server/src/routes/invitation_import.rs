@@ -3,7 +3,8 @@
 //! the invitations go out only when every row is valid and the seats suffice.
 
 use super::auth::ClientMeta;
-use super::invitations::{self, Invitee, Sender, Terms, seat_usage, seats_refused};
+use super::invitations::{self, Invitee, Sender, Terms};
+use super::org::seat_usage;
 use super::user_edit::{RoleRow, check_role_changes};
 use crate::app::AppState;
 use crate::auth::{InvitationsManage, Principal};
@@ -12,18 +13,15 @@ use crate::extract::QueryPairs;
 use crate::idempotency::Idempotency;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use gatehouse_api::{
     FieldError, GroupKind, GroupRef, IMPORT_CSV_HEADER, IdentityProvider, ImportReport, ImportRow, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, Problem, codes,
     valid_email,
 };
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::SqlitePool;
 use std::collections::{HashMap, HashSet};
 
-/// Rows per lookup of existing addresses.
-const LOOKUP_CHUNK: usize = 500;
 
 fn csv_error(detail: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, codes::INVALID_CSV, detail)
@@ -131,19 +129,6 @@ fn err(field: &str, code: &str, message: String) -> FieldError {
     FieldError { field: field.into(), code: code.into(), message }
 }
 
-/// Addresses of `emails` (lower-cased) that `sql` finds, a chunk at a time.
-async fn existing(db: &SqlitePool, sql: &str, emails: &[&str]) -> Result<HashMap<String, String>> {
-    let mut out = HashMap::new();
-    for chunk in emails.chunks(LOOKUP_CHUNK) {
-        let mut qb = QueryBuilder::<Sqlite>::new(sql);
-        super::push_id_list(&mut qb, chunk);
-        for (email, org) in qb.build_query_as::<(String, String)>().fetch_all(db).await? {
-            out.insert(email, org);
-        }
-    }
-    Ok(out)
-}
-
 /// Validates every row against the organization: e-mail syntax, duplicates within the
 /// file, existing members and open invitations, roles (and whether the caller may grant
 /// them), departments.
@@ -154,8 +139,7 @@ async fn validate(db: &SqlitePool, principal: &Principal, org: &str, raw: Vec<Ra
     let dept_names = groups.iter().filter(|g| g.2 == "department").map(|g| g.1.as_str()).collect::<Vec<_>>().join(", ");
     let lowered: Vec<String> = raw.iter().map(|r| r.email.to_lowercase()).collect();
     let lookups: Vec<&str> = lowered.iter().map(String::as_str).filter(|e| valid_email(e)).collect();
-    let members = existing(db, "SELECT email_lower, org_id FROM users WHERE email_lower IN ", &lookups).await?;
-    let invited = existing(db, "SELECT email_lower, org_id FROM invitations WHERE status = 'pending' AND email_lower IN ", &lookups).await?;
+    let invitations::Taken { members, invited } = invitations::Taken::of(db, &lookups).await?;
     // Whether the caller may grant a role, decided once per role.
     let mut grantable: HashMap<String, Option<String>> = HashMap::new();
     let mut first_line: HashMap<&str, u32> = HashMap::new();
@@ -294,9 +278,7 @@ fn report(dry_run: bool, checked: Vec<Checked>, seats: gatehouse_api::SeatUsage,
 
 fn respond(report: ImportReport) -> Result<Response> {
     let body = serde_json::to_vec(&report).map_err(|e| ApiError::Internal(e.into()))?;
-    let mut res = Response::new(Body::from(body));
-    res.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    Ok(res)
+    Ok(super::json_body(StatusCode::OK, body))
 }
 
 async fn send(state: &AppState, principal: &Principal, meta: &ClientMeta, org: &str, checked: Vec<Checked>, idem: Option<&Idempotency>) -> Result<Response> {
@@ -314,26 +296,13 @@ async fn send(state: &AppState, principal: &Principal, meta: &ClientMeta, org: &
             ),
         ));
     }
-    let wanted = u32::try_from(checked.len()).unwrap_or(u32::MAX);
     let (org_name, name) = invitations::sender_of(&state.db, principal).await?;
     let sender = Sender { org_id: org, org_name: &org_name, user_id: &principal.user_id, name: &name, ip: &meta.ip };
     let terms = Terms { message: None, notify_email: None, identity_provider: IdentityProvider::Any, tenant_id: None };
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let before = seat_usage(&mut tx, org).await?;
-    if before.used.saturating_add(wanted) > before.limit {
-        return Err(seats_refused(before, wanted));
-    }
-    let mut rows = Vec::with_capacity(checked.len());
-    for c in &checked {
-        let invitee = Invitee { email: &c.row.email, roles: c.roles.clone(), departments: c.departments.clone() };
-        rows.push(invitations::insert(state, &mut tx, &sender, &invitee, &terms, now).await?);
-    }
-    if super::org::ensure_seats(&mut tx, org).await.is_err() {
-        drop(tx);
-        let mut conn = state.db.acquire().await?;
-        return Err(seats_refused(seat_usage(&mut conn, org).await?, wanted));
-    }
+    let invitees: Vec<Invitee<'_>> = checked.iter().map(|c| Invitee { email: &c.row.email, roles: &c.roles, departments: &c.departments }).collect();
+    let (rows, before) = invitations::insert_all(state, &mut tx, &sender, &invitees, &terms, now).await?;
     let invitations = rows.iter().map(|r| r.to_api(now)).collect::<Result<Vec<_>>>()?;
     let out = report(false, checked, before, invitations);
     let body = serde_json::to_vec(&out).map_err(|e| ApiError::Internal(e.into()))?;

@@ -18,7 +18,8 @@ struct ListQuery {
     status: Option<InvitationStatus>,
     q: Option<String>,
     limit: u32,
-    after: Option<(String, String)>,
+    /// The last row of the previous page: its `created_at` and id.
+    after: Option<(DateTime<Utc>, String)>,
 }
 
 fn parse_list(pairs: &QueryPairs) -> Result<ListQuery> {
@@ -36,11 +37,24 @@ fn parse_list(pairs: &QueryPairs) -> Result<ListQuery> {
     let q = pairs.get("q").map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty());
     let limit = paging::limit(pairs.get("limit").or(Some("100")), &mut errors);
     let fp = paging::fingerprint(&[status.map_or("", |s| s.as_str()), q.as_deref().unwrap_or("")]);
-    let after = paging::decode(pairs.get("cursor"), &fp, 2, &mut errors).map(|k| (k[0].clone(), k[1].clone()));
+    let after = paging::decode(pairs.get("cursor"), &fp, 2, &mut errors).and_then(|k| match DateTime::parse_from_rfc3339(&k[0]) {
+        Ok(t) => Some((t.with_timezone(&Utc), k[1].clone())),
+        Err(_) => {
+            errors.add("cursor", gatehouse_api::codes::INVALID_CURSOR, "This cursor was not issued by this server.");
+            None
+        }
+    });
     if !errors.0.is_empty() {
         return Err(ApiError::validation(errors.0));
     }
     Ok(ListQuery { status, q, limit, after })
+}
+
+/// ` AND` the address search, when there is one.
+fn push_search<'a>(qb: &mut QueryBuilder<'a, Sqlite>, like: Option<&'a str>) {
+    if let Some(like) = like {
+        qb.push(" AND email_lower LIKE ").push_bind(like).push(" ESCAPE '\\'");
+    }
 }
 
 fn status_sql(qb: &mut QueryBuilder<'_, Sqlite>, status: InvitationStatus, now: DateTime<Utc>) {
@@ -82,34 +96,23 @@ pub async fn list_invitations(State(state): State<AppState>, principal: Principa
     let like = query.q.as_deref().map(gatehouse_api::substring_like_pattern);
     let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM invitations WHERE org_id = "));
     qb.push_bind(org.to_owned());
-    if let Some(like) = &like {
-        qb.push(" AND email_lower LIKE ").push_bind(like.clone()).push(" ESCAPE '\\'");
-    }
+    push_search(&mut qb, like.as_deref());
     if let Some(status) = query.status {
         status_sql(&mut qb, status, now);
     }
+    // Bound as the time it was stored as, so the row itself compares equal.
     if let Some((created, id)) = &query.after {
-        qb.push(" AND (created_at, id) < (").push_bind(created.clone()).push(", ").push_bind(id.clone()).push(")");
+        qb.push(" AND (created_at, id) < (").push_bind(*created).push(", ").push_bind(id.clone()).push(")");
     }
     qb.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(query.limit) + 1);
     let mut rows: Vec<Row> = qb.build_query_as().fetch_all(&state.db).await?;
     let more = rows.len() > query.limit as usize;
     rows.truncate(query.limit as usize);
     let fp = paging::fingerprint(&[query.status.map_or("", |s| s.as_str()), query.q.as_deref().unwrap_or("")]);
-    let next_cursor = if more {
-        let raw: Option<(String, String)> = match rows.last() {
-            Some(last) => sqlx::query_as("SELECT created_at, id FROM invitations WHERE id = ?").bind(&last.id).fetch_optional(&state.db).await?,
-            None => None,
-        };
-        raw.map(|(c, id)| paging::encode(&fp, &[&c, &id]))
-    } else {
-        None
-    };
+    let next_cursor = rows.last().filter(|_| more).map(|last| paging::encode(&fp, &[&last.created_at.to_rfc3339(), &last.id]));
     let mut cq = QueryBuilder::<Sqlite>::new("SELECT status, expires_at <= ");
     cq.push_bind(now).push(", COUNT(*) FROM invitations WHERE org_id = ").push_bind(org.to_owned());
-    if let Some(like) = &like {
-        cq.push(" AND email_lower LIKE ").push_bind(like.clone()).push(" ESCAPE '\\'");
-    }
+    push_search(&mut cq, like.as_deref());
     cq.push(" GROUP BY 1, 2");
     let mut counts = InvitationCounts::default();
     for (status, expired, n) in cq.build_query_as::<(String, bool, i64)>().fetch_all(&state.db).await? {

@@ -4,7 +4,7 @@
 //! and departments (see migration 0013), so seats, the directory and the feed follow.
 
 use super::auth::ClientMeta;
-use super::org::{ensure_seats, seats_used};
+use super::org::{ensure_seats, seat_usage, seats_refused};
 use super::user_edit::{RoleRow, check_role_changes, email_taken, refs};
 use crate::app::AppState;
 use crate::audit::{self, Event};
@@ -14,8 +14,7 @@ use crate::extract::ApiJson;
 use crate::idempotency::Idempotency;
 use crate::mail::{self, Mail, html_escape};
 use axum::extract::State;
-use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Duration, Utc};
 use gatehouse_api::{
@@ -46,7 +45,7 @@ pub(crate) struct Row {
     pub(crate) generation: i64,
     invited_by: Option<String>,
     invited_by_name: Option<String>,
-    created_at: DateTime<Utc>,
+    pub(crate) created_at: DateTime<Utc>,
     sent_at: DateTime<Utc>,
     pub(crate) send_count: i64,
     pub(crate) expires_at: DateTime<Utc>,
@@ -113,25 +112,6 @@ pub(crate) fn link(state: &AppState, id: &str, generation: i64) -> Secret {
     Secret::new(format!("{}/accept-invitation?token={}", state.config.public_url.trim_end_matches('/'), token.expose()))
 }
 
-/// Seats as `conn` sees them.
-pub(crate) async fn seat_usage(conn: &mut SqliteConnection, org: &str) -> Result<SeatUsage> {
-    let limit: i64 = sqlx::query_scalar("SELECT seat_limit FROM organizations WHERE id = ?").bind(org).fetch_one(&mut *conn).await?;
-    Ok(SeatUsage { used: seats_used(conn, org).await?, limit: u32::try_from(limit).unwrap_or(0) })
-}
-
-/// `seat_limit_reached` with the usage, for `wanted` more seats than are free.
-pub(crate) fn seats_refused(usage: SeatUsage, wanted: u32) -> ApiError {
-    let free = usage.limit.saturating_sub(usage.used);
-    ApiError::new(
-        StatusCode::CONFLICT,
-        codes::SEAT_LIMIT_REACHED,
-        format!(
-            "{} of {} seats are in use, so {free} more can be invited and this needs {wanted}; raise the seat limit in Settings, or revoke invitations or deactivate users first.",
-            usage.used, usage.limit
-        ),
-    )
-    .with_seats(usage)
-}
 
 /// What every invitation of one request shares.
 pub(crate) struct Terms<'a> {
@@ -144,8 +124,8 @@ pub(crate) struct Terms<'a> {
 /// One address to invite, resolved.
 pub(crate) struct Invitee<'a> {
     pub(crate) email: &'a str,
-    pub(crate) roles: Vec<RoleRow>,
-    pub(crate) departments: Vec<GroupRef>,
+    pub(crate) roles: &'a [RoleRow],
+    pub(crate) departments: &'a [GroupRef],
 }
 
 /// Who invites, and from where.
@@ -157,31 +137,96 @@ pub(crate) struct Sender<'a> {
     pub(crate) ip: &'a str,
 }
 
-/// Why `email` cannot be invited now, if it cannot: a member (any status) or an open
-/// invitation already has it.
-pub(crate) async fn address_problem(db: &SqlitePool, org: &str, email: &str) -> Result<Option<ApiError>> {
-    let lower = email.to_lowercase();
-    let open: Option<String> = sqlx::query_scalar("SELECT org_id FROM invitations WHERE email_lower = ? AND status = 'pending'").bind(&lower).fetch_optional(db).await?;
-    if open.as_deref() == Some(org) {
-        return Ok(Some(ApiError::field_conflict(
-            codes::ALREADY_INVITED,
-            "emails",
-            format!("{email} already has an invitation; resend it from the Invitations list instead."),
-            format!("{email} already has an invitation."),
-        )));
+/// Why one of `emails` cannot be invited now, if one cannot (the first in order): a
+/// member (any status) or an open invitation already has it.
+async fn address_problem(db: &SqlitePool, org: &str, emails: &[String]) -> Result<Option<ApiError>> {
+    let lowered: Vec<String> = emails.iter().map(|e| e.to_lowercase()).collect();
+    let taken = Taken::of(db, &lowered.iter().map(String::as_str).collect::<Vec<_>>()).await?;
+    for (email, lower) in emails.iter().zip(&lowered) {
+        if taken.invited.get(lower).is_some_and(|o| o == org) {
+            return Ok(Some(ApiError::field_conflict(
+                codes::ALREADY_INVITED,
+                "emails",
+                format!("{email} already has an invitation; resend it from the Invitations list instead."),
+                format!("{email} already has an invitation."),
+            )));
+        }
+        if taken.members.contains_key(lower)
+            && let Some(owner) = super::user_create::email_owner(db, org, lower, None).await?
+        {
+            return Ok(Some(email_taken(email, &owner)));
+        }
     }
-    Ok(super::user_create::email_owner(db, org, &lower, None).await?.map(|owner| email_taken(email, &owner)))
+    Ok(None)
+}
+
+/// Which of some (lower-cased) addresses are taken, server-wide: by an account (any
+/// status; an open invitation has a pending one) or by an open invitation, each with
+/// the organization that has it. One query per 500 addresses of each kind.
+pub(crate) struct Taken {
+    pub(crate) members: HashMap<String, String>,
+    pub(crate) invited: HashMap<String, String>,
+}
+
+impl Taken {
+    pub(crate) async fn of(db: &SqlitePool, emails: &[&str]) -> Result<Self> {
+        async fn lookup(db: &SqlitePool, sql: &str, emails: &[&str]) -> Result<HashMap<String, String>> {
+            let mut out = HashMap::new();
+            for chunk in emails.chunks(500) {
+                let mut qb = QueryBuilder::<Sqlite>::new(sql);
+                super::push_id_list(&mut qb, chunk);
+                out.extend(qb.build_query_as::<(String, String)>().fetch_all(db).await?);
+            }
+            Ok(out)
+        }
+        Ok(Self {
+            members: lookup(db, "SELECT email_lower, org_id FROM users WHERE email_lower IN ", emails).await?,
+            invited: lookup(db, "SELECT email_lower, org_id FROM invitations WHERE status = 'pending' AND email_lower IN ", emails).await?,
+        })
+    }
+}
+
+/// When an invitation sent at `now` expires: the organization's setting, in days.
+pub(crate) async fn expiry(conn: &mut SqliteConnection, org: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
+    let days: i64 = sqlx::query_scalar("SELECT invitation_expiry_days FROM organizations WHERE id = ?").bind(org).fetch_one(conn).await?;
+    Ok(now + Duration::days(days.max(1)))
+}
+
+/// Creates the invitations of `invitees` inside `tx` when the seats suffice: checked
+/// before the writes (a refusal with the usage as it is) and again after them, so two
+/// requests racing for the last seat cannot both win. Returns them and the seats before.
+pub(crate) async fn insert_all(
+    state: &AppState,
+    tx: &mut Transaction<'_, Sqlite>,
+    sender: &Sender<'_>,
+    invitees: &[Invitee<'_>],
+    terms: &Terms<'_>,
+    now: DateTime<Utc>,
+) -> Result<(Vec<Row>, SeatUsage)> {
+    let wanted = u32::try_from(invitees.len()).unwrap_or(u32::MAX);
+    let before = seat_usage(tx, sender.org_id).await?;
+    if before.used.saturating_add(wanted) > before.limit {
+        return Err(seats_refused(before, wanted));
+    }
+    let expires_at = expiry(tx, sender.org_id, now).await?;
+    let mut rows = Vec::with_capacity(invitees.len());
+    for invitee in invitees {
+        rows.push(insert(state, tx, sender, invitee, terms, expires_at, now).await?);
+    }
+    ensure_seats(tx, sender.org_id, wanted).await?;
+    Ok((rows, before))
 }
 
 /// Creates one invitation inside `tx`: the pending user with the invited roles and
 /// departments, the invitation, its e-mail and its audit event. The caller checks seats
 /// after the last one.
-pub(crate) async fn insert(
+async fn insert(
     state: &AppState,
     tx: &mut Transaction<'_, Sqlite>,
     sender: &Sender<'_>,
     invitee: &Invitee<'_>,
     terms: &Terms<'_>,
+    expires_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<Row> {
     let email = invitee.email.trim();
@@ -209,21 +254,21 @@ pub(crate) async fn insert(
         }
         Err(e) => return Err(e.into()),
     }
-    for role in &invitee.roles {
+    for role in invitee.roles {
         sqlx::query("INSERT INTO user_roles (user_id, role_id) VALUES (?, ?)").bind(&user_id).bind(&role.id).execute(&mut **tx).await?;
     }
-    for group in &invitee.departments {
+    for group in invitee.departments {
         sqlx::query("INSERT INTO user_groups (user_id, group_id) VALUES (?, ?)").bind(&user_id).bind(&group.id).execute(&mut **tx).await?;
     }
-    let days: i64 = sqlx::query_scalar("SELECT invitation_expiry_days FROM organizations WHERE id = ?").bind(sender.org_id).fetch_one(&mut **tx).await?;
+    let roles = refs(invitee.roles);
     let id = uuid::Uuid::now_v7().to_string();
     let row = Row {
         id: id.clone(),
         user_id: Some(user_id.clone()),
         email: email.to_owned(),
         notify_email: terms.notify_email.map(str::to_owned),
-        roles: serde_json::to_string(&refs(&invitee.roles)).map_err(|e| ApiError::Internal(e.into()))?,
-        departments: serde_json::to_string(&invitee.departments).map_err(|e| ApiError::Internal(e.into()))?,
+        roles: serde_json::to_string(&roles).map_err(|e| ApiError::Internal(e.into()))?,
+        departments: serde_json::to_string(invitee.departments).map_err(|e| ApiError::Internal(e.into()))?,
         message: terms.message.map(str::to_owned),
         identity_provider: terms.identity_provider.as_str().to_owned(),
         tenant_id: terms.tenant_id.map(str::to_owned),
@@ -234,7 +279,7 @@ pub(crate) async fn insert(
         created_at: now,
         sent_at: now,
         send_count: 1,
-        expires_at: now + Duration::days(days.max(1)),
+        expires_at,
         responded_at: None,
     };
     let open = sqlx::query(
@@ -267,19 +312,9 @@ pub(crate) async fn insert(
         Err(e) => return Err(e.into()),
     }
     send(state, tx, sender, &row, now).await?;
-    record(tx, sender, &row, "invitation.sent", json!({ "roles": row.roles_json()?, "departments": row.departments_json()?, "expires_at": row.expires_at }), now)
+    record(tx, sender, &row, "invitation.sent", json!({ "roles": roles, "departments": invitee.departments, "expires_at": row.expires_at }), now)
         .await?;
     Ok(row)
-}
-
-impl Row {
-    fn roles_json(&self) -> Result<serde_json::Value> {
-        serde_json::from_str(&self.roles).map_err(|e| ApiError::Internal(e.into()))
-    }
-
-    fn departments_json(&self) -> Result<serde_json::Value> {
-        serde_json::from_str(&self.departments).map_err(|e| ApiError::Internal(e.into()))
-    }
 }
 
 /// Queues the invitation e-mail of `row` at its current generation.
@@ -443,10 +478,8 @@ async fn create(state: &AppState, principal: &Principal, meta: &ClientMeta, org:
     let roles = super::user_edit::resolve_roles(db, org, &wanted).await?;
     let departments = resolve_departments(db, org, &req.departments).await?;
     check_role_changes(db, principal, &roles.iter().collect::<Vec<_>>()).await?;
-    for email in &emails {
-        if let Some(problem) = address_problem(db, org, email).await? {
-            return Err(problem);
-        }
+    if let Some(problem) = address_problem(db, org, &emails).await? {
+        return Err(problem);
     }
     let (org_name, name) = sender_of(db, principal).await?;
     let sender = Sender { org_id: org, org_name: &org_name, user_id: &principal.user_id, name: &name, ip: &meta.ip };
@@ -456,23 +489,8 @@ async fn create(state: &AppState, principal: &Principal, meta: &ClientMeta, org:
     let terms = Terms { message, notify_email: notify, identity_provider: req.identity_provider, tenant_id: tenant };
     let now = state.clock.now();
     let mut tx = db.begin().await?;
-    let before = seat_usage(&mut tx, org).await?;
-    if before.used.saturating_add(u32::try_from(emails.len()).unwrap_or(u32::MAX)) > before.limit {
-        return Err(seats_refused(before, u32::try_from(emails.len()).unwrap_or(u32::MAX)));
-    }
-    let mut rows = Vec::with_capacity(emails.len());
-    for email in &emails {
-        let invitee = Invitee { email, roles: roles.clone(), departments: departments.clone() };
-        rows.push(insert(state, &mut tx, &sender, &invitee, &terms, now).await?);
-    }
-    // Checked again after the writes, inside the transaction: two requests racing for the
-    // last seat cannot both win.
-    if ensure_seats(&mut tx, org).await.is_err() {
-        drop(tx);
-        let mut conn = db.acquire().await?;
-        let usage = seat_usage(&mut conn, org).await?;
-        return Err(seats_refused(usage, u32::try_from(emails.len()).unwrap_or(u32::MAX)));
-    }
+    let invitees: Vec<Invitee<'_>> = emails.iter().map(|email| Invitee { email, roles: &roles, departments: &departments }).collect();
+    let (rows, _) = insert_all(state, &mut tx, &sender, &invitees, &terms, now).await?;
     let seats = seat_usage(&mut tx, org).await?;
     let invitations = rows.iter().map(|r| r.to_api(now)).collect::<Result<Vec<_>>>()?;
     let body = serde_json::to_vec(&InvitationsCreated { invitations, seats }).map_err(|e| ApiError::Internal(e.into()))?;
@@ -481,7 +499,7 @@ async fn create(state: &AppState, principal: &Principal, meta: &ClientMeta, org:
     }
     tx.commit().await?;
     state.wake_mailer();
-    Ok(json_response(StatusCode::CREATED, body))
+    Ok(super::json_body(StatusCode::CREATED, body))
 }
 
 /// Department ids or names (case-insensitive) of `org`; unknown ones are a field error.
@@ -498,9 +516,3 @@ pub(crate) async fn resolve_departments(db: &SqlitePool, org: &str, wanted: &[St
     super::user_edit::resolve_groups(db, org, &ids).await
 }
 
-pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
-    let mut res = Response::new(axum::body::Body::from(body));
-    *res.status_mut() = status;
-    res.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    res
-}

@@ -3,7 +3,7 @@
 
 use super::auth::ClientMeta;
 use super::invitations::{self, Row, Sender};
-use super::resets::titled_page;
+use super::resets::{LinkQuery, titled_page};
 use super::user_create::password_error;
 use crate::app::AppState;
 use crate::auth::hash_password;
@@ -27,16 +27,24 @@ fn gone(code: &'static str, detail: &str) -> ApiError {
     ApiError::new(StatusCode::GONE, code, detail)
 }
 
+/// An invitation that can still be answered, with its organization.
+struct Open {
+    row: Row,
+    org_id: String,
+    org_name: String,
+}
+
 /// The invitation a token names, if it can still be answered: each dead end has its code.
-async fn open_invitation(state: &AppState, token: &str, now: DateTime<Utc>) -> Result<(Row, String)> {
+async fn open_invitation(state: &AppState, token: &str, now: DateTime<Utc>) -> Result<Open> {
     let invalid = || {
         ApiError::new(StatusCode::BAD_REQUEST, codes::INVITATION_INVALID, "This invitation link is not valid; check that it was copied whole.")
     };
     let (id, generation) = state.key.verify_invitation(token).ok_or_else(invalid)?;
-    let org: Option<String> = sqlx::query_scalar("SELECT org_id FROM invitations WHERE id = ?").bind(&id).fetch_optional(&state.db).await?;
-    let org = org.ok_or_else(invalid)?;
+    let org: Option<(String, String)> =
+        sqlx::query_as("SELECT o.id, o.name FROM invitations i JOIN organizations o ON o.id = i.org_id WHERE i.id = ?").bind(&id).fetch_optional(&state.db).await?;
+    let (org_id, org_name) = org.ok_or_else(invalid)?;
     let mut conn = state.db.acquire().await?;
-    let row = invitations::find(&mut conn, &org, &id).await?.ok_or_else(invalid)?;
+    let row = invitations::find(&mut conn, &org_id, &id).await?.ok_or_else(invalid)?;
     match row.status_at(now) {
         InvitationStatus::Revoked => Err(gone(codes::INVITATION_REVOKED, "This invitation was withdrawn; ask whoever invited you for a new one.")),
         InvitationStatus::Accepted => Err(gone(codes::INVITATION_USED, "This invitation was already accepted; sign in instead.")),
@@ -45,7 +53,7 @@ async fn open_invitation(state: &AppState, token: &str, now: DateTime<Utc>) -> R
             Err(gone(codes::INVITATION_SUPERSEDED, "A newer invitation e-mail replaced this link; use the link in the latest one."))
         }
         InvitationStatus::Expired => Err(gone(codes::INVITATION_EXPIRED, "This invitation has expired; ask whoever invited you to resend it.")),
-        InvitationStatus::Pending => Ok((row, org)),
+        InvitationStatus::Pending => Ok(Open { row, org_id, org_name }),
     }
 }
 
@@ -70,7 +78,7 @@ fn check_provider(row: &Row, provider: IdentityProvider, tenant: Option<&str>) -
 
 async fn accept(state: &AppState, meta: &ClientMeta, req: &AcceptInvitation) -> Result<AcceptedInvitation> {
     let now = state.clock.now();
-    let (row, org) = open_invitation(state, req.token.expose(), now).await?;
+    let Open { row, org_id: org, org_name } = open_invitation(state, req.token.expose(), now).await?;
     let provider = req.provider.unwrap_or_default();
     check_provider(&row, provider, req.tenant_id.as_deref())?;
     let names = UserPatch { first_name: Some(req.first_name.clone()), last_name: Some(req.last_name.clone()), ..UserPatch::default() };
@@ -136,7 +144,6 @@ async fn accept(state: &AppState, meta: &ClientMeta, req: &AcceptInvitation) -> 
     if activated.rows_affected() != 1 {
         return Err(gone(codes::INVITATION_REVOKED, "This invitation no longer holds a place; ask for a new one."));
     }
-    let org_name: String = sqlx::query_scalar("SELECT name FROM organizations WHERE id = ?").bind(&org).fetch_one(&mut *tx).await?;
     let sender = Sender { org_id: &org, org_name: &org_name, user_id: &user_id, name: &display, ip: &meta.ip };
     invitations::record(&mut tx, &sender, &row, "invitation.accepted", json!({ "provider": provider.as_str(), "name": display }), now).await?;
     tx.commit().await?;
@@ -145,7 +152,7 @@ async fn accept(state: &AppState, meta: &ClientMeta, req: &AcceptInvitation) -> 
 
 async fn decline(state: &AppState, meta: &ClientMeta, token: &str) -> Result<()> {
     let now = state.clock.now();
-    let (row, org) = open_invitation(state, token, now).await?;
+    let Open { row, org_id: org, .. } = open_invitation(state, token, now).await?;
     let mut tx = state.db.begin().await?;
     // The event names the pending user it held the seat for, as before the close.
     super::invitation_actions::close(&mut tx, &org, &row, "declined", now).await?;
@@ -186,13 +193,6 @@ pub async fn decline_invitation(State(state): State<AppState>, meta: ClientMeta,
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET /accept-invitation?token=…`.
-#[derive(Deserialize)]
-pub struct LinkQuery {
-    #[serde(default)]
-    token: String,
-}
-
 /// What the page posts.
 #[derive(Deserialize)]
 pub struct AcceptForm {
@@ -221,9 +221,8 @@ fn dead_end(e: &ApiError) -> Response {
 /// The page the e-mailed link opens: who invited whom to what, and the accept form.
 pub async fn accept_page(State(state): State<AppState>, Query(q): Query<LinkQuery>) -> Response {
     match open_invitation(&state, &q.token, state.clock.now()).await {
-        Ok((row, org)) => {
-            let org_name: String = sqlx::query_scalar("SELECT name FROM organizations WHERE id = ?").bind(&org).fetch_one(&state.db).await.unwrap_or_default();
-            titled_page(TITLE, StatusCode::OK, &form(&q.token, &row, &org_name, None, "", ""))
+        Ok(open) => {
+            titled_page(TITLE, StatusCode::OK, &form(&q.token, &open.row, &open.org_name, None, "", ""))
         }
         Err(e) => dead_end(&e),
     }
@@ -232,11 +231,10 @@ pub async fn accept_page(State(state): State<AppState>, Query(q): Query<LinkQuer
 /// The page's form: accept with a name and password, or decline.
 pub async fn accept_page_submit(State(state): State<AppState>, meta: ClientMeta, Form(f): Form<AcceptForm>) -> Response {
     let now = state.clock.now();
-    let (row, org) = match open_invitation(&state, &f.token, now).await {
+    let Open { row, org_name, .. } = match open_invitation(&state, &f.token, now).await {
         Ok(found) => found,
         Err(e) => return dead_end(&e),
     };
-    let org_name: String = sqlx::query_scalar("SELECT name FROM organizations WHERE id = ?").bind(&org).fetch_one(&state.db).await.unwrap_or_default();
     if f.action == "decline" {
         return match decline(&state, &meta, &f.token).await {
             Ok(()) => titled_page(TITLE, StatusCode::OK, &format!("<h1>Invitation declined</h1><p>You will not join {}. You can close this page.</p>", html_escape(&org_name))),

@@ -199,7 +199,7 @@ pub(crate) async fn apply(
     // Suspended by deactivation, or restored by reactivation.
     let mut api_keys = 0;
     if change == Change::Reactivate {
-        super::org::ensure_seats(&mut tx, org).await?;
+        super::org::ensure_seats(&mut tx, org, 1).await?;
     }
     if change == Change::Deactivate {
         if super::user_edit::active_owners(&mut tx, org).await? == 0 {

@@ -104,6 +104,15 @@ pub(crate) fn check_if_match<T: serde::Serialize>(tag: Option<&str>, current: &T
     }
 }
 
+/// A JSON body already serialized (e.g. the one stored under an Idempotency-Key), answered
+/// with `status`.
+pub(crate) fn json_body(status: StatusCode, body: Vec<u8>) -> axum::response::Response {
+    let mut res = axum::response::Response::new(axum::body::Body::from(body));
+    *res.status_mut() = status;
+    res.headers_mut().insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/json"));
+    res
+}
+
 /// `value` as a JSON response with `status` and the `ETag` of `version`.
 pub(crate) fn json_with_etag<T: serde::Serialize>(status: StatusCode, value: T, version: i64) -> axum::response::Response {
     use axum::response::IntoResponse;

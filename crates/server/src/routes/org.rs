@@ -10,7 +10,7 @@ use crate::extract::ApiJson;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use gatehouse_api::{FieldError, MAX_GROUP_NAME_CHARS, Organization, OrganizationPatch, Problem, codes};
+use gatehouse_api::{FieldError, MAX_GROUP_NAME_CHARS, Organization, OrganizationPatch, Problem, SeatUsage, codes};
 use sqlx::SqliteConnection;
 
 /// Highest seat limit accepted.
@@ -39,18 +39,33 @@ pub(crate) async fn seats_used(conn: &mut SqliteConnection, org: &str) -> Result
     Ok(u32::try_from(n.max(0)).unwrap_or(u32::MAX))
 }
 
-/// Refuses when `org` has more seats in use than its limit, as `conn` sees it. Called
-/// after the write that takes a seat, inside its transaction, so two concurrent creations
-/// cannot both take the last seat.
-pub(crate) async fn ensure_seats(conn: &mut SqliteConnection, org: &str) -> Result<()> {
+/// Seats in use and the limit, as `conn` sees them.
+pub(crate) async fn seat_usage(conn: &mut SqliteConnection, org: &str) -> Result<SeatUsage> {
     let limit: i64 = sqlx::query_scalar("SELECT seat_limit FROM organizations WHERE id = ?").bind(org).fetch_one(&mut *conn).await?;
-    let used = seats_used(conn, org).await?;
-    if i64::from(used) > limit {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            codes::SEAT_LIMIT_REACHED,
-            format!("All {limit} seats are taken; raise the seat limit in Settings or deactivate someone first."),
-        ));
+    Ok(SeatUsage { used: seats_used(conn, org).await?, limit: u32::try_from(limit).unwrap_or(0) })
+}
+
+/// `seat_limit_reached` for `wanted` more seats than `usage` leaves free, with the usage.
+pub(crate) fn seats_refused(usage: SeatUsage, wanted: u32) -> ApiError {
+    let free = usage.limit.saturating_sub(usage.used);
+    ApiError::new(
+        StatusCode::CONFLICT,
+        codes::SEAT_LIMIT_REACHED,
+        format!(
+            "{} of {} seats are in use, so {free} more can be taken and this needs {wanted}; raise the seat limit in Settings, or revoke invitations or deactivate users first.",
+            usage.used, usage.limit
+        ),
+    )
+    .with_seats(usage)
+}
+
+/// Refuses when `org` has more seats in use than its limit, as `conn` sees it. Called
+/// after the writes that took `taken` seats, inside their transaction, so two concurrent
+/// requests cannot both take the last seat; the refusal reports the usage without them.
+pub(crate) async fn ensure_seats(conn: &mut SqliteConnection, org: &str, taken: u32) -> Result<()> {
+    let usage = seat_usage(conn, org).await?;
+    if usage.used > usage.limit {
+        return Err(seats_refused(SeatUsage { used: usage.used.saturating_sub(taken), ..usage }, taken));
     }
     Ok(())
 }

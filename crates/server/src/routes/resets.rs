@@ -188,9 +188,7 @@ async fn admin_reset(state: &AppState, principal: &Principal, meta: &ClientMeta,
     }
     tx.commit().await?;
     state.wake_mailer();
-    let mut res = Response::new(axum::body::Body::from(body));
-    res.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    Ok(res)
+    Ok(super::json_body(StatusCode::OK, body))
 }
 
 /// "Forgot password": e-mails a reset link to the address if it belongs to an active
@@ -335,11 +333,12 @@ pub async fn complete_reset(State(state): State<AppState>, meta: ClientMeta, Api
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET /reset-password?token=…`: where the e-mailed link leads.
+/// `GET /reset-password?token=…` (and `/accept-invitation?token=…`): where an e-mailed
+/// link leads.
 #[derive(Deserialize)]
 pub struct LinkQuery {
     #[serde(default)]
-    token: String,
+    pub(crate) token: String,
 }
 
 /// The form the page posts.

@@ -15,7 +15,7 @@ use crate::extract::{ApiPath, QueryPairs};
 use crate::idempotency::Idempotency;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use gatehouse_api::{ForcedLogout, Problem, Revocation, RevokeOutcome, Session, SessionPage, SessionQuery};
@@ -307,9 +307,7 @@ pub async fn force_logout(
 }
 
 fn json_response((_, body): (ForcedLogout, Vec<u8>)) -> Response {
-    let mut res = Response::new(axum::body::Body::from(body));
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    res
+    super::json_body(StatusCode::OK, body)
 }
 
 /// Force logout of one user (also each user of a bulk logout): the checks, the sessions

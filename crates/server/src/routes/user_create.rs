@@ -165,7 +165,7 @@ async fn create(state: &AppState, principal: &Principal, meta: &ClientMeta, org:
         }
         Err(e) => return Err(e.into()),
     }
-    super::org::ensure_seats(&mut tx, org).await?;
+    super::org::ensure_seats(&mut tx, org, 1).await?;
     for role in &roles {
         sqlx::query("INSERT INTO user_roles (user_id, role_id) VALUES (?, ?)").bind(&id).bind(&role.id).execute(&mut *tx).await?;
     }

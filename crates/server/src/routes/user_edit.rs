@@ -391,8 +391,7 @@ pub(crate) fn body_of(user: &User) -> Result<Vec<u8>> {
 }
 
 pub(crate) fn with_body(body: Vec<u8>, version: i64) -> Response {
-    let mut res = Response::new(axum::body::Body::from(body));
-    res.headers_mut().insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let mut res = super::json_body(StatusCode::OK, body);
     if let Ok(v) = HeaderValue::from_str(&etag(version)) {
         res.headers_mut().insert(ETAG, v);
     }
