@@ -111,6 +111,8 @@ pub struct Organization {
     pub invitation_expiry_days: u32,
     /// Every member must enroll MFA.
     pub mfa_required: bool,
+    /// Days audit events are kept before they are purged (SPEC A1).
+    pub audit_retention_days: u32,
 }
 
 /// `PATCH /v1/org`: the settings to change.
@@ -131,6 +133,9 @@ pub struct OrganizationPatch {
     /// Require MFA of every member.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mfa_required: Option<bool>,
+    /// Days to keep audit events, 30–3650.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_retention_days: Option<u32>,
 }
 
 /// Longest role, department or organization name.

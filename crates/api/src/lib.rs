@@ -6,6 +6,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 #![warn(missing_docs)]
 
+mod activity;
 mod apikeys;
 mod auth;
 mod changes;
@@ -17,6 +18,7 @@ mod secret;
 mod sessions;
 mod users;
 
+pub use activity::*;
 pub use apikeys::*;
 pub use auth::*;
 pub use changes::*;

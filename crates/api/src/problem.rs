@@ -176,4 +176,16 @@ pub mod codes {
     pub const IMPORT_INVALID: &str = "import_invalid";
     /// A request body over the size limit.
     pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
+    /// A field that should be an RFC 3339 time is not one.
+    pub const INVALID_TIME: &str = "invalid_time";
+    /// An activity filter names an action the server does not know.
+    pub const UNKNOWN_ACTION: &str = "unknown_action";
+    /// A `to` at or before its `from`.
+    pub const RANGE_REVERSED: &str = "range_reversed";
+    /// A histogram range with more bars than it may have.
+    pub const RANGE_TOO_LARGE: &str = "range_too_large";
+    /// A host product posted an event outside its namespace (`app.…`).
+    pub const RESERVED_ACTION: &str = "reserved_action";
+    /// Only an API key may do this (a host product posting its own events).
+    pub const API_KEY_REQUIRED: &str = "api_key_required";
 }

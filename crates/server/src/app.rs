@@ -139,7 +139,8 @@ pub fn build(state: AppState) -> Router {
     .with_state(state)
 }
 
-/// Starts the periodic upkeep: pruning the change feed, hourly.
+/// Starts the periodic upkeep, hourly: pruning the change feed and purging audit events
+/// past their organization's retention.
 pub fn spawn_maintenance(state: AppState) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
@@ -149,6 +150,11 @@ pub fn spawn_maintenance(state: AppState) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(dropped = n, "pruned the change feed"),
                 Err(e) => tracing::warn!(error = %e, "pruning the change feed failed"),
+            }
+            match crate::routes::activity::purge_expired(&state.db, state.clock.now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(dropped = n, "purged audit events past their retention"),
+                Err(e) => tracing::warn!(error = %e, "purging audit events failed"),
             }
         }
     });

@@ -10,36 +10,108 @@ use sqlx::{Sqlite, Transaction};
 pub struct Event<'a> {
     /// The organization it happened in.
     pub org_id: &'a str,
-    /// The acting user; `None` for the system.
+    /// The acting user; `None` for the system or someone not signed in.
     pub actor_id: Option<&'a str>,
-    /// What kind of thing was acted on: `user`, `role`, `group`, `organization`.
+    /// What kind of thing was acted on: `user`, `api_key`, `role`, `group`,
+    /// `organization`, or `email` (an address typed at a failed sign-in).
     pub target_type: &'a str,
     /// Its id.
     pub target_id: &'a str,
-    /// `noun.verb`, e.g. `user.deactivated`.
+    /// `noun.verb`, e.g. `user.deactivated`: one of `gatehouse_api::AUDIT_ACTIONS` or a
+    /// host product's `app.…`.
     pub action: &'a str,
     /// Where the request came from.
     pub ip: &'a str,
-    /// What changed: `{"before": …, "after": …}` and anything else worth keeping.
+    /// The requester's User-Agent.
+    pub user_agent: &'a str,
+    /// What changed: `{"before": …, "after": …}` and anything else worth keeping. A
+    /// `target: {name, email}` object names the target as it was.
     pub details: Value,
 }
 
-/// Appends `event` inside `tx`.
-pub async fn record(tx: &mut Transaction<'_, Sqlite>, event: Event<'_>, at: DateTime<Utc>) -> Result<()> {
+#[derive(sqlx::FromRow)]
+struct Named {
+    id: String,
+    display_name: String,
+    email: String,
+}
+
+/// Appends `event` inside `tx`, with the names of its actor and target as they are now
+/// (so it still reads right after a rename or removal) and the text `q` searches.
+pub async fn record(tx: &mut Transaction<'_, Sqlite>, event: Event<'_>, at: DateTime<Utc>) -> Result<String> {
+    let given = event.details.get("target");
+    let given_text = |key: &str| given.and_then(|t| t.get(key)).and_then(Value::as_str).map(str::to_owned);
+    let (mut target_name, mut target_email) = (given_text("name"), given_text("email"));
+    let target_is_user = event.target_type == "user";
+    let lookup: Vec<&str> = event.actor_id.into_iter().chain((target_is_user && target_name.is_none()).then_some(event.target_id)).collect();
+    let mut named: Vec<Named> = Vec::new();
+    if !lookup.is_empty() {
+        let mut q = sqlx::QueryBuilder::<Sqlite>::new("SELECT id, display_name, email FROM users WHERE id IN (");
+        let mut sep = q.separated(", ");
+        for id in &lookup {
+            sep.push_bind(*id);
+        }
+        q.push(")");
+        named = q.build_query_as().fetch_all(&mut **tx).await?;
+    }
+    let find = |id: &str| named.iter().find(|n| n.id == id);
+    let actor = event.actor_id.and_then(find);
+    if target_is_user && target_name.is_none()
+        && let Some(t) = find(event.target_id)
+    {
+        target_name = Some(t.display_name.clone());
+        target_email.get_or_insert_with(|| t.email.clone());
+    }
+    if event.target_type == "email" {
+        target_email.get_or_insert_with(|| event.target_id.to_owned());
+    }
+    if target_name.is_none() && !target_is_user {
+        // Roles, departments, API keys: their name as the change left it (or had it).
+        target_name = ["after", "before"]
+            .iter()
+            .find_map(|side| event.details.get(side).and_then(|d| d.get("name")).and_then(Value::as_str))
+            .or_else(|| event.details.get("name").and_then(Value::as_str))
+            .map(str::to_owned);
+    }
     let details = serde_json::to_string(&event.details).map_err(|e| ApiError::Internal(e.into()))?;
-    sqlx::query("INSERT INTO audit_events (id, org_id, at, actor_id, target_type, target_id, action, ip, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-        .bind(uuid::Uuid::now_v7().to_string())
-        .bind(event.org_id)
-        .bind(at)
-        .bind(event.actor_id)
-        .bind(event.target_type)
-        .bind(event.target_id)
-        .bind(event.action)
-        .bind(event.ip)
-        .bind(details)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    let search = [
+        Some(event.action),
+        actor.map(|a| a.display_name.as_str()),
+        actor.map(|a| a.email.as_str()),
+        target_name.as_deref(),
+        target_email.as_deref(),
+        Some(event.ip),
+        Some(details.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join("\n")
+    .to_lowercase();
+    let id = uuid::Uuid::now_v7().to_string();
+    sqlx::query(
+        "INSERT INTO audit_events (id, org_id, at, actor_id, target_type, target_id, action, ip, details, user_agent, \
+         actor_name, actor_email, target_name, target_email, search) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&id)
+    .bind(event.org_id)
+    .bind(at)
+    .bind(event.actor_id)
+    .bind(event.target_type)
+    .bind(event.target_id)
+    .bind(event.action)
+    .bind(event.ip)
+    .bind(details)
+    .bind(event.user_agent)
+    .bind(actor.map(|a| a.display_name.as_str()))
+    .bind(actor.map(|a| a.email.as_str()))
+    .bind(target_name)
+    .bind(target_email)
+    .bind(search)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("INSERT OR IGNORE INTO audit_actions (org_id, action) VALUES (?, ?)").bind(event.org_id).bind(event.action).execute(&mut **tx).await?;
+    Ok(id)
 }
 
 /// The fields of `before` and `after` (JSON objects) that differ, as
@@ -62,6 +134,26 @@ pub fn diff(before: &Value, after: &Value) -> Value {
     serde_json::json!({ "before": was, "after": now })
 }
 
+/// The events of one user edit, from its [`diff`]: `user.roles_changed` for roles,
+/// `user.departments_changed` for departments, `user.updated` for the rest of the
+/// profile; each only when its part changed, so one edit may be one, two or three events.
+pub fn user_edit_events(diff: &Value) -> Vec<(&'static str, Value)> {
+    let parts: [(&'static str, &[&str]); 3] =
+        [("user.updated", &[]), ("user.roles_changed", &["roles"]), ("user.departments_changed", &["departments"])];
+    let claimed = |k: &str| parts.iter().any(|(_, keys)| keys.contains(&k));
+    let side = |name: &str| diff.get(name).and_then(Value::as_object).cloned().unwrap_or_default();
+    let (before, after) = (side("before"), side("after"));
+    parts
+        .iter()
+        .filter_map(|(action, keys)| {
+            let mine = |k: &String| if keys.is_empty() { !claimed(k) } else { keys.contains(&k.as_str()) };
+            let was: serde_json::Map<String, Value> = before.iter().filter(|(k, _)| mine(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+            let now: serde_json::Map<String, Value> = after.iter().filter(|(k, _)| mine(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+            (!was.is_empty() || !now.is_empty()).then(|| (*action, serde_json::json!({ "before": was, "after": now })))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,5 +163,18 @@ mod tests {
     fn diff_keeps_only_what_changed() {
         let d = diff(&json!({"a": 1, "b": [1], "c": "x"}), &json!({"a": 1, "b": [2], "d": true}));
         assert_eq!(d, json!({"before": {"b": [1], "c": "x", "d": null}, "after": {"b": [2], "c": null, "d": true}}));
+    }
+
+    #[test]
+    fn a_user_edit_is_one_event_per_part_that_changed() {
+        let only_title = diff(&json!({"title": "a", "roles": ["x"]}), &json!({"title": "b", "roles": ["x"]}));
+        let events = user_edit_events(&only_title);
+        assert_eq!(events, vec![("user.updated", json!({"before": {"title": "a"}, "after": {"title": "b"}}))]);
+        let all = diff(&json!({"title": "a", "roles": ["x"], "departments": []}), &json!({"title": "b", "roles": ["y"], "departments": ["d"]}));
+        let actions: Vec<&str> = user_edit_events(&all).into_iter().map(|(a, _)| a).collect();
+        assert_eq!(actions, ["user.updated", "user.roles_changed", "user.departments_changed"]);
+        let roles = user_edit_events(&diff(&json!({"roles": ["x"]}), &json!({"roles": []})));
+        assert_eq!(roles, vec![("user.roles_changed", json!({"before": {"roles": ["x"]}, "after": {"roles": []}}))]);
+        assert!(user_edit_events(&diff(&json!({"a": 1}), &json!({"a": 1}))).is_empty());
     }
 }

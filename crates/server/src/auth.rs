@@ -163,7 +163,9 @@ impl FromRequestParts<AppState> for Principal {
             .ok_or_else(|| ApiError::unauthorized(codes::UNAUTHENTICATED, "The Authorization header must use the Bearer scheme."))?;
         let token = token.trim();
         if token.starts_with(gatehouse_api::API_KEY_PREFIX) {
-            return api_key_principal(state, token).await;
+            let token = token.to_owned();
+            let meta = crate::routes::auth::ClientMeta::from_request_parts(parts, state).await?;
+            return api_key_principal(state, &token, &meta, parts.uri.path()).await;
         }
         let (session_id, expires_at) = state
             .key
@@ -209,16 +211,23 @@ struct KeyRow {
     id: String,
     user_id: String,
     org_id: String,
+    name: String,
+    prefix: String,
     last_used_at: Option<chrono::DateTime<chrono::Utc>>,
+    used_event_at: Option<chrono::DateTime<chrono::Utc>>,
     suspended_at: Option<chrono::DateTime<chrono::Utc>>,
     status: String,
 }
 
+/// How often a key in use leaves an `api_key.used` event: its first request, then at
+/// most once an hour, so a busy integration does not drown the log.
+pub const API_KEY_USED_EVERY: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
 /// An API key acts as its user, checked on every request like a session: a suspended key,
 /// or one whose user is no longer active, is refused at once.
-async fn api_key_principal(state: &AppState, token: &str) -> Result<Principal> {
+async fn api_key_principal(state: &AppState, token: &str, meta: &crate::routes::auth::ClientMeta, path: &str) -> Result<Principal> {
     let row: Option<KeyRow> = sqlx::query_as(
-        "SELECT k.id, k.user_id, k.org_id, k.last_used_at, k.suspended_at, u.status
+        "SELECT k.id, k.user_id, k.org_id, k.name, k.prefix, k.last_used_at, k.used_event_at, k.suspended_at, u.status
          FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = ?",
     )
     .bind(crate::tokens::hash_token(token))
@@ -232,7 +241,31 @@ async fn api_key_principal(state: &AppState, token: &str) -> Result<Principal> {
         return Err(ApiError::unauthorized(codes::API_KEY_SUSPENDED, "The API key's user is no longer active."));
     }
     let now = state.clock.now();
-    if row.last_used_at.is_none_or(|t| now - t >= state.config.last_active_granularity) {
+    if row.used_event_at.is_none_or(|t| now - t >= API_KEY_USED_EVERY) {
+        let mut tx = state.db.begin().await?;
+        // Only the request that moves `used_event_at` records, even when several race.
+        let claimed = sqlx::query("UPDATE api_keys SET last_used_at = ?, used_event_at = ? WHERE id = ? AND used_event_at IS ?")
+            .bind(now)
+            .bind(now)
+            .bind(&row.id)
+            .bind(row.used_event_at)
+            .execute(&mut *tx)
+            .await?;
+        if claimed.rows_affected() == 1 {
+            let event = crate::audit::Event {
+                org_id: &row.org_id,
+                actor_id: Some(&row.user_id),
+                target_type: "user",
+                target_id: &row.user_id,
+                action: "api_key.used",
+                ip: &meta.ip,
+                user_agent: &meta.user_agent,
+                details: serde_json::json!({ "api_key": { "id": row.id, "name": row.name, "prefix": row.prefix }, "path": path }),
+            };
+            crate::audit::record(&mut tx, event, now).await?;
+        }
+        tx.commit().await?;
+    } else if row.last_used_at.is_none_or(|t| now - t >= state.config.last_active_granularity) {
         sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?").bind(now).bind(&row.id).execute(&state.db).await?;
     }
     let permissions = crate::routes::users::permissions_of(&state.db, &row.user_id).await?;

@@ -20,6 +20,7 @@ use utoipa::{Modify, OpenApi};
         (name = "departments", description = "Departments and companies"),
         (name = "organization", description = "The organization's settings: seats, invitations, MFA"),
         (name = "sessions", description = "Sessions, force logout and login attempts"),
+        (name = "activity", description = "The activity log: audit events, per-user timelines, export and histogram"),
         (name = "invitations", description = "Invitations, CSV import and the invitee's accept or decline"),
     )
 )]

@@ -169,7 +169,7 @@ async fn audit_key(
             target_type: "user",
             target_id: &user.id,
             action,
-            ip: &meta.ip,
+            ip: &meta.ip, user_agent: &meta.user_agent,
             details: json!({
                 "target": { "name": user.display_name, "email": user.email },
                 "api_key": { "id": key.id, "name": key.name, "prefix": key.prefix },
@@ -178,6 +178,7 @@ async fn audit_key(
         now,
     )
     .await
+    .map(drop)
 }
 
 async fn set_suspended(state: &AppState, principal: &Principal, meta: ClientMeta, key_id: &str, suspend: bool) -> Result<Json<ApiKey>> {

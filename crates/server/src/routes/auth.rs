@@ -108,7 +108,7 @@ pub async fn login(State(state): State<AppState>, meta: ClientMeta, ApiJson(req)
     // Limits first: a locked account or a throttled address costs no password hashing.
     if let Some(refusal) = check_limits(&state, &meta, &email).await? {
         let now = state.clock.now();
-        record_attempt(&state, &meta, &email, candidate.as_ref(), "failure", Some(refusal.reason()), now).await?;
+        record_failure(&state, &meta, &email, candidate.as_ref(), refusal.reason(), now).await?;
         return Err(refusal.into_error());
     }
     let hash = candidate.as_ref().and_then(|c| c.password_hash.clone());
@@ -126,12 +126,12 @@ pub async fn login(State(state): State<AppState>, meta: ClientMeta, ApiJson(req)
             Some(c) if c.status == "pending" => pending_reason(&state, &c.id, now).await?,
             Some(_) => "bad_password",
         };
-        record_attempt(&state, &meta, &email, candidate.as_ref(), "failure", Some(reason), now).await?;
+        record_failure(&state, &meta, &email, candidate.as_ref(), reason, now).await?;
         return Err(ApiError::unauthorized(codes::INVALID_CREDENTIALS, "Invalid email or password."));
     };
     if user.status != "active" {
         let reason = if user.status == "pending" { pending_reason(&state, &user.id, now).await? } else { "deactivated" };
-        record_attempt(&state, &meta, &email, Some(user), "failure", Some(reason), now).await?;
+        record_failure(&state, &meta, &email, Some(user), reason, now).await?;
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             codes::ACCOUNT_DISABLED,
@@ -142,7 +142,7 @@ pub async fn login(State(state): State<AppState>, meta: ClientMeta, ApiJson(req)
     let mfa = match second_factor(&state, user, &req, now).await {
         Ok(mfa) => mfa,
         Err((reason, error)) => {
-            record_attempt(&state, &meta, &email, Some(user), "failure", Some(reason), now).await?;
+            record_failure(&state, &meta, &email, Some(user), reason, now).await?;
             return Err(error);
         }
     };
@@ -176,7 +176,7 @@ pub async fn login(State(state): State<AppState>, meta: ClientMeta, ApiJson(req)
                 target_type: "user",
                 target_id: &user.id,
                 action: "session.trusted_device_granted",
-                ip: &meta.ip,
+                ip: &meta.ip, user_agent: &meta.user_agent,
                 details: serde_json::json!({ "session": { "id": session_id }, "device": describe_device(&meta.user_agent), "days": TRUSTED_DEVICE_DAYS }),
             },
             now,
@@ -190,8 +190,24 @@ pub async fn login(State(state): State<AppState>, meta: ClientMeta, ApiJson(req)
         .execute(&mut *tx)
         .await?;
     let mut response = issue_tokens(&state, &mut tx, &session_id, now).await?;
+    record_attempt(&mut tx, &meta, &email, &user.id, Some(&user.org_id), "success", None, now).await?;
+    let signed_in = |action: &'static str, details: serde_json::Value| crate::audit::Event {
+        org_id: &user.org_id,
+        actor_id: Some(&user.id),
+        target_type: "user",
+        target_id: &user.id,
+        action,
+        ip: &meta.ip,
+        user_agent: &meta.user_agent,
+        details,
+    };
+    let session = serde_json::json!({ "id": session_id, "device": describe_device(&meta.user_agent) });
+    if mfa.verified {
+        crate::audit::record(&mut tx, signed_in("session.mfa_verified", serde_json::json!({ "session": session, "method": "totp" })), now).await?;
+    }
+    let how = if mfa.verified { "password+totp" } else if mfa.trusted_device { "password+trusted_device" } else { "password" };
+    crate::audit::record(&mut tx, signed_in("session.signed_in", serde_json::json!({ "session": session, "method": how })), now).await?;
     tx.commit().await?;
-    record_attempt(&state, &meta, &email, Some(user), "success", None, now).await?;
     response.mfa_enrollment_required = mfa.enrolment_required;
     response.trusted_device_token = trusted_token;
     Ok(Json(response))
@@ -210,6 +226,10 @@ struct SecondFactor {
     enrolment_required: bool,
     /// A good code came with `trust_device`: grant a trusted-device token.
     grant_trust: bool,
+    /// A TOTP code was checked and was right.
+    verified: bool,
+    /// A trusted device's token stood in for the code.
+    trusted_device: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -236,7 +256,7 @@ async fn second_factor(
     .await
     .map_err(internal)?;
     let Some(secret) = mfa.totp_secret else {
-        return Ok(SecondFactor { enrolment_required: mfa.mfa_required, grant_trust: false });
+        return Ok(SecondFactor { enrolment_required: mfa.mfa_required, grant_trust: false, verified: false, trusted_device: false });
     };
     if let Some(token) = &req.trusted_device_token {
         let trusted: Option<i64> = sqlx::query_scalar(
@@ -249,7 +269,7 @@ async fn second_factor(
         .await
         .map_err(internal)?;
         if trusted.is_some() {
-            return Ok(SecondFactor { enrolment_required: false, grant_trust: false });
+            return Ok(SecondFactor { enrolment_required: false, grant_trust: false, verified: false, trusted_device: true });
         }
     }
     let Some(code) = req.totp.as_deref().filter(|c| !c.trim().is_empty()) else {
@@ -271,7 +291,7 @@ async fn second_factor(
     if spent.rows_affected() != 1 {
         return Err(failed());
     }
-    Ok(SecondFactor { enrolment_required: false, grant_trust: req.trust_device })
+    Ok(SecondFactor { enrolment_required: false, grant_trust: req.trust_device, verified: true, trusted_device: false })
 }
 
 /// Failures that count towards a lock or a rate limit: guesses, not refusals of ours.
@@ -339,13 +359,14 @@ async fn check_limits(state: &AppState, meta: &ClientMeta, email: &str) -> Resul
     Ok(None)
 }
 
-async fn record_attempt(
+/// Records a refused sign-in: its login attempt and its `session.sign_in_failed` event,
+/// together.
+async fn record_failure(
     state: &AppState,
     meta: &ClientMeta,
     email: &str,
     user: Option<&LoginCandidate>,
-    result: &str,
-    reason: Option<&str>,
+    reason: &str,
     at: DateTime<Utc>,
 ) -> Result<()> {
     // An unknown address belongs to no organization; on a server with only one, its
@@ -357,16 +378,49 @@ async fn record_attempt(
             if orgs.len() == 1 { orgs.into_iter().next() } else { None }
         }
     };
+    let mut tx = state.db.begin().await?;
+    let user_id = user.map(|u| u.id.as_str());
+    record_attempt(&mut tx, meta, email, user_id.unwrap_or_default(), org_id.as_deref(), "failure", Some(reason), at).await?;
+    if let Some(org) = &org_id {
+        let (target_type, target_id) = user_id.map_or(("email", email), |id| ("user", id));
+        let event = crate::audit::Event {
+            org_id: org,
+            actor_id: None,
+            target_type,
+            target_id,
+            action: "session.sign_in_failed",
+            ip: &meta.ip,
+            user_agent: &meta.user_agent,
+            details: serde_json::json!({ "reason": reason, "email": email }),
+        };
+        crate::audit::record(&mut tx, event, at).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Appends a login attempt; `user_id` is empty for an unknown address.
+#[allow(clippy::too_many_arguments)]
+async fn record_attempt(
+    tx: &mut Transaction<'_, Sqlite>,
+    meta: &ClientMeta,
+    email: &str,
+    user_id: &str,
+    org_id: Option<&str>,
+    result: &str,
+    reason: Option<&str>,
+    at: DateTime<Utc>,
+) -> Result<()> {
     sqlx::query("INSERT INTO login_attempts (at, email, user_id, org_id, ip, user_agent, result, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
         .bind(at)
         .bind(email)
-        .bind(user.map(|u| u.id.as_str()))
+        .bind((!user_id.is_empty()).then_some(user_id))
         .bind(org_id)
         .bind(&meta.ip)
         .bind(&meta.user_agent)
         .bind(result)
         .bind(reason)
-        .execute(&state.db)
+        .execute(&mut **tx)
         .await?;
     Ok(())
 }
@@ -443,7 +497,7 @@ pub async fn refresh(State(state): State<AppState>, meta: ClientMeta, ApiJson(re
                 target_type: "user",
                 target_id: &row.user_id,
                 action: "session.refresh_token_reused",
-                ip: &meta.ip,
+                ip: &meta.ip, user_agent: &meta.user_agent,
                 details: serde_json::json!({ "session": { "id": row.session_id }, "revoked": true }),
             },
             now,
@@ -496,9 +550,21 @@ pub async fn revoke_session(tx: &mut Transaction<'_, Sqlite>, session_id: &str, 
         (status = 401, description = "Not signed in, or already signed out", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn logout(State(state): State<AppState>, principal: Principal) -> Result<StatusCode> {
+pub async fn logout(State(state): State<AppState>, principal: Principal, meta: ClientMeta) -> Result<StatusCode> {
+    let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    revoke_session(&mut tx, &principal.session_id, "logout", state.clock.now()).await?;
+    revoke_session(&mut tx, &principal.session_id, "logout", now).await?;
+    let event = crate::audit::Event {
+        org_id: &principal.org_id,
+        actor_id: Some(&principal.user_id),
+        target_type: "user",
+        target_id: &principal.user_id,
+        action: "session.signed_out",
+        ip: &meta.ip,
+        user_agent: &meta.user_agent,
+        details: serde_json::json!({ "session": { "id": principal.session_id } }),
+    };
+    crate::audit::record(&mut tx, event, now).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -83,7 +83,7 @@ pub async fn put_avatar(
         target_type: "user",
         target_id: &id,
         action: "user.updated",
-        ip: &meta.ip,
+        ip: &meta.ip, user_agent: &meta.user_agent,
         details: json!({
             "target": { "name": current.display_name, "email": current.email },
             "before": { "avatar_url": current.avatar_url },

@@ -170,7 +170,7 @@ async fn one(
                 } else {
                     UserPatch { departments: Some(groups), ..UserPatch::default() }
                 };
-                match user_edit::apply(state, principal, &meta.ip, org, id, Some(&etag(version)), patch, None).await {
+                match user_edit::apply(state, principal, meta, org, id, Some(&etag(version)), patch, None).await {
                     Err(ApiError::Problem { code, .. }) if code == codes::PRECONDITION_FAILED && attempt == 0 => continue,
                     other => {
                         let saved = other?;

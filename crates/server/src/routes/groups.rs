@@ -122,7 +122,7 @@ pub async fn create_group(State(state): State<AppState>, principal: Principal, m
         .await?;
     let (group, version) = load(&mut tx, org, &id).await?;
     let details = json!({ "target": { "name": name }, "before": null, "after": { "name": name, "kind": new.kind.as_str() } });
-    let event = Event { org_id: org, actor_id: Some(&principal.user_id), target_type: "group", target_id: &id, action: "group.created", ip: &meta.ip, details };
+    let event = Event { org_id: org, actor_id: Some(&principal.user_id), target_type: "group", target_id: &id, action: "group.created", ip: &meta.ip, user_agent: &meta.user_agent, details };
     audit::record(&mut tx, event, now).await?;
     tx.commit().await?;
     Ok(super::json_with_etag(StatusCode::CREATED, group, version))
@@ -173,7 +173,7 @@ pub async fn patch_group(
         .await?;
     let (after, version) = load(&mut tx, org, &id).await?;
     let details = json!({ "target": { "name": before.name }, "before": { "name": before.name }, "after": { "name": after.name } });
-    let event = Event { org_id: org, actor_id: Some(&principal.user_id), target_type: "group", target_id: &id, action: "group.updated", ip: &meta.ip, details };
+    let event = Event { org_id: org, actor_id: Some(&principal.user_id), target_type: "group", target_id: &id, action: "group.updated", ip: &meta.ip, user_agent: &meta.user_agent, details };
     audit::record(&mut tx, event, state.clock.now()).await?;
     tx.commit().await?;
     Ok(super::json_with_etag(StatusCode::OK, after, version))
@@ -239,7 +239,7 @@ pub async fn delete_group(
         "moved_to": target.as_ref().map(|g| json!({ "id": g.id, "name": g.name })),
         "moved": moved,
     });
-    let event = Event { org_id: org, actor_id: Some(&principal.user_id), target_type: "group", target_id: &id, action: "group.deleted", ip: &meta.ip, details };
+    let event = Event { org_id: org, actor_id: Some(&principal.user_id), target_type: "group", target_id: &id, action: "group.deleted", ip: &meta.ip, user_agent: &meta.user_agent, details };
     audit::record(&mut tx, event, state.clock.now()).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())

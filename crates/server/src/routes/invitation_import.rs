@@ -297,7 +297,7 @@ async fn send(state: &AppState, principal: &Principal, meta: &ClientMeta, org: &
         ));
     }
     let (org_name, name) = invitations::sender_of(&state.db, principal).await?;
-    let sender = Sender { org_id: org, org_name: &org_name, user_id: &principal.user_id, name: &name, ip: &meta.ip };
+    let sender = Sender { org_id: org, org_name: &org_name, user_id: &principal.user_id, name: &name, ip: &meta.ip, user_agent: &meta.user_agent };
     let terms = Terms { message: None, notify_email: None, identity_provider: IdentityProvider::Any, tenant_id: None };
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;

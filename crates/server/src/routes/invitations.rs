@@ -135,6 +135,7 @@ pub(crate) struct Sender<'a> {
     pub(crate) user_id: &'a str,
     pub(crate) name: &'a str,
     pub(crate) ip: &'a str,
+    pub(crate) user_agent: &'a str,
 }
 
 /// Why one of `emails` cannot be invited now, if one cannot (the first in order): a
@@ -340,7 +341,7 @@ pub(crate) async fn record(
     }
     let target = row.user_id.clone().unwrap_or_else(|| row.id.clone());
     let actor = (!sender.user_id.is_empty()).then_some(sender.user_id);
-    audit::record(tx, Event { org_id: sender.org_id, actor_id: actor, target_type: "user", target_id: &target, action, ip: sender.ip, details }, now).await
+    audit::record(tx, Event { org_id: sender.org_id, actor_id: actor, target_type: "user", target_id: &target, action, ip: sender.ip, user_agent: sender.user_agent, details }, now).await.map(drop)
 }
 
 fn invitation_mail(sender: &Sender<'_>, row: &Row, link: &str) -> Mail {
@@ -482,7 +483,7 @@ async fn create(state: &AppState, principal: &Principal, meta: &ClientMeta, org:
         return Err(problem);
     }
     let (org_name, name) = sender_of(db, principal).await?;
-    let sender = Sender { org_id: org, org_name: &org_name, user_id: &principal.user_id, name: &name, ip: &meta.ip };
+    let sender = Sender { org_id: org, org_name: &org_name, user_id: &principal.user_id, name: &name, ip: &meta.ip, user_agent: &meta.user_agent };
     let notify = req.notify_email.as_deref().map(str::trim).filter(|n| !n.is_empty());
     let tenant = req.tenant_id.as_deref().map(str::trim).filter(|t| !t.is_empty());
     let message = req.message.as_deref().map(str::trim).filter(|m| !m.is_empty());

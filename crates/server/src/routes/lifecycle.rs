@@ -227,7 +227,7 @@ pub(crate) async fn apply(
             target_type: "user",
             target_id: id,
             action,
-            ip: &meta.ip,
+            ip: &meta.ip, user_agent: &meta.user_agent,
             details: json!({
                 "target": { "name": current.display_name, "email": current.email },
                 "before": { "status": current.status.as_str() },

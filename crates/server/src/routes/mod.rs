@@ -1,6 +1,8 @@
 //! HTTP routes. Every route is registered through `utoipa_axum::routes!`, so a route
 //! without an OpenAPI description does not compile.
 
+pub mod activity;
+pub mod activity_export;
 pub mod apikeys;
 pub mod attempts;
 pub mod auth;
@@ -9,6 +11,7 @@ pub mod bulk;
 pub mod changes;
 pub mod export;
 pub mod groups;
+pub mod host_events;
 pub mod invitation_actions;
 pub mod invitation_import;
 pub mod invitation_list;
@@ -50,6 +53,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(mailbox::mailbox))
         .routes(routes!(users::list_users, user_create::create_user))
         .routes(routes!(export::export_users))
+        .routes(routes!(activity::list_events, host_events::post_event))
+        .routes(routes!(activity_export::export_events))
+        .routes(routes!(activity_export::histogram))
+        .routes(routes!(activity::user_activity))
         .routes(routes!(bulk::bulk))
         .routes(routes!(changes::list_changes))
         .routes(routes!(changes::stream_changes))

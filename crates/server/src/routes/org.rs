@@ -10,7 +10,7 @@ use crate::extract::ApiJson;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use gatehouse_api::{FieldError, MAX_GROUP_NAME_CHARS, Organization, OrganizationPatch, Problem, SeatUsage, codes};
+use gatehouse_api::{FieldError, MAX_AUDIT_RETENTION_DAYS, MAX_GROUP_NAME_CHARS, MIN_AUDIT_RETENTION_DAYS, Organization, OrganizationPatch, Problem, SeatUsage, codes};
 use sqlx::SqliteConnection;
 
 /// Highest seat limit accepted.
@@ -25,6 +25,7 @@ struct OrgRow {
     seat_limit: i64,
     invitation_expiry_days: i64,
     mfa_required: bool,
+    audit_retention_days: i64,
     version: i64,
 }
 
@@ -71,7 +72,7 @@ pub(crate) async fn ensure_seats(conn: &mut SqliteConnection, org: &str, taken: 
 }
 
 async fn load(conn: &mut SqliteConnection, org: &str) -> Result<(Organization, i64)> {
-    let row: OrgRow = sqlx::query_as("SELECT id, name, seat_limit, invitation_expiry_days, mfa_required, version FROM organizations WHERE id = ?")
+    let row: OrgRow = sqlx::query_as("SELECT id, name, seat_limit, invitation_expiry_days, mfa_required, audit_retention_days, version FROM organizations WHERE id = ?")
         .bind(org)
         .fetch_one(&mut *conn)
         .await?;
@@ -83,6 +84,7 @@ async fn load(conn: &mut SqliteConnection, org: &str) -> Result<(Organization, i
         seats_used,
         invitation_expiry_days: u32::try_from(row.invitation_expiry_days).unwrap_or(0),
         mfa_required: row.mfa_required,
+        audit_retention_days: u32::try_from(row.audit_retention_days).unwrap_or(0),
     };
     Ok((org, row.version))
 }
@@ -123,6 +125,15 @@ fn validate(patch: &OrganizationPatch) -> Result<()> {
     {
         error("invitation_expiry_days", "out_of_range", format!("Invitations last from 1 to {MAX_INVITATION_DAYS} days."));
     }
+    if let Some(days) = patch.audit_retention_days
+        && !(MIN_AUDIT_RETENTION_DAYS..=MAX_AUDIT_RETENTION_DAYS).contains(&days)
+    {
+        error(
+            "audit_retention_days",
+            "out_of_range",
+            format!("Audit events are kept from {MIN_AUDIT_RETENTION_DAYS} to {MAX_AUDIT_RETENTION_DAYS} days."),
+        );
+    }
     if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
 }
 
@@ -159,6 +170,7 @@ pub async fn patch_org(
         seat_limit: patch.seat_limit.unwrap_or(before.seat_limit),
         invitation_expiry_days: patch.invitation_expiry_days.unwrap_or(before.invitation_expiry_days),
         mfa_required: patch.mfa_required.unwrap_or(before.mfa_required),
+        audit_retention_days: patch.audit_retention_days.unwrap_or(before.audit_retention_days),
         ..before.clone()
     };
     if after.seat_limit < before.seats_used {
@@ -172,12 +184,14 @@ pub async fn patch_org(
         return Ok(super::json_with_etag(StatusCode::OK, before, version));
     }
     sqlx::query(
-        "UPDATE organizations SET name = ?, seat_limit = ?, invitation_expiry_days = ?, mfa_required = ?, version = version + 1 WHERE id = ?",
+        "UPDATE organizations SET name = ?, seat_limit = ?, invitation_expiry_days = ?, mfa_required = ?, audit_retention_days = ?, \
+         version = version + 1 WHERE id = ?",
     )
     .bind(&after.name)
     .bind(after.seat_limit)
     .bind(after.invitation_expiry_days)
     .bind(after.mfa_required)
+    .bind(after.audit_retention_days)
     .bind(org_id)
     .execute(&mut *tx)
     .await?;
@@ -189,7 +203,7 @@ pub async fn patch_org(
         target_type: "organization",
         target_id: org_id,
         action: "organization.updated",
-        ip: &meta.ip,
+        ip: &meta.ip, user_agent: &meta.user_agent,
         details: audit::diff(&was, &now_value),
     };
     audit::record(&mut tx, event, now).await?;

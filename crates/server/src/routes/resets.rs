@@ -55,7 +55,7 @@ async fn issue(
     tx: &mut Transaction<'_, Sqlite>,
     account: &Account<'_>,
     requested_by: Option<(&str, &str)>,
-    ip: &str,
+    meta: &ClientMeta,
     now: DateTime<Utc>,
 ) -> Result<DateTime<Utc>> {
     let token = crate::tokens::new_token(TOKEN_PREFIX).into_inner();
@@ -86,7 +86,8 @@ async fn issue(
             target_type: "user",
             target_id: account.id,
             action: "user.password_reset_requested",
-            ip,
+            ip: &meta.ip,
+            user_agent: &meta.user_agent,
             details: json!({
                 "target": { "name": account.name, "email": account.email },
                 "self_service": requested_by.is_none(),
@@ -180,7 +181,7 @@ async fn admin_reset(state: &AppState, principal: &Principal, meta: &ClientMeta,
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let account = Account { id: &user.id, org_id: org, email: &user.email, name: &user.display_name };
-    let expires_at = issue(state, &mut tx, &account, Some((&principal.user_id, &admin)), &meta.ip, now).await?;
+    let expires_at = issue(state, &mut tx, &account, Some((&principal.user_id, &admin)), meta, now).await?;
     let sent = PasswordResetSent { user_id: user.id.clone(), sent_to: user.email.clone(), expires_at };
     let body = serde_json::to_vec(&sent).map_err(|e| ApiError::Internal(e.into()))?;
     if let Some(idem) = idem {
@@ -211,7 +212,7 @@ pub async fn request_reset(State(state): State<AppState>, meta: ClientMeta, ApiJ
     // The answer goes out before the lookup, so its timing says nothing about whether the
     // address has an account.
     tokio::spawn(async move {
-        if let Err(e) = self_service_reset(&state, &meta.ip, &email).await {
+        if let Err(e) = self_service_reset(&state, &meta, &email).await {
             tracing::warn!(error = %e, "a self-service password reset failed");
         }
         state.background_done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -219,7 +220,7 @@ pub async fn request_reset(State(state): State<AppState>, meta: ClientMeta, ApiJ
     Ok(StatusCode::ACCEPTED)
 }
 
-async fn self_service_reset(state: &AppState, ip: &str, email: &str) -> Result<()> {
+async fn self_service_reset(state: &AppState, meta: &ClientMeta, email: &str) -> Result<()> {
     // One at a time in this process, so two quick asks cannot both pass the quiet check.
     static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let _turn = ONE_AT_A_TIME.lock().await;
@@ -236,7 +237,7 @@ async fn self_service_reset(state: &AppState, ip: &str, email: &str) -> Result<(
         return Ok(());
     }
     let mut tx = state.db.begin().await?;
-    issue(state, &mut tx, &Account { id: &id, org_id: &org_id, email: &email, name: &name }, None, ip, now).await?;
+    issue(state, &mut tx, &Account { id: &id, org_id: &org_id, email: &email, name: &name }, None, meta, now).await?;
     tx.commit().await?;
     state.wake_mailer();
     Ok(())
@@ -307,7 +308,7 @@ async fn complete(state: &AppState, meta: &ClientMeta, token: &str, password: &S
             target_type: "user",
             target_id: &row.user_id,
             action: "user.password_reset_completed",
-            ip: &meta.ip,
+            ip: &meta.ip, user_agent: &meta.user_agent,
             details: json!({ "sessions_revoked": sessions, "trusted_devices_revoked": trusted }),
         },
         now,

@@ -179,7 +179,7 @@ pub async fn create_role(
         target_type: "role",
         target_id: &id,
         action: "role.created",
-        ip: &meta.ip,
+        ip: &meta.ip, user_agent: &meta.user_agent,
         details: json!({ "target": { "name": name }, "before": null, "after": { "name": role.name, "key": role.key, "permissions": role.permissions } }),
     };
     audit::record(&mut tx, event, now).await?;
@@ -266,7 +266,7 @@ pub async fn patch_role(
     let is = json!({ "name": after.name, "permissions": after.permissions });
     let mut details = audit::diff(&was, &is);
     details["target"] = json!({ "name": before.name });
-    let event = Event { org_id: org, actor_id: Some(&principal.user_id), target_type: "role", target_id: &id, action: "role.updated", ip: &meta.ip, details };
+    let event = Event { org_id: org, actor_id: Some(&principal.user_id), target_type: "role", target_id: &id, action: "role.updated", ip: &meta.ip, user_agent: &meta.user_agent, details };
     audit::record(&mut tx, event, now).await?;
     tx.commit().await?;
     Ok(super::json_with_etag(StatusCode::OK, after, version))
@@ -328,7 +328,7 @@ pub async fn delete_role(
         "members": members.len(),
         "made_members": made_members,
     });
-    let event = Event { org_id: org, actor_id: Some(&principal.user_id), target_type: "role", target_id: &id, action: "role.deleted", ip: &meta.ip, details };
+    let event = Event { org_id: org, actor_id: Some(&principal.user_id), target_type: "role", target_id: &id, action: "role.deleted", ip: &meta.ip, user_agent: &meta.user_agent, details };
     audit::record(&mut tx, event, state.clock.now()).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -259,7 +259,7 @@ pub async fn revoke_session(
             target_type: "user",
             target_id: &user_id,
             action: "session.revoked",
-            ip: &meta.ip,
+            ip: &meta.ip, user_agent: &meta.user_agent,
             details: json!({
                 "target": { "name": user.display_name, "email": user.email },
                 "session": { "id": id, "device": device, "ip": ip },
@@ -332,7 +332,7 @@ pub(crate) async fn logout_user(
             target_type: "user",
             target_id: id,
             action: "user.force_logout",
-            ip: &meta.ip,
+            ip: &meta.ip, user_agent: &meta.user_agent,
             details: json!({
                 "target": { "name": user.display_name, "email": user.email },
                 "sessions_revoked": sessions,

@@ -198,7 +198,7 @@ async fn create(state: &AppState, principal: &Principal, meta: &ClientMeta, org:
         target_type: "user",
         target_id: &id,
         action: "user.created",
-        ip: &meta.ip,
+        ip: &meta.ip, user_agent: &meta.user_agent,
         details: json!({ "target": { "name": user.display_name, "email": user.email }, "before": null, "after": after }),
     };
     audit::record(&mut tx, event, now).await?;
@@ -284,7 +284,7 @@ pub(crate) async fn remove(
         target_type: "user",
         target_id: id,
         action: "user.removed",
-        ip: &meta.ip,
+        ip: &meta.ip, user_agent: &meta.user_agent,
         details: json!({ "target": { "name": user.display_name, "email": user.email }, "before": before, "after": null }),
     };
     audit::record(&mut tx, event, now).await?;

@@ -137,7 +137,7 @@ pub async fn patch_user(
     let if_match = super::if_match(&headers);
     let fingerprinted = (&if_match, &patch);
     Idempotency::handle(&state, &principal, &headers, ("PATCH", &format!("/v1/users/{id}")), &fingerprinted, async |idem| {
-        apply(&state, &principal, &meta.ip, granted.org_id(), &id, if_match.as_deref(), patch.clone(), idem).await.map(Saved::response)
+        apply(&state, &principal, &meta, granted.org_id(), &id, if_match.as_deref(), patch.clone(), idem).await.map(Saved::response)
     })
     .await
 }
@@ -148,7 +148,7 @@ pub async fn patch_user(
 pub(crate) async fn apply(
     state: &AppState,
     principal: &Principal,
-    ip: &str,
+    meta: &super::auth::ClientMeta,
     org: &str,
     id: &str,
     if_match: Option<&str>,
@@ -321,18 +321,21 @@ pub(crate) async fn apply(
     let response = body_of(&user)?;
     let before = serde_json::to_value(&before_edit).map_err(|e| ApiError::Internal(e.into()))?;
     let after = serde_json::to_value(&user).map_err(|e| ApiError::Internal(e.into()))?;
-    let mut details = crate::audit::diff(&before, &after);
-    details["target"] = serde_json::json!({ "name": before_edit.display_name, "email": before_edit.email });
-    let event = crate::audit::Event {
-        org_id: org,
-        actor_id: Some(&principal.user_id),
-        target_type: "user",
-        target_id: id,
-        action: "user.updated",
-        ip,
-        details,
-    };
-    crate::audit::record(&mut tx, event, now).await?;
+    let target = serde_json::json!({ "name": before_edit.display_name, "email": before_edit.email });
+    for (action, mut details) in crate::audit::user_edit_events(&crate::audit::diff(&before, &after)) {
+        details["target"] = target.clone();
+        let event = crate::audit::Event {
+            org_id: org,
+            actor_id: Some(&principal.user_id),
+            target_type: "user",
+            target_id: id,
+            action,
+            ip: &meta.ip,
+            user_agent: &meta.user_agent,
+            details,
+        };
+        crate::audit::record(&mut tx, event, now).await?;
+    }
     if let Some(idem) = idem {
         idem.store(&mut tx, StatusCode::OK, Some(&etag(version)), &response, now).await?;
     }

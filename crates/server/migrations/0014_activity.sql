@@ -1,0 +1,36 @@
+-- The activity log (SPEC A1–A5, issue 7).
+--
+-- Each event keeps the names of who did it and to whom as they were then, so it still
+-- reads right after a rename or removal, and `search`: the lower-cased text `q` matches
+-- (action, names, addresses, IP, details), so a text filter never joins.
+ALTER TABLE audit_events ADD COLUMN user_agent   TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit_events ADD COLUMN actor_name   TEXT;
+ALTER TABLE audit_events ADD COLUMN actor_email  TEXT;
+ALTER TABLE audit_events ADD COLUMN target_name  TEXT;
+ALTER TABLE audit_events ADD COLUMN target_email TEXT;
+ALTER TABLE audit_events ADD COLUMN search       TEXT NOT NULL DEFAULT '';
+
+-- Newest first with the (at, id) keyset, per filter that can drive a page: the log of an
+-- organization, of a target, of an actor, of an action and of an IP address.
+DROP INDEX audit_events_target;
+DROP INDEX audit_events_actor;
+CREATE INDEX audit_events_target ON audit_events (org_id, target_id, at, id);
+CREATE INDEX audit_events_actor  ON audit_events (org_id, actor_id, at, id);
+CREATE INDEX audit_events_action ON audit_events (org_id, action, at, id);
+CREATE INDEX audit_events_ip     ON audit_events (org_id, ip, at, id);
+
+-- Every action an organization's log holds, so `session.*` expands to concrete actions
+-- (one ordered index range each) instead of scanning.
+CREATE TABLE audit_actions (
+    org_id TEXT NOT NULL REFERENCES organizations(id),
+    action TEXT NOT NULL,
+    PRIMARY KEY (org_id, action)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO audit_actions (org_id, action) SELECT DISTINCT org_id, action FROM audit_events;
+
+-- Days an organization keeps its audit events; older ones are purged by the server.
+ALTER TABLE organizations ADD COLUMN audit_retention_days INTEGER NOT NULL DEFAULT 365
+    CHECK (audit_retention_days BETWEEN 30 AND 3650);
+
+-- When an API key last left an `api_key.used` event (one per key per hour).
+ALTER TABLE api_keys ADD COLUMN used_event_at TEXT;

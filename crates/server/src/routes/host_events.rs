@@ -1,0 +1,95 @@
+//! `POST /v1/audit-events`: a host product records its own events ("agent interaction",
+//! …) in the organization's log, with an API key, under its own namespace `app.…`.
+
+use super::activity::Row;
+use super::auth::ClientMeta;
+use crate::app::AppState;
+use crate::audit::{self, Event};
+use crate::auth::Principal;
+use crate::error::{ApiError, Result};
+use crate::extract::ApiJson;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use gatehouse_api::{AuditEvent, HOST_ACTION_PREFIX, MAX_HOST_EVENT_DETAILS, NewAuditEvent, Problem, codes, is_host_action, is_known_action};
+
+fn check(new: &NewAuditEvent) -> Result<()> {
+    let action = new.action.trim();
+    if is_known_action(action) && !is_host_action(action) {
+        return Err(ApiError::field(
+            "action",
+            codes::RESERVED_ACTION,
+            format!("`{action}` is recorded by Gatehouse itself; a host product's actions start with `{HOST_ACTION_PREFIX}`."),
+        ));
+    }
+    if !is_host_action(action) {
+        let shown: String = action.chars().take(80).collect();
+        return Err(ApiError::field(
+            "action",
+            codes::RESERVED_ACTION,
+            format!("`{shown}` is not a host-product action: write `{HOST_ACTION_PREFIX}` and 1–64 lower-case letters, digits, `_` or `.`, e.g. app.agent_interaction."),
+        ));
+    }
+    if let Some(ip) = &new.ip
+        && ip.parse::<std::net::IpAddr>().is_err()
+    {
+        return Err(ApiError::field("ip", "invalid", format!("`{}` is not an IP address.", ip.chars().take(60).collect::<String>())));
+    }
+    if let Some(details) = &new.details {
+        if !details.is_object() {
+            return Err(ApiError::field("details", "invalid", "`details` must be a JSON object."));
+        }
+        if details.to_string().len() > MAX_HOST_EVENT_DETAILS {
+            return Err(ApiError::field("details", "too_long", format!("`details` may hold at most {} KiB of JSON.", MAX_HOST_EVENT_DETAILS / 1024)));
+        }
+    }
+    if let Some(u) = &new.user_id {
+        super::paging::check_id("user", u)?;
+    }
+    Ok(())
+}
+
+/// Records a host product's event; the caller must be an API key, which is its actor.
+#[utoipa::path(
+    post, path = "/v1/audit-events", tag = "activity",
+    request_body = NewAuditEvent,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The event as recorded", body = AuditEvent),
+        (status = 400, description = "An action outside `app.…` (`reserved_action`), an invalid IP, user id or details", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an API key (`api_key_required`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user in the key's organization", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn post_event(State(state): State<AppState>, principal: Principal, meta: ClientMeta, ApiJson(new): ApiJson<NewAuditEvent>) -> Result<(StatusCode, Json<AuditEvent>)> {
+    let Some(key_id) = principal.api_key_id.clone() else {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, codes::API_KEY_REQUIRED, "Host products post events with an API key, not a user's session."));
+    };
+    check(&new)?;
+    let target = new.user_id.clone().unwrap_or_else(|| principal.user_id.clone());
+    let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users WHERE id = ? AND org_id = ?").bind(&target).bind(&principal.org_id).fetch_optional(&state.db).await?;
+    if known.is_none() {
+        return Err(ApiError::not_found("No user with this id in the key's organization."));
+    }
+    let key_name: String = sqlx::query_scalar("SELECT name FROM api_keys WHERE id = ?").bind(&key_id).fetch_one(&state.db).await?;
+    let mut details = new.details.clone().unwrap_or_else(|| serde_json::json!({}));
+    details["api_key"] = serde_json::json!({ "id": key_id, "name": key_name });
+    let now = state.clock.now();
+    let ip = new.ip.clone().unwrap_or_else(|| meta.ip.clone());
+    let mut tx = state.db.begin().await?;
+    let event = Event {
+        org_id: &principal.org_id,
+        actor_id: Some(&principal.user_id),
+        target_type: "user",
+        target_id: &target,
+        action: new.action.trim(),
+        ip: &ip,
+        user_agent: &meta.user_agent,
+        details,
+    };
+    let id = audit::record(&mut tx, event, now).await?;
+    let row: Row = sqlx::query_as(&format!("SELECT {} FROM audit_events WHERE id = ?", super::activity::COLUMNS)).bind(&id).fetch_one(&mut *tx).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(row.into_event())))
+}
