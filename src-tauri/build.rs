@@ -52,6 +52,13 @@ const COMMANDS: &[&str] = &[
     "api_keys",
     "create_api_key",
     "set_api_key_suspended",
+    "activity",
+    "activity_histogram",
+    "start_activity_export",
+    "activity_export_status",
+    "cancel_activity_export",
+    "activity_settings",
+    "set_activity_window",
 ];
 
 fn main() {

@@ -104,6 +104,7 @@ fn constants() -> String {
     }
     let permissions: Vec<[&str; 2]> = api::PERMISSIONS.iter().map(|(k, d)| [*k, *d]).collect();
     let reasons: Vec<[&str; 2]> = api::LOGIN_FAILURE_REASONS.iter().map(|(k, d)| [*k, *d]).collect();
+    let actions: Vec<[&str; 3]> = api::AUDIT_ACTIONS.iter().map(|(a, area, label)| [*a, *area, *label]).collect();
     format!(
         "\n/** The permission catalogue, in the server's order: [key, what it allows]. */\n\
          export const PERMISSIONS: readonly (readonly [string, string])[] = {};\n\n\
@@ -120,7 +121,13 @@ fn constants() -> String {
          export const MAX_IMPORT_BYTES = {};\n\
          export const MAX_INVITES_PER_REQUEST = {};\n\
          export const MAX_INVITATION_MESSAGE_CHARS = {};\n\
-         export const MAX_TENANT_ID_CHARS = {};\n",
+         export const MAX_TENANT_ID_CHARS = {};\n\n\
+         /** Every action the server records: [action, area, label]. */\n\
+         export const AUDIT_ACTIONS: readonly (readonly [string, string, string])[] = {};\n\
+         /** Days of activity a connection keeps for reading offline: the default and the bounds. */\n\
+         export const DEFAULT_ACTIVITY_WINDOW_DAYS = {};\n\
+         export const MIN_ACTIVITY_WINDOW_DAYS = {};\n\
+         export const MAX_ACTIVITY_WINDOW_DAYS = {};\n",
         json(&permissions),
         json(&api::RESERVED_ATTRIBUTE_KEYS),
         api::MAX_CUSTOM_ATTRIBUTES,
@@ -132,6 +139,10 @@ fn constants() -> String {
         api::MAX_INVITES_PER_REQUEST,
         api::MAX_INVITATION_MESSAGE_CHARS,
         api::MAX_TENANT_ID_CHARS,
+        json(&actions),
+        api::DEFAULT_ACTIVITY_WINDOW_DAYS,
+        gatehouse_client::ACTIVITY_WINDOW_DAYS.start(),
+        gatehouse_client::ACTIVITY_WINDOW_DAYS.end(),
     )
 }
 

@@ -105,6 +105,9 @@ pub struct AppState {
     enrolling: Mutex<Option<(Client, SessionInfo)>>,
 }
 
+/// The permission to read the activity log.
+const AUDIT_READ: &str = "audit.read";
+
 fn client_options() -> ClientOptions {
     ClientOptions {
         user_agent: format!("gatehouse-desktop/{} ({})", env!("CARGO_PKG_VERSION"), gatehouse_client::os_name()),
@@ -192,7 +195,9 @@ async fn activate<R: Runtime>(app: &AppHandle<R>, client: Client, info: SessionI
     }
     let last = cache.meta("last_synced_at").await?;
     let client = Arc::new(client);
-    let worker = Worker::start(client.clone(), cache.clone(), last);
+    // The activity window is cached only for accounts that may read the log.
+    let activity = info.permissions.iter().any(|p| p == AUDIT_READ);
+    let worker = Worker::start(client.clone(), cache.clone(), last, activity);
     Ok(Active { client, info, cache, worker })
 }
 
@@ -289,6 +294,14 @@ pub async fn current_session<R: Runtime>(app: &AppHandle<R>, state: &AppState) -
 
 fn not_signed_in() -> IpcError {
     IpcError::new(IpcErrorCode::NotSignedIn, "Sign in to continue.")
+}
+
+/// The active connection's client, cache and worker state, for the command modules.
+pub(crate) async fn active_connection(state: &AppState) -> Result<(Arc<Client>, Cache, Arc<crate::sync::Shared>), IpcError> {
+    match state.active.lock().await.as_ref() {
+        Some(active) => Ok((active.client.clone(), active.cache.clone(), active.worker.shared.clone())),
+        None => Err(not_signed_in()),
+    }
 }
 
 /// Runs `f` on the active connection's cache.

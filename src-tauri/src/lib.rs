@@ -6,19 +6,22 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+mod activity;
 mod bindings;
 mod commands;
 mod connections;
 mod error;
 mod sync;
 
+pub use activity::{ActivityExportStatus, ActivitySettings};
+pub use gatehouse_client::ActivityPage;
 pub use bindings::typescript_bindings;
 pub use commands::{AppState, CachedUserPage, CurrentSession, ExportStatus, LogoutStatus, SessionInfo, SignInArgs, TotpSetup};
 pub use connections::SavedConnection;
 pub use error::{IpcError, IpcErrorCode};
 
 use gatehouse_client::api::{
-    ApiKey, BulkRequest, ImportReport, Invitation, InvitationLink, InvitationPage, InvitationStatus, InvitationsCreated, MailMessage, NewInvitations, PasswordResetSent, BulkResponse, CreatedApiKey, Directory, Group, LoginAttemptPage, LoginAttemptQuery, NewGroup, NewRole, NewUser, Organization, OrganizationPatch, OutboxAction, OutboxEntry,
+    AuditEventQuery, Histogram, HistogramBucket, ApiKey, BulkRequest, ImportReport, Invitation, InvitationLink, InvitationPage, InvitationStatus, InvitationsCreated, MailMessage, NewInvitations, PasswordResetSent, BulkResponse, CreatedApiKey, Directory, Group, LoginAttemptPage, LoginAttemptQuery, NewGroup, NewRole, NewUser, Organization, OrganizationPatch, OutboxAction, OutboxEntry,
     Resolution, Revocation, Role, RolePatch, SessionPage, SessionQuery, SyncStatus, User, UserListQuery, UserPatch,
 };
 use tauri::{AppHandle, Manager, State};
@@ -179,12 +182,32 @@ app_commands! {
     create_api_key(user_id: String, name: String) -> CreatedApiKey => commands::create_api_key(state, user_id, name).await;
     /// Suspends (true) or restores (false) an API key.
     set_api_key_suspended(key_id: String, suspended: bool) -> ApiKey => commands::set_api_key_suspended(state, key_id, suspended).await;
+    /// One page of the activity log, newest first: from the server, or from the cached
+    /// window when it cannot be reached (`offline`; `beyond_window` when older events
+    /// need a connection). A `user_id` alone reads the user's timeline.
+    activity(query: AuditEventQuery) -> ActivityPage => activity::activity(state, query).await;
+    /// Matching events per hour or day, every bucket present, oldest first (offline: the
+    /// part inside the cached window).
+    activity_histogram(query: AuditEventQuery, bucket: HistogramBucket) -> Histogram => activity::histogram(state, query, bucket).await;
+    /// Asks where to save (native dialog), then exports the filtered log from the server
+    /// as CSV; the chosen path, or null when the dialog was cancelled.
+    start_activity_export(query: AuditEventQuery) -> Option<String> => activity::start_export(&app, state, query).await;
+    /// How the running or last activity export went.
+    activity_export_status() -> ActivityExportStatus => activity::export_status(state).await;
+    /// Stops the running activity export; its partial file is deleted.
+    cancel_activity_export() -> () => activity::cancel_export(state).await;
+    /// How many days of activity are kept for reading offline, and what is cached.
+    activity_settings() -> ActivitySettings => activity::settings(state).await;
+    /// Keeps `days` (1–365) of activity for reading offline.
+    set_activity_window(days: u32) -> ActivitySettings => activity::set_window(state, days).await;
 }
 
 /// Starts the app.
 pub fn run() {
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_store::Builder::new().build())
+        // Used from Rust only (the activity export's Save dialog): no UI permission.
+        .plugin(tauri_plugin_dialog::init())
         .manage(AppState::default())
         .setup(|app| {
             init_logging(app.handle());

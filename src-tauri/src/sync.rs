@@ -23,6 +23,9 @@ pub struct Shared {
     /// What the UI polls; `revision` moves whenever what the cache shows changed.
     status: Mutex<SyncStatus>,
     wake: Notify,
+    /// Asks the activity task to refresh the cached window (a stored permit, so refreshes
+    /// asked for while one runs make one more, not many).
+    activity: Notify,
 }
 
 impl Shared {
@@ -43,6 +46,7 @@ impl Shared {
                 session_ended: None,
             }),
             wake: Notify::new(),
+            activity: Notify::new(),
         }
     }
 
@@ -63,6 +67,12 @@ impl Shared {
     /// Ask the worker to sync and replay now.
     pub fn wake(&self) {
         self.wake.notify_one();
+    }
+
+    /// Ask for the cached activity window to be brought up to date (a no-op for an
+    /// account that may not read the log: nothing listens).
+    pub fn refresh_activity(&self) {
+        self.activity.notify_one();
     }
 }
 
@@ -85,13 +95,17 @@ impl Drop for Worker {
 }
 
 impl Worker {
-    /// Starts syncing `cache` from `client`.
-    pub fn start(client: Arc<Client>, cache: Cache, last_synced_at: Option<String>) -> Self {
+    /// Starts syncing `cache` from `client`; with `activity`, also the cached window of the
+    /// activity log, after each sync that reached the server.
+    pub fn start(client: Arc<Client>, cache: Cache, last_synced_at: Option<String>, activity: bool) -> Self {
         let shared = Arc::new(Shared::new());
         shared.update(|s| s.last_synced_at = last_synced_at);
-        let main = tauri::async_runtime::spawn(run(client.clone(), cache, shared.clone()));
-        let stream = tauri::async_runtime::spawn(follow_stream(client, shared.clone()));
-        Self { shared, tasks: vec![main, stream] }
+        let mut tasks = vec![tauri::async_runtime::spawn(follow_stream(client.clone(), shared.clone()))];
+        if activity {
+            tasks.push(tauri::async_runtime::spawn(refresh_activity(client.clone(), cache.clone(), shared.clone())));
+        }
+        tasks.push(tauri::async_runtime::spawn(run(client, cache, shared.clone())));
+        Self { shared, tasks }
     }
 }
 
@@ -191,9 +205,27 @@ async fn run(client: Arc<Client>, cache: Cache, shared: Arc<Shared>) {
             }
         }
         was_online = online && lock(&shared.status).online;
+        if was_online {
+            // On its own task: the user sync never waits for the activity log.
+            shared.refresh_activity();
+        }
         refresh_counts(&cache, &shared).await;
         let wait = if was_online { ONLINE_INTERVAL } else { OFFLINE_INTERVAL };
         let _ = tokio::time::timeout(wait, shared.wake.notified()).await;
+    }
+}
+
+/// Keeps the cached activity window up to date, one refresh at a time, whenever asked.
+/// Failures wait for the next ask: the main loop decides what offline or a session's end
+/// means.
+async fn refresh_activity(client: Arc<Client>, cache: Cache, shared: Arc<Shared>) {
+    loop {
+        shared.activity.notified().await;
+        let started = Instant::now();
+        match client.refresh_activity_window(&cache, chrono::Utc::now()).await {
+            Ok(r) => tracing::debug!(fetched = r.fetched, pruned = r.pruned, ms = started.elapsed().as_millis() as u64, "activity window refreshed"),
+            Err(e) => tracing::info!(error = %e, "activity refresh failed"),
+        }
     }
 }
 

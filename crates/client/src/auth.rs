@@ -15,6 +15,10 @@ use url::Url;
 /// flight does not race its expiry.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(30);
 
+/// Whole-request limit of a streamed answer (an export of millions of events); each read
+/// still has the normal timeout.
+const STREAM_TIMEOUT: Duration = Duration::from_secs(6 * 3600);
+
 /// How a [`Client`] talks HTTP.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
@@ -59,6 +63,8 @@ pub struct Client {
     store: Arc<dyn TokenStore>,
     /// Held across a refresh, so only one refresh token is ever in flight.
     access: Mutex<Option<AccessToken>>,
+    /// [`ClientOptions::timeout`], applied per read to streamed answers.
+    read_timeout: Duration,
 }
 
 impl std::fmt::Debug for Client {
@@ -100,7 +106,7 @@ impl Client {
             .build()
             .map_err(|e| Error::Protocol(e.to_string()))?;
         let key = ConnectionKey::new(base.as_str(), email);
-        Ok(Self { base, http, key, store, access: Mutex::new(None) })
+        Ok(Self { base, http, key, store, access: Mutex::new(None), read_timeout: options.timeout })
     }
 
     /// Signs in with e-mail and password, and the current TOTP code when the account has
@@ -221,6 +227,36 @@ impl Client {
         body: Option<(&[u8], &str)>,
         headers: &[(&str, &str)],
     ) -> Result<(bytes::Bytes, reqwest::header::HeaderMap)> {
+        self.authed(method, path, body, headers, None, |res| self.read_body(res)).await
+    }
+
+    /// A GET whose successful answer is read by the caller as it arrives (a long CSV
+    /// export): the same token handling as [`Self::send_authed_raw`], but the body is not
+    /// collected and the whole-request timeout gives way to one per read, which the caller
+    /// applies with [`Self::read_timeout`].
+    pub(crate) async fn get_streamed(&self, path: &str) -> Result<reqwest::Response> {
+        self.authed(Method::GET, path, None, &[], Some(STREAM_TIMEOUT), |res| async { Ok(res) }).await
+    }
+
+    /// How long one read of a streamed answer may take before the server counts as gone.
+    pub(crate) fn read_timeout(&self) -> Duration {
+        self.read_timeout
+    }
+
+    /// Sends with a valid access token, refreshing and retrying once when the server says
+    /// the token expired; `finish` takes the successful answer.
+    async fn authed<T, Fut>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<(&[u8], &str)>,
+        headers: &[(&str, &str)],
+        timeout: Option<Duration>,
+        finish: impl Fn(reqwest::Response) -> Fut,
+    ) -> Result<T>
+    where
+        Fut: std::future::Future<Output = Result<T>>,
+    {
         let mut retried = false;
         // A pooled connection the server closed (it restarted, a proxy timed it out) fails
         // the next request before anything was processed. A request that is safe to repeat
@@ -235,7 +271,14 @@ impl Client {
             if let Some((bytes, content_type)) = body {
                 req = req.header(reqwest::header::CONTENT_TYPE, content_type).body(bytes.to_vec());
             }
-            match self.send_raw(req).await {
+            if let Some(timeout) = timeout {
+                req = req.timeout(timeout);
+            }
+            let answer = match self.send_response(req).await {
+                Ok(res) => finish(res).await,
+                Err(e) => Err(e),
+            };
+            match answer {
                 Err(Error::Api(p)) if p.code == codes::TOKEN_EXPIRED && !retried => {
                     retried = true;
                     self.access_token(true).await?;
@@ -331,13 +374,17 @@ impl Client {
 
     /// Sends, mapping transport failures and problem documents; a success's body as is.
     async fn send_raw(&self, req: RequestBuilder) -> Result<(bytes::Bytes, reqwest::header::HeaderMap)> {
+        self.read_body(self.send_response(req).await?).await
+    }
+
+    /// Sends, mapping transport failures and problem documents; a success unread.
+    async fn send_response(&self, req: RequestBuilder) -> Result<reqwest::Response> {
         let res = req.send().await.map_err(|e| Error::from_transport(&self.base, &e))?;
         let status = res.status();
-        let headers = res.headers().clone();
-        let bytes = res.bytes().await.map_err(|e| Error::from_transport(&self.base, &e))?;
         if status.is_success() {
-            return Ok((bytes, headers));
+            return Ok(res);
         }
+        let bytes = res.bytes().await.map_err(|e| Error::from_transport(&self.base, &e))?;
         match serde_json::from_slice::<Problem>(&bytes) {
             Ok(problem) => Err(Error::Api(Box::new(problem))),
             Err(_) => Err(Error::Protocol(format!(
@@ -345,6 +392,12 @@ impl Client {
                 self.base.as_str().trim_end_matches('/')
             ))),
         }
+    }
+
+    async fn read_body(&self, res: reqwest::Response) -> Result<(bytes::Bytes, reqwest::header::HeaderMap)> {
+        let headers = res.headers().clone();
+        let bytes = res.bytes().await.map_err(|e| Error::from_transport(&self.base, &e))?;
+        Ok((bytes, headers))
     }
 }
 

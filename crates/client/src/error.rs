@@ -58,6 +58,12 @@ impl Error {
         }
     }
 
+    /// No answer from the server (it is down, or something else answered): what the app
+    /// reads from its cache instead.
+    pub fn is_offline(&self) -> bool {
+        matches!(self, Self::Unreachable { .. } | Self::Protocol(_))
+    }
+
     pub(crate) fn from_transport(url: &url::Url, e: &reqwest::Error) -> Self {
         let reason = if e.is_timeout() {
             "the request timed out".to_owned()

@@ -9,6 +9,8 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 #![warn(missing_docs)]
 
+mod activity;
+mod activity_cache;
 mod auth;
 pub mod cache;
 mod directory;
@@ -22,6 +24,8 @@ mod search;
 mod sessions;
 mod users;
 
+pub use activity::{ActivityPage, ActivityRefresh};
+pub use activity_cache::ACTIVITY_WINDOW_DAYS;
 pub use cache::Cache;
 pub use auth::{Client, ClientOptions, os_name, parse_server_url};
 pub use error::{Error, Result};

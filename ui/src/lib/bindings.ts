@@ -2,6 +2,68 @@
 // `cargo xtask test` fails when this file differs from what the Rust code generates.
 import { invoke } from "@tauri-apps/api/core";
 
+export type ActivityExportStatus = { 
+/**
+ * An export is being written.
+ */
+running: boolean, 
+/**
+ * Events written so far.
+ */
+done: number, 
+/**
+ * Events the server said it will write.
+ */
+total: number | null, 
+/**
+ * The finished file.
+ */
+path: string | null, 
+/**
+ * Why it failed.
+ */
+error: string | null, 
+/**
+ * The admin cancelled it; nothing was kept.
+ */
+cancelled: boolean, };
+
+export type ActivityPage = { 
+/**
+ * Events, newest first.
+ */
+items: Array<AuditEvent>, 
+/**
+ * Pass as `cursor` with the same filters for the next page; `None` on the last.
+ */
+next_cursor: string | null, 
+/**
+ * Served from the local cache: the server could not be reached.
+ */
+offline: boolean, 
+/**
+ * The oldest time the cache covers (events from then on are kept for offline reading).
+ */
+window_start: string, 
+/**
+ * Offline, and the query reaches before `window_start`: older events need a connection.
+ */
+beyond_window: boolean, };
+
+export type ActivitySettings = { 
+/**
+ * Days kept (1–365).
+ */
+window_days: number, 
+/**
+ * Events in the cache now.
+ */
+cached_events: number, 
+/**
+ * The oldest cached event's time.
+ */
+oldest_cached: string | null, };
+
 export type ApiKey = { 
 /**
  * Key id.
@@ -36,6 +98,99 @@ suspended_at: string | null,
  * reactivated).
  */
 suspended_reason: string | null, };
+
+export type AuditEvent = { 
+/**
+ * Event id.
+ */
+id: string, 
+/**
+ * When it happened.
+ */
+at: string, 
+/**
+ * `noun.verb`, one of [`AUDIT_ACTIONS`] or `app.…`.
+ */
+action: string, 
+/**
+ * Who did it; `null` for the system or someone not signed in (a failed sign-in).
+ */
+actor: AuditParty | null, 
+/**
+ * What it was done to.
+ */
+target: AuditParty, 
+/**
+ * Where the request came from.
+ */
+ip: string, 
+/**
+ * The requester's user agent.
+ */
+user_agent: string, 
+/**
+ * What changed: `{"before": {…}, "after": {…}}` for edits, and whatever else the
+ * action keeps (a failure reason, a session id, a host product's payload).
+ */
+details: Record<string, unknown>, };
+
+export type AuditEventQuery = { 
+/**
+ * Events where this user (id) is the actor or the target.
+ */
+user_id?: string | null, 
+/**
+ * Events this user (id) did.
+ */
+actor_id?: string | null, 
+/**
+ * Actions, comma-separated; `area.*` takes every action starting `area.`
+ * (e.g. `session.*,user.deactivated`).
+ */
+action?: string | null, 
+/**
+ * From this time on (RFC 3339, inclusive).
+ */
+from?: string | null, 
+/**
+ * Before this time (RFC 3339, exclusive).
+ */
+to?: string | null, 
+/**
+ * Exactly this IP address.
+ */
+ip?: string | null, 
+/**
+ * Case-insensitive text in names, e-mail addresses, the action and the details.
+ */
+q?: string | null, 
+/**
+ * Page size, 1–500 (default 50).
+ */
+limit?: number | null, 
+/**
+ * `next_cursor` of the previous page (of the same filters).
+ */
+cursor?: string | null, };
+
+export type AuditParty = { 
+/**
+ * `user`, `api_key`, `role`, `group`, `organization`, `email` (an unknown address
+ * typed at sign-in) or `system`.
+ */
+type: string, 
+/**
+ * Its id (for `email`, the address).
+ */
+id: string, 
+/**
+ * A name for people: display name, key name, role name…
+ */
+name: string | null, 
+/**
+ * A user's e-mail address.
+ */
+email: string | null, };
 
 export type AuthMethod = "password" | "google" | "microsoft" | "saml";
 
@@ -268,6 +423,40 @@ name: string,
  * Department or company.
  */
 kind: GroupKind, };
+
+export type Histogram = { 
+/**
+ * Bucket width.
+ */
+bucket: HistogramBucket, 
+/**
+ * Start of the first bucket (inclusive).
+ */
+from: string, 
+/**
+ * End of the last bucket (exclusive).
+ */
+to: string, 
+/**
+ * The bars, oldest first.
+ */
+bars: Array<HistogramBar>, 
+/**
+ * Sum of the bars.
+ */
+total: number, };
+
+export type HistogramBar = { 
+/**
+ * Start of the bucket.
+ */
+start: string, 
+/**
+ * Events in `[start, start + bucket)`.
+ */
+count: number, };
+
+export type HistogramBucket = "hour" | "day";
 
 export type IdentityProvider = "any" | "google" | "microsoft";
 
@@ -750,7 +939,11 @@ invitation_expiry_days: number,
 /**
  * Every member must enroll MFA.
  */
-mfa_required: boolean, };
+mfa_required: boolean, 
+/**
+ * Days audit events are kept before they are purged (SPEC A1).
+ */
+audit_retention_days: number, };
 
 export type OrganizationPatch = { 
 /**
@@ -768,7 +961,11 @@ invitation_expiry_days?: number | null,
 /**
  * Require MFA of every member.
  */
-mfa_required?: boolean | null, };
+mfa_required?: boolean | null, 
+/**
+ * Days to keep audit events, 30–3650.
+ */
+audit_retention_days?: number | null, };
 
 export type OrganizationRef = { 
 /**
@@ -1382,6 +1579,20 @@ export const commands = {
   createApiKey: (userId: string, name: string) => invoke<CreatedApiKey>("create_api_key", { userId, name }),
   /** Suspends (true) or restores (false) an API key. */
   setApiKeySuspended: (keyId: string, suspended: boolean) => invoke<ApiKey>("set_api_key_suspended", { keyId, suspended }),
+  /** One page of the activity log, newest first: from the server, or from the cached window when it cannot be reached (`offline`; `beyond_window` when older events need a connection). A `user_id` alone reads the user's timeline. */
+  activity: (query: AuditEventQuery) => invoke<ActivityPage>("activity", { query }),
+  /** Matching events per hour or day, every bucket present, oldest first (offline: the part inside the cached window). */
+  activityHistogram: (query: AuditEventQuery, bucket: HistogramBucket) => invoke<Histogram>("activity_histogram", { query, bucket }),
+  /** Asks where to save (native dialog), then exports the filtered log from the server as CSV; the chosen path, or null when the dialog was cancelled. */
+  startActivityExport: (query: AuditEventQuery) => invoke<string | null>("start_activity_export", { query }),
+  /** How the running or last activity export went. */
+  activityExportStatus: () => invoke<ActivityExportStatus>("activity_export_status"),
+  /** Stops the running activity export; its partial file is deleted. */
+  cancelActivityExport: () => invoke<null>("cancel_activity_export"),
+  /** How many days of activity are kept for reading offline, and what is cached. */
+  activitySettings: () => invoke<ActivitySettings>("activity_settings"),
+  /** Keeps `days` (1–365) of activity for reading offline. */
+  setActivityWindow: (days: number) => invoke<ActivitySettings>("set_activity_window", { days }),
 };
 
 /** The permission catalogue, in the server's order: [key, what it allows]. */
@@ -1404,3 +1615,10 @@ export const MAX_IMPORT_BYTES = 5242880;
 export const MAX_INVITES_PER_REQUEST = 500;
 export const MAX_INVITATION_MESSAGE_CHARS = 2000;
 export const MAX_TENANT_ID_CHARS = 200;
+
+/** Every action the server records: [action, area, label]. */
+export const AUDIT_ACTIONS: readonly (readonly [string, string, string])[] = [["session.signed_in","Sign-in","Signed in"],["session.signed_out","Sign-in","Signed out"],["session.sign_in_failed","Sign-in","Sign-in failed"],["session.mfa_verified","Sign-in","MFA verified"],["session.trusted_device_granted","Sign-in","Trusted device granted"],["session.revoked","Sessions","Session revoked"],["session.refresh_token_reused","Sessions","Refresh token reused"],["user.force_logout","Sessions","Forced logout"],["user.created","Users","User created"],["user.updated","Users","Profile edited"],["user.roles_changed","Users","Roles changed"],["user.departments_changed","Users","Departments changed"],["user.deactivated","Users","Deactivated"],["user.reactivated","Users","Reactivated"],["user.removed","Users","Removed"],["invitation.sent","Invitations","Invitation sent"],["invitation.resent","Invitations","Invitation resent"],["invitation.revoked","Invitations","Invitation revoked"],["invitation.accepted","Invitations","Invitation accepted"],["invitation.declined","Invitations","Invitation declined"],["user.password_reset_requested","Security","Password reset requested"],["user.password_reset_completed","Security","Password reset completed"],["user.mfa_enrolled","Security","MFA enrolled"],["user.mfa_reset","Security","MFA reset"],["api_key.created","API keys","API key created"],["api_key.used","API keys","API key used"],["api_key.suspended","API keys","API key suspended"],["api_key.restored","API keys","API key restored"],["organization.updated","Organization","Settings changed"],["role.created","Organization","Role created"],["role.updated","Organization","Role edited"],["role.deleted","Organization","Role deleted"],["group.created","Organization","Department created"],["group.updated","Organization","Department renamed"],["group.deleted","Organization","Department deleted"]];
+/** Days of activity a connection keeps for reading offline: the default and the bounds. */
+export const DEFAULT_ACTIVITY_WINDOW_DAYS = 30;
+export const MIN_ACTIVITY_WINDOW_DAYS = 1;
+export const MAX_ACTIVITY_WINDOW_DAYS = 365;
