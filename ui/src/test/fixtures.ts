@@ -1,6 +1,10 @@
 // Test data shaped exactly like the generated bindings.
 import type {
+  ActivityPage,
+  AuditEvent,
   CachedUserPage,
+  Histogram,
+  HistogramBucket,
   CurrentSession,
   Directory,
   ImportReport,
@@ -225,5 +229,47 @@ export function importReport(rows: ImportRow[], overrides: Partial<ImportReport>
     seats_short: 0,
     invitations: [],
     ...overrides,
+  };
+}
+
+/** An audit event: a profile edit of Dana by the owner unless told otherwise. */
+export function makeEvent(overrides: Partial<AuditEvent> = {}): AuditEvent {
+  seq += 1;
+  return {
+    id: `e-${seq}`,
+    at: new Date(Date.now() - seq * 60_000).toISOString(),
+    action: 'user.updated',
+    actor: { type: 'user', id: 'u-owner', name: 'Olivia Owner', email: 'owner@acme.test' },
+    target: { type: 'user', id: 'u-dana', name: 'Dana Scully', email: 'dana@acme.test' },
+    ip: '198.51.100.7',
+    user_agent: 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0',
+    details: {},
+    ...overrides,
+  };
+}
+
+/** An `activity` answer from the server (online). */
+export function activityPage(items: AuditEvent[], overrides: Partial<ActivityPage> = {}): ActivityPage {
+  return {
+    items,
+    next_cursor: null,
+    offline: false,
+    window_start: new Date(Date.now() - 30 * 24 * 3_600_000).toISOString(),
+    beyond_window: false,
+    ...overrides,
+  };
+}
+
+/** A histogram of `counts`, one bar per bucket from `from` on. */
+export function histogram(bucket: HistogramBucket, from: string, counts: number[]): Histogram {
+  const step = bucket === 'day' ? 24 * 3_600_000 : 3_600_000;
+  const start = Date.parse(from);
+  const bars = counts.map((count, i) => ({ start: new Date(start + i * step).toISOString().replace('.000Z', 'Z'), count }));
+  return {
+    bucket,
+    from: bars[0]?.start ?? from,
+    to: new Date(start + counts.length * step).toISOString().replace('.000Z', 'Z'),
+    bars,
+    total: counts.reduce((a, b) => a + b, 0),
   };
 }

@@ -17,6 +17,9 @@ export function mockCommands(handlers: Record<string, Handler>): Call[] {
       sync_status: () => syncStatus(),
       directory: () => DIRECTORY,
       logout_status: (a) => ({ user_id: a.userId, queued: null, confirmed: null }),
+      // The activity log looks for an export still running, Settings for what is cached.
+      activity_export_status: () => ({ running: false, done: 0, total: null, path: null, error: null, cancelled: false }),
+      activity_settings: () => ({ window_days: 30, cached_events: 0, oldest_cached: null }),
     };
     const handler = handlers[cmd] ?? fallback[cmd];
     if (!handler) throw { code: 'internal', message: `unmocked command ${cmd}`, field: null, fields: [] };

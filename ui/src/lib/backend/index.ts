@@ -47,6 +47,12 @@ import {
   type InvitationStatus,
   type InvitationsCreated,
   type NewInvitations,
+  type ActivityExportStatus,
+  type ActivityPage,
+  type ActivitySettings,
+  type AuditEventQuery,
+  type Histogram,
+  type HistogramBucket,
 } from '../bindings';
 
 export type { IpcError, IpcErrorCode };
@@ -130,6 +136,20 @@ export interface Backend {
   /** Invites every row of one CSV batch, refused unless all are valid; a retry with the
    * same `idempotencyKey` gets the first answer (online only). */
   importInvitations(csv: string, idempotencyKey: string): Promise<ImportReport>;
+  /** One page of the activity log, newest first: from the server, or offline from the
+   * events cached on this computer (the page says which, and what the cache covers). */
+  activity(query: AuditEventQuery): Promise<ActivityPage>;
+  /** Matching events counted per hour or day, every bucket present, oldest first. */
+  activityHistogram(query: AuditEventQuery, bucket: HistogramBucket): Promise<Histogram>;
+  /** Asks where to save (a native dialog) and starts exporting the filtered log to CSV;
+   * null when the admin cancelled the dialog. */
+  startActivityExport(query: AuditEventQuery): Promise<string | null>;
+  /** How the running (or last) activity export stands. */
+  activityExportStatus(): Promise<ActivityExportStatus>;
+  cancelActivityExport(): Promise<void>;
+  /** How many days of activity this computer keeps for reading offline, and what it holds. */
+  activitySettings(): Promise<ActivitySettings>;
+  setActivityWindow(days: number): Promise<ActivitySettings>;
 }
 
 const CODES: readonly IpcErrorCode[] = [
@@ -212,6 +232,18 @@ export function compactAttemptQuery(query: LoginAttemptQuery): LoginAttemptQuery
   return out;
 }
 
+/** `compactQuery` for the activity log; the paging fields are left out for the
+ * histogram and the export, which take the filters only. */
+export function compactActivityQuery(query: AuditEventQuery): AuditEventQuery {
+  const out: AuditEventQuery = {};
+  for (const key of ['user_id', 'actor_id', 'action', 'from', 'to', 'ip', 'q', 'cursor'] as const) {
+    const value = query[key]?.trim();
+    if (value) out[key] = value;
+  }
+  if (query.limit != null) out.limit = query.limit;
+  return out;
+}
+
 export const tauriBackend: Backend = {
   currentSession: () => call(() => commands.currentSession()),
   signIn: (args) => call(() => commands.signIn(args)),
@@ -279,6 +311,15 @@ export const tauriBackend: Backend = {
   invitationLink: (id) => call(() => commands.invitationLink(id)),
   validateInvitationCsv: (csv) => call(() => commands.validateInvitationCsv(csv)),
   importInvitations: (csv, idempotencyKey) => call(() => commands.importInvitations(csv, idempotencyKey)),
+  activity: (query) => call(() => commands.activity(compactActivityQuery(query))),
+  activityHistogram: (query, bucket) => call(() => commands.activityHistogram(compactActivityQuery(query), bucket)),
+  startActivityExport: (query) => call(() => commands.startActivityExport(compactActivityQuery(query))),
+  activityExportStatus: () => call(() => commands.activityExportStatus()),
+  cancelActivityExport: async () => {
+    await call(() => commands.cancelActivityExport());
+  },
+  activitySettings: () => call(() => commands.activitySettings()),
+  setActivityWindow: (days) => call(() => commands.setActivityWindow(days)),
 };
 
 const KEY = Symbol('gatehouse.backend');

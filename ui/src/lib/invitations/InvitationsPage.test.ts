@@ -18,7 +18,7 @@ const NOW = new Date('2026-11-23T09:15:00Z');
 const OFFLINE = ipcError('unreachable', 'Cannot reach server at https://gatehouse.acme.test');
 
 function org(used: number, limit: number): Organization {
-  return { id: 'org-1', name: 'Acme', seat_limit: limit, seats_used: used, invitation_expiry_days: 7, mfa_required: false };
+  return { id: 'org-1', name: 'Acme', seat_limit: limit, seats_used: used, invitation_expiry_days: 7, mfa_required: false, audit_retention_days: 365 };
 }
 
 function fresh(): Invitation[] {

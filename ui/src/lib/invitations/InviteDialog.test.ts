@@ -13,7 +13,7 @@ import InvitationsPage from './InvitationsPage.svelte';
 type Handlers = Record<string, (args: Record<string, unknown>) => unknown>;
 
 const INVITER: SessionInfo = { ...SESSION, permissions: ['users.read', 'invitations.manage'] };
-const ORG: Organization = { id: 'org-1', name: 'Acme', seat_limit: 25, seats_used: 12, invitation_expiry_days: 14, mfa_required: false };
+const ORG: Organization = { id: 'org-1', name: 'Acme', seat_limit: 25, seats_used: 12, invitation_expiry_days: 14, mfa_required: false, audit_retention_days: 365 };
 
 async function openDialog(handlers: Handlers = {}, session: SessionInfo = INVITER) {
   // Seats taken move with the invitations, as on the server.

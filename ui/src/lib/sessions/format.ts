@@ -44,6 +44,14 @@ export function localToUtc(value: string): string | undefined {
   return date.toISOString().replace('.000Z', 'Z');
 }
 
+/** RFC 3339 as a `datetime-local` value in the admin's local time (to the minute), or ''. */
+export function utcToLocal(iso: string): string {
+  const date = new Date(iso);
+  if (!iso || Number.isNaN(date.getTime())) return '';
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
 export type LogoutView =
   | { kind: 'none' }
   | { kind: 'confirmed'; text: string }

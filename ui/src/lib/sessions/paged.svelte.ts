@@ -34,6 +34,10 @@ export abstract class PagedList<T extends { id: string | number }> {
   /** One page of the current query: the first without `cursor`. */
   protected abstract fetchPage(cursor: string | undefined): Promise<Page<T>>;
 
+  /** A page of the current query was taken (`first`: it replaced the rows), for what
+   * else a page says (the activity log's offline state). */
+  protected received(_page: Page<T>, _first: boolean): void {}
+
   get hasMore(): boolean {
     return this.nextCursor !== null;
   }
@@ -51,6 +55,7 @@ export abstract class PagedList<T extends { id: string | number }> {
       this.items = dedupe([], page.items);
       this.nextCursor = page.next_cursor;
       this.loaded = true;
+      this.received(page, true);
     } catch (reason) {
       if (generation !== this.#generation) return;
       this.fail(reason as IpcError);
@@ -70,6 +75,7 @@ export abstract class PagedList<T extends { id: string | number }> {
       if (generation !== this.#generation) return;
       this.items = dedupe(this.items, page.items);
       this.nextCursor = page.next_cursor;
+      this.received(page, false);
     } catch (reason) {
       if (generation !== this.#generation) return;
       this.#failedMore = true;

@@ -10,7 +10,7 @@ import { callsOf, mockCommands } from '../../test/ipc';
 import type { Group, MailMessage, Organization, Role, SessionInfo, TotpSetup } from '../bindings';
 import SettingsPage from './SettingsPage.svelte';
 
-const ORG: Organization = { id: 'org-1', name: 'Acme', seat_limit: 50, seats_used: 42, invitation_expiry_days: 7, mfa_required: false };
+const ORG: Organization = { id: 'org-1', name: 'Acme', seat_limit: 50, seats_used: 42, invitation_expiry_days: 7, mfa_required: false, audit_retention_days: 365 };
 const ROLES: Role[] = [
   { id: 'r-owner', key: 'owner', name: 'Owner', builtin: true, permissions: ['users.read', 'users.manage', 'roles.manage', 'org.settings'], member_count: 1 },
   { id: 'r-support', key: 'support', name: 'Support', builtin: false, permissions: ['users.read', 'audit.read'], member_count: 3 },
@@ -38,9 +38,18 @@ describe('settings', () => {
     await user.clear(seats);
     await user.type(seats, '60');
     await user.click(screen.getByTestId('org-mfa'));
+    const retention = screen.getByTestId('org-retention');
+    expect(retention).toHaveValue(365);
+    await user.clear(retention);
+    await user.type(retention, '20');
+    await user.click(screen.getByTestId('org-save'));
+    expect(screen.getByTestId('org-retention-error')).toHaveTextContent('Enter 30 to 3650 days.');
+    expect(callsOf(calls, 'update_organization')).toHaveLength(0);
+    await user.clear(retention);
+    await user.type(retention, '730');
     await user.click(screen.getByTestId('org-save'));
     await waitFor(() => expect(callsOf(calls, 'update_organization')).toHaveLength(1));
-    expect(callsOf(calls, 'update_organization')[0].args.patch).toEqual({ seat_limit: 60, invitation_expiry_days: 7, mfa_required: true });
+    expect(callsOf(calls, 'update_organization')[0].args.patch).toEqual({ seat_limit: 60, invitation_expiry_days: 7, audit_retention_days: 730, mfa_required: true });
   });
 
   it('creates a role with only the permissions the admin holds', async () => {
@@ -76,6 +85,38 @@ describe('settings', () => {
     expect(screen.queryByTestId('org-save')).toBeNull();
     expect(screen.getByText('Changing these needs the org.settings permission.')).toBeInTheDocument();
     expect(screen.queryByTestId('role-new')).toBeNull();
+  });
+});
+
+describe('activity kept on this computer', () => {
+  it('shows what is cached and saves the window in days, checked first', async () => {
+    const oldest = new Date(Date.now() - 29 * 24 * 3_600_000).toISOString();
+    const calls = renderSettings(ADMIN, {
+      activity_settings: () => ({ window_days: 30, cached_events: 12345, oldest_cached: oldest }),
+      set_activity_window: (args) => ({ window_days: args.days, cached_events: 23456, oldest_cached: oldest }),
+    });
+    const days = await screen.findByTestId('activity-window-days');
+    await waitFor(() => expect(days).toHaveValue(30));
+    expect(screen.getByTestId('activity-cache-info')).toHaveTextContent(`${(12345).toLocaleString()} events kept here, the oldest from`);
+    const user = userEvent.setup();
+    await user.clear(days);
+    await user.type(days, '400');
+    await user.click(screen.getByTestId('activity-window-save'));
+    expect(screen.getByTestId('activity-window-error')).toHaveTextContent('Enter 1 to 365 days.');
+    expect(callsOf(calls, 'set_activity_window')).toHaveLength(0);
+    await user.clear(days);
+    await user.type(days, '90');
+    await user.click(screen.getByTestId('activity-window-save'));
+    await waitFor(() => expect(callsOf(calls, 'set_activity_window').map((c) => c.args)).toEqual([{ days: 90 }]));
+    await waitFor(() => expect(screen.getByTestId('activity-cache-info')).toHaveTextContent(`${(23456).toLocaleString()} events kept here`));
+    expect(screen.queryByTestId('activity-window-error')).toBeNull();
+  });
+
+  it('is not there without audit.read', async () => {
+    const calls = renderSettings({ ...SESSION, permissions: ['users.read', 'org.settings'] });
+    expect(await screen.findByTestId('seat-usage')).toBeInTheDocument();
+    expect(screen.queryByTestId('settings-offline-activity')).toBeNull();
+    expect(callsOf(calls, 'activity_settings')).toHaveLength(0);
   });
 });
 

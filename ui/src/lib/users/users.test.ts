@@ -57,6 +57,13 @@ function backendWith(listUsers: (q: UserListQuery) => Promise<CachedUserPage>): 
     invitationLink: vi.fn(),
     validateInvitationCsv: vi.fn(),
     importInvitations: vi.fn(),
+    activity: vi.fn(),
+    activityHistogram: vi.fn(),
+    startActivityExport: vi.fn(),
+    activityExportStatus: vi.fn(),
+    cancelActivityExport: vi.fn(),
+    activitySettings: vi.fn(),
+    setActivityWindow: vi.fn(),
   };
 }
 
