@@ -74,20 +74,12 @@ pub async fn record(tx: &mut Transaction<'_, Sqlite>, event: Event<'_>, at: Date
             .map(str::to_owned);
     }
     let details = serde_json::to_string(&event.details).map_err(|e| ApiError::Internal(e.into()))?;
-    let search = [
-        Some(event.action),
-        actor.map(|a| a.display_name.as_str()),
-        actor.map(|a| a.email.as_str()),
-        target_name.as_deref(),
-        target_email.as_deref(),
-        Some(event.ip),
-        Some(details.as_str()),
-    ]
-    .into_iter()
-    .flatten()
-    .collect::<Vec<_>>()
-    .join("\n")
-    .to_lowercase();
+    let search = search_text(
+        event.action,
+        [actor.map(|a| a.display_name.as_str()), actor.map(|a| a.email.as_str()), target_name.as_deref(), target_email.as_deref()],
+        event.ip,
+        &details,
+    );
     let id = uuid::Uuid::now_v7().to_string();
     sqlx::query(
         "INSERT INTO audit_events (id, org_id, at, actor_id, target_type, target_id, action, ip, details, user_agent, \
@@ -112,6 +104,16 @@ pub async fn record(tx: &mut Transaction<'_, Sqlite>, event: Event<'_>, at: Date
     .await?;
     sqlx::query("INSERT OR IGNORE INTO audit_actions (org_id, action) VALUES (?, ?)").bind(event.org_id).bind(event.action).execute(&mut **tx).await?;
     Ok(id)
+}
+
+/// What a text filter (`q`) matches in an event: its action, the names and addresses of
+/// who did it and to whom, its IP and details, lower-cased.
+pub fn search_text(action: &str, names: [Option<&str>; 4], ip: &str, details: &str) -> String {
+    let mut parts: Vec<&str> = vec![action];
+    parts.extend(names.into_iter().flatten());
+    parts.push(ip);
+    parts.push(details);
+    parts.join("\n").to_lowercase()
 }
 
 /// The fields of `before` and `after` (JSON objects) that differ, as

@@ -19,6 +19,7 @@ pub mod net;
 pub mod openapi;
 pub mod routes;
 pub mod seed;
+pub mod seed_history;
 pub mod tokens;
 pub mod totp;
 

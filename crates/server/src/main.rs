@@ -81,6 +81,9 @@ enum Command {
         /// Number of sessions, spread over active users [default: one for each of a few hundred].
         #[arg(long, default_value_t = 0)]
         sessions: u32,
+        /// Audit events of history to generate, spread over the last 90 days.
+        #[arg(long, default_value_t = gatehouse_server::seed::DEMO_EVENTS)]
+        events: u32,
         /// The owner's e-mail.
         #[arg(long, default_value = "owner@acme.test")]
         owner_email: String,
@@ -156,7 +159,7 @@ async fn main() -> anyhow::Result<()> {
             gatehouse_server::mail::spawn_worker(state.clone())?;
             app::serve(listener, app::build(state)).await
         }
-        Command::Seed { db: path, demo, users, sessions, owner_email, owner_password } => {
+        Command::Seed { db: path, demo, users, sessions, events, owner_email, owner_password } => {
             anyhow::ensure!(demo, "only `seed --demo` exists so far");
             let path = match path {
                 Some(p) => p,
@@ -166,16 +169,17 @@ async fn main() -> anyhow::Result<()> {
             let password = Secret::new(owner_password.unwrap_or_else(random_password));
             let pool = db::connect(&path).await?;
             let started = std::time::Instant::now();
-            let opts = SeedOptions { users, owner_email: owner_email.clone(), owner_password: password.clone(), sessions };
+            let opts = SeedOptions { users, owner_email: owner_email.clone(), owner_password: password.clone(), sessions, events };
             let report = seed_demo(&pool, &SystemClock, &opts).await?;
             let elapsed = started.elapsed();
             println!(
-                "seeded organization Acme ({}) in {}: {} users, {} sessions, {} login attempts in {:.2}s",
+                "seeded organization Acme ({}) in {}: {} users, {} sessions, {} login attempts, {} audit events in {:.2}s",
                 report.org_id,
                 path.display(),
                 report.users,
                 report.sessions,
                 report.login_attempts,
+                report.audit_events,
                 elapsed.as_secs_f64()
             );
             println!("owner: {owner_email}");

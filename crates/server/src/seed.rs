@@ -5,6 +5,7 @@
 
 use crate::auth::hash_password;
 use crate::clock::Clock;
+use crate::seed_history::{Attempt, Person, insert_attempts, insert_history};
 use anyhow::{Context, bail};
 use chrono::{DateTime, Duration, Utc};
 use gatehouse_api::Secret;
@@ -21,7 +22,14 @@ pub struct SeedOptions {
     pub owner_password: Secret,
     /// Sessions to create, spread over active users; 0: one for each of a few hundred.
     pub sessions: u32,
+    /// Audit events of history over the last 90 days (see [`crate::seed_history`]).
+    pub events: u32,
 }
+
+/// The demo's history: tens of thousands of events over 90 days.
+pub const DEMO_EVENTS: u32 = 40_000;
+/// Days of history the demo has.
+pub const HISTORY_DAYS: u32 = 90;
 
 /// What was seeded.
 #[derive(Debug, Clone)]
@@ -34,6 +42,8 @@ pub struct SeedReport {
     pub sessions: u32,
     /// Login attempts created.
     pub login_attempts: u32,
+    /// Audit events of history created.
+    pub audit_events: u32,
 }
 
 /// The built-in roles (SPEC R1) and the demo's custom support role (SPEC R2, A).
@@ -280,7 +290,27 @@ pub async fn seed_demo(db: &SqlitePool, clock: &dyn Clock, opts: &SeedOptions) -
     .execute(&mut *tx)
     .await?;
     insert_invitations(&mut tx, &org_id, &staff[0].id, now).await?;
-    let (sessions, attempts) = insert_activity(&mut tx, &org_id, &sample, opts.sessions, now).await?;
+    let (sessions, mut attempts) = insert_activity(&mut tx, &org_id, &sample, opts.sessions, now).await?;
+    let audit_events = if opts.events == 0 {
+        0
+    } else {
+        let people: Vec<Person> =
+            sqlx::query_as::<_, (String, String, String)>("SELECT id, display_name, email FROM users WHERE org_id = ? AND status = 'active' ORDER BY rowid LIMIT 3000")
+                .bind(&org_id)
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .map(|(id, name, email)| Person { id, name, email })
+                .collect();
+        // The owner, admin and manager accounts do the managing.
+        let admins: Vec<Person> = people.iter().take(STAFF.len() + 1).filter(|p| !p.email.starts_with("member@") && !p.email.starts_with("support@")).cloned().collect();
+        let roles: Vec<(String, String)> = ROLES.iter().filter(|r| r.0 != "owner").map(|(k, n, _, _)| ((*k).to_owned(), (*n).to_owned())).collect();
+        let departments: Vec<(String, String)> = DEPARTMENTS.iter().map(|d| (dept_id(d), (*d).to_owned())).collect();
+        let (events, history_attempts) =
+            insert_history(&mut tx, &org_id, &people, &admins, &roles, &departments, USER_AGENTS, opts.events, HISTORY_DAYS, now).await?;
+        attempts += history_attempts;
+        events
+    };
     // Each user entered the change feed up to three times (row, role, groups); a new
     // organization's feed needs only the latest entry per resource.
     sqlx::query(
@@ -291,7 +321,7 @@ pub async fn seed_demo(db: &SqlitePool, clock: &dyn Clock, opts: &SeedOptions) -
     .execute(&mut *tx)
     .await?;
     tx.commit().await.context("committing the demo organization")?;
-    Ok(SeedReport { org_id, users: total, sessions, login_attempts: attempts })
+    Ok(SeedReport { org_id, users: total, sessions, login_attempts: attempts, audit_events })
 }
 
 /// An invitation for every pending user, sent by the owner: one in four has expired.
@@ -422,22 +452,9 @@ async fn insert_activity(
         });
         qb.build().execute(&mut **tx).await?;
     }
-    for chunk in attempts.chunks(500) {
-        let mut qb = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO login_attempts (at, email, user_id, org_id, ip, user_agent, result, reason) ",
-        );
-        qb.push_values(chunk, |mut b, (at, user_id, ip, ua, result, reason)| {
-            b.push_bind(*at)
-                .push_bind("")
-                .push_bind(user_id.clone())
-                .push_bind(org_id.to_owned())
-                .push_bind(ip.clone())
-                .push_bind(*ua)
-                .push_bind(*result)
-                .push_bind(*reason);
-        });
-        qb.build().execute(&mut **tx).await?;
-    }
+    // The address typed is the user's own, filled in below.
+    let rows: Vec<Attempt> = attempts.iter().map(|(at, user_id, ip, ua, result, reason)| (*at, String::new(), Some(user_id.clone()), ip.clone(), *ua, *result, *reason)).collect();
+    insert_attempts(tx, org_id, &rows).await?;
     sqlx::query(
         "UPDATE login_attempts SET email = (SELECT email_lower FROM users WHERE users.id = login_attempts.user_id) WHERE email = ''",
     )

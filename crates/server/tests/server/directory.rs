@@ -305,7 +305,7 @@ async fn bulk_actions_report_each_user_and_partial_failure() {
     for (item, id) in answer.results.iter().zip(&three) {
         assert_eq!(&item.user_id, id);
         assert!(item.user.as_ref().unwrap().roles.iter().any(|r| r.key == "support"));
-        assert_eq!(events(&s, id).await.last().unwrap().0, "user.updated");
+        assert_eq!(events(&s, id).await.last().unwrap().0, "user.roles_changed");
     }
 
     // A Manager deactivating an Admin, a stranger and themselves: each refused, the rest done.

@@ -26,6 +26,15 @@ impl TestServer {
 
     /// A server with `config`, the demo organization and `users` generated users.
     pub async fn with_config(users: u32, config: Config) -> Self {
+        Self::with_seed(users, 0, config).await
+    }
+
+    /// A server whose demo organization also has about `events` audit events of history.
+    pub async fn with_history(users: u32, events: u32) -> Self {
+        Self::with_seed(users, events, Config::default()).await
+    }
+
+    async fn with_seed(users: u32, events: u32, config: Config) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -33,7 +42,7 @@ impl TestServer {
         // E-mailed links lead back here.
         let config = Config { public_url: url.clone(), ..config };
         let state = AppState::open(&dir.path().join("test.db"), clock.clone(), config).await.unwrap();
-        let opts = SeedOptions { users, owner_email: OWNER.into(), owner_password: PASSWORD.into(), sessions: 0 };
+        let opts = SeedOptions { users, owner_email: OWNER.into(), owner_password: PASSWORD.into(), sessions: 0, events };
         seed_demo(&state.db, clock.as_ref(), &opts).await.unwrap();
         tokio::spawn(app::serve(listener, app::build(state.clone())));
         gatehouse_server::mail::spawn_worker(state.clone()).unwrap();
@@ -130,8 +139,20 @@ pub async fn post(s: &TestServer, t: &TokenResponse, path: &str, headers: &[(&st
     req.send().await.unwrap()
 }
 
-/// The audit events about `target`, oldest first: (action, actor id, details).
+/// What people do to their own account by using it: signing in and out, failing to, and
+/// their API keys at work. [`events`] leaves them out; the activity tests count them.
+pub const USE_EVENTS: &[&str] = &["session.signed_in", "session.signed_out", "session.sign_in_failed", "session.mfa_verified", "api_key.used"];
+
+/// The audit events that changed `target`, oldest first: (action, actor id, details);
+/// without [`USE_EVENTS`].
 pub async fn events(s: &TestServer, target: &str) -> Vec<(String, Option<String>, Value)> {
+    let mut all = all_events(s, target).await;
+    all.retain(|(a, _, _)| !USE_EVENTS.contains(&a.as_str()));
+    all
+}
+
+/// Every audit event about `target`, oldest first: (action, actor id, details).
+pub async fn all_events(s: &TestServer, target: &str) -> Vec<(String, Option<String>, Value)> {
     let rows: Vec<(String, Option<String>, String)> =
         sqlx::query_as("SELECT action, actor_id, details FROM audit_events WHERE target_id = ? ORDER BY at, id")
             .bind(target)

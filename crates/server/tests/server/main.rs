@@ -1,6 +1,7 @@
 //! gatehouse-server integration tests: each test starts the server on port 0 with a fresh
 //! SQLite database and a clock it moves by hand, and talks to it over real HTTP.
 
+mod activity;
 mod auth;
 mod changes;
 mod directory;

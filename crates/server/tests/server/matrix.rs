@@ -54,6 +54,10 @@ fn endpoints(n: usize) -> Vec<Endpoint> {
         e("DELETE", "/v1/sessions/{none}", None, Some("sessions.revoke")),
         e("POST", "/v1/users/{none}/logout", None, Some("sessions.revoke")),
         e("GET", "/v1/login-attempts", None, Some("audit.read")),
+        e("GET", "/v1/audit-events", None, Some("audit.read")),
+        e("GET", "/v1/audit-events/export.csv", None, Some("audit.read")),
+        e("GET", "/v1/audit-events/histogram", None, Some("audit.read")),
+        e("GET", "/v1/users/{user}/activity", None, Some("audit.read")),
         e("POST", "/v1/users/{none}/reset-password", None, Some("users.manage")),
         e("POST", "/v1/users/{none}/reset-mfa", None, Some("users.manage")),
         e("GET", "/v1/dev/mailbox", None, Some("users.manage")),
@@ -72,6 +76,7 @@ const OUTSIDE: &[(&str, &str)] = &[
     ("POST", "/v1/auth/login"),   // before sign-in
     ("POST", "/v1/auth/refresh"), // before sign-in
     ("POST", "/v1/auth/logout"),  // ends the caller's own session
+    ("POST", "/v1/audit-events"), // API keys only, of any user (activity tests)
     ("GET", "/v1/changes/stream"), // an endless stream; needs users.read like /v1/changes (changes tests)
     ("GET", "/v1/users/{id}/api-keys"),  // one's own: anyone; someone else's: users.manage (sessions tests)
     ("POST", "/v1/users/{id}/api-keys"), // likewise
