@@ -142,6 +142,14 @@ export function hourLabel(iso: string): string {
   return `${weekdayDayMonth(date)} ${String(date.getHours()).padStart(2, '0')}:00`;
 }
 
+/** "Dec 1, 11:06:03 PM": a row's time to the second, the year only when not this year's. */
+export function rowStamp(iso: string, now: Date): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  const year = date.getFullYear() === now.getFullYear() ? undefined : 'numeric';
+  return date.toLocaleString(undefined, { year, month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit', second: '2-digit' });
+}
+
 /** "1,234" in the admin's locale. */
 export function count(n: number): string {
   return n.toLocaleString();
