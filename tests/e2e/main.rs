@@ -2,6 +2,7 @@
 //! against a real gatehouse-server, with the real Secret Service keyring.
 //! Run with `cargo xtask test --only e2e` (it sets up everything these need).
 
+mod activity;
 mod bench;
 mod directory;
 mod invitations;

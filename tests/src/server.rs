@@ -44,6 +44,9 @@ impl TestServer {
                 "--owner-email",
                 OWNER_EMAIL,
             ])
+            // A few thousand events of history: enough to filter and page, quick to seed
+            // and to cache (the demo itself has 40 000).
+            .args(["--events", &std::env::var("GATEHOUSE_E2E_SEED_EVENTS").unwrap_or_else(|_| "3000".to_owned())])
             // Benchmarks ask for many sessions (`cargo xtask bench app`).
             .args(std::env::var("GATEHOUSE_E2E_SEED_SESSIONS").map(|n| vec!["--sessions".to_owned(), n]).unwrap_or_default())
             .env("GATEHOUSE_OWNER_PASSWORD", OWNER_PASSWORD)

@@ -1,4 +1,4 @@
-//! `cargo xtask bench [server|client|app]`: the benchmarks recorded in BENCHMARKS.md;
+//! `cargo xtask bench [server|activity|client|app]`: the benchmarks recorded in BENCHMARKS.md;
 //! all of them without an argument. Each prints its figures; none asserts on them.
 
 use crate::util;
@@ -7,9 +7,9 @@ use anyhow::{Result, bail};
 /// Runs the chosen benchmarks (release builds). Arguments after the names go to the
 /// bench binaries.
 pub fn bench(args: &[String]) -> Result<()> {
-    let (names, rest): (Vec<&String>, Vec<&String>) = args.iter().partition(|a| ["server", "client", "app"].contains(&a.as_str()));
+    let (names, rest): (Vec<&String>, Vec<&String>) = args.iter().partition(|a| ["server", "activity", "client", "app"].contains(&a.as_str()));
     if let Some(unknown) = rest.iter().find(|a| !a.starts_with('-')) {
-        bail!("unknown benchmark {unknown:?}: choose server, client or app");
+        bail!("unknown benchmark {unknown:?}: choose server, activity, client or app");
     }
     let all = names.is_empty();
     let wants = |n: &str| all || names.iter().any(|a| *a == n);
@@ -18,6 +18,15 @@ pub fn bench(args: &[String]) -> Result<()> {
             "server benchmarks",
             util::cargo()
                 .args(["bench", "-p", "gatehouse-server", "--bench", "users_api", "--"])
+                .args(&rest)
+                .env("GATEHOUSE_LOG", "error"),
+        )?;
+    }
+    if wants("activity") {
+        util::run(
+            "activity log benchmarks",
+            util::cargo()
+                .args(["bench", "-p", "gatehouse-server", "--bench", "activity_log", "--"])
                 .args(&rest)
                 .env("GATEHOUSE_LOG", "error"),
         )?;

@@ -43,7 +43,7 @@ impl Sandbox {
             runtime: dir.join("runtime"),
             artifacts: dir.join("artifacts"),
         };
-        for d in [&sb.home, &sb.runtime, &sb.artifacts] {
+        for d in [&sb.home, &sb.home.join("exports"), &sb.runtime, &sb.artifacts] {
             std::fs::create_dir_all(d)?;
         }
         std::fs::set_permissions(&sb.runtime, std::fs::Permissions::from_mode(0o700))?;
@@ -71,6 +71,8 @@ impl Sandbox {
             .env(ENV_APP, target.join("debug/gatehouse"))
             .env(ENV_SERVER, target.join("debug/gatehouse-server"))
             .env(ENV_HOME, &self.home)
+            // WebDriver cannot drive a native Save dialog: the app's exports go here.
+            .env("GATEHOUSE_EXPORT_DIR", self.home.join("exports"))
             .env(ENV_ARTIFACTS, &self.artifacts);
         for var in [
             "DBUS_SESSION_BUS_ADDRESS",

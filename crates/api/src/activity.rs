@@ -243,7 +243,7 @@ pub struct NewAuditEvent {
 pub const MAX_HOST_EVENT_DETAILS: usize = 16 * 1024;
 
 /// The header row of the activity export (SPEC A4).
-pub const AUDIT_CSV_HEADER: &str = "time,action,actor_id,actor,target_type,target_id,target,ip,user_agent,details\r\n";
+pub const AUDIT_CSV_HEADER: &str = "id,time,action,actor_id,actor,target_type,target_id,target,ip,user_agent,details\r\n";
 
 /// Appends `event` as one CSV record (RFC 4180) to `out`. A cell that a spreadsheet would
 /// run as a formula gets a leading `'`.
@@ -252,6 +252,7 @@ pub fn audit_csv_record(out: &mut String, event: &AuditEvent) {
     let actor = event.actor.as_ref().map(party_text).unwrap_or_default();
     let details = if event.details.as_object().is_some_and(|o| o.is_empty()) { String::new() } else { event.details.to_string() };
     let cells = [
+        event.id.clone(),
         event.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         event.action.clone(),
         actor_id.to_owned(),
@@ -323,7 +324,7 @@ mod tests {
         audit_csv_record(&mut out, &event);
         assert_eq!(
             out,
-            "2026-03-01T09:00:00.000Z,user.updated,u1,\"Ada, L <ada@x.io>\",user,u2,\"'=cmd()\",10.0.0.1,\"UA \"\"1\"\"\",\"{\"\"before\"\":{\"\"title\"\":\"\"a\"\"}}\"\r\n"
+            "e1,2026-03-01T09:00:00.000Z,user.updated,u1,\"Ada, L <ada@x.io>\",user,u2,\"'=cmd()\",10.0.0.1,\"UA \"\"1\"\"\",\"{\"\"before\"\":{\"\"title\"\":\"\"a\"\"}}\"\r\n"
         );
     }
 }

@@ -298,8 +298,8 @@ async fn the_export_streams_every_matching_event_a_chunk_at_a_time() {
     let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(records.len() as i64, expected);
     // Details survive quoting: each is the stored JSON.
-    let with_details = records.iter().find(|r| r[9].contains("before")).expect("an edit");
-    let parsed: Value = serde_json::from_str(&with_details[9]).unwrap();
+    let with_details = records.iter().find(|r| r[10].contains("before")).expect("an edit");
+    let parsed: Value = serde_json::from_str(&with_details[10]).unwrap();
     assert!(parsed["before"].is_object());
 
     // A filtered export has only the filter's rows.
@@ -309,7 +309,7 @@ async fn the_export_streams_every_matching_event_a_chunk_at_a_time() {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), n);
-    assert!(n > 0 && rows.iter().all(|r| &r[1] == "session.sign_in_failed"));
+    assert!(n > 0 && rows.iter().all(|r| &r[2] == "session.sign_in_failed"));
 }
 
 #[tokio::test]
