@@ -103,6 +103,15 @@ pub async fn record(tx: &mut Transaction<'_, Sqlite>, event: Event<'_>, at: Date
     .execute(&mut **tx)
     .await?;
     sqlx::query("INSERT OR IGNORE INTO audit_actions (org_id, action) VALUES (?, ?)").bind(event.org_id).bind(event.action).execute(&mut **tx).await?;
+    sqlx::query(
+        "INSERT INTO audit_hourly (org_id, hour, action, count) VALUES (?, substr(?, 1, 13), ?, 1) \
+         ON CONFLICT (org_id, hour, action) DO UPDATE SET count = count + 1",
+    )
+    .bind(event.org_id)
+    .bind(at)
+    .bind(event.action)
+    .execute(&mut **tx)
+    .await?;
     Ok(id)
 }
 

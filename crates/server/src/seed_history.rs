@@ -258,6 +258,21 @@ pub async fn insert_history(
         .bind(org_id)
         .execute(&mut **tx)
         .await?;
+    // The hourly counts of these rows (`audit::record` keeps them for the rest).
+    let mut hourly: std::collections::BTreeMap<(String, &str), i64> = std::collections::BTreeMap::new();
+    for r in &rows {
+        let hour: String = r.at.to_rfc3339().chars().take(13).collect();
+        *hourly.entry((hour, r.action)).or_default() += 1;
+    }
+    let hourly: Vec<((String, &str), i64)> = hourly.into_iter().collect();
+    for chunk in hourly.chunks(1000) {
+        let mut qb = QueryBuilder::<Sqlite>::new("INSERT INTO audit_hourly (org_id, hour, action, count) ");
+        qb.push_values(chunk, |mut b, ((hour, action), n)| {
+            b.push_bind(org_id.to_owned()).push_bind(hour.clone()).push_bind(*action).push_bind(*n);
+        });
+        qb.push(" ON CONFLICT (org_id, hour, action) DO UPDATE SET count = count + excluded.count");
+        qb.build().execute(&mut **tx).await?;
+    }
     insert_attempts(tx, org_id, &attempts).await?;
     Ok((events, attempts.len() as u32))
 }

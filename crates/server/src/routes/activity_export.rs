@@ -142,11 +142,30 @@ pub async fn histogram(State(state): State<AppState>, principal: Principal, pair
     if !errors.0.is_empty() {
         return Err(ApiError::validation(errors.0));
     }
-    (filter.from, filter.to) = (Some(filter.from.unwrap_or(start)), Some(filter.to.unwrap_or(end)));
+    // Whole buckets: a bar always counts its whole hour or day.
+    (filter.from, filter.to) = (Some(start), Some(end));
     // `at` is RFC 3339 text in UTC: its first 13 characters are the hour, 10 the day.
     let prefix = if bucket == HistogramBucket::Hour { 13 } else { 10 };
-    let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT substr(at, 1, {prefix}) AS b, COUNT(*) FROM audit_events"));
-    filter.push_where(&mut qb, &state.db, granted.org_id()).await?;
+    let org = granted.org_id();
+    let mut qb;
+    if filter.by_action_and_time_only() {
+        // The hourly counts: a few thousand rows for a quarter of a whole log.
+        qb = QueryBuilder::<Sqlite>::new(format!("SELECT substr(hour, 1, {prefix}) AS b, SUM(count) FROM audit_hourly WHERE org_id = "));
+        qb.push_bind(org.to_owned());
+        qb.push(" AND hour >= substr(").push_bind(start).push(", 1, 13) AND hour < substr(").push_bind(end).push(", 1, 13)");
+        if let Some(actions) = filter.actions_taken(&state.db, org).await? {
+            qb.push(" AND action IN (");
+            let mut sep = qb.separated(", ");
+            sep.push("NULL");
+            for a in actions {
+                sep.push_bind(a);
+            }
+            qb.push(")");
+        }
+    } else {
+        qb = QueryBuilder::<Sqlite>::new(format!("SELECT substr(at, 1, {prefix}) AS b, COUNT(*) FROM audit_events"));
+        filter.push_where(&mut qb, &state.db, org).await?;
+    }
     qb.push(" GROUP BY b");
     let counts: Vec<(String, i64)> = qb.build_query_as().fetch_all(&state.db).await?;
     let counts: std::collections::HashMap<String, i64> = counts.into_iter().collect();
