@@ -77,6 +77,10 @@ pub(crate) struct Cursor {
     /// The server's `next_cursor`, when the page came from the server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
+    /// The `to` that server cursor was issued for, when the app narrowed the query (the
+    /// server refuses its cursor with other filters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_to: Option<DateTime<Utc>>,
     pub at: DateTime<Utc>,
     pub id: String,
     /// Fingerprint of the filters the cursor belongs to.
@@ -222,30 +226,35 @@ impl Client {
         let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
         let coverage = cache.activity_coverage(now).await?;
         let filters = fingerprint(query);
-        let online = match &after {
+        // What the server is asked, and the `to` its cursors will be bound to.
+        let (ask, server_to) = match &after {
             // A cursor from the cache's page: ask the server from just after that event
-            // on (`to` is exclusive, so a little later, and what is not older is dropped).
-            Some(Cursor { server: None, at, id, .. }) => {
+            // on (`to` is exclusive, so a little later; what is not older is dropped below).
+            Some(Cursor { server: None, at, .. }) => {
                 let to = (*at + TimeDelta::milliseconds(1)).min(query.to.unwrap_or(DateTime::<Utc>::MAX_UTC));
-                let ask = AuditEventQuery { to: Some(to), cursor: None, limit: Some(limit), ..query.clone() };
-                self.activity_page(&ask).await.map(|mut page| {
-                    page.items.retain(|e| (e.at, e.id.as_str()) < (*at, id.as_str()));
-                    page
-                })
+                (AuditEventQuery { to: Some(to), cursor: None, ..query.clone() }, Some(to))
             }
-            Some(Cursor { server: Some(server), .. }) => {
-                self.activity_page(&AuditEventQuery { cursor: Some(server.clone()), limit: Some(limit), ..query.clone() }).await
+            Some(Cursor { server: Some(server), server_to, .. }) => {
+                (AuditEventQuery { to: server_to.or(query.to), cursor: Some(server.clone()), ..query.clone() }, *server_to)
             }
-            None => self.activity_page(&AuditEventQuery { limit: Some(limit), ..query.clone() }).await,
+            None => (query.clone(), None),
         };
+        let online = self.activity_page(&AuditEventQuery { limit: Some(limit), ..ask }).await.map(|mut page| {
+            if let Some(c) = after.as_ref().filter(|c| c.server.is_none()) {
+                page.items.retain(|e| (e.at, e.id.as_str()) < (c.at, c.id.as_str()));
+            }
+            page
+        });
         match online {
             Ok(page) => {
                 let within: Vec<AuditEvent> = page.items.iter().filter(|e| e.at >= coverage.window_start).cloned().collect();
                 cache.put_activity(&within).await?;
                 let next_cursor = match (page.next_cursor, page.items.last()) {
-                    (Some(server), Some(last)) => Some(Cursor { server: Some(server), at: last.at, id: last.id.clone(), filters }.encode()),
+                    (Some(server), Some(last)) => {
+                        Some(Cursor { server: Some(server), server_to, at: last.at, id: last.id.clone(), filters }.encode())
+                    }
                     // A page emptied by the drop above still goes on from the same place.
-                    (Some(server), None) => after.map(|c| Cursor { server: Some(server), ..c }.encode()),
+                    (Some(server), None) => after.map(|c| Cursor { server: Some(server), server_to, ..c }.encode()),
                     (None, _) => None,
                 };
                 Ok(ActivityPage { items: page.items, next_cursor, offline: false, window_start: coverage.window_start, beyond_window: false })
@@ -263,9 +272,11 @@ impl Client {
         limit: u32,
         coverage: &Coverage,
     ) -> Result<ActivityPage> {
-        let (items, more) = cache.find_activity(query, after.as_ref().map(|c| (c.at, c.id.as_str())), limit).await?;
+        // What lies before the window's start is not answered for, even while not yet pruned.
+        let bounded = AuditEventQuery { from: Some(query.from.map_or(coverage.window_start, |f| f.max(coverage.window_start))), ..query.clone() };
+        let (items, more) = cache.find_activity(&bounded, after.as_ref().map(|c| (c.at, c.id.as_str())), limit).await?;
         let next_cursor = if more {
-            items.last().map(|last| Cursor { server: None, at: last.at, id: last.id.clone(), filters: fingerprint(query) }.encode())
+            items.last().map(|last| Cursor { server: None, server_to: None, at: last.at, id: last.id.clone(), filters: fingerprint(query) }.encode())
         } else {
             None
         };
@@ -378,7 +389,7 @@ mod tests {
     fn cursors_belong_to_their_filters() {
         let q = AuditEventQuery { user_id: Some("u1".into()), ..Default::default() };
         let at = DateTime::parse_from_rfc3339("2026-01-02T03:04:05.123Z").unwrap().to_utc();
-        let c = Cursor { server: Some("s".into()), at, id: "e1".into(), filters: fingerprint(&q) };
+        let c = Cursor { server: Some("s".into()), server_to: Some(at), at, id: "e1".into(), filters: fingerprint(&q) };
         let text = c.encode();
         // Paging fields do not count; every filter does.
         assert_eq!(Cursor::decode(&text, &AuditEventQuery { limit: Some(9), cursor: Some(text.clone()), ..q.clone() }).unwrap(), c);

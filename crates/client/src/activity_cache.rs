@@ -229,19 +229,20 @@ impl crate::Cache {
         Ok((items, more))
     }
 
-    /// The histogram of `query` from the cache: the bars from the later of `query.from`
-    /// and the cached window's start, to `query.to` (or `now`), every bucket present.
+    /// The histogram of `query` from the cache, over the server's range (`[from, to)`
+    /// widened to whole buckets; without `from`, the last 30 days by day or 48 hours by
+    /// hour) but only the part inside the cached window: its bars start there.
     pub async fn activity_histogram(&self, query: &AuditEventQuery, bucket: HistogramBucket, now: DateTime<Utc>) -> Result<Histogram> {
         let window_start = self.activity_coverage(now).await?.window_start;
-        let (width, prefix) = match bucket {
-            HistogramBucket::Hour => (TimeDelta::hours(1), 13), // 2026-03-01T09
-            HistogramBucket::Day => (TimeDelta::days(1), 10),   // 2026-03-01
+        let (width, prefix, span) = match bucket {
+            HistogramBucket::Hour => (TimeDelta::hours(1), 13, TimeDelta::hours(48)), // 2026-03-01T09
+            HistogramBucket::Day => (TimeDelta::days(1), 10, TimeDelta::days(30)),    // 2026-03-01
         };
         let floor = |t: DateTime<Utc>| t.duration_trunc(width).unwrap_or(t);
-        let end = query.to.unwrap_or(now).min(now);
+        let end = query.to.unwrap_or(now);
         let to = if floor(end) == end { end } else { floor(end) + width };
         // Events before the window's start are not counted, though its bar starts earlier.
-        let mut lower = query.from.unwrap_or(window_start).max(window_start).min(end);
+        let mut lower = query.from.unwrap_or_else(|| floor(end - span)).max(window_start).min(end);
         let mut from = floor(lower);
         // No more bars than the server answers: the latest ones.
         let bars = usize::try_from((to - from).num_seconds() / width.num_seconds()).unwrap_or(0);
@@ -339,7 +340,7 @@ mod tests {
         let (from, to) = (Some(at("2026-03-01T09:30:00.5Z")), Some(at("2026-03-02T08:00:00Z")));
         assert_eq!(ids(&cache, AuditEventQuery { from, to, ..q() }).await, ["e3", "e2"], "from inclusive, to exclusive");
         assert_eq!(ids(&cache, AuditEventQuery { ip: Some("10.0.0.1".into()), ..q() }).await, ["e2", "e1"]);
-        for (needle, want) in [("NAME BOB", vec!["e4", "e3", "e2"]), ("because of e3", vec!["e3"]), ("192.168", vec!["e4"]), ("SIGN_IN", vec!["e4", "e1"])] {
+        for (needle, want) in [("NAME BOB", vec!["e4", "e3", "e2"]), ("because of e3", vec!["e3"]), ("192.168", vec!["e4"]), ("SESSION.SIGN", vec!["e4", "e1"]), ("sign_in", vec!["e4"])] {
             assert_eq!(ids(&cache, AuditEventQuery { q: Some(needle.into()), ..q() }).await, want, "{needle}");
         }
         assert_eq!(ids(&cache, AuditEventQuery { user_id: Some("bob".into()), action: Some("session.*".into()), ..q() }).await, ["e4"], "filters combine");

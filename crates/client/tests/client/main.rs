@@ -1,6 +1,7 @@
 //! gatehouse-client against a real `gatehouse-server` process (and, in `keyring`, the
 //! real OS keyring).
 
+mod activity;
 mod cache;
 mod directory;
 mod fault;

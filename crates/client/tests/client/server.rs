@@ -30,10 +30,18 @@ pub fn server_bin() -> PathBuf {
 impl ServerProcess {
     /// A seeded server; `args` go to `serve`.
     pub fn start(args: &[&str]) -> Self {
+        Self::start_seeded(&[], args)
+    }
+
+    /// A server seeded with `seed` added to the demo's arguments (e.g. `--events`);
+    /// `args` go to `serve`.
+    pub fn start_seeded(seed: &[&str], args: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("server.db");
         let seeded = Command::new(server_bin())
-            .args(["seed", "--demo", "--users", "120", "--db"])
+            .args(["seed", "--demo", "--users", "120"])
+            .args(seed)
+            .arg("--db")
             .arg(&db)
             .env("GATEHOUSE_OWNER_PASSWORD", PASSWORD)
             .output()
