@@ -93,6 +93,35 @@ fn partial_path(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// A write into the file being exported.
+type Writing<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64, Error>> + Send + 'a>>;
+
+/// Writes `path` whole or not at all: `write` fills `<path>.part`, renamed to `path` once
+/// it is done; a failure, or `cancel` (which drops `write`, so a download closes its
+/// connection), deletes it. `None` when cancelled.
+async fn write_whole(path: &Path, cancel: &Notify, write: impl for<'a> FnOnce(&'a mut std::io::BufWriter<std::fs::File>) -> Writing<'a>) -> Result<Option<u64>, Error> {
+    let partial = partial_path(path);
+    let written = async {
+        let file = std::fs::File::create(&partial).map_err(|e| Error::Invalid(format!("Could not create {}: {e}", partial.display())))?;
+        let mut out = std::io::BufWriter::new(file);
+        let finished = tokio::select! {
+            rows = write(&mut out) => Some(rows?),
+            () = cancel.notified() => None,
+        };
+        let file = out.into_inner().map_err(|e| Error::Invalid(format!("Could not write {}: {e}", partial.display())))?;
+        drop(file);
+        if finished.is_some() {
+            std::fs::rename(&partial, path).map_err(|e| Error::Invalid(format!("Could not save {}: {e}", path.display())))?;
+        }
+        Ok(finished)
+    }
+    .await;
+    if !matches!(written, Ok(Some(_))) {
+        let _ = std::fs::remove_file(&partial);
+    }
+    written
+}
+
 /// Asks where to save with the native Save dialog (CSV filter, the default name in
 /// Downloads); `None` when the admin cancelled. The dialog is opened from Rust only, so
 /// the UI needs no dialog permission.
@@ -143,30 +172,12 @@ pub async fn start_export<R: Runtime>(app: &AppHandle<R>, state: &AppState, quer
     }
     let shown = path.display().to_string();
     tauri::async_runtime::spawn(async move {
-        let partial = partial_path(&path);
-        let written = async {
-            let file = std::fs::File::create(&partial).map_err(|e| Error::Invalid(format!("Could not create {}: {e}", partial.display())))?;
-            let mut out = std::io::BufWriter::new(file);
-            let progress = |done: u64, total: Option<u64>| {
-                let mut export = export();
-                export.status.done = u32::try_from(done).unwrap_or(u32::MAX);
-                export.status.total = total.map(|t| u32::try_from(t).unwrap_or(u32::MAX));
-            };
-            // Cancelling drops the download: the connection closes and the server stops.
-            let finished = tokio::select! {
-                rows = client.export_audit_csv(&query, &mut out, progress) => Some(rows?),
-                () = cancel.notified() => None,
-            };
-            drop(out);
-            if finished.is_some() {
-                std::fs::rename(&partial, &path).map_err(|e| Error::Invalid(format!("Could not save {}: {e}", path.display())))?;
-            }
-            Ok::<_, Error>(finished)
-        }
-        .await;
-        if !matches!(written, Ok(Some(_))) {
-            let _ = std::fs::remove_file(&partial);
-        }
+        let progress = |done: u64, total: Option<u64>| {
+            let mut export = export();
+            export.status.done = u32::try_from(done).unwrap_or(u32::MAX);
+            export.status.total = total.map(|t| u32::try_from(t).unwrap_or(u32::MAX));
+        };
+        let written = write_whole(&path, &cancel, move |out| Box::pin(async move { client.export_audit_csv(&query, out, progress).await })).await;
         let mut export = export();
         export.cancel = None;
         let status = &mut export.status;
@@ -197,6 +208,42 @@ pub async fn cancel_export(state: &AppState) -> Result<(), IpcError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
+
+    #[tokio::test]
+    async fn an_export_file_appears_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        let cancel = Notify::new();
+        let files = || std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect::<Vec<_>>();
+        // Done: the file, and no partial one.
+        let done = write_whole(&path, &cancel, |out| Box::pin(async move { out.write_all(b"h\r\nrow\r\n").map(|()| 1).map_err(|e| Error::Invalid(e.to_string())) })).await;
+        assert_eq!(done.unwrap(), Some(1));
+        assert_eq!(std::fs::read(&path).unwrap(), b"h\r\nrow\r\n");
+        assert_eq!(files(), ["out.csv"]);
+        std::fs::remove_file(&path).unwrap();
+        // Failed part-way: nothing left.
+        let failed = write_whole(&path, &cancel, |out| {
+            Box::pin(async move {
+                out.write_all(b"h\r\nhalf").map_err(|e| Error::Invalid(e.to_string()))?;
+                Err(Error::Unreachable { url: "http://x".into(), reason: "cut".into() })
+            })
+        })
+        .await;
+        assert!(matches!(failed, Err(Error::Unreachable { .. })));
+        assert!(files().is_empty(), "{:?}", files());
+        // Cancelled while the download waits: nothing left either.
+        cancel.notify_one();
+        let cancelled = write_whole(&path, &cancel, |out| {
+            Box::pin(async move {
+                out.write_all(b"h\r\n").map_err(|e| Error::Invalid(e.to_string()))?;
+                std::future::pending().await
+            })
+        })
+        .await;
+        assert_eq!(cancelled.unwrap(), None);
+        assert!(files().is_empty(), "{:?}", files());
+    }
 
     #[test]
     fn export_file_names() {

@@ -231,7 +231,8 @@ impl crate::Cache {
 
     /// The histogram of `query` from the cache, over the server's range (`[from, to)`
     /// widened to whole buckets; without `from`, the last 30 days by day or 48 hours by
-    /// hour) but only the part inside the cached window: its bars start there.
+    /// hour) but only the part inside the cached window: the bars start at its bucket,
+    /// and the first bar counts from the window's start.
     pub async fn activity_histogram(&self, query: &AuditEventQuery, bucket: HistogramBucket, now: DateTime<Utc>) -> Result<Histogram> {
         let window_start = self.activity_coverage(now).await?.window_start;
         let (width, prefix, span) = match bucket {
@@ -241,8 +242,7 @@ impl crate::Cache {
         let floor = |t: DateTime<Utc>| t.duration_trunc(width).unwrap_or(t);
         let end = query.to.unwrap_or(now);
         let to = if floor(end) == end { end } else { floor(end) + width };
-        // Events before the window's start are not counted, though its bar starts earlier.
-        let mut lower = query.from.unwrap_or_else(|| floor(end - span)).max(window_start).min(end);
+        let mut lower = floor(query.from.unwrap_or(end - span)).max(window_start).min(to);
         let mut from = floor(lower);
         // No more bars than the server answers: the latest ones.
         let bars = usize::try_from((to - from).num_seconds() / width.num_seconds()).unwrap_or(0);
@@ -251,7 +251,7 @@ impl crate::Cache {
             lower = lower.max(from);
         }
         let needle = query.q.as_deref().map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty());
-        let ranged = AuditEventQuery { from: Some(lower), to: Some(end), ..query.clone() };
+        let ranged = AuditEventQuery { from: Some(lower), to: Some(to), ..query.clone() };
         let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT substr(at, 1, {prefix}), COUNT(*) FROM activity"));
         push_filters(&mut qb, &ranged, needle);
         qb.push(" GROUP BY 1");
