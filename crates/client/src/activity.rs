@@ -248,7 +248,10 @@ impl Client {
         match online {
             Ok(page) => {
                 let within: Vec<AuditEvent> = page.items.iter().filter(|e| e.at >= coverage.window_start).cloned().collect();
-                cache.put_activity(&within).await?;
+                if let Err(e) = cache.put_activity(&within).await {
+                    // The page is shown all the same; only reading it offline later suffers.
+                    tracing::warn!(error = %e, "could not keep activity events in the cache");
+                }
                 let next_cursor = match (page.next_cursor, page.items.last()) {
                     (Some(server), Some(last)) => {
                         Some(Cursor { server: Some(server), server_to, at: last.at, id: last.id.clone(), filters }.encode())
