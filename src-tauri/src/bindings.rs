@@ -127,7 +127,10 @@ fn constants() -> String {
          /** Days of activity a connection keeps for reading offline: the default and the bounds. */\n\
          export const DEFAULT_ACTIVITY_WINDOW_DAYS = {};\n\
          export const MIN_ACTIVITY_WINDOW_DAYS = {};\n\
-         export const MAX_ACTIVITY_WINDOW_DAYS = {};\n",
+         export const MAX_ACTIVITY_WINDOW_DAYS = {};\n\n\
+         /** Days an organization may keep its audit events. */\n\
+         export const MIN_AUDIT_RETENTION_DAYS = {};\n\
+         export const MAX_AUDIT_RETENTION_DAYS = {};\n",
         json(&permissions),
         json(&api::RESERVED_ATTRIBUTE_KEYS),
         api::MAX_CUSTOM_ATTRIBUTES,
@@ -143,6 +146,8 @@ fn constants() -> String {
         api::DEFAULT_ACTIVITY_WINDOW_DAYS,
         gatehouse_client::ACTIVITY_WINDOW_DAYS.start(),
         gatehouse_client::ACTIVITY_WINDOW_DAYS.end(),
+        api::MIN_AUDIT_RETENTION_DAYS,
+        api::MAX_AUDIT_RETENTION_DAYS,
     )
 }
 

@@ -42,11 +42,24 @@ fn support_filters_one_users_failed_sign_ins_opens_one_and_exports_them() {
         // The member's panel: an Activity tab, no management buttons.
         app.poll("user rows", || async { Ok((app.rows().await?.len() >= 2).then_some(())) }).await?;
         app.fill("users-search", MEMBER).await?;
+        app.poll("the search to narrow the list to the member", || async {
+            let rows = app.rows().await?;
+            Ok((rows.len() == 1 && rows[0].id == member_id).then_some(()))
+        })
+        .await?;
         app.open_row(&member_id).await?;
-        app.wait_visible("tab-activity").await?;
+        app.wait_visible("user-detail").await?;
         for absent in ["detail-edit", "force-logout", "reset-password", "reset-mfa"] {
             ensure!(app.visible(absent).await?.is_none(), "a support user's panel shows {absent}");
         }
+        // Its Activity tab: the member's timeline, newest first, starting with the failures.
+        app.click("tab-activity").await?;
+        app.poll("the member's timeline", || async {
+            let rows = app.attr_pairs("[data-testid=\"user-activity-row\"]", "data-event-id", "data-action").await?;
+            Ok((rows.first().is_some_and(|(id, _)| *id == newest)).then_some(()))
+        })
+        .await?;
+        app.click("detail-close").await?;
 
         app.click("nav-activity").await?;
         app.wait_visible("activity-page").await?;
@@ -59,6 +72,8 @@ fn support_filters_one_users_failed_sign_ins_opens_one_and_exports_them() {
         app.click("activity-filter-action").await?;
         app.click("action-session.sign_in_failed").await?;
         app.click("activity-filter-action").await?;
+        // The page opens on the last 30 days; the server's list above is of all time.
+        app.click("activity-preset-all").await?;
 
         // Only the member's failed sign-ins remain, newest first.
         let shown = app

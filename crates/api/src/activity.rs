@@ -118,6 +118,26 @@ pub struct AuditEvent {
     pub details: serde_json::Value,
 }
 
+/// What a text filter (`q`) matches in an event, on the server and in the app's offline
+/// copy alike: its action, the names and addresses of who did it and to whom, its IP and
+/// details (as JSON), lower-cased.
+pub fn audit_search_text(action: &str, names: [Option<&str>; 4], ip: &str, details: &str) -> String {
+    let mut parts: Vec<&str> = vec![action];
+    parts.extend(names.into_iter().flatten());
+    parts.push(ip);
+    parts.push(details);
+    parts.join("\n").to_lowercase()
+}
+
+impl AuditEvent {
+    /// [`audit_search_text`] of this event.
+    pub fn search_text(&self) -> String {
+        let actor = self.actor.as_ref();
+        let names = [actor.and_then(|a| a.name.as_deref()), actor.and_then(|a| a.email.as_deref()), self.target.name.as_deref(), self.target.email.as_deref()];
+        audit_search_text(&self.action, names, &self.ip, &self.details.to_string())
+    }
+}
+
 /// A page of audit events, newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -62,24 +62,6 @@ pub(crate) fn action_filters(action: Option<&str>) -> Vec<ActionFilter<'_>> {
 
 /// What `q` matches, as the server builds it: action, names, addresses, IP and the
 /// details' JSON, lower-cased.
-fn search_text(e: &AuditEvent) -> String {
-    let details = e.details.to_string();
-    let actor = e.actor.as_ref();
-    [
-        Some(e.action.as_str()),
-        actor.and_then(|a| a.name.as_deref()),
-        actor.and_then(|a| a.email.as_deref()),
-        e.target.name.as_deref(),
-        e.target.email.as_deref(),
-        Some(e.ip.as_str()),
-        Some(details.as_str()),
-    ]
-    .into_iter()
-    .flatten()
-    .collect::<Vec<_>>()
-    .join("\n")
-    .to_lowercase()
-}
 
 /// `WHERE …` of the filters (not the cursor).
 fn push_filters<'a>(qb: &mut QueryBuilder<'a, Sqlite>, q: &'a AuditEventQuery, needle: Option<String>) {
@@ -180,7 +162,7 @@ impl crate::Cache {
         let mut tx = self.db.begin_with(BEGIN_WRITE).await?;
         // 7 parameters a row: 100 rows a statement stays far below SQLite's limit.
         for chunk in events.chunks(100) {
-            let rows = chunk.iter().map(|e| Ok((e, stored(e.at), search_text(e), to_json(e)?))).collect::<Result<Vec<_>>>()?;
+            let rows = chunk.iter().map(|e| Ok((e, stored(e.at), e.search_text(), to_json(e)?))).collect::<Result<Vec<_>>>()?;
             let mut qb = QueryBuilder::<Sqlite>::new("INSERT INTO activity (id, at, action, actor_id, target_id, ip, search, json) ");
             qb.push_values(&rows, |mut row, (e, at, search, json)| {
                 row.push_bind(e.id.as_str())

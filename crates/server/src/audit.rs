@@ -115,15 +115,7 @@ pub async fn record(tx: &mut Transaction<'_, Sqlite>, event: Event<'_>, at: Date
     Ok(id)
 }
 
-/// What a text filter (`q`) matches in an event: its action, the names and addresses of
-/// who did it and to whom, its IP and details, lower-cased.
-pub fn search_text(action: &str, names: [Option<&str>; 4], ip: &str, details: &str) -> String {
-    let mut parts: Vec<&str> = vec![action];
-    parts.extend(names.into_iter().flatten());
-    parts.push(ip);
-    parts.push(details);
-    parts.join("\n").to_lowercase()
-}
+pub use gatehouse_api::audit_search_text as search_text;
 
 /// The fields of `before` and `after` (JSON objects) that differ, as
 /// `{"before": {field: old}, "after": {field: new}}`.

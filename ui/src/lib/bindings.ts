@@ -1622,3 +1622,7 @@ export const AUDIT_ACTIONS: readonly (readonly [string, string, string])[] = [["
 export const DEFAULT_ACTIVITY_WINDOW_DAYS = 30;
 export const MIN_ACTIVITY_WINDOW_DAYS = 1;
 export const MAX_ACTIVITY_WINDOW_DAYS = 365;
+
+/** Days an organization may keep its audit events. */
+export const MIN_AUDIT_RETENTION_DAYS = 30;
+export const MAX_AUDIT_RETENTION_DAYS = 3650;
