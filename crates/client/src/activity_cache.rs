@@ -60,9 +60,6 @@ pub(crate) fn action_filters(action: Option<&str>) -> Vec<ActionFilter<'_>> {
         .collect()
 }
 
-/// What `q` matches, as the server builds it: action, names, addresses, IP and the
-/// details' JSON, lower-cased.
-
 /// `WHERE …` of the filters (not the cursor).
 fn push_filters<'a>(qb: &mut QueryBuilder<'a, Sqlite>, q: &'a AuditEventQuery, needle: Option<String>) {
     qb.push(" WHERE 1 = 1");
