@@ -94,12 +94,12 @@ fn partial_path(path: &Path) -> PathBuf {
 }
 
 /// A write into the file being exported.
-type Writing<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64, Error>> + Send + 'a>>;
+pub(crate) type Writing<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64, Error>> + Send + 'a>>;
 
 /// Writes `path` whole or not at all: `write` fills `<path>.part`, renamed to `path` once
 /// it is done; a failure, or `cancel` (which drops `write`, so a download closes its
 /// connection), deletes it. `None` when cancelled.
-async fn write_whole(path: &Path, cancel: &Notify, write: impl for<'a> FnOnce(&'a mut std::io::BufWriter<std::fs::File>) -> Writing<'a>) -> Result<Option<u64>, Error> {
+pub(crate) async fn write_whole(path: &Path, cancel: &Notify, write: impl for<'a> FnOnce(&'a mut std::io::BufWriter<std::fs::File>) -> Writing<'a>) -> Result<Option<u64>, Error> {
     let partial = partial_path(path);
     let written = async {
         let file = std::fs::File::create(&partial).map_err(|e| Error::Invalid(format!("Could not create {}: {e}", partial.display())))?;

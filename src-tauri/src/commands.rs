@@ -589,28 +589,24 @@ pub async fn start_export<R: Runtime>(app: &AppHandle<R>, state: &AppState, quer
     let path = dir.join(name);
     set_export(|s| *s = ExportStatus { running: true, ..ExportStatus::default() });
     tauri::async_runtime::spawn(async move {
-        let partial = path.with_extension("csv.part");
-        let result = async {
-            let file = std::fs::File::create(&partial).map_err(|e| Error::Invalid(format!("Could not create {}: {e}", partial.display())))?;
-            let mut out = std::io::BufWriter::new(file);
-            let n = cache.export_csv(&query, &mut out, |done, total| set_export(|s| (s.done, s.total) = (done, total))).await?;
-            drop(out);
-            std::fs::rename(&partial, &path).map_err(|e| Error::Invalid(format!("Could not save {}: {e}", path.display())))?;
-            Ok::<u32, Error>(n)
-        }
+        // Not cancellable: the local copy is written in seconds.
+        let never = tokio::sync::Notify::new();
+        let result = crate::activity::write_whole(&path, &never, |out| {
+            Box::pin(async move {
+                let n = cache.export_csv(&query, out, |done, total| set_export(|s| (s.done, s.total) = (done, total))).await?;
+                Ok(u64::from(n))
+            })
+        })
         .await;
         match result {
             Ok(_) => set_export(|s| {
                 s.running = false;
                 s.path = Some(path.display().to_string());
             }),
-            Err(e) => {
-                let _ = std::fs::remove_file(&partial);
-                set_export(|s| {
-                    s.running = false;
-                    s.error = Some(IpcError::from(e).message);
-                });
-            }
+            Err(e) => set_export(|s| {
+                s.running = false;
+                s.error = Some(IpcError::from(e).message);
+            }),
         }
     });
     Ok(())

@@ -9,24 +9,10 @@
 //! activity_log`). `GATEHOUSE_BENCH_EVENTS` (default 1000000) and
 //! `GATEHOUSE_BENCH_REQUESTS` (default 200) change the sizes.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-const PASSWORD: &str = "bench-password-123";
-
-fn env_u32(name: &str, default: u32) -> u32 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
+use common::{Server, env_u32, ms, percentile, seed};
+use std::time::Instant;
 
 /// A `/proc/<pid>/status` figure in MiB (Linux).
 fn proc_mib(pid: u32, field: &str) -> Option<f64> {
@@ -34,15 +20,6 @@ fn proc_mib(pid: u32, field: &str) -> Option<f64> {
     let line = status.lines().find(|l| l.starts_with(field))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
-}
-
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn encode(s: &str) -> String {
@@ -58,41 +35,15 @@ async fn main() {
     let db = dir.path().join("bench.db");
 
     let started = Instant::now();
-    let out = Command::new(bin)
-        .args(["seed", "--demo", "--users", "10000", "--events", &events.to_string(), "--db"])
-        .arg(&db)
-        .env("GATEHOUSE_OWNER_PASSWORD", PASSWORD)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "seed failed: {}", String::from_utf8_lossy(&out.stderr));
-    println!("{}", String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or_default());
+    let out = seed(bin, &db, &["--users", "10000", "--events", &events.to_string()]);
+    println!("{}", out.lines().next().unwrap_or_default());
     println!("seed --demo --users 10000 --events {events}: {:.1} s wall", started.elapsed().as_secs_f64());
 
-    let mut child = Server(
-        Command::new(bin)
-            .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-            .arg(&db)
-            .env("GATEHOUSE_LOG", "error")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let pid = child.0.id();
-    let mut line = String::new();
-    BufReader::new(child.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().strip_prefix("listening on ").unwrap().to_owned();
-
+    let server = Server::start(bin, &db);
+    let pid = server.child.id();
+    let url = server.url.clone();
     let http = reqwest::Client::new();
-    let login: serde_json::Value = http
-        .post(format!("{url}/v1/auth/login"))
-        .json(&serde_json::json!({"email": "support@acme.test", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["access_token"].as_str().unwrap().to_owned();
+    let token = server.login(&http, "support@acme.test").await;
     let get = |path: String| {
         let http = http.clone();
         let token = token.clone();

@@ -13,24 +13,10 @@
 //! `GATEHOUSE_BENCH_USERS`, `GATEHOUSE_BENCH_REQUESTS`, `GATEHOUSE_BENCH_IMPORT_ROWS` and
 //! `GATEHOUSE_BENCH_IMPORT_RUNS` change the sizes.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-const PASSWORD: &str = "bench-password-123";
-
-fn env_u32(name: &str, default: u32) -> u32 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
+use common::{Server, env_u32, ms, percentile, seed};
+use std::time::Instant;
 
 #[tokio::main]
 async fn main() {
@@ -42,40 +28,14 @@ async fn main() {
     let db = dir.path().join("bench.db");
 
     let started = Instant::now();
-    let out = Command::new(bin)
-        .args(["seed", "--demo", "--users", &users.to_string(), "--sessions", &sessions.to_string(), "--db"])
-        .arg(&db)
-        .env("GATEHOUSE_OWNER_PASSWORD", PASSWORD)
-        .output()
-        .unwrap();
+    seed(bin, &db, &["--users", &users.to_string(), "--sessions", &sessions.to_string()]);
     let seed_time = started.elapsed();
-    assert!(out.status.success(), "seed failed: {}", String::from_utf8_lossy(&out.stderr));
     println!("seed --demo --users {users} --sessions {sessions}: {:.2} s wall (including the owner's argon2 hash and the commit)", seed_time.as_secs_f64());
 
-    let mut child = Server(
-        Command::new(bin)
-            .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-            .arg(&db)
-            .env("GATEHOUSE_LOG", "error")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut line = String::new();
-    BufReader::new(child.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().strip_prefix("listening on ").unwrap().to_owned();
-
+    let child = Server::start(bin, &db);
+    let url = child.url.clone();
     let http = reqwest::Client::new();
-    let login: serde_json::Value = http
-        .post(format!("{url}/v1/auth/login"))
-        .json(&serde_json::json!({"email": "owner@acme.test", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["access_token"].as_str().unwrap().to_owned();
+    let token = child.login(&http, "owner@acme.test").await;
 
     // A cursor ~half-way through the list, to show keyset paging does not slow with depth.
     let mut deep_cursor = String::new();
@@ -306,15 +266,5 @@ async fn count_live(http: &reqwest::Client, url: &str, token: &str) -> usize {
             Some(c) => page_url = format!("{url}/v1/sessions?limit=500&cursor={c}"),
             None => return n,
         }
-    }
-}
-
-/// The server process, stopped when the bench ends, panics included.
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }

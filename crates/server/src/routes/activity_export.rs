@@ -7,10 +7,8 @@ use crate::auth::{AuditRead, Principal};
 use crate::error::{ApiError, Result};
 use crate::extract::QueryPairs;
 use axum::Json;
-use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderValue;
-use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::Response;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use gatehouse_api::{
@@ -81,12 +79,8 @@ pub async fn export_events(State(state): State<AppState>, principal: Principal, 
             }
         }
     });
-    let mut res = Response::new(Body::from_stream(stream));
-    let headers = res.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    headers.insert(CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"activity.csv\""));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert("x-total-count", HeaderValue::from(total));
+    let mut res = super::export::csv_response(stream, "attachment; filename=\"activity.csv\"");
+    res.headers_mut().insert("x-total-count", HeaderValue::from(total));
     Ok(res)
 }
 

@@ -8,6 +8,7 @@ use crate::error::Result;
 use crate::extract::QueryPairs;
 use axum::body::Body;
 use axum::extract::State;
+use axum::http::HeaderValue;
 use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::Response;
 use gatehouse_api::{Problem, USERS_CSV_HEADER, users_csv_record};
@@ -62,11 +63,19 @@ pub async fn export_users(State(state): State<AppState>, principal: Principal, p
             }
         }
     });
+    Ok(csv_response(stream, "attachment; filename=\"users.csv\""))
+}
+
+/// A streamed CSV download (`disposition` names the file); never cached.
+pub(crate) fn csv_response<S>(stream: S, disposition: &'static str) -> Response
+where
+    S: futures_util::Stream<Item = std::io::Result<String>> + Send + 'static,
+{
     let mut res = Response::new(Body::from_stream(stream));
     let headers = res.headers_mut();
-    headers.insert(CONTENT_TYPE, axum::http::HeaderValue::from_static("text/csv; charset=utf-8"));
-    headers.insert(CONTENT_DISPOSITION, axum::http::HeaderValue::from_static("attachment; filename=\"users.csv\""));
-    headers.insert(CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
-    Ok(res)
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    headers.insert(CONTENT_DISPOSITION, HeaderValue::from_static(disposition));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
 }
 
