@@ -133,7 +133,12 @@ impl AuditEvent {
     /// [`audit_search_text`] of this event.
     pub fn search_text(&self) -> String {
         let actor = self.actor.as_ref();
-        let names = [actor.and_then(|a| a.name.as_deref()), actor.and_then(|a| a.email.as_deref()), self.target.name.as_deref(), self.target.email.as_deref()];
+        let names = [
+            actor.and_then(|a| a.name.as_deref()),
+            actor.and_then(|a| a.email.as_deref()),
+            self.target.name.as_deref(),
+            self.target.email.as_deref(),
+        ];
         audit_search_text(&self.action, names, &self.ip, &self.details.to_string())
     }
 }

@@ -391,7 +391,6 @@ pub fn avatar_url_problem(url: &str) -> Option<&'static str> {
     }
 }
 
-
 /// Longest first or last name accepted.
 pub const MAX_NAME_CHARS: usize = 100;
 /// Most custom attributes a user can have.
@@ -400,9 +399,28 @@ pub const MAX_CUSTOM_ATTRIBUTES: usize = 50;
 pub const MAX_ATTRIBUTE_VALUE_CHARS: usize = 1000;
 /// Custom attribute keys that name built-in fields, so they cannot be custom.
 pub const RESERVED_ATTRIBUTE_KEYS: &[&str] = &[
-    "id", "email", "first_name", "last_name", "display_name", "name", "status", "roles", "departments", "password",
-    "mfa_enabled", "created_at", "last_active_at", "last_login_at", "org_id", "organization", "version", "etag",
-    "avatar", "avatar_url", "auth_methods", "notification_preferences",
+    "id",
+    "email",
+    "first_name",
+    "last_name",
+    "display_name",
+    "name",
+    "status",
+    "roles",
+    "departments",
+    "password",
+    "mfa_enabled",
+    "created_at",
+    "last_active_at",
+    "last_login_at",
+    "org_id",
+    "organization",
+    "version",
+    "etag",
+    "avatar",
+    "avatar_url",
+    "auth_methods",
+    "notification_preferences",
 ];
 
 /// Why a custom attribute key cannot be used, or `None` when it can: 1–64 characters,
@@ -456,7 +474,9 @@ mod tests {
         let patch = UserPatch {
             first_name: Some("  ".into()),
             email: Some("nope".into()),
-            custom_attributes: Some([("email".to_owned(), Some("x".into())), ("Bad".to_owned(), None), ("ok".to_owned(), Some("v".repeat(1001)))].into()),
+            custom_attributes: Some(
+                [("email".to_owned(), Some("x".into())), ("Bad".to_owned(), None), ("ok".to_owned(), Some("v".repeat(1001)))].into(),
+            ),
             avatar_url: Some("http://insecure.example/a.png".into()),
             ..Default::default()
         };
@@ -470,7 +490,11 @@ mod tests {
             ("avatar_url", "invalid"),
         ];
         assert_eq!(got, want.map(|(f, c)| (f.to_owned(), c.to_owned())));
-        let fine = UserPatch { custom_attributes: Some([("cost_center".to_owned(), Some("CC-1".into()))].into()), avatar_url: Some(String::new()), ..Default::default() };
+        let fine = UserPatch {
+            custom_attributes: Some([("cost_center".to_owned(), Some("CC-1".into()))].into()),
+            avatar_url: Some(String::new()),
+            ..Default::default()
+        };
         assert!(fine.field_errors().is_empty());
     }
 

@@ -98,10 +98,19 @@ async fn main() {
             latencies.push(t.elapsed());
         }
         latencies.sort();
-        println!("{:<36} {:>10} {:>10} {:>10}", name, ms(percentile(&latencies, 0.5)), ms(percentile(&latencies, 0.95)), ms(*latencies.last().unwrap()));
+        println!(
+            "{:<36} {:>10} {:>10} {:>10}",
+            name,
+            ms(percentile(&latencies, 0.5)),
+            ms(percentile(&latencies, 0.95)),
+            ms(*latencies.last().unwrap())
+        );
     }
 
-    for (name, query) in [("histogram, day, 90 days", "bucket=day&from=".to_owned() + &encode(&(now - chrono::Duration::days(90)).to_rfc3339())), ("histogram, failed sign-ins per hour, 48 h", "bucket=hour&action=session.sign_in_failed".to_owned())] {
+    for (name, query) in [
+        ("histogram, day, 90 days", "bucket=day&from=".to_owned() + &encode(&(now - chrono::Duration::days(90)).to_rfc3339())),
+        ("histogram, failed sign-ins per hour, 48 h", "bucket=hour&action=session.sign_in_failed".to_owned()),
+    ] {
         let mut latencies = Vec::new();
         for _ in 0..20 {
             let t = Instant::now();
@@ -109,7 +118,13 @@ async fn main() {
             latencies.push(t.elapsed());
         }
         latencies.sort();
-        println!("{:<36} {:>10} {:>10} {:>10}", name, ms(percentile(&latencies, 0.5)), ms(percentile(&latencies, 0.95)), ms(*latencies.last().unwrap()));
+        println!(
+            "{:<36} {:>10} {:>10} {:>10}",
+            name,
+            ms(percentile(&latencies, 0.5)),
+            ms(percentile(&latencies, 0.95)),
+            ms(*latencies.last().unwrap())
+        );
     }
 
     let hwm_before = proc_mib(pid, "VmHWM:").unwrap_or(f64::NAN);
@@ -127,6 +142,11 @@ async fn main() {
     let hwm_after = proc_mib(pid, "VmHWM:").unwrap_or(f64::NAN);
     println!();
     println!("GET /v1/audit-events/export.csv, no filter: {total} rows, {:.1} MB in {took:.1} s", bytes as f64 / 1e6);
-    println!("  throughput: {:.0} rows/s, {:.1} MB/s ({} lines incl. header and line breaks inside details)", total as f64 / took, bytes as f64 / 1e6 / took, lines);
+    println!(
+        "  throughput: {:.0} rows/s, {:.1} MB/s ({} lines incl. header and line breaks inside details)",
+        total as f64 / took,
+        bytes as f64 / 1e6 / took,
+        lines
+    );
     println!("  server memory: RSS {rss_before:.0} MiB before; peak (VmHWM) {hwm_before:.0} MiB before the export, {hwm_after:.0} MiB after");
 }

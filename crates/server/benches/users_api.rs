@@ -30,7 +30,10 @@ async fn main() {
     let started = Instant::now();
     seed(bin, &db, &["--users", &users.to_string(), "--sessions", &sessions.to_string()]);
     let seed_time = started.elapsed();
-    println!("seed --demo --users {users} --sessions {sessions}: {:.2} s wall (including the owner's argon2 hash and the commit)", seed_time.as_secs_f64());
+    println!(
+        "seed --demo --users {users} --sessions {sessions}: {:.2} s wall (including the owner's argon2 hash and the commit)",
+        seed_time.as_secs_f64()
+    );
 
     let child = Server::start(bin, &db);
     let url = child.url.clone();
@@ -77,7 +80,9 @@ async fn main() {
     ];
     // The deep cursor was issued for limit=500 without filters: same filters, so it is valid.
     println!();
-    println!("GET /v1/users, /v1/sessions, /v1/login-attempts ({users} users, {sessions} sessions; {requests} sequential requests per case, then 16 concurrent clients)");
+    println!(
+        "GET /v1/users, /v1/sessions, /v1/login-attempts ({users} users, {sessions} sessions; {requests} sequential requests per case, then 16 concurrent clients)"
+    );
     println!("{:<34} {:>10} {:>10} {:>12}", "case", "p50", "p99", "throughput");
     for (name, case_url) in &cases {
         for _ in 0..20 {
@@ -111,13 +116,7 @@ async fn main() {
             task.await.unwrap();
         }
         let rps = f64::from(per_task * concurrency) / t.elapsed().as_secs_f64();
-        println!(
-            "{:<34} {:>10} {:>10} {:>8.0} req/s",
-            name,
-            ms(percentile(&latencies, 0.50)),
-            ms(percentile(&latencies, 0.99)),
-            rps
-        );
+        println!("{:<34} {:>10} {:>10} {:>8.0} req/s", name, ms(percentile(&latencies, 0.50)), ms(percentile(&latencies, 0.99)), rps);
     }
 
     // Bulk role change: 1 000 active Members get the Support role, then lose it again.
@@ -150,12 +149,7 @@ async fn main() {
         let answer: serde_json::Value = res.json().await.unwrap();
         let elapsed = t.elapsed();
         assert_eq!(answer["succeeded"].as_u64(), Some(ids.len() as u64), "bulk {action}: {}", answer["failed"]);
-        println!(
-            "{:<34} {:>10} {:>10.0} users/s",
-            action,
-            ms(elapsed),
-            ids.len() as f64 / elapsed.as_secs_f64()
-        );
+        println!("{:<34} {:>10} {:>10.0} users/s", action, ms(elapsed), ids.len() as f64 / elapsed.as_secs_f64());
     }
 
     // Bulk force logout (issue 5): 1 000 users with live sessions, each ended, trusted

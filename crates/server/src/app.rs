@@ -104,7 +104,15 @@ impl AppState {
     pub async fn open(path: &Path, clock: Arc<dyn Clock>, config: Config) -> anyhow::Result<Self> {
         let db = db::connect(path).await?;
         let key = db::signing_key(&db).await?;
-        Ok(Self { db, clock, key, config: Arc::new(config), in_flight: Default::default(), mail_wakeup: Default::default(), background_done: Default::default() })
+        Ok(Self {
+            db,
+            clock,
+            key,
+            config: Arc::new(config),
+            in_flight: Default::default(),
+            mail_wakeup: Default::default(),
+            background_done: Default::default(),
+        })
     }
 
     /// Tells the mail worker that a message was queued (call after the commit).
@@ -133,9 +141,10 @@ pub fn build(state: AppState) -> Router {
     .layer(DefaultBodyLimit::max(1024 * 1024))
     // Logs method, path and status; never bodies, headers (tokens live there) or query
     // strings (searches hold names and addresses, reset links their token).
-    .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-        tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
-    }))
+    .layer(
+        TraceLayer::new_for_http()
+            .make_span_with(|req: &axum::http::Request<_>| tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())),
+    )
     .with_state(state)
 }
 
@@ -162,9 +171,7 @@ pub fn spawn_maintenance(state: AppState) {
 
 /// Serves `router` on `listener` until ctrl-c or SIGTERM.
 pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> anyhow::Result<()> {
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown_signal()).await?;
     Ok(())
 }
 

@@ -56,7 +56,8 @@ pub async fn record(tx: &mut Transaction<'_, Sqlite>, event: Event<'_>, at: Date
     }
     let find = |id: &str| named.iter().find(|n| n.id == id);
     let actor = event.actor_id.and_then(find);
-    if target_is_user && target_name.is_none()
+    if target_is_user
+        && target_name.is_none()
         && let Some(t) = find(event.target_id)
     {
         target_name = Some(t.display_name.clone());
@@ -102,7 +103,11 @@ pub async fn record(tx: &mut Transaction<'_, Sqlite>, event: Event<'_>, at: Date
     .bind(search)
     .execute(&mut **tx)
     .await?;
-    sqlx::query("INSERT OR IGNORE INTO audit_actions (org_id, action) VALUES (?, ?)").bind(event.org_id).bind(event.action).execute(&mut **tx).await?;
+    sqlx::query("INSERT OR IGNORE INTO audit_actions (org_id, action) VALUES (?, ?)")
+        .bind(event.org_id)
+        .bind(event.action)
+        .execute(&mut **tx)
+        .await?;
     sqlx::query(
         "INSERT INTO audit_hourly (org_id, hour, action, count) VALUES (?, substr(?, 1, 13), ?, 1) \
          ON CONFLICT (org_id, hour, action) DO UPDATE SET count = count + 1",

@@ -26,10 +26,7 @@ fn argon2() -> Argon2<'static> {
 /// Hashes a password (PHC string). CPU-heavy: call from a blocking thread.
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
     let salt = SaltString::generate(&mut OsRng);
-    argon2()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| anyhow::anyhow!("hashing password: {e}"))
+    argon2().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| anyhow::anyhow!("hashing password: {e}"))
 }
 
 /// Verifies a password against a PHC hash; `None` hash burns the same time and fails,
@@ -167,10 +164,8 @@ impl FromRequestParts<AppState> for Principal {
             let meta = crate::routes::auth::ClientMeta::from_request_parts(parts, state).await?;
             return api_key_principal(state, &token, &meta, parts.uri.path()).await;
         }
-        let (session_id, expires_at) = state
-            .key
-            .verify_access(token)
-            .ok_or_else(|| ApiError::unauthorized(codes::UNAUTHENTICATED, "The access token is not valid."))?;
+        let (session_id, expires_at) =
+            state.key.verify_access(token).ok_or_else(|| ApiError::unauthorized(codes::UNAUTHENTICATED, "The access token is not valid."))?;
         let now = state.clock.now();
         if expires_at <= now {
             return Err(ApiError::unauthorized(codes::TOKEN_EXPIRED, "The access token has expired; refresh it."));

@@ -20,11 +20,8 @@ pub async fn connect(path: &Path) -> anyhow::Result<SqlitePool> {
         .foreign_keys(true)
         // Several server processes may share one database file.
         .busy_timeout(Duration::from_secs(10));
-    let pool = SqlitePoolOptions::new()
-        .max_connections(8)
-        .connect_with(options)
-        .await
-        .with_context(|| format!("opening database {}", path.display()))?;
+    let pool =
+        SqlitePoolOptions::new().max_connections(8).connect_with(options).await.with_context(|| format!("opening database {}", path.display()))?;
     sqlx::migrate!("./migrations").run(&pool).await.context("applying database migrations")?;
     Ok(pool)
 }
@@ -36,16 +33,14 @@ pub async fn signing_key(pool: &SqlitePool) -> anyhow::Result<SigningKey> {
         .bind(random_bytes::<32>().to_vec())
         .execute(pool)
         .await?;
-    let key: Vec<u8> = sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = 'access_token_key'")
-        .fetch_one(pool)
-        .await?;
+    let key: Vec<u8> = sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = 'access_token_key'").fetch_one(pool).await?;
     Ok(SigningKey::new(key))
 }
 
 /// Where the database lives when `--db` is not given: the platform data directory
 /// (`~/.local/share/gatehouse-server/gatehouse.db` on Linux).
 pub fn default_db_path() -> anyhow::Result<PathBuf> {
-    let dirs = directories::ProjectDirs::from("dev", "gatehouse", "gatehouse-server")
-        .context("no home directory to put the database in; pass --db")?;
+    let dirs =
+        directories::ProjectDirs::from("dev", "gatehouse", "gatehouse-server").context("no home directory to put the database in; pass --db")?;
     Ok(dirs.data_dir().join("gatehouse.db"))
 }

@@ -51,7 +51,15 @@ impl ApiError {
             [one] => one.message.clone(),
             _ => format!("{} fields are invalid", errors.len()),
         };
-        Self::Problem { status: StatusCode::BAD_REQUEST, code: codes::VALIDATION_FAILED, detail, errors, current: None, retry_after: None, seats: None }
+        Self::Problem {
+            status: StatusCode::BAD_REQUEST,
+            code: codes::VALIDATION_FAILED,
+            detail,
+            errors,
+            current: None,
+            retry_after: None,
+            seats: None,
+        }
     }
 
     /// 400 `validation_failed` for one field.
@@ -147,18 +155,14 @@ impl IntoResponse for ApiError {
         let problem = self.problem();
         let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, axum::Json(problem)).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if let Self::Problem { retry_after: Some(seconds), .. } = &self
             && let Ok(v) = HeaderValue::from_str(&seconds.to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, v);
         }
         if status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"gatehouse\""));
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"gatehouse\""));
         }
         response
     }

@@ -34,9 +34,7 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
         }
         // The serde message names the field and the expected type, which is what the
         // caller needs; it never echoes values of secret fields (they are plain strings).
-        JsonRejection::JsonDataError(e) => {
-            ApiError::new(StatusCode::BAD_REQUEST, codes::MALFORMED_BODY, e.body_text())
-        }
+        JsonRejection::JsonDataError(e) => ApiError::new(StatusCode::BAD_REQUEST, codes::MALFORMED_BODY, e.body_text()),
         other => ApiError::new(StatusCode::BAD_REQUEST, codes::MALFORMED_BODY, other.body_text()),
     }
 }
@@ -59,9 +57,7 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
         axum::extract::Query::<Vec<(String, String)>>::from_request_parts(parts, state)
             .await
             .map(|q| Self(q.0))
-            .map_err(|e: QueryRejection| {
-                ApiError::new(StatusCode::BAD_REQUEST, codes::VALIDATION_FAILED, e.body_text())
-            })
+            .map_err(|e: QueryRejection| ApiError::new(StatusCode::BAD_REQUEST, codes::VALIDATION_FAILED, e.body_text()))
     }
 }
 

@@ -64,7 +64,14 @@ struct Stored {
 impl Idempotency {
     /// Reads the `Idempotency-Key` header and claims it: a fresh key, a replay, or an
     /// error (422 for another payload under the same key, 409 while it is in flight).
-    pub async fn claim(state: &AppState, principal: &Principal, headers: &HeaderMap, method: &str, path: &str, body: &impl serde::Serialize) -> Result<Claim> {
+    pub async fn claim(
+        state: &AppState,
+        principal: &Principal,
+        headers: &HeaderMap,
+        method: &str,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> Result<Claim> {
         let Some(raw) = headers.get("idempotency-key") else { return Ok(Claim::None) };
         let key = raw.to_str().ok().map(str::trim).filter(|k| !k.is_empty() && k.len() <= 255 && k.chars().all(|c| c.is_ascii_graphic()));
         let Some(key) = key else {
@@ -88,13 +95,12 @@ impl Idempotency {
             }
         }
         let claim = Self { user_id: scope.0, key: scope.1, fingerprint, in_flight: state.in_flight.clone() };
-        let stored: Option<Stored> = sqlx::query_as(
-            "SELECT fingerprint, status, content_type, etag, body FROM idempotency_keys WHERE user_id = ? AND key = ?",
-        )
-        .bind(&claim.user_id)
-        .bind(&claim.key)
-        .fetch_optional(&state.db)
-        .await?;
+        let stored: Option<Stored> =
+            sqlx::query_as("SELECT fingerprint, status, content_type, etag, body FROM idempotency_keys WHERE user_id = ? AND key = ?")
+                .bind(&claim.user_id)
+                .bind(&claim.key)
+                .fetch_optional(&state.db)
+                .await?;
         match stored {
             None => Ok(Claim::Fresh(claim)),
             Some(s) if s.fingerprint != claim.fingerprint => Err(ApiError::new(
@@ -193,7 +199,8 @@ mod tests {
     async fn a_key_in_flight_is_refused_until_its_request_ends() {
         let dir = tempfile::tempdir().unwrap();
         let state = AppState::open(&dir.path().join("t.db"), Arc::new(SystemClock), Config::default()).await.unwrap();
-        let principal = Principal { user_id: "u1".into(), org_id: "o".into(), session_id: "s".into(), permissions: vec![], api_key_id: None, mfa_pending: false };
+        let principal =
+            Principal { user_id: "u1".into(), org_id: "o".into(), session_id: "s".into(), permissions: vec![], api_key_id: None, mfa_pending: false };
         let mut headers = HeaderMap::new();
         headers.insert("idempotency-key", HeaderValue::from_static("k-1"));
         let first = Idempotency::claim(&state, &principal, &headers, "PATCH", "/x", &1).await.unwrap();

@@ -32,8 +32,8 @@ impl std::fmt::Debug for SmtpRelay {
 impl SmtpRelay {
     /// Checks the URL and builds its transport.
     pub fn transport(&self) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
-        let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(self.url.expose())
-            .map_err(|e| anyhow::anyhow!("the SMTP relay URL is not valid: {e}"))?;
+        let builder =
+            AsyncSmtpTransport::<Tokio1Executor>::from_url(self.url.expose()).map_err(|e| anyhow::anyhow!("the SMTP relay URL is not valid: {e}"))?;
         Ok(builder.timeout(Some(std::time::Duration::from_secs(20))).build())
     }
 }

@@ -67,19 +67,136 @@ const STAFF: &[(&str, &str, &str, &[&str], &str)] = &[
 ];
 
 const FIRST: &[&str] = &[
-    "Aaliyah", "Aarav", "Abigail", "Adrian", "Aisha", "Alejandro", "Amara", "Andrei", "Anika", "Arjun", "Astrid", "Beatriz",
-    "Benjamin", "Bianca", "Caleb", "Camila", "Chen", "Chloe", "Daniel", "Dara", "Diego", "Elena", "Elijah", "Emeka", "Emma",
-    "Farah", "Felix", "Freya", "Gabriel", "Hana", "Hugo", "Ibrahim", "Ines", "Isaac", "Ivy", "Jamal", "Javier", "Jin",
-    "Kai", "Kavya", "Kenji", "Lars", "Layla", "Leo", "Lucia", "Mads", "Maya", "Mateo", "Mei", "Mohammed", "Nadia", "Noah",
-    "Olga", "Omar", "Priya", "Rafael", "Rosa", "Sanjay", "Sofia", "Tariq", "Thea", "Wei", "Yara", "Zoe",
+    "Aaliyah",
+    "Aarav",
+    "Abigail",
+    "Adrian",
+    "Aisha",
+    "Alejandro",
+    "Amara",
+    "Andrei",
+    "Anika",
+    "Arjun",
+    "Astrid",
+    "Beatriz",
+    "Benjamin",
+    "Bianca",
+    "Caleb",
+    "Camila",
+    "Chen",
+    "Chloe",
+    "Daniel",
+    "Dara",
+    "Diego",
+    "Elena",
+    "Elijah",
+    "Emeka",
+    "Emma",
+    "Farah",
+    "Felix",
+    "Freya",
+    "Gabriel",
+    "Hana",
+    "Hugo",
+    "Ibrahim",
+    "Ines",
+    "Isaac",
+    "Ivy",
+    "Jamal",
+    "Javier",
+    "Jin",
+    "Kai",
+    "Kavya",
+    "Kenji",
+    "Lars",
+    "Layla",
+    "Leo",
+    "Lucia",
+    "Mads",
+    "Maya",
+    "Mateo",
+    "Mei",
+    "Mohammed",
+    "Nadia",
+    "Noah",
+    "Olga",
+    "Omar",
+    "Priya",
+    "Rafael",
+    "Rosa",
+    "Sanjay",
+    "Sofia",
+    "Tariq",
+    "Thea",
+    "Wei",
+    "Yara",
+    "Zoe",
 ];
 const LAST: &[&str] = &[
-    "Abbott", "Adeyemi", "Andersen", "Bauer", "Bianchi", "Brennan", "Castillo", "Chowdhury", "Costa", "Dubois", "Eriksson",
-    "Fischer", "Fujita", "Garcia", "Gupta", "Haddad", "Hansen", "Ivanova", "Jensen", "Kaur", "Kim", "Kowalski", "Larsen",
-    "Lopez", "Martin", "Meyer", "Moreau", "Nakamura", "Nguyen", "Novak", "Okafor", "Olsen", "Patel", "Petrov", "Quinn",
-    "Rossi", "Santos", "Schmidt", "Silva", "Singh", "Sato", "Tanaka", "Torres", "Usman", "Varga", "Walsh", "Weber", "Xu",
-    "Yamamoto", "Young", "Zhang", "Ziegler", "Nowak", "Murphy", "Kelly", "Lindqvist", "Mensah", "Novotny", "Oyelaran",
-    "Park", "Reyes", "Suzuki", "Tran", "Volkov",
+    "Abbott",
+    "Adeyemi",
+    "Andersen",
+    "Bauer",
+    "Bianchi",
+    "Brennan",
+    "Castillo",
+    "Chowdhury",
+    "Costa",
+    "Dubois",
+    "Eriksson",
+    "Fischer",
+    "Fujita",
+    "Garcia",
+    "Gupta",
+    "Haddad",
+    "Hansen",
+    "Ivanova",
+    "Jensen",
+    "Kaur",
+    "Kim",
+    "Kowalski",
+    "Larsen",
+    "Lopez",
+    "Martin",
+    "Meyer",
+    "Moreau",
+    "Nakamura",
+    "Nguyen",
+    "Novak",
+    "Okafor",
+    "Olsen",
+    "Patel",
+    "Petrov",
+    "Quinn",
+    "Rossi",
+    "Santos",
+    "Schmidt",
+    "Silva",
+    "Singh",
+    "Sato",
+    "Tanaka",
+    "Torres",
+    "Usman",
+    "Varga",
+    "Walsh",
+    "Weber",
+    "Xu",
+    "Yamamoto",
+    "Young",
+    "Zhang",
+    "Ziegler",
+    "Nowak",
+    "Murphy",
+    "Kelly",
+    "Lindqvist",
+    "Mensah",
+    "Novotny",
+    "Oyelaran",
+    "Park",
+    "Reyes",
+    "Suzuki",
+    "Tran",
+    "Volkov",
 ];
 
 const USER_AGENTS: &[&str] = &[
@@ -266,8 +383,7 @@ pub async fn seed_demo(db: &SqlitePool, clock: &dyn Clock, opts: &SeedOptions) -
     }
     insert_users(&mut tx, &org_id, &staff).await?;
     let mut total = staff.len() as u32;
-    let active_sample: Vec<(String, DateTime<Utc>)> =
-        staff.iter().filter_map(|u| u.last_active.map(|t| (u.id.clone(), t))).collect();
+    let active_sample: Vec<(String, DateTime<Utc>)> = staff.iter().filter_map(|u| u.last_active.map(|t| (u.id.clone(), t))).collect();
 
     const CHUNK: u32 = 400;
     let mut sample = active_sample;
@@ -294,16 +410,18 @@ pub async fn seed_demo(db: &SqlitePool, clock: &dyn Clock, opts: &SeedOptions) -
     let audit_events = if opts.events == 0 {
         0
     } else {
-        let people: Vec<Person> =
-            sqlx::query_as::<_, (String, String, String)>("SELECT id, display_name, email FROM users WHERE org_id = ? AND status = 'active' ORDER BY rowid LIMIT 3000")
-                .bind(&org_id)
-                .fetch_all(&mut *tx)
-                .await?
-                .into_iter()
-                .map(|(id, name, email)| Person { id, name, email })
-                .collect();
+        let people: Vec<Person> = sqlx::query_as::<_, (String, String, String)>(
+            "SELECT id, display_name, email FROM users WHERE org_id = ? AND status = 'active' ORDER BY rowid LIMIT 3000",
+        )
+        .bind(&org_id)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .map(|(id, name, email)| Person { id, name, email })
+        .collect();
         // The owner, admin and manager accounts do the managing.
-        let admins: Vec<Person> = people.iter().take(STAFF.len() + 1).filter(|p| !p.email.starts_with("member@") && !p.email.starts_with("support@")).cloned().collect();
+        let admins: Vec<Person> =
+            people.iter().take(STAFF.len() + 1).filter(|p| !p.email.starts_with("member@") && !p.email.starts_with("support@")).cloned().collect();
         let roles: Vec<(String, String)> = ROLES.iter().filter(|r| r.0 != "owner").map(|(k, n, _, _)| ((*k).to_owned(), (*n).to_owned())).collect();
         let departments: Vec<(String, String)> = DEPARTMENTS.iter().map(|d| (dept_id(d), (*d).to_owned())).collect();
         let (events, history_attempts) =
@@ -453,13 +571,14 @@ async fn insert_activity(
         qb.build().execute(&mut **tx).await?;
     }
     // The address typed is the user's own, filled in below.
-    let rows: Vec<Attempt> = attempts.iter().map(|(at, user_id, ip, ua, result, reason)| (*at, String::new(), Some(user_id.clone()), ip.clone(), *ua, *result, *reason)).collect();
+    let rows: Vec<Attempt> = attempts
+        .iter()
+        .map(|(at, user_id, ip, ua, result, reason)| (*at, String::new(), Some(user_id.clone()), ip.clone(), *ua, *result, *reason))
+        .collect();
     insert_attempts(tx, org_id, &rows).await?;
-    sqlx::query(
-        "UPDATE login_attempts SET email = (SELECT email_lower FROM users WHERE users.id = login_attempts.user_id) WHERE email = ''",
-    )
-    .execute(&mut **tx)
-    .await?;
+    sqlx::query("UPDATE login_attempts SET email = (SELECT email_lower FROM users WHERE users.id = login_attempts.user_id) WHERE email = ''")
+        .execute(&mut **tx)
+        .await?;
     Ok((sessions.len() as u32, attempts.len() as u32))
 }
 

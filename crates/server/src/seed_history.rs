@@ -150,7 +150,8 @@ pub async fn insert_history(
                 710..=859 => {
                     let (name, _) = *rng.pick(KEYS);
                     let agent = *rng.pick(AGENTS);
-                    let details = serde_json::json!({ "agent": agent, "conversation_id": ts(at), "messages": 1 + rng.below(12), "api_key": { "name": name } });
+                    let details =
+                        serde_json::json!({ "agent": agent, "conversation_id": ts(at), "messages": 1 + rng.below(12), "api_key": { "name": name } });
                     row(Some(who), who, "app.agent_interaction", details, ip);
                 }
                 _ => {
@@ -183,7 +184,8 @@ pub async fn insert_history(
                             row(Some(admin), who, "session.revoked", details, admin_ip);
                         }
                         985..=989 => {
-                            let details = serde_json::json!({ "sessions_ended": 1 + rng.below(4), "trusted_devices_ended": rng.below(2), "target": target });
+                            let details =
+                                serde_json::json!({ "sessions_ended": 1 + rng.below(4), "trusted_devices_ended": rng.below(2), "target": target });
                             row(Some(admin), who, "user.force_logout", details, admin_ip);
                         }
                         990..=995 => {
@@ -206,7 +208,8 @@ pub async fn insert_history(
                 }
                 let who = &people[(k as usize * 7) % people.len()];
                 let unknown = k % 6 == 5;
-                let email = if unknown { format!("{}{}@acme.test", ["admin", "test", "root", "info"][k as usize % 4], k) } else { who.email.to_lowercase() };
+                let email =
+                    if unknown { format!("{}{}@acme.test", ["admin", "test", "root", "info"][k as usize % 4], k) } else { who.email.to_lowercase() };
                 let reason = if unknown { "unknown_user" } else { "bad_password" };
                 let ua = "python-requests/2.31.0";
                 let target = if unknown { Person { id: email.clone(), name: String::new(), email: email.clone() } } else { party(who) };
@@ -234,7 +237,8 @@ pub async fn insert_history(
         qb.push_values(chunk, |mut b, r| {
             let details = r.details.to_string();
             let target_name = (!r.target.name.is_empty()).then_some(r.target.name.as_str());
-            let names = [r.actor.as_ref().map(|a| a.name.as_str()), r.actor.as_ref().map(|a| a.email.as_str()), target_name, Some(r.target.email.as_str())];
+            let names =
+                [r.actor.as_ref().map(|a| a.name.as_str()), r.actor.as_ref().map(|a| a.email.as_str()), target_name, Some(r.target.email.as_str())];
             let search = search_text(r.action, names, &r.ip, &details);
             b.push_bind(r.id.clone())
                 .push_bind(org_id.to_owned())

@@ -90,7 +90,9 @@ impl Filter {
                 errors.add(
                     "action",
                     codes::UNKNOWN_ACTION,
-                    format!("Unknown action `{shown}`; use actions such as user.deactivated, prefixes such as session.*, or app.… for host products."),
+                    format!(
+                        "Unknown action `{shown}`; use actions such as user.deactivated, prefixes such as session.*, or app.… for host products."
+                    ),
                 );
             }
             f.actions.sort();
@@ -229,7 +231,8 @@ enum Driver {
 }
 
 /// The columns of an event row.
-pub(crate) const COLUMNS: &str = "id, at, action, actor_id, actor_name, actor_email, target_type, target_id, target_name, target_email, ip, user_agent, details";
+pub(crate) const COLUMNS: &str =
+    "id, at, action, actor_id, actor_name, actor_email, target_type, target_id, target_name, target_email, ip, user_agent, details";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct Row {
@@ -409,11 +412,17 @@ pub async fn list_events(State(state): State<AppState>, principal: Principal, pa
         (status = 404, description = "No such user in this organization (a removed user's events stay in the log)", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn user_activity(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<String>, pairs: QueryPairs) -> Result<Json<AuditEventPage>> {
+pub async fn user_activity(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    pairs: QueryPairs,
+) -> Result<Json<AuditEventPage>> {
     let granted = principal.require::<AuditRead>()?;
     paging::check_id("user", &id)?;
     let query = PageQuery::parse(&pairs, "user-activity", Some(&id))?;
-    let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users WHERE id = ? AND org_id = ?").bind(&id).bind(granted.org_id()).fetch_optional(&state.db).await?;
+    let known: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM users WHERE id = ? AND org_id = ?").bind(&id).bind(granted.org_id()).fetch_optional(&state.db).await?;
     if known.is_none() {
         let logged: Option<i64> = sqlx::query_scalar("SELECT 1 FROM audit_events WHERE org_id = ? AND target_id = ? LIMIT 1")
             .bind(granted.org_id())

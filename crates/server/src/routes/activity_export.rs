@@ -98,7 +98,12 @@ fn bucket_of(pairs: &QueryPairs, errors: &mut Errors) -> HistogramBucket {
 
 /// The range a histogram covers: `[from, to)` widened to whole buckets; without `from`,
 /// the last 30 days (by day) or 48 hours (by hour) before `to` (default: now).
-fn range(bucket: HistogramBucket, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>, Duration) {
+fn range(
+    bucket: HistogramBucket,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> (DateTime<Utc>, DateTime<Utc>, Duration) {
     let width = match bucket {
         HistogramBucket::Hour => Duration::hours(1),
         HistogramBucket::Day => Duration::days(1),
@@ -131,7 +136,11 @@ pub async fn histogram(State(state): State<AppState>, principal: Principal, pair
     let (start, end, width) = range(bucket, filter.from, filter.to, state.clock.now());
     let bars = usize::try_from((end - start).num_seconds() / width.num_seconds()).unwrap_or(usize::MAX);
     if errors.0.is_empty() && bars > MAX_HISTOGRAM_BARS {
-        errors.add("from", codes::RANGE_TOO_LARGE, format!("A histogram has at most {MAX_HISTOGRAM_BARS} bars; narrow the range or use bigger buckets."));
+        errors.add(
+            "from",
+            codes::RANGE_TOO_LARGE,
+            format!("A histogram has at most {MAX_HISTOGRAM_BARS} bars; narrow the range or use bigger buckets."),
+        );
     }
     if !errors.0.is_empty() {
         return Err(ApiError::validation(errors.0));

@@ -169,7 +169,8 @@ async fn audit_key(
             target_type: "user",
             target_id: &user.id,
             action,
-            ip: &meta.ip, user_agent: &meta.user_agent,
+            ip: &meta.ip,
+            user_agent: &meta.user_agent,
             details: json!({
                 "target": { "name": user.display_name, "email": user.email },
                 "api_key": { "id": key.id, "name": key.name, "prefix": key.prefix },
@@ -205,7 +206,12 @@ async fn set_suspended(state: &AppState, principal: &Principal, meta: ClientMeta
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let (at, reason, action) = if suspend { (Some(now), Some("admin"), "api_key.suspended") } else { (None, None, "api_key.restored") };
-    sqlx::query("UPDATE api_keys SET suspended_at = ?, suspended_reason = ? WHERE id = ?").bind(at).bind(reason).bind(key_id).execute(&mut *tx).await?;
+    sqlx::query("UPDATE api_keys SET suspended_at = ?, suspended_reason = ? WHERE id = ?")
+        .bind(at)
+        .bind(reason)
+        .bind(key_id)
+        .execute(&mut *tx)
+        .await?;
     let key = ApiKey { suspended_at: at, suspended_reason: reason.map(str::to_owned), ..key };
     audit_key(&mut tx, &principal.org_id, principal, meta, &user, &key, action, now).await?;
     tx.commit().await?;
@@ -225,7 +231,12 @@ async fn set_suspended(state: &AppState, principal: &Principal, meta: ClientMeta
         (status = 404, description = "No such key in this organization", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn suspend_key(State(state): State<AppState>, principal: Principal, meta: ClientMeta, ApiPath(id): ApiPath<String>) -> Result<Json<ApiKey>> {
+pub async fn suspend_key(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: ClientMeta,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<ApiKey>> {
     set_suspended(&state, &principal, meta, &id, true).await
 }
 
@@ -243,7 +254,12 @@ pub async fn suspend_key(State(state): State<AppState>, principal: Principal, me
         (status = 409, description = "`not_active`: the key's user is deactivated", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn restore_key(State(state): State<AppState>, principal: Principal, meta: ClientMeta, ApiPath(id): ApiPath<String>) -> Result<Json<ApiKey>> {
+pub async fn restore_key(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: ClientMeta,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<ApiKey>> {
     set_suspended(&state, &principal, meta, &id, false).await
 }
 

@@ -31,20 +31,17 @@ impl FromRequestParts<AppState> for ClientMeta {
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
         let forwarded: Vec<&str> = parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
         let ip = crate::net::client_ip(peer, &forwarded, &state.config.trusted_proxies).map(|ip| ip.to_string()).unwrap_or_default();
-        let user_agent = parts
-            .headers
-            .get(USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|s| s.chars().take(512).collect())
-            .unwrap_or_default();
+        let user_agent = parts.headers.get(USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(512).collect()).unwrap_or_default();
         Ok(Self { ip, user_agent })
     }
 }
 
 /// Why an invitee cannot sign in: their invitation is open (`pending`) or has expired.
 async fn pending_reason(state: &AppState, user_id: &str, now: DateTime<Utc>) -> Result<&'static str> {
-    let expires: Option<DateTime<Utc>> =
-        sqlx::query_scalar("SELECT expires_at FROM invitations WHERE user_id = ? AND status = 'pending'").bind(user_id).fetch_optional(&state.db).await?;
+    let expires: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT expires_at FROM invitations WHERE user_id = ? AND status = 'pending'")
+        .bind(user_id)
+        .fetch_optional(&state.db)
+        .await?;
     Ok(if expires.is_some_and(|e| e <= now) { "expired_invite" } else { "pending" })
 }
 
@@ -101,10 +98,7 @@ pub async fn login(State(state): State<AppState>, meta: ClientMeta, ApiJson(req)
     validate_login(&req)?;
     let email = req.email.trim().to_lowercase();
     let candidate: Option<LoginCandidate> =
-        sqlx::query_as("SELECT id, org_id, status, password_hash FROM users WHERE email_lower = ?")
-            .bind(&email)
-            .fetch_optional(&state.db)
-            .await?;
+        sqlx::query_as("SELECT id, org_id, status, password_hash FROM users WHERE email_lower = ?").bind(&email).fetch_optional(&state.db).await?;
     // Limits first: a locked account or a throttled address costs no password hashing.
     if let Some(refusal) = check_limits(&state, &meta, &email).await? {
         let now = state.clock.now();
@@ -114,9 +108,8 @@ pub async fn login(State(state): State<AppState>, meta: ClientMeta, ApiJson(req)
     let hash = candidate.as_ref().and_then(|c| c.password_hash.clone());
     let password = req.password.clone();
     // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
-    let ok = tokio::task::spawn_blocking(move || verify_password(password.expose(), hash.as_deref()))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
+    let ok =
+        tokio::task::spawn_blocking(move || verify_password(password.expose(), hash.as_deref())).await.map_err(|e| ApiError::Internal(e.into()))?;
     let now = state.clock.now();
     let Some(user) = candidate.as_ref().filter(|_| ok) else {
         // An invitee has no password yet: support staff see why they cannot sign in (the
@@ -183,12 +176,7 @@ pub async fn login(State(state): State<AppState>, meta: ClientMeta, ApiJson(req)
         )
         .await?;
     }
-    sqlx::query("UPDATE users SET last_login_at = ?, last_active_at = ? WHERE id = ?")
-        .bind(now)
-        .bind(now)
-        .bind(&user.id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query("UPDATE users SET last_login_at = ?, last_active_at = ? WHERE id = ?").bind(now).bind(now).bind(&user.id).execute(&mut *tx).await?;
     let mut response = issue_tokens(&state, &mut tx, &session_id, now).await?;
     record_attempt(&mut tx, &meta, &email, &user.id, Some(&user.org_id), "success", None, now).await?;
     let signed_in = |action: &'static str, details: serde_json::Value| crate::audit::Event {
@@ -205,7 +193,13 @@ pub async fn login(State(state): State<AppState>, meta: ClientMeta, ApiJson(req)
     if mfa.verified {
         crate::audit::record(&mut tx, signed_in("session.mfa_verified", serde_json::json!({ "session": session, "method": "totp" })), now).await?;
     }
-    let how = if mfa.verified { "password+totp" } else if mfa.trusted_device { "password+trusted_device" } else { "password" };
+    let how = if mfa.verified {
+        "password+totp"
+    } else if mfa.trusted_device {
+        "password+trusted_device"
+    } else {
+        "password"
+    };
     crate::audit::record(&mut tx, signed_in("session.signed_in", serde_json::json!({ "session": session, "method": how })), now).await?;
     tx.commit().await?;
     response.mfa_enrollment_required = mfa.enrolment_required;
@@ -248,13 +242,12 @@ async fn second_factor(
     now: DateTime<Utc>,
 ) -> std::result::Result<SecondFactor, (&'static str, ApiError)> {
     let internal = |e: sqlx::Error| ("internal", ApiError::from(e));
-    let mfa: MfaState = sqlx::query_as(
-        "SELECT u.totp_secret, u.totp_last_step, o.mfa_required FROM users u JOIN organizations o ON o.id = u.org_id WHERE u.id = ?",
-    )
-    .bind(&user.id)
-    .fetch_one(&state.db)
-    .await
-    .map_err(internal)?;
+    let mfa: MfaState =
+        sqlx::query_as("SELECT u.totp_secret, u.totp_last_step, o.mfa_required FROM users u JOIN organizations o ON o.id = u.org_id WHERE u.id = ?")
+            .bind(&user.id)
+            .fetch_one(&state.db)
+            .await
+            .map_err(internal)?;
     let Some(secret) = mfa.totp_secret else {
         return Ok(SecondFactor { enrolment_required: mfa.mfa_required, grant_trust: false, verified: false, trusted_device: false });
     };
@@ -273,10 +266,7 @@ async fn second_factor(
         }
     }
     let Some(code) = req.totp.as_deref().filter(|c| !c.trim().is_empty()) else {
-        return Err((
-            "mfa_required",
-            ApiError::unauthorized(codes::MFA_REQUIRED, "Enter the 6-digit code from your authenticator app."),
-        ));
+        return Err(("mfa_required", ApiError::unauthorized(codes::MFA_REQUIRED, "Enter the 6-digit code from your authenticator app.")));
     };
     let failed = || ("mfa_failed", ApiError::unauthorized(codes::MFA_FAILED, "That code is not right, or was already used; enter the current one."));
     let step = crate::totp::verify(&secret, code, now.timestamp(), mfa.totp_last_step).ok_or_else(failed)?;
@@ -497,7 +487,8 @@ pub async fn refresh(State(state): State<AppState>, meta: ClientMeta, ApiJson(re
                 target_type: "user",
                 target_id: &row.user_id,
                 action: "session.refresh_token_reused",
-                ip: &meta.ip, user_agent: &meta.user_agent,
+                ip: &meta.ip,
+                user_agent: &meta.user_agent,
                 details: serde_json::json!({ "session": { "id": row.session_id }, "revoked": true }),
             },
             now,
@@ -516,11 +507,8 @@ pub async fn refresh(State(state): State<AppState>, meta: ClientMeta, ApiJson(re
     if row.status != "active" {
         return Err(ApiError::unauthorized(codes::SESSION_REVOKED, "The account is no longer active."));
     }
-    let spent = sqlx::query("UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL")
-        .bind(now)
-        .bind(&hash)
-        .execute(&mut *tx)
-        .await?;
+    let spent =
+        sqlx::query("UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL").bind(now).bind(&hash).execute(&mut *tx).await?;
     if spent.rows_affected() != 1 {
         return Err(ApiError::unauthorized(codes::INVALID_REFRESH_TOKEN, "The refresh token was just used; sign in again."));
     }
@@ -587,7 +575,13 @@ pub async fn me(State(state): State<AppState>, principal: Principal) -> Result<J
         .fetch_one(&state.db)
         .await
         .map(|(id, name)| OrganizationRef { id, name })?;
-    Ok(Json(Me { user, organization, session_id: principal.session_id, permissions: principal.permissions, mfa_enrollment_required: principal.mfa_pending }))
+    Ok(Json(Me {
+        user,
+        organization,
+        session_id: principal.session_id,
+        permissions: principal.permissions,
+        mfa_enrollment_required: principal.mfa_pending,
+    }))
 }
 
 #[cfg(test)]

@@ -57,7 +57,8 @@ pub async fn put_avatar(
         return Err(ApiError::field("avatar", "not_an_image", format!("Send the image with an image/* type, not `{declared}`.")));
     }
     let db = &state.db;
-    let (current, _) = find_versioned(db, &org, &id).await?.ok_or_else(|| ApiError::not_found(format!("No user with id `{id}` in this organization.")))?;
+    let (current, _) =
+        find_versioned(db, &org, &id).await?.ok_or_else(|| ApiError::not_found(format!("No user with id `{id}` in this organization.")))?;
     if id != principal.user_id {
         ensure_outranks(db, &principal, &current, "change their picture").await?;
     }
@@ -83,7 +84,8 @@ pub async fn put_avatar(
         target_type: "user",
         target_id: &id,
         action: "user.updated",
-        ip: &meta.ip, user_agent: &meta.user_agent,
+        ip: &meta.ip,
+        user_agent: &meta.user_agent,
         details: json!({
             "target": { "name": current.display_name, "email": current.email },
             "before": { "avatar_url": current.avatar_url },
@@ -116,13 +118,12 @@ fn too_large() -> ApiError {
 )]
 pub async fn get_avatar(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<String>) -> Result<Response> {
     let granted = principal.require::<UsersRead>()?;
-    let row: Option<(String, Vec<u8>)> = sqlx::query_as(
-        "SELECT a.content_type, a.bytes FROM user_avatars a JOIN users u ON u.id = a.user_id WHERE a.user_id = ? AND u.org_id = ?",
-    )
-    .bind(&id)
-    .bind(granted.org_id())
-    .fetch_optional(&state.db)
-    .await?;
+    let row: Option<(String, Vec<u8>)> =
+        sqlx::query_as("SELECT a.content_type, a.bytes FROM user_avatars a JOIN users u ON u.id = a.user_id WHERE a.user_id = ? AND u.org_id = ?")
+            .bind(&id)
+            .bind(granted.org_id())
+            .fetch_optional(&state.db)
+            .await?;
     let (kind, bytes) = row.ok_or_else(|| ApiError::not_found("This user has no uploaded picture."))?;
     let mut res = Response::new(Body::from(bytes));
     res.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_str(&kind).unwrap_or(HeaderValue::from_static("application/octet-stream")));

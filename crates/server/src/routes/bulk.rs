@@ -73,9 +73,9 @@ async fn run(state: &AppState, principal: &Principal, meta: &ClientMeta, org: &s
         BulkAction::AddRole { role } | BulkAction::RemoveRole { role } => {
             Some(resolve_roles(&state.db, org, std::slice::from_ref(role)).await.map_err(|e| rename_field(e, "role"))?.remove(0).id)
         }
-        BulkAction::AddDepartment { department } | BulkAction::RemoveDepartment { department } => Some(
-            resolve_groups(&state.db, org, std::slice::from_ref(department)).await.map_err(|e| rename_field(e, "department"))?.remove(0).id,
-        ),
+        BulkAction::AddDepartment { department } | BulkAction::RemoveDepartment { department } => {
+            Some(resolve_groups(&state.db, org, std::slice::from_ref(department)).await.map_err(|e| rename_field(e, "department"))?.remove(0).id)
+        }
         _ => None,
     };
     let mut results = Vec::with_capacity(ids.len());

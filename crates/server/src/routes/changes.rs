@@ -24,15 +24,19 @@ struct Row {
 fn parse(pairs: &QueryPairs) -> Result<(i64, u32, bool)> {
     let since = match pairs.get("since") {
         None => 0,
-        Some(s) => s.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-            ApiError::field("since", codes::INVALID_CURSOR, "`since` must be a cursor from an earlier page (or 0).")
-        })?,
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| ApiError::field("since", codes::INVALID_CURSOR, "`since` must be a cursor from an earlier page (or 0)."))?,
     };
     let limit = match pairs.get("limit") {
         None => DEFAULT_CHANGE_PAGE,
-        Some(l) => l.parse::<u32>().ok().filter(|n| (1..=MAX_CHANGE_PAGE).contains(n)).ok_or_else(|| {
-            ApiError::field("limit", "out_of_range", format!("`limit` must be a whole number from 1 to {MAX_CHANGE_PAGE}."))
-        })?,
+        Some(l) => l
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_CHANGE_PAGE).contains(n))
+            .ok_or_else(|| ApiError::field("limit", "out_of_range", format!("`limit` must be a whole number from 1 to {MAX_CHANGE_PAGE}.")))?,
     };
     let count = match pairs.get("count") {
         None | Some("true") => true,
@@ -166,7 +170,9 @@ pub async fn list_changes(State(state): State<AppState>, principal: Principal, p
 
 async fn load_roles(db: &SqlitePool, org: &str, ids: &[&str]) -> Result<HashMap<String, Role>> {
     let mut out = HashMap::new();
-    for (id, key, name, builtin, permissions) in by_ids::<(String, String, String, bool, String)>(db, "SELECT id, key, name, builtin, permissions FROM roles", org, ids).await? {
+    for (id, key, name, builtin, permissions) in
+        by_ids::<(String, String, String, bool, String)>(db, "SELECT id, key, name, builtin, permissions FROM roles", org, ids).await?
+    {
         let permissions = serde_json::from_str(&permissions).map_err(|e| ApiError::Internal(e.into()))?;
         out.insert(id.clone(), Role { id, key, name, builtin, permissions, member_count: None });
     }
@@ -175,12 +181,7 @@ async fn load_roles(db: &SqlitePool, org: &str, ids: &[&str]) -> Result<HashMap<
 
 async fn load_groups(db: &SqlitePool, org: &str, ids: &[&str]) -> Result<HashMap<String, GroupRef>> {
     let rows = by_ids::<(String, String, String)>(db, "SELECT id, name, kind FROM groups", org, ids).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, name, kind)| {
-            (id.clone(), GroupRef { id, name, kind: GroupKind::parse(&kind) })
-        })
-        .collect())
+    Ok(rows.into_iter().map(|(id, name, kind)| (id.clone(), GroupRef { id, name, kind: GroupKind::parse(&kind) })).collect())
 }
 
 async fn by_ids<T>(db: &SqlitePool, select: &str, org: &str, ids: &[&str]) -> Result<Vec<T>>

@@ -78,4 +78,3 @@ where
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
-

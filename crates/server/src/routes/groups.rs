@@ -42,10 +42,10 @@ impl GroupRow {
 }
 
 async fn load(conn: &mut SqliteConnection, org: &str, id: &str) -> Result<(Group, i64)> {
-    let row: Option<GroupRow> = sqlx::query_as(&format!("{SELECT} WHERE g.org_id = ? AND g.id = ?")).bind(org).bind(id).fetch_optional(&mut *conn).await?;
+    let row: Option<GroupRow> =
+        sqlx::query_as(&format!("{SELECT} WHERE g.org_id = ? AND g.id = ?")).bind(org).bind(id).fetch_optional(&mut *conn).await?;
     Ok(row.ok_or_else(|| ApiError::not_found(format!("No department or company with id `{id}` in this organization.")))?.into_group())
 }
-
 
 async fn ensure_name_free(conn: &mut SqliteConnection, org: &str, kind: GroupKind, name: &str, except: Option<&str>) -> Result<()> {
     let clash: Option<i64> = sqlx::query_scalar("SELECT 1 FROM groups WHERE org_id = ? AND kind = ? AND lower(name) = lower(?) AND id IS NOT ?")
@@ -83,11 +83,12 @@ pub async fn list_groups(State(state): State<AppState>, principal: Principal, pa
         Some(k @ ("department" | "company")) => Some(k.to_owned()),
         Some(other) => return Err(ApiError::field("kind", "invalid", format!("Unknown kind `{other}`; use department or company."))),
     };
-    let rows: Vec<GroupRow> = sqlx::query_as(&format!("{SELECT} WHERE g.org_id = ? AND g.kind = coalesce(?, g.kind) ORDER BY g.kind DESC, lower(g.name)"))
-        .bind(granted.org_id())
-        .bind(kind)
-        .fetch_all(&state.db)
-        .await?;
+    let rows: Vec<GroupRow> =
+        sqlx::query_as(&format!("{SELECT} WHERE g.org_id = ? AND g.kind = coalesce(?, g.kind) ORDER BY g.kind DESC, lower(g.name)"))
+            .bind(granted.org_id())
+            .bind(kind)
+            .fetch_all(&state.db)
+            .await?;
     Ok(Json(rows.into_iter().map(|r| r.into_group().0).collect()))
 }
 
@@ -104,7 +105,12 @@ pub async fn list_groups(State(state): State<AppState>, principal: Principal, pa
         (status = 409, description = "`name_taken`", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn create_group(State(state): State<AppState>, principal: Principal, meta: ClientMeta, ApiJson(new): ApiJson<NewGroup>) -> Result<Response> {
+pub async fn create_group(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: ClientMeta,
+    ApiJson(new): ApiJson<NewGroup>,
+) -> Result<Response> {
     let granted = principal.require::<OrgSettings>()?;
     let org = granted.org_id();
     let name = checked_name("name", &new.name)?;
@@ -122,7 +128,16 @@ pub async fn create_group(State(state): State<AppState>, principal: Principal, m
         .await?;
     let (group, version) = load(&mut tx, org, &id).await?;
     let details = json!({ "target": { "name": name }, "before": null, "after": { "name": name, "kind": new.kind.as_str() } });
-    let event = Event { org_id: org, actor_id: Some(&principal.user_id), target_type: "group", target_id: &id, action: "group.created", ip: &meta.ip, user_agent: &meta.user_agent, details };
+    let event = Event {
+        org_id: org,
+        actor_id: Some(&principal.user_id),
+        target_type: "group",
+        target_id: &id,
+        action: "group.created",
+        ip: &meta.ip,
+        user_agent: &meta.user_agent,
+        details,
+    };
     audit::record(&mut tx, event, now).await?;
     tx.commit().await?;
     Ok(super::json_with_etag(StatusCode::CREATED, group, version))
@@ -173,7 +188,16 @@ pub async fn patch_group(
         .await?;
     let (after, version) = load(&mut tx, org, &id).await?;
     let details = json!({ "target": { "name": before.name }, "before": { "name": before.name }, "after": { "name": after.name } });
-    let event = Event { org_id: org, actor_id: Some(&principal.user_id), target_type: "group", target_id: &id, action: "group.updated", ip: &meta.ip, user_agent: &meta.user_agent, details };
+    let event = Event {
+        org_id: org,
+        actor_id: Some(&principal.user_id),
+        target_type: "group",
+        target_id: &id,
+        action: "group.updated",
+        ip: &meta.ip,
+        user_agent: &meta.user_agent,
+        details,
+    };
     audit::record(&mut tx, event, state.clock.now()).await?;
     tx.commit().await?;
     Ok(super::json_with_etag(StatusCode::OK, after, version))
@@ -239,9 +263,17 @@ pub async fn delete_group(
         "moved_to": target.as_ref().map(|g| json!({ "id": g.id, "name": g.name })),
         "moved": moved,
     });
-    let event = Event { org_id: org, actor_id: Some(&principal.user_id), target_type: "group", target_id: &id, action: "group.deleted", ip: &meta.ip, user_agent: &meta.user_agent, details };
+    let event = Event {
+        org_id: org,
+        actor_id: Some(&principal.user_id),
+        target_type: "group",
+        target_id: &id,
+        action: "group.deleted",
+        ip: &meta.ip,
+        user_agent: &meta.user_agent,
+        details,
+    };
     audit::record(&mut tx, event, state.clock.now()).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
-

@@ -27,7 +27,9 @@ fn check(new: &NewAuditEvent) -> Result<()> {
         return Err(ApiError::field(
             "action",
             codes::RESERVED_ACTION,
-            format!("`{shown}` is not a host-product action: write `{HOST_ACTION_PREFIX}` and 1–64 lower-case letters, digits, `_` or `.`, e.g. app.agent_interaction."),
+            format!(
+                "`{shown}` is not a host-product action: write `{HOST_ACTION_PREFIX}` and 1–64 lower-case letters, digits, `_` or `.`, e.g. app.agent_interaction."
+            ),
         ));
     }
     if let Some(ip) = &new.ip
@@ -62,13 +64,23 @@ fn check(new: &NewAuditEvent) -> Result<()> {
         (status = 404, description = "No such user in the key's organization", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn post_event(State(state): State<AppState>, principal: Principal, meta: ClientMeta, ApiJson(new): ApiJson<NewAuditEvent>) -> Result<(StatusCode, Json<AuditEvent>)> {
+pub async fn post_event(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: ClientMeta,
+    ApiJson(new): ApiJson<NewAuditEvent>,
+) -> Result<(StatusCode, Json<AuditEvent>)> {
     let Some(key_id) = principal.api_key_id.clone() else {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, codes::API_KEY_REQUIRED, "Host products post events with an API key, not a user's session."));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            codes::API_KEY_REQUIRED,
+            "Host products post events with an API key, not a user's session.",
+        ));
     };
     check(&new)?;
     let target = new.user_id.clone().unwrap_or_else(|| principal.user_id.clone());
-    let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users WHERE id = ? AND org_id = ?").bind(&target).bind(&principal.org_id).fetch_optional(&state.db).await?;
+    let known: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM users WHERE id = ? AND org_id = ?").bind(&target).bind(&principal.org_id).fetch_optional(&state.db).await?;
     if known.is_none() {
         return Err(ApiError::not_found("No user with this id in the key's organization."));
     }
@@ -89,7 +101,8 @@ pub async fn post_event(State(state): State<AppState>, principal: Principal, met
         details,
     };
     let id = audit::record(&mut tx, event, now).await?;
-    let row: Row = sqlx::query_as(&format!("SELECT {} FROM audit_events WHERE id = ?", super::activity::COLUMNS)).bind(&id).fetch_one(&mut *tx).await?;
+    let row: Row =
+        sqlx::query_as(&format!("SELECT {} FROM audit_events WHERE id = ?", super::activity::COLUMNS)).bind(&id).fetch_one(&mut *tx).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(row.into_event())))
 }

@@ -66,7 +66,8 @@ pub async fn resend_invitation(
             return Err(not_open(&row, now, "resent"));
         }
         let (org_name, name) = sender_of(&state.db, &principal).await?;
-        let sender = Sender { org_id: &org, org_name: &org_name, user_id: &principal.user_id, name: &name, ip: &meta.ip, user_agent: &meta.user_agent };
+        let sender =
+            Sender { org_id: &org, org_name: &org_name, user_id: &principal.user_id, name: &name, ip: &meta.ip, user_agent: &meta.user_agent };
         let mut tx = state.db.begin().await?;
         let expires_at = expiry(&mut tx, &org, now).await?;
         let moved = sqlx::query(
@@ -128,12 +129,15 @@ pub async fn revoke_invitation(
         let row = load_for_action(&state, &org, &id).await?;
         let now = state.clock.now();
         match row.status.as_str() {
-            "revoked" => return Ok(super::json_body(StatusCode::OK, serde_json::to_vec(&row.to_api(now)?).map_err(|e| ApiError::Internal(e.into()))?)),
+            "revoked" => {
+                return Ok(super::json_body(StatusCode::OK, serde_json::to_vec(&row.to_api(now)?).map_err(|e| ApiError::Internal(e.into()))?));
+            }
             "pending" => {}
             _ => return Err(not_open(&row, now, "revoked")),
         }
         let (org_name, name) = sender_of(&state.db, &principal).await?;
-        let sender = Sender { org_id: &org, org_name: &org_name, user_id: &principal.user_id, name: &name, ip: &meta.ip, user_agent: &meta.user_agent };
+        let sender =
+            Sender { org_id: &org, org_name: &org_name, user_id: &principal.user_id, name: &name, ip: &meta.ip, user_agent: &meta.user_agent };
         let mut tx = state.db.begin().await?;
         let closed = close(&mut tx, &org, &row, "revoked", now).await?;
         // Against the pending user it held the seat for (`closed` no longer names them).

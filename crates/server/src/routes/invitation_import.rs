@@ -22,7 +22,6 @@ use gatehouse_api::{
 use sqlx::SqlitePool;
 use std::collections::{HashMap, HashSet};
 
-
 fn csv_error(detail: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, codes::INVALID_CSV, detail)
 }
@@ -133,7 +132,8 @@ fn err(field: &str, code: &str, message: String) -> FieldError {
 /// file, existing members and open invitations, roles (and whether the caller may grant
 /// them), departments.
 async fn validate(db: &SqlitePool, principal: &Principal, org: &str, raw: Vec<RawRow>) -> Result<Vec<Checked>> {
-    let roles: Vec<RoleRow> = sqlx::query_as("SELECT id, key, name, builtin, permissions FROM roles WHERE org_id = ?").bind(org).fetch_all(db).await?;
+    let roles: Vec<RoleRow> =
+        sqlx::query_as("SELECT id, key, name, builtin, permissions FROM roles WHERE org_id = ?").bind(org).fetch_all(db).await?;
     let groups: Vec<(String, String, String)> = sqlx::query_as("SELECT id, name, kind FROM groups WHERE org_id = ?").bind(org).fetch_all(db).await?;
     let role_names = roles.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", ");
     let dept_names = groups.iter().filter(|g| g.2 == "department").map(|g| g.1.as_str()).collect::<Vec<_>>().join(", ");
@@ -193,7 +193,9 @@ async fn validate(db: &SqlitePool, principal: &Principal, org: &str, raw: Vec<Ra
                         row_departments.push(GroupRef { id: id.clone(), name: name.clone(), kind: GroupKind::parse(kind) });
                     }
                 }
-                None => errors.push(err("department", "unknown_department", format!("There is no department `{w}`; the departments are {dept_names}."))),
+                None => {
+                    errors.push(err("department", "unknown_department", format!("There is no department `{w}`; the departments are {dept_names}.")))
+                }
             }
         }
         out.push(Checked {
@@ -281,7 +283,14 @@ fn respond(report: ImportReport) -> Result<Response> {
     Ok(super::json_body(StatusCode::OK, body))
 }
 
-async fn send(state: &AppState, principal: &Principal, meta: &ClientMeta, org: &str, checked: Vec<Checked>, idem: Option<&Idempotency>) -> Result<Response> {
+async fn send(
+    state: &AppState,
+    principal: &Principal,
+    meta: &ClientMeta,
+    org: &str,
+    checked: Vec<Checked>,
+    idem: Option<&Idempotency>,
+) -> Result<Response> {
     let invalid: Vec<String> = checked.iter().filter(|c| !c.row.errors.is_empty()).map(|c| c.row.line.to_string()).collect();
     if !invalid.is_empty() {
         let shown = invalid.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
@@ -323,7 +332,10 @@ mod tests {
         let bytes = b"\xEF\xBB\xBFemail,role,department\r\n\"a@x.test\",\"Admin;Manager\",\"Sales, West\"\r\n\r\nb@x.test,,\r\n";
         let rows = parse(decode(bytes).unwrap()).unwrap();
         assert_eq!(rows.len(), 2);
-        assert_eq!(rows[0], RawRow { line: 2, email: "a@x.test".into(), role: "Admin;Manager".into(), department: "Sales, West".into(), shape: None });
+        assert_eq!(
+            rows[0],
+            RawRow { line: 2, email: "a@x.test".into(), role: "Admin;Manager".into(), department: "Sales, West".into(), shape: None }
+        );
         assert_eq!((rows[1].line, rows[1].email.as_str(), rows[1].role.as_str()), (4, "b@x.test", ""));
     }
 

@@ -18,8 +18,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Duration, Utc};
 use gatehouse_api::{
-    FieldError, GroupRef, IdentityProvider, Invitation, InvitationStatus, InvitationsCreated, Inviter,
-    MAX_INVITATION_MESSAGE_CHARS, MAX_INVITES_PER_REQUEST, MAX_TENANT_ID_CHARS, NewInvitations, Problem, RoleRef, SeatUsage, Secret, codes, valid_email,
+    FieldError, GroupRef, IdentityProvider, Invitation, InvitationStatus, InvitationsCreated, Inviter, MAX_INVITATION_MESSAGE_CHARS,
+    MAX_INVITES_PER_REQUEST, MAX_TENANT_ID_CHARS, NewInvitations, Problem, RoleRef, SeatUsage, Secret, codes, valid_email,
 };
 use serde_json::json;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool, Transaction};
@@ -111,7 +111,6 @@ pub(crate) fn link(state: &AppState, id: &str, generation: i64) -> Secret {
     let token = state.key.invitation_token(id, generation);
     Secret::new(format!("{}/accept-invitation?token={}", state.config.public_url.trim_end_matches('/'), token.expose()))
 }
-
 
 /// What every invitation of one request shares.
 pub(crate) struct Terms<'a> {
@@ -341,7 +340,22 @@ pub(crate) async fn record(
     }
     let target = row.user_id.clone().unwrap_or_else(|| row.id.clone());
     let actor = (!sender.user_id.is_empty()).then_some(sender.user_id);
-    audit::record(tx, Event { org_id: sender.org_id, actor_id: actor, target_type: "user", target_id: &target, action, ip: sender.ip, user_agent: sender.user_agent, details }, now).await.map(drop)
+    audit::record(
+        tx,
+        Event {
+            org_id: sender.org_id,
+            actor_id: actor,
+            target_type: "user",
+            target_id: &target,
+            action,
+            ip: sender.ip,
+            user_agent: sender.user_agent,
+            details,
+        },
+        now,
+    )
+    .await
+    .map(drop)
 }
 
 fn invitation_mail(sender: &Sender<'_>, row: &Row, link: &str) -> Mail {
@@ -371,7 +385,12 @@ fn invitation_mail(sender: &Sender<'_>, row: &Row, link: &str) -> Mail {
         inviter = html_escape(sender.name),
         email = html_escape(&row.email),
         org = html_escape(sender.org_name),
-        message = message.map(|m| format!("<blockquote style=\"border-left:3px solid #ccc;margin:0;padding-left:1em\">{}</blockquote>", html_escape(m).replace('\n', "<br>"))).unwrap_or_default(),
+        message = message
+            .map(|m| format!(
+                "<blockquote style=\"border-left:3px solid #ccc;margin:0;padding-left:1em\">{}</blockquote>",
+                html_escape(m).replace('\n', "<br>")
+            ))
+            .unwrap_or_default(),
         link = html_escape(link),
         provider = html_escape(&provider),
     );
@@ -410,7 +429,9 @@ fn check_terms(req: &NewInvitations, errors: &mut Vec<FieldError>) {
         }
     }
     match (req.identity_provider, req.tenant_id.as_deref().map(str::trim).filter(|t| !t.is_empty())) {
-        (IdentityProvider::Microsoft, Some(t)) if t.chars().count() > MAX_TENANT_ID_CHARS || t.chars().any(|c| c.is_whitespace() || c.is_control()) => {
+        (IdentityProvider::Microsoft, Some(t))
+            if t.chars().count() > MAX_TENANT_ID_CHARS || t.chars().any(|c| c.is_whitespace() || c.is_control()) =>
+        {
             error("tenant_id", "invalid", "A tenant ID is one word, such as a GUID or contoso.onmicrosoft.com.".into());
         }
         (IdentityProvider::Any | IdentityProvider::Google, Some(_)) => {
@@ -450,7 +471,14 @@ pub async fn create_invitations(
     .await
 }
 
-async fn create(state: &AppState, principal: &Principal, meta: &ClientMeta, org: &str, req: &NewInvitations, idem: Option<&Idempotency>) -> Result<Response> {
+async fn create(
+    state: &AppState,
+    principal: &Principal,
+    meta: &ClientMeta,
+    org: &str,
+    req: &NewInvitations,
+    idem: Option<&Idempotency>,
+) -> Result<Response> {
     let mut errors = Vec::new();
     let emails: Vec<String> = req.emails.iter().map(|e| e.trim().to_owned()).filter(|e| !e.is_empty()).collect();
     if emails.is_empty() {
@@ -516,4 +544,3 @@ pub(crate) async fn resolve_departments(db: &SqlitePool, org: &str, wanted: &[St
     }
     super::user_edit::resolve_groups(db, org, &ids).await
 }
-

@@ -17,8 +17,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use gatehouse_api::{
-    AcceptInvitation, AcceptedInvitation, DeclineInvitation, IdentityProvider, InvitationStatus, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Problem, Secret,
-    UserPatch, codes,
+    AcceptInvitation, AcceptedInvitation, DeclineInvitation, IdentityProvider, InvitationStatus, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Problem,
+    Secret, UserPatch, codes,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -36,12 +36,14 @@ struct Open {
 
 /// The invitation a token names, if it can still be answered: each dead end has its code.
 async fn open_invitation(state: &AppState, token: &str, now: DateTime<Utc>) -> Result<Open> {
-    let invalid = || {
-        ApiError::new(StatusCode::BAD_REQUEST, codes::INVITATION_INVALID, "This invitation link is not valid; check that it was copied whole.")
-    };
+    let invalid =
+        || ApiError::new(StatusCode::BAD_REQUEST, codes::INVITATION_INVALID, "This invitation link is not valid; check that it was copied whole.");
     let (id, generation) = state.key.verify_invitation(token).ok_or_else(invalid)?;
     let org: Option<(String, String)> =
-        sqlx::query_as("SELECT o.id, o.name FROM invitations i JOIN organizations o ON o.id = i.org_id WHERE i.id = ?").bind(&id).fetch_optional(&state.db).await?;
+        sqlx::query_as("SELECT o.id, o.name FROM invitations i JOIN organizations o ON o.id = i.org_id WHERE i.id = ?")
+            .bind(&id)
+            .fetch_optional(&state.db)
+            .await?;
     let (org_id, org_name) = org.ok_or_else(invalid)?;
     let mut conn = state.db.acquire().await?;
     let row = invitations::find(&mut conn, &org_id, &id).await?.ok_or_else(invalid)?;
@@ -113,15 +115,18 @@ async fn accept(state: &AppState, meta: &ClientMeta, req: &AcceptInvitation) -> 
     };
     let (first, last) = (req.first_name.trim(), req.last_name.trim());
     let display = format!("{first} {last}");
-    let user_id = row.user_id.clone().ok_or_else(|| gone(codes::INVITATION_REVOKED, "This invitation no longer holds a place; ask for a new one."))?;
+    let user_id =
+        row.user_id.clone().ok_or_else(|| gone(codes::INVITATION_REVOKED, "This invitation no longer holds a place; ask for a new one."))?;
     let mut tx = state.db.begin().await?;
-    let taken = sqlx::query("UPDATE invitations SET status = 'accepted', responded_at = ? WHERE id = ? AND status = 'pending' AND generation = ? AND expires_at > ?")
-        .bind(now)
-        .bind(&row.id)
-        .bind(row.generation)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    let taken = sqlx::query(
+        "UPDATE invitations SET status = 'accepted', responded_at = ? WHERE id = ? AND status = 'pending' AND generation = ? AND expires_at > ?",
+    )
+    .bind(now)
+    .bind(&row.id)
+    .bind(row.generation)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
     if taken.rows_affected() != 1 {
         return Err(gone(codes::INVITATION_USED, "This invitation was answered meanwhile."));
     }
@@ -174,7 +179,11 @@ async fn decline(state: &AppState, meta: &ClientMeta, token: &str) -> Result<()>
         (status = 410, description = "`invitation_expired`, `invitation_revoked`, `invitation_used` or `invitation_superseded`", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn accept_invitation(State(state): State<AppState>, meta: ClientMeta, ApiJson(req): ApiJson<AcceptInvitation>) -> Result<Json<AcceptedInvitation>> {
+pub async fn accept_invitation(
+    State(state): State<AppState>,
+    meta: ClientMeta,
+    ApiJson(req): ApiJson<AcceptInvitation>,
+) -> Result<Json<AcceptedInvitation>> {
     Ok(Json(accept(&state, &meta, &req).await?))
 }
 
@@ -221,9 +230,7 @@ fn dead_end(e: &ApiError) -> Response {
 /// The page the e-mailed link opens: who invited whom to what, and the accept form.
 pub async fn accept_page(State(state): State<AppState>, Query(q): Query<LinkQuery>) -> Response {
     match open_invitation(&state, &q.token, state.clock.now()).await {
-        Ok(open) => {
-            titled_page(TITLE, StatusCode::OK, &form(&q.token, &open.row, &open.org_name, None, "", ""))
-        }
+        Ok(open) => titled_page(TITLE, StatusCode::OK, &form(&q.token, &open.row, &open.org_name, None, "", "")),
         Err(e) => dead_end(&e),
     }
 }
@@ -237,13 +244,20 @@ pub async fn accept_page_submit(State(state): State<AppState>, meta: ClientMeta,
     };
     if f.action == "decline" {
         return match decline(&state, &meta, &f.token).await {
-            Ok(()) => titled_page(TITLE, StatusCode::OK, &format!("<h1>Invitation declined</h1><p>You will not join {}. You can close this page.</p>", html_escape(&org_name))),
+            Ok(()) => titled_page(
+                TITLE,
+                StatusCode::OK,
+                &format!("<h1>Invitation declined</h1><p>You will not join {}. You can close this page.</p>", html_escape(&org_name)),
+            ),
             Err(e) => dead_end(&e),
         };
     }
-    let again = |message: &str| titled_page(TITLE, StatusCode::BAD_REQUEST, &form(&f.token, &row, &org_name, Some(message), &f.first_name, &f.last_name));
+    let again =
+        |message: &str| titled_page(TITLE, StatusCode::BAD_REQUEST, &form(&f.token, &row, &org_name, Some(message), &f.first_name, &f.last_name));
     if IdentityProvider::parse(&row.identity_provider).unwrap_or_default() != IdentityProvider::Any {
-        return again("This invitation must be accepted by signing in with its identity provider, which this server does not offer yet; ask whoever invited you.");
+        return again(
+            "This invitation must be accepted by signing in with its identity provider, which this server does not offer yet; ask whoever invited you.",
+        );
     }
     if f.password != f.confirm {
         return again("The two passwords differ; type the same one twice.");

@@ -23,10 +23,9 @@ use serde_json::json;
 pub(crate) async fn ensure_outranks(db: &sqlx::SqlitePool, principal: &Principal, user: &User, doing: &str) -> Result<()> {
     let theirs = permissions_of(db, &user.id).await?;
     match theirs.iter().find(|p| !principal.holds(p)) {
-        Some(missing) => Err(ApiError::forbidden(format!(
-            "{} holds the `{missing}` permission, which you do not have, so you cannot {doing}.",
-            user.display_name
-        ))),
+        Some(missing) => {
+            Err(ApiError::forbidden(format!("{} holds the `{missing}` permission, which you do not have, so you cannot {doing}.", user.display_name)))
+        }
         None => Ok(()),
     }
 }
@@ -227,7 +226,8 @@ pub(crate) async fn apply(
             target_type: "user",
             target_id: id,
             action,
-            ip: &meta.ip, user_agent: &meta.user_agent,
+            ip: &meta.ip,
+            user_agent: &meta.user_agent,
             details: json!({
                 "target": { "name": current.display_name, "email": current.email },
                 "before": { "status": current.status.as_str() },

@@ -45,12 +45,11 @@ fn session_only(principal: &Principal) -> Result<()> {
 pub async fn start_totp(State(state): State<AppState>, principal: Principal) -> Result<Json<TotpEnrollment>> {
     session_only(&principal)?;
     let secret = totp::new_secret();
-    let (email, org, enrolled): (String, String, bool) = sqlx::query_as(
-        "SELECT u.email, o.name, u.totp_secret IS NOT NULL FROM users u JOIN organizations o ON o.id = u.org_id WHERE u.id = ?",
-    )
-    .bind(&principal.user_id)
-    .fetch_one(&state.db)
-    .await?;
+    let (email, org, enrolled): (String, String, bool) =
+        sqlx::query_as("SELECT u.email, o.name, u.totp_secret IS NOT NULL FROM users u JOIN organizations o ON o.id = u.org_id WHERE u.id = ?")
+            .bind(&principal.user_id)
+            .fetch_one(&state.db)
+            .await?;
     // Otherwise a stolen session could swap in its own authenticator.
     if enrolled {
         return Err(ApiError::new(
@@ -115,7 +114,11 @@ pub async fn confirm_totp(
     .execute(&mut *tx)
     .await?;
     if done.rows_affected() != 1 {
-        return Err(ApiError::new(StatusCode::CONFLICT, codes::MFA_NOT_STARTED, "A newer enrolment replaced this one; confirm a code from the newest secret."));
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            codes::MFA_NOT_STARTED,
+            "A newer enrolment replaced this one; confirm a code from the newest secret.",
+        ));
     }
     sqlx::query("UPDATE sessions SET mfa_pending = 0 WHERE user_id = ? AND mfa_pending = 1").bind(&principal.user_id).execute(&mut *tx).await?;
     audit::record(
@@ -175,9 +178,8 @@ pub async fn reset_mfa(
 }
 
 async fn apply_reset(state: &AppState, principal: &Principal, meta: &ClientMeta, org: &str, id: &str, idem: Option<&Idempotency>) -> Result<Saved> {
-    let (current, _) = find_versioned(&state.db, org, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("No user with id `{id}` in this organization.")))?;
+    let (current, _) =
+        find_versioned(&state.db, org, id).await?.ok_or_else(|| ApiError::not_found(format!("No user with id `{id}` in this organization.")))?;
     if current.id != principal.user_id {
         ensure_outranks(&state.db, principal, &current, "reset their MFA").await?;
     }
@@ -204,7 +206,8 @@ async fn apply_reset(state: &AppState, principal: &Principal, meta: &ClientMeta,
             target_type: "user",
             target_id: id,
             action: "user.mfa_reset",
-            ip: &meta.ip, user_agent: &meta.user_agent,
+            ip: &meta.ip,
+            user_agent: &meta.user_agent,
             details: json!({
                 "target": { "name": current.display_name, "email": current.email },
                 "before": { "mfa_enabled": current.mfa_enabled },

@@ -106,7 +106,9 @@ pub(crate) fn if_match(headers: &axum::http::HeaderMap) -> Option<String> {
 pub(crate) fn check_if_match<T: serde::Serialize>(tag: Option<&str>, current: &T, version: i64) -> crate::error::Result<()> {
     let etag = user_edit::etag(version);
     match tag {
-        Some(tag) if tag != "*" && tag != etag => Err(ApiError::stale(serde_json::to_value(current).map_err(|e| ApiError::Internal(e.into()))?, etag)),
+        Some(tag) if tag != "*" && tag != etag => {
+            Err(ApiError::stale(serde_json::to_value(current).map_err(|e| ApiError::Internal(e.into()))?, etag))
+        }
         _ => Ok(()),
     }
 }

@@ -10,7 +10,9 @@ use crate::extract::ApiJson;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use gatehouse_api::{FieldError, MAX_AUDIT_RETENTION_DAYS, MAX_GROUP_NAME_CHARS, MIN_AUDIT_RETENTION_DAYS, Organization, OrganizationPatch, Problem, SeatUsage, codes};
+use gatehouse_api::{
+    FieldError, MAX_AUDIT_RETENTION_DAYS, MAX_GROUP_NAME_CHARS, MIN_AUDIT_RETENTION_DAYS, Organization, OrganizationPatch, Problem, SeatUsage, codes,
+};
 use sqlx::SqliteConnection;
 
 /// Highest seat limit accepted.
@@ -31,12 +33,10 @@ struct OrgRow {
 
 /// Seats in use: active and pending users (deactivated ones free theirs).
 pub(crate) async fn seats_used(conn: &mut SqliteConnection, org: &str) -> Result<u32> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COALESCE(SUM(n), 0) FROM user_status_counts WHERE org_id = ? AND status IN ('active', 'pending')",
-    )
-    .bind(org)
-    .fetch_one(&mut *conn)
-    .await?;
+    let n: i64 = sqlx::query_scalar("SELECT COALESCE(SUM(n), 0) FROM user_status_counts WHERE org_id = ? AND status IN ('active', 'pending')")
+        .bind(org)
+        .fetch_one(&mut *conn)
+        .await?;
     Ok(u32::try_from(n.max(0)).unwrap_or(u32::MAX))
 }
 
@@ -72,10 +72,12 @@ pub(crate) async fn ensure_seats(conn: &mut SqliteConnection, org: &str, taken: 
 }
 
 async fn load(conn: &mut SqliteConnection, org: &str) -> Result<(Organization, i64)> {
-    let row: OrgRow = sqlx::query_as("SELECT id, name, seat_limit, invitation_expiry_days, mfa_required, audit_retention_days, version FROM organizations WHERE id = ?")
-        .bind(org)
-        .fetch_one(&mut *conn)
-        .await?;
+    let row: OrgRow = sqlx::query_as(
+        "SELECT id, name, seat_limit, invitation_expiry_days, mfa_required, audit_retention_days, version FROM organizations WHERE id = ?",
+    )
+    .bind(org)
+    .fetch_one(&mut *conn)
+    .await?;
     let seats_used = seats_used(conn, org).await?;
     let org = Organization {
         id: row.id,
@@ -88,7 +90,6 @@ async fn load(conn: &mut SqliteConnection, org: &str) -> Result<(Organization, i
     };
     Ok((org, row.version))
 }
-
 
 /// The signed-in user's organization and its settings.
 #[utoipa::path(
@@ -174,11 +175,7 @@ pub async fn patch_org(
         ..before.clone()
     };
     if after.seat_limit < before.seats_used {
-        return Err(ApiError::field(
-            "seat_limit",
-            "below_usage",
-            format!("{} seats are in use; the limit cannot go below that.", before.seats_used),
-        ));
+        return Err(ApiError::field("seat_limit", "below_usage", format!("{} seats are in use; the limit cannot go below that.", before.seats_used)));
     }
     if after == before {
         return Ok(super::json_with_etag(StatusCode::OK, before, version));
@@ -203,7 +200,8 @@ pub async fn patch_org(
         target_type: "organization",
         target_id: org_id,
         action: "organization.updated",
-        ip: &meta.ip, user_agent: &meta.user_agent,
+        ip: &meta.ip,
+        user_agent: &meta.user_agent,
         details: audit::diff(&was, &now_value),
     };
     audit::record(&mut tx, event, now).await?;

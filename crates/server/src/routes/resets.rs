@@ -159,10 +159,20 @@ pub async fn reset_password(
     super::paging::check_id("user", &id)?;
     let org = granted.org_id().to_owned();
     let path = format!("/v1/users/{id}/reset-password");
-    Idempotency::handle(&state, &principal, &headers, ("POST", &path), &(), async |idem| admin_reset(&state, &principal, &meta, &org, &id, idem).await).await
+    Idempotency::handle(&state, &principal, &headers, ("POST", &path), &(), async |idem| {
+        admin_reset(&state, &principal, &meta, &org, &id, idem).await
+    })
+    .await
 }
 
-async fn admin_reset(state: &AppState, principal: &Principal, meta: &ClientMeta, org: &str, id: &str, idem: Option<&Idempotency>) -> Result<Response> {
+async fn admin_reset(
+    state: &AppState,
+    principal: &Principal,
+    meta: &ClientMeta,
+    org: &str,
+    id: &str,
+    idem: Option<&Idempotency>,
+) -> Result<Response> {
     mail_available(state)?;
     let user = super::users::find_user(&state.db, org, id)
         .await?
@@ -269,9 +279,19 @@ async fn complete(state: &AppState, meta: &ClientMeta, token: &str, password: &S
     .await?;
     let now = state.clock.now();
     let Some(row) = row else {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, codes::RESET_TOKEN_INVALID, "This reset link is not valid; check that it was copied whole, or ask for a new one."));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            codes::RESET_TOKEN_INVALID,
+            "This reset link is not valid; check that it was copied whole, or ask for a new one.",
+        ));
     };
-    let used = || ApiError::new(StatusCode::GONE, codes::RESET_TOKEN_USED, "This reset link was already used. Sign in with the new password, or ask for a new link.");
+    let used = || {
+        ApiError::new(
+            StatusCode::GONE,
+            codes::RESET_TOKEN_USED,
+            "This reset link was already used. Sign in with the new password, or ask for a new link.",
+        )
+    };
     if row.used_at.is_some() {
         return Err(used());
     }
@@ -298,7 +318,12 @@ async fn complete(state: &AppState, meta: &ClientMeta, token: &str, password: &S
     if spent.rows_affected() != 1 {
         return Err(used());
     }
-    sqlx::query("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?").bind(new_hash).bind(now).bind(&row.user_id).execute(&mut *tx).await?;
+    sqlx::query("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?")
+        .bind(new_hash)
+        .bind(now)
+        .bind(&row.user_id)
+        .execute(&mut *tx)
+        .await?;
     let (sessions, trusted) = super::sessions::end_all(&mut tx, &row.user_id, "password_reset", now).await?;
     audit::record(
         &mut tx,
@@ -308,7 +333,8 @@ async fn complete(state: &AppState, meta: &ClientMeta, token: &str, password: &S
             target_type: "user",
             target_id: &row.user_id,
             action: "user.password_reset_completed",
-            ip: &meta.ip, user_agent: &meta.user_agent,
+            ip: &meta.ip,
+            user_agent: &meta.user_agent,
             details: json!({ "sessions_revoked": sessions, "trusted_devices_revoked": trusted }),
         },
         now,

@@ -90,9 +90,9 @@ fn key_from(name: &str) -> String {
     if key.starts_with(|c: char| c.is_ascii_lowercase()) { key } else { format!("role_{key}") }
 }
 
-
 async fn load(conn: &mut SqliteConnection, org: &str, id: &str) -> Result<(Role, i64)> {
-    let row: Option<RoleRow> = sqlx::query_as(&format!("{SELECT} WHERE r.org_id = ? AND r.id = ?")).bind(org).bind(id).fetch_optional(&mut *conn).await?;
+    let row: Option<RoleRow> =
+        sqlx::query_as(&format!("{SELECT} WHERE r.org_id = ? AND r.id = ?")).bind(org).bind(id).fetch_optional(&mut *conn).await?;
     row.ok_or_else(|| ApiError::not_found(format!("No role with id `{id}` in this organization.")))?.into_role()
 }
 
@@ -133,12 +133,7 @@ pub async fn list_roles(State(state): State<AppState>, principal: Principal) -> 
         (status = 409, description = "`name_taken`: a role has this name or key", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn create_role(
-    State(state): State<AppState>,
-    principal: Principal,
-    meta: ClientMeta,
-    ApiJson(new): ApiJson<NewRole>,
-) -> Result<Response> {
+pub async fn create_role(State(state): State<AppState>, principal: Principal, meta: ClientMeta, ApiJson(new): ApiJson<NewRole>) -> Result<Response> {
     let granted = principal.require::<RolesManage>()?;
     let org = granted.org_id();
     let name = checked_name("name", &new.name)?;
@@ -179,7 +174,8 @@ pub async fn create_role(
         target_type: "role",
         target_id: &id,
         action: "role.created",
-        ip: &meta.ip, user_agent: &meta.user_agent,
+        ip: &meta.ip,
+        user_agent: &meta.user_agent,
         details: json!({ "target": { "name": name }, "before": null, "after": { "name": role.name, "key": role.key, "permissions": role.permissions } }),
     };
     audit::record(&mut tx, event, now).await?;
@@ -266,7 +262,16 @@ pub async fn patch_role(
     let is = json!({ "name": after.name, "permissions": after.permissions });
     let mut details = audit::diff(&was, &is);
     details["target"] = json!({ "name": before.name });
-    let event = Event { org_id: org, actor_id: Some(&principal.user_id), target_type: "role", target_id: &id, action: "role.updated", ip: &meta.ip, user_agent: &meta.user_agent, details };
+    let event = Event {
+        org_id: org,
+        actor_id: Some(&principal.user_id),
+        target_type: "role",
+        target_id: &id,
+        action: "role.updated",
+        ip: &meta.ip,
+        user_agent: &meta.user_agent,
+        details,
+    };
     audit::record(&mut tx, event, now).await?;
     tx.commit().await?;
     Ok(super::json_with_etag(StatusCode::OK, after, version))
@@ -307,18 +312,18 @@ pub async fn delete_role(
     checked_permissions(&principal, &[], &role.permissions)?;
     let members: Vec<String> = sqlx::query_scalar("SELECT user_id FROM user_roles WHERE role_id = ?").bind(&id).fetch_all(&mut *tx).await?;
     sqlx::query("DELETE FROM roles WHERE id = ?").bind(&id).execute(&mut *tx).await?;
-    let member_role: Option<String> = sqlx::query_scalar("SELECT id FROM roles WHERE org_id = ? AND key = 'member'").bind(org).fetch_optional(&mut *tx).await?;
+    let member_role: Option<String> =
+        sqlx::query_scalar("SELECT id FROM roles WHERE org_id = ? AND key = 'member'").bind(org).fetch_optional(&mut *tx).await?;
     let mut made_members = 0u64;
     if let Some(member_role) = member_role {
         for user in &members {
-            made_members += sqlx::query(
-                "INSERT INTO user_roles (user_id, role_id) SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM user_roles WHERE user_id = ?1)",
-            )
-            .bind(user)
-            .bind(&member_role)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            made_members +=
+                sqlx::query("INSERT INTO user_roles (user_id, role_id) SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM user_roles WHERE user_id = ?1)")
+                    .bind(user)
+                    .bind(&member_role)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
         }
     }
     let details = json!({
@@ -328,16 +333,28 @@ pub async fn delete_role(
         "members": members.len(),
         "made_members": made_members,
     });
-    let event = Event { org_id: org, actor_id: Some(&principal.user_id), target_type: "role", target_id: &id, action: "role.deleted", ip: &meta.ip, user_agent: &meta.user_agent, details };
+    let event = Event {
+        org_id: org,
+        actor_id: Some(&principal.user_id),
+        target_type: "role",
+        target_id: &id,
+        action: "role.deleted",
+        ip: &meta.ip,
+        user_agent: &meta.user_agent,
+        details,
+    };
     audit::record(&mut tx, event, state.clock.now()).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 fn builtin(name: &str) -> ApiError {
-    ApiError::new(StatusCode::CONFLICT, codes::BUILTIN_ROLE, format!("{name} is a built-in role; it cannot be changed or deleted. Create a custom role instead."))
+    ApiError::new(
+        StatusCode::CONFLICT,
+        codes::BUILTIN_ROLE,
+        format!("{name} is a built-in role; it cannot be changed or deleted. Create a custom role instead."),
+    )
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -164,7 +164,8 @@ pub async fn user_sessions(
     let granted = principal.require::<SessionsRevoke>()?;
     paging::check_id("user", &id)?;
     let query = ListQuery::parse(&pairs, &id)?;
-    let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users WHERE id = ? AND org_id = ?").bind(&id).bind(granted.org_id()).fetch_optional(&state.db).await?;
+    let exists: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM users WHERE id = ? AND org_id = ?").bind(&id).bind(granted.org_id()).fetch_optional(&state.db).await?;
     if exists.is_none() {
         return Err(ApiError::not_found(format!("No user with id `{id}` in this organization.")));
     }
@@ -230,7 +231,11 @@ pub async fn revoke_session(
     paging::check_id("session", &id)?;
     let org = granted.org_id();
     let found: Option<(String, String, String, Option<DateTime<Utc>>)> =
-        sqlx::query_as("SELECT user_id, device, ip, revoked_at FROM sessions WHERE id = ? AND org_id = ?").bind(&id).bind(org).fetch_optional(&state.db).await?;
+        sqlx::query_as("SELECT user_id, device, ip, revoked_at FROM sessions WHERE id = ? AND org_id = ?")
+            .bind(&id)
+            .bind(org)
+            .fetch_optional(&state.db)
+            .await?;
     let Some((user_id, device, ip, revoked_at)) = found else {
         return Ok(Json(Revocation { session_id: id, outcome: RevokeOutcome::Unknown, revoked_at: None }));
     };
@@ -259,7 +264,8 @@ pub async fn revoke_session(
             target_type: "user",
             target_id: &user_id,
             action: "session.revoked",
-            ip: &meta.ip, user_agent: &meta.user_agent,
+            ip: &meta.ip,
+            user_agent: &meta.user_agent,
             details: json!({
                 "target": { "name": user.display_name, "email": user.email },
                 "session": { "id": id, "device": device, "ip": ip },
@@ -332,7 +338,8 @@ pub(crate) async fn logout_user(
             target_type: "user",
             target_id: id,
             action: "user.force_logout",
-            ip: &meta.ip, user_agent: &meta.user_agent,
+            ip: &meta.ip,
+            user_agent: &meta.user_agent,
             details: json!({
                 "target": { "name": user.display_name, "email": user.email },
                 "sessions_revoked": sessions,

@@ -61,9 +61,17 @@ fn validate(new: &NewUser) -> Result<()> {
 pub(crate) fn password_error(password: &str) -> Option<FieldError> {
     let n = password.chars().count();
     if n < MIN_PASSWORD_CHARS {
-        Some(FieldError { field: "password".into(), code: "too_short".into(), message: format!("A password has at least {MIN_PASSWORD_CHARS} characters.") })
+        Some(FieldError {
+            field: "password".into(),
+            code: "too_short".into(),
+            message: format!("A password has at least {MIN_PASSWORD_CHARS} characters."),
+        })
     } else if n > MAX_PASSWORD_CHARS {
-        Some(FieldError { field: "password".into(), code: "too_long".into(), message: format!("A password has at most {MAX_PASSWORD_CHARS} characters.") })
+        Some(FieldError {
+            field: "password".into(),
+            code: "too_long".into(),
+            message: format!("A password has at most {MAX_PASSWORD_CHARS} characters."),
+        })
     } else {
         None
     }
@@ -92,13 +100,8 @@ pub async fn create_user(
 ) -> Result<Response> {
     let granted = principal.require::<UsersManage>()?;
     let org = granted.org_id().to_owned();
-    let fingerprint = Fingerprint {
-        first_name: &new.first_name,
-        last_name: &new.last_name,
-        email: &new.email,
-        roles: &new.roles,
-        departments: &new.departments,
-    };
+    let fingerprint =
+        Fingerprint { first_name: &new.first_name, last_name: &new.last_name, email: &new.email, roles: &new.roles, departments: &new.departments };
     Idempotency::handle(&state, &principal, &headers, ("POST", "/v1/users"), &fingerprint, async |idem| {
         create(&state, &principal, &meta, &org, new.clone(), idem).await.map(created)
     })
@@ -198,7 +201,8 @@ async fn create(state: &AppState, principal: &Principal, meta: &ClientMeta, org:
         target_type: "user",
         target_id: &id,
         action: "user.created",
-        ip: &meta.ip, user_agent: &meta.user_agent,
+        ip: &meta.ip,
+        user_agent: &meta.user_agent,
         details: json!({ "target": { "name": user.display_name, "email": user.email }, "before": null, "after": after }),
     };
     audit::record(&mut tx, event, now).await?;
@@ -268,12 +272,8 @@ pub(crate) async fn remove(
     }
     let now = state.clock.now();
     let mut tx = db.begin().await?;
-    let deleted = sqlx::query("DELETE FROM users WHERE id = ? AND org_id = ? AND version = ?")
-        .bind(id)
-        .bind(org)
-        .bind(version)
-        .execute(&mut *tx)
-        .await?;
+    let deleted =
+        sqlx::query("DELETE FROM users WHERE id = ? AND org_id = ? AND version = ?").bind(id).bind(org).bind(version).execute(&mut *tx).await?;
     if deleted.rows_affected() == 0 {
         return Err(ApiError::new(StatusCode::PRECONDITION_FAILED, codes::PRECONDITION_FAILED, "The user changed while being removed; look again."));
     }
@@ -284,7 +284,8 @@ pub(crate) async fn remove(
         target_type: "user",
         target_id: id,
         action: "user.removed",
-        ip: &meta.ip, user_agent: &meta.user_agent,
+        ip: &meta.ip,
+        user_agent: &meta.user_agent,
         details: json!({ "target": { "name": user.display_name, "email": user.email }, "before": before, "after": null }),
     };
     audit::record(&mut tx, event, now).await?;

@@ -1,5 +1,6 @@
 //! `PATCH /v1/users/{id}`: optimistic concurrency with `ETag`/`If-Match`.
 
+use super::users::find_versioned;
 use crate::app::AppState;
 use crate::auth::{Principal, UsersManage};
 use crate::error::{ApiError, Result};
@@ -11,7 +12,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use gatehouse_api::{GroupKind, GroupRef, MAX_CUSTOM_ATTRIBUTES, Problem, RoleRef, User, UserPatch, codes};
 use sqlx::SqlitePool;
-use super::users::find_versioned;
 
 /// The ETag of a user at `version`.
 pub fn etag(version: i64) -> String {
@@ -67,13 +67,19 @@ pub(crate) async fn resolve_groups(db: &SqlitePool, org: &str, wanted: &[String]
     let mut unknown = Vec::new();
     for w in wanted {
         match all.iter().find(|(id, _, _)| id == w) {
-            Some((id, name, kind)) if !out.iter().any(|g| &g.id == id) => out.push(GroupRef { id: id.clone(), name: name.clone(), kind: GroupKind::parse(kind) }),
+            Some((id, name, kind)) if !out.iter().any(|g| &g.id == id) => {
+                out.push(GroupRef { id: id.clone(), name: name.clone(), kind: GroupKind::parse(kind) })
+            }
             Some(_) => {}
             None => unknown.push(format!("`{w}`")),
         }
     }
     if !unknown.is_empty() {
-        return Err(ApiError::field("departments", "unknown_department", format!("No department or company {} in this organization.", unknown.join(", "))));
+        return Err(ApiError::field(
+            "departments",
+            "unknown_department",
+            format!("No department or company {} in this organization.", unknown.join(", ")),
+        ));
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
@@ -91,12 +97,11 @@ pub(crate) async fn check_role_changes(db: &SqlitePool, principal: &Principal, c
             )));
         }
         if role.key == "owner" {
-            let is_owner: Option<i64> = sqlx::query_scalar(
-                "SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = ? AND r.key = 'owner'",
-            )
-            .bind(&principal.user_id)
-            .fetch_optional(db)
-            .await?;
+            let is_owner: Option<i64> =
+                sqlx::query_scalar("SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = ? AND r.key = 'owner'")
+                    .bind(&principal.user_id)
+                    .fetch_optional(db)
+                    .await?;
             if is_owner.is_none() {
                 return Err(ApiError::forbidden("Only an Owner can grant or remove the Owner role."));
             }
@@ -155,9 +160,8 @@ pub(crate) async fn apply(
     patch: UserPatch,
     idem: Option<&Idempotency>,
 ) -> Result<Saved> {
-    let if_match = if_match.ok_or_else(|| {
-        ApiError::new(StatusCode::PRECONDITION_REQUIRED, codes::PRECONDITION_REQUIRED, "Send `If-Match` with the user's ETag.")
-    })?;
+    let if_match = if_match
+        .ok_or_else(|| ApiError::new(StatusCode::PRECONDITION_REQUIRED, codes::PRECONDITION_REQUIRED, "Send `If-Match` with the user's ETag."))?;
     validate(&patch)?;
     let db = &state.db;
     let not_found = || ApiError::not_found(format!("No user with id `{id}` in this organization."));
@@ -189,11 +193,7 @@ pub(crate) async fn apply(
         };
     }
     if attributes.len() > MAX_CUSTOM_ATTRIBUTES {
-        return Err(ApiError::field(
-            "custom_attributes",
-            "too_many",
-            format!("A user has at most {MAX_CUSTOM_ATTRIBUTES} custom attributes."),
-        ));
+        return Err(ApiError::field("custom_attributes", "too_many", format!("A user has at most {MAX_CUSTOM_ATTRIBUTES} custom attributes.")));
     }
     let role_ids = |roles: &[RoleRef]| roles.iter().map(|r| r.id.clone()).collect::<std::collections::BTreeSet<_>>();
     let roles_changed = roles.as_ref().filter(|new| role_ids(&refs(new)) != role_ids(&current.roles));
@@ -212,7 +212,8 @@ pub(crate) async fn apply(
         Some(url) => Some(url.to_owned()),
     };
     let notifications = patch.notification_preferences.unwrap_or(current.notification_preferences);
-    let row_same = (first.as_str(), last.as_str(), email.as_str()) == (current.first_name.as_str(), current.last_name.as_str(), current.email.as_str())
+    let row_same = (first.as_str(), last.as_str(), email.as_str())
+        == (current.first_name.as_str(), current.last_name.as_str(), current.email.as_str())
         && attributes == current.custom_attributes
         && avatar == current.avatar_url
         && notifications == current.notification_preferences;
@@ -402,5 +403,10 @@ pub(crate) fn with_body(body: Vec<u8>, version: i64) -> Response {
 }
 
 pub(crate) fn email_taken(email: &str, owner: &str) -> ApiError {
-    ApiError::field_conflict(codes::EMAIL_TAKEN, "email", format!("This email is already used by {owner}."), format!("{email} is already used by {owner}."))
+    ApiError::field_conflict(
+        codes::EMAIL_TAKEN,
+        "email",
+        format!("This email is already used by {owner}."),
+        format!("{email} is already used by {owner}."),
+    )
 }

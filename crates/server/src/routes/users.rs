@@ -11,8 +11,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use chrono::{DateTime, Utc};
 use gatehouse_api::{
-    AuthMethod, DEFAULT_USER_PAGE, FieldError, GroupKind, GroupRef, MAX_USER_PAGE, Problem, RoleRef, User, UserCounts, UserListQuery,
-    UserPage, UserStatus, codes,
+    AuthMethod, DEFAULT_USER_PAGE, FieldError, GroupKind, GroupRef, MAX_USER_PAGE, Problem, RoleRef, User, UserCounts, UserListQuery, UserPage,
+    UserStatus, codes,
 };
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use std::collections::HashMap;
@@ -114,9 +114,7 @@ pub(crate) struct ListQuery {
 impl ListQuery {
     pub(crate) fn parse(pairs: &QueryPairs) -> Result<Self> {
         let mut errors = Vec::new();
-        let mut field = |field: &str, code: &str, message: String| {
-            errors.push(FieldError { field: field.into(), code: code.into(), message })
-        };
+        let mut field = |field: &str, code: &str, message: String| errors.push(FieldError { field: field.into(), code: code.into(), message });
         let q = pairs.get("q").map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty());
         if q.as_ref().is_some_and(|q| q.chars().count() > 200) {
             field("q", "too_long", "Search text is limited to 200 characters.".into());
@@ -154,9 +152,7 @@ impl ListQuery {
         if let Some(cursor) = pairs.get("cursor") {
             match decode_cursor(cursor) {
                 Some((fingerprint, name, id)) if fingerprint == query.asked => query.after = Some((name, id)),
-                Some(_) => {
-                    field("cursor", codes::INVALID_CURSOR, "This cursor belongs to a different search or filter.".into())
-                }
+                Some(_) => field("cursor", codes::INVALID_CURSOR, "This cursor belongs to a different search or filter.".into()),
                 None => field("cursor", codes::INVALID_CURSOR, "This cursor was not issued by this server.".into()),
             }
         }
@@ -204,7 +200,11 @@ impl ListQuery {
                 .await?;
             match id {
                 Some(id) => self.role = Some(id),
-                None => errors.push(FieldError { field: "role".into(), code: "unknown".into(), message: format!("No role `{role}` in this organization.") }),
+                None => errors.push(FieldError {
+                    field: "role".into(),
+                    code: "unknown".into(),
+                    message: format!("No role `{role}` in this organization."),
+                }),
             }
         }
         if let Some(dept) = self.department.take() {
@@ -217,7 +217,11 @@ impl ListQuery {
                     .await?;
             match id {
                 Some(id) => self.department = Some(id),
-                None => errors.push(FieldError { field: "department".into(), code: "unknown".into(), message: format!("No department or company `{dept}` in this organization.") }),
+                None => errors.push(FieldError {
+                    field: "department".into(),
+                    code: "unknown".into(),
+                    message: format!("No department or company `{dept}` in this organization."),
+                }),
             }
         }
         if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
@@ -288,10 +292,7 @@ async fn list(db: &SqlitePool, granted: &Granted<UsersRead>, query: &ListQuery) 
 
     let totals: Vec<(String, i64)> = if query.q.is_none() && query.role.is_none() && query.department.is_none() {
         // Unfiltered badges come from the trigger-maintained totals (migration 0002).
-        sqlx::query_as("SELECT status, n FROM user_status_counts WHERE org_id = ?")
-            .bind(granted.org_id())
-            .fetch_all(db)
-            .await?
+        sqlx::query_as("SELECT status, n FROM user_status_counts WHERE org_id = ?").bind(granted.org_id()).fetch_all(db).await?
     } else {
         let mut cq = QueryBuilder::<Sqlite>::new("SELECT u.status, COUNT(*) FROM users u");
         query.push_filters(&mut cq, granted.org_id());
@@ -366,8 +367,8 @@ fn hydrate(rows: Vec<UserRow>) -> Result<Vec<(User, i64)>> {
     rows.into_iter()
         .map(|r| {
             let unreadable = |what: &str, e: serde_json::Error| ApiError::Internal(anyhow::anyhow!("user {} has unreadable {what}: {e}", r.id));
-            let status = UserStatus::parse(&r.status)
-                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("user {} has unknown status {}", r.id, r.status)))?;
+            let status =
+                UserStatus::parse(&r.status).ok_or_else(|| ApiError::Internal(anyhow::anyhow!("user {} has unknown status {}", r.id, r.status)))?;
             let custom_attributes = serde_json::from_str(&r.attributes).map_err(|e| unreadable("attributes", e))?;
             let roles: Vec<RoleRef> = serde_json::from_str(&r.roles_json).map_err(|e| unreadable("roles", e))?;
             let groups: Vec<Group> = serde_json::from_str(&r.groups_json).map_err(|e| unreadable("groups", e))?;
@@ -377,8 +378,7 @@ fn hydrate(rows: Vec<UserRow>) -> Result<Vec<(User, i64)>> {
             }
             auth_methods.sort();
             auth_methods.dedup();
-            let notification_preferences =
-                serde_json::from_str(&r.notifications).map_err(|e| unreadable("notification preferences", e))?;
+            let notification_preferences = serde_json::from_str(&r.notifications).map_err(|e| unreadable("notification preferences", e))?;
             let user = User {
                 roles,
                 departments: groups.into_iter().map(|g| GroupRef { id: g.id, name: g.name, kind: GroupKind::parse(&g.kind) }).collect(),
@@ -404,12 +404,10 @@ fn hydrate(rows: Vec<UserRow>) -> Result<Vec<(User, i64)>> {
 
 /// The union of the permissions of a user's roles, sorted.
 pub async fn permissions_of(db: &SqlitePool, user_id: &str) -> Result<Vec<String>> {
-    let lists: Vec<String> = sqlx::query_scalar(
-        "SELECT r.permissions FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = ?",
-    )
-    .bind(user_id)
-    .fetch_all(db)
-    .await?;
+    let lists: Vec<String> = sqlx::query_scalar("SELECT r.permissions FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = ?")
+        .bind(user_id)
+        .fetch_all(db)
+        .await?;
     let mut all = Vec::new();
     for list in lists {
         let perms: Vec<String> = serde_json::from_str(&list).map_err(|e| ApiError::Internal(e.into()))?;

@@ -57,11 +57,12 @@ async fn each_action_leaves_exactly_one_event_and_a_failed_change_none() {
     leaves!(&s, ["session.signed_out"], assert_eq!(post(&s, &member, "/v1/auth/logout", &[]).await.status(), StatusCode::NO_CONTENT));
 
     // A failed sign-in of an unknown address names the address as its target.
-    let failed: (String, String, Option<String>) =
-        sqlx::query_as("SELECT target_type, target_id, actor_id FROM audit_events WHERE action = 'session.sign_in_failed' ORDER BY at DESC, id DESC LIMIT 1")
-            .fetch_one(&s.state.db)
-            .await
-            .unwrap();
+    let failed: (String, String, Option<String>) = sqlx::query_as(
+        "SELECT target_type, target_id, actor_id FROM audit_events WHERE action = 'session.sign_in_failed' ORDER BY at DESC, id DESC LIMIT 1",
+    )
+    .fetch_one(&s.state.db)
+    .await
+    .unwrap();
     assert_eq!(failed, ("email".to_owned(), "nobody@acme.test".to_owned(), None));
 
     // One edit, one event per part that changed: profile, roles, departments.
@@ -96,7 +97,11 @@ async fn each_action_leaves_exactly_one_event_and_a_failed_change_none() {
 
     // An API key: created, then used — one event for its first request, none for the
     // next within the hour, one again after it.
-    let res = leaves!(&s, ["api_key.created"], send(&s, &owner, "POST", &format!("/v1/users/{member_id}/api-keys"), Some(json!({"name": "Helpdesk"})), &[]).await);
+    let res = leaves!(
+        &s,
+        ["api_key.created"],
+        send(&s, &owner, "POST", &format!("/v1/users/{member_id}/api-keys"), Some(json!({"name": "Helpdesk"})), &[]).await
+    );
     let created: gatehouse_api::CreatedApiKey = res.json().await.unwrap();
     let secret = created.secret.expose().clone();
     leaves!(&s, ["api_key.used"], assert_eq!(s.get_with("/v1/me", &secret).await.status(), StatusCode::OK));
@@ -118,7 +123,12 @@ async fn each_action_leaves_exactly_one_event_and_a_failed_change_none() {
     assert_eq!((actor.kind.as_str(), actor.email.as_deref()), ("user", Some(OWNER)));
     assert_eq!(last.target.email.as_deref(), Some(MEMBER));
     assert_eq!(last.ip, "127.0.0.1");
-    assert_eq!((last.details["before"]["status"].as_str(), last.details["after"]["status"].as_str()), (Some("deactivated"), Some("active")), "{}", last.details);
+    assert_eq!(
+        (last.details["before"]["status"].as_str(), last.details["after"]["status"].as_str()),
+        (Some("deactivated"), Some("active")),
+        "{}",
+        last.details
+    );
 }
 
 #[tokio::test]
@@ -173,11 +183,16 @@ async fn the_log_filters_and_pages_newest_first_on_a_seeded_history() {
     assert_eq!(seen.len() as i64, total);
 
     // One user's events: as actor or target, all of them.
-    let who: String = sqlx::query_scalar("SELECT target_id FROM audit_events WHERE target_type = 'user' GROUP BY target_id ORDER BY COUNT(*) DESC LIMIT 1")
+    let who: String =
+        sqlx::query_scalar("SELECT target_id FROM audit_events WHERE target_type = 'user' GROUP BY target_id ORDER BY COUNT(*) DESC LIMIT 1")
+            .fetch_one(&s.state.db)
+            .await
+            .unwrap();
+    let expected: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE actor_id = ?1 OR target_id = ?1")
+        .bind(&who)
         .fetch_one(&s.state.db)
         .await
         .unwrap();
-    let expected: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE actor_id = ?1 OR target_id = ?1").bind(&who).fetch_one(&s.state.db).await.unwrap();
     let mut n = 0;
     let mut cursor = String::new();
     loop {
@@ -211,7 +226,8 @@ async fn the_log_filters_and_pages_newest_first_on_a_seeded_history() {
     let range = format!("from={}&to={}", urlencode(&from.to_rfc3339()), urlencode(&to.to_rfc3339()));
     let day = page(&s, &support, &format!("?{range}&limit=500")).await;
     assert!(!day.items.is_empty() && day.items.iter().all(|e| e.at >= from && e.at < to));
-    let attacker: String = sqlx::query_scalar("SELECT ip FROM audit_events WHERE ip LIKE '198.51.100.%' LIMIT 1").fetch_one(&s.state.db).await.unwrap();
+    let attacker: String =
+        sqlx::query_scalar("SELECT ip FROM audit_events WHERE ip LIKE '198.51.100.%' LIMIT 1").fetch_one(&s.state.db).await.unwrap();
     let burst = page(&s, &support, &format!("?ip={attacker}&limit=500")).await;
     assert!(burst.items.len() >= 40 && burst.items.iter().all(|e| e.ip == attacker && e.action == "session.sign_in_failed"));
     let helpdesk = page(&s, &support, "?q=HELPDESK%20assistant&limit=500").await;
@@ -264,14 +280,24 @@ async fn bad_filters_get_specific_codes() {
     // A cursor of another filter.
     let first = page(&s, &support, "?action=session.*&limit=5").await;
     let cursor = first.next_cursor.unwrap();
-    let p = problem(s.get(&format!("/v1/audit-events?action=user.*&limit=5&cursor={cursor}"), &support).await, StatusCode::BAD_REQUEST, "validation_failed").await;
+    let p = problem(
+        s.get(&format!("/v1/audit-events?action=user.*&limit=5&cursor={cursor}"), &support).await,
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(code_of(&p), ("cursor".to_owned(), "invalid_cursor".to_owned()));
     assert!(p.errors[0].message.contains("different"), "{}", p.errors[0].message);
     // The same filter in another order is the same filter.
     assert_eq!(s.get(&format!("/v1/audit-events?action=session.*&limit=5&cursor={cursor}"), &support).await.status(), StatusCode::OK);
     let p = problem(s.get("/v1/audit-events/histogram?bucket=week", &support).await, StatusCode::BAD_REQUEST, "validation_failed").await;
     assert_eq!(code_of(&p), ("bucket".to_owned(), "invalid".to_owned()));
-    let p = problem(s.get("/v1/audit-events/histogram?bucket=hour&from=2025-01-01T00:00:00Z", &support).await, StatusCode::BAD_REQUEST, "validation_failed").await;
+    let p = problem(
+        s.get("/v1/audit-events/histogram?bucket=hour&from=2025-01-01T00:00:00Z", &support).await,
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(code_of(&p), ("from".to_owned(), "range_too_large".to_owned()));
     problem(s.get("/v1/audit-events/export.csv?from=soon", &support).await, StatusCode::BAD_REQUEST, "validation_failed").await;
     // Several errors at once, each named.
@@ -340,10 +366,20 @@ async fn host_products_post_their_own_namespace_with_an_api_key() {
     problem(post_as(owner.access_token.expose().clone(), event.clone()).await, StatusCode::FORBIDDEN, "api_key_required").await;
     let p = problem(post_as(secret.clone(), json!({"action": "user.deactivated"})).await, StatusCode::BAD_REQUEST, "validation_failed").await;
     assert_eq!(p.errors[0].code, "reserved_action");
-    for bad in [json!({"action": "app.Bad Name"}), json!({"action": "app.x", "details": [1]}), json!({"action": "app.x", "ip": "here"}), json!({"action": "app.x", "details": {"blob": "x".repeat(17 * 1024)}})] {
+    for bad in [
+        json!({"action": "app.Bad Name"}),
+        json!({"action": "app.x", "details": [1]}),
+        json!({"action": "app.x", "ip": "here"}),
+        json!({"action": "app.x", "details": {"blob": "x".repeat(17 * 1024)}}),
+    ] {
         problem(post_as(secret.clone(), bad).await, StatusCode::BAD_REQUEST, "validation_failed").await;
     }
-    problem(post_as(secret.clone(), json!({"action": "app.x", "user_id": "0192f4c1-7d3e-7a10-9b1c-2f4e5d6c7b8a"})).await, StatusCode::NOT_FOUND, "not_found").await;
+    problem(
+        post_as(secret.clone(), json!({"action": "app.x", "user_id": "0192f4c1-7d3e-7a10-9b1c-2f4e5d6c7b8a"})).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
     let before = tally(&s).await;
     let res = post_as(secret.clone(), event).await;
     assert_eq!(res.status(), StatusCode::CREATED);

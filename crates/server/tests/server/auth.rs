@@ -18,11 +18,7 @@ async fn login_issues_prefixed_tokens_and_a_session_with_device_and_ip() {
     assert_eq!(me.session_id, t.session_id);
     assert!(me.permissions.contains(&"users.manage".to_owned()));
     let (device, ip, last_active): (String, String, String) =
-        sqlx::query_as("SELECT device, ip, last_active_at FROM sessions WHERE id = ?")
-            .bind(&t.session_id)
-            .fetch_one(&s.state.db)
-            .await
-            .unwrap();
+        sqlx::query_as("SELECT device, ip, last_active_at FROM sessions WHERE id = ?").bind(&t.session_id).fetch_one(&s.state.db).await.unwrap();
     assert_eq!(device, "Firefox on Linux");
     assert_eq!(ip, "127.0.0.1");
     assert!(last_active.starts_with("2026-03-01"));
@@ -35,10 +31,7 @@ async fn wrong_password_and_unknown_email_look_the_same_but_are_recorded_apart()
     let unknown = problem(s.login_raw("nobody@acme.test", PASSWORD).await, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
     assert_eq!(wrong, unknown, "no user enumeration through the answer");
     let reasons: Vec<(String, Option<String>, String)> =
-        sqlx::query_as("SELECT email, reason, result FROM login_attempts WHERE ip = '127.0.0.1' ORDER BY id")
-            .fetch_all(&s.state.db)
-            .await
-            .unwrap();
+        sqlx::query_as("SELECT email, reason, result FROM login_attempts WHERE ip = '127.0.0.1' ORDER BY id").fetch_all(&s.state.db).await.unwrap();
     assert_eq!(
         reasons,
         vec![
@@ -61,16 +54,29 @@ async fn a_deactivated_account_cannot_sign_in() {
 async fn bad_login_bodies_get_specific_problems_never_500() {
     let s = TestServer::new().await;
     let url = s.at("/v1/auth/login");
-    let p = problem(s.http.post(&url).json(&json!({"email": "", "password": ""})).send().await.unwrap(), StatusCode::BAD_REQUEST, "validation_failed").await;
+    let p =
+        problem(s.http.post(&url).json(&json!({"email": "", "password": ""})).send().await.unwrap(), StatusCode::BAD_REQUEST, "validation_failed")
+            .await;
     let fields: Vec<_> = p.errors.iter().map(|e| e.field.as_str()).collect();
     assert_eq!(fields, ["email", "password"]);
     problem(s.http.post(&url).json(&json!({"email": 5})).send().await.unwrap(), StatusCode::BAD_REQUEST, "malformed_body").await;
-    problem(s.http.post(&url).header("content-type", "application/json").body("{not json").send().await.unwrap(), StatusCode::BAD_REQUEST, "malformed_body").await;
+    problem(
+        s.http.post(&url).header("content-type", "application/json").body("{not json").send().await.unwrap(),
+        StatusCode::BAD_REQUEST,
+        "malformed_body",
+    )
+    .await;
     problem(s.http.post(&url).body("email=a").send().await.unwrap(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type").await;
     let huge = "x".repeat(2 * 1024 * 1024);
-    problem(s.http.post(&url).json(&json!({"email": huge, "password": "p"})).send().await.unwrap(), StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+    problem(
+        s.http.post(&url).json(&json!({"email": huge, "password": "p"})).send().await.unwrap(),
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+    )
+    .await;
     let long = "p".repeat(2000);
-    problem(s.http.post(&url).json(&json!({"email": OWNER, "password": long})).send().await.unwrap(), StatusCode::BAD_REQUEST, "validation_failed").await;
+    problem(s.http.post(&url).json(&json!({"email": OWNER, "password": long})).send().await.unwrap(), StatusCode::BAD_REQUEST, "validation_failed")
+        .await;
     problem(s.http.get(&url).send().await.unwrap(), StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
 }
 
@@ -97,13 +103,11 @@ async fn refresh_rotates_and_reuse_revokes_the_whole_session() {
     problem(s.refresh(first.refresh_token.expose()).await, StatusCode::UNAUTHORIZED, "invalid_refresh_token").await;
     problem(s.get("/v1/me", &second).await, StatusCode::UNAUTHORIZED, "session_revoked").await;
     problem(s.refresh(second.refresh_token.expose()).await, StatusCode::UNAUTHORIZED, "session_revoked").await;
-    let reason: String = sqlx::query_scalar("SELECT revoked_reason FROM sessions WHERE id = ?")
-        .bind(&first.session_id)
-        .fetch_one(&s.state.db)
-        .await
-        .unwrap();
+    let reason: String =
+        sqlx::query_scalar("SELECT revoked_reason FROM sessions WHERE id = ?").bind(&first.session_id).fetch_one(&s.state.db).await.unwrap();
     assert_eq!(reason, "refresh_token_reuse");
-    let owner_id: String = sqlx::query_scalar("SELECT user_id FROM sessions WHERE id = ?").bind(&first.session_id).fetch_one(&s.state.db).await.unwrap();
+    let owner_id: String =
+        sqlx::query_scalar("SELECT user_id FROM sessions WHERE id = ?").bind(&first.session_id).fetch_one(&s.state.db).await.unwrap();
     let reused: Vec<_> = events(&s, &owner_id).await.into_iter().filter(|(a, _, _)| a == "session.refresh_token_reused").collect();
     assert_eq!(reused.len(), 1, "the reuse is audited once, by the system");
     assert_eq!((reused[0].1.as_deref(), reused[0].2["session"]["id"].as_str()), (None, Some(first.session_id.as_str())));
@@ -150,11 +154,7 @@ async fn last_active_is_kept_without_a_write_on_every_request() {
     let s = TestServer::new().await;
     let t = s.login(OWNER).await;
     let last = || async {
-        sqlx::query_scalar::<_, String>("SELECT last_active_at FROM sessions WHERE id = ?")
-            .bind(&t.session_id)
-            .fetch_one(&s.state.db)
-            .await
-            .unwrap()
+        sqlx::query_scalar::<_, String>("SELECT last_active_at FROM sessions WHERE id = ?").bind(&t.session_id).fetch_one(&s.state.db).await.unwrap()
     };
     let at_login = last().await;
     s.advance(Duration::seconds(30));

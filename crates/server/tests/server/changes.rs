@@ -61,10 +61,29 @@ async fn edits_memberships_and_deletes_appear_after_the_cursor_latest_first_wins
     let page: serde_json::Value = s.get("/v1/users?q=casey", &t).await.json().await.unwrap();
     let casey = page["items"][0]["id"].as_str().unwrap().to_owned();
     let etag = s.get(&format!("/v1/users/{casey}"), &t).await.headers()["etag"].to_str().unwrap().to_owned();
-    let res = s.http.patch(s.at(&format!("/v1/users/{casey}"))).bearer_auth(t.access_token.expose()).header("if-match", etag).json(&json!({"first_name": "Cass"})).send().await.unwrap();
+    let res = s
+        .http
+        .patch(s.at(&format!("/v1/users/{casey}")))
+        .bearer_auth(t.access_token.expose())
+        .header("if-match", etag)
+        .json(&json!({"first_name": "Cass"}))
+        .send()
+        .await
+        .unwrap();
     let etag = res.headers()["etag"].to_str().unwrap().to_owned();
-    s.http.patch(s.at(&format!("/v1/users/{casey}"))).bearer_auth(t.access_token.expose()).header("if-match", etag).json(&json!({"first_name": "Cassandra"})).send().await.unwrap();
-    sqlx::query("INSERT INTO user_roles (user_id, role_id) SELECT ?, id FROM roles WHERE key = 'manager'").bind(&casey).execute(&s.state.db).await.unwrap();
+    s.http
+        .patch(s.at(&format!("/v1/users/{casey}")))
+        .bearer_auth(t.access_token.expose())
+        .header("if-match", etag)
+        .json(&json!({"first_name": "Cassandra"}))
+        .send()
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO user_roles (user_id, role_id) SELECT ?, id FROM roles WHERE key = 'manager'")
+        .bind(&casey)
+        .execute(&s.state.db)
+        .await
+        .unwrap();
     let gone: String = sqlx::query_scalar("SELECT id FROM users WHERE status = 'pending' LIMIT 1").fetch_one(&s.state.db).await.unwrap();
     sqlx::query("DELETE FROM users WHERE id = ?").bind(&gone).execute(&s.state.db).await.unwrap();
     // Last active is not a change: it would flood every client every minute.
@@ -103,7 +122,10 @@ async fn another_organizations_changes_are_not_in_the_feed() {
     let s = TestServer::new().await;
     let t = s.login(OWNER).await;
     let (_, head) = follow(&s, &t, "0", 500).await;
-    sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ('other', 'Other', '2026-01-01T00:00:00Z')").execute(&s.state.db).await.unwrap();
+    sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ('other', 'Other', '2026-01-01T00:00:00Z')")
+        .execute(&s.state.db)
+        .await
+        .unwrap();
     sqlx::query(
         "INSERT INTO users (id, org_id, email, email_lower, first_name, last_name, display_name, sort_name, search_text, status, created_at, updated_at) \
          VALUES ('o1', 'other', 'x@other.test', 'x@other.test', 'X', 'Y', 'X Y', 'x y', 'x y x@other.test', 'active', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
@@ -133,7 +155,10 @@ async fn next_event(res: &mut reqwest::Response, buf: &mut String, event: &str) 
         }
     };
     // A generous bound so a broken stream fails the test instead of hanging it.
-    tokio::time::timeout(std::time::Duration::from_secs(30), read).await.expect("no event in 30 s").unwrap_or_else(|| panic!("stream ended before `{event}`"))
+    tokio::time::timeout(std::time::Duration::from_secs(30), read)
+        .await
+        .expect("no event in 30 s")
+        .unwrap_or_else(|| panic!("stream ended before `{event}`"))
 }
 
 #[tokio::test]

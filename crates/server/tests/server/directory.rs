@@ -105,7 +105,8 @@ async fn a_manager_cannot_create_an_admin_and_seats_run_out() {
     assert_eq!(org.seat_limit, org.seats_used + 25, "the demo leaves 25 seats free");
     let res = send(&s, &owner, "PATCH", "/v1/org", Some(json!({"seat_limit": org.seats_used})), &[]).await;
     assert_eq!(res.status(), StatusCode::OK);
-    let p = problem(send(&s, &manager, "POST", "/v1/users", Some(new_user("dana@acme.test")), &[]).await, StatusCode::CONFLICT, "seat_limit_reached").await;
+    let p = problem(send(&s, &manager, "POST", "/v1/users", Some(new_user("dana@acme.test")), &[]).await, StatusCode::CONFLICT, "seat_limit_reached")
+        .await;
     assert!(p.detail.contains(&org.seats_used.to_string()), "{}", p.detail);
     // Deactivating someone frees a seat; reactivating them needs one again.
     let casey = id_of(&s, &owner, "member@acme.test").await;
@@ -193,12 +194,22 @@ async fn custom_roles_are_created_edited_and_deleted_within_what_the_editor_hold
     assert_eq!((role.key.as_str(), role.builtin), ("hr_admin", false));
     assert_eq!(role.permissions, ["users.read", "users.manage"], "in catalogue order");
     problem(send(&s, &admin, "POST", "/v1/roles", Some(json!({"name": "hr admin"})), &[]).await, StatusCode::CONFLICT, "name_taken").await;
-    let p = problem(send(&s, &admin, "POST", "/v1/roles", Some(json!({"name": "X", "permissions": ["everything"]})), &[]).await, StatusCode::BAD_REQUEST, "validation_failed").await;
+    let p = problem(
+        send(&s, &admin, "POST", "/v1/roles", Some(json!({"name": "X", "permissions": ["everything"]})), &[]).await,
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(p.errors[0].code, "unknown_permission");
 
     // Built-in roles are fixed; a Manager (no roles.manage) cannot touch roles at all.
     let member_role = role_id(&s, "member").await;
-    problem(send(&s, &admin, "PATCH", &format!("/v1/roles/{member_role}"), Some(json!({"name": "Guest"})), &[]).await, StatusCode::CONFLICT, "builtin_role").await;
+    problem(
+        send(&s, &admin, "PATCH", &format!("/v1/roles/{member_role}"), Some(json!({"name": "Guest"})), &[]).await,
+        StatusCode::CONFLICT,
+        "builtin_role",
+    )
+    .await;
     let manager = s.login("manager@acme.test").await;
     problem(send(&s, &manager, "POST", "/v1/roles", Some(json!({"name": "Mine"})), &[]).await, StatusCode::FORBIDDEN, "forbidden").await;
 
@@ -207,7 +218,8 @@ async fn custom_roles_are_created_edited_and_deleted_within_what_the_editor_hold
     let res = send(&s, &admin, "PATCH", &format!("/v1/users/{casey}"), Some(json!({"roles": ["member", role.id]})), &[("If-Match", "*")]).await;
     assert_eq!(res.status(), StatusCode::OK);
     let etag = res.headers().get("etag").unwrap().to_str().unwrap().to_owned();
-    let res = send(&s, &admin, "PATCH", &format!("/v1/roles/{}", role.id), Some(json!({"name": "People Ops", "permissions": ["users.read"]})), &[]).await;
+    let res =
+        send(&s, &admin, "PATCH", &format!("/v1/roles/{}", role.id), Some(json!({"name": "People Ops", "permissions": ["users.read"]})), &[]).await;
     let renamed: Role = res.json().await.unwrap();
     assert_eq!((renamed.name.as_str(), renamed.member_count), ("People Ops", Some(1)));
     let res = s.get(&format!("/v1/users/{casey}"), &admin).await;
@@ -216,11 +228,18 @@ async fn custom_roles_are_created_edited_and_deleted_within_what_the_editor_hold
     assert!(user.roles.iter().any(|r| r.name == "People Ops"));
 
     // Deleting it leaves Casey a Member; someone whose only role it was becomes one.
-    let dana: User = send(&s, &admin, "POST", "/v1/users", Some(json!({"first_name": "Dana", "last_name": "S", "email": "d@acme.test", "password": "long enough", "roles": [role.id]})), &[])
-        .await
-        .json()
-        .await
-        .unwrap();
+    let dana: User = send(
+        &s,
+        &admin,
+        "POST",
+        "/v1/users",
+        Some(json!({"first_name": "Dana", "last_name": "S", "email": "d@acme.test", "password": "long enough", "roles": [role.id]})),
+        &[],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     assert_eq!(send(&s, &admin, "DELETE", &format!("/v1/roles/{}", role.id), None, &[]).await.status(), StatusCode::NO_CONTENT);
     let dana: User = s.get(&format!("/v1/users/{}", dana.id), &admin).await.json().await.unwrap();
     assert_eq!(dana.roles.iter().map(|r| r.key.as_str()).collect::<Vec<_>>(), ["member"]);
@@ -239,19 +258,31 @@ async fn departments_are_created_renamed_and_deleted_with_their_members_moved() 
     let legal: Group = res.json().await.unwrap();
     problem(send(&s, &admin, "POST", "/v1/departments", Some(json!({"name": "legal"})), &[]).await, StatusCode::CONFLICT, "name_taken").await;
     // The same name as a company is fine: kinds are separate.
-    assert_eq!(send(&s, &admin, "POST", "/v1/departments", Some(json!({"name": "Legal", "kind": "company"})), &[]).await.status(), StatusCode::CREATED);
+    assert_eq!(
+        send(&s, &admin, "POST", "/v1/departments", Some(json!({"name": "Legal", "kind": "company"})), &[]).await.status(),
+        StatusCode::CREATED
+    );
     problem(send(&s, &admin, "POST", "/v1/departments", Some(json!({"name": ""})), &[]).await, StatusCode::BAD_REQUEST, "validation_failed").await;
 
     let casey = id_of(&s, &admin, "member@acme.test").await;
     let res = send(&s, &admin, "PATCH", &format!("/v1/users/{casey}"), Some(json!({"departments": [legal.id]})), &[("If-Match", "*")]).await;
     assert_eq!(res.status(), StatusCode::OK);
-    let renamed: Group = send(&s, &admin, "PATCH", &format!("/v1/departments/{}", legal.id), Some(json!({"name": "Legal & Compliance"})), &[]).await.json().await.unwrap();
+    let renamed: Group = send(&s, &admin, "PATCH", &format!("/v1/departments/{}", legal.id), Some(json!({"name": "Legal & Compliance"})), &[])
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!((renamed.name.as_str(), renamed.member_count), ("Legal & Compliance", 1));
     let user: User = s.get(&format!("/v1/users/{casey}"), &admin).await.json().await.unwrap();
     assert_eq!(user.departments[0].name, "Legal & Compliance");
 
     let hr = group_id(&s, "HR").await;
-    let p = problem(send(&s, &admin, "DELETE", &format!("/v1/departments/{}?move_to=nope", legal.id), None, &[]).await, StatusCode::BAD_REQUEST, "validation_failed").await;
+    let p = problem(
+        send(&s, &admin, "DELETE", &format!("/v1/departments/{}?move_to=nope", legal.id), None, &[]).await,
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(p.errors[0].field, "move_to");
     assert_eq!(send(&s, &admin, "DELETE", &format!("/v1/departments/{}?move_to={hr}", legal.id), None, &[]).await.status(), StatusCode::NO_CONTENT);
     let user: User = s.get(&format!("/v1/users/{casey}"), &admin).await.json().await.unwrap();
@@ -277,13 +308,23 @@ async fn organization_settings_are_checked_and_audited() {
     )
     .await;
     assert_eq!(p.errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), ["invitation_expiry_days"]);
-    let p = problem(send(&s, &owner, "PATCH", "/v1/org", Some(json!({"seat_limit": org.seats_used - 1})), &[]).await, StatusCode::BAD_REQUEST, "validation_failed").await;
+    let p = problem(
+        send(&s, &owner, "PATCH", "/v1/org", Some(json!({"seat_limit": org.seats_used - 1})), &[]).await,
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(p.errors[0].code, "below_usage");
     let res = send(&s, &owner, "PATCH", "/v1/org", Some(json!({"mfa_required": true, "invitation_expiry_days": 14})), &[("If-Match", &etag)]).await;
     assert_eq!(res.status(), StatusCode::OK);
     let changed: Organization = res.json().await.unwrap();
     assert!(changed.mfa_required && changed.invitation_expiry_days == 14);
-    problem(send(&s, &owner, "PATCH", "/v1/org", Some(json!({"mfa_required": false})), &[("If-Match", &etag)]).await, StatusCode::PRECONDITION_FAILED, "precondition_failed").await;
+    problem(
+        send(&s, &owner, "PATCH", "/v1/org", Some(json!({"mfa_required": false})), &[("If-Match", &etag)]).await,
+        StatusCode::PRECONDITION_FAILED,
+        "precondition_failed",
+    )
+    .await;
     problem(send(&s, &member, "PATCH", "/v1/org", Some(json!({"mfa_required": false})), &[]).await, StatusCode::FORBIDDEN, "forbidden").await;
     let (action, _, details) = events(&s, &org.id).await.pop().unwrap();
     assert_eq!(action, "organization.updated");
@@ -312,11 +353,8 @@ async fn bulk_actions_report_each_user_and_partial_failure() {
     let admin = id_of(&s, &manager, "admin@acme.test").await;
     let me = id_of(&s, &manager, "manager@acme.test").await;
     let ids = json!([three[0], admin, "nobody", me, three[0]]);
-    let answer: BulkResponse = send(&s, &manager, "POST", "/v1/users/bulk", Some(json!({"action": "deactivate", "user_ids": ids})), &[])
-        .await
-        .json()
-        .await
-        .unwrap();
+    let answer: BulkResponse =
+        send(&s, &manager, "POST", "/v1/users/bulk", Some(json!({"action": "deactivate", "user_ids": ids})), &[]).await.json().await.unwrap();
     assert_eq!((answer.succeeded, answer.failed), (1, 3), "the repeated id counts once");
     let codes: Vec<(u16, Option<&str>)> = answer.results.iter().map(|r| (r.status, r.code.as_deref())).collect();
     assert_eq!(codes, [(200, None), (403, Some("forbidden")), (404, Some("not_found")), (409, Some("cannot_deactivate_self"))]);
@@ -328,16 +366,18 @@ async fn bulk_actions_report_each_user_and_partial_failure() {
     )
     .await;
     assert_eq!(p.errors[0].field, "role");
-    problem(send(&s, &manager, "POST", "/v1/users/bulk", Some(json!({"action": "logout", "user_ids": []})), &[]).await, StatusCode::BAD_REQUEST, "validation_failed").await;
+    problem(
+        send(&s, &manager, "POST", "/v1/users/bulk", Some(json!({"action": "logout", "user_ids": []})), &[]).await,
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
 
     // Force logout ends the sessions.
     let casey_session = s.login("member@acme.test").await;
     let casey = id_of(&s, &manager, "member@acme.test").await;
-    let answer: BulkResponse = send(&s, &manager, "POST", "/v1/users/bulk", Some(json!({"action": "logout", "user_ids": [casey]})), &[])
-        .await
-        .json()
-        .await
-        .unwrap();
+    let answer: BulkResponse =
+        send(&s, &manager, "POST", "/v1/users/bulk", Some(json!({"action": "logout", "user_ids": [casey]})), &[]).await.json().await.unwrap();
     assert_eq!(answer.succeeded, 1);
     problem(s.get("/v1/me", &casey_session).await, StatusCode::UNAUTHORIZED, "session_revoked").await;
 }

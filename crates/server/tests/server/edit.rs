@@ -159,7 +159,12 @@ async fn a_retried_edit_replays_the_stored_response_and_applies_once() {
     assert_eq!(retry.bytes().await.unwrap(), first_body);
     assert_eq!(version(&s, &id).await, v0 + 1);
 
-    let p = problem(patch_keyed(&s, &t, &id, &etag, "edit-1", json!({"first_name": "Other"})).await, StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused").await;
+    let p = problem(
+        patch_keyed(&s, &t, &id, &etag, "edit-1", json!({"first_name": "Other"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency_key_reused",
+    )
+    .await;
     assert!(p.detail.contains("different request"));
 }
 
@@ -168,7 +173,12 @@ async fn error_answers_are_replayed_too_and_bad_keys_are_refused() {
     let s = TestServer::new().await;
     let t = s.login(OWNER).await;
     let id = user_id(&s, &t, "casey").await;
-    let p1 = problem(patch_keyed(&s, &t, &id, "\"v0\"", "stale-1", json!({"first_name": "X"})).await, StatusCode::PRECONDITION_FAILED, "precondition_failed").await;
+    let p1 = problem(
+        patch_keyed(&s, &t, &id, "\"v0\"", "stale-1", json!({"first_name": "X"})).await,
+        StatusCode::PRECONDITION_FAILED,
+        "precondition_failed",
+    )
+    .await;
     let res = patch_keyed(&s, &t, &id, "\"v0\"", "stale-1", json!({"first_name": "X"})).await;
     assert_eq!(res.headers().get("idempotent-replayed").unwrap(), "true");
     assert_eq!(problem(res, StatusCode::PRECONDITION_FAILED, "precondition_failed").await, p1);
@@ -261,7 +271,8 @@ async fn unknown_roles_departments_and_reserved_keys_are_field_errors_that_chang
         assert_eq!((p.errors[0].field.as_str(), p.errors[0].code.as_str()), (field, code), "{body}");
     }
     let too_many: serde_json::Map<String, Value> = (0..51).map(|i| (format!("k{i}"), json!("v"))).collect();
-    let p = problem(patch(&s, &t, &id, Some(&etag), json!({"custom_attributes": too_many})).await, StatusCode::BAD_REQUEST, "validation_failed").await;
+    let p =
+        problem(patch(&s, &t, &id, Some(&etag), json!({"custom_attributes": too_many})).await, StatusCode::BAD_REQUEST, "validation_failed").await;
     assert_eq!(p.errors[0].code, "too_many");
     assert_eq!(get_with_etag(&s, &t, &id).await, (before, etag), "nothing was written");
 }

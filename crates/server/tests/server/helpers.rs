@@ -120,7 +120,6 @@ pub async fn problem(res: reqwest::Response, status: StatusCode, code: &str) -> 
     p
 }
 
-
 pub async fn tokens(res: reqwest::Response) -> TokenResponse {
     assert_eq!(res.status(), StatusCode::OK, "expected tokens");
     res.json().await.unwrap()

@@ -135,11 +135,20 @@ async fn hostile_invitation_requests_get_problems_not_500s() {
         "{\"token\": \"ghi_eA.eA\", \"first_name\": 1}".to_owned(),
         "{\"token\": \"ghi_eA.eA\", \"provider\": \"saml\", \"tenant_id\": []}".to_owned(),
     ];
-    let paths = ["/v1/invitations", "/v1/invitations/accept", "/v1/invitations/decline", "/v1/invitations/import", "/v1/invitations/import?dry_run=false"];
+    let paths =
+        ["/v1/invitations", "/v1/invitations/accept", "/v1/invitations/decline", "/v1/invitations/import", "/v1/invitations/import?dry_run=false"];
     for path in paths {
         for body in BODIES.iter().copied().chain(extra.iter().map(String::as_str)) {
             for ct in ["application/json", "text/plain", "text/csv", "application/json; charset=latin1"] {
-                let res = s.http.post(s.at(path)).bearer_auth(t.access_token.expose()).header("content-type", ct).body(body.to_owned()).send().await.unwrap();
+                let res = s
+                    .http
+                    .post(s.at(path))
+                    .bearer_auth(t.access_token.expose())
+                    .header("content-type", ct)
+                    .body(body.to_owned())
+                    .send()
+                    .await
+                    .unwrap();
                 assert_problem(res, &format!("POST {path} [{ct}] {:?}", &body[..body.len().min(60)])).await;
             }
         }
@@ -148,7 +157,14 @@ async fn hostile_invitation_requests_get_problems_not_500s() {
     }
     for q in QUERIES.iter().copied().chain(["status=expired&q=%25", "status=pending,revoked", "limit=0", "limit=501", "dry_run=1"]) {
         assert_problem(s.get(&format!("/v1/invitations?{q}"), &t).await, &format!("GET /v1/invitations?{q}")).await;
-        let res = s.http.post(s.at(&format!("/v1/invitations/import?{q}"))).bearer_auth(t.access_token.expose()).body("email\nq.new@acme.test\n").send().await.unwrap();
+        let res = s
+            .http
+            .post(s.at(&format!("/v1/invitations/import?{q}")))
+            .bearer_auth(t.access_token.expose())
+            .body("email\nq.new@acme.test\n")
+            .send()
+            .await
+            .unwrap();
         assert_problem(res, &format!("POST /v1/invitations/import?{q}")).await;
     }
     for id in ["%00", "%FF", "..%2F..%2Fetc%2Fpasswd", "%E2%80%AE", long.as_str(), "' OR 1=1 --", "01900000-0000-7000-8000-000000000000"] {
@@ -169,6 +185,13 @@ async fn hostile_invitation_requests_get_problems_not_500s() {
             assert!(!res.status().is_server_error(), "POST /accept-invitation {action:?}: {}", res.status());
         }
     }
-    let res = s.http.post(s.at("/accept-invitation")).header("content-type", "application/x-www-form-urlencoded").body(vec![0xff_u8, b'=', 0xfe]).send().await.unwrap();
+    let res = s
+        .http
+        .post(s.at("/accept-invitation"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(vec![0xff_u8, b'=', 0xfe])
+        .send()
+        .await
+        .unwrap();
     assert!(!res.status().is_server_error(), "{}", res.status());
 }

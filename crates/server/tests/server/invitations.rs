@@ -200,11 +200,22 @@ async fn accepting_makes_an_active_member_with_the_invited_roles_who_signs_in_on
     assert_ne!(s.login_raw("nova.new@acme.test", NEW_PASSWORD).await.status(), StatusCode::OK);
 
     // A bad password or a missing name spends nothing.
-    let p = problem(accept(&s, json!({"token": token, "first_name": "Nova", "last_name": "Quinn", "password": "short"})).await, StatusCode::BAD_REQUEST, "validation_failed").await;
+    let p = problem(
+        accept(&s, json!({"token": token, "first_name": "Nova", "last_name": "Quinn", "password": "short"})).await,
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(p.errors[0].field, "password");
-    let p = problem(accept(&s, json!({"token": token, "first_name": "", "last_name": "Quinn", "password": NEW_PASSWORD})).await, StatusCode::BAD_REQUEST, "validation_failed").await;
+    let p = problem(
+        accept(&s, json!({"token": token, "first_name": "", "last_name": "Quinn", "password": NEW_PASSWORD})).await,
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
     assert!(p.errors.iter().any(|e| e.field == "first_name"), "{p:?}");
-    problem(accept(&s, json!({"token": token, "first_name": "Nova", "last_name": "Quinn"})).await, StatusCode::BAD_REQUEST, "validation_failed").await;
+    problem(accept(&s, json!({"token": token, "first_name": "Nova", "last_name": "Quinn"})).await, StatusCode::BAD_REQUEST, "validation_failed")
+        .await;
 
     let res = accept_with_password(&s, &token).await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -403,7 +414,14 @@ async fn a_google_only_invitation_is_accepted_with_google_only() {
         assert!(p.detail.contains("Google"), "{}", p.detail);
     }
     // The page's password form cannot accept it either.
-    let form = [("token", token.as_str()), ("action", "accept"), ("first_name", "Goo"), ("last_name", "Gle"), ("password", NEW_PASSWORD), ("confirm", NEW_PASSWORD)];
+    let form = [
+        ("token", token.as_str()),
+        ("action", "accept"),
+        ("first_name", "Goo"),
+        ("last_name", "Gle"),
+        ("password", NEW_PASSWORD),
+        ("confirm", NEW_PASSWORD),
+    ];
     let res = s.http.post(s.at("/accept-invitation")).form(&form).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(res.text().await.unwrap().contains("identity provider"));
@@ -426,7 +444,9 @@ async fn a_microsoft_invitation_with_a_tenant_is_accepted_from_that_tenant_only(
     assert_eq!(inv.tenant_id.as_deref(), Some("contoso.onmicrosoft.com"));
     let token = token(&s, &owner, &inv.id).await;
     let body = |provider: &str, tenant: Option<&str>| json!({"token": token, "first_name": "Em", "last_name": "Ess", "provider": provider, "tenant_id": tenant});
-    for (provider, tenant) in [("microsoft", Some("fabrikam.onmicrosoft.com")), ("microsoft", None), ("microsoft", Some("")), ("google", Some("contoso.onmicrosoft.com"))] {
+    for (provider, tenant) in
+        [("microsoft", Some("fabrikam.onmicrosoft.com")), ("microsoft", None), ("microsoft", Some("")), ("google", Some("contoso.onmicrosoft.com"))]
+    {
         problem(accept(&s, body(provider, tenant)).await, StatusCode::FORBIDDEN, "identity_provider_mismatch").await;
     }
     let p = problem(accept(&s, body("microsoft", Some("fabrikam.onmicrosoft.com"))).await, StatusCode::FORBIDDEN, "identity_provider_mismatch").await;
@@ -438,11 +458,26 @@ async fn a_microsoft_invitation_with_a_tenant_is_accepted_from_that_tenant_only(
     assert_eq!(user.auth_methods, [AuthMethod::Microsoft]);
 
     // A tenant goes with Microsoft only, and is one word.
-    let p = problem(invite(&s, &owner, json!({"emails": ["t1.new@acme.test"], "identity_provider": "google", "tenant_id": "x"})).await, StatusCode::BAD_REQUEST, "validation_failed").await;
+    let p = problem(
+        invite(&s, &owner, json!({"emails": ["t1.new@acme.test"], "identity_provider": "google", "tenant_id": "x"})).await,
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
     assert_eq!((p.errors[0].field.as_str(), p.errors[0].code.as_str()), ("tenant_id", "not_applicable"));
-    let p = problem(invite(&s, &owner, json!({"emails": ["t1.new@acme.test"], "identity_provider": "microsoft", "tenant_id": "two words"})).await, StatusCode::BAD_REQUEST, "validation_failed").await;
+    let p = problem(
+        invite(&s, &owner, json!({"emails": ["t1.new@acme.test"], "identity_provider": "microsoft", "tenant_id": "two words"})).await,
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(p.errors[0].field, "tenant_id");
-    problem(invite(&s, &owner, json!({"emails": ["t1.new@acme.test"], "identity_provider": "okta"})).await, StatusCode::BAD_REQUEST, "malformed_body").await;
+    problem(
+        invite(&s, &owner, json!({"emails": ["t1.new@acme.test"], "identity_provider": "okta"})).await,
+        StatusCode::BAD_REQUEST,
+        "malformed_body",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -457,27 +492,54 @@ async fn members_open_invitations_and_bad_addresses_are_refused_by_name() {
         assert!(p.errors[0].message.contains(taken), "{:?}", p.errors);
     }
     invited_one(&s, &owner, "open.new@acme.test", json!({})).await;
-    let p = problem(invite(&s, &owner, json!({"emails": ["fresh.new@acme.test", "OPEN.new@acme.test"]})).await, StatusCode::CONFLICT, "already_invited").await;
+    let p =
+        problem(invite(&s, &owner, json!({"emails": ["fresh.new@acme.test", "OPEN.new@acme.test"]})).await, StatusCode::CONFLICT, "already_invited")
+            .await;
     assert!(p.detail.contains("OPEN.new@acme.test") && p.detail.contains("resend"), "{}", p.detail);
     // A seeded pending user has an open invitation too (some of them expired).
-    let seeded: String = sqlx::query_scalar("SELECT email FROM invitations WHERE status = 'pending' AND email NOT LIKE '%.new@%' LIMIT 1").fetch_one(&s.state.db).await.unwrap();
+    let seeded: String = sqlx::query_scalar("SELECT email FROM invitations WHERE status = 'pending' AND email NOT LIKE '%.new@%' LIMIT 1")
+        .fetch_one(&s.state.db)
+        .await
+        .unwrap();
     problem(invite(&s, &owner, json!({"emails": [seeded]})).await, StatusCode::CONFLICT, "already_invited").await;
 
-    let p = problem(invite(&s, &owner, json!({"emails": ["fresh.new@acme.test", "not-an-address", "x@", "two@@acme.test"]})).await, StatusCode::BAD_REQUEST, "validation_failed").await;
+    let p = problem(
+        invite(&s, &owner, json!({"emails": ["fresh.new@acme.test", "not-an-address", "x@", "two@@acme.test"]})).await,
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
     let e = p.errors.iter().find(|e| e.field == "emails" && e.code == "invalid").unwrap_or_else(|| panic!("{p:?}"));
     for bad in ["not-an-address", "x@", "two@@acme.test"] {
         assert!(e.message.contains(bad), "{} names {bad}", e.message);
     }
     assert!(!e.message.contains("fresh.new"), "{}", e.message);
-    let p = problem(invite(&s, &owner, json!({"emails": ["dup.new@acme.test", "DUP.new@acme.test"]})).await, StatusCode::BAD_REQUEST, "validation_failed").await;
+    let p = problem(
+        invite(&s, &owner, json!({"emails": ["dup.new@acme.test", "DUP.new@acme.test"]})).await,
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(p.errors[0].code, "duplicate");
     let p = problem(invite(&s, &owner, json!({"emails": [" ", ""]})).await, StatusCode::BAD_REQUEST, "validation_failed").await;
     assert_eq!(p.errors[0].code, "required");
-    let p = problem(invite(&s, &owner, json!({"emails": ["a.new@acme.test", "b.new@acme.test"], "notify_email": "boss@acme.test"})).await, StatusCode::BAD_REQUEST, "validation_failed").await;
+    let p = problem(
+        invite(&s, &owner, json!({"emails": ["a.new@acme.test", "b.new@acme.test"], "notify_email": "boss@acme.test"})).await,
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(p.errors[0].code, "one_address_only");
-    let p = problem(invite(&s, &owner, json!({"emails": ["a.new@acme.test"], "roles": ["wizard"]})).await, StatusCode::BAD_REQUEST, "validation_failed").await;
+    let p =
+        problem(invite(&s, &owner, json!({"emails": ["a.new@acme.test"], "roles": ["wizard"]})).await, StatusCode::BAD_REQUEST, "validation_failed")
+            .await;
     assert_eq!(p.errors[0].code, "unknown_role");
-    let p = problem(invite(&s, &owner, json!({"emails": ["a.new@acme.test"], "departments": ["Narnia"]})).await, StatusCode::BAD_REQUEST, "validation_failed").await;
+    let p = problem(
+        invite(&s, &owner, json!({"emails": ["a.new@acme.test"], "departments": ["Narnia"]})).await,
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(p.errors[0].code, "unknown_department");
     // A Manager cannot invite an Admin.
     let manager = s.login("manager@acme.test").await;
@@ -498,7 +560,9 @@ async fn too_few_free_seats_refuse_the_whole_invitation_with_the_usage() {
     let before = org(&s, &owner).await;
     set_seat_limit(&s, &owner, before.seats_used + 1).await;
 
-    let p = problem(invite(&s, &owner, json!({"emails": ["s1.new@acme.test", "s2.new@acme.test"]})).await, StatusCode::CONFLICT, "seat_limit_reached").await;
+    let p =
+        problem(invite(&s, &owner, json!({"emails": ["s1.new@acme.test", "s2.new@acme.test"]})).await, StatusCode::CONFLICT, "seat_limit_reached")
+            .await;
     assert_eq!(p.seats, Some(SeatUsage { used: before.seats_used, limit: before.seats_used + 1 }));
     assert!(p.detail.contains("1 more") && p.detail.contains("needs 2"), "{}", p.detail);
     assert!(list(&s, &owner, "q=.new@acme.test").await.items.is_empty(), "nothing created");
@@ -660,7 +724,14 @@ async fn hostile_csv_files_get_clear_problems_never_500() {
     // A JSON request to the import is still only a CSV file.
     let res = send(&s, &owner, "POST", "/v1/invitations/import?dry_run=false", Some(json!({"emails": ["json.new@acme.test"]})), &[]).await;
     problem(res, StatusCode::BAD_REQUEST, "invalid_csv").await;
-    let res = s.http.post(s.at("/v1/invitations/import?dry_run=maybe")).bearer_auth(owner.access_token.expose()).body("email\na@x.test\n").send().await.unwrap();
+    let res = s
+        .http
+        .post(s.at("/v1/invitations/import?dry_run=maybe"))
+        .bearer_auth(owner.access_token.expose())
+        .body("email\na@x.test\n")
+        .send()
+        .await
+        .unwrap();
     problem(res, StatusCode::BAD_REQUEST, "validation_failed").await;
 
     // Too large: refused plainly, at 6 MiB and at 50 MB.
@@ -814,7 +885,12 @@ async fn a_retried_invitation_with_an_idempotency_key_sends_one_email_and_answer
     assert_eq!(org(&s, &owner).await.seats_used, seats);
 
     // The same key for another request is refused; without a key a repeat is already_invited.
-    problem(send(&s, &owner, "POST", "/v1/invitations", Some(json!({"emails": ["other.new@acme.test"]})), &key).await, StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused").await;
+    problem(
+        send(&s, &owner, "POST", "/v1/invitations", Some(json!({"emails": ["other.new@acme.test"]})), &key).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency_key_reused",
+    )
+    .await;
     problem(invite(&s, &owner, body).await, StatusCode::CONFLICT, "already_invited").await;
 
     // A resend retried with its key sends one e-mail too.
@@ -844,7 +920,14 @@ async fn the_accept_page_declines_and_refuses_differing_passwords() {
     assert!(html.contains("name=\"first_name\"") && html.contains("value=\"decline\""));
 
     let form = |action: &str, p: &str, c: &str| {
-        [("token", token.clone()), ("action", action.into()), ("first_name", "Pa".into()), ("last_name", "Ge".into()), ("password", p.into()), ("confirm", c.into())]
+        [
+            ("token", token.clone()),
+            ("action", action.into()),
+            ("first_name", "Pa".into()),
+            ("last_name", "Ge".into()),
+            ("password", p.into()),
+            ("confirm", c.into()),
+        ]
     };
     let res = s.http.post(s.at("/accept-invitation")).form(&form("accept", NEW_PASSWORD, "something else")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);

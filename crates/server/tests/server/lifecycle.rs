@@ -108,7 +108,12 @@ async fn a_stale_if_match_gets_412_and_a_retried_key_the_first_answer() {
         .await
         .unwrap();
     assert_eq!(edit.status(), StatusCode::OK);
-    let p = problem(post(&s, &owner, &format!("/v1/users/{casey}/deactivate"), &[("if-match", &etag)]).await, StatusCode::PRECONDITION_FAILED, "precondition_failed").await;
+    let p = problem(
+        post(&s, &owner, &format!("/v1/users/{casey}/deactivate"), &[("if-match", &etag)]).await,
+        StatusCode::PRECONDITION_FAILED,
+        "precondition_failed",
+    )
+    .await;
     assert_eq!(p.current.as_ref().unwrap()["first_name"], "Cass");
 
     let key = [("idempotency-key", "deactivate-casey-1")];

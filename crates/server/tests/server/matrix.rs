@@ -73,21 +73,21 @@ fn endpoints(n: usize) -> Vec<Endpoint> {
 
 /// Endpoints outside the matrix, and why.
 const OUTSIDE: &[(&str, &str)] = &[
-    ("POST", "/v1/auth/login"),   // before sign-in
-    ("POST", "/v1/auth/refresh"), // before sign-in
-    ("POST", "/v1/auth/logout"),  // ends the caller's own session
-    ("POST", "/v1/audit-events"), // API keys only, of any user (activity tests)
-    ("GET", "/v1/changes/stream"), // an endless stream; needs users.read like /v1/changes (changes tests)
-    ("GET", "/v1/users/{id}/api-keys"),  // one's own: anyone; someone else's: users.manage (sessions tests)
-    ("POST", "/v1/users/{id}/api-keys"), // likewise
-    ("POST", "/v1/api-keys/{id}/suspend"), // likewise, by the key's user
-    ("POST", "/v1/api-keys/{id}/restore"), // likewise
-    ("POST", "/v1/me/mfa/totp"),           // the caller's own MFA (mfa tests)
-    ("POST", "/v1/me/mfa/totp/confirm"),   // likewise
-    ("POST", "/v1/auth/password-reset"),   // before sign-in (resets tests)
+    ("POST", "/v1/auth/login"),                   // before sign-in
+    ("POST", "/v1/auth/refresh"),                 // before sign-in
+    ("POST", "/v1/auth/logout"),                  // ends the caller's own session
+    ("POST", "/v1/audit-events"),                 // API keys only, of any user (activity tests)
+    ("GET", "/v1/changes/stream"),                // an endless stream; needs users.read like /v1/changes (changes tests)
+    ("GET", "/v1/users/{id}/api-keys"),           // one's own: anyone; someone else's: users.manage (sessions tests)
+    ("POST", "/v1/users/{id}/api-keys"),          // likewise
+    ("POST", "/v1/api-keys/{id}/suspend"),        // likewise, by the key's user
+    ("POST", "/v1/api-keys/{id}/restore"),        // likewise
+    ("POST", "/v1/me/mfa/totp"),                  // the caller's own MFA (mfa tests)
+    ("POST", "/v1/me/mfa/totp/confirm"),          // likewise
+    ("POST", "/v1/auth/password-reset"),          // before sign-in (resets tests)
     ("POST", "/v1/auth/password-reset/complete"), // before sign-in, with the e-mailed token
-    ("POST", "/v1/invitations/accept"),  // public: the invitee, with the e-mailed token (invitations tests)
-    ("POST", "/v1/invitations/decline"), // likewise
+    ("POST", "/v1/invitations/accept"),           // public: the invitee, with the e-mailed token (invitations tests)
+    ("POST", "/v1/invitations/decline"),          // likewise
 ];
 
 #[test]

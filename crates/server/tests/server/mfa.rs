@@ -40,11 +40,21 @@ async fn an_enrolled_account_signs_in_with_a_code_once_and_can_trust_a_device() 
     let member = s.login(MEMBER).await;
 
     // Confirming needs a started enrolment and a right code; a wrong one changes nothing.
-    problem(send(&s, &member, "POST", "/v1/me/mfa/totp/confirm", Some(json!({"code": "123456"})), &[]).await, StatusCode::CONFLICT, "mfa_not_started").await;
+    problem(
+        send(&s, &member, "POST", "/v1/me/mfa/totp/confirm", Some(json!({"code": "123456"})), &[]).await,
+        StatusCode::CONFLICT,
+        "mfa_not_started",
+    )
+    .await;
     let res = send(&s, &member, "POST", "/v1/me/mfa/totp", None, &[]).await;
     let started: TotpEnrollment = res.json().await.unwrap();
     let wrong = if code_now(&s, started.secret.expose()) == "000000" { "111111" } else { "000000" };
-    let p = problem(send(&s, &member, "POST", "/v1/me/mfa/totp/confirm", Some(json!({"code": wrong})), &[]).await, StatusCode::BAD_REQUEST, "validation_failed").await;
+    let p = problem(
+        send(&s, &member, "POST", "/v1/me/mfa/totp/confirm", Some(json!({"code": wrong})), &[]).await,
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(p.errors[0].field, "code");
     assert_eq!(p.errors[0].code, "mfa_failed");
     let secret = enrol(&s, &member).await;
@@ -97,7 +107,8 @@ async fn an_enrolled_account_signs_in_with_a_code_once_and_can_trust_a_device() 
     .await;
     // And the trusted device expires after 30 days anyway (a fresh grant, then time).
     s.advance(Duration::seconds(30));
-    let again = tokens(login_with(&s, json!({"email": MEMBER, "password": PASSWORD, "totp": code_now(&s, &secret), "trust_device": true})).await).await;
+    let again =
+        tokens(login_with(&s, json!({"email": MEMBER, "password": PASSWORD, "totp": code_now(&s, &secret), "trust_device": true})).await).await;
     let device = again.trusted_device_token.unwrap();
     s.advance(Duration::days(31));
     problem(

@@ -18,8 +18,5 @@ async fn openapi_document_is_served_and_committed_copy_is_current() {
         std::fs::write(&committed_path, &generated).unwrap();
     }
     let committed = std::fs::read_to_string(&committed_path).unwrap_or_default();
-    assert!(
-        committed == generated,
-        "docs/openapi.json is out of date; run UPDATE_SNAPSHOTS=1 cargo test -p gatehouse-server --test server openapi"
-    );
+    assert!(committed == generated, "docs/openapi.json is out of date; run UPDATE_SNAPSHOTS=1 cargo test -p gatehouse-server --test server openapi");
 }

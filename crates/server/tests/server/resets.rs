@@ -100,7 +100,8 @@ async fn a_reset_email_arrives_over_smtp_and_its_link_sets_a_new_password_once()
     assert_eq!(actions.iter().filter(|a| *a == "user.password_reset_completed").count(), 1);
 
     // Delivered mail keeps no body (it held the link) outside demo mode.
-    let (text_body, sent): (String, Option<String>) = sqlx::query_as("SELECT text_body, sent_at FROM mail_outbox").fetch_one(&s.state.db).await.unwrap();
+    let (text_body, sent): (String, Option<String>) =
+        sqlx::query_as("SELECT text_body, sent_at FROM mail_outbox").fetch_one(&s.state.db).await.unwrap();
     assert!(sent.is_some());
     assert_eq!(text_body, "");
 }
@@ -206,7 +207,12 @@ async fn without_a_relay_resets_are_refused_plainly_and_there_is_no_mailbox() {
     let s = TestServer::new().await;
     let owner = s.login(OWNER).await;
     let member_id = id_of(&s, &owner, MEMBER).await;
-    let p = problem(post(&s, &owner, &format!("/v1/users/{member_id}/reset-password"), &[]).await, StatusCode::SERVICE_UNAVAILABLE, "mail_not_configured").await;
+    let p = problem(
+        post(&s, &owner, &format!("/v1/users/{member_id}/reset-password"), &[]).await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "mail_not_configured",
+    )
+    .await;
     assert!(p.detail.contains("--smtp-url"));
     problem(s.get("/v1/dev/mailbox", &owner).await, StatusCode::NOT_FOUND, "mailbox_disabled").await;
     let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM mail_outbox").fetch_one(&s.state.db).await.unwrap();
@@ -222,7 +228,8 @@ async fn a_new_email_address_ends_the_links_sent_to_the_old_one() {
     let link = mailbox(&s).await[0].text.split_whitespace().find(|w| w.contains("token=")).unwrap().to_owned();
 
     let etag = s.get(&format!("/v1/users/{member_id}"), &owner).await.headers().get("etag").unwrap().to_str().unwrap().to_owned();
-    let res = send(&s, &owner, "PATCH", &format!("/v1/users/{member_id}"), Some(json!({"email": "casey@elsewhere.test"})), &[("If-Match", &etag)]).await;
+    let res =
+        send(&s, &owner, "PATCH", &format!("/v1/users/{member_id}"), Some(json!({"email": "casey@elsewhere.test"})), &[("If-Match", &etag)]).await;
     assert_eq!(res.status(), StatusCode::OK);
     problem(complete(&s, &token_of(&link), NEW_PASSWORD).await, StatusCode::GONE, "reset_token_expired").await;
 }

@@ -202,7 +202,16 @@ async fn an_account_locks_after_repeated_failures_and_unlocks_when_they_age_out(
     let reasons: Vec<Option<&str>> = page.items.iter().take(8).map(|a| a.reason.as_deref()).collect();
     assert_eq!(
         reasons,
-        [None, Some("locked"), Some("locked"), Some("bad_password"), Some("bad_password"), Some("bad_password"), Some("bad_password"), Some("bad_password")]
+        [
+            None,
+            Some("locked"),
+            Some("locked"),
+            Some("bad_password"),
+            Some("bad_password"),
+            Some("bad_password"),
+            Some("bad_password"),
+            Some("bad_password")
+        ]
     );
 }
 
@@ -272,7 +281,12 @@ async fn login_attempts_filter_and_page() {
     let burst = get("?ip=198.51.100.66&limit=500").await;
     assert_eq!(burst.items.len(), 40);
     let first = burst.items.last().unwrap().at;
-    let window = get(&format!("?ip=198.51.100.66&from={}&to={}", (first + Duration::seconds(70)).to_rfc3339().replace('+', "%2B"), (first + Duration::seconds(140)).to_rfc3339().replace('+', "%2B"))).await;
+    let window = get(&format!(
+        "?ip=198.51.100.66&from={}&to={}",
+        (first + Duration::seconds(70)).to_rfc3339().replace('+', "%2B"),
+        (first + Duration::seconds(140)).to_rfc3339().replace('+', "%2B")
+    ))
+    .await;
     assert_eq!(window.items.len(), 10, "7 s apart: 10 in [70 s, 140 s)");
     let someone = failures.items[0].email.clone();
     assert!(get(&format!("?email={}", &someone[..6])).await.items.iter().all(|a| a.email.contains(&someone[..6])));
@@ -291,7 +305,12 @@ async fn login_attempts_filter_and_page() {
     assert_eq!(seen, burst.items.iter().map(|a| a.id).collect::<Vec<_>>());
 
     // Every bad filter is named.
-    let p = problem(s.get("/v1/login-attempts?result=maybe&reason=sunspots&ip=nope&from=yesterday", &owner).await, StatusCode::BAD_REQUEST, "validation_failed").await;
+    let p = problem(
+        s.get("/v1/login-attempts?result=maybe&reason=sunspots&ip=nope&from=yesterday", &owner).await,
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
     let fields: Vec<&str> = p.errors.iter().map(|e| e.field.as_str()).collect();
     assert_eq!(fields, ["result", "reason", "ip", "from"]);
 }
@@ -352,5 +371,8 @@ async fn api_keys_are_shown_once_stored_hashed_and_suspended_with_their_user() {
     let owner_id = id_of(&s, &owner, OWNER).await;
     problem(s.get(&format!("/v1/users/{owner_id}/api-keys"), &member).await, StatusCode::FORBIDDEN, "forbidden").await;
     // Anyone manages their own.
-    assert_eq!(send(&s, &member, "POST", &format!("/v1/users/{member_id}/api-keys"), Some(json!({"name": "mine"})), &[]).await.status(), StatusCode::CREATED);
+    assert_eq!(
+        send(&s, &member, "POST", &format!("/v1/users/{member_id}/api-keys"), Some(json!({"name": "mine"})), &[]).await.status(),
+        StatusCode::CREATED
+    );
 }

@@ -103,9 +103,11 @@ async fn counts_follow_search_and_filters_but_not_status() {
     assert_eq!(page(&s, &t, &format!("department={hr_id}&limit=500")).await.items.len(), hr.items.len());
 
     let both = page(&s, &t, "department=HR&role=member&status=active&limit=500").await;
-    assert!(both.items.iter().all(|u| u.status == UserStatus::Active
-        && u.roles.iter().any(|r| r.key == "member")
-        && u.departments.iter().any(|d| d.name == "HR")));
+    assert!(
+        both.items
+            .iter()
+            .all(|u| u.status == UserStatus::Active && u.roles.iter().any(|r| r.key == "member") && u.departments.iter().any(|d| d.name == "HR"))
+    );
 }
 
 #[tokio::test]
@@ -143,7 +145,8 @@ async fn bad_queries_name_the_field() {
     }
     let first = page(&s, &t, "limit=5&status=active").await;
     let cursor = first.next_cursor.unwrap();
-    let p = problem(s.get(&format!("/v1/users?limit=5&status=pending&cursor={cursor}"), &t).await, StatusCode::BAD_REQUEST, "validation_failed").await;
+    let p =
+        problem(s.get(&format!("/v1/users?limit=5&status=pending&cursor={cursor}"), &t).await, StatusCode::BAD_REQUEST, "validation_failed").await;
     assert_eq!(p.errors[0].code, "invalid_cursor");
 }
 
@@ -157,7 +160,10 @@ async fn one_user_by_id_only_within_the_organization() {
     assert_eq!(fetched, listed);
     problem(s.get("/v1/users/nope", &t).await, StatusCode::NOT_FOUND, "not_found").await;
 
-    sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ('other', 'Other', '2026-01-01T00:00:00Z')").execute(&s.state.db).await.unwrap();
+    sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ('other', 'Other', '2026-01-01T00:00:00Z')")
+        .execute(&s.state.db)
+        .await
+        .unwrap();
     sqlx::query("UPDATE users SET org_id = 'other' WHERE id = ?").bind(&listed.id).execute(&s.state.db).await.unwrap();
     problem(s.get(&format!("/v1/users/{}", listed.id), &t).await, StatusCode::NOT_FOUND, "not_found").await;
     assert!(page(&s, &t, "q=casey").await.items.is_empty(), "another organization's users are not listed");
@@ -168,9 +174,6 @@ async fn listing_needs_the_users_read_permission() {
     let s = TestServer::new().await;
     let t = s.login("member@acme.test").await;
     assert_eq!(s.get("/v1/users", &t).await.status(), StatusCode::OK, "members may view the list (SPEC R1)");
-    sqlx::query("DELETE FROM user_roles WHERE user_id = (SELECT id FROM users WHERE email = 'member@acme.test')")
-        .execute(&s.state.db)
-        .await
-        .unwrap();
+    sqlx::query("DELETE FROM user_roles WHERE user_id = (SELECT id FROM users WHERE email = 'member@acme.test')").execute(&s.state.db).await.unwrap();
     problem(s.get("/v1/users", &t).await, StatusCode::FORBIDDEN, "forbidden").await;
 }
