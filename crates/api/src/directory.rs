@@ -13,6 +13,7 @@ pub const PERMISSIONS: &[(&str, &str)] = &[
     ("invitations.manage", "Invite people and manage pending invitations"),
     ("sessions.revoke", "See sessions and force users to sign out"),
     ("audit.read", "Read the activity log and login attempts"),
+    ("audit.write", "Record a host product's events in the activity log (with an API key)"),
     ("roles.manage", "Create and edit custom roles"),
     ("org.settings", "Change organization settings, departments and companies"),
 ];

@@ -348,7 +348,9 @@ impl UserPatch {
 
 /// A plausible e-mail address: one `@`, a local part, a dotted domain, no spaces.
 pub fn valid_email(email: &str) -> bool {
-    let Some((local, domain)) = email.split_once('@') else { return false };
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && domain.contains('.')
         && !domain.starts_with('.')

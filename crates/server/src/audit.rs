@@ -12,6 +12,8 @@ pub struct Event<'a> {
     pub org_id: &'a str,
     /// The acting user; `None` for the system or someone not signed in.
     pub actor_id: Option<&'a str>,
+    /// The API key the actor used, when they used one: recorded with who created it.
+    pub via: Option<&'a crate::auth::KeyRef>,
     /// What kind of thing was acted on: `user`, `api_key`, `role`, `group`,
     /// `organization`, or `email` (an address typed at a failed sign-in).
     pub target_type: &'a str,
@@ -74,7 +76,11 @@ pub async fn record(tx: &mut Transaction<'_, Sqlite>, event: Event<'_>, at: Date
             .or_else(|| event.details.get("name").and_then(Value::as_str))
             .map(str::to_owned);
     }
-    let details = serde_json::to_string(&event.details).map_err(|e| ApiError::Internal(e.into()))?;
+    let mut details = event.details;
+    if let (Some(key), Value::Object(map)) = (event.via, &mut details) {
+        map.insert("via_api_key".into(), serde_json::to_value(key).map_err(|e| ApiError::Internal(e.into()))?);
+    }
+    let details = serde_json::to_string(&details).map_err(|e| ApiError::Internal(e.into()))?;
     let search = search_text(
         event.action,
         [actor.map(|a| a.display_name.as_str()), actor.map(|a| a.email.as_str()), target_name.as_deref(), target_email.as_deref()],
@@ -154,7 +160,9 @@ pub fn user_edit_events(diff: &Value) -> Vec<(&'static str, Value)> {
     parts
         .iter()
         .filter_map(|(action, keys)| {
-            let mine = |k: &String| if keys.is_empty() { !claimed(k) } else { keys.contains(&k.as_str()) };
+            let mine = |k: &String| {
+                if keys.is_empty() { !claimed(k) } else { keys.contains(&k.as_str()) }
+            };
             let was: serde_json::Map<String, Value> = before.iter().filter(|(k, _)| mine(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
             let now: serde_json::Map<String, Value> = after.iter().filter(|(k, _)| mine(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
             (!was.is_empty() || !now.is_empty()).then(|| (*action, serde_json::json!({ "before": was, "after": now })))

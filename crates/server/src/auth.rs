@@ -38,7 +38,9 @@ pub fn verify_password(password: &str, hash: Option<&str>) -> bool {
         Some(h) => (h, true),
         None => (dummy.as_str(), false),
     };
-    let Ok(parsed) = PasswordHash::new(hash) else { return false };
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
     argon2().verify_password(password.as_bytes(), &parsed).is_ok() && real
 }
 
@@ -51,10 +53,10 @@ pub struct Principal {
     pub org_id: String,
     /// The session the access token belongs to.
     pub session_id: String,
-    /// Permission keys from the user's roles.
-    pub permissions: Vec<String>,
+    /// The user's reach: their roles' permissions, and whether they are an Owner.
+    pub rank: crate::policy::Rank,
     /// The API key used instead of a session (then `session_id` is empty).
-    pub api_key_id: Option<String>,
+    pub api_key: Option<KeyRef>,
     /// The session must enrol MFA before anything else (SPEC U11).
     pub mfa_pending: bool,
 }
@@ -95,6 +97,12 @@ impl Permission for AuditRead {
     const KEY: &'static str = "audit.read";
 }
 
+/// `audit.write`: record a host product's events (with an API key).
+pub struct AuditWrite;
+impl Permission for AuditWrite {
+    const KEY: &'static str = "audit.write";
+}
+
 /// `roles.manage`: create, edit and delete custom roles.
 pub struct RolesManage;
 impl Permission for RolesManage {
@@ -120,15 +128,33 @@ impl<P> Granted<P> {
     }
 }
 
+/// The API key a request came with, as audit events name it: the key, and who created it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct KeyRef {
+    /// The key's id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// The first characters of its secret, as listed.
+    pub prefix: String,
+    /// The user who created it.
+    pub created_by: Option<String>,
+}
+
 impl Principal {
     /// Whether the caller holds the permission `key`.
     pub fn holds(&self, key: &str) -> bool {
-        self.permissions.iter().any(|p| p == key)
+        self.rank.holds(key)
+    }
+
+    /// The key to name in audit events, when the request came with one.
+    pub fn via(&self) -> Option<&KeyRef> {
+        self.api_key.as_ref()
     }
 
     /// Checks that the caller holds `P`.
     pub fn require<P: Permission>(&self) -> Result<Granted<P>> {
-        if self.permissions.iter().any(|p| p == P::KEY) {
+        if self.rank.holds(P::KEY) {
             Ok(Granted { org_id: self.org_id.clone(), _p: PhantomData })
         } else {
             Err(ApiError::forbidden(format!("This needs the `{}` permission.", P::KEY)))
@@ -196,8 +222,8 @@ impl FromRequestParts<AppState> for Principal {
         if now - row.last_active_at >= state.config.last_active_granularity {
             touch_session(state, &session_id, &row.user_id, now).await?;
         }
-        let permissions = crate::routes::users::permissions_of(&state.db, &row.user_id).await?;
-        Ok(Self { user_id: row.user_id, org_id: row.org_id, session_id, permissions, api_key_id: None, mfa_pending: row.mfa_pending })
+        let rank = crate::policy::rank_of(&state.db, &row.user_id).await?;
+        Ok(Self { user_id: row.user_id, org_id: row.org_id, session_id, rank, api_key: None, mfa_pending: row.mfa_pending })
     }
 }
 
@@ -211,6 +237,7 @@ struct KeyRow {
     last_used_at: Option<chrono::DateTime<chrono::Utc>>,
     used_event_at: Option<chrono::DateTime<chrono::Utc>>,
     suspended_at: Option<chrono::DateTime<chrono::Utc>>,
+    created_by: Option<String>,
     status: String,
 }
 
@@ -222,7 +249,7 @@ pub const API_KEY_USED_EVERY: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 /// or one whose user is no longer active, is refused at once.
 async fn api_key_principal(state: &AppState, token: &str, meta: &crate::routes::auth::ClientMeta, path: &str) -> Result<Principal> {
     let row: Option<KeyRow> = sqlx::query_as(
-        "SELECT k.id, k.user_id, k.org_id, k.name, k.prefix, k.last_used_at, k.used_event_at, k.suspended_at, u.status
+        "SELECT k.id, k.user_id, k.org_id, k.name, k.prefix, k.last_used_at, k.used_event_at, k.suspended_at, k.created_by, u.status
          FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = ?",
     )
     .bind(crate::tokens::hash_token(token))
@@ -235,6 +262,7 @@ async fn api_key_principal(state: &AppState, token: &str, meta: &crate::routes::
     if row.status != "active" {
         return Err(ApiError::unauthorized(codes::API_KEY_SUSPENDED, "The API key's user is no longer active."));
     }
+    let key = KeyRef { id: row.id.clone(), name: row.name.clone(), prefix: row.prefix.clone(), created_by: row.created_by.clone() };
     let now = state.clock.now();
     if row.used_event_at.is_none_or(|t| now - t >= API_KEY_USED_EVERY) {
         let mut tx = state.db.begin().await?;
@@ -250,12 +278,13 @@ async fn api_key_principal(state: &AppState, token: &str, meta: &crate::routes::
             let event = crate::audit::Event {
                 org_id: &row.org_id,
                 actor_id: Some(&row.user_id),
+                via: Some(&key),
                 target_type: "user",
                 target_id: &row.user_id,
                 action: "api_key.used",
                 ip: &meta.ip,
                 user_agent: &meta.user_agent,
-                details: serde_json::json!({ "api_key": { "id": row.id, "name": row.name, "prefix": row.prefix }, "path": path }),
+                details: serde_json::json!({ "api_key": { "id": key.id, "name": key.name, "prefix": key.prefix }, "path": path }),
             };
             crate::audit::record(&mut tx, event, now).await?;
         }
@@ -263,8 +292,8 @@ async fn api_key_principal(state: &AppState, token: &str, meta: &crate::routes::
     } else if row.last_used_at.is_none_or(|t| now - t >= state.config.last_active_granularity) {
         sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?").bind(now).bind(&row.id).execute(&state.db).await?;
     }
-    let permissions = crate::routes::users::permissions_of(&state.db, &row.user_id).await?;
-    Ok(Principal { user_id: row.user_id, org_id: row.org_id, session_id: String::new(), permissions, api_key_id: Some(row.id), mfa_pending: false })
+    let rank = crate::policy::rank_of(&state.db, &row.user_id).await?;
+    Ok(Principal { user_id: row.user_id, org_id: row.org_id, session_id: String::new(), rank, api_key: Some(key), mfa_pending: false })
 }
 
 async fn touch_session(state: &AppState, session_id: &str, user_id: &str, now: chrono::DateTime<chrono::Utc>) -> Result<()> {

@@ -72,7 +72,9 @@ impl Idempotency {
         path: &str,
         body: &impl serde::Serialize,
     ) -> Result<Claim> {
-        let Some(raw) = headers.get("idempotency-key") else { return Ok(Claim::None) };
+        let Some(raw) = headers.get("idempotency-key") else {
+            return Ok(Claim::None);
+        };
         let key = raw.to_str().ok().map(str::trim).filter(|k| !k.is_empty() && k.len() <= 255 && k.chars().all(|c| c.is_ascii_graphic()));
         let Some(key) = key else {
             return Err(ApiError::validation(vec![FieldError {
@@ -199,8 +201,14 @@ mod tests {
     async fn a_key_in_flight_is_refused_until_its_request_ends() {
         let dir = tempfile::tempdir().unwrap();
         let state = AppState::open(&dir.path().join("t.db"), Arc::new(SystemClock), Config::default()).await.unwrap();
-        let principal =
-            Principal { user_id: "u1".into(), org_id: "o".into(), session_id: "s".into(), permissions: vec![], api_key_id: None, mfa_pending: false };
+        let principal = Principal {
+            user_id: "u1".into(),
+            org_id: "o".into(),
+            session_id: "s".into(),
+            rank: Default::default(),
+            api_key: None,
+            mfa_pending: false,
+        };
         let mut headers = HeaderMap::new();
         headers.insert("idempotency-key", HeaderValue::from_static("k-1"));
         let first = Idempotency::claim(&state, &principal, &headers, "PATCH", "/x", &1).await.unwrap();

@@ -17,6 +17,7 @@ pub mod idempotency;
 pub mod mail;
 pub mod net;
 pub mod openapi;
+pub mod policy;
 pub mod routes;
 pub mod seed;
 pub mod seed_history;

@@ -110,7 +110,9 @@ struct Due {
 /// Starts the delivery worker when a relay is configured; without one, mail stays queued
 /// (and, in demo mode, readable in the mailbox).
 pub fn spawn_worker(state: AppState) -> anyhow::Result<()> {
-    let Some(relay) = state.config.smtp.clone() else { return Ok(()) };
+    let Some(relay) = state.config.smtp.clone() else {
+        return Ok(());
+    };
     let transport = relay.transport()?;
     tokio::spawn(async move {
         loop {

@@ -48,8 +48,18 @@ pub struct SeedReport {
 
 /// The built-in roles (SPEC R1) and the demo's custom support role (SPEC R2, A).
 pub const ROLES: &[(&str, &str, bool, &[&str])] = &[
-    ("owner", "Owner", true, &["users.read", "users.manage", "invitations.manage", "sessions.revoke", "audit.read", "roles.manage", "org.settings"]),
-    ("admin", "Admin", true, &["users.read", "users.manage", "invitations.manage", "sessions.revoke", "audit.read", "roles.manage", "org.settings"]),
+    (
+        "owner",
+        "Owner",
+        true,
+        &["users.read", "users.manage", "invitations.manage", "sessions.revoke", "audit.read", "audit.write", "roles.manage", "org.settings"],
+    ),
+    (
+        "admin",
+        "Admin",
+        true,
+        &["users.read", "users.manage", "invitations.manage", "sessions.revoke", "audit.read", "audit.write", "roles.manage", "org.settings"],
+    ),
     ("manager", "Manager", true, &["users.read", "users.manage", "invitations.manage", "sessions.revoke", "audit.read"]),
     ("member", "Member", true, &["users.read"]),
     ("support", "Support", false, &["users.read", "audit.read"]),
@@ -532,7 +542,9 @@ async fn insert_activity(
     let mut attempts = Vec::new();
     let target = if target == 0 { sample.len() as u32 } else { target };
     for n in 0..target {
-        let Some((user_id, last_active)) = sample.get(n as usize % sample.len().max(1)) else { break };
+        let Some((user_id, last_active)) = sample.get(n as usize % sample.len().max(1)) else {
+            break;
+        };
         // A user's later sessions started a while before their last one.
         let last_active = &(*last_active - Duration::minutes(i64::from(n / sample.len().max(1) as u32) * 37));
         let ua = USER_AGENTS[(n as usize) % USER_AGENTS.len()];

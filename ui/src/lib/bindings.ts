@@ -1596,7 +1596,7 @@ export const commands = {
 };
 
 /** The permission catalogue, in the server's order: [key, what it allows]. */
-export const PERMISSIONS: readonly (readonly [string, string])[] = [["users.read","See the user list and profiles"],["users.manage","Create, edit, deactivate, reactivate and remove users"],["invitations.manage","Invite people and manage pending invitations"],["sessions.revoke","See sessions and force users to sign out"],["audit.read","Read the activity log and login attempts"],["roles.manage","Create and edit custom roles"],["org.settings","Change organization settings, departments and companies"]];
+export const PERMISSIONS: readonly (readonly [string, string])[] = [["users.read","See the user list and profiles"],["users.manage","Create, edit, deactivate, reactivate and remove users"],["invitations.manage","Invite people and manage pending invitations"],["sessions.revoke","See sessions and force users to sign out"],["audit.read","Read the activity log and login attempts"],["audit.write","Record a host product's events in the activity log (with an API key)"],["roles.manage","Create and edit custom roles"],["org.settings","Change organization settings, departments and companies"]];
 
 /** Custom attribute keys that name built-in fields. */
 export const RESERVED_ATTRIBUTE_KEYS: readonly string[] = ["id","email","first_name","last_name","display_name","name","status","roles","departments","password","mfa_enabled","created_at","last_active_at","last_login_at","org_id","organization","version","etag","avatar","avatar_url","auth_methods","notification_preferences"];

@@ -114,7 +114,11 @@ async fn api_keys_are_created_listed_and_suspended() {
     let server = ServerProcess::start(&[]);
     let admin = sign_in(&server.url, OWNER).await;
     let member = admin.list_users(&UserListQuery { q: Some("member@acme.test".into()), ..Default::default() }).await.unwrap().items.remove(0);
-    let created = admin.create_api_key(&member.id, "Backups").await.unwrap();
+    // A key is minted by its owner, for themselves; an admin sees and suspends it.
+    let refused = admin.create_api_key(&member.id, "Not theirs").await.unwrap_err();
+    assert_eq!(refused.code(), Some("forbidden"));
+    let own = sign_in(&server.url, "member@acme.test").await;
+    let created = own.create_api_key(&member.id, "Backups").await.unwrap();
     assert!(created.secret.expose().starts_with("ghk_"));
     assert_eq!(format!("{:?}", created.secret), "<redacted>", "the secret never prints");
     let keys = admin.api_keys(&member.id).await.unwrap();
@@ -122,6 +126,6 @@ async fn api_keys_are_created_listed_and_suspended() {
     let suspended = admin.set_api_key_suspended(&created.key.id, true).await.unwrap();
     assert_eq!(suspended.suspended_reason.as_deref(), Some("admin"));
     assert!(admin.set_api_key_suspended(&created.key.id, false).await.unwrap().suspended_at.is_none());
-    let bad = admin.create_api_key(&member.id, "").await.unwrap_err();
+    let bad = own.create_api_key(&member.id, "").await.unwrap_err();
     assert_eq!(bad.code(), Some("validation_failed"));
 }

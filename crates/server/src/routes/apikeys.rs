@@ -3,13 +3,13 @@
 //! not active. Deactivating a user suspends their keys; reactivating restores them.
 
 use super::auth::ClientMeta;
-use super::lifecycle::ensure_outranks;
 use super::paging;
 use crate::app::AppState;
 use crate::audit::{self, Event};
-use crate::auth::{Principal, UsersManage};
+use crate::auth::Principal;
 use crate::error::{ApiError, Result};
 use crate::extract::{ApiJson, ApiPath};
+use crate::policy::{self, ManageKeys};
 use crate::tokens::{hash_token, random_bytes};
 use axum::Json;
 use axum::extract::State;
@@ -19,9 +19,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use chrono::{DateTime, Utc};
 use gatehouse_api::{API_KEY_PREFIX, ApiKey, CreatedApiKey, NewApiKey, Problem, Secret, User};
 use serde_json::json;
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::{Sqlite, Transaction};
 
-const COLUMNS: &str = "id, user_id, name, prefix, created_at, last_used_at, suspended_at, suspended_reason";
+const COLUMNS: &str = "id, user_id, name, prefix, created_at, last_used_at, suspended_at, suspended_reason, suspended_by";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -33,6 +33,7 @@ struct Row {
     last_used_at: Option<DateTime<Utc>>,
     suspended_at: Option<DateTime<Utc>>,
     suspended_reason: Option<String>,
+    suspended_by: Option<String>,
 }
 
 impl From<Row> for ApiKey {
@@ -50,20 +51,6 @@ impl From<Row> for ApiKey {
     }
 }
 
-/// The user whose keys are asked for: anyone may manage their own; someone else's need
-/// `users.manage` and every permission the user holds.
-async fn owner_of_keys(db: &SqlitePool, principal: &Principal, user_id: &str, doing: &str) -> Result<User> {
-    paging::check_id("user", user_id)?;
-    let user = super::users::find_user(db, &principal.org_id, user_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("No user with id `{user_id}` in this organization.")))?;
-    if user.id != principal.user_id {
-        principal.require::<UsersManage>()?;
-        ensure_outranks(db, principal, &user, doing).await?;
-    }
-    Ok(user)
-}
-
 /// Lists a user's API keys, newest first.
 #[utoipa::path(
     get, path = "/v1/users/{id}/api-keys", tag = "sessions",
@@ -78,7 +65,7 @@ async fn owner_of_keys(db: &SqlitePool, principal: &Principal, user_id: &str, do
     )
 )]
 pub async fn list_keys(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<String>) -> Result<Json<Vec<ApiKey>>> {
-    owner_of_keys(&state.db, &principal, &id, "see their API keys").await?;
+    policy::act_on::<ManageKeys>(&state.db, &principal, &id).await?;
     let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM api_keys WHERE user_id = ? ORDER BY created_at DESC, id DESC"))
         .bind(&id)
         .fetch_all(&state.db)
@@ -108,7 +95,8 @@ pub async fn create_key(
     ApiPath(id): ApiPath<String>,
     ApiJson(new): ApiJson<NewApiKey>,
 ) -> Result<(StatusCode, Json<CreatedApiKey>)> {
-    let user = owner_of_keys(&state.db, &principal, &id, "give them an API key").await?;
+    policy::mint_key(&principal, &id)?;
+    let user = policy::act_on::<ManageKeys>(&state.db, &principal, &id).await?.into_user().0;
     let errors = new.field_errors();
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
@@ -166,6 +154,7 @@ async fn audit_key(
         Event {
             org_id: org,
             actor_id: Some(&principal.user_id),
+            via: principal.via(),
             target_type: "user",
             target_id: &user.id,
             action,
@@ -189,9 +178,13 @@ async fn set_suspended(state: &AppState, principal: &Principal, meta: ClientMeta
         .bind(&principal.org_id)
         .fetch_optional(&state.db)
         .await?;
-    let key = ApiKey::from(row.ok_or_else(|| ApiError::not_found(format!("No API key with id `{key_id}` in this organization.")))?);
-    let doing = if suspend { "suspend their API keys" } else { "restore their API keys" };
-    let user = owner_of_keys(&state.db, principal, &key.user_id, doing).await?;
+    let row = row.ok_or_else(|| ApiError::not_found(format!("No API key with id `{key_id}` in this organization.")))?;
+    // A key an administrator suspended (a leak, a departure) is not its owner's to restore.
+    if !suspend && row.user_id == principal.user_id && row.suspended_by.as_ref().is_some_and(|by| *by != principal.user_id) {
+        return Err(ApiError::forbidden("An administrator suspended this key; ask one to restore it."));
+    }
+    let key = ApiKey::from(row);
+    let user = policy::act_on::<ManageKeys>(&state.db, principal, &key.user_id).await?.into_user().0;
     // Already so: nothing changes (idempotent).
     if key.suspended_at.is_some() == suspend {
         return Ok(Json(key));
@@ -206,9 +199,11 @@ async fn set_suspended(state: &AppState, principal: &Principal, meta: ClientMeta
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let (at, reason, action) = if suspend { (Some(now), Some("admin"), "api_key.suspended") } else { (None, None, "api_key.restored") };
-    sqlx::query("UPDATE api_keys SET suspended_at = ?, suspended_reason = ? WHERE id = ?")
+    let by = suspend.then_some(principal.user_id.as_str());
+    sqlx::query("UPDATE api_keys SET suspended_at = ?, suspended_reason = ?, suspended_by = ? WHERE id = ?")
         .bind(at)
         .bind(reason)
+        .bind(by)
         .bind(key_id)
         .execute(&mut *tx)
         .await?;

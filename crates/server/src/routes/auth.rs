@@ -166,6 +166,7 @@ pub async fn login(State(state): State<AppState>, meta: ClientMeta, ApiJson(req)
             crate::audit::Event {
                 org_id: &user.org_id,
                 actor_id: Some(&user.id),
+        via: None,
                 target_type: "user",
                 target_id: &user.id,
                 action: "session.trusted_device_granted",
@@ -182,6 +183,7 @@ pub async fn login(State(state): State<AppState>, meta: ClientMeta, ApiJson(req)
     let signed_in = |action: &'static str, details: serde_json::Value| crate::audit::Event {
         org_id: &user.org_id,
         actor_id: Some(&user.id),
+        via: None,
         target_type: "user",
         target_id: &user.id,
         action,
@@ -376,6 +378,7 @@ async fn record_failure(
         let event = crate::audit::Event {
             org_id: org,
             actor_id: None,
+            via: None,
             target_type,
             target_id,
             action: "session.sign_in_failed",
@@ -484,6 +487,7 @@ pub async fn refresh(State(state): State<AppState>, meta: ClientMeta, ApiJson(re
             crate::audit::Event {
                 org_id: &row.org_id,
                 actor_id: None,
+                via: None,
                 target_type: "user",
                 target_id: &row.user_id,
                 action: "session.refresh_token_reused",
@@ -545,6 +549,7 @@ pub async fn logout(State(state): State<AppState>, principal: Principal, meta: C
     let event = crate::audit::Event {
         org_id: &principal.org_id,
         actor_id: Some(&principal.user_id),
+        via: principal.via(),
         target_type: "user",
         target_id: &principal.user_id,
         action: "session.signed_out",
@@ -579,7 +584,7 @@ pub async fn me(State(state): State<AppState>, principal: Principal) -> Result<J
         user,
         organization,
         session_id: principal.session_id,
-        permissions: principal.permissions,
+        permissions: principal.rank.permissions.into_iter().collect(),
         mfa_enrollment_required: principal.mfa_pending,
     }))
 }

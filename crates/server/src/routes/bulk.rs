@@ -171,7 +171,9 @@ async fn one(
                     UserPatch { departments: Some(groups), ..UserPatch::default() }
                 };
                 match user_edit::apply(state, principal, meta, org, id, Some(&etag(version)), patch, None).await {
-                    Err(ApiError::Problem { code, .. }) if code == codes::PRECONDITION_FAILED && attempt == 0 => continue,
+                    Err(ApiError::Problem { code, .. }) if code == codes::PRECONDITION_FAILED && attempt == 0 => {
+                        continue;
+                    }
                     other => {
                         let saved = other?;
                         return Ok(Some((saved.user, saved.version)));

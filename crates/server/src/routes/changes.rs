@@ -41,7 +41,9 @@ fn parse(pairs: &QueryPairs) -> Result<(i64, u32, bool)> {
     let count = match pairs.get("count") {
         None | Some("true") => true,
         Some("false") => false,
-        Some(_) => return Err(ApiError::field("count", "invalid", "`count` is true or false.")),
+        Some(_) => {
+            return Err(ApiError::field("count", "invalid", "`count` is true or false."));
+        }
     };
     Ok((since, limit, count))
 }
@@ -270,16 +272,22 @@ pub async fn stream_changes(
                 tokio::time::sleep(STREAM_POLL).await;
                 match session_alive(&db, &session).await {
                     Ok(true) => {}
-                    Ok(false) => return Some((Ok(Event::default().event("session_revoked").data("")), (sent, false, true))),
+                    Ok(false) => {
+                        return Some((Ok(Event::default().event("session_revoked").data("")), (sent, false, true)));
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "change stream: session check failed");
                         continue;
                     }
                 }
                 match head(&db, &org).await {
-                    Ok(now) if now > sent => return Some((Ok(Event::default().event("changed").data(now.to_string())), (now, false, false))),
+                    Ok(now) if now > sent => {
+                        return Some((Ok(Event::default().event("changed").data(now.to_string())), (now, false, false)));
+                    }
                     Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "change stream: reading the feed head failed"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "change stream: reading the feed head failed")
+                    }
                 }
             }
         }

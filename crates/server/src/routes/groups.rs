@@ -81,7 +81,9 @@ pub async fn list_groups(State(state): State<AppState>, principal: Principal, pa
     let kind = match pairs.get("kind") {
         None => None,
         Some(k @ ("department" | "company")) => Some(k.to_owned()),
-        Some(other) => return Err(ApiError::field("kind", "invalid", format!("Unknown kind `{other}`; use department or company."))),
+        Some(other) => {
+            return Err(ApiError::field("kind", "invalid", format!("Unknown kind `{other}`; use department or company.")));
+        }
     };
     let rows: Vec<GroupRow> =
         sqlx::query_as(&format!("{SELECT} WHERE g.org_id = ? AND g.kind = coalesce(?, g.kind) ORDER BY g.kind DESC, lower(g.name)"))
@@ -131,6 +133,7 @@ pub async fn create_group(
     let event = Event {
         org_id: org,
         actor_id: Some(&principal.user_id),
+        via: principal.via(),
         target_type: "group",
         target_id: &id,
         action: "group.created",
@@ -191,6 +194,7 @@ pub async fn patch_group(
     let event = Event {
         org_id: org,
         actor_id: Some(&principal.user_id),
+        via: principal.via(),
         target_type: "group",
         target_id: &id,
         action: "group.updated",
@@ -236,7 +240,9 @@ pub async fn delete_group(
     super::check_if_match(super::if_match(&headers).as_deref(), &group, version)?;
     let target = match pairs.get("move_to") {
         None | Some("") => None,
-        Some(to) if to == id => return Err(ApiError::field("move_to", "invalid", "Members cannot move to the group being deleted.")),
+        Some(to) if to == id => {
+            return Err(ApiError::field("move_to", "invalid", "Members cannot move to the group being deleted."));
+        }
         Some(to) => match load(&mut tx, org, to).await {
             Ok((g, _)) => Some(g),
             Err(ApiError::Problem { status: StatusCode::NOT_FOUND, .. }) => {
@@ -266,6 +272,7 @@ pub async fn delete_group(
     let event = Event {
         org_id: org,
         actor_id: Some(&principal.user_id),
+        via: principal.via(),
         target_type: "group",
         target_id: &id,
         action: "group.deleted",

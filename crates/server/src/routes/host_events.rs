@@ -5,13 +5,16 @@ use super::activity::Row;
 use super::auth::ClientMeta;
 use crate::app::AppState;
 use crate::audit::{self, Event};
-use crate::auth::Principal;
+use crate::auth::{AuditWrite, Principal};
 use crate::error::{ApiError, Result};
 use crate::extract::ApiJson;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use gatehouse_api::{AuditEvent, HOST_ACTION_PREFIX, MAX_HOST_EVENT_DETAILS, NewAuditEvent, Problem, codes, is_host_action, is_known_action};
+
+/// Keys of `details` that the server writes: the target's name as shown, and the key used.
+const HOST_RESERVED_DETAILS: &[&str] = &["target", "api_key", "via_api_key", "reported_ip"];
 
 fn check(new: &NewAuditEvent) -> Result<()> {
     let action = new.action.trim();
@@ -38,6 +41,10 @@ fn check(new: &NewAuditEvent) -> Result<()> {
         return Err(ApiError::field("ip", "invalid", format!("`{}` is not an IP address.", ip.chars().take(60).collect::<String>())));
     }
     if let Some(details) = &new.details {
+        // What the log shows as the target, and the key it names, come from the server.
+        if let Some(key) = HOST_RESERVED_DETAILS.iter().find(|k| details.get(**k).is_some()) {
+            return Err(ApiError::field("details", "reserved", format!("`details.{key}` is written by Gatehouse itself; name it otherwise.")));
+        }
         if !details.is_object() {
             return Err(ApiError::field("details", "invalid", "`details` must be a JSON object."));
         }
@@ -70,13 +77,14 @@ pub async fn post_event(
     meta: ClientMeta,
     ApiJson(new): ApiJson<NewAuditEvent>,
 ) -> Result<(StatusCode, Json<AuditEvent>)> {
-    let Some(key_id) = principal.api_key_id.clone() else {
+    let Some(key) = principal.api_key.clone() else {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             codes::API_KEY_REQUIRED,
             "Host products post events with an API key, not a user's session.",
         ));
     };
+    principal.require::<AuditWrite>()?;
     check(&new)?;
     let target = new.user_id.clone().unwrap_or_else(|| principal.user_id.clone());
     let known: Option<i64> =
@@ -84,15 +92,20 @@ pub async fn post_event(
     if known.is_none() {
         return Err(ApiError::not_found("No user with this id in the key's organization."));
     }
-    let key_name: String = sqlx::query_scalar("SELECT name FROM api_keys WHERE id = ?").bind(&key_id).fetch_one(&state.db).await?;
     let mut details = new.details.clone().unwrap_or_else(|| serde_json::json!({}));
-    details["api_key"] = serde_json::json!({ "id": key_id, "name": key_name });
+    details["api_key"] = serde_json::json!({ "id": key.id, "name": key.name });
+    // The recorded address is the one the request came from; the host's word for where
+    // its end user was is kept beside it, as a claim.
+    if let Some(reported) = &new.ip {
+        details["reported_ip"] = serde_json::json!(reported);
+    }
     let now = state.clock.now();
-    let ip = new.ip.clone().unwrap_or_else(|| meta.ip.clone());
+    let ip = meta.ip.clone();
     let mut tx = state.db.begin().await?;
     let event = Event {
         org_id: &principal.org_id,
         actor_id: Some(&principal.user_id),
+        via: principal.via(),
         target_type: "user",
         target_id: &target,
         action: new.action.trim(),

@@ -8,6 +8,7 @@ use crate::auth::{InvitationsManage, Principal};
 use crate::error::{ApiError, Result};
 use crate::extract::ApiPath;
 use crate::idempotency::Idempotency;
+use crate::policy::{self, OnInvitation, Rank};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -17,10 +18,42 @@ use gatehouse_api::{Invitation, InvitationLink, InvitationStatus, Problem, codes
 use serde_json::json;
 use sqlx::{Sqlite, Transaction};
 
-async fn load_for_action(state: &AppState, org: &str, id: &str) -> Result<Row> {
+/// The invitation, once the policy agrees the caller may hand out what it grants: its
+/// link, a resend and a revocation each pass on (or withdraw) the roles it carries.
+async fn load_for_action(state: &AppState, principal: &Principal, id: &str, doing: &str) -> Result<(Row, OnInvitation)> {
+    principal.require::<InvitationsManage>()?;
     paging::check_id("invitation", id)?;
     let mut conn = state.db.acquire().await?;
-    find(&mut conn, org, id).await?.ok_or_else(|| ApiError::not_found(format!("No invitation with id `{id}` in this organization.")))
+    let row = find(&mut conn, &principal.org_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("No invitation with id `{id}` in this organization.")))?;
+    let rank = granted_rank(state, &principal.org_id, &row).await?;
+    let yes = policy::on_invitation(principal, &row.email, &rank, doing)?;
+    Ok((row, yes))
+}
+
+/// What accepting the invitation would grant: its roles as they are now (a role deleted
+/// since grants nothing), and whatever its pending user already holds.
+async fn granted_rank(state: &AppState, org: &str, row: &Row) -> Result<Rank> {
+    let mut rank = match &row.user_id {
+        Some(user) => policy::rank_of(&state.db, user).await?,
+        None => Rank::default(),
+    };
+    let ids: Vec<String> = row.to_api(state.clock.now())?.roles.into_iter().map(|r| r.id).collect();
+    for (key, permissions) in known_roles(state, org, &ids).await? {
+        rank.join(Rank::of_role(&key, permissions));
+    }
+    Ok(rank)
+}
+
+/// The (key, permissions) of the roles of `org` among `ids`.
+async fn known_roles(state: &AppState, org: &str, ids: &[String]) -> Result<Vec<(String, Vec<String>)>> {
+    let all: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT id, key, permissions FROM roles WHERE org_id = ?").bind(org).fetch_all(&state.db).await?;
+    all.into_iter()
+        .filter(|(id, _, _)| ids.contains(id))
+        .map(|(_, key, perms)| Ok((key, serde_json::from_str(&perms).map_err(|e| ApiError::Internal(e.into()))?)))
+        .collect()
 }
 
 fn not_open(row: &Row, now: DateTime<Utc>, doing: &str) -> ApiError {
@@ -60,14 +93,13 @@ pub async fn resend_invitation(
     let org = granted.org_id().to_owned();
     let path = format!("/v1/invitations/{id}/resend");
     Idempotency::handle(&state, &principal, &headers, ("POST", &path), &(), async |idem| {
-        let row = load_for_action(&state, &org, &id).await?;
+        let (row, _yes) = load_for_action(&state, &principal, &id, "resend it").await?;
         let now = state.clock.now();
         if row.status != "pending" {
             return Err(not_open(&row, now, "resent"));
         }
-        let (org_name, name) = sender_of(&state.db, &principal).await?;
-        let sender =
-            Sender { org_id: &org, org_name: &org_name, user_id: &principal.user_id, name: &name, ip: &meta.ip, user_agent: &meta.user_agent };
+        let names = sender_of(&state.db, &principal).await?;
+        let sender = Sender::caller(&principal, &meta, &org, &names);
         let mut tx = state.db.begin().await?;
         let expires_at = expiry(&mut tx, &org, now).await?;
         let moved = sqlx::query(
@@ -126,7 +158,7 @@ pub async fn revoke_invitation(
     let org = granted.org_id().to_owned();
     let path = format!("/v1/invitations/{id}/revoke");
     Idempotency::handle(&state, &principal, &headers, ("POST", &path), &(), async |idem| {
-        let row = load_for_action(&state, &org, &id).await?;
+        let (row, _yes) = load_for_action(&state, &principal, &id, "revoke it").await?;
         let now = state.clock.now();
         match row.status.as_str() {
             "revoked" => {
@@ -135,9 +167,8 @@ pub async fn revoke_invitation(
             "pending" => {}
             _ => return Err(not_open(&row, now, "revoked")),
         }
-        let (org_name, name) = sender_of(&state.db, &principal).await?;
-        let sender =
-            Sender { org_id: &org, org_name: &org_name, user_id: &principal.user_id, name: &name, ip: &meta.ip, user_agent: &meta.user_agent };
+        let names = sender_of(&state.db, &principal).await?;
+        let sender = Sender::caller(&principal, &meta, &org, &names);
         let mut tx = state.db.begin().await?;
         let closed = close(&mut tx, &org, &row, "revoked", now).await?;
         // Against the pending user it held the seat for (`closed` no longer names them).
@@ -186,8 +217,7 @@ pub(crate) async fn close(tx: &mut Transaction<'_, Sqlite>, org: &str, row: &Row
     )
 )]
 pub async fn invitation_link(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<String>) -> Result<Json<InvitationLink>> {
-    let granted = principal.require::<InvitationsManage>()?;
-    let row = load_for_action(&state, granted.org_id(), &id).await?;
+    let (row, _yes) = load_for_action(&state, &principal, &id, "see its link").await?;
     let now = state.clock.now();
     if row.status_at(now) != InvitationStatus::Pending {
         return Err(not_open(&row, now, "shared (resend it for a new link)"));

@@ -5,7 +5,7 @@
 use super::auth::ClientMeta;
 use super::invitations::{self, Invitee, Sender, Terms};
 use super::org::seat_usage;
-use super::user_edit::{RoleRow, check_role_changes};
+use super::user_edit::{RoleRow, may_grant};
 use crate::app::AppState;
 use crate::auth::{InvitationsManage, Principal};
 use crate::error::{ApiError, Result};
@@ -173,7 +173,7 @@ async fn validate(db: &SqlitePool, principal: &Principal, org: &str, raw: Vec<Ra
             match roles.iter().find(|x| x.id == w || x.key.eq_ignore_ascii_case(w) || x.name.eq_ignore_ascii_case(w)) {
                 Some(role) => {
                     if !grantable.contains_key(&role.id) {
-                        let refusal = check_role_changes(db, principal, &[role]).await.err().map(|e| e.problem().detail);
+                        let refusal = may_grant(principal, &[role]).err().map(|e| e.problem().detail);
                         grantable.insert(role.id.clone(), refusal);
                     }
                     if let Some(Some(refusal)) = grantable.get(&role.id) {
@@ -240,7 +240,9 @@ pub async fn import_invitations(
     let dry_run = match pairs.get("dry_run") {
         None | Some("true") => true,
         Some("false") => false,
-        Some(_) => return Err(ApiError::field("dry_run", "invalid", "`dry_run` is true or false.")),
+        Some(_) => {
+            return Err(ApiError::field("dry_run", "invalid", "`dry_run` is true or false."));
+        }
     };
     let bytes = axum::body::to_bytes(body, MAX_IMPORT_BYTES + 1).await.map_err(|_| too_large())?;
     if bytes.len() > MAX_IMPORT_BYTES {
@@ -305,8 +307,8 @@ async fn send(
             ),
         ));
     }
-    let (org_name, name) = invitations::sender_of(&state.db, principal).await?;
-    let sender = Sender { org_id: org, org_name: &org_name, user_id: &principal.user_id, name: &name, ip: &meta.ip, user_agent: &meta.user_agent };
+    let names = invitations::sender_of(&state.db, principal).await?;
+    let sender = Sender::caller(principal, &meta, org, &names);
     let terms = Terms { message: None, notify_email: None, identity_provider: IdentityProvider::Any, tenant_id: None };
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;

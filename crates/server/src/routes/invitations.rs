@@ -5,7 +5,7 @@
 
 use super::auth::ClientMeta;
 use super::org::{ensure_seats, seat_usage, seats_refused};
-use super::user_edit::{RoleRow, check_role_changes, email_taken, refs};
+use super::user_edit::{RoleRow, email_taken, may_grant, refs};
 use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::{InvitationsManage, Principal};
@@ -132,9 +132,19 @@ pub(crate) struct Sender<'a> {
     pub(crate) org_id: &'a str,
     pub(crate) org_name: &'a str,
     pub(crate) user_id: &'a str,
+    /// The API key the sender used, if any (named in audit events).
+    pub(crate) via: Option<&'a crate::auth::KeyRef>,
     pub(crate) name: &'a str,
     pub(crate) ip: &'a str,
     pub(crate) user_agent: &'a str,
+}
+
+impl<'a> Sender<'a> {
+    /// The signed-in caller as the sender; `names` from [`sender_of`].
+    pub(crate) fn caller(principal: &'a Principal, meta: &'a super::auth::ClientMeta, org_id: &'a str, names: &'a (String, String)) -> Self {
+        let (org_name, name) = names;
+        Self { org_id, org_name, user_id: &principal.user_id, via: principal.via(), name, ip: &meta.ip, user_agent: &meta.user_agent }
+    }
 }
 
 /// Why one of `emails` cannot be invited now, if one cannot (the first in order): a
@@ -308,7 +318,9 @@ async fn insert(
     match open {
         Ok(_) => {}
         // Another organization has an open invitation for the address.
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(email_taken(email, "another account")),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            return Err(email_taken(email, "another account"));
+        }
         Err(e) => return Err(e.into()),
     }
     send(state, tx, sender, &row, now).await?;
@@ -345,6 +357,7 @@ pub(crate) async fn record(
         Event {
             org_id: sender.org_id,
             actor_id: actor,
+            via: sender.via,
             target_type: "user",
             target_id: &target,
             action,
@@ -506,12 +519,12 @@ async fn create(
     let wanted = if req.roles.is_empty() { vec!["member".to_owned()] } else { req.roles.clone() };
     let roles = super::user_edit::resolve_roles(db, org, &wanted).await?;
     let departments = resolve_departments(db, org, &req.departments).await?;
-    check_role_changes(db, principal, &roles.iter().collect::<Vec<_>>()).await?;
+    let _grant = may_grant(principal, &roles.iter().collect::<Vec<_>>())?;
     if let Some(problem) = address_problem(db, org, &emails).await? {
         return Err(problem);
     }
-    let (org_name, name) = sender_of(db, principal).await?;
-    let sender = Sender { org_id: org, org_name: &org_name, user_id: &principal.user_id, name: &name, ip: &meta.ip, user_agent: &meta.user_agent };
+    let names = sender_of(db, principal).await?;
+    let sender = Sender::caller(principal, &meta, org, &names);
     let notify = req.notify_email.as_deref().map(str::trim).filter(|n| !n.is_empty());
     let tenant = req.tenant_id.as_deref().map(str::trim).filter(|t| !t.is_empty());
     let message = req.message.as_deref().map(str::trim).filter(|m| !m.is_empty());

@@ -149,7 +149,8 @@ async fn accept(state: &AppState, meta: &ClientMeta, req: &AcceptInvitation) -> 
     if activated.rows_affected() != 1 {
         return Err(gone(codes::INVITATION_REVOKED, "This invitation no longer holds a place; ask for a new one."));
     }
-    let sender = Sender { org_id: &org, org_name: &org_name, user_id: &user_id, name: &display, ip: &meta.ip, user_agent: &meta.user_agent };
+    let sender =
+        Sender { org_id: &org, org_name: &org_name, user_id: &user_id, via: None, name: &display, ip: &meta.ip, user_agent: &meta.user_agent };
     invitations::record(&mut tx, &sender, &row, "invitation.accepted", json!({ "provider": provider.as_str(), "name": display }), now).await?;
     tx.commit().await?;
     Ok(AcceptedInvitation { user_id, email: row.email, organization: org_name })
@@ -161,7 +162,7 @@ async fn decline(state: &AppState, meta: &ClientMeta, token: &str) -> Result<()>
     let mut tx = state.db.begin().await?;
     // The event names the pending user it held the seat for, as before the close.
     super::invitation_actions::close(&mut tx, &org, &row, "declined", now).await?;
-    let sender = Sender { org_id: &org, org_name: "", user_id: "", name: "", ip: &meta.ip, user_agent: &meta.user_agent };
+    let sender = Sender { org_id: &org, org_name: "", user_id: "", via: None, name: "", ip: &meta.ip, user_agent: &meta.user_agent };
     invitations::record(&mut tx, &sender, &row, "invitation.declined", json!({}), now).await?;
     tx.commit().await?;
     Ok(())

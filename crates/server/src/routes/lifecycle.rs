@@ -5,30 +5,19 @@
 
 use super::auth::ClientMeta;
 use super::user_edit::{Saved, body_of, etag};
-use super::users::{find_versioned, permissions_of};
+use super::users::find_versioned;
 use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::{Principal, UsersManage};
 use crate::error::{ApiError, Result};
 use crate::extract::ApiPath;
 use crate::idempotency::Idempotency;
+use crate::policy;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use gatehouse_api::{Problem, User, UserStatus, codes};
 use serde_json::json;
-
-/// Nobody acts on a user who holds a permission they lack (a Manager on an Admin): the
-/// refusal names the permission and what `doing` would have done.
-pub(crate) async fn ensure_outranks(db: &sqlx::SqlitePool, principal: &Principal, user: &User, doing: &str) -> Result<()> {
-    let theirs = permissions_of(db, &user.id).await?;
-    match theirs.iter().find(|p| !principal.holds(p)) {
-        Some(missing) => {
-            Err(ApiError::forbidden(format!("{} holds the `{missing}` permission, which you do not have, so you cannot {doing}.", user.display_name)))
-        }
-        None => Ok(()),
-    }
-}
 
 /// Ends every live session of `user_id` (their next request is refused) and withdraws
 /// their trusted devices; returns how many sessions ended.
@@ -139,7 +128,7 @@ pub(crate) async fn apply(
 ) -> Result<Saved> {
     let db = &state.db;
     let not_found = || ApiError::not_found(format!("No user with id `{id}` in this organization."));
-    let (current, version) = find_versioned(db, org, id).await?.ok_or_else(not_found)?;
+    let (current, version) = policy::act_on::<policy::ChangeStatus>(db, principal, id).await?.into_user();
     let stale = |user: &User, version: i64| -> Result<Saved> {
         Err(ApiError::stale(serde_json::to_value(user).map_err(|e| ApiError::Internal(e.into()))?, etag(version)))
     };
@@ -147,7 +136,6 @@ pub(crate) async fn apply(
     if change == Change::Deactivate && id == principal.user_id {
         return Err(ApiError::new(StatusCode::CONFLICT, codes::CANNOT_DEACTIVATE_SELF, "You cannot deactivate yourself; ask another admin."));
     }
-    ensure_outranks(db, principal, &current, "change their status").await?;
     let target = match (change, current.status) {
         (Change::Deactivate, UserStatus::Deactivated) | (Change::Reactivate, UserStatus::Active) => None,
         // An invitee's access is their invitation: revoking it frees the seat and kills the
@@ -223,6 +211,7 @@ pub(crate) async fn apply(
         Event {
             org_id: org,
             actor_id: Some(&principal.user_id),
+            via: principal.via(),
             target_type: "user",
             target_id: id,
             action,

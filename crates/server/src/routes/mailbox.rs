@@ -93,6 +93,7 @@ async fn may_read_mail_of(state: &AppState, principal: &Principal, org: &str, em
     if id == principal.user_id {
         return Ok(true);
     }
-    let theirs = crate::routes::users::permissions_of(&state.db, &id).await?;
-    Ok(theirs.iter().all(|p| principal.holds(p)))
+    // The same rule as acting on them: a message may hold their reset link.
+    let theirs = crate::policy::rank_of(&state.db, &id).await?;
+    Ok(crate::policy::decide::<crate::policy::ReadMail>(principal, false, "", &theirs).is_ok())
 }

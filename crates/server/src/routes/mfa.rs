@@ -3,7 +3,6 @@
 //! yields a session that may only enrol.
 
 use super::auth::ClientMeta;
-use super::lifecycle::ensure_outranks;
 use super::user_edit::{Saved, body_of};
 use super::users::find_versioned;
 use crate::app::AppState;
@@ -24,7 +23,7 @@ use serde_json::json;
 pub(crate) const ENROLMENT_PATHS: &[&str] = &["/v1/me", "/v1/me/mfa/totp", "/v1/me/mfa/totp/confirm", "/v1/auth/logout"];
 
 fn session_only(principal: &Principal) -> Result<()> {
-    if principal.api_key_id.is_some() {
+    if principal.api_key.is_some() {
         return Err(ApiError::forbidden("MFA is enrolled from a signed-in session, not with an API key."));
     }
     Ok(())
@@ -125,7 +124,7 @@ pub async fn confirm_totp(
         &mut tx,
         Event {
             org_id: &principal.org_id,
-            actor_id: Some(&principal.user_id),
+            actor_id: Some(&principal.user_id), via: principal.via(),
             target_type: "user",
             target_id: &principal.user_id,
             action: "user.mfa_enrolled",
@@ -167,9 +166,11 @@ pub async fn reset_mfa(
     ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let granted = principal.require::<UsersManage>()?;
+    if id != principal.user_id {
+        principal.require::<UsersManage>()?;
+    }
     super::paging::check_id("user", &id)?;
-    let org = granted.org_id().to_owned();
+    let org = principal.org_id.clone();
     let path = format!("/v1/users/{id}/reset-mfa");
     Idempotency::handle(&state, &principal, &headers, ("POST", &path), &(), async |idem| {
         apply_reset(&state, &principal, &meta, &org, &id, idem).await.map(Saved::response)
@@ -178,11 +179,7 @@ pub async fn reset_mfa(
 }
 
 async fn apply_reset(state: &AppState, principal: &Principal, meta: &ClientMeta, org: &str, id: &str, idem: Option<&Idempotency>) -> Result<Saved> {
-    let (current, _) =
-        find_versioned(&state.db, org, id).await?.ok_or_else(|| ApiError::not_found(format!("No user with id `{id}` in this organization.")))?;
-    if current.id != principal.user_id {
-        ensure_outranks(&state.db, principal, &current, "reset their MFA").await?;
-    }
+    let (current, _) = crate::policy::act_on::<crate::policy::ResetMfa>(&state.db, principal, id).await?.into_user();
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let had_secret: bool = sqlx::query_scalar("SELECT totp_secret IS NOT NULL OR totp_pending_secret IS NOT NULL FROM users WHERE id = ?")
@@ -203,6 +200,7 @@ async fn apply_reset(state: &AppState, principal: &Principal, meta: &ClientMeta,
         Event {
             org_id: org,
             actor_id: Some(&principal.user_id),
+            via: principal.via(),
             target_type: "user",
             target_id: id,
             action: "user.mfa_reset",

@@ -197,6 +197,7 @@ pub async fn patch_org(
     let event = Event {
         org_id,
         actor_id: Some(&principal.user_id),
+        via: principal.via(),
         target_type: "organization",
         target_id: org_id,
         action: "organization.updated",

@@ -4,7 +4,6 @@
 //! password. Completing it ends every session of the account.
 
 use super::auth::ClientMeta;
-use super::lifecycle::ensure_outranks;
 use super::user_create::password_error;
 use crate::app::AppState;
 use crate::audit::{self, Event};
@@ -54,7 +53,7 @@ async fn issue(
     state: &AppState,
     tx: &mut Transaction<'_, Sqlite>,
     account: &Account<'_>,
-    requested_by: Option<(&str, &str)>,
+    requested_by: Option<(&Principal, &str)>,
     meta: &ClientMeta,
     now: DateTime<Utc>,
 ) -> Result<DateTime<Utc>> {
@@ -69,7 +68,7 @@ async fn issue(
         .bind(hash_token(&token))
         .bind(account.id)
         .bind(account.org_id)
-        .bind(requested_by.map(|(id, _)| id))
+        .bind(requested_by.map(|(p, _)| p.user_id.as_str()))
         .bind(now)
         .bind(expires_at)
         .execute(&mut **tx)
@@ -82,7 +81,8 @@ async fn issue(
         tx,
         Event {
             org_id: account.org_id,
-            actor_id: requested_by.map(|(id, _)| id),
+            actor_id: requested_by.map(|(p, _)| p.user_id.as_str()),
+            via: requested_by.and_then(|(p, _)| p.via()),
             target_type: "user",
             target_id: account.id,
             action: "user.password_reset_requested",
@@ -173,13 +173,8 @@ async fn admin_reset(
     id: &str,
     idem: Option<&Idempotency>,
 ) -> Result<Response> {
+    let (user, _) = crate::policy::act_on::<crate::policy::ResetPassword>(&state.db, principal, id).await?.into_user();
     mail_available(state)?;
-    let user = super::users::find_user(&state.db, org, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("No user with id `{id}` in this organization.")))?;
-    if user.id != principal.user_id {
-        ensure_outranks(&state.db, principal, &user, "reset their password").await?;
-    }
     if user.status != gatehouse_api::UserStatus::Active {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -191,7 +186,7 @@ async fn admin_reset(
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let account = Account { id: &user.id, org_id: org, email: &user.email, name: &user.display_name };
-    let expires_at = issue(state, &mut tx, &account, Some((&principal.user_id, &admin)), meta, now).await?;
+    let expires_at = issue(state, &mut tx, &account, Some((principal, &admin)), meta, now).await?;
     let sent = PasswordResetSent { user_id: user.id.clone(), sent_to: user.email.clone(), expires_at };
     let body = serde_json::to_vec(&sent).map_err(|e| ApiError::Internal(e.into()))?;
     if let Some(idem) = idem {
@@ -240,7 +235,9 @@ async fn self_service_reset(state: &AppState, meta: &ClientMeta, email: &str) ->
             .bind(email)
             .fetch_optional(&state.db)
             .await?;
-    let Some((id, org_id, email, name)) = user else { return Ok(()) };
+    let Some((id, org_id, email, name)) = user else {
+        return Ok(());
+    };
     let recent: Option<DateTime<Utc>> =
         sqlx::query_scalar("SELECT max(created_at) FROM password_resets WHERE user_id = ?").bind(&id).fetch_one(&state.db).await?;
     if recent.is_some_and(|t| (now - t).num_seconds() < SELF_SERVICE_QUIET_SECONDS) {
@@ -330,6 +327,7 @@ async fn complete(state: &AppState, meta: &ClientMeta, token: &str, password: &S
         Event {
             org_id: &row.org_id,
             actor_id: Some(&row.user_id),
+            via: None,
             target_type: "user",
             target_id: &row.user_id,
             action: "user.password_reset_completed",

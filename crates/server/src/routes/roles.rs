@@ -171,6 +171,7 @@ pub async fn create_role(State(state): State<AppState>, principal: Principal, me
     let event = Event {
         org_id: org,
         actor_id: Some(&principal.user_id),
+        via: principal.via(),
         target_type: "role",
         target_id: &id,
         action: "role.created",
@@ -265,6 +266,7 @@ pub async fn patch_role(
     let event = Event {
         org_id: org,
         actor_id: Some(&principal.user_id),
+        via: principal.via(),
         target_type: "role",
         target_id: &id,
         action: "role.updated",
@@ -336,6 +338,7 @@ pub async fn delete_role(
     let event = Event {
         org_id: org,
         actor_id: Some(&principal.user_id),
+        via: principal.via(),
         target_type: "role",
         target_id: &id,
         action: "role.deleted",

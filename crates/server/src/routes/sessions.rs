@@ -5,7 +5,6 @@
 //! on every server process sharing the database, with no token-lifetime grace.
 
 use super::auth::ClientMeta;
-use super::lifecycle::ensure_outranks;
 use super::paging::{self, Errors};
 use crate::app::AppState;
 use crate::audit::{self, Event};
@@ -13,6 +12,7 @@ use crate::auth::{Principal, SessionsRevoke};
 use crate::error::{ApiError, Result};
 use crate::extract::{ApiPath, QueryPairs};
 use crate::idempotency::Idempotency;
+use crate::policy::{self, RevokeSessions};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -20,7 +20,7 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use gatehouse_api::{ForcedLogout, Problem, Revocation, RevokeOutcome, Session, SessionPage, SessionQuery};
 use serde_json::json;
-use sqlx::{QueryBuilder, Sqlite, SqlitePool, Transaction};
+use sqlx::{QueryBuilder, Sqlite, Transaction};
 
 /// A validated session-list query.
 struct ListQuery {
@@ -196,17 +196,6 @@ pub(crate) async fn withdraw_trusted_devices(tx: &mut Transaction<'_, Sqlite>, u
         .rows_affected())
 }
 
-/// Acting on someone else's sessions needs every permission they hold.
-async fn ensure_may_act_on(db: &SqlitePool, principal: &Principal, org_id: &str, user_id: &str, doing: &str) -> Result<gatehouse_api::User> {
-    let user = super::users::find_user(db, org_id, user_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("No user with id `{user_id}` in this organization.")))?;
-    if user.id != principal.user_id {
-        ensure_outranks(db, principal, &user, doing).await?;
-    }
-    Ok(user)
-}
-
 /// Revokes one session: its access and refresh tokens are refused from its next request
 /// on. Idempotent: an already revoked session answers with its original time, an unknown
 /// one with `unknown`.
@@ -239,7 +228,7 @@ pub async fn revoke_session(
     let Some((user_id, device, ip, revoked_at)) = found else {
         return Ok(Json(Revocation { session_id: id, outcome: RevokeOutcome::Unknown, revoked_at: None }));
     };
-    let user = ensure_may_act_on(&state.db, &principal, org, &user_id, "revoke their sessions").await?;
+    let user = policy::act_on::<RevokeSessions>(&state.db, &principal, &user_id).await?.into_user().0;
     if let Some(at) = revoked_at {
         return Ok(Json(Revocation { session_id: id, outcome: RevokeOutcome::AlreadyRevoked, revoked_at: Some(at) }));
     }
@@ -261,6 +250,7 @@ pub async fn revoke_session(
         Event {
             org_id: org,
             actor_id: Some(&principal.user_id),
+            via: principal.via(),
             target_type: "user",
             target_id: &user_id,
             action: "session.revoked",
@@ -326,7 +316,7 @@ pub(crate) async fn logout_user(
     id: &str,
     idem: Option<&Idempotency>,
 ) -> Result<(ForcedLogout, Vec<u8>)> {
-    let user = ensure_may_act_on(&state.db, principal, org, id, "force them to sign out").await?;
+    let user = policy::act_on::<policy::ForceLogout>(&state.db, principal, id).await?.into_user().0;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let (sessions, trusted) = end_all(&mut tx, id, "forced_logout", now).await?;
@@ -335,6 +325,7 @@ pub(crate) async fn logout_user(
         Event {
             org_id: org,
             actor_id: Some(&principal.user_id),
+            via: principal.via(),
             target_type: "user",
             target_id: id,
             action: "user.force_logout",

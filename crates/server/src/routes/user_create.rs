@@ -2,9 +2,7 @@
 //! `DELETE /v1/users/{id}` (U9: remove, only after deactivation; the audit trail stays).
 
 use super::auth::ClientMeta;
-use super::lifecycle::ensure_outranks;
-use super::user_edit::{Saved, body_of, check_role_changes, email_taken, etag, refs, resolve_groups, resolve_roles};
-use super::users::find_versioned;
+use super::user_edit::{Saved, body_of, email_taken, etag, may_grant, refs, resolve_groups, resolve_roles};
 use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::{Principal, UsersManage, hash_password};
@@ -124,7 +122,7 @@ async fn create(state: &AppState, principal: &Principal, meta: &ClientMeta, org:
     let wanted = if new.roles.is_empty() { vec!["member".to_owned()] } else { new.roles.clone() };
     let roles = resolve_roles(db, org, &wanted).await?;
     let departments = resolve_groups(db, org, &new.departments).await?;
-    check_role_changes(db, principal, &roles.iter().collect::<Vec<_>>()).await?;
+    let _grant = may_grant(principal, &roles.iter().collect::<Vec<_>>())?;
     let (first, last, email) = (new.first_name.trim().to_owned(), new.last_name.trim().to_owned(), new.email.trim().to_owned());
     let email_lower = email.to_lowercase();
     if let Some(owner) = email_owner(db, org, &email_lower, None).await? {
@@ -198,6 +196,7 @@ async fn create(state: &AppState, principal: &Principal, meta: &ClientMeta, org:
     let event = Event {
         org_id: org,
         actor_id: Some(&principal.user_id),
+        via: principal.via(),
         target_type: "user",
         target_id: &id,
         action: "user.created",
@@ -259,10 +258,8 @@ pub(crate) async fn remove(
     idem: Option<&Idempotency>,
 ) -> Result<Response> {
     let db = &state.db;
-    let (user, version) =
-        find_versioned(db, org, id).await?.ok_or_else(|| ApiError::not_found(format!("No user with id `{id}` in this organization.")))?;
+    let (user, version) = crate::policy::act_on::<crate::policy::Remove>(db, principal, id).await?.into_user();
     super::check_if_match(if_match, &user, version)?;
-    ensure_outranks(db, principal, &user, "remove them").await?;
     if user.status != UserStatus::Deactivated {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -281,6 +278,7 @@ pub(crate) async fn remove(
     let event = Event {
         org_id: org,
         actor_id: Some(&principal.user_id),
+        via: principal.via(),
         target_type: "user",
         target_id: id,
         action: "user.removed",

@@ -85,29 +85,18 @@ pub(crate) async fn resolve_groups(db: &SqlitePool, org: &str, wanted: &[String]
     Ok(out)
 }
 
-/// SPEC R3: a caller grants or takes away only roles whose every permission they hold
-/// (so a Manager cannot make an Admin), and only an Owner hands out or takes the Owner role.
-pub(crate) async fn check_role_changes(db: &SqlitePool, principal: &Principal, changed: &[&RoleRow]) -> Result<()> {
-    for role in changed {
-        let perms: Vec<String> = serde_json::from_str(&role.permissions).map_err(|e| ApiError::Internal(e.into()))?;
-        if let Some(missing) = perms.iter().find(|p| !principal.permissions.contains(p)) {
-            return Err(ApiError::forbidden(format!(
-                "Granting or removing the {} role needs every permission it has; you lack `{missing}`.",
-                role.name
-            )));
-        }
-        if role.key == "owner" {
-            let is_owner: Option<i64> =
-                sqlx::query_scalar("SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = ? AND r.key = 'owner'")
-                    .bind(&principal.user_id)
-                    .fetch_optional(db)
-                    .await?;
-            if is_owner.is_none() {
-                return Err(ApiError::forbidden("Only an Owner can grant or remove the Owner role."));
-            }
-        }
+impl RoleRow {
+    /// The role as the grant rule sees it.
+    pub(crate) fn as_grant(&self) -> Result<crate::policy::RoleGrant<'_>> {
+        let permissions: Vec<String> = serde_json::from_str(&self.permissions).map_err(|e| ApiError::Internal(e.into()))?;
+        Ok(crate::policy::RoleGrant { key: &self.key, name: &self.name, permissions })
     }
-    Ok(())
+}
+
+/// Asks the policy whether the caller may grant or take away each of `roles` (SPEC R3, R5).
+pub(crate) fn may_grant(principal: &Principal, roles: &[&RoleRow]) -> Result<crate::policy::GrantRoles> {
+    let grants = roles.iter().map(|r| r.as_grant()).collect::<Result<Vec<_>>>()?;
+    crate::policy::grant_roles(principal, &grants)
 }
 
 /// Edits a user's name, e-mail, roles, departments or custom attributes. Needs `If-Match` with the ETag of the version edited.
@@ -165,7 +154,7 @@ pub(crate) async fn apply(
     validate(&patch)?;
     let db = &state.db;
     let not_found = || ApiError::not_found(format!("No user with id `{id}` in this organization."));
-    let (current, version) = find_versioned(db, org, id).await?.ok_or_else(not_found)?;
+    let (current, version) = crate::policy::act_on::<crate::policy::Edit>(db, principal, id).await?.into_user();
     let stale = || async {
         let (now, version) = find_versioned(db, org, id).await?.ok_or_else(not_found)?;
         Err::<Saved, _>(ApiError::stale(serde_json::to_value(&now).map_err(|e| ApiError::Internal(e.into()))?, etag(version)))
@@ -203,7 +192,7 @@ pub(crate) async fn apply(
         let before = role_ids(&current.roles);
         let after = role_ids(&refs(new));
         let all = resolve_roles(db, org, &before.symmetric_difference(&after).cloned().collect::<Vec<_>>()).await?;
-        check_role_changes(db, principal, &all.iter().collect::<Vec<_>>()).await?;
+        may_grant(principal, &all.iter().collect::<Vec<_>>())?;
     }
 
     let avatar = match patch.avatar_url.as_deref().map(str::trim) {
@@ -264,7 +253,9 @@ pub(crate) async fn apply(
             return stale().await;
         }
         Ok(_) => {}
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(email_taken(&email, "another user")),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            return Err(email_taken(&email, "another user"));
+        }
         Err(e) => return Err(e.into()),
     }
     if !email_lower.eq_ignore_ascii_case(&current.email) {
@@ -328,6 +319,7 @@ pub(crate) async fn apply(
         let event = crate::audit::Event {
             org_id: org,
             actor_id: Some(&principal.user_id),
+            via: principal.via(),
             target_type: "user",
             target_id: id,
             action,

@@ -97,10 +97,11 @@ async fn each_action_leaves_exactly_one_event_and_a_failed_change_none() {
 
     // An API key: created, then used — one event for its first request, none for the
     // next within the hour, one again after it.
+    let member = s.login(MEMBER).await;
     let res = leaves!(
         &s,
         ["api_key.created"],
-        send(&s, &owner, "POST", &format!("/v1/users/{member_id}/api-keys"), Some(json!({"name": "Helpdesk"})), &[]).await
+        send(&s, &member, "POST", &format!("/v1/users/{member_id}/api-keys"), Some(json!({"name": "Helpdesk"})), &[]).await
     );
     let created: gatehouse_api::CreatedApiKey = res.json().await.unwrap();
     let secret = created.secret.expose().clone();
@@ -385,9 +386,23 @@ async fn host_products_post_their_own_namespace_with_an_api_key() {
     assert_eq!(res.status(), StatusCode::CREATED);
     let posted: AuditEvent = res.json().await.unwrap();
     assert_eq!(grown(&before, &tally(&s).await), [("app.agent_interaction".to_owned(), 1)].into_iter().collect());
-    assert_eq!((posted.action.as_str(), posted.ip.as_str(), posted.target.id.as_str()), ("app.agent_interaction", "203.0.113.9", member_id.as_str()));
+    // The recorded address is the request's; the host's word for its user's is a claim beside it.
+    assert_eq!((posted.action.as_str(), posted.ip.as_str(), posted.target.id.as_str()), ("app.agent_interaction", "127.0.0.1", member_id.as_str()));
+    assert_eq!(posted.details["reported_ip"], "203.0.113.9");
     assert_eq!(posted.details["agent"], "Helpdesk");
     assert_eq!(posted.details["api_key"]["name"], "Agent host");
+    assert_eq!(posted.details["via_api_key"]["id"], key.key.id.as_str());
+    assert_eq!(posted.details["via_api_key"]["created_by"], owner_id.as_str());
+    // The host cannot write what the log shows as the target.
+    let spoof = json!({"action": "app.x", "details": {"target": {"name": "Somebody else"}}});
+    let p = problem(post_as(secret.clone(), spoof).await, StatusCode::BAD_REQUEST, "validation_failed").await;
+    assert_eq!((p.errors[0].field.as_str(), p.errors[0].code.as_str()), ("details", "reserved"));
+    // Posting needs `audit.write`, which a Member's key lacks.
+    let member = s.login(MEMBER).await;
+    let res = send(&s, &member, "POST", &format!("/v1/users/{member_id}/api-keys"), Some(json!({"name": "No host"})), &[]).await;
+    let member_key: gatehouse_api::CreatedApiKey = res.json().await.unwrap();
+    let p = problem(post_as(member_key.secret.expose().clone(), json!({"action": "app.x"})).await, StatusCode::FORBIDDEN, "forbidden").await;
+    assert!(p.detail.contains("audit.write"), "{}", p.detail);
     // It is in the member's timeline and behind `app.*`.
     let timeline: AuditEventPage = s.get(&format!("/v1/users/{member_id}/activity?action=app.*"), &owner).await.json().await.unwrap();
     assert_eq!(timeline.items, vec![posted]);

@@ -69,9 +69,10 @@ async fn the_guards_hold_self_last_owner_outranked_and_members() {
     let casey = id_of(&s, &owner, "member@acme.test").await;
 
     problem(post(&s, &owner, &format!("/v1/users/{owner_id}/deactivate"), &[]).await, StatusCode::CONFLICT, "cannot_deactivate_self").await;
-    // The admin may not deactivate the only Owner either.
+    // An Admin holds every permission the Owner holds, and still does not reach them.
     let admin = s.login("admin@acme.test").await;
-    problem(post(&s, &admin, &format!("/v1/users/{owner_id}/deactivate"), &[]).await, StatusCode::CONFLICT, "last_owner").await;
+    let p = problem(post(&s, &admin, &format!("/v1/users/{owner_id}/deactivate"), &[]).await, StatusCode::FORBIDDEN, "forbidden").await;
+    assert!(p.detail.contains("is an Owner and you are not"), "{}", p.detail);
     // A Manager cannot act on an Admin, whose roles hold permissions the Manager lacks.
     let manager = s.login("manager@acme.test").await;
     let p = problem(post(&s, &manager, &format!("/v1/users/{admin_id}/deactivate"), &[]).await, StatusCode::FORBIDDEN, "forbidden").await;

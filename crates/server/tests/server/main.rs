@@ -6,6 +6,7 @@ mod auth;
 mod changes;
 mod directory;
 mod edit;
+mod escalation;
 mod helpers;
 mod hostile;
 mod invitations;

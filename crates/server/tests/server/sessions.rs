@@ -321,7 +321,11 @@ async fn api_keys_are_shown_once_stored_hashed_and_suspended_with_their_user() {
     let owner = s.login(OWNER).await;
     let member_id = id_of(&s, &owner, MEMBER).await;
     let path = format!("/v1/users/{member_id}/api-keys");
-    let res = send(&s, &owner, "POST", &path, Some(json!({"name": "  CI deploys "})), &[]).await;
+    // Only the member mints their own key; the owner may not mint one that acts as them.
+    let p = problem(send(&s, &owner, "POST", &path, Some(json!({"name": "Not mine"})), &[]).await, StatusCode::FORBIDDEN, "forbidden").await;
+    assert!(p.detail.contains("for themselves"), "{}", p.detail);
+    let member = s.login(MEMBER).await;
+    let res = send(&s, &member, "POST", &path, Some(json!({"name": "  CI deploys "})), &[]).await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let created: gatehouse_api::CreatedApiKey = res.json().await.unwrap();
     let secret = created.secret.expose().clone();
@@ -356,6 +360,10 @@ async fn api_keys_are_shown_once_stored_hashed_and_suspended_with_their_user() {
     post(&s, &owner, &format!("/v1/users/{member_id}/deactivate"), &[]).await;
     post(&s, &owner, &format!("/v1/users/{member_id}/reactivate"), &[]).await;
     problem(s.get_with("/v1/me", &secret).await, StatusCode::UNAUTHORIZED, "api_key_suspended").await;
+    // Its owner cannot undo an administrator's suspension.
+    let member = s.login(MEMBER).await;
+    let p = problem(post(&s, &member, &format!("/v1/api-keys/{}/restore", created.key.id), &[]).await, StatusCode::FORBIDDEN, "forbidden").await;
+    assert!(p.detail.contains("administrator suspended"), "{}", p.detail);
     let key: gatehouse_api::ApiKey = post(&s, &owner, &format!("/v1/api-keys/{}/restore", created.key.id), &[]).await.json().await.unwrap();
     assert!(key.suspended_at.is_none());
     assert_eq!(s.get_with("/v1/me", &secret).await.status(), StatusCode::OK);
@@ -363,7 +371,7 @@ async fn api_keys_are_shown_once_stored_hashed_and_suspended_with_their_user() {
     assert_eq!(actions, ["api_key.created", "api_key.suspended", "api_key.restored"]);
 
     // Bad input, and someone else's keys.
-    let p = problem(send(&s, &owner, "POST", &path, Some(json!({"name": " "})), &[]).await, StatusCode::BAD_REQUEST, "validation_failed").await;
+    let p = problem(send(&s, &member, "POST", &path, Some(json!({"name": " "})), &[]).await, StatusCode::BAD_REQUEST, "validation_failed").await;
     assert_eq!(p.errors[0].field, "name");
     problem(post(&s, &owner, "/v1/api-keys/nope/suspend", &[]).await, StatusCode::BAD_REQUEST, "invalid_id").await;
     problem(s.get_with("/v1/me", "ghk_not-a-key").await, StatusCode::UNAUTHORIZED, "unauthenticated").await;

@@ -66,7 +66,9 @@ impl SmtpSink {
         let (r, f) = (received.clone(), fail_next.clone());
         tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { return };
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
                 tokio::spawn(session(stream, r.clone(), f.clone()));
             }
         });
