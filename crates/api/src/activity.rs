@@ -32,6 +32,7 @@ pub const AUDIT_ACTIONS: &[(&str, &str, &str)] = &[
     ("user.password_reset_completed", "Security", "Password reset completed"),
     ("user.mfa_enrolled", "Security", "MFA enrolled"),
     ("user.mfa_reset", "Security", "MFA reset"),
+    ("user.sign_in_unlocked", "Security", "Sign-in unlocked"),
     ("api_key.created", "API keys", "API key created"),
     ("api_key.used", "API keys", "API key used"),
     ("api_key.suspended", "API keys", "API key suspended"),

@@ -188,4 +188,9 @@ pub mod codes {
     pub const RESERVED_ACTION: &str = "reserved_action";
     /// Only an API key may do this (a host product posting its own events).
     pub const API_KEY_REQUIRED: &str = "api_key_required";
+    /// The server is checking too many passwords at once; retry after `Retry-After`.
+    pub const SERVER_BUSY: &str = "server_busy";
+    /// The action needs the caller's password (and TOTP code) confirmed within the last
+    /// few minutes: `POST /v1/auth/step-up`, then retry.
+    pub const STEP_UP_REQUIRED: &str = "step_up_required";
 }

@@ -111,6 +111,19 @@ pub struct ForcedLogout {
     pub confirmed_at: DateTime<Utc>,
 }
 
+/// `POST /v1/users/{id}/unlock` answer: the address's failed sign-ins no longer count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct SignInUnlocked {
+    /// The user.
+    pub user_id: String,
+    /// The address whose lock was lifted.
+    pub email: String,
+    /// The server's time of the unlock: guesses before it no longer count.
+    pub unlocked_at: DateTime<Utc>,
+}
+
 /// Outcome of one sign-in attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -153,6 +166,7 @@ pub const LOGIN_FAILURE_REASONS: &[(&str, &str)] = &[
     ("expired_invite", "Invitation expired"),
     ("locked", "Account locked"),
     ("rate_limited", "Too many attempts from this IP"),
+    ("checking", "Being checked, or interrupted while checked"),
 ];
 
 /// One sign-in attempt (SPEC S4).

@@ -8,3 +8,15 @@ WHERE builtin = 1 AND key IN ('owner', 'admin');
 
 -- Who suspended a key: one an administrator suspended stays so until one restores it.
 ALTER TABLE api_keys ADD COLUMN suspended_by TEXT;
+
+-- The account lock counts guesses by address typed and client network, so guessing from
+-- one network cannot keep the account's owner out from another.
+ALTER TABLE login_attempts ADD COLUMN network TEXT;
+CREATE INDEX login_attempts_email_network_at ON login_attempts (email, network, at);
+
+-- An administrator's unlock: guesses before it no longer count against the address.
+CREATE TABLE sign_in_unlocks (
+    email TEXT NOT NULL,
+    at    TEXT NOT NULL
+);
+CREATE INDEX sign_in_unlocks_email_at ON sign_in_unlocks (email, at);

@@ -37,6 +37,10 @@ pub struct Config {
     pub public_url: String,
     /// How long a password-reset link works.
     pub password_reset_ttl: Duration,
+    /// Password hashes computed at once (each 19 MiB of memory and a core).
+    pub hash_concurrency: usize,
+    /// Password checks that may wait for a free slot; past them, 503 `server_busy`.
+    pub hash_queue: usize,
 }
 
 /// Brute-force protection (SPEC S5): an account locks after `account_failures` failed
@@ -75,6 +79,8 @@ impl Default for Config {
             dev_mailbox: false,
             public_url: "http://127.0.0.1:8080".into(),
             password_reset_ttl: Duration::hours(1),
+            hash_concurrency: std::thread::available_parallelism().map_or(2, usize::from),
+            hash_queue: 32,
         }
     }
 }
@@ -94,6 +100,8 @@ pub struct AppState {
     pub in_flight: crate::idempotency::InFlight,
     /// Wakes the mail worker when a message is queued.
     pub mail_wakeup: Arc<tokio::sync::Notify>,
+    /// The bounded pool password hashes run in.
+    pub hashes: Arc<crate::throttle::HashPool>,
     /// Work a request left running after its answer (self-service resets) that has ended:
     /// what tests wait on instead of sleeping.
     pub background_done: Arc<std::sync::atomic::AtomicU64>,
@@ -104,10 +112,12 @@ impl AppState {
     pub async fn open(path: &Path, clock: Arc<dyn Clock>, config: Config) -> anyhow::Result<Self> {
         let db = db::connect(path).await?;
         let key = db::signing_key(&db).await?;
+        let hashes = Arc::new(crate::throttle::HashPool::new(config.hash_concurrency, config.hash_queue));
         Ok(Self {
             db,
             clock,
             key,
+            hashes,
             config: Arc::new(config),
             in_flight: Default::default(),
             mail_wakeup: Default::default(),

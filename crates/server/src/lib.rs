@@ -21,6 +21,7 @@ pub mod policy;
 pub mod routes;
 pub mod seed;
 pub mod seed_history;
+pub mod throttle;
 pub mod tokens;
 pub mod totp;
 

@@ -5,11 +5,13 @@ use super::paging::{self, Errors};
 use crate::app::AppState;
 use crate::auth::{AuditRead, Principal};
 use crate::error::{ApiError, Result};
+use crate::extract::ApiPath;
 use crate::extract::QueryPairs;
+use crate::policy;
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use gatehouse_api::{LOGIN_FAILURE_REASONS, LoginAttempt, LoginAttemptPage, LoginAttemptQuery, LoginResult, Problem};
+use gatehouse_api::{LOGIN_FAILURE_REASONS, LoginAttempt, LoginAttemptPage, LoginAttemptQuery, LoginResult, Problem, SignInUnlocked};
 use sqlx::{QueryBuilder, Sqlite};
 
 struct Query {
@@ -180,4 +182,48 @@ pub async fn list_attempts(State(state): State<AppState>, principal: Principal, 
         })
         .collect();
     Ok(Json(LoginAttemptPage { items, next_cursor }))
+}
+
+/// Lifts a sign-in lock of the user's address (SPEC S5): the failed sign-ins so far stop
+/// counting, from every network. The per-address rate limit is not affected.
+#[utoipa::path(
+    post, path = "/v1/users/{id}/unlock", tag = "sessions",
+    params(("id" = String, Path, description = "User id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Unlocked (also when it was not locked)", body = SignInUnlocked),
+        (status = 400, description = "`invalid_id`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Lacks `users.manage`, or the user holds a permission the caller lacks (or is an Owner)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user in this organization", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn unlock_sign_in(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: super::auth::ClientMeta,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<SignInUnlocked>> {
+    principal.require::<crate::auth::UsersManage>()?;
+    paging::check_id("user", &id)?;
+    let target = policy::act_on::<policy::Unlock>(&state.db, &principal, &id).await?;
+    let user = target.user();
+    let now = state.clock.now();
+    let email = user.email.to_lowercase();
+    let mut tx = state.db.begin().await?;
+    crate::throttle::unlock(&mut tx, &email, now).await?;
+    let event = crate::audit::Event {
+        org_id: &principal.org_id,
+        actor_id: Some(&principal.user_id),
+        via: principal.via(),
+        target_type: "user",
+        target_id: &user.id,
+        action: "user.sign_in_unlocked",
+        ip: &meta.ip,
+        user_agent: &meta.user_agent,
+        details: serde_json::json!({ "target": { "name": user.display_name, "email": user.email } }),
+    };
+    crate::audit::record(&mut tx, event, now).await?;
+    tx.commit().await?;
+    Ok(Json(SignInUnlocked { user_id: user.id.clone(), email, unlocked_at: now }))
 }

@@ -4,6 +4,7 @@ use crate::app::AppState;
 use crate::auth::{Principal, verify_password};
 use crate::error::{ApiError, Result};
 use crate::extract::ApiJson;
+use crate::throttle::{self, Reservation};
 use crate::tokens::{hash_token, new_refresh_token};
 use axum::Json;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
@@ -99,17 +100,33 @@ pub async fn login(State(state): State<AppState>, meta: ClientMeta, ApiJson(req)
     let email = req.email.trim().to_lowercase();
     let candidate: Option<LoginCandidate> =
         sqlx::query_as("SELECT id, org_id, status, password_hash FROM users WHERE email_lower = ?").bind(&email).fetch_optional(&state.db).await?;
-    // Limits first: a locked account or a throttled address costs no password hashing.
-    if let Some(refusal) = check_limits(&state, &meta, &email).await? {
-        let now = state.clock.now();
-        record_failure(&state, &meta, &email, candidate.as_ref(), refusal.reason(), now).await?;
-        return Err(refusal.into_error());
-    }
+    // The guess is reserved before any hashing: a locked account or a throttled address
+    // costs none, and parallel guesses cannot all slip under the limit.
+    let org_id = guess_org(&state, candidate.as_ref()).await?;
+    let guess = throttle::Guess {
+        email: &email,
+        user_id: candidate.as_ref().map(|c| c.id.as_str()),
+        org_id: org_id.as_deref(),
+        ip: &meta.ip,
+        user_agent: &meta.user_agent,
+    };
+    let reserved = match throttle::reserve(&state.db, &state.config.sign_in_limits, &guess, state.clock.now()).await? {
+        Ok(r) => r,
+        Err(refusal) => {
+            record_failure(&state, &meta, &email, candidate.as_ref(), refusal.reason(), state.clock.now(), None).await?;
+            return Err(refusal.into_error());
+        }
+    };
     let hash = candidate.as_ref().and_then(|c| c.password_hash.clone());
     let password = req.password.clone();
-    // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
-    let ok =
-        tokio::task::spawn_blocking(move || verify_password(password.expose(), hash.as_deref())).await.map_err(|e| ApiError::Internal(e.into()))?;
+    let ok = match state.hashes.run(move || verify_password(password.expose(), hash.as_deref())).await {
+        Ok(ok) => ok,
+        Err(busy) => {
+            // Never checked: the guess is given back.
+            sqlx::query("DELETE FROM login_attempts WHERE id = ?").bind(reserved.id).execute(&state.db).await?;
+            return Err(busy);
+        }
+    };
     let now = state.clock.now();
     let Some(user) = candidate.as_ref().filter(|_| ok) else {
         // An invitee has no password yet: support staff see why they cannot sign in (the
@@ -119,12 +136,12 @@ pub async fn login(State(state): State<AppState>, meta: ClientMeta, ApiJson(req)
             Some(c) if c.status == "pending" => pending_reason(&state, &c.id, now).await?,
             Some(_) => "bad_password",
         };
-        record_failure(&state, &meta, &email, candidate.as_ref(), reason, now).await?;
+        record_failure(&state, &meta, &email, candidate.as_ref(), reason, now, Some(&reserved)).await?;
         return Err(ApiError::unauthorized(codes::INVALID_CREDENTIALS, "Invalid email or password."));
     };
     if user.status != "active" {
         let reason = if user.status == "pending" { pending_reason(&state, &user.id, now).await? } else { "deactivated" };
-        record_failure(&state, &meta, &email, Some(user), reason, now).await?;
+        record_failure(&state, &meta, &email, Some(user), reason, now, Some(&reserved)).await?;
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             codes::ACCOUNT_DISABLED,
@@ -135,7 +152,7 @@ pub async fn login(State(state): State<AppState>, meta: ClientMeta, ApiJson(req)
     let mfa = match second_factor(&state, user, &req, now).await {
         Ok(mfa) => mfa,
         Err((reason, error)) => {
-            record_failure(&state, &meta, &email, Some(user), reason, now).await?;
+            record_failure(&state, &meta, &email, Some(user), reason, now, Some(&reserved)).await?;
             return Err(error);
         }
     };
@@ -179,7 +196,7 @@ pub async fn login(State(state): State<AppState>, meta: ClientMeta, ApiJson(req)
     }
     sqlx::query("UPDATE users SET last_login_at = ?, last_active_at = ? WHERE id = ?").bind(now).bind(now).bind(&user.id).execute(&mut *tx).await?;
     let mut response = issue_tokens(&state, &mut tx, &session_id, now).await?;
-    record_attempt(&mut tx, &meta, &email, &user.id, Some(&user.org_id), "success", None, now).await?;
+    settle(&mut tx, &reserved, "success", None).await?;
     let signed_in = |action: &'static str, details: serde_json::Value| crate::audit::Event {
         org_id: &user.org_id,
         actor_id: Some(&user.id),
@@ -286,73 +303,21 @@ async fn second_factor(
     Ok(SecondFactor { enrolment_required: false, grant_trust: req.trust_device, verified: true, trusted_device: false })
 }
 
-/// Failures that count towards a lock or a rate limit: guesses, not refusals of ours.
-const GUESSES: &str = "('bad_password', 'unknown_user', 'mfa_failed')";
-
-/// Why a sign-in is refused before its password is even checked (SPEC S5).
-enum Refusal {
-    /// Too many failed sign-ins for this address.
-    RateLimited { retry_after: i64 },
-    /// Too many failed sign-ins for this account.
-    Locked { retry_after: i64 },
-}
-
-impl Refusal {
-    fn reason(&self) -> &'static str {
-        match self {
-            Self::RateLimited { .. } => "rate_limited",
-            Self::Locked { .. } => "locked",
+/// The organization a guess at `email` belongs to: the account's; for an unknown address,
+/// the only organization on a server with one, whose security staff need to see it.
+async fn guess_org(state: &AppState, user: Option<&LoginCandidate>) -> Result<Option<String>> {
+    Ok(match user {
+        Some(u) => Some(u.org_id.clone()),
+        None => {
+            let orgs: Vec<String> = sqlx::query_scalar("SELECT id FROM organizations LIMIT 2").fetch_all(&state.db).await?;
+            if orgs.len() == 1 { orgs.into_iter().next() } else { None }
         }
-    }
-
-    fn into_error(self) -> ApiError {
-        let (code, seconds, detail) = match self {
-            Self::RateLimited { retry_after } => {
-                (codes::RATE_LIMITED, retry_after, "Too many failed sign-ins from your network address; wait before trying again.")
-            }
-            Self::Locked { retry_after } => (
-                codes::ACCOUNT_LOCKED,
-                retry_after,
-                "Too many failed sign-ins for this account; it is locked for a while. Wait, or ask an administrator.",
-            ),
-        };
-        let minutes = (seconds + 59) / 60;
-        ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, format!("{detail} Try again in {minutes} min."))
-            .with_retry_after(u64::try_from(seconds).unwrap_or(1).max(1))
-    }
-}
-
-/// The oldest of the last `limit` guesses matching `filter` since `since`, if there are
-/// that many: the lock lifts when it leaves the window.
-async fn window_full(db: &sqlx::SqlitePool, filter: &str, value: &str, since: DateTime<Utc>, limit: u32) -> Result<Option<DateTime<Utc>>> {
-    if limit == 0 {
-        return Ok(None);
-    }
-    let sql = format!(
-        "SELECT at FROM login_attempts WHERE {filter} = ? AND at > ? AND result = 'failure' AND reason IN {GUESSES} \
-         ORDER BY at DESC LIMIT 1 OFFSET ?"
-    );
-    Ok(sqlx::query_scalar(&sql).bind(value).bind(since).bind(i64::from(limit) - 1).fetch_optional(db).await?)
-}
-
-async fn check_limits(state: &AppState, meta: &ClientMeta, email: &str) -> Result<Option<Refusal>> {
-    let limits = &state.config.sign_in_limits;
-    let now = state.clock.now();
-    let left = |oldest: DateTime<Utc>, window: chrono::Duration| (oldest + window - now).num_seconds().max(1);
-    if !meta.ip.is_empty()
-        && let Some(oldest) = window_full(&state.db, "ip", &meta.ip, now - limits.ip_window, limits.ip_failures).await?
-    {
-        return Ok(Some(Refusal::RateLimited { retry_after: left(oldest, limits.ip_window) }));
-    }
-    // By address typed, known or not, so a lock says nothing about whether an account exists.
-    if let Some(oldest) = window_full(&state.db, "email", email, now - limits.account_window, limits.account_failures).await? {
-        return Ok(Some(Refusal::Locked { retry_after: left(oldest, limits.account_window) }));
-    }
-    Ok(None)
+    })
 }
 
 /// Records a refused sign-in: its login attempt and its `session.sign_in_failed` event,
-/// together.
+/// together. A checked guess settles its reservation; a refusal before any check (locked,
+/// rate limited) writes a row of its own, at most one a minute per address and client.
 async fn record_failure(
     state: &AppState,
     meta: &ClientMeta,
@@ -360,19 +325,20 @@ async fn record_failure(
     user: Option<&LoginCandidate>,
     reason: &str,
     at: DateTime<Utc>,
+    reserved: Option<&Reservation>,
 ) -> Result<()> {
-    // An unknown address belongs to no organization; on a server with only one, its
-    // security staff are the ones who need to see it.
-    let org_id = match user {
-        Some(u) => Some(u.org_id.clone()),
-        None => {
-            let orgs: Vec<String> = sqlx::query_scalar("SELECT id FROM organizations LIMIT 2").fetch_all(&state.db).await?;
-            if orgs.len() == 1 { orgs.into_iter().next() } else { None }
-        }
-    };
+    let org_id = guess_org(state, user).await?;
     let mut tx = state.db.begin().await?;
     let user_id = user.map(|u| u.id.as_str());
-    record_attempt(&mut tx, meta, email, user_id.unwrap_or_default(), org_id.as_deref(), "failure", Some(reason), at).await?;
+    match reserved {
+        Some(r) => settle(&mut tx, r, "failure", Some(reason)).await?,
+        None => {
+            // One statement decides and writes, so a parallel flood records once.
+            if !throttle::record_refusal(&mut tx, email, user_id, org_id.as_deref(), &meta.ip, &meta.user_agent, reason, at).await? {
+                return Ok(());
+            }
+        }
+    }
     if let Some(org) = &org_id {
         let (target_type, target_id) = user_id.map_or(("email", email), |id| ("user", id));
         let event = crate::audit::Event {
@@ -392,27 +358,12 @@ async fn record_failure(
     Ok(())
 }
 
-/// Appends a login attempt; `user_id` is empty for an unknown address.
-#[allow(clippy::too_many_arguments)]
-async fn record_attempt(
-    tx: &mut Transaction<'_, Sqlite>,
-    meta: &ClientMeta,
-    email: &str,
-    user_id: &str,
-    org_id: Option<&str>,
-    result: &str,
-    reason: Option<&str>,
-    at: DateTime<Utc>,
-) -> Result<()> {
-    sqlx::query("INSERT INTO login_attempts (at, email, user_id, org_id, ip, user_agent, result, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-        .bind(at)
-        .bind(email)
-        .bind((!user_id.is_empty()).then_some(user_id))
-        .bind(org_id)
-        .bind(&meta.ip)
-        .bind(&meta.user_agent)
+/// Gives a reserved guess its real result.
+async fn settle(tx: &mut Transaction<'_, Sqlite>, reserved: &Reservation, result: &str, reason: Option<&str>) -> Result<()> {
+    sqlx::query("UPDATE login_attempts SET result = ?, reason = ? WHERE id = ?")
         .bind(result)
         .bind(reason)
+        .bind(reserved.id)
         .execute(&mut **tx)
         .await?;
     Ok(())

@@ -308,7 +308,7 @@ async fn send(
         ));
     }
     let names = invitations::sender_of(&state.db, principal).await?;
-    let sender = Sender::caller(principal, &meta, org, &names);
+    let sender = Sender::caller(principal, meta, org, &names);
     let terms = Terms { message: None, notify_email: None, identity_provider: IdentityProvider::Any, tenant_id: None };
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;

@@ -524,7 +524,7 @@ async fn create(
         return Err(problem);
     }
     let names = sender_of(db, principal).await?;
-    let sender = Sender::caller(principal, &meta, org, &names);
+    let sender = Sender::caller(principal, meta, org, &names);
     let notify = req.notify_email.as_deref().map(str::trim).filter(|n| !n.is_empty());
     let tenant = req.tenant_id.as_deref().map(str::trim).filter(|t| !t.is_empty());
     let message = req.message.as_deref().map(str::trim).filter(|m| !m.is_empty());

@@ -74,6 +74,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::user_sessions))
         .routes(routes!(sessions::force_logout))
         .routes(routes!(attempts::list_attempts))
+        .routes(routes!(attempts::unlock_sign_in))
         .routes(routes!(apikeys::list_keys, apikeys::create_key))
         .routes(routes!(apikeys::suspend_key))
         .routes(routes!(apikeys::restore_key))

@@ -85,6 +85,7 @@ fn aims(t: &Target, role: &str, n: usize) -> Vec<Aim> {
         a("POST", format!("/v1/api-keys/{}/suspend", t.key), None, Some("users.manage")),
         a("POST", format!("/v1/api-keys/{}/restore", t.key), None, Some("users.manage")),
         a("POST", format!("/v1/users/{id}/api-keys"), Some(json!({"name": "minted by someone else"})), None),
+        a("POST", format!("/v1/users/{id}/unlock"), None, Some("users.manage")),
         a("POST", format!("/v1/users/{id}/deactivate"), None, Some("users.manage")),
         a("POST", format!("/v1/users/{id}/reactivate"), None, Some("users.manage")),
         // Active again, so allowed means `not_removable`: nothing is lost.
@@ -154,7 +155,7 @@ async fn every_role_against_every_role_on_every_endpoint() {
             }
         }
     }
-    assert_eq!(checked, ROLES.len() * ROLES.len() * 18);
+    assert_eq!(checked, ROLES.len() * ROLES.len() * 19);
 }
 
 /// Attack 1: a Manager shared the link of the Owner's invitation of a new Owner, accepted

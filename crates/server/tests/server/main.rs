@@ -17,4 +17,5 @@ mod openapi;
 mod resets;
 mod sessions;
 mod smtp;
+mod throttle;
 mod users;

@@ -54,6 +54,7 @@ fn endpoints(n: usize) -> Vec<Endpoint> {
         e("DELETE", "/v1/sessions/{none}", None, Some("sessions.revoke")),
         e("POST", "/v1/users/{none}/logout", None, Some("sessions.revoke")),
         e("GET", "/v1/login-attempts", None, Some("audit.read")),
+        e("POST", "/v1/users/{none}/unlock", None, Some("users.manage")),
         e("GET", "/v1/audit-events", None, Some("audit.read")),
         e("GET", "/v1/audit-events/export.csv", None, Some("audit.read")),
         e("GET", "/v1/audit-events/histogram", None, Some("audit.read")),
