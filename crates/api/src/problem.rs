@@ -190,6 +190,10 @@ pub mod codes {
     pub const API_KEY_REQUIRED: &str = "api_key_required";
     /// The server is checking too many passwords at once; retry after `Retry-After`.
     pub const SERVER_BUSY: &str = "server_busy";
+    /// The request took longer than the server allows and was stopped.
+    pub const REQUEST_TIMEOUT: &str = "request_timeout";
+    /// The session has as many change streams open as it may.
+    pub const TOO_MANY_STREAMS: &str = "too_many_streams";
     /// The action needs the caller's password (and TOTP code) confirmed within the last
     /// few minutes: `POST /v1/auth/step-up`, then retry.
     pub const STEP_UP_REQUIRED: &str = "step_up_required";

@@ -5,11 +5,14 @@ use crate::tokens::SigningKey;
 use crate::{db, routes};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::HeaderValue;
+use axum::http::header::{CACHE_CONTROL, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS};
 use chrono::Duration;
 use sqlx::SqlitePool;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+use tower::ServiceExt as _;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 /// Tunables of the server.
@@ -85,6 +88,45 @@ impl Default for Config {
     }
 }
 
+/// Change streams open per session (or API key): each holds a connection and polls the
+/// database, so one caller may not open them without bound.
+#[derive(Default, Clone)]
+pub struct StreamSlots(Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>);
+
+/// Most change streams one session may hold open at once (a few app windows).
+pub const MAX_STREAMS_PER_SESSION: usize = 4;
+
+/// One open stream's slot; closing the stream frees it.
+pub struct StreamSlot {
+    slots: StreamSlots,
+    who: String,
+}
+
+impl StreamSlots {
+    /// A slot for `who`, unless they hold [`MAX_STREAMS_PER_SESSION`] already.
+    pub fn take(&self, who: &str) -> Option<StreamSlot> {
+        let mut open = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = open.entry(who.to_owned()).or_default();
+        if *n >= MAX_STREAMS_PER_SESSION {
+            return None;
+        }
+        *n += 1;
+        Some(StreamSlot { slots: self.clone(), who: who.to_owned() })
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut open = self.slots.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = open.get_mut(&self.who) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.who);
+            }
+        }
+    }
+}
+
 /// Shared state of every handler.
 #[derive(Clone)]
 pub struct AppState {
@@ -100,6 +142,8 @@ pub struct AppState {
     pub in_flight: crate::idempotency::InFlight,
     /// Wakes the mail worker when a message is queued.
     pub mail_wakeup: Arc<tokio::sync::Notify>,
+    /// Change streams open, per session.
+    pub streams: StreamSlots,
     /// The bounded pool password hashes run in.
     pub hashes: Arc<crate::throttle::HashPool>,
     /// Work a request left running after its answer (self-service resets) that has ended:
@@ -118,6 +162,7 @@ impl AppState {
             clock,
             key,
             hashes,
+            streams: Default::default(),
             config: Arc::new(config),
             in_flight: Default::default(),
             mail_wakeup: Default::default(),
@@ -149,6 +194,12 @@ pub fn build(state: AppState) -> Router {
     .fallback(routes::not_found)
     .method_not_allowed_fallback(routes::method_not_allowed)
     .layer(DefaultBodyLimit::max(1024 * 1024))
+    .layer(axum::middleware::from_fn(request_timeout))
+    // Answers are data, never to be sniffed into something runnable, and never cached:
+    // they hold people's details, and pages hold reset and invitation tokens.
+    .layer(SetResponseHeaderLayer::if_not_present(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+    .layer(SetResponseHeaderLayer::if_not_present(CACHE_CONTROL, HeaderValue::from_static("no-store")))
+    .layer(SetResponseHeaderLayer::if_not_present(REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
     // Logs method, path and status; never bodies, headers (tokens live there) or query
     // strings (searches hold names and addresses, reset links their token).
     .layer(
@@ -179,10 +230,89 @@ pub fn spawn_maintenance(state: AppState) {
     });
 }
 
-/// Serves `router` on `listener` until ctrl-c or SIGTERM.
+/// How long a client may take to send a request's headers before the connection closes
+/// (slow-header attacks hold a connection per trickled byte otherwise).
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How long a request may take from its headers to its answer; the change stream, which
+/// is meant to stay open, is exempt. Past it: 503 `request_timeout`.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// How long shutdown waits for open connections (a change stream never ends by itself).
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Serves `router` on `listener` until ctrl-c or SIGTERM: HTTP/1.1 with a header-read
+/// timeout (which `axum::serve` cannot set), each connection told its peer address.
 pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> anyhow::Result<()> {
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown_signal()).await?;
+    serve_with(listener, router, HEADER_READ_TIMEOUT).await
+}
+
+/// [`serve`] with another header-read timeout.
+pub async fn serve_with(listener: tokio::net::TcpListener, router: Router, header_read_timeout: std::time::Duration) -> anyhow::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let (closing_tx, closing_rx) = tokio::sync::watch::channel(false);
+    // Each connection holds a sender; all dropped means all closed.
+    let (open_tx, mut open_rx) = tokio::sync::mpsc::channel::<()>(1);
+    let mut shutdown = std::pin::pin!(shutdown_signal());
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let service = router.clone().map_request(move |mut req: axum::http::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            req
+        });
+        let service = hyper_util::service::TowerToHyperService::new(service);
+        let mut closing = closing_rx.clone();
+        let open = open_tx.clone();
+        tokio::spawn(async move {
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder.timer(TokioTimer::new()).header_read_timeout(header_read_timeout);
+            let mut conn = std::pin::pin!(builder.serve_connection(TokioIo::new(stream), service));
+            tokio::select! {
+                result = conn.as_mut() => {
+                    if let Err(e) = result {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                }
+                _ = async { closing.wait_for(|c| *c).await.map(|_| ()) } => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+            drop(open);
+        });
+    }
+    let _ = closing_tx.send(true);
+    drop(open_tx);
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, open_rx.recv()).await;
     Ok(())
+}
+
+/// Ends a request that takes longer than [`REQUEST_TIMEOUT`], except the change stream.
+async fn request_timeout(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if req.uri().path() == "/v1/changes/stream" {
+        return next.run(req).await;
+    }
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => crate::error::ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            gatehouse_api::codes::REQUEST_TIMEOUT,
+            "The request took too long and was stopped; try again.",
+        )
+        .into_response(),
+    }
 }
 
 async fn shutdown_signal() {

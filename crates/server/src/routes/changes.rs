@@ -255,12 +255,22 @@ pub async fn stream_changes(
     use axum::response::sse::{Event, KeepAlive, Sse};
     let granted = principal.require::<UsersRead>()?;
     let org = granted.org_id().to_owned();
+    let who = principal.api_key.as_ref().map_or(principal.session_id.clone(), |k| format!("key:{}", k.id));
+    let slot = state.streams.take(&who).ok_or_else(|| {
+        ApiError::new(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            gatehouse_api::codes::TOO_MANY_STREAMS,
+            format!("This session already has {} change streams open; close one first.", crate::app::MAX_STREAMS_PER_SESSION),
+        )
+    })?;
     let first = head(&state.db, &org).await?;
     let session = principal.session_id;
     let db = state.db;
     // State: (last cursor sent, first event pending, finished).
     let events = futures_util::stream::unfold((first, true, false), move |(sent, initial, done)| {
         let (db, org, session) = (db.clone(), org.clone(), session.clone());
+        // The stream owns its slot: dropping the stream (the client went away) frees it.
+        let _slot = &slot;
         async move {
             if done {
                 return None;

@@ -101,12 +101,7 @@ async fn accept(state: &AppState, meta: &ClientMeta, req: &AcceptInvitation) -> 
         return Err(ApiError::validation(errors));
     }
     let hash = match password {
-        Some(p) => Some(
-            tokio::task::spawn_blocking(move || hash_password(p.expose()))
-                .await
-                .map_err(|e| ApiError::Internal(e.into()))?
-                .map_err(ApiError::Internal)?,
-        ),
+        Some(p) => Some(state.hashes.run(move || hash_password(p.expose())).await?.map_err(ApiError::Internal)?),
         None => None,
     };
     let identities = match provider {

@@ -302,10 +302,7 @@ async fn complete(state: &AppState, meta: &ClientMeta, token: &str, password: &S
         return Err(ApiError::new(StatusCode::CONFLICT, codes::CANNOT_RESET, "This account is not active; ask an administrator."));
     }
     let password = password.clone();
-    let new_hash = tokio::task::spawn_blocking(move || hash_password(password.expose()))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?
-        .map_err(ApiError::Internal)?;
+    let new_hash = state.hashes.run(move || hash_password(password.expose())).await?.map_err(ApiError::Internal)?;
     let mut tx = state.db.begin().await?;
     let spent = sqlx::query("UPDATE password_resets SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND superseded_at IS NULL")
         .bind(now)

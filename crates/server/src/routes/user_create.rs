@@ -129,10 +129,7 @@ async fn create(state: &AppState, principal: &Principal, meta: &ClientMeta, org:
         return Err(email_taken(&email, &owner));
     }
     let password = new.password.clone();
-    let hash = tokio::task::spawn_blocking(move || hash_password(password.expose()))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?
-        .map_err(ApiError::Internal)?;
+    let hash = state.hashes.run(move || hash_password(password.expose())).await?.map_err(ApiError::Internal)?;
 
     let id = uuid::Uuid::now_v7().to_string();
     let display = format!("{first} {last}");

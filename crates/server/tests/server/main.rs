@@ -18,4 +18,5 @@ mod resets;
 mod sessions;
 mod smtp;
 mod throttle;
+mod transport;
 mod users;
