@@ -13,6 +13,7 @@ pub const AUDIT_ACTIONS: &[(&str, &str, &str)] = &[
     ("session.sign_in_failed", "Sign-in", "Sign-in failed"),
     ("session.mfa_verified", "Sign-in", "MFA verified"),
     ("session.trusted_device_granted", "Sign-in", "Trusted device granted"),
+    ("session.stepped_up", "Sign-in", "Password confirmed"),
     ("session.revoked", "Sessions", "Session revoked"),
     ("session.refresh_token_reused", "Sessions", "Refresh token reused"),
     ("user.force_logout", "Sessions", "Forced logout"),

@@ -22,6 +22,30 @@ pub struct LoginRequest {
     pub trusted_device_token: Option<Secret>,
 }
 
+/// `POST /v1/auth/step-up` body: the signed-in person's password again (and a TOTP code
+/// when enrolled), before a sensitive change to their own account.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct StepUpRequest {
+    /// The account's password.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub password: Secret,
+    /// A TOTP code, when the account has MFA enrolled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp: Option<String>,
+}
+
+/// `POST /v1/auth/step-up` answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct SteppedUp {
+    /// Until when this session may change its own e-mail, MFA and API keys.
+    pub until: chrono::DateTime<chrono::Utc>,
+}
+
 /// `POST /v1/auth/refresh` body.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -3,7 +3,9 @@
 
 use crate::auth::Client;
 use crate::error::Result;
-use gatehouse_api::{ApiKey, CreatedApiKey, ForcedLogout, NewApiKey, LoginAttemptPage, LoginAttemptQuery, Revocation, SessionPage, SessionQuery};
+use gatehouse_api::{
+    ApiKey, CreatedApiKey, ForcedLogout, LoginAttemptPage, LoginAttemptQuery, NewApiKey, Revocation, Secret, SessionPage, SessionQuery, StepUpRequest, SteppedUp,
+};
 use reqwest::Method;
 
 /// An id as one path segment.
@@ -78,6 +80,13 @@ impl Client {
     pub async fn create_api_key(&self, user_id: &str, name: &str) -> Result<CreatedApiKey> {
         let body = NewApiKey { name: name.to_owned() };
         Ok(self.send_authed_with(Method::POST, &format!("v1/users/{}/api-keys", encoded(user_id)), Some(&body), &[]).await?.0)
+    }
+
+    /// `POST /v1/auth/step-up`: confirms the password (and TOTP code) so that, for a few
+    /// minutes, this session may change its own e-mail, reset its own MFA and create keys.
+    pub async fn step_up(&self, password: Secret, totp: Option<String>) -> Result<SteppedUp> {
+        let body = StepUpRequest { password, totp };
+        Ok(self.send_authed_with(Method::POST, "v1/auth/step-up", Some(&body), &[]).await?.0)
     }
 
     /// `POST /v1/api-keys/{id}/suspend` or `…/restore`.

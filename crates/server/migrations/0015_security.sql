@@ -20,3 +20,7 @@ CREATE TABLE sign_in_unlocks (
     at    TEXT NOT NULL
 );
 CREATE INDEX sign_in_unlocks_email_at ON sign_in_unlocks (email, at);
+
+-- When the session last confirmed its password (and TOTP code): sensitive changes to
+-- one's own account need that within the last few minutes.
+ALTER TABLE sessions ADD COLUMN stepped_up_at TEXT;

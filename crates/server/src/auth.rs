@@ -59,6 +59,8 @@ pub struct Principal {
     pub api_key: Option<KeyRef>,
     /// The session must enrol MFA before anything else (SPEC U11).
     pub mfa_pending: bool,
+    /// When the session last confirmed its password (`POST /v1/auth/step-up`).
+    pub stepped_up_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A permission, as a type.
@@ -170,6 +172,7 @@ struct SessionRow {
     revoked_at: Option<chrono::DateTime<chrono::Utc>>,
     status: String,
     mfa_pending: bool,
+    stepped_up_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl FromRequestParts<AppState> for Principal {
@@ -199,7 +202,7 @@ impl FromRequestParts<AppState> for Principal {
         // The session row is read on every request: that is what makes a revocation
         // effective on the revoked session's very next request.
         let row: Option<SessionRow> = sqlx::query_as(
-            "SELECT s.user_id, s.org_id, s.last_active_at, s.revoked_at, u.status, s.mfa_pending
+            "SELECT s.user_id, s.org_id, s.last_active_at, s.revoked_at, u.status, s.mfa_pending, s.stepped_up_at
              FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?",
         )
         .bind(&session_id)
@@ -223,7 +226,15 @@ impl FromRequestParts<AppState> for Principal {
             touch_session(state, &session_id, &row.user_id, now).await?;
         }
         let rank = crate::policy::rank_of(&state.db, &row.user_id).await?;
-        Ok(Self { user_id: row.user_id, org_id: row.org_id, session_id, rank, api_key: None, mfa_pending: row.mfa_pending })
+        Ok(Self {
+            user_id: row.user_id,
+            org_id: row.org_id,
+            session_id,
+            rank,
+            api_key: None,
+            mfa_pending: row.mfa_pending,
+            stepped_up_at: row.stepped_up_at,
+        })
     }
 }
 
@@ -293,7 +304,15 @@ async fn api_key_principal(state: &AppState, token: &str, meta: &crate::routes::
         sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?").bind(now).bind(&row.id).execute(&state.db).await?;
     }
     let rank = crate::policy::rank_of(&state.db, &row.user_id).await?;
-    Ok(Principal { user_id: row.user_id, org_id: row.org_id, session_id: String::new(), rank, api_key: Some(key), mfa_pending: false })
+    Ok(Principal {
+        user_id: row.user_id,
+        org_id: row.org_id,
+        session_id: String::new(),
+        rank,
+        api_key: Some(key),
+        mfa_pending: false,
+        stepped_up_at: None,
+    })
 }
 
 async fn touch_session(state: &AppState, session_id: &str, user_id: &str, now: chrono::DateTime<chrono::Utc>) -> Result<()> {

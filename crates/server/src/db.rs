@@ -9,9 +9,7 @@ use std::time::Duration;
 
 /// Opens (creating if needed) the SQLite database at `path` and applies migrations.
 pub async fn connect(path: &Path) -> anyhow::Result<SqlitePool> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
+    private_files(path)?;
     let options = SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true)
@@ -24,6 +22,35 @@ pub async fn connect(path: &Path) -> anyhow::Result<SqlitePool> {
         SqlitePoolOptions::new().max_connections(8).connect_with(options).await.with_context(|| format!("opening database {}", path.display()))?;
     sqlx::migrate!("./migrations").run(&pool).await.context("applying database migrations")?;
     Ok(pool)
+}
+
+/// The database holds password hashes, sessions and everyone's details: its directory is
+/// created 0700 and the file 0600 before SQLite opens it (SQLite gives the `-wal` and
+/// `-shm` files the database file's mode), and existing files are tightened to 0600.
+fn private_files(path: &Path) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut open = std::fs::OpenOptions::new();
+    open.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+    open.open(path).with_context(|| format!("creating {}", path.display()))?;
+    #[cfg(unix)]
+    for suffix in ["", "-wal", "-shm"] {
+        use std::os::unix::fs::PermissionsExt;
+        let file = PathBuf::from(format!("{}{suffix}", path.display()));
+        if let Ok(meta) = std::fs::metadata(&file)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).with_context(|| format!("restricting {}", file.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// The key that signs access tokens, created on first start and shared by every server
@@ -43,4 +70,32 @@ pub fn default_db_path() -> anyhow::Result<PathBuf> {
     let dirs =
         directories::ProjectDirs::from("dev", "gatehouse", "gatehouse-server").context("no home directory to put the database in; pass --db")?;
     Ok(dirs.data_dir().join("gatehouse.db"))
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mode(p: &std::path::Path) -> u32 {
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[tokio::test]
+    async fn the_database_is_private_to_its_owner() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("new").join("data");
+        let path = dir.join("gatehouse.db");
+        let pool = super::connect(&path).await.unwrap();
+        sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ('o', 'Org', '2026-01-01T00:00:00Z')").execute(&pool).await.unwrap();
+        assert_eq!(mode(&dir), 0o700);
+        for suffix in ["", "-wal", "-shm"] {
+            let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+            assert_eq!(mode(&file), 0o600, "{}", file.display());
+        }
+        pool.close().await;
+        // A database left readable by an older version is tightened at the next start.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        super::connect(&path).await.unwrap().close().await;
+        assert_eq!(mode(&path), 0o600);
+    }
 }

@@ -208,6 +208,7 @@ mod tests {
             rank: Default::default(),
             api_key: None,
             mfa_pending: false,
+            stepped_up_at: None,
         };
         let mut headers = HeaderMap::new();
         headers.insert("idempotency-key", HeaderValue::from_static("k-1"));

@@ -267,6 +267,30 @@ pub fn edit_role(principal: &Principal, before: &[String], after: &[String]) -> 
     }
 }
 
+/// How long a confirmed password lets the session make sensitive changes to its account.
+pub const STEP_UP_WINDOW: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+
+/// The rule's yes to a sensitive change of one's own account.
+pub struct SteppedUp {
+    _private: (),
+}
+
+/// Changing one's own e-mail, resetting one's own MFA and creating a key need the
+/// password (and TOTP code) confirmed within [`STEP_UP_WINDOW`]: a session left open on
+/// an unlocked laptop, or a stolen access token, cannot take the account over.
+pub fn stepped_up(principal: &Principal, now: chrono::DateTime<chrono::Utc>, doing: &str) -> Result<SteppedUp> {
+    let fresh = principal.api_key.is_none() && principal.stepped_up_at.is_some_and(|at| now - at < STEP_UP_WINDOW && at <= now);
+    if fresh {
+        Ok(SteppedUp { _private: () })
+    } else {
+        Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            gatehouse_api::codes::STEP_UP_REQUIRED,
+            format!("To {doing}, confirm your password (and authenticator code) first, then try again."),
+        ))
+    }
+}
+
 /// The rule's yes to minting an API key for user `user_id`.
 pub struct MintKey {
     _private: (),

@@ -3,8 +3,8 @@
 //! sent exactly once, and ends the user's sessions on their next request.
 
 use crate::outbox::sign_in;
-use crate::server::{OWNER, ServerProcess};
-use gatehouse_client::api::{AuditEventQuery, LoginAttemptQuery, LoginResult, OutboxAction, OutboxState, RevokeOutcome, SessionQuery, UserListQuery};
+use crate::server::{OWNER, PASSWORD, ServerProcess};
+use gatehouse_client::api::{AuditEventQuery, LoginAttemptQuery, LoginResult, OutboxAction, OutboxState, RevokeOutcome, Secret, SessionQuery, UserListQuery};
 use gatehouse_client::{Cache, Error};
 
 async fn id_of(cache: &Cache, q: &str) -> String {
@@ -118,6 +118,9 @@ async fn api_keys_are_created_listed_and_suspended() {
     let refused = admin.create_api_key(&member.id, "Not theirs").await.unwrap_err();
     assert_eq!(refused.code(), Some("forbidden"));
     let own = sign_in(&server.url, "member@acme.test").await;
+    // Creating a key needs the password confirmed first.
+    assert_eq!(own.create_api_key(&member.id, "Too soon").await.unwrap_err().code(), Some("step_up_required"));
+    own.step_up(Secret::new(PASSWORD.into()), None).await.unwrap();
     let created = own.create_api_key(&member.id, "Backups").await.unwrap();
     assert!(created.secret.expose().starts_with("ghk_"));
     assert_eq!(format!("{:?}", created.secret), "<redacted>", "the secret never prints");

@@ -96,6 +96,7 @@ pub async fn create_key(
     ApiJson(new): ApiJson<NewApiKey>,
 ) -> Result<(StatusCode, Json<CreatedApiKey>)> {
     policy::mint_key(&principal, &id)?;
+    policy::stepped_up(&principal, state.clock.now(), "create an API key")?;
     let user = policy::act_on::<ManageKeys>(&state.db, &principal, &id).await?.into_user().0;
     let errors = new.field_errors();
     if !errors.is_empty() {

@@ -61,11 +61,11 @@ pub fn describe_device(user_agent: &str) -> String {
 }
 
 #[derive(sqlx::FromRow)]
-struct LoginCandidate {
-    id: String,
-    org_id: String,
-    status: String,
-    password_hash: Option<String>,
+pub(crate) struct LoginCandidate {
+    pub(crate) id: String,
+    pub(crate) org_id: String,
+    pub(crate) status: String,
+    pub(crate) password_hash: Option<String>,
 }
 
 fn validate_login(req: &LoginRequest) -> Result<()> {
@@ -234,7 +234,7 @@ fn new_device_token() -> gatehouse_api::Secret {
 }
 
 /// What the second factor decided for a sign-in whose password was right.
-struct SecondFactor {
+pub(crate) struct SecondFactor {
     /// The organization requires MFA and the account has none: the session may only enrol.
     enrolment_required: bool,
     /// A good code came with `trust_device`: grant a trusted-device token.
@@ -254,7 +254,7 @@ struct MfaState {
 
 /// The TOTP check (SPEC U11, C2): an enrolled account needs a current code, or a trusted
 /// device's token; a refusal comes with its login-attempt reason.
-async fn second_factor(
+pub(crate) async fn second_factor(
     state: &AppState,
     user: &LoginCandidate,
     req: &LoginRequest,
@@ -305,7 +305,7 @@ async fn second_factor(
 
 /// The organization a guess at `email` belongs to: the account's; for an unknown address,
 /// the only organization on a server with one, whose security staff need to see it.
-async fn guess_org(state: &AppState, user: Option<&LoginCandidate>) -> Result<Option<String>> {
+pub(crate) async fn guess_org(state: &AppState, user: Option<&LoginCandidate>) -> Result<Option<String>> {
     Ok(match user {
         Some(u) => Some(u.org_id.clone()),
         None => {
@@ -318,7 +318,7 @@ async fn guess_org(state: &AppState, user: Option<&LoginCandidate>) -> Result<Op
 /// Records a refused sign-in: its login attempt and its `session.sign_in_failed` event,
 /// together. A checked guess settles its reservation; a refusal before any check (locked,
 /// rate limited) writes a row of its own, at most one a minute per address and client.
-async fn record_failure(
+pub(crate) async fn record_failure(
     state: &AppState,
     meta: &ClientMeta,
     email: &str,
@@ -359,7 +359,7 @@ async fn record_failure(
 }
 
 /// Gives a reserved guess its real result.
-async fn settle(tx: &mut Transaction<'_, Sqlite>, reserved: &Reservation, result: &str, reason: Option<&str>) -> Result<()> {
+pub(crate) async fn settle(tx: &mut Transaction<'_, Sqlite>, reserved: &Reservation, result: &str, reason: Option<&str>) -> Result<()> {
     sqlx::query("UPDATE login_attempts SET result = ?, reason = ? WHERE id = ?")
         .bind(result)
         .bind(reason)

@@ -180,6 +180,9 @@ pub async fn reset_mfa(
 
 async fn apply_reset(state: &AppState, principal: &Principal, meta: &ClientMeta, org: &str, id: &str, idem: Option<&Idempotency>) -> Result<Saved> {
     let (current, _) = crate::policy::act_on::<crate::policy::ResetMfa>(&state.db, principal, id).await?.into_user();
+    if current.id == principal.user_id {
+        crate::policy::stepped_up(principal, state.clock.now(), "reset your own MFA")?;
+    }
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let had_secret: bool = sqlx::query_scalar("SELECT totp_secret IS NOT NULL OR totp_pending_secret IS NOT NULL FROM users WHERE id = ?")

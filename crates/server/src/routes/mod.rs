@@ -25,6 +25,7 @@ pub(crate) mod paging;
 pub mod resets;
 pub mod roles;
 pub mod sessions;
+pub mod step_up;
 pub mod user_create;
 pub mod user_edit;
 pub mod users;
@@ -43,6 +44,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::login))
         .routes(routes!(auth::refresh))
         .routes(routes!(auth::logout))
+        .routes(routes!(step_up::step_up))
         .routes(routes!(auth::me))
         .routes(routes!(mfa::start_totp))
         .routes(routes!(mfa::confirm_totp))

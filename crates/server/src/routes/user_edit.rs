@@ -99,6 +99,26 @@ pub(crate) fn may_grant(principal: &Principal, roles: &[&RoleRow]) -> Result<cra
     crate::policy::grant_roles(principal, &grants)
 }
 
+/// The notice sent to the address an account had, when it changes.
+fn email_changed_mail(user: &User, new_email: &str) -> crate::mail::Mail {
+    use crate::mail::html_escape;
+    let text = format!(
+        "Hello {name},\n\nThe e-mail address of your Gatehouse account was changed from {old} to {new_email}.\n\n\
+         If you did not ask for this, tell your administrator at once: whoever controls the new address can reset your password.\n",
+        name = user.display_name,
+        old = user.email,
+    );
+    let html = format!(
+        "<!doctype html><html><body style=\"font-family:sans-serif;line-height:1.5\"><p>Hello {name},</p>\
+         <p>The e-mail address of your Gatehouse account was changed from <b>{old}</b> to <b>{new}</b>.</p>\
+         <p>If you did not ask for this, tell your administrator at once: whoever controls the new address can reset your password.</p></body></html>",
+        name = html_escape(&user.display_name),
+        old = html_escape(&user.email),
+        new = html_escape(new_email),
+    );
+    crate::mail::Mail { kind: "email_changed", to: user.email.clone(), subject: "Your Gatehouse e-mail address was changed".into(), text, html }
+}
+
 /// Edits a user's name, e-mail, roles, departments or custom attributes. Needs `If-Match` with the ETag of the version edited.
 #[utoipa::path(
     patch, path = "/v1/users/{id}", tag = "users",
@@ -130,10 +150,13 @@ pub async fn patch_user(
     let granted = principal.require::<UsersManage>()?;
     let if_match = super::if_match(&headers);
     let fingerprinted = (&if_match, &patch);
-    Idempotency::handle(&state, &principal, &headers, ("PATCH", &format!("/v1/users/{id}")), &fingerprinted, async |idem| {
+    let answer = Idempotency::handle(&state, &principal, &headers, ("PATCH", &format!("/v1/users/{id}")), &fingerprinted, async |idem| {
         apply(&state, &principal, &meta, granted.org_id(), &id, if_match.as_deref(), patch.clone(), idem).await.map(Saved::response)
     })
-    .await
+    .await;
+    // An e-mail change queued a notice to the old address.
+    state.wake_mailer();
+    answer
 }
 
 /// The edit itself; with `idem`, its response is stored in the edit's transaction, and so
@@ -214,6 +237,10 @@ pub(crate) async fn apply(
         return Ok(Saved { user: current, body: response, version });
     }
     let email_lower = email.to_lowercase();
+    let email_changed = !email_lower.eq_ignore_ascii_case(&current.email);
+    if email_changed && id == principal.user_id {
+        crate::policy::stepped_up(principal, state.clock.now(), "change your own e-mail address")?;
+    }
     if let Some(owner) = super::user_create::email_owner(db, org, &email_lower, Some(id)).await? {
         return Err(email_taken(&email, &owner));
     }
@@ -258,13 +285,15 @@ pub(crate) async fn apply(
         }
         Err(e) => return Err(e.into()),
     }
-    if !email_lower.eq_ignore_ascii_case(&current.email) {
+    if email_changed {
         // A reset link sent to the old address must not outlive the address.
         sqlx::query("UPDATE password_resets SET superseded_at = ? WHERE user_id = ? AND used_at IS NULL AND superseded_at IS NULL")
             .bind(now)
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        // The old address hears of it: if the change was not theirs, they know at once.
+        crate::mail::enqueue(&mut tx, org, &email_changed_mail(&current, &email), now).await?;
     }
     if let Some(new) = roles_changed {
         let (before, after) = (role_ids(&current.roles), role_ids(&refs(new)));

@@ -98,6 +98,7 @@ async fn each_action_leaves_exactly_one_event_and_a_failed_change_none() {
     // An API key: created, then used — one event for its first request, none for the
     // next within the hour, one again after it.
     let member = s.login(MEMBER).await;
+    step_up(&s, &member).await;
     let res = leaves!(
         &s,
         ["api_key.created"],
@@ -355,6 +356,7 @@ async fn host_products_post_their_own_namespace_with_an_api_key() {
     let owner = s.login(OWNER).await;
     let member_id = id_of(&s, &owner, MEMBER).await;
     let owner_id = id_of(&s, &owner, OWNER).await;
+    step_up(&s, &owner).await;
     let res = send(&s, &owner, "POST", &format!("/v1/users/{owner_id}/api-keys"), Some(json!({"name": "Agent host"})), &[]).await;
     let key: gatehouse_api::CreatedApiKey = res.json().await.unwrap();
     let secret = key.secret.expose().clone();
@@ -399,6 +401,7 @@ async fn host_products_post_their_own_namespace_with_an_api_key() {
     assert_eq!((p.errors[0].field.as_str(), p.errors[0].code.as_str()), ("details", "reserved"));
     // Posting needs `audit.write`, which a Member's key lacks.
     let member = s.login(MEMBER).await;
+    step_up(&s, &member).await;
     let res = send(&s, &member, "POST", &format!("/v1/users/{member_id}/api-keys"), Some(json!({"name": "No host"})), &[]).await;
     let member_key: gatehouse_api::CreatedApiKey = res.json().await.unwrap();
     let p = problem(post_as(member_key.secret.expose().clone(), json!({"action": "app.x"})).await, StatusCode::FORBIDDEN, "forbidden").await;

@@ -64,6 +64,7 @@ async fn make_target(s: &TestServer, owner: &gatehouse_api::TokenResponse, role:
 
 /// Mints an API key for oneself (with the step-up it needs); returns its id.
 async fn mint_key(s: &TestServer, me: &gatehouse_api::TokenResponse, user_id: &str, name: &str) -> String {
+    step_up(s, me).await;
     let res = send(s, me, "POST", &format!("/v1/users/{user_id}/api-keys"), Some(json!({"name": name})), &[]).await;
     assert_eq!(res.status(), StatusCode::CREATED, "minting a key");
     res.json::<Value>().await.unwrap()["key"]["id"].as_str().unwrap().to_owned()
@@ -214,6 +215,7 @@ async fn nobody_mints_a_key_for_someone_else_and_a_key_mints_none() {
     .await;
     assert!(p.detail.contains("for themselves"), "{}", p.detail);
     // The Admin's own key acts as the Admin: it cannot reach the Owner, nor mint another key.
+    step_up(&s, &admin).await;
     let res = send(&s, &admin, "POST", &format!("/v1/users/{admin_id}/api-keys"), Some(json!({"name": "mine"})), &[]).await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let secret = res.json::<gatehouse_api::CreatedApiKey>().await.unwrap().secret.expose().clone();

@@ -173,3 +173,10 @@ pub async fn send(s: &TestServer, t: &TokenResponse, method: &str, path: &str, b
     }
     req.send().await.unwrap()
 }
+
+/// Confirms the session's password (`POST /v1/auth/step-up`), as sensitive changes to
+/// one's own account need.
+pub async fn step_up(s: &TestServer, t: &TokenResponse) {
+    let res = send(s, t, "POST", "/v1/auth/step-up", Some(json!({"password": PASSWORD})), &[]).await;
+    assert_eq!(res.status(), StatusCode::OK, "step-up");
+}

@@ -17,6 +17,7 @@ mod openapi;
 mod resets;
 mod sessions;
 mod smtp;
+mod step_up;
 mod throttle;
 mod transport;
 mod users;

@@ -77,6 +77,7 @@ const OUTSIDE: &[(&str, &str)] = &[
     ("POST", "/v1/auth/login"),                   // before sign-in
     ("POST", "/v1/auth/refresh"),                 // before sign-in
     ("POST", "/v1/auth/logout"),                  // ends the caller's own session
+    ("POST", "/v1/auth/step-up"),                 // confirms the caller's own password (step_up tests)
     ("POST", "/v1/audit-events"),                 // API keys only, of any user (activity tests)
     ("GET", "/v1/changes/stream"),                // an endless stream; needs users.read like /v1/changes (changes tests)
     ("GET", "/v1/users/{id}/api-keys"),           // one's own: anyone; someone else's: users.manage (sessions tests)

@@ -191,6 +191,7 @@ async fn api_keys_cannot_enrol_mfa() {
     let s = TestServer::new().await;
     let member = s.login(MEMBER).await;
     let id = id_of(&s, &s.login(OWNER).await, MEMBER).await;
+    step_up(&s, &member).await;
     let res = send(&s, &member, "POST", &format!("/v1/users/{id}/api-keys"), Some(json!({"name": "ci"})), &[]).await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let key: Value = res.json().await.unwrap();

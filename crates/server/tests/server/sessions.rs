@@ -325,6 +325,9 @@ async fn api_keys_are_shown_once_stored_hashed_and_suspended_with_their_user() {
     let p = problem(send(&s, &owner, "POST", &path, Some(json!({"name": "Not mine"})), &[]).await, StatusCode::FORBIDDEN, "forbidden").await;
     assert!(p.detail.contains("for themselves"), "{}", p.detail);
     let member = s.login(MEMBER).await;
+    // Not without the password confirmed lately.
+    problem(send(&s, &member, "POST", &path, Some(json!({"name": "Too soon"})), &[]).await, StatusCode::FORBIDDEN, "step_up_required").await;
+    step_up(&s, &member).await;
     let res = send(&s, &member, "POST", &path, Some(json!({"name": "  CI deploys "})), &[]).await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let created: gatehouse_api::CreatedApiKey = res.json().await.unwrap();
@@ -371,6 +374,7 @@ async fn api_keys_are_shown_once_stored_hashed_and_suspended_with_their_user() {
     assert_eq!(actions, ["api_key.created", "api_key.suspended", "api_key.restored"]);
 
     // Bad input, and someone else's keys.
+    step_up(&s, &member).await;
     let p = problem(send(&s, &member, "POST", &path, Some(json!({"name": " "})), &[]).await, StatusCode::BAD_REQUEST, "validation_failed").await;
     assert_eq!(p.errors[0].field, "name");
     problem(post(&s, &owner, "/v1/api-keys/nope/suspend", &[]).await, StatusCode::BAD_REQUEST, "invalid_id").await;
@@ -379,6 +383,7 @@ async fn api_keys_are_shown_once_stored_hashed_and_suspended_with_their_user() {
     let owner_id = id_of(&s, &owner, OWNER).await;
     problem(s.get(&format!("/v1/users/{owner_id}/api-keys"), &member).await, StatusCode::FORBIDDEN, "forbidden").await;
     // Anyone manages their own.
+    step_up(&s, &member).await;
     assert_eq!(
         send(&s, &member, "POST", &format!("/v1/users/{member_id}/api-keys"), Some(json!({"name": "mine"})), &[]).await.status(),
         StatusCode::CREATED
