@@ -40,6 +40,11 @@ pub struct Config {
     pub public_url: String,
     /// How long a password-reset link works.
     pub password_reset_ttl: Duration,
+    /// A session's absolute lifetime from sign-in, however active.
+    pub session_max_age: Duration,
+    /// How long login attempts, ended sessions, spent refresh tokens and dead reset links
+    /// are kept.
+    pub security_retention: Duration,
     /// Password hashes computed at once (each 19 MiB of memory and a core).
     pub hash_concurrency: usize,
     /// Password checks that may wait for a free slot; past them, 503 `server_busy`.
@@ -84,6 +89,8 @@ impl Default for Config {
             password_reset_ttl: Duration::hours(1),
             hash_concurrency: std::thread::available_parallelism().map_or(2, usize::from),
             hash_queue: 32,
+            session_max_age: Duration::days(30),
+            security_retention: Duration::days(90),
         }
     }
 }
@@ -220,6 +227,11 @@ pub fn spawn_maintenance(state: AppState) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(dropped = n, "pruned the change feed"),
                 Err(e) => tracing::warn!(error = %e, "pruning the change feed failed"),
+            }
+            match crate::retention::purge(&state.db, state.clock.now(), state.config.security_retention).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(dropped = n, "purged old login attempts, sessions, refresh tokens and reset links"),
+                Err(e) => tracing::warn!(error = %e, "purging old security records failed"),
             }
             match crate::routes::activity::purge_expired(&state.db, state.clock.now()).await {
                 Ok(0) => {}

@@ -173,6 +173,7 @@ struct SessionRow {
     status: String,
     mfa_pending: bool,
     stepped_up_at: Option<chrono::DateTime<chrono::Utc>>,
+    created_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl FromRequestParts<AppState> for Principal {
@@ -202,7 +203,7 @@ impl FromRequestParts<AppState> for Principal {
         // The session row is read on every request: that is what makes a revocation
         // effective on the revoked session's very next request.
         let row: Option<SessionRow> = sqlx::query_as(
-            "SELECT s.user_id, s.org_id, s.last_active_at, s.revoked_at, u.status, s.mfa_pending, s.stepped_up_at
+            "SELECT s.user_id, s.org_id, s.last_active_at, s.revoked_at, u.status, s.mfa_pending, s.stepped_up_at, s.created_at
              FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?",
         )
         .bind(&session_id)
@@ -214,6 +215,9 @@ impl FromRequestParts<AppState> for Principal {
         }
         if row.status != "active" {
             return Err(ApiError::unauthorized(codes::SESSION_REVOKED, "The account is no longer active."));
+        }
+        if now - row.created_at >= state.config.session_max_age {
+            return Err(ApiError::unauthorized(codes::SESSION_REVOKED, "The session has reached its maximum age; sign in again."));
         }
         if row.mfa_pending && !crate::routes::mfa::ENROLMENT_PATHS.contains(&parts.uri.path()) {
             return Err(ApiError::new(

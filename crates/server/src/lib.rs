@@ -18,6 +18,7 @@ pub mod mail;
 pub mod net;
 pub mod openapi;
 pub mod policy;
+pub mod retention;
 pub mod routes;
 pub mod seed;
 pub mod seed_history;

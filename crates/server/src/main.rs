@@ -66,6 +66,14 @@ enum Command {
         /// How long a password-reset link works, in minutes.
         #[arg(long, env = "GATEHOUSE_PASSWORD_RESET_MINUTES", default_value_t = 60, value_parser = clap::value_parser!(u32).range(5..=10_080))]
         password_reset_minutes: u32,
+        /// A session ends this many days after sign-in, however active (besides the idle end
+        /// of its refresh token).
+        #[arg(long, env = "GATEHOUSE_SESSION_MAX_AGE_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=365))]
+        session_max_age_days: u32,
+        /// How long login attempts, ended sessions, spent refresh tokens and used or expired
+        /// reset links are kept, in days.
+        #[arg(long, env = "GATEHOUSE_SECURITY_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        security_retention_days: u32,
     },
     /// Create an organization in a new database.
     Seed {
@@ -120,6 +128,8 @@ async fn main() -> anyhow::Result<()> {
             dev_mailbox,
             public_url,
             password_reset_minutes,
+            session_max_age_days,
+            security_retention_days,
         } => {
             let smtp = smtp_url.map(|url| gatehouse_server::mail::SmtpRelay { url: url.into() });
             if let Some(relay) = &smtp {
@@ -144,6 +154,8 @@ async fn main() -> anyhow::Result<()> {
                 mail_from,
                 dev_mailbox,
                 password_reset_ttl: chrono::Duration::minutes(i64::from(password_reset_minutes)),
+                session_max_age: chrono::Duration::days(i64::from(session_max_age_days)),
+                security_retention: chrono::Duration::days(i64::from(security_retention_days)),
                 ..Config::default()
             };
             let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;

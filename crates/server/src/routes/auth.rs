@@ -400,6 +400,7 @@ struct RefreshRow {
     revoked_at: Option<DateTime<Utc>>,
     status: String,
     mfa_pending: bool,
+    created_at: DateTime<Utc>,
 }
 
 /// Exchanges a refresh token for a new pair; the old refresh token is spent.
@@ -417,7 +418,7 @@ pub async fn refresh(State(state): State<AppState>, meta: ClientMeta, ApiJson(re
     let hash = hash_token(req.refresh_token.expose());
     let mut tx = state.db.begin().await?;
     let row: Option<RefreshRow> = sqlx::query_as(
-        "SELECT t.session_id, s.user_id, s.org_id, t.expires_at, t.used_at, s.revoked_at, u.status, s.mfa_pending
+        "SELECT t.session_id, s.user_id, s.org_id, t.expires_at, t.used_at, s.revoked_at, u.status, s.mfa_pending, s.created_at
          FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id
          WHERE t.token_hash = ?",
     )
@@ -461,6 +462,9 @@ pub async fn refresh(State(state): State<AppState>, meta: ClientMeta, ApiJson(re
     }
     if row.status != "active" {
         return Err(ApiError::unauthorized(codes::SESSION_REVOKED, "The account is no longer active."));
+    }
+    if now - row.created_at >= state.config.session_max_age {
+        return Err(ApiError::unauthorized(codes::SESSION_REVOKED, "The session has reached its maximum age; sign in again."));
     }
     let spent =
         sqlx::query("UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL").bind(now).bind(&hash).execute(&mut *tx).await?;

@@ -138,6 +138,29 @@ fn validate(patch: &OrganizationPatch) -> Result<()> {
     if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
 }
 
+/// Turning "MFA required" on ends the live sessions of members without MFA: they sign in
+/// again and enrol before anything else. The admin turning it on keeps this session (to
+/// enrol in, or to undo a mistake); their next sign-in enrols too. Returns how many ended.
+async fn end_sessions_without_mfa(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    org: &str,
+    own_session: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<u64> {
+    let ended = sqlx::query(
+        "UPDATE sessions SET revoked_at = ?, revoked_reason = 'mfa_required' \
+         WHERE org_id = ? AND revoked_at IS NULL AND id <> ? AND user_id IN (SELECT id FROM users WHERE org_id = ? AND mfa_enabled = 0)",
+    )
+    .bind(now)
+    .bind(org)
+    .bind(own_session)
+    .bind(org)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(ended)
+}
+
 /// Changes the organization's settings. `If-Match` is optional; a stale one gets 412.
 #[utoipa::path(
     patch, path = "/v1/org", tag = "organization",
@@ -205,6 +228,16 @@ pub async fn patch_org(
         user_agent: &meta.user_agent,
         details: audit::diff(&was, &now_value),
     };
+    let mut details_ended = 0;
+    if after.mfa_required && !before.mfa_required {
+        details_ended = end_sessions_without_mfa(&mut tx, org_id, &principal.session_id, now).await?;
+    }
+    let mut event = event;
+    if details_ended > 0
+        && let serde_json::Value::Object(map) = &mut event.details
+    {
+        map.insert("sessions_ended_without_mfa".into(), details_ended.into());
+    }
     audit::record(&mut tx, event, now).await?;
     tx.commit().await?;
     Ok(super::json_with_etag(StatusCode::OK, after, version + 1))

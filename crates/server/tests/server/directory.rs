@@ -325,7 +325,10 @@ async fn organization_settings_are_checked_and_audited() {
         "precondition_failed",
     )
     .await;
-    problem(send(&s, &member, "PATCH", "/v1/org", Some(json!({"mfa_required": false})), &[]).await, StatusCode::FORBIDDEN, "forbidden").await;
+    // Requiring MFA ended the member's session (they have none); signed in again, they
+    // may enrol and nothing else, and settings are not theirs anyway.
+    problem(send(&s, &member, "PATCH", "/v1/org", Some(json!({"mfa_required": false})), &[]).await, StatusCode::UNAUTHORIZED, "session_revoked")
+        .await;
     let (action, _, details) = events(&s, &org.id).await.pop().unwrap();
     assert_eq!(action, "organization.updated");
     assert_eq!(details["before"], json!({"mfa_required": false, "invitation_expiry_days": 7}));

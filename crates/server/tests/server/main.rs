@@ -11,6 +11,7 @@ mod helpers;
 mod hostile;
 mod invitations;
 mod lifecycle;
+mod lifetime;
 mod matrix;
 mod mfa;
 mod openapi;

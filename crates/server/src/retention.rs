@@ -1,0 +1,28 @@
+//! What security records are kept, and for how long: login attempts, ended sessions (with
+//! their refresh tokens), spent or expired refresh tokens and dead reset links are deleted
+//! once older than the configured retention, hourly. Audit events have their own,
+//! per-organization retention (`routes::activity::purge_expired`).
+
+use crate::error::Result;
+use chrono::{DateTime, Utc};
+use sqlx::SqlitePool;
+
+/// Deletes what is older than `keep` at `now`; returns how many rows went.
+pub async fn purge(db: &SqlitePool, now: DateTime<Utc>, keep: chrono::Duration) -> Result<u64> {
+    let cutoff = now - keep;
+    let mut tx = db.begin().await?;
+    let mut gone = 0;
+    for sql in [
+        "DELETE FROM login_attempts WHERE at < ?1",
+        // A spent token is kept a while for reuse detection; an expired one is dead.
+        "DELETE FROM refresh_tokens WHERE (used_at IS NOT NULL AND used_at < ?1) OR expires_at < ?1",
+        // Their refresh tokens go with them (ON DELETE CASCADE).
+        "DELETE FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at < ?1",
+        "DELETE FROM password_resets WHERE (used_at IS NOT NULL AND used_at < ?1) OR (superseded_at IS NOT NULL AND superseded_at < ?1) OR expires_at < ?1",
+        "DELETE FROM sign_in_unlocks WHERE at < ?1",
+    ] {
+        gone += sqlx::query(sql).bind(cutoff).execute(&mut *tx).await?.rows_affected();
+    }
+    tx.commit().await?;
+    Ok(gone)
+}
