@@ -99,10 +99,17 @@ pub(crate) type Writing<'a> = std::pin::Pin<Box<dyn std::future::Future<Output =
 /// Writes `path` whole or not at all: `write` fills `<path>.part`, renamed to `path` once
 /// it is done; a failure, or `cancel` (which drops `write`, so a download closes its
 /// connection), deletes it. `None` when cancelled.
+///
+/// Both files are created 0600 (an export is the organization's data), and a missing
+/// folder 0700; an existing folder keeps its mode, since the admin chose it.
 pub(crate) async fn write_whole(path: &Path, cancel: &Notify, write: impl for<'a> FnOnce(&'a mut std::io::BufWriter<std::fs::File>) -> Writing<'a>) -> Result<Option<u64>, Error> {
+    use gatehouse_client::private_files;
     let partial = partial_path(path);
     let written = async {
-        let file = std::fs::File::create(&partial).map_err(|e| Error::Invalid(format!("Could not create {}: {e}", partial.display())))?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            private_files::create_dir_if_missing(dir).map_err(|e| Error::Invalid(format!("Could not create {}: {e}", dir.display())))?;
+        }
+        let file = private_files::create_private_file(&partial).map_err(|e| Error::Invalid(format!("Could not create {}: {e}", partial.display())))?;
         let mut out = std::io::BufWriter::new(file);
         let finished = tokio::select! {
             rows = write(&mut out) => Some(rows?),
@@ -243,6 +250,40 @@ mod tests {
         .await;
         assert_eq!(cancelled.unwrap(), None);
         assert!(files().is_empty(), "{:?}", files());
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn an_export_and_its_partial_file_are_0600_in_a_0700_folder() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let root = tempfile::tempdir().unwrap();
+        // GATEHOUSE_EXPORT_DIR may name a folder that does not exist yet.
+        let dir = root.path().join("exports");
+        let path = dir.join("out.csv");
+        let partial = partial_path(&path);
+        let seen = Arc::new(Mutex::new(None));
+        let (seen_there, writing) = (seen.clone(), partial.clone());
+        let done = write_whole(&path, &Notify::new(), move |out| {
+            Box::pin(async move {
+                out.write_all(b"h\r\nrow\r\n").map_err(|e| Error::Invalid(e.to_string()))?;
+                *seen_there.lock().unwrap() = Some(std::fs::metadata(&writing).unwrap().permissions().mode() & 0o777);
+                Ok(1)
+            })
+        })
+        .await;
+        assert_eq!(done.unwrap(), Some(1));
+        assert_eq!(*seen.lock().unwrap(), Some(0o600), "the .part file while it is written");
+        assert_eq!((mode(&dir), mode(&path)), (0o700, 0o600));
+        // A folder that exists keeps its mode (it is the admin's, e.g. Downloads); a stale
+        // world-readable .part of an earlier run is not reused as it was.
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let again = dir.join("again.csv");
+        let partial = partial_path(&again);
+        std::fs::write(&partial, b"stale").unwrap();
+        std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o644)).unwrap();
+        write_whole(&again, &Notify::new(), |out| Box::pin(async move { out.write_all(b"h\r\n").map(|()| 0).map_err(|e| Error::Invalid(e.to_string())) })).await.unwrap();
+        assert_eq!((mode(&dir), mode(&again), std::fs::read(&again).unwrap()), (0o755, 0o600, b"h\r\n".to_vec()));
     }
 
     #[test]

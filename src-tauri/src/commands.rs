@@ -3,6 +3,7 @@
 
 use crate::connections::{self, SavedConnection};
 use crate::error::{IpcError, IpcErrorCode};
+use crate::local_copy;
 use crate::sync::Worker;
 use gatehouse_client::api::{
     ApiKey, BulkRequest, ImportReport, Invitation, InvitationLink, InvitationPage, InvitationStatus, InvitationsCreated, MailMessage, NewInvitations, PasswordResetSent, BulkResponse, CreatedApiKey, Directory, ForcedLogout, NewApiKey, Group, LoginAttemptPage, LoginAttemptQuery, Revocation, SessionPage, SessionQuery, GroupPatch, Me, NewGroup, NewRole, NewUser, Organization, OrganizationPatch,
@@ -141,8 +142,9 @@ fn launch_connection() -> Option<SavedConnection> {
 
 pub async fn sign_in<R: Runtime>(app: &AppHandle<R>, state: &AppState, args: SignInArgs) -> Result<SessionInfo, IpcError> {
     let mut field_errors = Vec::new();
-    if let Err(Error::InvalidServerUrl(msg)) = gatehouse_client::parse_server_url(&args.server_url) {
-        field_errors.push(IpcError::field("server_url", msg));
+    // Malformed, or plain http:// to another computer: both are the server URL's fault.
+    if let Err(e @ (Error::InvalidServerUrl(_) | Error::InsecureUrl(_))) = gatehouse_client::check_server_url(&args.server_url, client_options().allow_insecure_http) {
+        field_errors.push(IpcError::from(e));
     }
     if !args.email.contains('@') {
         field_errors.push(IpcError::field("email", "Enter your e-mail address."));
@@ -174,21 +176,9 @@ pub async fn sign_in<R: Runtime>(app: &AppHandle<R>, state: &AppState, args: Sig
     Ok(info)
 }
 
-/// The cache file of a connection: one per server and account, in the app data dir.
-fn cache_path<R: Runtime>(app: &AppHandle<R>, server_url: &str, email: &str) -> Result<std::path::PathBuf, IpcError> {
-    let dir = app.path().app_data_dir().map_err(|e| IpcError::new(IpcErrorCode::Internal, format!("No app data directory: {e}")))?;
-    let key = gatehouse_client::ConnectionKey::new(server_url, email);
-    let name: String = format!("{}-{}", key.server_url, key.email)
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
-        .take(150)
-        .collect();
-    Ok(dir.join("connections").join(format!("{name}.db")))
-}
-
 /// Opens the connection's cache and starts its sync worker.
 async fn activate<R: Runtime>(app: &AppHandle<R>, client: Client, info: SessionInfo) -> Result<Active, IpcError> {
-    let cache = Cache::open(&cache_path(app, &info.server_url, &info.email)?).await?;
+    let cache = Cache::open(&local_copy::cache_path(app, &info.server_url, &info.email)?).await?;
     // Kept so the app can open on this account offline (nothing secret in it).
     if let Ok(json) = serde_json::to_string(&info) {
         cache.set_meta("session", &json).await?;
@@ -202,6 +192,9 @@ async fn activate<R: Runtime>(app: &AppHandle<R>, client: Client, info: SessionI
 }
 
 async fn end_session(active: Active) {
+    drop(active.worker);
+    // Before another session may open this connection's cache again.
+    local_copy::remove_if_revoked(&active.client, &active.cache).await;
     match active.client.sign_out().await {
         Ok(true) => tracing::info!("signed out"),
         Ok(false) => tracing::warn!("signed out locally; the server could not be told"),
@@ -209,7 +202,9 @@ async fn end_session(active: Active) {
     }
 }
 
-pub async fn sign_out(state: &AppState, discard_pending: bool) -> Result<(), IpcError> {
+/// Signs out; with `remove_copy`, this computer's copy of the organization goes too. Kept
+/// changes (`discard_pending` false) survive the removal and go out at the next sign-in.
+pub async fn sign_out(state: &AppState, discard_pending: bool, remove_copy: bool) -> Result<(), IpcError> {
     if let Some((client, _)) = state.enrolling.lock().await.take() {
         client.sign_out().await?;
     }
@@ -219,9 +214,14 @@ pub async fn sign_out(state: &AppState, discard_pending: bool) -> Result<(), Ipc
         let n = active.cache.discard_all().await?;
         tracing::info!(discarded = n, "queued changes discarded at sign-out");
     }
-    // Kept changes stay in this connection's cache and go out at its next sign-in.
     // Deletes the keyring entry even when the server cannot be told.
-    active.client.sign_out().await?;
+    let signed_out = active.client.sign_out().await;
+    if remove_copy {
+        local_copy::remove(&active.cache, "signed out").await?;
+    } else {
+        local_copy::remove_if_revoked(&active.client, &active.cache).await;
+    }
+    signed_out?;
     Ok(())
 }
 
@@ -264,9 +264,15 @@ pub async fn current_session<R: Runtime>(app: &AppHandle<R>, state: &AppState) -
     };
     let info = match client.me().await {
         Ok(me) => session_info(&client, me),
+        Err(e) if client.session_revoked() => {
+            local_copy::remove_closed(app, &conn.server_url, &conn.email).await;
+            current.last_connection = Some(conn);
+            current.signed_out_reason = Some(IpcError::from(e).message);
+            return Ok(current);
+        }
         // Offline: open on the account as last seen; the worker signs in when it can.
         Err(e @ (Error::Unreachable { .. } | Error::Protocol(_))) => {
-            let cached = Cache::open(&cache_path(app, &conn.server_url, &conn.email)?).await?.meta("session").await?;
+            let cached = Cache::open(&local_copy::cache_path(app, &conn.server_url, &conn.email)?).await?.meta("session").await?;
             match cached.and_then(|json| serde_json::from_str::<SessionInfo>(&json).ok()) {
                 Some(info) => info,
                 None => {

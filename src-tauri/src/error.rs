@@ -11,6 +11,9 @@ use ts_rs::TS;
 pub enum IpcErrorCode {
     /// A field the user typed is invalid; `field` names it.
     InvalidInput,
+    /// The server URL is plain `http://` to another computer (`field` is `server_url`);
+    /// the message says why it is refused and how to allow it.
+    InsecureUrl,
     /// Wrong e-mail or password.
     InvalidCredentials,
     /// The password was right; the account has MFA: ask for the code and sign in again.
@@ -74,6 +77,7 @@ impl From<Error> for IpcError {
         use IpcErrorCode as C;
         match e {
             Error::InvalidServerUrl(msg) => Self::field("server_url", msg),
+            Error::InsecureUrl(msg) => Self { code: C::InsecureUrl, ..Self::field("server_url", msg) },
             Error::Unreachable { .. } => Self::new(C::Unreachable, e.to_string()),
             Error::SessionExpired { reason } => Self::new(C::SessionExpired, reason),
             Error::NotSignedIn => Self::new(C::NotSignedIn, "Sign in to continue."),
@@ -133,6 +137,10 @@ mod tests {
         let e = IpcError::from(unreachable);
         assert_eq!((e.code, e.message.as_str()), (IpcErrorCode::Unreachable, "Cannot reach server at http://h:1: Connection refused"));
         assert_eq!(IpcError::from(Error::InvalidServerUrl("bad".into())).field.as_deref(), Some("server_url"));
+        // Its own code (the form shows the whole explanation), on the server URL field.
+        let insecure = IpcError::from(Error::InsecureUrl("why and how".into()));
+        assert_eq!((insecure.code, insecure.field.as_deref(), insecure.message.as_str()), (IpcErrorCode::InsecureUrl, Some("server_url"), "why and how"));
+        assert_eq!(serde_json::to_value(insecure.code).unwrap(), "insecure_url");
         assert_eq!(IpcError::from(Error::SessionExpired { reason: "why".into() }).code, IpcErrorCode::SessionExpired);
         // Sign-in asks for the code, and shows a wrong one on its field.
         assert_eq!(IpcError::from(problem("mfa_required", vec![])).code, IpcErrorCode::MfaRequired);

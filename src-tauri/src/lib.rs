@@ -11,6 +11,7 @@ mod bindings;
 mod commands;
 mod connections;
 mod error;
+mod local_copy;
 mod sync;
 
 pub use activity::{ActivityExportStatus, ActivitySettings};
@@ -82,8 +83,9 @@ app_commands! {
     /// Signs in to a server; the refresh token goes to the OS keyring.
     sign_in(args: SignInArgs) -> SessionInfo => commands::sign_in(&app, state, args).await;
     /// Signs out: revokes the session on the server and deletes the keyring entry. Queued
-    /// changes are kept for the next sign-in, or dropped with `discard_pending`.
-    sign_out(discard_pending: bool) -> () => commands::sign_out(state, discard_pending).await;
+    /// changes are kept for the next sign-in, or dropped with `discard_pending`;
+    /// `remove_copy` also deletes this computer's copy of the organization (kept changes stay).
+    sign_out(discard_pending: bool, remove_copy: bool) -> () => commands::sign_out(state, discard_pending, remove_copy).await;
     /// The resumed session, if any, and the last connection to prefill sign-in.
     current_session() -> CurrentSession => commands::current_session(&app, state).await;
     /// One page of the organization's users, from the local copy.
@@ -247,13 +249,38 @@ fn init_logging(app: &AppHandle) {
     use tracing_subscriber::fmt::writer::MakeWriterExt;
     let filter = tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tao=warn,wry=warn"));
-    let file = app.path().app_log_dir().ok().and_then(|dir| {
-        std::fs::create_dir_all(&dir).ok()?;
-        std::fs::OpenOptions::new().create(true).append(true).open(dir.join("gatehouse.log")).ok()
-    });
+    let file = app.path().app_log_dir().ok().and_then(|dir| open_log(&dir));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false);
     let _ = match file {
         Some(file) => builder.with_writer(std::io::stderr.and(std::sync::Mutex::new(file))).try_init(),
         None => builder.with_writer(std::io::stderr).try_init(),
     };
+}
+
+/// `gatehouse.log` in `dir`, appended to: 0600 in a 0700 directory (it names the
+/// organization's people and servers). `None` when it cannot be written: then stderr only.
+fn open_log(dir: &std::path::Path) -> Option<std::fs::File> {
+    use gatehouse_client::private_files;
+    private_files::create_private_dir(dir).and_then(|()| private_files::append_private_file(&dir.join("gatehouse.log"))).ok()
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn the_log_is_0600_in_a_0700_directory() {
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("dev.gatehouse.app/logs");
+        drop(super::open_log(&dir).expect("a log file"));
+        assert_eq!((mode(&dir), mode(&dir.join("gatehouse.log"))), (0o700, 0o600));
+        // One of an older version, readable by all, is tightened and appended to.
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::write(dir.join("gatehouse.log"), "old\n").unwrap();
+        std::fs::set_permissions(dir.join("gatehouse.log"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::io::Write::write_all(&mut super::open_log(&dir).unwrap(), b"new\n").unwrap();
+        assert_eq!((mode(&dir), mode(&dir.join("gatehouse.log"))), (0o700, 0o600));
+        assert_eq!(std::fs::read_to_string(dir.join("gatehouse.log")).unwrap(), "old\nnew\n");
+    }
 }

@@ -33,7 +33,7 @@ fn sign_in_asks_for_the_code_and_mfa_required_makes_an_account_enrol_first() {
         app.fill("signin-totp", &totp_code(&secret, 1)?).await?;
         app.click("signin-submit").await?;
         app.wait_visible("users-page").await?;
-        app.click("signout-button").await?;
+        app.sign_out().await?;
 
         // The organization now requires MFA; the manager has none.
         let owner = Api::login(&server_url, OWNER_EMAIL, OWNER_PASSWORD).await?;

@@ -53,7 +53,7 @@ fn a_restarted_app_resumes_the_session_from_the_keyring() {
         let resumed = async {
             again.wait_visible("users-page").await?;
             again.poll("user rows", || async { Ok((!again.rows().await?.is_empty()).then_some(())) }).await?;
-            again.click("signout-button").await?;
+            again.sign_out().await?;
             again.wait_visible("signin-form").await?;
             ensure!(
                 keyring_token(&server_url, OWNER_EMAIL).await?.is_none(),

@@ -1,5 +1,6 @@
 //! The main journey: sign in as the owner, see the users, search, sign out, and check
-//! that the refresh token lived in the keyring only and is gone afterwards.
+//! that the refresh token lived in the keyring only and is gone afterwards, that the
+//! app's files were private, and that signing out removed the local copy.
 
 use crate::keyring_token;
 use anyhow::{Result, ensure};
@@ -26,6 +27,10 @@ fn owner_signs_in_searches_and_signs_out_leaving_no_secret_on_disk() {
             );
 
             app.wait_signed_out().await?;
+            // Earlier tests' connections may have left copies of their own.
+            let data = cfg.home.join(".local/share/dev.gatehouse.app");
+            let copies = data.join("connections");
+            let earlier = files_in(&copies);
             app.submit_signin(&server_url, OWNER_EMAIL, OWNER_PASSWORD)
                 .await?;
             app.wait_visible("users-page").await?;
@@ -79,14 +84,28 @@ fn owner_signs_in_searches_and_signs_out_leaving_no_secret_on_disk() {
                 "the keyring entry is not a refresh token (prefix {REFRESH_TOKEN_PREFIX})"
             );
 
-            // Signing out returns to the form and deletes the keyring entry.
-            app.click("signout-button").await?;
+            // The app's files while signed in: private to the account (issue 18).
+            let ours: Vec<_> = files_in(&copies).into_iter().filter(|f| !earlier.contains(f)).collect();
+            ensure!(
+                ours.iter().any(|f| f.extension().is_some_and(|e| e == "db")),
+                "no local copy of this connection under {} while signed in",
+                copies.display()
+            );
+            check_private(&data)?;
+
+            // Signing out returns to the form and deletes the keyring entry, and (the
+            // dialog's default) this computer's copy of the organization.
+            app.sign_out().await?;
             app.wait_visible("signin-form").await?;
             app.poll("the keyring entry to be deleted", || async {
                 Ok(keyring_token(&server_url, OWNER_EMAIL)
                     .await?
                     .is_none()
                     .then_some(()))
+            })
+            .await?;
+            app.poll("the local copy to be removed", || async {
+                Ok(ours.iter().all(|f| !f.exists()).then_some(()))
             })
             .await?;
 
@@ -117,6 +136,30 @@ fn owner_signs_in_searches_and_signs_out_leaving_no_secret_on_disk() {
             Ok(())
         },
     );
+}
+
+/// The files directly in `dir` (none when it does not exist).
+fn files_in(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|entries| entries.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect())
+        .unwrap_or_default()
+}
+
+/// The app's own files hold the organization's data: 0600 files in 0700 directories
+/// (its data directory, the local copies, the log). The web view's own storage is not ours.
+fn check_private(data: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| -> Result<u32> { Ok(std::fs::metadata(p)?.permissions().mode() & 0o777) };
+    for dir in [data.to_owned(), data.join("connections"), data.join("logs")] {
+        ensure!(mode(&dir)? == 0o700, "{} is {:o}, not 700", dir.display(), mode(&dir)?);
+    }
+    let mut files = files_in(&data.join("connections"));
+    files.push(data.join("connections.json"));
+    files.push(data.join("logs/gatehouse.log"));
+    for file in files {
+        ensure!(mode(&file)? == 0o600, "{} is {:o}, not 600", file.display(), mode(&file)?);
+    }
+    Ok(())
 }
 
 /// Waits until the four count badges show exactly these totals.

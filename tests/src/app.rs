@@ -339,10 +339,19 @@ impl App {
             })
             .await?;
         if page == "users" {
-            self.click("signout-button").await?;
+            self.sign_out().await?;
             self.wait_visible("signin-form").await?;
         }
         Ok(())
+    }
+
+    /// Signs out through the sign-out dialog with what it proposes: this computer's copy
+    /// removed and queued changes (if any) kept. Does not wait for the sign-in form.
+    pub async fn sign_out(&self) -> Result<()> {
+        self.click("signout-button").await?;
+        self.wait_visible("signout-dialog").await?;
+        let confirm = if self.visible("signout-keep").await?.is_some() { "signout-keep" } else { "signout-confirm" };
+        self.click(confirm).await
     }
 
     /// Fills the sign-in form and submits it.

@@ -2,11 +2,13 @@
 
 use crate::error::{Error, Result};
 use crate::keyring_store::{ConnectionKey, TokenStore};
+use crate::server_url::check_server_url;
 use gatehouse_api::{LoginRequest, Me, Problem, RefreshRequest, Secret, TokenResponse, codes};
 use reqwest::{Method, RequestBuilder};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 use url::Url;
@@ -28,6 +30,10 @@ pub struct ClientOptions {
     pub connect_timeout: Duration,
     /// Time allowed for a whole request.
     pub timeout: Duration,
+    /// Lets plain `http://` reach a server on another computer. Off unless
+    /// `GATEHOUSE_ALLOW_INSECURE_HTTP=1` is set ([`crate::ALLOW_INSECURE_HTTP_ENV`]):
+    /// only the person starting the app can turn it on.
+    pub allow_insecure_http: bool,
 }
 
 impl Default for ClientOptions {
@@ -36,6 +42,7 @@ impl Default for ClientOptions {
             user_agent: format!("gatehouse-client/{} ({})", env!("CARGO_PKG_VERSION"), os_name()),
             connect_timeout: Duration::from_secs(5),
             timeout: Duration::from_secs(30),
+            allow_insecure_http: crate::server_url::insecure_http_allowed_by_env(),
         }
     }
 }
@@ -65,6 +72,9 @@ pub struct Client {
     access: Mutex<Option<AccessToken>>,
     /// [`ClientOptions::timeout`], applied per read to streamed answers.
     read_timeout: Duration,
+    /// The server said `session_revoked` (revoked, force logout, account deactivated or
+    /// removed): the app removes this computer's copy of the organization.
+    revoked: AtomicBool,
 }
 
 impl std::fmt::Debug for Client {
@@ -73,40 +83,18 @@ impl std::fmt::Debug for Client {
     }
 }
 
-/// Parses and checks a server URL as typed by a person.
-pub fn parse_server_url(input: &str) -> Result<Url> {
-    let input = input.trim();
-    let invalid = || Error::InvalidServerUrl("Enter a full server address, like https://gatehouse.example.com".into());
-    if input.is_empty() {
-        return Err(Error::InvalidServerUrl("Enter the server address.".into()));
-    }
-    let url = Url::parse(input).map_err(|_| invalid())?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
-        return Err(invalid());
-    }
-    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
-        return Err(Error::InvalidServerUrl("The server address cannot contain credentials, a query or a fragment.".into()));
-    }
-    // A base with a path keeps it: https://example.com/gatehouse/ + v1/users.
-    let mut url = url;
-    if !url.path().ends_with('/') {
-        let path = format!("{}/", url.path());
-        url.set_path(&path);
-    }
-    Ok(url)
-}
-
 impl Client {
     fn new(server_url: &str, email: &str, store: Arc<dyn TokenStore>, options: &ClientOptions) -> Result<Self> {
-        let base = parse_server_url(server_url)?;
+        let base = check_server_url(server_url, options.allow_insecure_http)?;
         let http = reqwest::Client::builder()
             .user_agent(options.user_agent.clone())
+            .redirect(crate::server_url::redirect_policy(options.allow_insecure_http))
             .connect_timeout(options.connect_timeout)
             .timeout(options.timeout)
             .build()
             .map_err(|e| Error::Protocol(e.to_string()))?;
         let key = ConnectionKey::new(base.as_str(), email);
-        Ok(Self { base, http, key, store, access: Mutex::new(None), read_timeout: options.timeout })
+        Ok(Self { base, http, key, store, access: Mutex::new(None), read_timeout: options.timeout, revoked: AtomicBool::new(false) })
     }
 
     /// Signs in with e-mail and password, and the current TOTP code when the account has
@@ -163,6 +151,13 @@ impl Client {
     /// The connection this client is signed in to.
     pub fn key(&self) -> &ConnectionKey {
         &self.key
+    }
+
+    /// Whether the server ended this session on purpose (`session_revoked`: a revocation,
+    /// a force logout, the account deactivated or removed), as opposed to it expiring.
+    /// Stays true once seen: later requests only say "not signed in".
+    pub fn session_revoked(&self) -> bool {
+        self.revoked.load(Ordering::Acquire)
     }
 
     /// Signs out: revokes the session on the server, then deletes the stored refresh token
@@ -336,6 +331,9 @@ impl Client {
     /// Deletes the stored refresh token of an ended session (the caller clears the cached
     /// access token, possibly under the lock it already holds).
     async fn forget_session(&self, problem: &Problem) -> Error {
+        if problem.code == codes::SESSION_REVOKED {
+            self.revoked.store(true, Ordering::Release);
+        }
         if let Err(e) = self.delete_stored().await {
             return e;
         }
@@ -410,18 +408,4 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
 /// Keyring calls block on D-Bus: keep them off the async workers.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f).await.map_err(|e| Error::Keyring(e.to_string()))?
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn server_urls_are_checked_and_normalised() {
-        assert_eq!(parse_server_url("http://127.0.0.1:8080").unwrap().as_str(), "http://127.0.0.1:8080/");
-        assert_eq!(parse_server_url(" https://gh.example/base ").unwrap().as_str(), "https://gh.example/base/");
-        for bad in ["", "gatehouse.example.com", "ftp://x", "http://", "https://u:p@x", "http://x/?a=b", "not a url"] {
-            assert!(matches!(parse_server_url(bad), Err(Error::InvalidServerUrl(_))), "{bad:?}");
-        }
-    }
 }

@@ -11,14 +11,19 @@ use gatehouse_api::{
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool, Transaction};
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use crate::search::{Index, Query};
 
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
-        Self::Cache(e.to_string())
+        match e {
+            // Pools close only when the copy is removed (`Cache::remove`): at sign-out, or
+            // because the server revoked the session. Either way the session is over here.
+            sqlx::Error::PoolClosed => Self::NotSignedIn,
+            e => Self::Cache(e.to_string()),
+        }
     }
 }
 
@@ -35,7 +40,7 @@ pub struct Cache {
     /// commit (synchronous=NORMAL): a page lost to a power cut takes the cursor that moved
     /// with it, so the next sync fetches it again. Everything else, the outbox first,
     /// goes through `db`, which waits (FULL).
-    feed: SqlitePool,
+    pub(crate) feed: SqlitePool,
     /// What lists and search read (see search.rs).
     index: Arc<tokio::sync::Mutex<Index>>,
     /// Whether the index has been built once. Until then lists are answered from SQLite
@@ -44,13 +49,25 @@ pub struct Cache {
     index_built: Arc<AtomicBool>,
     /// Whether that background build has been started.
     index_building: Arc<AtomicBool>,
+    /// The database file (its `-wal` and `-shm` files sit beside it).
+    pub(crate) path: Arc<PathBuf>,
+    /// Held while the copy is being removed; says what a finished removal left.
+    pub(crate) removal: Arc<tokio::sync::Mutex<Option<crate::local_copy::Removal>>>,
 }
 
 impl Cache {
-    /// Opens (creating) the cache file at `path`.
+    /// Opens (creating) the cache file at `path`: 0600, in a directory made (or tightened
+    /// to) 0700, since it holds the organization's directory.
     pub async fn open(path: &Path) -> Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| Error::Cache(format!("creating {}: {e}", dir.display())))?;
+            crate::private_files::create_private_dir(dir).map_err(|e| Error::Cache(format!("creating {}: {e}", dir.display())))?;
+        }
+        // Created before SQLite opens it (an empty file is a new database): SQLite's unix
+        // VFS gives the -wal, -shm and -journal files it creates the database file's mode.
+        // Those of an older version are tightened too.
+        crate::private_files::ensure_private_file(path).map_err(|e| Error::Cache(format!("creating {}: {e}", path.display())))?;
+        for companion in crate::local_copy::companions(path) {
+            crate::private_files::tighten_if_present(&companion).map_err(|e| Error::Cache(format!("securing {}: {e}", companion.display())))?;
         }
         let options = SqliteConnectOptions::new()
             .filename(path)
@@ -62,7 +79,15 @@ impl Cache {
         let db = SqlitePoolOptions::new().max_connections(4).connect_with(options.clone()).await?;
         sqlx::migrate!("./migrations").run(&db).await.map_err(|e| Error::Cache(e.to_string()))?;
         let feed = SqlitePoolOptions::new().max_connections(1).connect_with(options.synchronous(SqliteSynchronous::Normal)).await?;
-        Ok(Self { db, feed, index: Arc::default(), index_built: Arc::default(), index_building: Arc::default() })
+        Ok(Self {
+            db,
+            feed,
+            index: Arc::default(),
+            index_built: Arc::default(),
+            index_building: Arc::default(),
+            path: Arc::new(path.to_owned()),
+            removal: Arc::default(),
+        })
     }
 
     /// The feed cursor the cache is at, if it has synced at all.

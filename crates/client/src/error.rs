@@ -11,6 +11,11 @@ pub enum Error {
     /// The server URL is not a usable http(s) URL.
     #[error("{0}")]
     InvalidServerUrl(String),
+    /// The server URL is plain `http://` to another computer (or the server redirected
+    /// there), and `ClientOptions::allow_insecure_http` is off; the message says how to
+    /// allow it.
+    #[error("{0}")]
+    InsecureUrl(String),
     /// The server could not be reached (DNS, refused, TLS, timeout).
     #[error("Cannot reach server at {url}: {reason}")]
     Unreachable {
@@ -65,6 +70,15 @@ impl Error {
     }
 
     pub(crate) fn from_transport(url: &url::Url, e: &reqwest::Error) -> Self {
+        if e.is_redirect() {
+            let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+            while let Some(cause) = source {
+                if let Some(refused) = cause.downcast_ref::<crate::server_url::InsecureRedirect>() {
+                    return Self::InsecureUrl(refused.to_string());
+                }
+                source = cause.source();
+            }
+        }
         let reason = if e.is_timeout() {
             "the request timed out".to_owned()
         } else if e.is_connect() {

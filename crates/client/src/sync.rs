@@ -47,7 +47,23 @@ impl Client {
     /// Brings `cache` up to date with the feed: from its cursor, or from the start on the
     /// first sync; an expired cursor empties the cache and syncs everything again. Each
     /// page is applied in one transaction, so an interrupted sync resumes where it stopped.
+    ///
+    /// When the server has revoked the session (seen by this sync or by any earlier
+    /// request of this client), the sync removes `cache` ([`crate::Cache::remove`]: queued
+    /// changes stay) before it returns the error: a computer shut out of the organization
+    /// does not keep its directory.
     pub async fn sync(&self, cache: &crate::Cache, progress: impl Fn(SyncProgress)) -> Result<SyncOutcome> {
+        let synced = self.sync_feed(cache, progress).await;
+        if synced.is_err() && self.session_revoked() {
+            match cache.remove().await {
+                Ok(removal) => tracing::info!(?removal, "session revoked: this computer's copy removed"),
+                Err(e) => tracing::warn!(error = %e, "session revoked, but the local copy could not be removed"),
+            }
+        }
+        synced
+    }
+
+    async fn sync_feed(&self, cache: &crate::Cache, progress: impl Fn(SyncProgress)) -> Result<SyncOutcome> {
         let mut resynced = false;
         let mut applied = 0u64;
         let mut cursor = cache.cursor().await?.unwrap_or_else(|| "0".to_owned());

@@ -664,7 +664,7 @@ field: string | null,
  */
 fields: Array<IpcFieldError>, };
 
-export type IpcErrorCode = "invalid_input" | "invalid_credentials" | "mfa_required" | "unreachable" | "session_expired" | "not_signed_in" | "forbidden" | "invalid" | "not_found" | "keyring_unavailable" | "server_error" | "internal";
+export type IpcErrorCode = "invalid_input" | "insecure_url" | "invalid_credentials" | "mfa_required" | "unreachable" | "session_expired" | "not_signed_in" | "forbidden" | "invalid" | "not_found" | "keyring_unavailable" | "server_error" | "internal";
 
 export type IpcFieldError = { 
 /**
@@ -1481,8 +1481,8 @@ export type UserStatus = "pending" | "active" | "deactivated";
 export const commands = {
   /** Signs in to a server; the refresh token goes to the OS keyring. */
   signIn: (args: SignInArgs) => invoke<SessionInfo>("sign_in", { args }),
-  /** Signs out: revokes the session on the server and deletes the keyring entry. Queued changes are kept for the next sign-in, or dropped with `discard_pending`. */
-  signOut: (discardPending: boolean) => invoke<null>("sign_out", { discardPending }),
+  /** Signs out: revokes the session on the server and deletes the keyring entry. Queued changes are kept for the next sign-in, or dropped with `discard_pending`; `remove_copy` also deletes this computer's copy of the organization (kept changes stay). */
+  signOut: (discardPending: boolean, removeCopy: boolean) => invoke<null>("sign_out", { discardPending, removeCopy }),
   /** The resumed session, if any, and the last connection to prefill sign-in. */
   currentSession: () => invoke<CurrentSession>("current_session"),
   /** One page of the organization's users, from the local copy. */

@@ -8,6 +8,8 @@ mod fault;
 mod invitations;
 mod flows;
 mod keyring;
+#[cfg(unix)]
+mod local_copy;
 mod mfa;
 mod outbox;
 mod server;

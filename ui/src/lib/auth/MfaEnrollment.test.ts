@@ -151,7 +151,7 @@ describe('MFA enrolment required by the organization', () => {
     await userEvent.setup().click(screen.getByTestId('mfa-signout'));
     expect(await screen.findByTestId('signin-form')).toBeInTheDocument();
     expect(screen.getByTestId('signin-email')).toHaveValue(SESSION.email);
-    expect(callsOf(calls, 'sign_out').map((c) => c.args)).toEqual([{ discardPending: false }]);
+    expect(callsOf(calls, 'sign_out').map((c) => c.args)).toEqual([{ discardPending: false, removeCopy: false }]);
   });
 
   it('when the session ended meanwhile, goes to sign-in and says why', async () => {

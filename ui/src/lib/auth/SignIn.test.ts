@@ -1,4 +1,4 @@
-import { render, screen, waitFor } from '@testing-library/svelte';
+import { cleanup, render, screen, waitFor } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import App from '../../App.svelte';
@@ -109,6 +109,30 @@ describe('sign-in', () => {
 
     expect(await screen.findByTestId('signin-email-error')).toHaveTextContent('No account uses this e-mail');
     expect(screen.queryByTestId('signin-error')).not.toBeInTheDocument();
+  });
+
+  it('shows why a plain http:// server elsewhere is refused, and how to allow it, on the server URL', async () => {
+    const why =
+      "http://10.0.0.5 is not encrypted: your password and your organization's data would cross the network readable by " +
+      "anyone on it. Use the server's https:// address. Plain http:// is allowed only to this computer (localhost), " +
+      'unless the app is started with GATEHOUSE_ALLOW_INSECURE_HTTP=1 on a network you trust.';
+    // With the field Rust names, and without one: the address is at fault either way.
+    for (const field of ['server_url', null]) {
+      const calls = await startSignedOut(signedOut(), () => {
+        throw ipcError('insecure_url', why, field);
+      });
+      const user = await fill('http://10.0.0.5:8080', 'owner@acme.test', 'pw');
+      await user.click(screen.getByTestId('signin-submit'));
+
+      expect(await screen.findByTestId('signin-server-url-error')).toHaveTextContent(why);
+      const url = screen.getByTestId('signin-server-url');
+      expect(url).toHaveAttribute('aria-invalid', 'true');
+      expect(url).toHaveAccessibleDescription(expect.stringContaining('GATEHOUSE_ALLOW_INSECURE_HTTP=1'));
+      expect(url).toHaveFocus();
+      expect(screen.queryByTestId('signin-error')).not.toBeInTheDocument();
+      expect(callsOf(calls, 'sign_in')).toHaveLength(1);
+      cleanup();
+    }
   });
 
   it('disables the button and says "Signing in…" while pending', async () => {

@@ -16,6 +16,13 @@ export function formErrorMessage(error: IpcError): string {
   }
 }
 
+/** The sign-in field an error belongs to. A refused plain-http address is the server
+ * URL's fault even when Rust names no field: its explanation is shown there. */
+function fieldOf(error: IpcError): SignInField | null {
+  if (error.code === 'insecure_url') return 'server_url';
+  return isSignInField(error.field) ? error.field : null;
+}
+
 export class SignInForm {
   serverUrl = $state('');
   errors = $state<FieldErrors>({});
@@ -70,13 +77,14 @@ export class SignInForm {
       return await this.#backend.signIn(args);
     } catch (reason) {
       const error = reason as IpcError;
+      const field = fieldOf(error);
       if (error.code === 'mfa_required') {
         this.totpAsked = true;
         this.totpHint = error.message;
-      } else if (isSignInField(error.field)) {
+      } else if (field) {
         // A wrong code: its field must be there to carry the message.
-        if (error.field === 'totp') this.totpAsked = true;
-        this.errors = { [error.field]: error.message };
+        if (field === 'totp') this.totpAsked = true;
+        this.errors = { [field]: error.message };
       } else {
         this.formError = formErrorMessage(error);
       }
@@ -102,7 +110,8 @@ export class SignInForm {
       this.resetNotice = `If ${args.email} has an account, a link to choose a new password is on its way. Check your e-mail.`;
     } catch (reason) {
       const error = reason as IpcError;
-      if (isSignInField(error.field)) this.errors = { [error.field]: error.message };
+      const field = fieldOf(error);
+      if (field) this.errors = { [field]: error.message };
       else this.formError = formErrorMessage(error);
     } finally {
       this.pending = false;

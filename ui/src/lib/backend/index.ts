@@ -60,8 +60,9 @@ export type { IpcError, IpcErrorCode };
 export interface Backend {
   currentSession(): Promise<CurrentSession>;
   signIn(args: SignInArgs): Promise<SessionInfo>;
-  /** Signs out; queued changes stay for the next sign-in unless `discardPending`. */
-  signOut(discardPending?: boolean): Promise<void>;
+  /** Signs out; queued changes stay for the next sign-in unless `discardPending`. With
+   * `removeCopy`, this computer's copy of the organization is deleted too (kept changes stay). */
+  signOut(discardPending?: boolean, removeCopy?: boolean): Promise<void>;
   listUsers(query: UserListQuery): Promise<CachedUserPage>;
   syncStatus(): Promise<SyncStatus>;
   syncNow(): Promise<void>;
@@ -152,20 +153,24 @@ export interface Backend {
   setActivityWindow(days: number): Promise<ActivitySettings>;
 }
 
-const CODES: readonly IpcErrorCode[] = [
-  'invalid_input',
-  'invalid_credentials',
-  'mfa_required',
-  'unreachable',
-  'session_expired',
-  'not_signed_in',
-  'forbidden',
-  'invalid',
-  'not_found',
-  'keyring_unavailable',
-  'server_error',
-  'internal',
-];
+// A record, not a list, so that a code added in Rust (and so in the bindings) fails the
+// type check here until it is listed.
+const KNOWN_CODES: Record<IpcErrorCode, true> = {
+  invalid_input: true,
+  insecure_url: true,
+  invalid_credentials: true,
+  mfa_required: true,
+  unreachable: true,
+  session_expired: true,
+  not_signed_in: true,
+  forbidden: true,
+  invalid: true,
+  not_found: true,
+  keyring_unavailable: true,
+  server_error: true,
+  internal: true,
+};
+const CODES = Object.keys(KNOWN_CODES) as readonly IpcErrorCode[];
 
 export function isIpcError(value: unknown): value is IpcError {
   if (typeof value !== 'object' || value === null) return false;
@@ -247,8 +252,8 @@ export function compactActivityQuery(query: AuditEventQuery): AuditEventQuery {
 export const tauriBackend: Backend = {
   currentSession: () => call(() => commands.currentSession()),
   signIn: (args) => call(() => commands.signIn(args)),
-  signOut: async (discardPending = false) => {
-    await call(() => commands.signOut(discardPending));
+  signOut: async (discardPending = false, removeCopy = false) => {
+    await call(() => commands.signOut(discardPending, removeCopy));
   },
   listUsers: (query) => call(() => commands.listUsers(compactQuery(query))),
   syncStatus: () => call(() => commands.syncStatus()),

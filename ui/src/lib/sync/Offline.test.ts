@@ -126,10 +126,11 @@ describe('users page, offline-tolerant', () => {
     const { calls, onSignedOut } = renderWith(() => syncStatus({ pending: 1 }));
     await waitFor(() => expect(screen.getByTestId('outbox-count').textContent).toBe('1'));
     await user.click(screen.getByTestId('signout-button'));
-    expect(await screen.findByTestId('signout-pending-dialog')).toBeTruthy();
+    expect(await screen.findByTestId('signout-pending')).toHaveTextContent('1 change is not saved on the server yet');
     expect(callsOf(calls, 'sign_out')).toHaveLength(0);
     await user.click(screen.getByTestId('signout-keep'));
     await waitFor(() => expect(onSignedOut).toHaveBeenCalled());
-    expect(callsOf(calls, 'sign_out')[0].args).toEqual({ discardPending: false });
+    // The copy goes (the default), the kept change stays: Rust keeps the outbox.
+    expect(callsOf(calls, 'sign_out')[0].args).toEqual({ discardPending: false, removeCopy: true });
   });
 });

@@ -276,10 +276,12 @@ describe('session flow', () => {
     render(App);
     await waitFor(() => expect(rows()).toHaveLength(1));
 
-    await userEvent.setup().click(screen.getByTestId('signout-button'));
+    const user = userEvent.setup();
+    await user.click(screen.getByTestId('signout-button'));
+    await user.click(await screen.findByTestId('signout-confirm'));
 
     expect(await screen.findByTestId('signin-form')).toBeInTheDocument();
-    expect(callsOf(calls, 'sign_out')).toHaveLength(1);
+    expect(callsOf(calls, 'sign_out').map((c) => c.args)).toEqual([{ discardPending: false, removeCopy: true }]);
     expect(screen.queryByTestId('users-page')).not.toBeInTheDocument();
     expect(screen.queryByTestId('signin-notice')).not.toBeInTheDocument();
     expect(screen.getByTestId('signin-email')).toHaveValue(SESSION.email);
@@ -297,7 +299,9 @@ describe('session flow', () => {
     render(App);
     await waitFor(() => expect(rows()).toHaveLength(1));
 
-    await userEvent.setup().click(screen.getByTestId('signout-button'));
+    const user = userEvent.setup();
+    await user.click(screen.getByTestId('signout-button'));
+    await user.click(await screen.findByTestId('signout-confirm'));
 
     expect(await screen.findByTestId('signout-error')).toHaveTextContent('The system keyring is locked');
     expect(screen.getByTestId('users-page')).toBeInTheDocument();
