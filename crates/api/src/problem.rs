@@ -190,6 +190,9 @@ pub mod codes {
     pub const API_KEY_REQUIRED: &str = "api_key_required";
     /// The server is checking too many passwords at once; retry after `Retry-After`.
     pub const SERVER_BUSY: &str = "server_busy";
+    /// The address cannot be used in this organization (it belongs elsewhere on this
+    /// server; which, or whether, is not said).
+    pub const EMAIL_UNAVAILABLE: &str = "email_unavailable";
     /// The request took longer than the server allows and was stopped.
     pub const REQUEST_TIMEOUT: &str = "request_timeout";
     /// The session has as many change streams open as it may.

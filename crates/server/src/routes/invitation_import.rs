@@ -160,11 +160,11 @@ async fn validate(db: &SqlitePool, principal: &Principal, org: &str, raw: Vec<Ra
             // An open invitation has a pending user too: it is named as the invitation.
             if invited.get(lower).is_some_and(|o| o == org) {
                 errors.push(err("email", codes::ALREADY_INVITED, format!("{} already has a pending invitation.", r.email)));
-            } else if let Some(owner_org) = members.get(lower) {
-                let who = if owner_org == org { "a member of this organization" } else { "used by another account" };
-                errors.push(err("email", codes::EMAIL_TAKEN, format!("{} is already {who}.", r.email)));
-            } else if invited.contains_key(lower) {
-                errors.push(err("email", codes::ALREADY_INVITED, format!("{} already has a pending invitation.", r.email)));
+            } else if members.get(lower).is_some_and(|o| o == org) {
+                errors.push(err("email", codes::EMAIL_TAKEN, format!("{} is already a member of this organization.", r.email)));
+            } else if members.contains_key(lower) || invited.contains_key(lower) {
+                // Elsewhere on this server: the same words as create and invite say.
+                errors.push(err("email", codes::EMAIL_UNAVAILABLE, super::user_create::email_unavailable(&r.email).problem().detail));
             }
         }
         let mut row_roles: Vec<RoleRow> = Vec::new();

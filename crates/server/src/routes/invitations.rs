@@ -161,10 +161,9 @@ async fn address_problem(db: &SqlitePool, org: &str, emails: &[String]) -> Resul
                 format!("{email} already has an invitation."),
             )));
         }
-        if taken.members.contains_key(lower)
-            && let Some(owner) = super::user_create::email_owner(db, org, lower, None).await?
-        {
-            return Ok(Some(email_taken(email, &owner)));
+        if taken.invited.contains_key(lower) || taken.members.contains_key(lower) {
+            let refusal = super::user_create::email_refusal(db, org, email, None).await?;
+            return Ok(Some(refusal.unwrap_or_else(|| super::user_create::email_unavailable(email))));
         }
     }
     Ok(None)

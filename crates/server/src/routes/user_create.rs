@@ -30,16 +30,23 @@ struct Fingerprint<'a> {
     departments: &'a [String],
 }
 
-/// The name to put in "already used by …": the user when they are in the caller's
-/// organization, nobody in particular otherwise (another organization's members are not
-/// disclosed).
-pub(crate) async fn email_owner(db: &SqlitePool, org: &str, email_lower: &str, except: Option<&str>) -> Result<Option<String>> {
+/// Why `email` cannot be used, if it cannot: `email_taken` naming the user when they are
+/// in the caller's organization, the generic [`email_unavailable`] when they are not
+/// (another organization's members are not disclosed).
+pub(crate) async fn email_refusal(db: &SqlitePool, org: &str, email: &str, except: Option<&str>) -> Result<Option<ApiError>> {
     let row: Option<(String, String)> = sqlx::query_as("SELECT org_id, display_name FROM users WHERE email_lower = ? AND id IS NOT ?")
-        .bind(email_lower)
+        .bind(email.to_lowercase())
         .bind(except)
         .fetch_optional(db)
         .await?;
-    Ok(row.map(|(owner_org, name)| if owner_org == org { name } else { "another account".to_owned() }))
+    Ok(row.map(|(owner_org, name)| if owner_org == org { email_taken(email, &name) } else { email_unavailable(email) }))
+}
+
+/// The one refusal for an address taken in another organization: the same words in
+/// create, edit, invite and the CSV check, naming nobody and no organization.
+pub(crate) fn email_unavailable(email: &str) -> ApiError {
+    let message = format!("{email} cannot be used in this organization; use another address.");
+    ApiError::field_conflict(codes::EMAIL_UNAVAILABLE, "email", message.clone(), message)
 }
 
 fn validate(new: &NewUser) -> Result<()> {
@@ -125,8 +132,8 @@ async fn create(state: &AppState, principal: &Principal, meta: &ClientMeta, org:
     let _grant = may_grant(principal, &roles.iter().collect::<Vec<_>>())?;
     let (first, last, email) = (new.first_name.trim().to_owned(), new.last_name.trim().to_owned(), new.email.trim().to_owned());
     let email_lower = email.to_lowercase();
-    if let Some(owner) = email_owner(db, org, &email_lower, None).await? {
-        return Err(email_taken(&email, &owner));
+    if let Some(refusal) = email_refusal(db, org, &email, None).await? {
+        return Err(refusal);
     }
     let password = new.password.clone();
     let hash = state.hashes.run(move || hash_password(password.expose())).await?.map_err(ApiError::Internal)?;
@@ -158,8 +165,7 @@ async fn create(state: &AppState, principal: &Principal, meta: &ClientMeta, org:
         // Someone took the address between the check and the insert.
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
             drop(tx);
-            let owner = email_owner(db, org, &email_lower, None).await?.unwrap_or_else(|| "another account".into());
-            return Err(email_taken(&email, &owner));
+            return Err(email_refusal(db, org, &email, None).await?.unwrap_or_else(|| email_taken(&email, "another user")));
         }
         Err(e) => return Err(e.into()),
     }

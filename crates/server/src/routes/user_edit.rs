@@ -241,8 +241,8 @@ pub(crate) async fn apply(
     if email_changed && id == principal.user_id {
         crate::policy::stepped_up(principal, state.clock.now(), "change your own e-mail address")?;
     }
-    if let Some(owner) = super::user_create::email_owner(db, org, &email_lower, Some(id)).await? {
-        return Err(email_taken(&email, &owner));
+    if let Some(refusal) = super::user_create::email_refusal(db, org, &email, Some(id)).await? {
+        return Err(refusal);
     }
     let display = format!("{first} {last}");
     let now = state.clock.now();

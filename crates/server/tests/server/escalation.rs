@@ -237,3 +237,45 @@ async fn nobody_mints_a_key_for_someone_else_and_a_key_mints_none() {
     assert_eq!(details["via_api_key"]["created_by"], admin_id.as_str());
     assert_eq!(details["via_api_key"]["name"], "mine");
 }
+
+/// Another organization's accounts are not revealed: an address taken there gets the same
+/// generic refusal in create, invite and the CSV check, naming nobody.
+#[tokio::test]
+async fn another_organizations_addresses_get_one_generic_refusal() {
+    let s = TestServer::new().await;
+    let now = s.clock_now();
+    sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ('org-2', 'Globex', ?)").bind(now).execute(&s.state.db).await.unwrap();
+    sqlx::query(
+        "INSERT INTO users (id, org_id, email, email_lower, first_name, last_name, display_name, sort_name, search_text, status, created_at, updated_at) \
+         VALUES ('0192f4c1-0000-7000-8000-000000000001', 'org-2', 'hank@globex.test', 'hank@globex.test', 'Hank', 'Scorpio', 'Hank Scorpio', 'hank scorpio', 'hank scorpio hank@globex.test', 'active', ?, ?)",
+    )
+    .bind(now)
+    .bind(now)
+    .execute(&s.state.db)
+    .await
+    .unwrap();
+    let owner = s.login(OWNER).await;
+    let expected = "Hank@Globex.test cannot be used in this organization; use another address.";
+    let body = json!({"first_name": "H", "last_name": "S", "email": "Hank@Globex.test", "password": PASSWORD});
+    let p = problem(send(&s, &owner, "POST", "/v1/users", Some(body), &[]).await, StatusCode::CONFLICT, "email_unavailable").await;
+    assert_eq!(p.detail, expected);
+    let p = problem(
+        send(&s, &owner, "POST", "/v1/invitations", Some(json!({"emails": ["Hank@Globex.test"]})), &[]).await,
+        StatusCode::CONFLICT,
+        "email_unavailable",
+    )
+    .await;
+    assert_eq!(p.detail, expected);
+    let res = s
+        .http
+        .post(s.at("/v1/invitations/import?dry_run=true"))
+        .bearer_auth(owner.access_token.expose())
+        .header("content-type", "text/csv")
+        .body("email,role,department\nHank@Globex.test,member,\n")
+        .send()
+        .await
+        .unwrap();
+    let report = res.text().await.unwrap();
+    assert!(report.contains("\"email_unavailable\"") && report.contains(expected), "{report}");
+    assert!(!report.contains("Hank Scorpio") && !report.contains("Globex\""), "{report}");
+}
