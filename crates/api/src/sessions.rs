@@ -106,6 +106,10 @@ pub struct ForcedLogout {
     pub sessions_revoked: u32,
     /// Trusted-device grants this request withdrew.
     pub trusted_devices_revoked: u32,
+    /// API keys this request suspended (`?suspend_api_keys=true`).
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub api_keys_suspended: Option<u32>,
     /// The server's time of the revocation: every request of the user's sessions from
     /// then on is refused.
     pub confirmed_at: DateTime<Utc>,

@@ -402,7 +402,7 @@ impl Cache {
             .await?;
         row.map(|(at, n)| {
             let confirmed_at = chrono::DateTime::parse_from_rfc3339(&at).map_err(|e| Error::Cache(format!("a stored confirmation time: {e}")))?.to_utc();
-            Ok(ForcedLogout { user_id: user_id.to_owned(), sessions_revoked: u32::try_from(n).unwrap_or(0), trusted_devices_revoked: 0, confirmed_at })
+            Ok(ForcedLogout { user_id: user_id.to_owned(), sessions_revoked: u32::try_from(n).unwrap_or(0), trusted_devices_revoked: 0, api_keys_suspended: None, confirmed_at })
         })
         .transpose()
     }

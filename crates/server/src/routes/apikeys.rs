@@ -259,6 +259,18 @@ pub async fn restore_key(
     set_suspended(&state, &principal, meta, &id, false).await
 }
 
+/// A force logout with `suspend_api_keys` suspends the user's working keys as an
+/// administrator would by hand (restored by an administrator); returns how many.
+pub(crate) async fn suspend_all(tx: &mut Transaction<'_, Sqlite>, user_id: &str, by: &str, now: DateTime<Utc>) -> Result<u64> {
+    Ok(sqlx::query("UPDATE api_keys SET suspended_at = ?, suspended_reason = 'admin', suspended_by = ? WHERE user_id = ? AND suspended_at IS NULL")
+        .bind(now)
+        .bind(by)
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected())
+}
+
 /// Deactivation suspends the user's working keys; returns how many.
 pub(crate) async fn suspend_for_deactivation(tx: &mut Transaction<'_, Sqlite>, user_id: &str, now: DateTime<Utc>) -> Result<u64> {
     Ok(sqlx::query("UPDATE api_keys SET suspended_at = ?, suspended_reason = 'user_deactivated' WHERE user_id = ? AND suspended_at IS NULL")

@@ -275,6 +275,7 @@ pub async fn revoke_session(
     params(
         ("id" = String, Path, description = "User id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first answer"),
+        ("suspend_api_keys" = Option<bool>, Query, description = "Also suspend the user's working API keys (a lost laptop, a departure); needs `users.manage` too"),
     ),
     security(("bearer" = [])),
     responses(
@@ -290,14 +291,20 @@ pub async fn force_logout(
     principal: Principal,
     meta: ClientMeta,
     ApiPath(id): ApiPath<String>,
+    query: crate::extract::QueryPairs,
     headers: HeaderMap,
 ) -> Result<Response> {
     let granted = principal.require::<SessionsRevoke>()?;
     paging::check_id("user", &id)?;
+    let suspend_keys = match query.get("suspend_api_keys") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(ApiError::field("suspend_api_keys", "invalid", "`suspend_api_keys` is `true` or `false`.")),
+    };
     let org = granted.org_id().to_owned();
     let path = format!("/v1/users/{id}/logout");
-    Idempotency::handle(&state, &principal, &headers, ("POST", &path), &(), async |idem| {
-        logout_user(&state, &principal, &meta, &org, &id, idem).await.map(json_response)
+    Idempotency::handle(&state, &principal, &headers, ("POST", &path), &suspend_keys, async |idem| {
+        logout_user(&state, &principal, &meta, &org, &id, suspend_keys, idem).await.map(json_response)
     })
     .await
 }
@@ -314,12 +321,18 @@ pub(crate) async fn logout_user(
     meta: &ClientMeta,
     org: &str,
     id: &str,
+    suspend_keys: bool,
     idem: Option<&Idempotency>,
 ) -> Result<(ForcedLogout, Vec<u8>)> {
     let user = policy::act_on::<policy::ForceLogout>(&state.db, principal, id).await?.into_user().0;
+    if suspend_keys {
+        // The keys are credentials too: suspending them asks the same rule as by hand.
+        policy::act_on::<policy::ManageKeys>(&state.db, principal, id).await?;
+    }
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let (sessions, trusted) = end_all(&mut tx, id, "forced_logout", now).await?;
+    let keys = if suspend_keys { Some(super::apikeys::suspend_all(&mut tx, id, &principal.user_id, now).await?) } else { None };
     audit::record(
         &mut tx,
         Event {
@@ -335,6 +348,7 @@ pub(crate) async fn logout_user(
                 "target": { "name": user.display_name, "email": user.email },
                 "sessions_revoked": sessions,
                 "trusted_devices_revoked": trusted,
+                "api_keys_suspended": keys,
             }),
         },
         now,
@@ -344,6 +358,7 @@ pub(crate) async fn logout_user(
         user_id: id.to_owned(),
         sessions_revoked: u32::try_from(sessions).unwrap_or(u32::MAX),
         trusted_devices_revoked: u32::try_from(trusted).unwrap_or(u32::MAX),
+        api_keys_suspended: keys.map(|k| u32::try_from(k).unwrap_or(u32::MAX)),
         confirmed_at: now,
     };
     let body = serde_json::to_vec(&done).map_err(|e| ApiError::Internal(e.into()))?;

@@ -389,3 +389,35 @@ async fn api_keys_are_shown_once_stored_hashed_and_suspended_with_their_user() {
         StatusCode::CREATED
     );
 }
+
+#[tokio::test]
+async fn a_force_logout_can_suspend_the_users_keys_too() {
+    let s = TestServer::new().await;
+    let owner = s.login(OWNER).await;
+    let member = s.login(MEMBER).await;
+    let member_id = id_of(&s, &owner, MEMBER).await;
+    step_up(&s, &member).await;
+    let res = send(&s, &member, "POST", &format!("/v1/users/{member_id}/api-keys"), Some(json!({"name": "laptop script"})), &[]).await;
+    let secret = res.json::<gatehouse_api::CreatedApiKey>().await.unwrap().secret.expose().clone();
+    problem(
+        post(&s, &owner, &format!("/v1/users/{member_id}/logout?suspend_api_keys=maybe"), &[]).await,
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
+    // Without the option the key keeps working.
+    let done: gatehouse_api::ForcedLogout = post(&s, &owner, &format!("/v1/users/{member_id}/logout"), &[]).await.json().await.unwrap();
+    assert_eq!(done.api_keys_suspended, None);
+    assert_eq!(s.get_with("/v1/me", &secret).await.status(), StatusCode::OK);
+    // With the option (a Manager reaches the Member's keys), the key is refused from its
+    // next request.
+    let manager = s.login("manager@acme.test").await;
+    let done: gatehouse_api::ForcedLogout =
+        post(&s, &manager, &format!("/v1/users/{member_id}/logout?suspend_api_keys=true"), &[]).await.json().await.unwrap();
+    assert_eq!(done.api_keys_suspended, Some(1));
+    problem(s.get_with("/v1/me", &secret).await, StatusCode::UNAUTHORIZED, "api_key_suspended").await;
+    // The member cannot restore what was suspended over them.
+    let member = s.login(MEMBER).await;
+    let keys: Vec<gatehouse_api::ApiKey> = s.get(&format!("/v1/users/{member_id}/api-keys"), &member).await.json().await.unwrap();
+    problem(post(&s, &member, &format!("/v1/api-keys/{}/restore", keys[0].id), &[]).await, StatusCode::FORBIDDEN, "forbidden").await;
+}
