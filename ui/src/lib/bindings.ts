@@ -385,6 +385,10 @@ sessions_revoked: number,
  */
 trusted_devices_revoked: number, 
 /**
+ * API keys this request suspended (`?suspend_api_keys=true`).
+ */
+api_keys_suspended?: number, 
+/**
  * The server's time of the revocation: every request of the user's sessions from
  * then on is refused.
  */
