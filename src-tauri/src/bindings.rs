@@ -211,6 +211,15 @@ mod tests {
     }
 
     #[test]
+    fn a_session_cached_by_an_older_version_still_opens_offline() {
+        // Written before `mfa_enabled` and `owner` existed: read as neither, and the server
+        // still decides (it asks for the code; it refuses what only an Owner may do).
+        let old = r#"{"server_url":"http://x","email":"a@b.c","user_id":"u","display_name":"A","organization":{"id":"o","name":"O"},"permissions":[]}"#;
+        let info: crate::SessionInfo = serde_json::from_str(old).unwrap();
+        assert!(!info.mfa_enabled && !info.owner && !info.mfa_enrollment_required);
+    }
+
+    #[test]
     fn camel_case_names() {
         assert_eq!(camel_case("current_session"), "currentSession");
         assert_eq!(camel_case("query"), "query");

@@ -52,6 +52,14 @@ pub struct SessionInfo {
     /// enrolment until it is done.
     #[serde(default)]
     pub mfa_enrollment_required: bool,
+    /// The account has an authenticator: confirming the password asks for its code too.
+    /// (A session cached by an older version reads as without, and the server asks.)
+    #[serde(default)]
+    pub mfa_enabled: bool,
+    /// The account holds the Owner role, which outranks an Admin with the same
+    /// permissions: the UI mirrors the server's rule with it.
+    #[serde(default)]
+    pub owner: bool,
 }
 
 /// A new TOTP secret to put in an authenticator app (shown once, never stored here).
@@ -109,6 +117,9 @@ pub struct AppState {
 /// The permission to read the activity log.
 const AUDIT_READ: &str = "audit.read";
 
+/// The key of the built-in role that outranks every other (the server's `policy::OWNER_ROLE`).
+const OWNER_ROLE: &str = "owner";
+
 fn client_options() -> ClientOptions {
     ClientOptions {
         user_agent: format!("gatehouse-desktop/{} ({})", env!("CARGO_PKG_VERSION"), gatehouse_client::os_name()),
@@ -123,6 +134,8 @@ fn token_store() -> Result<Arc<dyn TokenStore>, IpcError> {
 
 fn session_info(client: &Client, me: Me) -> SessionInfo {
     SessionInfo {
+        mfa_enabled: me.user.mfa_enabled,
+        owner: me.user.roles.iter().any(|r| r.key == OWNER_ROLE),
         server_url: client.key().server_url.clone(),
         email: me.user.email,
         user_id: me.user.id,
@@ -653,7 +666,7 @@ pub async fn confirm_mfa_enrollment<R: Runtime>(app: &AppHandle<R>, state: &AppS
         if info.mfa_enrollment_required {
             client.confirm_totp(&code).await?;
         }
-        let info = SessionInfo { mfa_enrollment_required: false, ..info.clone() };
+        let info = SessionInfo { mfa_enrollment_required: false, mfa_enabled: true, ..info.clone() };
         let Some((client, _)) = enrolling.take() else { return Err(not_signed_in()) };
         return match activate(app, client, info.clone()).await {
             Ok(active) => {
@@ -673,8 +686,11 @@ pub async fn confirm_mfa_enrollment<R: Runtime>(app: &AppHandle<R>, state: &AppS
     }
     drop(enrolling);
     with_client(state, |client| async move { client.confirm_totp(&code).await }).await?;
-    match state.active.lock().await.as_ref() {
-        Some(active) => Ok(active.info.clone()),
+    match state.active.lock().await.as_mut() {
+        Some(active) => {
+            active.info.mfa_enabled = true;
+            Ok(active.info.clone())
+        }
         None => Err(not_signed_in()),
     }
 }

@@ -26,6 +26,9 @@ pub enum IpcErrorCode {
     NotSignedIn,
     /// The account may not do this.
     Forbidden,
+    /// The server wants the signed-in person's password (and TOTP code) confirmed first:
+    /// the UI asks for it (`step_up`) and tries once more.
+    StepUpRequired,
     /// The request cannot be done as asked (an empty edit, …); the message says why.
     Invalid,
     /// The thing asked for is not there (a user not synced, a change already sent).
@@ -99,6 +102,7 @@ impl From<Error> for IpcError {
                     None => Self::new(C::InvalidInput, p.detail),
                 },
                 codes::FORBIDDEN | codes::ACCOUNT_DISABLED | codes::MFA_ENROLLMENT_REQUIRED => Self::new(C::Forbidden, p.detail),
+                codes::STEP_UP_REQUIRED => Self::new(C::StepUpRequired, p.detail),
                 _ => Self::new(C::ServerError, p.detail),
             },
         }
@@ -146,6 +150,11 @@ mod tests {
         assert_eq!(IpcError::from(problem("mfa_required", vec![])).code, IpcErrorCode::MfaRequired);
         let wrong = IpcError::from(problem("mfa_failed", vec![]));
         assert_eq!((wrong.code, wrong.field.as_deref()), (IpcErrorCode::InvalidInput, Some("totp")));
+        // Its own code, so the UI asks for the password and retries; the message says what for.
+        let step_up = IpcError::from(problem("step_up_required", vec![]));
+        assert_eq!((step_up.code, step_up.message.as_str()), (IpcErrorCode::StepUpRequired, "detail"));
+        assert_eq!(serde_json::to_value(step_up.code).unwrap(), "step_up_required");
+        assert_eq!(IpcError::from(problem("forbidden", vec![])).code, IpcErrorCode::Forbidden);
     }
 
     #[test]

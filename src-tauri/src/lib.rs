@@ -6,6 +6,7 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+mod account;
 mod activity;
 mod bindings;
 mod commands;
@@ -23,7 +24,7 @@ pub use error::{IpcError, IpcErrorCode};
 
 use gatehouse_client::api::{
     AuditEventQuery, Histogram, HistogramBucket, ApiKey, BulkRequest, ImportReport, Invitation, InvitationLink, InvitationPage, InvitationStatus, InvitationsCreated, MailMessage, NewInvitations, PasswordResetSent, BulkResponse, CreatedApiKey, Directory, Group, LoginAttemptPage, LoginAttemptQuery, NewGroup, NewRole, NewUser, Organization, OrganizationPatch, OutboxAction, OutboxEntry,
-    Resolution, Revocation, Role, RolePatch, SessionPage, SessionQuery, SyncStatus, User, UserListQuery, UserPatch,
+    Resolution, Revocation, Role, RolePatch, Secret, SessionPage, SessionQuery, SignInUnlocked, SteppedUp, SyncStatus, User, UserListQuery, UserPatch,
 };
 use tauri::{AppHandle, Manager, State};
 
@@ -102,6 +103,10 @@ app_commands! {
     settle_change(seq: u32, resolution: Resolution) -> () => commands::settle_change(state, seq, resolution).await;
     /// Drops a queued change.
     discard_change(seq: u32) -> () => commands::discard_change(state, seq).await;
+    /// Sends a queued change now (a refused one is put back first); null once the server
+    /// confirmed it, else the change as it waits. A refusal rejects with the server's code
+    /// and the change stays in the queue, refused.
+    send_change(seq: u32) -> Option<OutboxEntry> => account::send_change(state, seq).await;
     /// Roles and departments from the local copy (readable offline).
     directory() -> Directory => commands::directory(state).await;
     /// Queues a deactivation, reactivation or removal: shown at once, sent when online.
@@ -153,6 +158,11 @@ app_commands! {
     reset_password(user_id: String) -> PasswordResetSent => commands::reset_password(state, user_id).await;
     /// Resets a user's MFA: they enrol again; their trusted devices are withdrawn.
     reset_mfa(user_id: String) -> User => commands::reset_mfa(state, user_id).await;
+    /// Confirms the signed-in account's password (and TOTP code when enrolled): for a few
+    /// minutes it may change its own e-mail, reset its own MFA and create API keys.
+    step_up(password: Secret, totp: Option<String>) -> SteppedUp => account::step_up(state, password, totp).await;
+    /// Lifts the sign-in lock of a user's address: earlier failed sign-ins stop counting.
+    unlock_sign_in(user_id: String) -> SignInUnlocked => account::unlock_sign_in(state, user_id).await;
     /// Invitations from the local copy (readable offline), newest first, with counts.
     list_invitations(status: Option<InvitationStatus>, q: Option<String>) -> InvitationPage => commands::list_invitations(state, status, q).await;
     /// Invites one or many addresses (online); each gets an e-mail and takes a seat.

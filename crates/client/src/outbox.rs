@@ -43,7 +43,7 @@ pub fn backoff_ms(attempts: u32) -> i64 {
 }
 
 /// What one replay did.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct ReplayOutcome {
     /// Entries the server confirmed.
     pub confirmed: u32,
@@ -55,6 +55,9 @@ pub struct ReplayOutcome {
     pub retry_at: Option<i64>,
     /// Why they wait.
     pub last_error: Option<String>,
+    /// The server's answer to the last entry it refused, code included: what sends one
+    /// entry on the admin's click shows, and acts on (`step_up_required`).
+    pub refusal: Option<Box<Problem>>,
 }
 
 #[derive(sqlx::FromRow, Debug, Clone)]
@@ -775,7 +778,10 @@ impl Client {
                 Stale::AlreadyApplied => out.confirmed += 1,
                 Stale::Rebase => {}
                 Stale::Conflict => out.conflicts += 1,
-                Stale::Refused => out.failed += 1,
+                Stale::Refused => {
+                    out.failed += 1;
+                    out.refusal = Some(p);
+                }
             },
             Err(Error::Api(p)) if transient(&p) => {
                 out.retry_at = Some(cache.postpone(&row, &p.detail).await?);
@@ -785,6 +791,7 @@ impl Client {
             Err(Error::Api(p)) => {
                 cache.fail(&row, &p).await?;
                 out.failed += 1;
+                out.refusal = Some(p);
             }
             Err(e @ (Error::Unreachable { .. } | Error::Protocol(_))) => {
                 let why = e.to_string();

@@ -1,10 +1,12 @@
-//! Sessions, force logout and login attempts (SPEC S1–S4). These are read live from the
-//! server, not synced: a session list from an hour ago is no help to someone revoking one.
+//! Sessions, force logout, login attempts and sign-in unlocks (SPEC S1–S4). These are read
+//! live from the server, not synced: a session list from an hour ago is no help to someone
+//! revoking one.
 
 use crate::auth::Client;
 use crate::error::Result;
 use gatehouse_api::{
-    ApiKey, CreatedApiKey, ForcedLogout, LoginAttemptPage, LoginAttemptQuery, NewApiKey, Revocation, Secret, SessionPage, SessionQuery, StepUpRequest, SteppedUp,
+    ApiKey, CreatedApiKey, ForcedLogout, LoginAttemptPage, LoginAttemptQuery, NewApiKey, Revocation, Secret, SessionPage, SessionQuery, SignInUnlocked, StepUpRequest,
+    SteppedUp,
 };
 use reqwest::Method;
 
@@ -98,6 +100,12 @@ impl Client {
     /// One page of `GET /v1/login-attempts`, newest first.
     pub async fn login_attempts(&self, query: &LoginAttemptQuery) -> Result<LoginAttemptPage> {
         self.get(&format!("v1/login-attempts{}", attempt_query(query))).await
+    }
+
+    /// `POST /v1/users/{id}/unlock`: lifts the sign-in lock of the user's address, so the
+    /// failed sign-ins before it no longer count. Harmless when it was not locked.
+    pub async fn unlock_sign_in(&self, user_id: &str) -> Result<SignInUnlocked> {
+        Ok(self.send_authed_with(Method::POST, &format!("v1/users/{}/unlock", encoded(user_id)), None::<&()>, &[]).await?.0)
     }
 }
 

@@ -668,7 +668,7 @@ field: string | null,
  */
 fields: Array<IpcFieldError>, };
 
-export type IpcErrorCode = "invalid_input" | "insecure_url" | "invalid_credentials" | "mfa_required" | "unreachable" | "session_expired" | "not_signed_in" | "forbidden" | "invalid" | "not_found" | "keyring_unavailable" | "server_error" | "internal";
+export type IpcErrorCode = "invalid_input" | "insecure_url" | "invalid_credentials" | "mfa_required" | "unreachable" | "session_expired" | "not_signed_in" | "forbidden" | "step_up_required" | "invalid" | "not_found" | "keyring_unavailable" | "server_error" | "internal";
 
 export type IpcFieldError = { 
 /**
@@ -1218,7 +1218,17 @@ permissions: Array<string>,
  * The organization requires MFA and the account has none: the app shows only the
  * enrolment until it is done.
  */
-mfa_enrollment_required: boolean, };
+mfa_enrollment_required: boolean, 
+/**
+ * The account has an authenticator: confirming the password asks for its code too.
+ * (A session cached by an older version reads as without, and the server asks.)
+ */
+mfa_enabled: boolean, 
+/**
+ * The account holds the Owner role, which outranks an Admin with the same
+ * permissions: the UI mirrors the server's rule with it.
+ */
+owner: boolean, };
 
 export type SessionPage = { 
 /**
@@ -1265,6 +1275,26 @@ password: string,
  * The current TOTP code, when the account has MFA (asked for after `mfa_required`).
  */
 totp?: string, };
+
+export type SignInUnlocked = { 
+/**
+ * The user.
+ */
+user_id: string, 
+/**
+ * The address whose lock was lifted.
+ */
+email: string, 
+/**
+ * The server's time of the unlock: guesses before it no longer count.
+ */
+unlocked_at: string, };
+
+export type SteppedUp = { 
+/**
+ * Until when this session may change its own e-mail, MFA and API keys.
+ */
+until: string, };
 
 export type SyncStatus = { 
 /**
@@ -1503,6 +1533,8 @@ export const commands = {
   settleChange: (seq: number, resolution: Resolution) => invoke<null>("settle_change", { seq, resolution }),
   /** Drops a queued change. */
   discardChange: (seq: number) => invoke<null>("discard_change", { seq }),
+  /** Sends a queued change now (a refused one is put back first); null once the server confirmed it, else the change as it waits. A refusal rejects with the server's code and the change stays in the queue, refused. */
+  sendChange: (seq: number) => invoke<OutboxEntry | null>("send_change", { seq }),
   /** Roles and departments from the local copy (readable offline). */
   directory: () => invoke<Directory>("directory"),
   /** Queues a deactivation, reactivation or removal: shown at once, sent when online. */
@@ -1553,6 +1585,10 @@ export const commands = {
   resetPassword: (userId: string) => invoke<PasswordResetSent>("reset_password", { userId }),
   /** Resets a user's MFA: they enrol again; their trusted devices are withdrawn. */
   resetMfa: (userId: string) => invoke<User>("reset_mfa", { userId }),
+  /** Confirms the signed-in account's password (and TOTP code when enrolled): for a few minutes it may change its own e-mail, reset its own MFA and create API keys. */
+  stepUp: (password: string, totp: string | null) => invoke<SteppedUp>("step_up", { password, totp }),
+  /** Lifts the sign-in lock of a user's address: earlier failed sign-ins stop counting. */
+  unlockSignIn: (userId: string) => invoke<SignInUnlocked>("unlock_sign_in", { userId }),
   /** Invitations from the local copy (readable offline), newest first, with counts. */
   listInvitations: (status: InvitationStatus | null, q: string | null) => invoke<InvitationPage>("list_invitations", { status, q }),
   /** Invites one or many addresses (online); each gets an e-mail and takes a seat. */

@@ -29,6 +29,8 @@ export const SESSION: SessionInfo = {
   organization: { id: 'org-1', name: 'Acme' },
   permissions: ['users.read', 'users.manage'],
   mfa_enrollment_required: false,
+  mfa_enabled: false,
+  owner: false,
 };
 
 export function signedOut(overrides: Partial<CurrentSession> = {}): CurrentSession {

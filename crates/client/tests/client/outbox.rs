@@ -166,6 +166,28 @@ async fn a_refused_edit_keeps_the_servers_message_and_can_be_edited_and_retried(
 }
 
 #[tokio::test]
+async fn an_own_e_mail_change_refused_for_a_step_up_is_kept_and_goes_out_once_confirmed() {
+    let (_server, client, cache, _dir) = setup().await;
+    let me = find(&cache, OWNER).await;
+    let entry = cache.enqueue_user_edit(&me.id, &UserPatch { email: Some("alex@acme.test".into()), ..Default::default() }).await.unwrap();
+    // Sent at once, the refusal comes back with its code, and the change stays, refused.
+    let outcome = client.send_entry(&cache, entry.seq).await.unwrap();
+    assert_eq!(outcome.failed, 1);
+    assert_eq!(outcome.refusal.as_ref().map(|p| p.code.as_str()), Some("step_up_required"));
+    let kept = cache.entry(entry.seq).await.unwrap();
+    assert_eq!(kept.state, OutboxState::Failed);
+    assert!(kept.last_error.as_deref().unwrap_or_default().contains("confirm your password"), "{:?}", kept.last_error);
+    assert_eq!(client.get_user(&me.id).await.unwrap().email, OWNER);
+
+    client.step_up(Secret::new(PASSWORD.into()), None).await.unwrap();
+    cache.settle(entry.seq, &Resolution::ReapplyMine).await.unwrap();
+    let outcome = client.send_entry(&cache, entry.seq).await.unwrap();
+    assert_eq!((outcome.confirmed, outcome.refusal), (1, None));
+    assert_eq!(client.get_user(&me.id).await.unwrap().email, "alex@acme.test");
+    assert!(cache.outbox().await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn while_the_server_is_down_edits_wait_with_backoff_and_go_out_when_it_is_back() {
     let (mut server, client, cache, _dir) = setup().await;
     let casey = find(&cache, "casey").await;

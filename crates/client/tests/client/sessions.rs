@@ -132,3 +132,37 @@ async fn api_keys_are_created_listed_and_suspended() {
     let bad = own.create_api_key(&member.id, "").await.unwrap_err();
     assert_eq!(bad.code(), Some("validation_failed"));
 }
+
+#[tokio::test]
+async fn five_wrong_passwords_lock_an_account_until_the_owner_unlocks_it() {
+    let server = ServerProcess::start(&[]);
+    let owner = sign_in(&server.url, OWNER).await;
+    let member = owner.list_users(&UserListQuery { q: Some("member@acme.test".into()), ..Default::default() }).await.unwrap().items.remove(0);
+    let try_sign_in = |password: &'static str| {
+        let url = server.url.clone();
+        async move {
+            let store = std::sync::Arc::new(gatehouse_client::MemoryTokenStore::default());
+            gatehouse_client::Client::sign_in(&url, "member@acme.test", Secret::new(password.into()), None, store, &gatehouse_client::ClientOptions::default()).await
+        }
+    };
+    for _ in 0..5 {
+        assert_eq!(try_sign_in("not the password").await.unwrap_err().code(), Some("invalid_credentials"));
+    }
+    // Locked: even the right password is refused now.
+    assert_eq!(try_sign_in(PASSWORD).await.unwrap_err().code(), Some("account_locked"));
+
+    // Someone without users.manage cannot lift it.
+    let support = sign_in(&server.url, "support@acme.test").await;
+    assert_eq!(support.unlock_sign_in(&member.id).await.unwrap_err().code(), Some("forbidden"));
+    assert_eq!(try_sign_in(PASSWORD).await.unwrap_err().code(), Some("account_locked"));
+
+    let before = chrono::Utc::now() - chrono::TimeDelta::seconds(5);
+    let unlocked = owner.unlock_sign_in(&member.id).await.unwrap();
+    assert_eq!((unlocked.user_id.as_str(), unlocked.email.as_str()), (member.id.as_str(), "member@acme.test"));
+    assert!(unlocked.unlocked_at > before, "the server's time of the unlock");
+    let (_, me) = try_sign_in(PASSWORD).await.expect("signs in once unlocked");
+    assert_eq!(me.user.id, member.id);
+    // Recorded, with who did it.
+    let audited = AuditEventQuery { action: Some("user.sign_in_unlocked".into()), user_id: Some(member.id.clone()), ..Default::default() };
+    assert_eq!(owner.audit_events(&audited).await.unwrap().items.len(), 1);
+}

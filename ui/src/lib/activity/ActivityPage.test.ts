@@ -124,11 +124,11 @@ describe('activity log filters', () => {
     await user.click(screen.getByTestId('action-area-invitations'));
     await waitFor(() => expect(lastQuery(calls).action).toBe('invitation.*'));
 
-    // Sign-in is five session.* actions, but Sessions holds more of them: named one by one.
+    // Sign-in is six session.* actions, but Sessions holds more of them: named one by one.
     await user.click(screen.getByTestId('action-area-sign-in'));
     await waitFor(() =>
       expect(lastQuery(calls).action).toBe(
-        'session.signed_in,session.signed_out,session.sign_in_failed,session.mfa_verified,session.trusted_device_granted,invitation.*',
+        'session.signed_in,session.signed_out,session.sign_in_failed,session.mfa_verified,session.trusted_device_granted,session.stepped_up,invitation.*',
       ),
     );
     // With Sessions too, every session.* action is chosen.
@@ -139,7 +139,7 @@ describe('activity log filters', () => {
     await user.click(screen.getByTestId('action-app.*'));
     await waitFor(() => expect(lastQuery(calls).action).toContain('app.*'));
     expect(lastQuery(calls).action).toBe(
-      'session.signed_in,session.signed_out,session.sign_in_failed,session.mfa_verified,session.trusted_device_granted,session.refresh_token_reused,user.force_logout,invitation.*,app.*',
+      'session.signed_in,session.signed_out,session.sign_in_failed,session.mfa_verified,session.trusted_device_granted,session.stepped_up,session.refresh_token_reused,user.force_logout,invitation.*,app.*',
     );
     expect(screen.getByTestId('action-area-sessions')).toHaveProperty('indeterminate', true);
 
@@ -148,7 +148,7 @@ describe('activity log filters', () => {
     expect(screen.queryByTestId('activity-action-popover')).toBeNull();
     expect(button).toHaveFocus();
     expect(button).toHaveAttribute('aria-expanded', 'false');
-    expect(screen.getByTestId('activity-chip-actions')).toHaveTextContent('Actions: 13 actions');
+    expect(screen.getByTestId('activity-chip-actions')).toHaveTextContent('Actions: 14 actions');
 
     await user.click(within(screen.getByTestId('activity-chip-actions')).getByRole('button'));
     await waitFor(() => expect(lastQuery(calls).action).toBeUndefined());

@@ -21,6 +21,10 @@ describe('toIpcError', () => {
   it('keeps mfa_required, which sign-in answers with a code field', () => {
     expect(toIpcError({ code: 'mfa_required', message: 'Enter your code', field: null, fields: [] }).code).toBe('mfa_required');
   });
+
+  it('keeps step_up_required, on which the UI asks for the password and retries', () => {
+    expect(toIpcError({ code: 'step_up_required', message: 'Confirm your password', field: null, fields: [] }).code).toBe('step_up_required');
+  });
 });
 
 describe('compactQuery', () => {

@@ -53,6 +53,8 @@ import {
   type AuditEventQuery,
   type Histogram,
   type HistogramBucket,
+  type SignInUnlocked,
+  type SteppedUp,
 } from '../bindings';
 
 export type { IpcError, IpcErrorCode };
@@ -70,6 +72,10 @@ export interface Backend {
   outbox(): Promise<OutboxEntry[]>;
   settleChange(seq: number, resolution: Resolution): Promise<void>;
   discardChange(seq: number): Promise<void>;
+  /** Sends a queued change now (a refused one is put back first): null once the server
+   * confirmed it, else the change as it waits (offline). A refusal rejects with the
+   * server's code, e.g. `step_up_required`; the change stays in Changes, refused. */
+  sendChange(seq: number): Promise<OutboxEntry | null>;
   directory(): Promise<Directory>;
   userAction(userId: string, action: OutboxAction): Promise<OutboxEntry>;
   createUser(user: NewUser): Promise<User>;
@@ -120,6 +126,11 @@ export interface Backend {
   resetPassword(userId: string): Promise<PasswordResetSent>;
   /** Resets a user's MFA; answers with the user as the server has it now (online only). */
   resetMfa(userId: string): Promise<User>;
+  /** Confirms the signed-in account's password (and authenticator code) for a few minutes:
+   * what changing one's own e-mail, resetting one's own MFA and creating a key need (online only). */
+  stepUp(password: string, totp: string | null): Promise<SteppedUp>;
+  /** Lifts the sign-in lock of a user's address; earlier failed sign-ins stop counting (online only). */
+  unlockSignIn(userId: string): Promise<SignInUnlocked>;
   /** A demo server's outgoing mail, newest first; rejects on a server without a demo mailbox. */
   devMailbox(): Promise<MailMessage[]>;
   /** Invitations from the local copy (readable offline), newest first, with counts per status. */
@@ -164,6 +175,7 @@ const KNOWN_CODES: Record<IpcErrorCode, true> = {
   session_expired: true,
   not_signed_in: true,
   forbidden: true,
+  step_up_required: true,
   invalid: true,
   not_found: true,
   keyring_unavailable: true,
@@ -268,6 +280,7 @@ export const tauriBackend: Backend = {
   discardChange: async (seq) => {
     await call(() => commands.discardChange(seq));
   },
+  sendChange: (seq) => call(() => commands.sendChange(seq)),
   directory: () => call(() => commands.directory()),
   userAction: (userId, action) => call(() => commands.userAction(userId, action)),
   createUser: (user) => call(() => commands.createUser(user)),
@@ -308,6 +321,8 @@ export const tauriBackend: Backend = {
   },
   resetPassword: (userId) => call(() => commands.resetPassword(userId)),
   resetMfa: (userId) => call(() => commands.resetMfa(userId)),
+  stepUp: (password, totp) => call(() => commands.stepUp(password, totp && totp.trim() !== '' ? totp.trim() : null)),
+  unlockSignIn: (userId) => call(() => commands.unlockSignIn(userId)),
   devMailbox: () => call(() => commands.devMailbox()),
   listInvitations: (status, q) => call(() => commands.listInvitations(status, q && q.trim() !== '' ? q.trim() : null)),
   invite: (invitations) => call(() => commands.invite(invitations)),

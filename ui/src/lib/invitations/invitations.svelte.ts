@@ -18,6 +18,7 @@ import {
   type SessionInfo,
 } from '../bindings';
 import { formatRelative } from '../users/format';
+import { OWNER_ROLE } from '../users/permissions';
 
 // The server's limits, generated from gatehouse-api; it checks them again.
 export { MAX_IMPORT_BYTES, MAX_INVITES_PER_REQUEST, MAX_TENANT_ID_CHARS };
@@ -95,7 +96,8 @@ export function addressProblem(addresses: string[]): string | null {
 export function grantBlocked(session: SessionInfo, role: { key: string; permissions: string[] }): string | null {
   const missing = role.permissions.find((p) => !session.permissions.includes(p));
   if (missing) return `This role includes ${missing}, which you do not have.`;
-  if (role.key === 'owner' && !session.permissions.includes('org.settings')) return 'Only an Owner can grant the Owner role.';
+  // Owner and Admin hold the same permissions: being an Owner is the rank that decides.
+  if (role.key === OWNER_ROLE && !session.owner) return 'Only an Owner can grant the Owner role.';
   return null;
 }
 

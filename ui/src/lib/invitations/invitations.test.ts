@@ -48,6 +48,10 @@ describe('small helpers', () => {
     expect(grantBlocked(inviter, { key: 'member', permissions: ['users.read'] })).toBeNull();
     expect(grantBlocked(inviter, { key: 'manager', permissions: ['users.read', 'users.manage'] })).toBe('This role includes users.manage, which you do not have.');
     expect(grantBlocked({ ...SESSION, permissions: [] }, { key: 'owner', permissions: [] })).toBe('Only an Owner can grant the Owner role.');
+    // An Admin holds every permission the Owner role has, and still is not an Owner.
+    const all = ['users.read', 'users.manage', 'invitations.manage', 'org.settings'];
+    expect(grantBlocked({ ...SESSION, permissions: all, owner: false }, { key: 'owner', permissions: all })).toBe('Only an Owner can grant the Owner role.');
+    expect(grantBlocked({ ...SESSION, permissions: all, owner: true }, { key: 'owner', permissions: all })).toBeNull();
   });
 
   it('adds the total for the All tab', () => {

@@ -1,4 +1,5 @@
-// The user panel's API keys tab: listed with their status, created with the secret shown
+// The user panel's API keys tab: listed with their status, created (by their owner, for
+// themselves, after confirming the password when the server asks) with the secret shown
 // once (and gone on Done), a refused name shown under the field, suspended only after a
 // confirmation, and the tab offered to yourself or to users.manage only.
 import { render, screen, waitFor, within } from '@testing-library/svelte';
@@ -121,9 +122,9 @@ describe('the API keys tab', () => {
 
   it('creating a key shows its secret once; Done removes it from the page', async () => {
     const SECRET = 'ghk_NewKey0123456789abcdefSECRET';
-    const created = makeKey({ id: 'k-new', name: 'Terraform', prefix: 'ghk_NewK' });
-    const calls = renderPage({ api_keys: () => [makeKey()], create_api_key: () => ({ key: created, secret: SECRET }) });
-    const { user, panel } = await openKeys('Dana Scully');
+    const created = makeKey({ id: 'k-new', user_id: SESSION.user_id, name: 'Terraform', prefix: 'ghk_NewK' });
+    const calls = renderPage({ api_keys: () => [makeKey({ user_id: SESSION.user_id })], create_api_key: () => ({ key: created, secret: SECRET }) });
+    const { user, panel } = await openKeys('Olivia Owner');
     await within(panel).findByTestId('api-key-row');
     const clipboard = vi.spyOn(navigator.clipboard, 'writeText');
 
@@ -135,7 +136,7 @@ describe('the API keys tab', () => {
     expect(box).toHaveAttribute('role', 'alert');
     expect(box).toHaveTextContent('Copy it now: it is shown only this once.');
     expect(within(box).getByDisplayValue(SECRET)).toHaveAttribute('readonly');
-    expect(callsOf(calls, 'create_api_key').map((c) => c.args)).toEqual([{ userId: 'u-dana', name: 'Terraform' }]);
+    expect(callsOf(calls, 'create_api_key').map((c) => c.args)).toEqual([{ userId: SESSION.user_id, name: 'Terraform' }]);
     // The new key is listed, without its secret.
     expect(rowOf(panel, 'k-new')).toHaveTextContent('Terraform');
     expect(rowOf(panel, 'k-new')).not.toHaveTextContent(SECRET);
@@ -161,7 +162,7 @@ describe('the API keys tab', () => {
         throw ipcError('invalid_input', 'A key with this name already exists.', 'name');
       },
     });
-    const { user, panel } = await openKeys('Dana Scully');
+    const { user, panel } = await openKeys('Olivia Owner');
     await within(panel).findByTestId('api-key-row');
     await user.type(within(panel).getByTestId('api-key-name'), 'CI deploys');
     await user.click(within(panel).getByTestId('api-key-create'));
@@ -209,6 +210,88 @@ describe('the API keys tab', () => {
     await user.click(within(rowOf(panel, 'k-1')).getByTestId('api-key-restore'));
     await waitFor(() => expect(within(rowOf(panel, 'k-1')).getByTestId('api-key-status')).toHaveTextContent('Active'));
     expect(callsOf(calls, 'set_api_key_suspended').map((c) => c.args)[1]).toEqual({ keyId: 'k-1', suspended: false });
+  });
+
+  it('asks for the password when the server wants it, then creates the key on the one retry', async () => {
+    const SECRET = 'ghk_AfterStepUp0123456789abcdef';
+    const created = makeKey({ id: 'k-new', user_id: SESSION.user_id, name: 'Backups', prefix: 'ghk_Afte' });
+    let steppedUp = false;
+    const calls = renderPage({
+      api_keys: () => [],
+      create_api_key: () => {
+        if (!steppedUp) throw ipcError('step_up_required', 'To create an API key, confirm your password (and authenticator code) first, then try again.');
+        return { key: created, secret: SECRET };
+      },
+      step_up: (args) => {
+        if (args.password !== 'hunter2') throw ipcError('invalid_input', 'That is not your password.', 'password');
+        steppedUp = true;
+        return { until: '2026-11-23T09:20:00Z' };
+      },
+    });
+    const { user, panel } = await openKeys('Olivia Owner');
+    await within(panel).findByTestId('api-keys-empty');
+    await user.type(within(panel).getByTestId('api-key-name'), 'Backups');
+    await user.click(within(panel).getByTestId('api-key-create'));
+
+    const dialog = await screen.findByTestId('step-up-dialog');
+    expect(within(dialog).getByTestId('step-up-reason')).toHaveTextContent('To create an API key, enter your password again.');
+    // No authenticator on this account: no code is asked for.
+    expect(within(dialog).queryByTestId('step-up-totp')).toBeNull();
+    expect(within(dialog).getByTestId('step-up-password')).toHaveFocus();
+    await user.type(within(dialog).getByTestId('step-up-password'), 'wrong');
+    await user.click(within(dialog).getByTestId('step-up-confirm'));
+    expect(await within(dialog).findByTestId('step-up-password-error')).toHaveTextContent('That is not your password.');
+    expect(callsOf(calls, 'create_api_key')).toHaveLength(1);
+
+    await user.clear(within(dialog).getByTestId('step-up-password'));
+    await user.type(within(dialog).getByTestId('step-up-password'), 'hunter2');
+    await user.click(within(dialog).getByTestId('step-up-confirm'));
+
+    expect(await within(panel).findByTestId('api-key-secret')).toHaveTextContent('API key “Backups” created');
+    expect(screen.queryByTestId('step-up-dialog')).toBeNull();
+    expect(callsOf(calls, 'step_up').map((c) => c.args)).toEqual([
+      { password: 'wrong', totp: null },
+      { password: 'hunter2', totp: null },
+    ]);
+    // Tried once more, the same request.
+    expect(callsOf(calls, 'create_api_key').map((c) => c.args)).toEqual([
+      { userId: SESSION.user_id, name: 'Backups' },
+      { userId: SESSION.user_id, name: 'Backups' },
+    ]);
+    // The password is in no field, storage or page once the dialog is gone.
+    expect(document.body.innerHTML).not.toContain('hunter2');
+    expect(JSON.stringify({ ...localStorage, ...sessionStorage })).not.toContain('hunter2');
+  });
+
+  it('cancelling the password confirmation creates nothing and says why', async () => {
+    const calls = renderPage({
+      api_keys: () => [],
+      create_api_key: () => {
+        throw ipcError('step_up_required', 'To create an API key, confirm your password (and authenticator code) first, then try again.');
+      },
+    });
+    const { user, panel } = await openKeys('Olivia Owner');
+    await within(panel).findByTestId('api-keys-empty');
+    await user.type(within(panel).getByTestId('api-key-name'), 'Backups');
+    await user.click(within(panel).getByTestId('api-key-create'));
+    await screen.findByTestId('step-up-dialog');
+    await user.keyboard('{Escape}');
+    expect(await within(panel).findByTestId('api-key-name-error')).toHaveTextContent('To create an API key, confirm your password');
+    expect(screen.queryByTestId('step-up-dialog')).toBeNull();
+    expect(callsOf(calls, 'create_api_key')).toHaveLength(1);
+    expect(callsOf(calls, 'step_up')).toHaveLength(0);
+    expect(within(panel).getByTestId('api-key-name')).toHaveValue('Backups');
+  });
+
+  it("on someone else's panel offers no Create, and says why", async () => {
+    renderPage({ api_keys: () => [makeKey()] });
+    const { panel } = await openKeys('Dana Scully');
+    await within(panel).findByTestId('api-key-row');
+    expect(within(panel).queryByTestId('api-key-form')).toBeNull();
+    expect(within(panel).queryByTestId('api-key-create')).toBeNull();
+    expect(within(panel).getByTestId('api-key-create-note')).toHaveTextContent('API keys are created by their owner, for themselves.');
+    // Suspending theirs stays an admin's to do.
+    expect(within(panel).getByTestId('api-key-suspend')).toBeInTheDocument();
   });
 
   it('is hidden for another user without users.manage, shown for yourself', async () => {

@@ -1,10 +1,12 @@
 // The users page as a directory (issue 4): the detail panel and its confirmed actions,
 // creating users with field errors from the server, bulk actions with a result per
-// user, remembered filters, the CSV export's progress, and what a Member does not see.
+// user, remembered filters, the CSV export's progress, what a Member does not see, and
+// the rank rule: an Owner is out of an Admin's reach though both hold the same permissions.
 import { render, screen, waitFor, within } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 import { DIRECTORY, SESSION, makeUser, page } from '../../test/fixtures';
+import { deactivateBlocked, outranking, roleToggleBlocked } from './permissions';
 import { callsOf, deferred, listQueries, mockCommands } from '../../test/ipc';
 import type { BulkResponse, Directory, ExportStatus, SessionInfo } from '../bindings';
 import UsersPage from './UsersPage.svelte';
@@ -12,6 +14,7 @@ import UsersPage from './UsersPage.svelte';
 const OWNER_SESSION: SessionInfo = {
   ...SESSION,
   permissions: ['users.read', 'users.manage', 'sessions.revoke', 'roles.manage', 'org.settings'],
+  owner: true,
 };
 const MEMBER_SESSION: SessionInfo = { ...SESSION, user_id: 'u-member', permissions: ['users.read'] };
 
@@ -286,5 +289,69 @@ describe('the directory', () => {
     await user.click(within(dialog).getByTestId('picture-url-save'));
     await waitFor(() => expect(callsOf(calls, 'update_user')).toHaveLength(1));
     expect(callsOf(calls, 'update_user')[0].args.patch).toEqual({ avatar_url: 'https://cdn.example.com/a.png' });
+  });
+});
+
+describe('rank: an Owner outranks an Admin with the same permissions', () => {
+  const alex = makeUser({
+    id: 'u-alex',
+    first_name: 'Alex',
+    last_name: 'Morgan',
+    display_name: 'Alex Morgan',
+    email: 'alex@acme.test',
+    mfa_enabled: true,
+    roles: [{ id: 'r-owner', key: 'owner', name: 'Owner' }],
+  });
+  // The fixture's Admin role holds every permission the Owner role holds.
+  const ADMIN_SESSION: SessionInfo = { ...OWNER_SESSION, owner: false };
+  const REASON = 'Alex Morgan is an Owner and you are not.';
+  const withAlex = (session: SessionInfo) => renderPage(session, { list_users: () => page([dana, fox, me, alex]) });
+
+  it('mirrors the server: permissions first, then the Owner bit', () => {
+    expect(outranking(ADMIN_SESSION, alex, DIRECTORY)).toBe(REASON);
+    expect(outranking(OWNER_SESSION, alex, DIRECTORY)).toBeNull();
+    expect(outranking(ADMIN_SESSION, dana, DIRECTORY)).toBeNull();
+    // A missing permission is named before the rank (a Manager acting on the Owner).
+    expect(outranking(SESSION, alex, DIRECTORY)).toBe('Alex Morgan holds roles.manage, which you do not have.');
+    expect(deactivateBlocked(ADMIN_SESSION, alex, DIRECTORY)).toBe(REASON);
+    const owner = DIRECTORY.roles.find((r) => r.key === 'owner')!;
+    expect(roleToggleBlocked(ADMIN_SESSION, owner.key, owner.permissions)).toBe('Only an Owner can grant or remove the Owner role.');
+    expect(roleToggleBlocked(OWNER_SESSION, owner.key, owner.permissions)).toBeNull();
+  });
+
+  it("an Admin sees the Owner's Deactivate, Edit and every other change disabled, with the reason", async () => {
+    const calls = withAlex(ADMIN_SESSION);
+    const { panel } = await openRow('Alex Morgan');
+    for (const testid of ['detail-deactivate', 'detail-edit', 'detail-picture', 'reset-password', 'reset-mfa', 'unlock-sign-in', 'force-logout']) {
+      const button = within(panel).getByTestId(testid);
+      expect(button, testid).toBeDisabled();
+      expect(button.parentElement, testid).toHaveAttribute('title', REASON);
+    }
+    for (const key of ['member', 'manager', 'admin', 'owner']) {
+      const toggle = within(panel).getByTestId(`role-toggle-${key}`);
+      expect(toggle, key).toBeDisabled();
+      expect(toggle.closest('li'), key).toHaveAttribute('title', REASON);
+    }
+    expect(within(panel).getByTestId('notify-security_alerts')).toBeDisabled();
+    expect(callsOf(calls, 'update_user')).toHaveLength(0);
+  });
+
+  it('an Owner may act on another Owner', async () => {
+    withAlex(OWNER_SESSION);
+    const { panel } = await openRow('Alex Morgan');
+    for (const testid of ['detail-deactivate', 'detail-edit', 'reset-password', 'unlock-sign-in', 'role-toggle-owner']) {
+      expect(within(panel).getByTestId(testid), testid).toBeEnabled();
+    }
+  });
+
+  it('only an Owner grants or removes the Owner role, though an Admin holds all its permissions', async () => {
+    withAlex(ADMIN_SESSION);
+    const { user, panel } = await openRow('Dana Scully');
+    const owner = within(panel).getByTestId('role-toggle-owner');
+    expect(owner).toBeDisabled();
+    expect(owner.closest('li')).toHaveAttribute('title', 'Only an Owner can grant or remove the Owner role.');
+    expect(within(panel).getByTestId('role-toggle-admin')).toBeEnabled();
+    expect(within(panel).getByTestId('detail-deactivate')).toBeEnabled();
+    await user.click(within(panel).getByTestId('detail-close'));
   });
 });

@@ -28,6 +28,7 @@ const MANAGEMENT = [
   'detail-remove',
   'reset-password',
   'reset-mfa',
+  'unlock-sign-in',
   'force-logout',
   'detail-roles',
   'detail-groups',

@@ -1,7 +1,7 @@
 // The user panel's force logout (SPEC S2, S3, C3) — confirmed with the server's time,
 // or queued and plainly NOT yet effective, also after reopening — and its Sessions and
-// Login attempts tabs, read only when opened; Reset password and Reset MFA, which go
-// straight to the server.
+// Login attempts tabs, read only when opened; Reset password, Reset MFA and Unlock
+// sign-in, which go straight to the server.
 import { render, screen, waitFor, within } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
@@ -291,6 +291,45 @@ describe('reset password and reset MFA from the user panel', () => {
     expect(within(panel).getByTestId('force-logout')).toBeInTheDocument();
     expect(within(panel).queryByTestId('reset-password')).toBeNull();
     expect(within(panel).queryByTestId('reset-mfa')).toBeNull();
+    expect(within(panel).queryByTestId('unlock-sign-in')).toBeNull();
+  });
+});
+
+describe('unlock sign-in from the user panel', () => {
+  const kim = makeUser({ id: 'u-kim', first_name: 'Kim', last_name: 'Lee', display_name: 'Kim Lee', email: 'kim@acme.test' });
+  const withKim = (handlers: Handlers = {}) => renderPage({ list_users: () => page([dana, kim, me]), ...handlers });
+
+  it('unlocks at one click, without a confirmation, and says when', async () => {
+    const at = todayAt(9, 30, 0);
+    const calls = withKim({ unlock_sign_in: (a) => ({ user_id: a.userId, email: 'kim@acme.test', unlocked_at: at }) });
+    const { user, panel } = await open('Kim Lee');
+    await user.click(within(panel).getByTestId('unlock-sign-in'));
+    const result = await within(panel).findByTestId('unlock-result');
+    expect(result).toHaveTextContent(`Sign-in unlocked at ${hm(at)}; kim@acme.test can sign in again.`);
+    expect(result).toHaveAttribute('role', 'status');
+    expect(screen.queryByRole('dialog')).toBeNull();
+    expect(callsOf(calls, 'unlock_sign_in').map((c) => c.args)).toEqual([{ userId: 'u-kim' }]);
+
+    // The line is about Kim: another user's panel does not show it.
+    await user.click(within(panel).getByTestId('detail-close'));
+    const other = await open('Dana Scully');
+    expect(within(other.panel).queryByTestId('unlock-result')).toBeNull();
+  });
+
+  it('offline or refused, says why and no success', async () => {
+    let answer = ipcError('unreachable', 'Cannot reach server at https://gatehouse.acme.test');
+    withKim({
+      unlock_sign_in: () => {
+        throw answer;
+      },
+    });
+    const { user, panel } = await open('Kim Lee');
+    await user.click(within(panel).getByTestId('unlock-sign-in'));
+    expect(await within(panel).findByTestId('detail-error')).toHaveTextContent('Unlocking sign-in needs a connection to the server.');
+    answer = ipcError('forbidden', 'Kim Lee is an Owner and you are not, so you cannot unlock their sign-in.');
+    await user.click(within(panel).getByTestId('unlock-sign-in'));
+    await waitFor(() => expect(within(panel).getByTestId('detail-error')).toHaveTextContent('so you cannot unlock their sign-in'));
+    expect(within(panel).queryByTestId('unlock-result')).toBeNull();
   });
 });
 

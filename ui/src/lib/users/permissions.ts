@@ -1,6 +1,11 @@
-// What the signed-in admin may do, mirroring the server's rules (SPEC R3, R4) so the UI
-// hides what is never allowed and disables, with the reason, what is not allowed here.
-// The server enforces every rule again; this only spares the admin a refusal.
+// What the signed-in admin may do, mirroring the server's rules (SPEC R3, R4; the server's
+// `policy` module) so the UI hides what is never allowed and disables, with the reason,
+// what is not allowed here. The server enforces every rule again; this only spares the
+// admin a refusal.
+//
+// The rule: acting on someone else needs every permission they hold and, when they are
+// an Owner, being one. Owner and Admin hold the same permissions, so the Owner role is a
+// rank of its own, not a set of permissions.
 import type { Directory, SessionInfo, User } from '../bindings';
 
 export type Permission =
@@ -9,6 +14,7 @@ export type Permission =
   | 'invitations.manage'
   | 'sessions.revoke'
   | 'audit.read'
+  | 'audit.write'
   | 'roles.manage'
   | 'org.settings';
 
@@ -16,14 +22,19 @@ export function can(session: SessionInfo, permission: Permission): boolean {
   return session.permissions.includes(permission);
 }
 
-/** A permission `user` holds through their roles that `session` lacks, if any: then the
- * admin cannot change their status (a Manager acting on an Admin). */
+/** The key of the built-in role that outranks every other. */
+export const OWNER_ROLE = 'owner';
+
+/** Why `user` is out of `session`'s reach, or null: they hold a permission through their
+ * roles that the admin lacks (a Manager acting on an Admin), or they are an Owner and the
+ * admin is not (an Admin acting on an Owner, though both hold the same permissions). */
 export function outranking(session: SessionInfo, user: User, directory: Directory | null): string | null {
   for (const ref of user.roles) {
     const role = directory?.roles.find((r) => r.id === ref.id);
     const missing = role?.permissions.find((p) => !session.permissions.includes(p));
     if (missing) return `${user.display_name} holds ${missing}, which you do not have.`;
   }
+  if (!session.owner && user.roles.some((r) => r.key === OWNER_ROLE)) return `${user.display_name} is an Owner and you are not.`;
   return null;
 }
 
@@ -56,6 +67,6 @@ export function roleToggleBlocked(session: SessionInfo, key: string, permissions
   if (!can(session, 'users.manage')) return 'You need the users.manage permission.';
   const missing = permissions.find((p) => !session.permissions.includes(p));
   if (missing) return `This role includes ${missing}, which you do not have.`;
-  if (key === 'owner' && !session.permissions.includes('org.settings')) return 'Only an Owner can grant or remove the Owner role.';
+  if (key === OWNER_ROLE && !session.owner) return 'Only an Owner can grant or remove the Owner role.';
   return null;
 }
