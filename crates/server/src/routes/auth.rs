@@ -102,31 +102,7 @@ pub async fn login(State(state): State<AppState>, meta: ClientMeta, ApiJson(req)
         sqlx::query_as("SELECT id, org_id, status, password_hash FROM users WHERE email_lower = ?").bind(&email).fetch_optional(&state.db).await?;
     // The guess is reserved before any hashing: a locked account or a throttled address
     // costs none, and parallel guesses cannot all slip under the limit.
-    let org_id = guess_org(&state, candidate.as_ref()).await?;
-    let guess = throttle::Guess {
-        email: &email,
-        user_id: candidate.as_ref().map(|c| c.id.as_str()),
-        org_id: org_id.as_deref(),
-        ip: &meta.ip,
-        user_agent: &meta.user_agent,
-    };
-    let reserved = match throttle::reserve(&state.db, &state.config.sign_in_limits, &guess, state.clock.now()).await? {
-        Ok(r) => r,
-        Err(refusal) => {
-            record_failure(&state, &meta, &email, candidate.as_ref(), refusal.reason(), state.clock.now(), None).await?;
-            return Err(refusal.into_error());
-        }
-    };
-    let hash = candidate.as_ref().and_then(|c| c.password_hash.clone());
-    let password = req.password.clone();
-    let ok = match state.hashes.run(move || verify_password(password.expose(), hash.as_deref())).await {
-        Ok(ok) => ok,
-        Err(busy) => {
-            // Never checked: the guess is given back.
-            sqlx::query("DELETE FROM login_attempts WHERE id = ?").bind(reserved.id).execute(&state.db).await?;
-            return Err(busy);
-        }
-    };
+    let (reserved, ok) = checked_guess(&state, &meta, &email, candidate.as_ref(), &req.password).await?;
     let now = state.clock.now();
     let Some(user) = candidate.as_ref().filter(|_| ok) else {
         // An invitee has no password yet: support staff see why they cannot sign in (the
@@ -303,9 +279,42 @@ pub(crate) async fn second_factor(
     Ok(SecondFactor { enrolment_required: false, grant_trust: req.trust_device, verified: true, trusted_device: false })
 }
 
+/// One password guess at `email`: reserved against the limits (a refusal is recorded and
+/// answered 429), then checked against `candidate`'s hash in the bounded pool (a full pool
+/// answers 503 and gives the guess back). Whether it matched, and the reservation the
+/// caller settles.
+pub(crate) async fn checked_guess(
+    state: &AppState,
+    meta: &ClientMeta,
+    email: &str,
+    candidate: Option<&LoginCandidate>,
+    password: &gatehouse_api::Secret,
+) -> Result<(Reservation, bool)> {
+    let org_id = guess_org(state, candidate).await?;
+    let guess =
+        throttle::Guess { email, user_id: candidate.map(|c| c.id.as_str()), org_id: org_id.as_deref(), ip: &meta.ip, user_agent: &meta.user_agent };
+    let reserved = match throttle::reserve(&state.db, &state.config.sign_in_limits, &guess, state.clock.now()).await? {
+        Ok(r) => r,
+        Err(refusal) => {
+            record_failure(state, meta, email, candidate, refusal.reason(), state.clock.now(), None).await?;
+            return Err(refusal.into_error());
+        }
+    };
+    let hash = candidate.and_then(|c| c.password_hash.clone());
+    let password = password.clone();
+    match state.hashes.run(move || verify_password(password.expose(), hash.as_deref())).await {
+        Ok(ok) => Ok((reserved, ok)),
+        Err(busy) => {
+            // Never checked: the guess is given back.
+            sqlx::query("DELETE FROM login_attempts WHERE id = ?").bind(reserved.id).execute(&state.db).await?;
+            Err(busy)
+        }
+    }
+}
+
 /// The organization a guess at `email` belongs to: the account's; for an unknown address,
 /// the only organization on a server with one, whose security staff need to see it.
-pub(crate) async fn guess_org(state: &AppState, user: Option<&LoginCandidate>) -> Result<Option<String>> {
+async fn guess_org(state: &AppState, user: Option<&LoginCandidate>) -> Result<Option<String>> {
     Ok(match user {
         Some(u) => Some(u.org_id.clone()),
         None => {

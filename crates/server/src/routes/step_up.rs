@@ -3,12 +3,11 @@
 //! key ([`crate::policy::stepped_up`]). A wrong password here is a guess like any other:
 //! it is throttled and counts towards the account's lock.
 
-use super::auth::{ClientMeta, LoginCandidate, guess_org, record_failure, second_factor};
+use super::auth::{ClientMeta, LoginCandidate, checked_guess, record_failure, second_factor};
 use crate::app::AppState;
-use crate::auth::{Principal, verify_password};
+use crate::auth::Principal;
 use crate::error::{ApiError, Result};
 use crate::extract::ApiJson;
-use crate::throttle;
 use axum::Json;
 use axum::extract::State;
 use gatehouse_api::{LoginRequest, Problem, StepUpRequest, SteppedUp, codes};
@@ -41,28 +40,13 @@ pub async fn step_up(
     if req.password.expose().is_empty() {
         return Err(ApiError::field("password", "required", "Enter your password."));
     }
-    let candidate: LoginCandidate =
-        sqlx::query_as("SELECT id, org_id, status, password_hash FROM users WHERE id = ?").bind(&principal.user_id).fetch_one(&state.db).await?;
-    let email: String = sqlx::query_scalar("SELECT email_lower FROM users WHERE id = ?").bind(&principal.user_id).fetch_one(&state.db).await?;
-    let org_id = guess_org(&state, Some(&candidate)).await?;
-    let guess =
-        throttle::Guess { email: &email, user_id: Some(&candidate.id), org_id: org_id.as_deref(), ip: &meta.ip, user_agent: &meta.user_agent };
-    let reserved = match throttle::reserve(&state.db, &state.config.sign_in_limits, &guess, state.clock.now()).await? {
-        Ok(r) => r,
-        Err(refusal) => {
-            record_failure(&state, &meta, &email, Some(&candidate), refusal.reason(), state.clock.now(), None).await?;
-            return Err(refusal.into_error());
-        }
-    };
-    let hash = candidate.password_hash.clone();
-    let password = req.password.clone();
-    let ok = match state.hashes.run(move || verify_password(password.expose(), hash.as_deref())).await {
-        Ok(ok) => ok,
-        Err(busy) => {
-            sqlx::query("DELETE FROM login_attempts WHERE id = ?").bind(reserved.id).execute(&state.db).await?;
-            return Err(busy);
-        }
-    };
+    let (email, id, org_id, status, password_hash): (String, String, String, String, Option<String>) =
+        sqlx::query_as("SELECT email_lower, id, org_id, status, password_hash FROM users WHERE id = ?")
+            .bind(&principal.user_id)
+            .fetch_one(&state.db)
+            .await?;
+    let candidate = LoginCandidate { id, org_id, status, password_hash };
+    let (reserved, ok) = checked_guess(&state, &meta, &email, Some(&candidate), &req.password).await?;
     let now = state.clock.now();
     if !ok {
         record_failure(&state, &meta, &email, Some(&candidate), "bad_password", now, Some(&reserved)).await?;
