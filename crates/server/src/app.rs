@@ -49,6 +49,8 @@ pub struct Config {
     pub hash_concurrency: usize,
     /// Password checks that may wait for a free slot; past them, 503 `server_busy`.
     pub hash_queue: usize,
+    /// Where the server keys come from; `None`: the key file beside the database.
+    pub key_source: Option<crate::keys::KeySource>,
 }
 
 /// Brute-force protection (SPEC S5): an account locks after `account_failures` failed
@@ -91,6 +93,7 @@ impl Default for Config {
             hash_queue: 32,
             session_max_age: Duration::days(30),
             security_retention: Duration::days(90),
+            key_source: None,
         }
     }
 }
@@ -141,8 +144,10 @@ pub struct AppState {
     pub db: SqlitePool,
     /// The clock.
     pub clock: Arc<dyn Clock>,
-    /// Signs access tokens.
+    /// Signs access tokens and invitation links with [`Self::keys`].
     pub key: SigningKey,
+    /// The server keys (outside the database): they also seal TOTP secrets.
+    pub keys: Arc<crate::keys::KeyRing>,
     /// Tunables.
     pub config: Arc<Config>,
     /// Idempotency keys being handled by this process.
@@ -159,15 +164,25 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Opens the database at `path` and loads the signing key.
+    /// Opens the database at `path`, loads the server keys (creating the key file beside
+    /// the database if there is none), and re-encrypts TOTP secrets stored in plain text or
+    /// under a key that is no longer current.
     pub async fn open(path: &Path, clock: Arc<dyn Clock>, config: Config) -> anyhow::Result<Self> {
         let db = db::connect(path).await?;
-        let key = db::signing_key(&db).await?;
+        let source = config.key_source.clone().unwrap_or_else(|| crate::keys::KeySource::File(crate::keys::key_file_beside(path)));
+        let loaded = crate::keys::load(&db, &source).await?;
+        let resealed = crate::keys::reseal(&db, &loaded).await?;
+        let keys = Arc::new(crate::keys::KeyRing::new(source, loaded));
+        if resealed > 0 {
+            tracing::info!(count = resealed, "encrypted TOTP secrets with the current server key");
+        }
+        let key = SigningKey::new(keys.clone());
         let hashes = Arc::new(crate::throttle::HashPool::new(config.hash_concurrency, config.hash_queue));
         Ok(Self {
             db,
             clock,
             key,
+            keys,
             hashes,
             streams: Default::default(),
             config: Arc::new(config),

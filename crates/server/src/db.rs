@@ -1,6 +1,5 @@
-//! The database: connection, migrations at start-up, the token signing key.
+//! The database: connection, migrations at start-up, file modes.
 
-use crate::tokens::{SigningKey, random_bytes};
 use anyhow::Context;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -51,17 +50,6 @@ fn private_files(path: &Path) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// The key that signs access tokens, created on first start and shared by every server
-/// process on this database.
-pub async fn signing_key(pool: &SqlitePool) -> anyhow::Result<SigningKey> {
-    sqlx::query("INSERT OR IGNORE INTO server_secrets (name, value) VALUES ('access_token_key', ?)")
-        .bind(random_bytes::<32>().to_vec())
-        .execute(pool)
-        .await?;
-    let key: Vec<u8> = sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = 'access_token_key'").fetch_one(pool).await?;
-    Ok(SigningKey::new(key))
 }
 
 /// Where the database lives when `--db` is not given: the platform data directory

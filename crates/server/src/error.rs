@@ -39,6 +39,12 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
+impl From<crate::keys::OpenError> for ApiError {
+    fn from(e: crate::keys::OpenError) -> Self {
+        Self::Internal(anyhow::Error::new(e).context("opening a TOTP secret"))
+    }
+}
+
 impl ApiError {
     /// A problem with no field errors.
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {

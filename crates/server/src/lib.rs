@@ -14,6 +14,7 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+pub mod keys;
 pub mod mail;
 pub mod net;
 pub mod openapi;

@@ -3,6 +3,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use gatehouse_api::Secret;
+use gatehouse_server::keys::KeySource;
 use gatehouse_server::seed::{SeedOptions, seed_demo};
 use gatehouse_server::{AppState, Config, SignInLimits, SystemClock, app, db};
 use std::io::Write;
@@ -17,6 +18,42 @@ struct Cli {
     command: Command,
 }
 
+/// Where the server keys are (see `keys --help`).
+#[derive(clap::Args, Clone)]
+struct KeyArgs {
+    /// The key file: it signs tokens and encrypts TOTP secrets, and is created 0600 if
+    /// missing [default: beside the database, `gatehouse.keys` for `gatehouse.db`].
+    #[arg(long, env = "GATEHOUSE_KEYS_FILE")]
+    keys_file: Option<PathBuf>,
+    /// The keys themselves instead of a file (the file's lines, or its entries separated by
+    /// commas), e.g. from a secrets manager. Every server process needs the same keys.
+    #[arg(long = "keys", env = "GATEHOUSE_KEYS", hide_env_values = true, hide = true)]
+    inline_keys: Option<String>,
+}
+
+impl KeyArgs {
+    fn source(&self, db: &std::path::Path) -> KeySource {
+        KeySource::choose(self.inline_keys.clone(), self.keys_file.clone(), db)
+    }
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// List the keys, current first.
+    List,
+    /// Put a new key first: it signs and encrypts from now on. The old keys still verify, so
+    /// nobody is signed out; TOTP secrets are re-encrypted now, and running servers read the
+    /// key file again when they meet the new key.
+    Rotate,
+    /// Remove a key that is no longer current. Access tokens and invitation links it signed
+    /// stop working (sessions go on: apps refresh): retire it once invitations sent before
+    /// the rotation have expired, and restart running servers so none signs with it.
+    Retire {
+        /// The key's id, as `keys list` shows it.
+        id: String,
+    },
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve the API.
@@ -24,6 +61,8 @@ enum Command {
         /// SQLite database file (created and migrated if needed) [default: the platform data dir].
         #[arg(long, env = "GATEHOUSE_DB")]
         db: Option<PathBuf>,
+        #[command(flatten)]
+        keys: KeyArgs,
         /// Address to listen on; port 0 picks a free port. The bound address is printed.
         #[arg(long, env = "GATEHOUSE_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
@@ -80,6 +119,8 @@ enum Command {
         /// SQLite database file [default: the platform data dir].
         #[arg(long, env = "GATEHOUSE_DB")]
         db: Option<PathBuf>,
+        #[command(flatten)]
+        keys: KeyArgs,
         /// Create the "Acme" demo organization with generated users.
         #[arg(long)]
         demo: bool,
@@ -100,6 +141,17 @@ enum Command {
         #[arg(long, env = "GATEHOUSE_OWNER_PASSWORD", hide_env_values = true)]
         owner_password: Option<String>,
     },
+    /// Manage the server keys, which live outside the database.
+    Keys {
+        /// SQLite database file [default: the platform data dir].
+        #[arg(long, env = "GATEHOUSE_DB")]
+        db: Option<PathBuf>,
+        /// The key file [default: beside the database].
+        #[arg(long, env = "GATEHOUSE_KEYS_FILE")]
+        keys_file: Option<PathBuf>,
+        #[command(subcommand)]
+        action: KeysCommand,
+    },
     /// Print the OpenAPI document.
     Openapi,
 }
@@ -115,6 +167,7 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Serve {
             db: path,
+            keys,
             listen,
             access_token_ttl,
             refresh_token_ttl_days,
@@ -156,6 +209,7 @@ async fn main() -> anyhow::Result<()> {
                 password_reset_ttl: chrono::Duration::minutes(i64::from(password_reset_minutes)),
                 session_max_age: chrono::Duration::days(i64::from(session_max_age_days)),
                 security_retention: chrono::Duration::days(i64::from(security_retention_days)),
+                key_source: Some(keys.source(&path)),
                 ..Config::default()
             };
             let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
@@ -170,7 +224,7 @@ async fn main() -> anyhow::Result<()> {
             gatehouse_server::mail::spawn_worker(state.clone())?;
             app::serve(listener, app::build(state)).await
         }
-        Command::Seed { db: path, demo, users, sessions, events, owner_email, owner_password } => {
+        Command::Seed { db: path, keys, demo, users, sessions, events, owner_email, owner_password } => {
             anyhow::ensure!(demo, "only `seed --demo` exists so far");
             let path = match path {
                 Some(p) => p,
@@ -179,9 +233,10 @@ async fn main() -> anyhow::Result<()> {
             let generated = owner_password.is_none();
             let password = Secret::new(owner_password.unwrap_or_else(random_password));
             let pool = db::connect(&path).await?;
+            let keys = gatehouse_server::keys::load(&pool, &keys.source(&path)).await?;
             let started = std::time::Instant::now();
             let opts = SeedOptions { users, owner_email: owner_email.clone(), owner_password: password.clone(), sessions, events };
-            let report = seed_demo(&pool, &SystemClock, &opts).await?;
+            let report = seed_demo(&pool, &SystemClock, &keys, &opts).await?;
             let elapsed = started.elapsed();
             println!(
                 "seeded organization Acme ({}) in {}: {} users, {} sessions, {} login attempts, {} audit events in {:.2}s",
@@ -199,6 +254,45 @@ async fn main() -> anyhow::Result<()> {
                 println!("owner password (shown only now): {}", password.expose());
             }
             println!("staff accounts admin@, manager@, member@, support@acme.test share the owner's password");
+            Ok(())
+        }
+        Command::Keys { db: path, keys_file, action } => {
+            let path = match path {
+                Some(p) => p,
+                None => db::default_db_path()?,
+            };
+            let file = keys_file.unwrap_or_else(|| gatehouse_server::keys::key_file_beside(&path));
+            let pool = db::connect(&path).await?;
+            let keys = gatehouse_server::keys::load(&pool, &KeySource::File(file.clone())).await?;
+            match action {
+                KeysCommand::List => {
+                    for (i, (id, created)) in keys.list().into_iter().enumerate() {
+                        let used = gatehouse_server::keys::secrets_under(&pool, id).await?;
+                        println!("{id}\tcreated {created}\t{}\t{used} TOTP secrets", if i == 0 { "current" } else { "verifies only" });
+                    }
+                }
+                KeysCommand::Rotate => {
+                    let rotated = keys.rotated(&chrono::Utc::now().format("%Y-%m-%d").to_string());
+                    gatehouse_server::keys::replace_file(&file, &rotated)?;
+                    let resealed = gatehouse_server::keys::reseal(&pool, &rotated).await?;
+                    println!("new current key {} in {}; {resealed} TOTP secrets re-encrypted", rotated.current_id(), file.display());
+                    println!(
+                        "running servers take the new key up as they meet it; retire {} once its access tokens and invitation links have expired",
+                        keys.current_id()
+                    );
+                }
+                KeysCommand::Retire { id } => {
+                    let kept = keys.without(&id)?;
+                    let used = gatehouse_server::keys::secrets_under(&pool, &id).await?;
+                    anyhow::ensure!(
+                        used == 0,
+                        "{used} TOTP secrets are still encrypted with {id}: start the server once with the current key (it re-encrypts them), then retire {id}"
+                    );
+                    gatehouse_server::keys::replace_file(&file, &kept)?;
+                    println!("retired {id}; tokens and invitation links it signed no longer work");
+                }
+            }
+            pool.close().await;
             Ok(())
         }
         Command::Openapi => {

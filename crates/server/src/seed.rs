@@ -302,7 +302,7 @@ fn roman(n: u32) -> String {
 }
 
 /// Seeds the demo organization into an empty database.
-pub async fn seed_demo(db: &SqlitePool, clock: &dyn Clock, opts: &SeedOptions) -> anyhow::Result<SeedReport> {
+pub async fn seed_demo(db: &SqlitePool, clock: &dyn Clock, keys: &crate::keys::ServerKeys, opts: &SeedOptions) -> anyhow::Result<SeedReport> {
     let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM organizations").fetch_one(db).await?;
     if existing > 0 {
         bail!("this database already holds an organization; seed a new database file instead");
@@ -391,7 +391,7 @@ pub async fn seed_demo(db: &SqlitePool, clock: &dyn Clock, opts: &SeedOptions) -
             identities: "[]",
         });
     }
-    insert_users(&mut tx, &org_id, &staff).await?;
+    insert_users(&mut tx, &org_id, keys, &staff).await?;
     let mut total = staff.len() as u32;
     let active_sample: Vec<(String, DateTime<Utc>)> = staff.iter().filter_map(|u| u.last_active.map(|t| (u.id.clone(), t))).collect();
 
@@ -404,7 +404,7 @@ pub async fn seed_demo(db: &SqlitePool, clock: &dyn Clock, opts: &SeedOptions) -
         if sample.len() < 400.max(opts.sessions as usize / 3) {
             sample.extend(batch.iter().filter(|u| u.status == "active").filter_map(|u| u.last_active.map(|t| (u.id.clone(), t))));
         }
-        insert_users(&mut tx, &org_id, &batch).await?;
+        insert_users(&mut tx, &org_id, keys, &batch).await?;
         total += batch.len() as u32;
         start = end;
     }
@@ -480,7 +480,7 @@ async fn insert_invitations(tx: &mut Transaction<'_, Sqlite>, org_id: &str, owne
     Ok(())
 }
 
-async fn insert_users(tx: &mut Transaction<'_, Sqlite>, org_id: &str, users: &[NewUser]) -> anyhow::Result<()> {
+async fn insert_users(tx: &mut Transaction<'_, Sqlite>, org_id: &str, keys: &crate::keys::ServerKeys, users: &[NewUser]) -> anyhow::Result<()> {
     if users.is_empty() {
         return Ok(());
     }
@@ -502,8 +502,8 @@ async fn insert_users(tx: &mut Transaction<'_, Sqlite>, org_id: &str, users: &[N
             .push_bind(u.status)
             .push_bind(u.password_hash.clone())
             .push_bind(u.mfa)
-            // Enrolled users have a secret like real ones (nobody holds it: a demo).
-            .push_bind(u.mfa.then(crate::totp::new_secret))
+            // Enrolled users have a secret like real ones, sealed like theirs (nobody holds it: a demo).
+            .push_bind(u.mfa.then(|| keys.seal(&u.id, &crate::totp::new_secret())))
             .push_bind(u.last_active)
             .push_bind(u.last_active)
             .push_bind(u.created)

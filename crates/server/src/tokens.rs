@@ -1,11 +1,13 @@
 //! Access and refresh tokens.
 //!
-//! An access token is `gha_<payload>.<mac>`: the payload names the session and the expiry,
-//! the MAC (HMAC-SHA-256 with a key kept in the database, so every server process sharing
-//! the database agrees) makes it unforgeable. It proves nothing on its own: every request
+//! An access token is `gha_<key id>.<payload>.<mac>`: the payload names the session and the
+//! expiry, the MAC (HMAC-SHA-256 over the key id and the payload, with the server key of
+//! that id — see [`crate::keys`]) makes it unforgeable. Tokens from before key ids,
+//! `gha_<payload>.<mac>`, are checked against the key inherited from the database. It proves nothing on its own: every request
 //! also checks the session row, which is what makes revocation effective at once.
 //! A refresh token is `ghr_<256 random bits>`; only its SHA-256 is stored.
 
+use crate::keys::{KeyRing, LEGACY_KEY_ID, ServerKeys};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use chrono::{DateTime, TimeZone, Utc};
@@ -13,42 +15,63 @@ use gatehouse_api::{ACCESS_TOKEN_PREFIX, INVITATION_TOKEN_PREFIX, REFRESH_TOKEN_
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// The key that signs access tokens.
-#[derive(Clone)]
-pub struct SigningKey(Secret<Vec<u8>>);
+/// Signs and verifies tokens with the server's keys: the current one signs, any verifies.
+#[derive(Clone, Debug)]
+pub struct SigningKey(Arc<KeyRing>);
 
 impl SigningKey {
-    /// Wraps raw key bytes (32 random bytes from the database).
-    pub fn new(bytes: Vec<u8>) -> Self {
-        Self(Secret::new(bytes))
+    /// Signs with the keys of `ring`.
+    pub fn new(ring: Arc<KeyRing>) -> Self {
+        Self(ring)
     }
 
-    fn mac(&self) -> HmacSha256 {
+    /// Fixed keys, for tests.
+    pub fn fixed(keys: ServerKeys) -> Self {
+        Self(Arc::new(KeyRing::fixed(keys)))
+    }
+
+    /// One key of raw bytes, for tests: `id` names it.
+    pub fn from_bytes(id: &str, bytes: [u8; 32]) -> Self {
+        Self::fixed(ServerKeys::single(id, bytes))
+    }
+
+    fn mac(keys: &ServerKeys, id: &str) -> Option<HmacSha256> {
         // HMAC accepts keys of any length, so this cannot fail.
-        match HmacSha256::new_from_slice(self.0.expose()) {
+        Some(match HmacSha256::new_from_slice(keys.mac_key(id)?) {
             Ok(mac) => mac,
             Err(_) => unreachable!("HMAC takes keys of any length"),
-        }
+        })
     }
 
-    /// `<prefix><payload>.<mac>`, the payload base64url-encoded.
+    /// `<prefix><key id>.<payload>.<mac>`, the payload base64url-encoded.
     fn sign(&self, prefix: &str, payload: &str) -> Secret {
-        let payload = B64.encode(payload);
-        let mut mac = self.mac();
-        mac.update(payload.as_bytes());
+        let keys = self.0.current();
+        let id = keys.current_id();
+        let signed = format!("{id}.{}", B64.encode(payload));
+        let Some(mut mac) = Self::mac(&keys, id) else { unreachable!("the current key is among the keys") };
+        mac.update(signed.as_bytes());
         let sig = B64.encode(mac.finalize().into_bytes());
-        Secret::new(format!("{prefix}{payload}.{sig}"))
+        Secret::new(format!("{prefix}{signed}.{sig}"))
     }
 
-    /// The payload of a token [`Self::sign`] made with `prefix`; `None` if forged or malformed.
+    /// The payload of a token [`Self::sign`] made with `prefix`; `None` if forged, malformed
+    /// or signed with a key the server no longer has.
     fn verified(&self, prefix: &str, token: &str) -> Option<String> {
-        let (payload, sig) = token.strip_prefix(prefix)?.split_once('.')?;
+        let body = token.strip_prefix(prefix)?;
+        let (signed, sig) = body.rsplit_once('.')?;
+        let (id, payload) = match signed.split_once('.') {
+            Some((id, payload)) => (id, payload),
+            // From before key ids: the key that came from the database.
+            None => (LEGACY_KEY_ID, signed),
+        };
         let sig = B64.decode(sig).ok()?;
-        let mut mac = self.mac();
-        mac.update(payload.as_bytes());
+        let keys = self.0.with_key(id)?;
+        let mut mac = Self::mac(&keys, id)?;
+        mac.update(signed.as_bytes());
         mac.verify_slice(&sig).ok()?;
         String::from_utf8(B64.decode(payload).ok()?).ok()
     }
@@ -116,13 +139,13 @@ mod tests {
 
     #[test]
     fn access_token_round_trips_and_rejects_tampering() {
-        let key = SigningKey::new(vec![7; 32]);
+        let key = SigningKey::from_bytes("k1", [7; 32]);
         let exp = Utc.timestamp_opt(2_000_000_000, 0).unwrap();
         let token = key.issue_access("sess-1", exp);
         assert!(token.expose().starts_with("gha_"));
         assert_eq!(key.verify_access(token.expose()), Some(("sess-1".to_owned(), exp)));
 
-        let other = SigningKey::new(vec![8; 32]);
+        let other = SigningKey::from_bytes("k1", [8; 32]);
         assert_eq!(other.verify_access(token.expose()), None, "another key's token is forged");
 
         let forged = token.expose().replacen("gha_", "gha_x", 1);
@@ -133,15 +156,46 @@ mod tests {
 
     #[test]
     fn invitation_tokens_name_their_generation_and_resist_forgery() {
-        let key = SigningKey::new(vec![7; 32]);
+        let key = SigningKey::from_bytes("k1", [7; 32]);
         let token = key.invitation_token("0190-abc", 3);
         assert!(token.expose().starts_with("ghi_"));
         assert_eq!(key.verify_invitation(token.expose()), Some(("0190-abc".to_owned(), 3)));
-        assert_eq!(SigningKey::new(vec![8; 32]).verify_invitation(token.expose()), None);
+        assert_eq!(SigningKey::from_bytes("k1", [8; 32]).verify_invitation(token.expose()), None);
         // An access token's MAC does not make an invitation token.
         let access = key.issue_access("s", Utc.timestamp_opt(2_000_000_000, 0).unwrap());
         assert_eq!(key.verify_invitation(&access.expose().replacen("gha_", "ghi_", 1)), None);
         assert_eq!(key.verify_invitation("ghi_garbage"), None);
+    }
+
+    #[test]
+    fn tokens_name_their_key_so_rotation_keeps_them_valid() {
+        let exp = Utc.timestamp_opt(2_000_000_000, 0).unwrap();
+        let old = ServerKeys::generate("2026-12-01");
+        let before = SigningKey::fixed(old.clone()).issue_access("s", exp);
+        assert!(before.expose().starts_with(&format!("gha_{}.", old.current_id())));
+        let rotated = SigningKey::fixed(old.rotated("2026-12-07"));
+        assert_eq!(rotated.verify_access(before.expose()), Some(("s".to_owned(), exp)), "signed by the old key, still valid");
+        let after = rotated.issue_access("s", exp);
+        assert!(!after.expose().starts_with(&format!("gha_{}.", old.current_id())), "the new key signs");
+        // Once the old key is retired, its tokens stop verifying.
+        let retired = SigningKey::fixed(old.rotated("2026-12-07").without(old.current_id()).unwrap());
+        assert_eq!(retired.verify_access(before.expose()), None);
+        // A token cannot claim another key id: the id is under the MAC.
+        let relabelled = before.expose().replacen(old.current_id(), rotated.0.current().current_id(), 1);
+        assert_eq!(rotated.verify_access(&relabelled), None);
+    }
+
+    #[test]
+    fn tokens_from_before_key_ids_verify_with_the_inherited_key() {
+        // `gha_<payload>.<mac>` with HMAC over the payload, as servers before key files made.
+        let raw = [5u8; 32];
+        let payload = B64.encode("1:sess-9:2000000000");
+        let mut mac = HmacSha256::new_from_slice(&raw).unwrap();
+        mac.update(payload.as_bytes());
+        let legacy = format!("gha_{payload}.{}", B64.encode(mac.finalize().into_bytes()));
+        let inherited = SigningKey::from_bytes(LEGACY_KEY_ID, raw);
+        assert_eq!(inherited.verify_access(&legacy).map(|(s, _)| s), Some("sess-9".to_owned()));
+        assert_eq!(SigningKey::from_bytes("k1", raw).verify_access(&legacy), None, "only the inherited key checks them");
     }
 
     #[test]

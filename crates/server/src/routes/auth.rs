@@ -246,6 +246,7 @@ pub(crate) async fn second_factor(
     let Some(secret) = mfa.totp_secret else {
         return Ok(SecondFactor { enrolment_required: mfa.mfa_required, grant_trust: false, verified: false, trusted_device: false });
     };
+    let secret = state.keys.open(&user.id, &secret).map_err(|e| ("internal", ApiError::from(e)))?;
     if let Some(token) = &req.trusted_device_token {
         let trusted: Option<i64> = sqlx::query_scalar(
             "SELECT 1 FROM sessions WHERE trusted_device_hash = ? AND user_id = ? AND trusted_device = 1 AND created_at > ? LIMIT 1",
@@ -264,7 +265,7 @@ pub(crate) async fn second_factor(
         return Err(("mfa_required", ApiError::unauthorized(codes::MFA_REQUIRED, "Enter the 6-digit code from your authenticator app.")));
     };
     let failed = || ("mfa_failed", ApiError::unauthorized(codes::MFA_FAILED, "That code is not right, or was already used; enter the current one."));
-    let step = crate::totp::verify(&secret, code, now.timestamp(), mfa.totp_last_step).ok_or_else(failed)?;
+    let step = crate::totp::verify(secret.expose(), code, now.timestamp(), mfa.totp_last_step).ok_or_else(failed)?;
     // A code works once, even when two sign-ins race with it.
     let spent = sqlx::query("UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?")
         .bind(step)

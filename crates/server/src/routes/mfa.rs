@@ -57,7 +57,9 @@ pub async fn start_totp(State(state): State<AppState>, principal: Principal) -> 
             "An authenticator app is already set up. To replace it, ask an administrator to reset your MFA first.",
         ));
     }
-    sqlx::query("UPDATE users SET totp_pending_secret = ? WHERE id = ?").bind(&secret).bind(&principal.user_id).execute(&state.db).await?;
+    // Sealed with the server key: a copy of the database does not hold anyone's secret.
+    let sealed = state.keys.seal(&principal.user_id, &secret);
+    sqlx::query("UPDATE users SET totp_pending_secret = ? WHERE id = ?").bind(&sealed).bind(&principal.user_id).execute(&state.db).await?;
     let issuer = format!("Gatehouse {org}");
     Ok(Json(TotpEnrollment {
         otpauth_uri: totp::otpauth_uri(&issuer, &email, &secret).into(),
@@ -89,11 +91,12 @@ pub async fn confirm_totp(
     session_only(&principal)?;
     let pending: Option<String> =
         sqlx::query_scalar("SELECT totp_pending_secret FROM users WHERE id = ?").bind(&principal.user_id).fetch_one(&state.db).await?;
-    let Some(secret) = pending else {
+    let Some(stored) = pending else {
         return Err(ApiError::new(StatusCode::CONFLICT, codes::MFA_NOT_STARTED, "Start the enrolment first: there is no new secret to confirm."));
     };
+    let secret = state.keys.open(&principal.user_id, &stored)?;
     let now = state.clock.now();
-    let Some(step) = totp::verify(&secret, &body.code, now.timestamp(), 0) else {
+    let Some(step) = totp::verify(secret.expose(), &body.code, now.timestamp(), 0) else {
         return Err(ApiError::field(
             "code",
             codes::MFA_FAILED,
@@ -109,7 +112,7 @@ pub async fn confirm_totp(
     .bind(step)
     .bind(now)
     .bind(&principal.user_id)
-    .bind(&secret)
+    .bind(&stored)
     .execute(&mut *tx)
     .await?;
     if done.rows_affected() != 1 {

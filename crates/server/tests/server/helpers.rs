@@ -43,7 +43,7 @@ impl TestServer {
         let config = Config { public_url: url.clone(), ..config };
         let state = AppState::open(&dir.path().join("test.db"), clock.clone(), config).await.unwrap();
         let opts = SeedOptions { users, owner_email: OWNER.into(), owner_password: PASSWORD.into(), sessions: 0, events };
-        seed_demo(&state.db, clock.as_ref(), &opts).await.unwrap();
+        seed_demo(&state.db, clock.as_ref(), &state.keys.current(), &opts).await.unwrap();
         tokio::spawn(app::serve(listener, app::build(state.clone())));
         gatehouse_server::mail::spawn_worker(state.clone()).unwrap();
         Self { url, http: reqwest::Client::new(), clock, state, dir }
@@ -101,7 +101,7 @@ impl TestServer {
     }
 }
 
-async fn start(state: AppState) -> String {
+pub async fn start(state: AppState) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(app::serve(listener, app::build(state)));

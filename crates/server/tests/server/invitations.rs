@@ -382,7 +382,7 @@ async fn forged_and_garbage_tokens_are_invalid() {
     // Signed by this server's key, for an invitation that does not exist.
     let unknown = s.state.key.invitation_token("01900000-0000-7000-8000-000000000000", 1);
     // The real invitation at a generation never issued, signed by another key.
-    let other_key = gatehouse_server::tokens::SigningKey::new(vec![9; 32]).invitation_token(&inv.id, 1);
+    let other_key = gatehouse_server::tokens::SigningKey::from_bytes(s.state.keys.current().current_id(), [9; 32]).invitation_token(&inv.id, 1);
     for bad in ["", "ghi_", "ghi_garbage", "ghi_a.b", "not a token", &flipped, &format!("{real}x"), unknown.expose(), other_key.expose()] {
         problem(accept_with_password(&s, bad).await, StatusCode::BAD_REQUEST, "invitation_invalid").await;
         problem(decline(&s, bad).await, StatusCode::BAD_REQUEST, "invitation_invalid").await;

@@ -10,6 +10,7 @@ mod escalation;
 mod helpers;
 mod hostile;
 mod invitations;
+mod keys;
 mod lifecycle;
 mod lifetime;
 mod matrix;

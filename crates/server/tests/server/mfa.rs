@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 const MEMBER: &str = "member@acme.test";
 
-fn code_now(s: &TestServer, secret: &str) -> String {
+pub fn code_now(s: &TestServer, secret: &str) -> String {
     let key = totp::base32_decode(secret).unwrap();
     format!("{:06}", totp::code_at(&key, totp::step_of(s.clock_now().timestamp())))
 }
@@ -20,7 +20,7 @@ async fn login_with(s: &TestServer, body: Value) -> reqwest::Response {
 }
 
 /// Enrols `t`'s user; returns the secret.
-async fn enrol(s: &TestServer, t: &TokenResponse) -> String {
+pub async fn enrol(s: &TestServer, t: &TokenResponse) -> String {
     let res = send(s, t, "POST", "/v1/me/mfa/totp", None, &[]).await;
     assert_eq!(res.status(), StatusCode::OK);
     let e: TotpEnrollment = res.json().await.unwrap();
