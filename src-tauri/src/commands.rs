@@ -476,13 +476,13 @@ async fn logout_status_of(cache: &Cache, user_id: &str) -> Result<LogoutStatus, 
     Ok(LogoutStatus { user_id: user_id.to_owned(), queued: cache.queued_logout(user_id).await?, confirmed: cache.logout_confirmation(user_id).await? })
 }
 
-pub async fn force_logout(state: &AppState, user_id: String) -> Result<LogoutStatus, IpcError> {
+pub async fn force_logout(state: &AppState, user_id: String, suspend_api_keys: bool) -> Result<LogoutStatus, IpcError> {
     let (client, cache, shared) = match state.active.lock().await.as_ref() {
         Some(active) => (active.client.clone(), active.cache.clone(), active.worker.shared.clone()),
         None => return Err(not_signed_in()),
     };
     // Durable first: if the app dies or the network is down, it is still sent later.
-    let entry = cache.enqueue_user_action(&user_id, OutboxAction::Logout).await?;
+    let entry = cache.enqueue_logout(&user_id, suspend_api_keys).await?;
     // Then at once, ahead of any queued edits.
     let sent = client.send_entry(&cache, entry.seq).await;
     shared.touched();
@@ -514,13 +514,13 @@ pub async fn api_keys(state: &AppState, user_id: String) -> Result<Vec<ApiKey>, 
     with_client(state, |client| async move { client.api_keys(&user_id).await }).await
 }
 
-pub async fn create_api_key(state: &AppState, user_id: String, name: String) -> Result<CreatedApiKey, IpcError> {
-    // Checked here too, so a bad name is refused before it crosses the network.
-    let errors = NewApiKey { name: name.clone() }.field_errors();
-    if let Some(e) = errors.into_iter().next() {
+pub async fn create_api_key(state: &AppState, user_id: String, name: String, expires_in_days: Option<u32>) -> Result<CreatedApiKey, IpcError> {
+    // Checked here too, so a bad name or lifetime is refused before it crosses the network.
+    let new = NewApiKey { name, expires_in_days };
+    if let Some(e) = new.field_errors().into_iter().next() {
         return Err(IpcError::field(&e.field, e.message));
     }
-    with_client(state, |client| async move { client.create_api_key(&user_id, &name).await }).await
+    with_client(state, |client| async move { client.create_api_key(&user_id, &new).await }).await
 }
 
 pub async fn set_api_key_suspended(state: &AppState, key_id: String, suspended: bool) -> Result<ApiKey, IpcError> {
@@ -708,9 +708,10 @@ pub async fn request_password_reset(server_url: String, email: String) -> Result
 }
 
 /// E-mails a user a single-use link to choose a new password.
-pub async fn reset_password(state: &AppState, user_id: String) -> Result<PasswordResetSent, IpcError> {
+/// With `suspend_api_keys`, the user's working API keys are suspended too.
+pub async fn reset_password(state: &AppState, user_id: String, suspend_api_keys: bool) -> Result<PasswordResetSent, IpcError> {
     let key = uuid::Uuid::now_v7().to_string();
-    with_client(state, |client| async move { client.reset_password(&user_id, &key).await }).await
+    with_client(state, |client| async move { client.reset_password(&user_id, &key, suspend_api_keys).await }).await
 }
 
 /// Resets a user's MFA: their authenticator and trusted devices stop working.

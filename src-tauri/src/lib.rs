@@ -145,7 +145,7 @@ app_commands! {
     export_status() -> ExportStatus => commands::export_status(state).await;
     /// Force logout: queues it durably, then sends it at once; says whether the server
     /// confirmed it (and when) or it waits, not yet effective.
-    force_logout(user_id: String) -> LogoutStatus => commands::force_logout(state, user_id).await;
+    force_logout(user_id: String, suspend_api_keys: bool) -> LogoutStatus => commands::force_logout(state, user_id, suspend_api_keys).await;
     /// Where the last force logout of a user stands (queued, refused or confirmed).
     logout_status(user_id: String) -> LogoutStatus => commands::logout_status(state, user_id).await;
     /// Starts enrolling an authenticator app for the signed-in account: a secret to scan.
@@ -155,7 +155,7 @@ app_commands! {
     /// "Forgot password": asks the server to e-mail the address a reset link.
     request_password_reset(server_url: String, email: String) -> () => commands::request_password_reset(server_url, email).await;
     /// E-mails a user a single-use, expiring link to choose a new password.
-    reset_password(user_id: String) -> PasswordResetSent => commands::reset_password(state, user_id).await;
+    reset_password(user_id: String, suspend_api_keys: bool) -> PasswordResetSent => commands::reset_password(state, user_id, suspend_api_keys).await;
     /// Resets a user's MFA: they enrol again; their trusted devices are withdrawn.
     reset_mfa(user_id: String) -> User => commands::reset_mfa(state, user_id).await;
     /// Confirms the signed-in account's password (and TOTP code when enrolled): for a few
@@ -191,7 +191,7 @@ app_commands! {
     /// A user's API keys, newest first, without their secrets.
     api_keys(user_id: String) -> Vec<ApiKey> => commands::api_keys(state, user_id).await;
     /// Creates an API key; the answer carries its secret, to be shown once and never stored.
-    create_api_key(user_id: String, name: String) -> CreatedApiKey => commands::create_api_key(state, user_id, name).await;
+    create_api_key(user_id: String, name: String, expires_in_days: Option<u32>) -> CreatedApiKey => commands::create_api_key(state, user_id, name, expires_in_days).await;
     /// Suspends (true) or restores (false) an API key.
     set_api_key_suspended(key_id: String, suspended: bool) -> ApiKey => commands::set_api_key_suspended(state, key_id, suspended).await;
     /// One page of the activity log, newest first: from the server, or from the cached

@@ -10,6 +10,9 @@ pub const API_KEY_PREFIX: &str = "ghk_";
 /// Longest API key name, in characters.
 pub const MAX_API_KEY_NAME_CHARS: usize = 100;
 
+/// The longest lifetime a key can be given, in days (ten years).
+pub const MAX_API_KEY_DAYS: u32 = 3650;
+
 /// An API key, without its secret.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -32,6 +35,10 @@ pub struct ApiKey {
     /// `admin` (by hand; restored by hand) or `user_deactivated` (restored when the user is
     /// reactivated).
     pub suspended_reason: Option<String>,
+    /// When it stops working for good; absent: never.
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// `POST /v1/users/{id}/api-keys` body.
@@ -41,6 +48,10 @@ pub struct ApiKey {
 pub struct NewApiKey {
     /// What it is for (1–100 characters).
     pub name: String,
+    /// Days until it stops working (1–3650); absent: it never expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub expires_in_days: Option<u32>,
 }
 
 /// A key just created, with its secret: shown this once, never again.
@@ -67,6 +78,15 @@ impl NewApiKey {
         } else {
             None
         };
-        problem.map(|(code, message)| crate::FieldError { field: "name".into(), code: code.into(), message }).into_iter().collect()
+        let mut errors: Vec<crate::FieldError> =
+            problem.map(|(code, message)| crate::FieldError { field: "name".into(), code: code.into(), message }).into_iter().collect();
+        if self.expires_in_days.is_some_and(|d| d == 0 || d > MAX_API_KEY_DAYS) {
+            errors.push(crate::FieldError {
+                field: "expires_in_days".into(),
+                code: "out_of_range".into(),
+                message: format!("A key lasts from 1 to {MAX_API_KEY_DAYS} days; leave it empty for a key that does not expire."),
+            });
+        }
+        errors
     }
 }

@@ -136,6 +136,10 @@ pub struct PasswordResetSent {
     pub sent_to: String,
     /// When the link stops working.
     pub expires_at: chrono::DateTime<chrono::Utc>,
+    /// API keys this request suspended (`?suspend_api_keys=true`).
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub api_keys_suspended: Option<u32>,
 }
 
 /// One message of the demo server's mailbox (`GET /v1/dev/mailbox`).

@@ -126,6 +126,8 @@ pub mod codes {
     pub const RATE_LIMITED: &str = "rate_limited";
     /// The API key is suspended (by an administrator, or with its deactivated user).
     pub const API_KEY_SUSPENDED: &str = "api_key_suspended";
+    /// The API key is past its expiry and works no more (401).
+    pub const API_KEY_EXPIRED: &str = "api_key_expired";
     /// The account has MFA enrolled and the sign-in sent no TOTP code (401).
     pub const MFA_REQUIRED: &str = "mfa_required";
     /// The TOTP code is wrong, stale or already used (401).

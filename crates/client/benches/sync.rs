@@ -234,7 +234,7 @@ async fn main() {
         let store = Arc::new(MemoryTokenStore::default());
         let (member_client, _) = Client::sign_in(&url, "member@acme.test", Secret::new(PASSWORD.to_owned()), None, store, &ClientOptions::default()).await.unwrap();
         let t = Instant::now();
-        let done = client.force_logout(&member.id, &format!("bench-logout-{round}")).await.unwrap();
+        let done = client.force_logout(&member.id, &format!("bench-logout-{round}"), false).await.unwrap();
         logouts.push(t.elapsed());
         assert!(done.sessions_revoked >= 1);
         assert!(member_client.me().await.is_err(), "the member's next request is refused");

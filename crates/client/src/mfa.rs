@@ -9,10 +9,12 @@ use reqwest::Method;
 
 impl Client {
     /// `POST /v1/users/{id}/reset-password`: e-mails the user a single-use link.
-    /// `idempotency_key` makes a retry send no second e-mail.
-    pub async fn reset_password(&self, user_id: &str, idempotency_key: &str) -> Result<PasswordResetSent> {
+    /// `idempotency_key` makes a retry send no second e-mail; `suspend_api_keys` suspends
+    /// the user's working API keys too (a leaked password may have leaked them).
+    pub async fn reset_password(&self, user_id: &str, idempotency_key: &str, suspend_api_keys: bool) -> Result<PasswordResetSent> {
         let headers = [("idempotency-key", idempotency_key)];
-        Ok(self.send_authed_with(Method::POST, &format!("v1/users/{}/reset-password", encoded(user_id)), None::<&()>, &headers).await?.0)
+        let path = format!("v1/users/{}/reset-password{}", encoded(user_id), if suspend_api_keys { "?suspend_api_keys=true" } else { "" });
+        Ok(self.send_authed_with(Method::POST, &path, None::<&()>, &headers).await?.0)
     }
 
     /// `POST /v1/users/{id}/reset-mfa`: the user's authenticator and trusted devices stop

@@ -80,7 +80,19 @@ struct Row {
     action: String,
 }
 
+/// What a queued force logout does besides ending sessions, kept in the entry's `patch`
+/// (`{}` for entries from before options: nothing more).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct LogoutOptions {
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    suspend_api_keys: bool,
+}
+
 impl Row {
+    fn logout_options(&self) -> LogoutOptions {
+        serde_json::from_str(&self.patch).unwrap_or_default()
+    }
+
     fn action(&self) -> Result<OutboxAction> {
         OutboxAction::parse(&self.action).ok_or_else(|| Error::Cache(format!("unknown outbox action {}", self.action)))
     }
@@ -351,6 +363,16 @@ impl Cache {
     /// at once, marked pending. Refuses what the server would refuse for sure (removing a
     /// user who is not deactivated).
     pub async fn enqueue_user_action(&self, user_id: &str, action: OutboxAction) -> Result<OutboxEntry> {
+        self.enqueue_action(user_id, action, &LogoutOptions::default()).await
+    }
+
+    /// Queues a force logout of `user_id`; with `suspend_api_keys` it suspends their
+    /// working API keys too. The option is stored with the entry, so a replay does the same.
+    pub async fn enqueue_logout(&self, user_id: &str, suspend_api_keys: bool) -> Result<OutboxEntry> {
+        self.enqueue_action(user_id, OutboxAction::Logout, &LogoutOptions { suspend_api_keys }).await
+    }
+
+    async fn enqueue_action(&self, user_id: &str, action: OutboxAction, options: &LogoutOptions) -> Result<OutboxEntry> {
         let mut tx = self.db.begin_with(crate::cache::BEGIN_WRITE).await?;
         let row: Option<(String, Option<String>)> = sqlx::query_as("SELECT json, etag FROM users WHERE id = ?").bind(user_id).fetch_optional(&mut *tx).await?;
         let (json, etag) = row.ok_or_else(|| Error::NotFound(format!("No user with id `{user_id}` in the local copy; sync first.")))?;
@@ -370,13 +392,14 @@ impl Cache {
         }
         let seq: i64 = sqlx::query_scalar(
             "INSERT INTO outbox (idempotency_key, user_id, user_name, base_etag, base_json, patch, state, created_at, action) \
-             VALUES (?, ?, ?, ?, ?, '{}', 'pending', ?, ?) RETURNING seq",
+             VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING seq",
         )
         .bind(new_key())
         .bind(user_id)
         .bind(&shown.display_name)
         .bind(etag.unwrap_or_default())
         .bind(&json)
+        .bind(serde_json::to_string(options).map_err(|e| Error::Invalid(e.to_string()))?)
         .bind(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
         .bind(action.as_str())
         .fetch_one(&mut *tx)
@@ -443,7 +466,8 @@ impl Cache {
 
     async fn to_entry(&self, row: Row) -> Result<OutboxEntry> {
         let state = OutboxState::parse(&row.state).ok_or_else(|| Error::Cache(format!("unknown outbox state {}", row.state)))?;
-        let patch: UserPatch = parse(&row.patch)?;
+        // Only an edit's `patch` is a patch; a force logout keeps its options there.
+        let patch: UserPatch = if row.action()? == OutboxAction::Edit { parse(&row.patch)? } else { UserPatch::default() };
         let conflicts = match (&row.theirs_json, state) {
             (Some(theirs), OutboxState::Conflict) => {
                 let theirs: User = parse(theirs)?;
@@ -751,7 +775,7 @@ impl Client {
             OutboxAction::Deactivate => self.deactivate_user(&row.user_id, &row.idempotency_key).await.map(Some),
             OutboxAction::Reactivate => self.reactivate_user(&row.user_id, &row.idempotency_key).await.map(Some),
             OutboxAction::Remove => self.remove_user(&row.user_id, &row.idempotency_key).await.map(|()| None),
-            OutboxAction::Logout => match self.force_logout(&row.user_id, &row.idempotency_key).await {
+            OutboxAction::Logout => match self.force_logout(&row.user_id, &row.idempotency_key, row.logout_options().suspend_api_keys).await {
                 Ok(done) => {
                     cache.confirm_logout(&row, &done).await?;
                     out.confirmed += 1;

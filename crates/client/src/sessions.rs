@@ -67,10 +67,12 @@ impl Client {
         Ok(self.send_authed_with(Method::DELETE, &format!("v1/sessions/{}", encoded(session_id)), None::<&()>, &[]).await?.0)
     }
 
-    /// `POST /v1/users/{id}/logout`: ends every session and trusted device of the user.
-    pub async fn force_logout(&self, user_id: &str, idempotency_key: &str) -> Result<ForcedLogout> {
+    /// `POST /v1/users/{id}/logout`: ends every session and trusted device of the user, and
+    /// with `suspend_api_keys` suspends their working API keys too.
+    pub async fn force_logout(&self, user_id: &str, idempotency_key: &str, suspend_api_keys: bool) -> Result<ForcedLogout> {
         let headers = [("idempotency-key", idempotency_key)];
-        Ok(self.send_authed_with(Method::POST, &format!("v1/users/{}/logout", encoded(user_id)), None::<&()>, &headers).await?.0)
+        let path = format!("v1/users/{}/logout{}", encoded(user_id), if suspend_api_keys { "?suspend_api_keys=true" } else { "" });
+        Ok(self.send_authed_with(Method::POST, &path, None::<&()>, &headers).await?.0)
     }
 
     /// `GET /v1/users/{id}/api-keys`: the user's API keys, newest first, without secrets.
@@ -79,9 +81,9 @@ impl Client {
     }
 
     /// `POST /v1/users/{id}/api-keys`: a new key; its secret is in the answer only.
-    pub async fn create_api_key(&self, user_id: &str, name: &str) -> Result<CreatedApiKey> {
-        let body = NewApiKey { name: name.to_owned() };
-        Ok(self.send_authed_with(Method::POST, &format!("v1/users/{}/api-keys", encoded(user_id)), Some(&body), &[]).await?.0)
+    /// `new.expires_in_days` gives it a lifetime; without one it works until suspended.
+    pub async fn create_api_key(&self, user_id: &str, new: &NewApiKey) -> Result<CreatedApiKey> {
+        Ok(self.send_authed_with(Method::POST, &format!("v1/users/{}/api-keys", encoded(user_id)), Some(new), &[]).await?.0)
     }
 
     /// `POST /v1/auth/step-up`: confirms the password (and TOTP code) so that, for a few

@@ -252,6 +252,7 @@ struct KeyRow {
     last_used_at: Option<chrono::DateTime<chrono::Utc>>,
     used_event_at: Option<chrono::DateTime<chrono::Utc>>,
     suspended_at: Option<chrono::DateTime<chrono::Utc>>,
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
     created_by: Option<String>,
     status: String,
 }
@@ -264,7 +265,7 @@ pub const API_KEY_USED_EVERY: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 /// or one whose user is no longer active, is refused at once.
 async fn api_key_principal(state: &AppState, token: &str, meta: &crate::routes::auth::ClientMeta, path: &str) -> Result<Principal> {
     let row: Option<KeyRow> = sqlx::query_as(
-        "SELECT k.id, k.user_id, k.org_id, k.name, k.prefix, k.last_used_at, k.used_event_at, k.suspended_at, k.created_by, u.status
+        "SELECT k.id, k.user_id, k.org_id, k.name, k.prefix, k.last_used_at, k.used_event_at, k.suspended_at, k.expires_at, k.created_by, u.status
          FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = ?",
     )
     .bind(crate::tokens::hash_token(token))
@@ -277,8 +278,14 @@ async fn api_key_principal(state: &AppState, token: &str, meta: &crate::routes::
     if row.status != "active" {
         return Err(ApiError::unauthorized(codes::API_KEY_SUSPENDED, "The API key's user is no longer active."));
     }
-    let key = KeyRef { id: row.id.clone(), name: row.name.clone(), prefix: row.prefix.clone(), created_by: row.created_by.clone() };
     let now = state.clock.now();
+    if let Some(expired) = row.expires_at.filter(|at| *at <= now) {
+        return Err(ApiError::unauthorized(
+            codes::API_KEY_EXPIRED,
+            format!("This API key expired on {}; create a new one.", expired.format("%Y-%m-%d %H:%M UTC")),
+        ));
+    }
+    let key = KeyRef { id: row.id.clone(), name: row.name.clone(), prefix: row.prefix.clone(), created_by: row.created_by.clone() };
     if row.used_event_at.is_none_or(|t| now - t >= API_KEY_USED_EVERY) {
         let mut tx = state.db.begin().await?;
         // Only the request that moves `used_event_at` records, even when several race.

@@ -97,7 +97,11 @@ suspended_at: string | null,
  * `admin` (by hand; restored by hand) or `user_deactivated` (restored when the user is
  * reactivated).
  */
-suspended_reason: string | null, };
+suspended_reason: string | null, 
+/**
+ * When it stops working for good; absent: never.
+ */
+expires_at?: string, };
 
 export type AuditEvent = { 
 /**
@@ -1043,7 +1047,11 @@ sent_to: string,
 /**
  * When the link stops working.
  */
-expires_at: string, };
+expires_at: string, 
+/**
+ * API keys this request suspended (`?suspend_api_keys=true`).
+ */
+api_keys_suspended?: number, };
 
 export type Resolution = { "action": "keep_theirs" } | { "action": "reapply_mine" } | { "action": "edit", 
 /**
@@ -1572,7 +1580,7 @@ export const commands = {
   /** How the running or last export went. */
   exportStatus: () => invoke<ExportStatus>("export_status"),
   /** Force logout: queues it durably, then sends it at once; says whether the server confirmed it (and when) or it waits, not yet effective. */
-  forceLogout: (userId: string) => invoke<LogoutStatus>("force_logout", { userId }),
+  forceLogout: (userId: string, suspendApiKeys: boolean) => invoke<LogoutStatus>("force_logout", { userId, suspendApiKeys }),
   /** Where the last force logout of a user stands (queued, refused or confirmed). */
   logoutStatus: (userId: string) => invoke<LogoutStatus>("logout_status", { userId }),
   /** Starts enrolling an authenticator app for the signed-in account: a secret to scan. */
@@ -1582,7 +1590,7 @@ export const commands = {
   /** "Forgot password": asks the server to e-mail the address a reset link. */
   requestPasswordReset: (serverUrl: string, email: string) => invoke<null>("request_password_reset", { serverUrl, email }),
   /** E-mails a user a single-use, expiring link to choose a new password. */
-  resetPassword: (userId: string) => invoke<PasswordResetSent>("reset_password", { userId }),
+  resetPassword: (userId: string, suspendApiKeys: boolean) => invoke<PasswordResetSent>("reset_password", { userId, suspendApiKeys }),
   /** Resets a user's MFA: they enrol again; their trusted devices are withdrawn. */
   resetMfa: (userId: string) => invoke<User>("reset_mfa", { userId }),
   /** Confirms the signed-in account's password (and TOTP code when enrolled): for a few minutes it may change its own e-mail, reset its own MFA and create API keys. */
@@ -1616,7 +1624,7 @@ export const commands = {
   /** A user's API keys, newest first, without their secrets. */
   apiKeys: (userId: string) => invoke<Array<ApiKey>>("api_keys", { userId }),
   /** Creates an API key; the answer carries its secret, to be shown once and never stored. */
-  createApiKey: (userId: string, name: string) => invoke<CreatedApiKey>("create_api_key", { userId, name }),
+  createApiKey: (userId: string, name: string, expiresInDays: number | null) => invoke<CreatedApiKey>("create_api_key", { userId, name, expiresInDays }),
   /** Suspends (true) or restores (false) an API key. */
   setApiKeySuspended: (keyId: string, suspended: boolean) => invoke<ApiKey>("set_api_key_suspended", { keyId, suspended }),
   /** One page of the activity log, newest first: from the server, or from the cached window when it cannot be reached (`offline`; `beyond_window` when older events need a connection). A `user_id` alone reads the user's timeline. */

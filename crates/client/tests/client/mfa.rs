@@ -56,9 +56,9 @@ async fn enrol_sign_in_with_a_code_then_an_admin_resets_mfa_and_the_password() {
     assert_eq!(once, twice);
     sign_in_with(&server.url, None).await.expect("no code needed after the reset");
 
-    let sent = admin.reset_password(&member_id, "reset-password-key").await.unwrap();
+    let sent = admin.reset_password(&member_id, "reset-password-key", false).await.unwrap();
     assert_eq!(sent.sent_to, MEMBER);
-    admin.reset_password(&member_id, "reset-password-key").await.unwrap();
+    admin.reset_password(&member_id, "reset-password-key", false).await.unwrap();
     let mail = admin.mailbox().await.unwrap();
     assert_eq!(mail.len(), 1, "a retried reset sends no second e-mail");
     assert_eq!(mail[0].to, MEMBER);

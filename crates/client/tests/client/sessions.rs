@@ -13,6 +13,10 @@ async fn id_of(cache: &Cache, q: &str) -> String {
     page.items[0].id.clone()
 }
 
+fn named(name: &str) -> gatehouse_client::api::NewApiKey {
+    gatehouse_client::api::NewApiKey { name: name.into(), expires_in_days: None }
+}
+
 fn session_ended(e: &Error) -> bool {
     matches!(e, Error::SessionExpired { .. }) || matches!(e, Error::Api(p) if p.code == "session_revoked")
 }
@@ -87,6 +91,32 @@ async fn a_force_logout_queued_offline_waits_not_yet_effective_and_is_sent_once(
 }
 
 #[tokio::test]
+async fn a_queued_force_logout_can_suspend_the_users_keys_and_keeps_that_across_a_restart() {
+    let mut server = ServerProcess::start(&[]);
+    let admin = sign_in(&server.url, OWNER).await;
+    let member = sign_in(&server.url, "member@acme.test").await;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::open(&dir.path().join("cache.db")).await.unwrap();
+    admin.sync(&cache, |_| {}).await.unwrap();
+    let member_id = id_of(&cache, "member@acme.test").await;
+    member.step_up(Secret::new(PASSWORD.into()), None).await.unwrap();
+    let key = member.create_api_key(&member_id, &gatehouse_client::api::NewApiKey { name: "sync job".into(), expires_in_days: Some(30) }).await.unwrap();
+    assert!(key.key.expires_at.is_some(), "a lifetime was asked for");
+
+    server.kill();
+    let entry = cache.enqueue_logout(&member_id, true).await.unwrap();
+    assert_eq!(admin.send_entry(&cache, entry.seq).await.unwrap().confirmed, 0);
+    drop(cache);
+    let cache = Cache::open(&dir.path().join("cache.db")).await.unwrap();
+    server.restart();
+    cache.retry_now().await.unwrap();
+    assert_eq!(admin.replay(&cache).await.unwrap().confirmed, 1);
+    let keys = admin.api_keys(&member_id).await.unwrap();
+    assert_eq!(keys[0].suspended_reason.as_deref(), Some("admin"), "the option survived the restart: {keys:?}");
+    assert!(cache.logout_confirmation(&member_id).await.unwrap().is_some());
+}
+
+#[tokio::test]
 async fn sessions_revoke_and_login_attempts_read_live() {
     let server = ServerProcess::start(&[]);
     let admin = sign_in(&server.url, OWNER).await;
@@ -115,13 +145,13 @@ async fn api_keys_are_created_listed_and_suspended() {
     let admin = sign_in(&server.url, OWNER).await;
     let member = admin.list_users(&UserListQuery { q: Some("member@acme.test".into()), ..Default::default() }).await.unwrap().items.remove(0);
     // A key is minted by its owner, for themselves; an admin sees and suspends it.
-    let refused = admin.create_api_key(&member.id, "Not theirs").await.unwrap_err();
+    let refused = admin.create_api_key(&member.id, &named("Not theirs")).await.unwrap_err();
     assert_eq!(refused.code(), Some("forbidden"));
     let own = sign_in(&server.url, "member@acme.test").await;
     // Creating a key needs the password confirmed first.
-    assert_eq!(own.create_api_key(&member.id, "Too soon").await.unwrap_err().code(), Some("step_up_required"));
+    assert_eq!(own.create_api_key(&member.id, &named("Too soon")).await.unwrap_err().code(), Some("step_up_required"));
     own.step_up(Secret::new(PASSWORD.into()), None).await.unwrap();
-    let created = own.create_api_key(&member.id, "Backups").await.unwrap();
+    let created = own.create_api_key(&member.id, &named("Backups")).await.unwrap();
     assert!(created.secret.expose().starts_with("ghk_"));
     assert_eq!(format!("{:?}", created.secret), "<redacted>", "the secret never prints");
     let keys = admin.api_keys(&member.id).await.unwrap();
@@ -129,7 +159,7 @@ async fn api_keys_are_created_listed_and_suspended() {
     let suspended = admin.set_api_key_suspended(&created.key.id, true).await.unwrap();
     assert_eq!(suspended.suspended_reason.as_deref(), Some("admin"));
     assert!(admin.set_api_key_suspended(&created.key.id, false).await.unwrap().suspended_at.is_none());
-    let bad = own.create_api_key(&member.id, "").await.unwrap_err();
+    let bad = own.create_api_key(&member.id, &named("")).await.unwrap_err();
     assert_eq!(bad.code(), Some("validation_failed"));
 }
 

@@ -21,7 +21,7 @@ use gatehouse_api::{API_KEY_PREFIX, ApiKey, CreatedApiKey, NewApiKey, Problem, S
 use serde_json::json;
 use sqlx::{Sqlite, Transaction};
 
-const COLUMNS: &str = "id, user_id, name, prefix, created_at, last_used_at, suspended_at, suspended_reason, suspended_by";
+const COLUMNS: &str = "id, user_id, name, prefix, created_at, last_used_at, suspended_at, suspended_reason, suspended_by, expires_at";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -34,6 +34,7 @@ struct Row {
     suspended_at: Option<DateTime<Utc>>,
     suspended_reason: Option<String>,
     suspended_by: Option<String>,
+    expires_at: Option<DateTime<Utc>>,
 }
 
 impl From<Row> for ApiKey {
@@ -47,6 +48,7 @@ impl From<Row> for ApiKey {
             last_used_at: r.last_used_at,
             suspended_at: r.suspended_at,
             suspended_reason: r.suspended_reason,
+            expires_at: r.expires_at,
         }
     }
 }
@@ -81,7 +83,7 @@ pub async fn list_keys(State(state): State<AppState>, principal: Principal, ApiP
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The key and its secret (never shown again)", body = CreatedApiKey),
-        (status = 400, description = "`invalid_id`, or `validation_failed` for the name", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid_id`, or `validation_failed` for the name or `expires_in_days`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Someone else's keys need `users.manage` and every permission they hold", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user in this organization", body = Problem, content_type = "application/problem+json"),
@@ -121,19 +123,23 @@ pub async fn create_key(
         last_used_at: None,
         suspended_at: None,
         suspended_reason: None,
+        expires_at: new.expires_in_days.map(|days| now + chrono::Duration::days(i64::from(days))),
     };
     let mut tx = state.db.begin().await?;
-    sqlx::query("INSERT INTO api_keys (id, org_id, user_id, name, prefix, key_hash, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-        .bind(&key.id)
-        .bind(&principal.org_id)
-        .bind(&id)
-        .bind(&key.name)
-        .bind(&key.prefix)
-        .bind(hash_token(secret.expose()))
-        .bind(now)
-        .bind(&principal.user_id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO api_keys (id, org_id, user_id, name, prefix, key_hash, created_at, created_by, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&key.id)
+    .bind(&principal.org_id)
+    .bind(&id)
+    .bind(&key.name)
+    .bind(&key.prefix)
+    .bind(hash_token(secret.expose()))
+    .bind(now)
+    .bind(&principal.user_id)
+    .bind(key.expires_at)
+    .execute(&mut *tx)
+    .await?;
     audit_key(&mut tx, &principal.org_id, &principal, meta, &user, &key, "api_key.created", now).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(CreatedApiKey { key, secret })))
@@ -163,7 +169,7 @@ async fn audit_key(
             user_agent: &meta.user_agent,
             details: json!({
                 "target": { "name": user.display_name, "email": user.email },
-                "api_key": { "id": key.id, "name": key.name, "prefix": key.prefix },
+                "api_key": { "id": key.id, "name": key.name, "prefix": key.prefix, "expires_at": key.expires_at },
             }),
         },
         now,

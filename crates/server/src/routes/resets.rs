@@ -48,12 +48,14 @@ struct Account<'a> {
 }
 
 /// Issues a new link for `account` (older unused ones stop working), queues its e-mail and
-/// records the event, inside `tx`.
+/// records the event (with the keys the request suspended, if it did), inside `tx`.
+#[allow(clippy::too_many_arguments)]
 async fn issue(
     state: &AppState,
     tx: &mut Transaction<'_, Sqlite>,
     account: &Account<'_>,
     requested_by: Option<(&Principal, &str)>,
+    keys_suspended: Option<u64>,
     meta: &ClientMeta,
     now: DateTime<Utc>,
 ) -> Result<DateTime<Utc>> {
@@ -92,6 +94,7 @@ async fn issue(
                 "target": { "name": account.name, "email": account.email },
                 "self_service": requested_by.is_none(),
                 "expires_at": expires_at,
+                "api_keys_suspended": keys_suspended,
             }),
         },
         now,
@@ -136,6 +139,7 @@ fn reset_mail(account: &Account<'_>, org: &str, admin: Option<&str>, link: &str,
     params(
         ("id" = String, Path, description = "User id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first answer (and send no second e-mail)"),
+        ("suspend_api_keys" = Option<bool>, Query, description = "Also suspend the user's working API keys (a leaked password may have leaked them too); an administrator restores them"),
     ),
     security(("bearer" = [])),
     responses(
@@ -153,14 +157,16 @@ pub async fn reset_password(
     principal: Principal,
     meta: ClientMeta,
     ApiPath(id): ApiPath<String>,
+    query: crate::extract::QueryPairs,
     headers: HeaderMap,
 ) -> Result<Response> {
     let granted = principal.require::<UsersManage>()?;
     super::paging::check_id("user", &id)?;
+    let suspend_keys = super::sessions::suspend_keys_asked(&query)?;
     let org = granted.org_id().to_owned();
     let path = format!("/v1/users/{id}/reset-password");
-    Idempotency::handle(&state, &principal, &headers, ("POST", &path), &(), async |idem| {
-        admin_reset(&state, &principal, &meta, &org, &id, idem).await
+    Idempotency::handle(&state, &principal, &headers, ("POST", &path), &suspend_keys, async |idem| {
+        admin_reset(&state, &principal, &meta, &org, &id, suspend_keys, idem).await
     })
     .await
 }
@@ -171,9 +177,14 @@ async fn admin_reset(
     meta: &ClientMeta,
     org: &str,
     id: &str,
+    suspend_keys: bool,
     idem: Option<&Idempotency>,
 ) -> Result<Response> {
     let (user, _) = crate::policy::act_on::<crate::policy::ResetPassword>(&state.db, principal, id).await?.into_user();
+    if suspend_keys {
+        // The keys are credentials too: suspending them asks the same rule as by hand.
+        crate::policy::act_on::<crate::policy::ManageKeys>(&state.db, principal, id).await?;
+    }
     mail_available(state)?;
     if user.status != gatehouse_api::UserStatus::Active {
         return Err(ApiError::new(
@@ -186,8 +197,17 @@ async fn admin_reset(
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let account = Account { id: &user.id, org_id: org, email: &user.email, name: &user.display_name };
-    let expires_at = issue(state, &mut tx, &account, Some((principal, &admin)), meta, now).await?;
-    let sent = PasswordResetSent { user_id: user.id.clone(), sent_to: user.email.clone(), expires_at };
+    let keys = match suspend_keys {
+        true => Some(super::apikeys::suspend_all(&mut tx, id, &principal.user_id, now).await?),
+        false => None,
+    };
+    let expires_at = issue(state, &mut tx, &account, Some((principal, &admin)), keys, meta, now).await?;
+    let sent = PasswordResetSent {
+        user_id: user.id.clone(),
+        sent_to: user.email.clone(),
+        expires_at,
+        api_keys_suspended: keys.map(|k| u32::try_from(k).unwrap_or(u32::MAX)),
+    };
     let body = serde_json::to_vec(&sent).map_err(|e| ApiError::Internal(e.into()))?;
     if let Some(idem) = idem {
         idem.store(&mut tx, StatusCode::OK, None, &body, now).await?;
@@ -244,7 +264,7 @@ async fn self_service_reset(state: &AppState, meta: &ClientMeta, email: &str) ->
         return Ok(());
     }
     let mut tx = state.db.begin().await?;
-    issue(state, &mut tx, &Account { id: &id, org_id: &org_id, email: &email, name: &name }, None, meta, now).await?;
+    issue(state, &mut tx, &Account { id: &id, org_id: &org_id, email: &email, name: &name }, None, None, meta, now).await?;
     tx.commit().await?;
     state.wake_mailer();
     Ok(())

@@ -296,17 +296,22 @@ pub async fn force_logout(
 ) -> Result<Response> {
     let granted = principal.require::<SessionsRevoke>()?;
     paging::check_id("user", &id)?;
-    let suspend_keys = match query.get("suspend_api_keys") {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(_) => return Err(ApiError::field("suspend_api_keys", "invalid", "`suspend_api_keys` is `true` or `false`.")),
-    };
+    let suspend_keys = suspend_keys_asked(&query)?;
     let org = granted.org_id().to_owned();
     let path = format!("/v1/users/{id}/logout");
     Idempotency::handle(&state, &principal, &headers, ("POST", &path), &suspend_keys, async |idem| {
         logout_user(&state, &principal, &meta, &org, &id, suspend_keys, idem).await.map(json_response)
     })
     .await
+}
+
+/// `?suspend_api_keys=true|false` of a force logout or a password reset (default false).
+pub(crate) fn suspend_keys_asked(query: &crate::extract::QueryPairs) -> Result<bool> {
+    match query.get("suspend_api_keys") {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(ApiError::field("suspend_api_keys", "invalid", "`suspend_api_keys` is `true` or `false`.")),
+    }
 }
 
 fn json_response((_, body): (ForcedLogout, Vec<u8>)) -> Response {

@@ -421,3 +421,67 @@ async fn a_force_logout_can_suspend_the_users_keys_too() {
     let keys: Vec<gatehouse_api::ApiKey> = s.get(&format!("/v1/users/{member_id}/api-keys"), &member).await.json().await.unwrap();
     problem(post(&s, &member, &format!("/v1/api-keys/{}/restore", keys[0].id), &[]).await, StatusCode::FORBIDDEN, "forbidden").await;
 }
+
+#[tokio::test]
+async fn a_password_reset_can_suspend_the_users_keys_too() {
+    let s = TestServer::with_config(40, gatehouse_server::Config { dev_mailbox: true, ..gatehouse_server::Config::default() }).await;
+    let admin = s.login("admin@acme.test").await;
+    let member = s.login(MEMBER).await;
+    let member_id = id_of(&s, &admin, MEMBER).await;
+    step_up(&s, &member).await;
+    let res = send(&s, &member, "POST", &format!("/v1/users/{member_id}/api-keys"), Some(json!({"name": "laptop script"})), &[]).await;
+    let secret = res.json::<gatehouse_api::CreatedApiKey>().await.unwrap().secret.expose().clone();
+    let path = format!("/v1/users/{member_id}/reset-password");
+    problem(post(&s, &admin, &format!("{path}?suspend_api_keys=yes"), &[]).await, StatusCode::BAD_REQUEST, "validation_failed").await;
+    // Without the option the key keeps working.
+    let sent: gatehouse_api::PasswordResetSent = post(&s, &admin, &path, &[]).await.json().await.unwrap();
+    assert_eq!(sent.api_keys_suspended, None);
+    assert_eq!(s.get_with("/v1/me", &secret).await.status(), StatusCode::OK);
+    // With it, the key is refused from its next request and the event says so.
+    let sent: gatehouse_api::PasswordResetSent = post(&s, &admin, &format!("{path}?suspend_api_keys=true"), &[]).await.json().await.unwrap();
+    assert_eq!(sent.api_keys_suspended, Some(1));
+    problem(s.get_with("/v1/me", &secret).await, StatusCode::UNAUTHORIZED, "api_key_suspended").await;
+    let evs = events(&s, &member_id).await;
+    let last = evs.iter().rev().find(|e| e.0 == "user.password_reset_requested").unwrap();
+    assert_eq!(last.2["api_keys_suspended"], 1, "{:?}", last.2);
+    // A Member cannot reset (or suspend the keys of) anyone.
+    let other = id_of(&s, &admin, "support@acme.test").await;
+    problem(post(&s, &member, &format!("/v1/users/{other}/reset-password?suspend_api_keys=true"), &[]).await, StatusCode::FORBIDDEN, "forbidden")
+        .await;
+}
+
+#[tokio::test]
+async fn api_keys_can_be_given_a_lifetime_and_stop_working_when_it_ends() {
+    let s = TestServer::new().await;
+    let member = s.login(MEMBER).await;
+    let member_id = id_of(&s, &s.login(OWNER).await, MEMBER).await;
+    step_up(&s, &member).await;
+    let path = format!("/v1/users/{member_id}/api-keys");
+    for bad in [json!(0), json!(3651), json!(-1), json!("ten")] {
+        let res = send(&s, &member, "POST", &path, Some(json!({"name": "ci", "expires_in_days": bad})), &[]).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
+    let p = problem(
+        send(&s, &member, "POST", &path, Some(json!({"name": "ci", "expires_in_days": 0})), &[]).await,
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!((p.errors[0].field.as_str(), p.errors[0].code.as_str()), ("expires_in_days", "out_of_range"));
+
+    let res = send(&s, &member, "POST", &path, Some(json!({"name": "ci", "expires_in_days": 7})), &[]).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let created: gatehouse_api::CreatedApiKey = res.json().await.unwrap();
+    assert_eq!(created.key.expires_at, Some(s.clock_now() + Duration::days(7)));
+    let forever: gatehouse_api::CreatedApiKey = send(&s, &member, "POST", &path, Some(json!({"name": "forever"})), &[]).await.json().await.unwrap();
+    assert_eq!(forever.key.expires_at, None, "no lifetime: it does not expire");
+    let listed: Vec<gatehouse_api::ApiKey> = s.get(&path, &s.login(MEMBER).await).await.json().await.unwrap();
+    assert_eq!(listed.iter().find(|k| k.id == created.key.id).unwrap().expires_at, created.key.expires_at);
+
+    s.advance(Duration::days(7) - Duration::seconds(1));
+    assert_eq!(s.get_with("/v1/me", created.secret.expose()).await.status(), StatusCode::OK);
+    s.advance(Duration::seconds(1));
+    let p = problem(s.get_with("/v1/me", created.secret.expose()).await, StatusCode::UNAUTHORIZED, "api_key_expired").await;
+    assert!(p.detail.contains("create a new one"), "{p:?}");
+    assert_eq!(s.get_with("/v1/me", forever.secret.expose()).await.status(), StatusCode::OK);
+}

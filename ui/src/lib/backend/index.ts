@@ -97,8 +97,9 @@ export interface Backend {
   startExport(query: UserListQuery): Promise<void>;
   exportStatus(): Promise<ExportStatus>;
   /** Queues a force logout durably and sends it at once: `confirmed` when the server
-   * took it, else `queued` (pending: not yet effective; failed: refused). */
-  forceLogout(userId: string): Promise<LogoutStatus>;
+   * took it, else `queued` (pending: not yet effective; failed: refused). With
+   * `suspendApiKeys`, the user's working API keys are suspended too. */
+  forceLogout(userId: string, suspendApiKeys: boolean): Promise<LogoutStatus>;
   /** Where the last force logout of a user stands. */
   logoutStatus(userId: string): Promise<LogoutStatus>;
   /** One page of the organization's sessions (online only). */
@@ -111,8 +112,9 @@ export interface Backend {
   loginAttempts(query: LoginAttemptQuery): Promise<LoginAttemptPage>;
   /** A user's API keys, newest first, without their secrets (online only). */
   apiKeys(userId: string): Promise<ApiKey[]>;
-  /** Creates an API key; the answer carries its secret, shown once and never stored (online only). */
-  createApiKey(userId: string, name: string): Promise<CreatedApiKey>;
+  /** Creates an API key that expires after `expiresInDays` (null: never); the answer
+   * carries its secret, shown once and never stored (online only). */
+  createApiKey(userId: string, name: string, expiresInDays: number | null): Promise<CreatedApiKey>;
   /** Suspends (true) or restores (false) an API key (online only). */
   setApiKeySuspended(keyId: string, suspended: boolean): Promise<ApiKey>;
   /** Starts enrolling an authenticator app for the signed-in account: a secret to scan (online only). */
@@ -120,10 +122,11 @@ export interface Backend {
   /** Confirms the enrolment with a current code; answers with the session, now without
    * `mfa_enrollment_required` (online only). */
   confirmMfaEnrollment(code: string): Promise<SessionInfo>;
-  /** E-mails a user a single-use link, valid for an hour, to choose a new password (online only). */
   /** "Forgot password" before signing in: the server e-mails a reset link if the address has an account. */
   requestPasswordReset(serverUrl: string, email: string): Promise<void>;
-  resetPassword(userId: string): Promise<PasswordResetSent>;
+  /** E-mails a user a single-use link, valid for an hour, to choose a new password; with
+   * `suspendApiKeys`, their working API keys are suspended too (online only). */
+  resetPassword(userId: string, suspendApiKeys: boolean): Promise<PasswordResetSent>;
   /** Resets a user's MFA; answers with the user as the server has it now (online only). */
   resetMfa(userId: string): Promise<User>;
   /** Confirms the signed-in account's password (and authenticator code) for a few minutes:
@@ -305,21 +308,21 @@ export const tauriBackend: Backend = {
     await call(() => commands.startExport(compactQuery(query)));
   },
   exportStatus: () => call(() => commands.exportStatus()),
-  forceLogout: (userId) => call(() => commands.forceLogout(userId)),
+  forceLogout: (userId, suspendApiKeys) => call(() => commands.forceLogout(userId, suspendApiKeys)),
   logoutStatus: (userId) => call(() => commands.logoutStatus(userId)),
   listSessions: (query) => call(() => commands.listSessions(compactSessionQuery(query))),
   userSessions: (userId, query) => call(() => commands.userSessions(userId, compactSessionQuery(query))),
   revokeSession: (sessionId) => call(() => commands.revokeSession(sessionId)),
   loginAttempts: (query) => call(() => commands.loginAttempts(compactAttemptQuery(query))),
   apiKeys: (userId) => call(() => commands.apiKeys(userId)),
-  createApiKey: (userId, name) => call(() => commands.createApiKey(userId, name)),
+  createApiKey: (userId, name, expiresInDays) => call(() => commands.createApiKey(userId, name, expiresInDays)),
   setApiKeySuspended: (keyId, suspended) => call(() => commands.setApiKeySuspended(keyId, suspended)),
   startMfaEnrollment: () => call(() => commands.startMfaEnrollment()),
   confirmMfaEnrollment: (code) => call(() => commands.confirmMfaEnrollment(code)),
   requestPasswordReset: async (serverUrl, email) => {
     await call(() => commands.requestPasswordReset(serverUrl, email));
   },
-  resetPassword: (userId) => call(() => commands.resetPassword(userId)),
+  resetPassword: (userId, suspendApiKeys) => call(() => commands.resetPassword(userId, suspendApiKeys)),
   resetMfa: (userId) => call(() => commands.resetMfa(userId)),
   stepUp: (password, totp) => call(() => commands.stepUp(password, totp && totp.trim() !== '' ? totp.trim() : null)),
   unlockSignIn: (userId) => call(() => commands.unlockSignIn(userId)),

@@ -19,7 +19,16 @@ const IT: SessionInfo = { ...SESSION, permissions: ['users.read', 'sessions.revo
 const dana = makeUser({ id: 'u-dana', first_name: 'Dana', last_name: 'Scully', display_name: 'Dana Scully', email: 'dana@acme.test' });
 const fox = makeUser({ id: 'u-fox', first_name: 'Fox', last_name: 'Mulder', display_name: 'Fox Mulder', email: 'fox@acme.test' });
 const foxy = makeUser({ id: 'u-foxy', first_name: 'Foxy', last_name: 'Brown', display_name: 'Foxy Brown', email: 'foxy@acme.test' });
-const everyone = [dana, fox, foxy];
+// A Manager (users.manage): out of reach of IT staff who hold only sessions.revoke.
+const skinner = makeUser({
+  id: 'u-skinner',
+  first_name: 'Walter',
+  last_name: 'Skinner',
+  display_name: 'Walter Skinner',
+  email: 'skinner@acme.test',
+  roles: [{ id: 'r-manager', key: 'manager', name: 'Manager' }],
+});
+const everyone = [dana, fox, foxy, skinner];
 
 function hms(iso: string): string {
   const d = new Date(iso);
@@ -71,7 +80,7 @@ describe('command palette', () => {
 
     const status = await within(palette).findByTestId('palette-result-status');
     expect(status).toHaveTextContent(`Fox Mulder: Signed out everywhere · confirmed ${hms(at)} (2 sessions)`);
-    expect(callsOf(calls, 'force_logout').map((c) => c.args)).toEqual([{ userId: 'u-fox' }]);
+    expect(callsOf(calls, 'force_logout').map((c) => c.args)).toEqual([{ userId: 'u-fox', suspendApiKeys: false }]);
     expect(last(paletteQueries(calls))).toEqual({ q: 'Fox M', limit: 8 });
   });
 
@@ -189,5 +198,19 @@ describe('command palette', () => {
     slow.resolve(page([dana]));
     await new Promise((r) => setTimeout(r, 50));
     expect(screen.getAllByTestId('palette-result').every((o) => !o.textContent?.includes('Dana'))).toBe(true);
+  });
+  it('offers no force logout of someone out of reach, as the server would refuse it', async () => {
+    renderApp();
+    await screen.findAllByTestId('user-row');
+    const user = userEvent.setup();
+    await user.keyboard('{Control>}k{/Control}');
+    const palette = await screen.findByTestId('command-palette');
+    await user.keyboard('Walter');
+    await waitFor(() => expect(within(palette).getAllByTestId('palette-result').some((r) => r.getAttribute('data-user-id') === 'u-skinner')).toBe(true));
+    const theirs = within(palette)
+      .getAllByTestId('palette-result')
+      .filter((r) => r.getAttribute('data-user-id') === 'u-skinner')
+      .map((r) => r.getAttribute('data-kind'));
+    expect(theirs).toEqual(['open']);
   });
 });

@@ -224,7 +224,10 @@ describe('sessions page', () => {
     expect(await screen.findByTestId('logout-not-effective')).toHaveTextContent('Force logout queued — not yet effective');
     // Queued is not done: Fox's session still works and says so.
     expect(within(row('s-fox')).getByTestId('session-status')).toHaveTextContent('Active');
-    expect(callsOf(calls, 'force_logout').map((c) => c.args)).toEqual([{ userId: 'u-dana' }, { userId: 'u-fox' }]);
+    expect(callsOf(calls, 'force_logout').map((c) => c.args)).toEqual([
+      { userId: 'u-dana', suspendApiKeys: false },
+      { userId: 'u-fox', suspendApiKeys: false },
+    ]);
   });
 });
 

@@ -136,7 +136,8 @@ describe('the API keys tab', () => {
     expect(box).toHaveAttribute('role', 'alert');
     expect(box).toHaveTextContent('Copy it now: it is shown only this once.');
     expect(within(box).getByDisplayValue(SECRET)).toHaveAttribute('readonly');
-    expect(callsOf(calls, 'create_api_key').map((c) => c.args)).toEqual([{ userId: SESSION.user_id, name: 'Terraform' }]);
+    // Keys expire after 90 days unless another lifetime is chosen.
+    expect(callsOf(calls, 'create_api_key').map((c) => c.args)).toEqual([{ userId: SESSION.user_id, name: 'Terraform', expiresInDays: 90 }]);
     // The new key is listed, without its secret.
     expect(rowOf(panel, 'k-new')).toHaveTextContent('Terraform');
     expect(rowOf(panel, 'k-new')).not.toHaveTextContent(SECRET);
@@ -255,8 +256,8 @@ describe('the API keys tab', () => {
     ]);
     // Tried once more, the same request.
     expect(callsOf(calls, 'create_api_key').map((c) => c.args)).toEqual([
-      { userId: SESSION.user_id, name: 'Backups' },
-      { userId: SESSION.user_id, name: 'Backups' },
+      { userId: SESSION.user_id, name: 'Backups', expiresInDays: 90 },
+      { userId: SESSION.user_id, name: 'Backups', expiresInDays: 90 },
     ]);
     // The password is in no field, storage or page once the dialog is gone.
     expect(document.body.innerHTML).not.toContain('hunter2');
@@ -313,5 +314,30 @@ describe('the API keys tab', () => {
     const panel = await within(mine).findByTestId('detail-api-keys');
     expect(await within(panel).findByTestId('api-key-row')).toHaveTextContent('My laptop');
     expect(callsOf(calls, 'api_keys').map((c) => c.args)).toEqual([{ userId: SESSION.user_id }]);
+  });
+  it('a key can be given another lifetime or none, and the list says when each expires', async () => {
+    const soon = new Date(Date.now() + 3 * 86_400_000).toISOString();
+    const past = new Date(Date.now() - 86_400_000).toISOString();
+    const keys = [
+      makeKey({ id: 'k-soon', user_id: SESSION.user_id, name: 'Soon', expires_at: soon }),
+      makeKey({ id: 'k-past', user_id: SESSION.user_id, name: 'Past', expires_at: past }),
+      makeKey({ id: 'k-never', user_id: SESSION.user_id, name: 'Forever' }),
+    ];
+    const created = makeKey({ id: 'k-new', user_id: SESSION.user_id, name: 'Cron' });
+    const calls = renderPage({ api_keys: () => keys, create_api_key: () => ({ key: created, secret: 'ghk_x' }) });
+    const { user, panel } = await openKeys('Olivia Owner');
+    const rows = await within(panel).findAllByTestId('api-key-row');
+    const row = (id: string) => rows.find((r) => r.getAttribute('data-key-id') === id)!;
+    expect(within(row('k-soon')).getByTestId('api-key-expires')).toHaveTextContent('expires');
+    expect(within(row('k-soon')).getByTestId('api-key-status')).toHaveTextContent('Active');
+    expect(within(row('k-past')).getByTestId('api-key-status')).toHaveTextContent('Expired');
+    expect(within(row('k-past')).getByTestId('api-key-expires')).toHaveTextContent('expired 1d ago');
+    expect(within(row('k-never')).getByTestId('api-key-expires')).toHaveTextContent('never expires');
+
+    await user.selectOptions(within(panel).getByTestId('api-key-lifetime'), 'Never expires');
+    await user.type(within(panel).getByTestId('api-key-name'), 'Cron');
+    await user.click(within(panel).getByTestId('api-key-create'));
+    await within(panel).findByTestId('api-key-secret');
+    expect(callsOf(calls, 'create_api_key').map((c) => c.args)).toEqual([{ userId: SESSION.user_id, name: 'Cron', expiresInDays: null }]);
   });
 });

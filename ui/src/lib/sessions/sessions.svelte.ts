@@ -87,7 +87,7 @@ export class SessionsList extends PagedList<Session> {
     let status: LogoutStatus | null = null;
     let error: string | null = null;
     try {
-      status = await this.backend.forceLogout(userId);
+      status = await this.backend.forceLogout(userId, false);
     } catch (reason) {
       const e = reason as IpcError;
       if (e.code === 'session_expired' || e.code === 'not_signed_in') this.fail(e);

@@ -170,6 +170,36 @@ describe('the directory', () => {
     expect(callsOf(calls, 'bulk_action')[0].args.request).toEqual({ action: 'add_role', role: 'r-admin', user_ids: ['u-dana', 'u-fox'] });
   });
 
+  it('leaves out ticked users who outrank the admin, names them, and offers no role the admin may not grant', async () => {
+    // A Manager: users.manage, but not roles.manage or org.settings.
+    const manager: SessionInfo = { ...OWNER_SESSION, owner: false, permissions: ['users.read', 'users.manage'] };
+    const admin = makeUser({ id: 'u-skinner', display_name: 'Walter Skinner', first_name: 'Walter', last_name: 'Skinner', roles: [{ id: 'r-admin', key: 'admin', name: 'Admin' }] });
+    const calls = mockCommands({
+      list_users: () => page([dana, admin, me]),
+      bulk_action: () => ({ action: 'deactivate', succeeded: 1, failed: 0, results: [{ user_id: 'u-dana', ok: true, status: 200 }] }),
+    });
+    render(UsersPage, { props: { session: manager, onSessionEnded: vi.fn(), onSignedOut: vi.fn() } });
+    const user = userEvent.setup();
+    await screen.findByText('Walter Skinner');
+    const rows = screen.getAllByTestId('user-row');
+    for (const name of ['Dana Scully', 'Walter Skinner']) {
+      await user.click(within(rows.find((r) => r.textContent?.includes(name))!).getByTestId('row-select'));
+    }
+    const bar = screen.getByTestId('bulk-bar');
+    expect(within(bar).getByTestId('bulk-out-of-reach')).toHaveTextContent('1 out of your reach, left out');
+    await user.selectOptions(within(bar).getByTestId('bulk-action'), 'add_role');
+    const options = within(within(bar).getByTestId('bulk-target')).getAllByRole('option') as HTMLOptionElement[];
+    const disabled = options.filter((o) => o.disabled).map((o) => o.textContent?.trim());
+    expect(disabled).toEqual(['Owner (not yours to grant)', 'Admin (not yours to grant)']);
+    await user.selectOptions(within(bar).getByTestId('bulk-action'), 'deactivate');
+    await user.click(within(bar).getByTestId('bulk-apply'));
+    const confirm = await screen.findByTestId('bulk-confirm');
+    expect(within(confirm).getByTestId('bulk-left-out')).toHaveTextContent('Left out, as out of your reach: Walter Skinner');
+    await user.click(within(confirm).getByTestId('bulk-confirm-ok'));
+    await screen.findByTestId('bulk-result');
+    expect(callsOf(calls, 'bulk_action')[0].args.request).toEqual({ action: 'deactivate', user_ids: ['u-dana'] });
+  });
+
   it('remembers the filters across restarts', async () => {
     localStorage.setItem(`gatehouse.filters.${SESSION.server_url}|${SESSION.email}`, JSON.stringify({ q: 'dan', status: 'active', role: 'r-manager', department: '' }));
     const calls = renderPage(OWNER_SESSION);

@@ -50,7 +50,24 @@ describe('force logout from the user panel', () => {
     const status = await within(panel).findByTestId('logout-status');
     expect(status).toHaveTextContent(`Signed out everywhere · confirmed ${hms(at)} (3 sessions)`);
     expect(within(panel).queryByTestId('logout-not-effective')).toBeNull();
-    expect(callsOf(calls, 'force_logout').map((c) => c.args)).toEqual([{ userId: 'u-dana' }]);
+    expect(callsOf(calls, 'force_logout').map((c) => c.args)).toEqual([{ userId: 'u-dana', suspendApiKeys: false }]);
+  });
+
+  it('can suspend the user\'s API keys too, when ticked', async () => {
+    const at = todayAt(9, 16, 7);
+    const calls = renderPage({ force_logout: (args) => confirmedLogout(args.userId as string, at, 3) });
+    const { user, panel } = await open('Dana Scully');
+    await user.click(within(panel).getByTestId('force-logout'));
+    const dialog = await screen.findByTestId('force-logout-dialog');
+    const tick = within(dialog).getByTestId('force-logout-suspend-keys');
+    expect(tick).not.toBeChecked();
+    await user.click(tick);
+    await user.click(within(dialog).getByTestId('confirm-force-logout'));
+    await within(panel).findByTestId('logout-status');
+    expect(callsOf(calls, 'force_logout').map((c) => c.args)).toEqual([{ userId: 'u-dana', suspendApiKeys: true }]);
+    // Asked afresh the next time.
+    await user.click(within(panel).getByTestId('force-logout'));
+    expect(within(await screen.findByTestId('force-logout-dialog')).getByTestId('force-logout-suspend-keys')).not.toBeChecked();
   });
 
   it('offline, says in red that it is not yet effective — also after closing and reopening', async () => {
@@ -192,7 +209,20 @@ describe('reset password and reset MFA from the user panel', () => {
     expect(result).toHaveTextContent(`Reset link sent to kim@acme.test; it works until ${hm(expires)}.`);
     expect(result).toHaveAttribute('role', 'status');
     expect(screen.queryByTestId('reset-password-dialog')).toBeNull();
-    expect(callsOf(calls, 'reset_password').map((c) => c.args)).toEqual([{ userId: 'u-kim' }]);
+    expect(callsOf(calls, 'reset_password').map((c) => c.args)).toEqual([{ userId: 'u-kim', suspendApiKeys: false }]);
+  });
+
+  it('can suspend their API keys with the reset, and says how many', async () => {
+    const expires = todayAt(10, 16, 7);
+    const calls = withKim({ reset_password: (a) => ({ user_id: a.userId, sent_to: 'kim@acme.test', expires_at: expires, api_keys_suspended: 2 }) });
+    const { user, panel } = await open('Kim Lee');
+    await user.click(within(panel).getByTestId('reset-password'));
+    const dialog = await screen.findByTestId('reset-password-dialog');
+    await user.click(within(dialog).getByTestId('reset-password-suspend-keys'));
+    await user.click(within(dialog).getByTestId('confirm-reset-password'));
+    const result = await within(panel).findByTestId('reset-password-result');
+    expect(result).toHaveTextContent(`Reset link sent to kim@acme.test; it works until ${hm(expires)}. 2 API keys suspended.`);
+    expect(callsOf(calls, 'reset_password').map((c) => c.args)).toEqual([{ userId: 'u-kim', suspendApiKeys: true }]);
   });
 
   it('Escape and Cancel send nothing', async () => {
