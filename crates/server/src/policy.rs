@@ -243,6 +243,21 @@ pub struct OnInvitation {
     _private: (),
 }
 
+/// What lets an invitation's link (and so the access it carries) be handed out: the rule's
+/// yes to its roles when it is made ([`GrantRoles`]), or to the invitation since
+/// ([`OnInvitation`]). Sealed: only those two exist, so a link made without asking the
+/// rule does not compile.
+pub trait HandsOutAccess: sealed::Sealed {}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::GrantRoles {}
+    impl Sealed for super::OnInvitation {}
+}
+
+impl HandsOutAccess for GrantRoles {}
+impl HandsOutAccess for OnInvitation {}
+
 /// Whether the caller may hand out the access an invitation carries: `invitations.manage`
 /// and a rank covering every role it grants (`rank`: the union of those roles').
 pub fn on_invitation(principal: &Principal, email: &str, rank: &Rank, doing: &str) -> Result<OnInvitation> {

@@ -93,7 +93,7 @@ pub async fn resend_invitation(
     let org = granted.org_id().to_owned();
     let path = format!("/v1/invitations/{id}/resend");
     Idempotency::handle(&state, &principal, &headers, ("POST", &path), &(), async |idem| {
-        let (row, _yes) = load_for_action(&state, &principal, &id, "resend it").await?;
+        let (row, yes) = load_for_action(&state, &principal, &id, "resend it").await?;
         let now = state.clock.now();
         if row.status != "pending" {
             return Err(not_open(&row, now, "resent"));
@@ -116,7 +116,7 @@ pub async fn resend_invitation(
             return Err(ApiError::new(StatusCode::CONFLICT, codes::INVITATION_NOT_PENDING, "The invitation changed meanwhile; look again."));
         }
         let row = find(&mut tx, &org, &row.id).await?.ok_or_else(|| ApiError::not_found("The invitation is gone."))?;
-        send(&state, &mut tx, &sender, &row, now).await?;
+        send(&state, &mut tx, &sender, &row, &yes, now).await?;
         record(&mut tx, &sender, &row, "invitation.resent", json!({ "expires_at": row.expires_at, "send_count": row.send_count }), now).await?;
         let body = serde_json::to_vec(&row.to_api(now)?).map_err(|e| ApiError::Internal(e.into()))?;
         if let Some(idem) = idem {
@@ -158,7 +158,7 @@ pub async fn revoke_invitation(
     let org = granted.org_id().to_owned();
     let path = format!("/v1/invitations/{id}/revoke");
     Idempotency::handle(&state, &principal, &headers, ("POST", &path), &(), async |idem| {
-        let (row, _yes) = load_for_action(&state, &principal, &id, "revoke it").await?;
+        let (row, yes) = load_for_action(&state, &principal, &id, "revoke it").await?;
         let now = state.clock.now();
         match row.status.as_str() {
             "revoked" => {
@@ -170,7 +170,7 @@ pub async fn revoke_invitation(
         let names = sender_of(&state.db, &principal).await?;
         let sender = Sender::caller(&principal, &meta, &org, &names);
         let mut tx = state.db.begin().await?;
-        let closed = close(&mut tx, &org, &row, "revoked", now).await?;
+        let closed = close(&mut tx, &org, &row, "revoked", &yes, now).await?;
         // Against the pending user it held the seat for (`closed` no longer names them).
         record(&mut tx, &sender, &row, "invitation.revoked", json!({}), now).await?;
         let body = serde_json::to_vec(&closed.to_api(now)?).map_err(|e| ApiError::Internal(e.into()))?;
@@ -183,9 +183,22 @@ pub async fn revoke_invitation(
     .await
 }
 
+/// Who may end a pending invitation: an administrator the rule agreed to
+/// ([`OnInvitation`]: a revocation withdraws the access it carries), or the invitee
+/// holding its link (`invitee::Open`, made only from a verified token: a decline).
+pub(crate) trait MayClose {}
+impl MayClose for OnInvitation {}
+
 /// Ends a pending invitation as `status` (revoked or declined) inside `tx` and removes
 /// its pending user, which frees the seat. Refused when it stopped being pending meanwhile.
-pub(crate) async fn close(tx: &mut Transaction<'_, Sqlite>, org: &str, row: &Row, status: &str, now: DateTime<Utc>) -> Result<Row> {
+pub(crate) async fn close(
+    tx: &mut Transaction<'_, Sqlite>,
+    org: &str,
+    row: &Row,
+    status: &str,
+    _may: &impl MayClose,
+    now: DateTime<Utc>,
+) -> Result<Row> {
     let done = sqlx::query("UPDATE invitations SET status = ?, responded_at = ? WHERE id = ? AND status = 'pending'")
         .bind(status)
         .bind(now)
@@ -217,10 +230,10 @@ pub(crate) async fn close(tx: &mut Transaction<'_, Sqlite>, org: &str, row: &Row
     )
 )]
 pub async fn invitation_link(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<String>) -> Result<Json<InvitationLink>> {
-    let (row, _yes) = load_for_action(&state, &principal, &id, "see its link").await?;
+    let (row, yes) = load_for_action(&state, &principal, &id, "see its link").await?;
     let now = state.clock.now();
     if row.status_at(now) != InvitationStatus::Pending {
         return Err(not_open(&row, now, "shared (resend it for a new link)"));
     }
-    Ok(Json(InvitationLink { id: row.id.clone(), link: link(&state, &row.id, row.generation), expires_at: row.expires_at }))
+    Ok(Json(InvitationLink { id: row.id.clone(), link: link(&state, &row.id, row.generation, &yes), expires_at: row.expires_at }))
 }

@@ -313,7 +313,9 @@ async fn send(
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let invitees: Vec<Invitee<'_>> = checked.iter().map(|c| Invitee { email: &c.row.email, roles: &c.roles, departments: &c.departments }).collect();
-    let (rows, before) = invitations::insert_all(state, &mut tx, &sender, &invitees, &terms, now).await?;
+    // Each row's roles passed the rule above; together they pass it too.
+    let grant = may_grant(principal, &checked.iter().flat_map(|c| c.roles.iter()).collect::<Vec<_>>())?;
+    let (rows, before) = invitations::insert_all(state, &mut tx, &sender, &invitees, &terms, &grant, now).await?;
     let invitations = rows.iter().map(|r| r.to_api(now)).collect::<Result<Vec<_>>>()?;
     let out = report(false, checked, before, invitations);
     let body = serde_json::to_vec(&out).map_err(|e| ApiError::Internal(e.into()))?;

@@ -13,6 +13,7 @@ use crate::error::{ApiError, Result};
 use crate::extract::ApiJson;
 use crate::idempotency::Idempotency;
 use crate::mail::{self, Mail, html_escape};
+use crate::policy::{GrantRoles, HandsOutAccess};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -107,7 +108,7 @@ pub(crate) async fn find_many(db: &SqlitePool, org: &str, ids: &[&str], now: Dat
 }
 
 /// The link an invitation's e-mail carries.
-pub(crate) fn link(state: &AppState, id: &str, generation: i64) -> Secret {
+pub(crate) fn link(state: &AppState, id: &str, generation: i64, _may: &impl HandsOutAccess) -> Secret {
     let token = state.key.invitation_token(id, generation);
     Secret::new(format!("{}/accept-invitation?token={}", state.config.public_url.trim_end_matches('/'), token.expose()))
 }
@@ -210,6 +211,7 @@ pub(crate) async fn insert_all(
     sender: &Sender<'_>,
     invitees: &[Invitee<'_>],
     terms: &Terms<'_>,
+    grant: &GrantRoles,
     now: DateTime<Utc>,
 ) -> Result<(Vec<Row>, SeatUsage)> {
     let wanted = u32::try_from(invitees.len()).unwrap_or(u32::MAX);
@@ -220,7 +222,7 @@ pub(crate) async fn insert_all(
     let expires_at = expiry(tx, sender.org_id, now).await?;
     let mut rows = Vec::with_capacity(invitees.len());
     for invitee in invitees {
-        rows.push(insert(state, tx, sender, invitee, terms, expires_at, now).await?);
+        rows.push(insert(state, tx, sender, invitee, terms, grant, expires_at, now).await?);
     }
     ensure_seats(tx, sender.org_id, wanted).await?;
     Ok((rows, before))
@@ -229,12 +231,14 @@ pub(crate) async fn insert_all(
 /// Creates one invitation inside `tx`: the pending user with the invited roles and
 /// departments, the invitation, its e-mail and its audit event. The caller checks seats
 /// after the last one.
+#[allow(clippy::too_many_arguments)]
 async fn insert(
     state: &AppState,
     tx: &mut Transaction<'_, Sqlite>,
     sender: &Sender<'_>,
     invitee: &Invitee<'_>,
     terms: &Terms<'_>,
+    grant: &GrantRoles,
     expires_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<Row> {
@@ -264,7 +268,7 @@ async fn insert(
         Err(e) => return Err(e.into()),
     }
     for role in invitee.roles {
-        sqlx::query("INSERT INTO user_roles (user_id, role_id) VALUES (?, ?)").bind(&user_id).bind(&role.id).execute(&mut **tx).await?;
+        super::user_edit::add_role(tx, &user_id, &role.id, grant).await?;
     }
     for group in invitee.departments {
         sqlx::query("INSERT INTO user_groups (user_id, group_id) VALUES (?, ?)").bind(&user_id).bind(&group.id).execute(&mut **tx).await?;
@@ -322,15 +326,22 @@ async fn insert(
         }
         Err(e) => return Err(e.into()),
     }
-    send(state, tx, sender, &row, now).await?;
+    send(state, tx, sender, &row, grant, now).await?;
     record(tx, sender, &row, "invitation.sent", json!({ "roles": roles, "departments": invitee.departments, "expires_at": row.expires_at }), now)
         .await?;
     Ok(row)
 }
 
 /// Queues the invitation e-mail of `row` at its current generation.
-pub(crate) async fn send(state: &AppState, tx: &mut Transaction<'_, Sqlite>, sender: &Sender<'_>, row: &Row, now: DateTime<Utc>) -> Result<()> {
-    let link = link(state, &row.id, row.generation);
+pub(crate) async fn send(
+    state: &AppState,
+    tx: &mut Transaction<'_, Sqlite>,
+    sender: &Sender<'_>,
+    row: &Row,
+    may: &impl HandsOutAccess,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let link = link(state, &row.id, row.generation, may);
     let mail = invitation_mail(sender, row, link.expose());
     mail::enqueue(tx, sender.org_id, &mail, now).await?;
     Ok(())
@@ -518,7 +529,7 @@ async fn create(
     let wanted = if req.roles.is_empty() { vec!["member".to_owned()] } else { req.roles.clone() };
     let roles = super::user_edit::resolve_roles(db, org, &wanted).await?;
     let departments = resolve_departments(db, org, &req.departments).await?;
-    let _grant = may_grant(principal, &roles.iter().collect::<Vec<_>>())?;
+    let grant = may_grant(principal, &roles.iter().collect::<Vec<_>>())?;
     if let Some(problem) = address_problem(db, org, &emails).await? {
         return Err(problem);
     }
@@ -531,7 +542,7 @@ async fn create(
     let now = state.clock.now();
     let mut tx = db.begin().await?;
     let invitees: Vec<Invitee<'_>> = emails.iter().map(|email| Invitee { email, roles: &roles, departments: &departments }).collect();
-    let (rows, _) = insert_all(state, &mut tx, &sender, &invitees, &terms, now).await?;
+    let (rows, _) = insert_all(state, &mut tx, &sender, &invitees, &terms, &grant, now).await?;
     let seats = seat_usage(&mut tx, org).await?;
     let invitations = rows.iter().map(|r| r.to_api(now)).collect::<Result<Vec<_>>>()?;
     let body = serde_json::to_vec(&InvitationsCreated { invitations, seats }).map_err(|e| ApiError::Internal(e.into()))?;

@@ -27,12 +27,15 @@ fn gone(code: &'static str, detail: &str) -> ApiError {
     ApiError::new(StatusCode::GONE, code, detail)
 }
 
-/// An invitation that can still be answered, with its organization.
-struct Open {
+/// An invitation that can still be answered, with its organization. Made only by
+/// [`open_invitation`] from a verified token: holding one is what lets the invitee decline.
+pub(crate) struct Open {
     row: Row,
     org_id: String,
     org_name: String,
 }
+
+impl super::invitation_actions::MayClose for Open {}
 
 /// The invitation a token names, if it can still be answered: each dead end has its code.
 async fn open_invitation(state: &AppState, token: &str, now: DateTime<Utc>) -> Result<Open> {
@@ -153,12 +156,13 @@ async fn accept(state: &AppState, meta: &ClientMeta, req: &AcceptInvitation) -> 
 
 async fn decline(state: &AppState, meta: &ClientMeta, token: &str) -> Result<()> {
     let now = state.clock.now();
-    let Open { row, org_id: org, .. } = open_invitation(state, token, now).await?;
+    let open = open_invitation(state, token, now).await?;
+    let (row, org) = (&open.row, open.org_id.as_str());
     let mut tx = state.db.begin().await?;
     // The event names the pending user it held the seat for, as before the close.
-    super::invitation_actions::close(&mut tx, &org, &row, "declined", now).await?;
-    let sender = Sender { org_id: &org, org_name: "", user_id: "", via: None, name: "", ip: &meta.ip, user_agent: &meta.user_agent };
-    invitations::record(&mut tx, &sender, &row, "invitation.declined", json!({}), now).await?;
+    super::invitation_actions::close(&mut tx, org, row, "declined", &open, now).await?;
+    let sender = Sender { org_id: org, org_name: "", user_id: "", via: None, name: "", ip: &meta.ip, user_agent: &meta.user_agent };
+    invitations::record(&mut tx, &sender, row, "invitation.declined", json!({}), now).await?;
     tx.commit().await?;
     Ok(())
 }

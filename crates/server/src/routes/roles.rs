@@ -65,15 +65,14 @@ pub(crate) fn checked_name(field: &str, name: &str) -> Result<String> {
     }
 }
 
-/// The permissions asked for, checked: known, and each held by the caller.
+/// The permissions asked for, checked: known, and each held by the caller (the rule's
+/// [`crate::policy::edit_role`]).
 fn checked_permissions(principal: &Principal, perms: &[String], changing: &[String]) -> Result<Vec<String>> {
     let unknown: Vec<String> = perms.iter().filter(|p| !is_permission(p)).map(|p| format!("`{p}`")).collect();
     if !unknown.is_empty() {
         return Err(ApiError::field("permissions", "unknown_permission", format!("Unknown permission {}.", unknown.join(", "))));
     }
-    if let Some(missing) = perms.iter().chain(changing).find(|p| !principal.holds(p)) {
-        return Err(ApiError::forbidden(format!("You do not hold `{missing}`, so you cannot give it to a role or take it from one.")));
-    }
+    crate::policy::edit_role(principal, changing, perms)?;
     Ok(ordered(perms))
 }
 

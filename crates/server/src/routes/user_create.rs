@@ -2,7 +2,7 @@
 //! `DELETE /v1/users/{id}` (U9: remove, only after deactivation; the audit trail stays).
 
 use super::auth::ClientMeta;
-use super::user_edit::{Saved, body_of, email_taken, etag, may_grant, refs, resolve_groups, resolve_roles};
+use super::user_edit::{Saved, add_role, body_of, email_taken, etag, may_grant, refs, resolve_groups, resolve_roles};
 use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::{Principal, UsersManage, hash_password};
@@ -129,7 +129,7 @@ async fn create(state: &AppState, principal: &Principal, meta: &ClientMeta, org:
     let wanted = if new.roles.is_empty() { vec!["member".to_owned()] } else { new.roles.clone() };
     let roles = resolve_roles(db, org, &wanted).await?;
     let departments = resolve_groups(db, org, &new.departments).await?;
-    let _grant = may_grant(principal, &roles.iter().collect::<Vec<_>>())?;
+    let grant = may_grant(principal, &roles.iter().collect::<Vec<_>>())?;
     let (first, last, email) = (new.first_name.trim().to_owned(), new.last_name.trim().to_owned(), new.email.trim().to_owned());
     let email_lower = email.to_lowercase();
     if let Some(refusal) = email_refusal(db, org, &email, None).await? {
@@ -171,7 +171,7 @@ async fn create(state: &AppState, principal: &Principal, meta: &ClientMeta, org:
     }
     super::org::ensure_seats(&mut tx, org, 1).await?;
     for role in &roles {
-        sqlx::query("INSERT INTO user_roles (user_id, role_id) VALUES (?, ?)").bind(&id).bind(&role.id).execute(&mut *tx).await?;
+        add_role(&mut tx, &id, &role.id, &grant).await?;
     }
     for group in &departments {
         sqlx::query("INSERT INTO user_groups (user_id, group_id) VALUES (?, ?)").bind(&id).bind(&group.id).execute(&mut *tx).await?;

@@ -94,6 +94,13 @@ impl RoleRow {
 }
 
 /// Asks the policy whether the caller may grant or take away each of `roles` (SPEC R3, R5).
+/// Gives `user_id` the role `role_id`: a membership is access handed out, so it takes the
+/// rule's yes to the roles involved.
+pub(crate) async fn add_role(conn: &mut sqlx::SqliteConnection, user_id: &str, role_id: &str, _grant: &crate::policy::GrantRoles) -> Result<()> {
+    sqlx::query("INSERT INTO user_roles (user_id, role_id) VALUES (?, ?)").bind(user_id).bind(role_id).execute(conn).await?;
+    Ok(())
+}
+
 pub(crate) fn may_grant(principal: &Principal, roles: &[&RoleRow]) -> Result<crate::policy::GrantRoles> {
     let grants = roles.iter().map(|r| r.as_grant()).collect::<Result<Vec<_>>>()?;
     crate::policy::grant_roles(principal, &grants)
@@ -211,12 +218,15 @@ pub(crate) async fn apply(
     let roles_changed = roles.as_ref().filter(|new| role_ids(&refs(new)) != role_ids(&current.roles));
     let group_ids = |groups: &[GroupRef]| groups.iter().map(|g| g.id.clone()).collect::<std::collections::BTreeSet<_>>();
     let groups_changed = departments.as_ref().filter(|new| group_ids(new) != group_ids(&current.departments));
-    if let Some(new) = roles_changed {
-        let before = role_ids(&current.roles);
-        let after = role_ids(&refs(new));
-        let all = resolve_roles(db, org, &before.symmetric_difference(&after).cloned().collect::<Vec<_>>()).await?;
-        may_grant(principal, &all.iter().collect::<Vec<_>>())?;
-    }
+    let grant = match roles_changed {
+        Some(new) => {
+            let before = role_ids(&current.roles);
+            let after = role_ids(&refs(new));
+            let all = resolve_roles(db, org, &before.symmetric_difference(&after).cloned().collect::<Vec<_>>()).await?;
+            Some(may_grant(principal, &all.iter().collect::<Vec<_>>())?)
+        }
+        None => None,
+    };
 
     let avatar = match patch.avatar_url.as_deref().map(str::trim) {
         None => current.avatar_url.clone(),
@@ -295,13 +305,13 @@ pub(crate) async fn apply(
         // The old address hears of it: if the change was not theirs, they know at once.
         crate::mail::enqueue(&mut tx, org, &email_changed_mail(&current, &email), now).await?;
     }
-    if let Some(new) = roles_changed {
+    if let (Some(new), Some(grant)) = (roles_changed, &grant) {
         let (before, after) = (role_ids(&current.roles), role_ids(&refs(new)));
         for gone in before.difference(&after) {
             sqlx::query("DELETE FROM user_roles WHERE user_id = ? AND role_id = ?").bind(id).bind(gone).execute(&mut *tx).await?;
         }
         for added in after.difference(&before) {
-            sqlx::query("INSERT INTO user_roles (user_id, role_id) VALUES (?, ?)").bind(id).bind(added).execute(&mut *tx).await?;
+            add_role(&mut tx, id, added, grant).await?;
         }
         if active_owners(&mut tx, org).await? == 0 {
             return Err(ApiError::new(
