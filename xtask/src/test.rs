@@ -135,6 +135,12 @@ pub fn test(args: &[String]) -> ExitCode {
             BUILD_LIMIT,
             util::cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
         );
+        // rustfmt.toml's layout, so far held by the crates formatted to it.
+        tally.step(
+            "cargo fmt --check (server, api)",
+            BUILD_LIMIT,
+            util::cargo().args(["fmt", "--check", "-p", "gatehouse-server", "-p", "gatehouse-api"]),
+        );
     }
     let inner = util::target_dir().and_then(|target| {
         let sandbox = Sandbox::create("test")?;
