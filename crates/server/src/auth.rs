@@ -287,7 +287,7 @@ async fn api_key_principal(state: &AppState, token: &str, meta: &crate::routes::
     }
     let key = KeyRef { id: row.id.clone(), name: row.name.clone(), prefix: row.prefix.clone(), created_by: row.created_by.clone() };
     if row.used_event_at.is_none_or(|t| now - t >= API_KEY_USED_EVERY) {
-        let mut tx = state.db.begin().await?;
+        let mut tx = crate::db::write(&state.db).await?;
         // Only the request that moves `used_event_at` records, even when several race.
         let claimed = sqlx::query("UPDATE api_keys SET last_used_at = ?, used_event_at = ? WHERE id = ? AND used_event_at IS ?")
             .bind(now)
@@ -327,7 +327,7 @@ async fn api_key_principal(state: &AppState, token: &str, meta: &crate::routes::
 }
 
 async fn touch_session(state: &AppState, session_id: &str, user_id: &str, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::db::write(&state.db).await?;
     sqlx::query("UPDATE sessions SET last_active_at = ? WHERE id = ?").bind(now).bind(session_id).execute(&mut *tx).await?;
     sqlx::query("UPDATE users SET last_active_at = ? WHERE id = ?").bind(now).bind(user_id).execute(&mut *tx).await?;
     tx.commit().await?;

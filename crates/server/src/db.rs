@@ -52,6 +52,27 @@ fn private_files(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Opens a write transaction, the one way every change is written.
+///
+/// `BEGIN IMMEDIATE` takes SQLite's write lock at the start, waiting for it up to the busy
+/// timeout while another writer holds it. A deferred `BEGIN` would read first and upgrade
+/// at its first write, which SQLite refuses at once ("database is locked") when another
+/// connection wrote meanwhile, whatever the timeout: under contention that was a 500.
+pub async fn write(pool: &SqlitePool) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+    pool.begin_with("BEGIN IMMEDIATE").await
+}
+
+/// Whether `e` is SQLite saying another writer kept the database busy past the timeout:
+/// contention, answered 503 with `Retry-After`, never a 500.
+pub fn is_busy(e: &sqlx::Error) -> bool {
+    match e {
+        // SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes.
+        sqlx::Error::Database(db) => db.code().and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| matches!(c & 0xff, 5 | 6)),
+        sqlx::Error::PoolTimedOut => true,
+        _ => false,
+    }
+}
+
 /// Where the database lives when `--db` is not given: the platform data directory
 /// (`~/.local/share/gatehouse-server/gatehouse.db` on Linux).
 pub fn default_db_path() -> anyhow::Result<PathBuf> {
@@ -66,6 +87,41 @@ mod tests {
 
     fn mode(p: &std::path::Path) -> u32 {
         std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[tokio::test]
+    async fn a_writer_waits_for_the_lock_and_a_lock_held_past_the_timeout_reads_as_busy() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("g.db");
+        let pool = super::connect(&path).await.unwrap();
+        let mut holder = super::write(&pool).await.unwrap();
+        sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ('o', 'Org', '2026-01-01T00:00:00Z')")
+            .execute(&mut *holder)
+            .await
+            .unwrap();
+        // Another process with no patience: its write transaction is refused as busy.
+        let impatient = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(&path).busy_timeout(std::time::Duration::ZERO))
+            .await
+            .unwrap();
+        let refused = super::write(&impatient).await.err().expect("the lock is held");
+        assert!(super::is_busy(&refused), "{refused:?}");
+        assert_eq!(crate::ApiError::from(refused).problem().status, 503);
+        // A patient writer (the server's own pool) waits and then goes ahead.
+        let waiting = tokio::spawn({
+            let pool = pool.clone();
+            async move {
+                let mut tx = super::write(&pool).await.unwrap();
+                sqlx::query("UPDATE organizations SET name = 'Later' WHERE id = 'o'").execute(&mut *tx).await.unwrap();
+                tx.commit().await.unwrap();
+            }
+        });
+        holder.commit().await.unwrap();
+        waiting.await.unwrap();
+        let name: String = sqlx::query_scalar("SELECT name FROM organizations WHERE id = 'o'").fetch_one(&pool).await.unwrap();
+        assert_eq!(name, "Later");
+        assert!(!super::is_busy(&sqlx::Error::RowNotFound));
     }
 
     #[tokio::test]

@@ -10,7 +10,7 @@ use sqlx::SqlitePool;
 /// Deletes what is older than `keep` at `now`; returns how many rows went.
 pub async fn purge(db: &SqlitePool, now: DateTime<Utc>, keep: chrono::Duration) -> Result<u64> {
     let cutoff = now - keep;
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::write(db).await?;
     let mut gone = 0;
     for sql in [
         "DELETE FROM login_attempts WHERE at < ?1",

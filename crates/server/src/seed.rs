@@ -319,7 +319,7 @@ pub async fn seed_demo(db: &SqlitePool, clock: &dyn Clock, keys: &crate::keys::S
     let now = clock.now();
     let org_id = new_id();
 
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::write(db).await?;
     sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES (?, 'Acme', ?)")
         .bind(&org_id)
         .bind(now - Duration::days(400))

@@ -125,7 +125,7 @@ pub async fn create_key(
         suspended_reason: None,
         expires_at: new.expires_in_days.map(|days| now + chrono::Duration::days(i64::from(days))),
     };
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::db::write(&state.db).await?;
     sqlx::query(
         "INSERT INTO api_keys (id, org_id, user_id, name, prefix, key_hash, created_at, created_by, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
@@ -204,7 +204,7 @@ async fn set_suspended(state: &AppState, principal: &Principal, meta: ClientMeta
         ));
     }
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::db::write(&state.db).await?;
     let (at, reason, action) = if suspend { (Some(now), Some("admin"), "api_key.suspended") } else { (None, None, "api_key.restored") };
     let by = suspend.then_some(principal.user_id.as_str());
     sqlx::query("UPDATE api_keys SET suspended_at = ?, suspended_reason = ?, suspended_by = ? WHERE id = ?")

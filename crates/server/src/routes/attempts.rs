@@ -210,7 +210,7 @@ pub async fn unlock_sign_in(
     let user = target.user();
     let now = state.clock.now();
     let email = user.email.to_lowercase();
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::db::write(&state.db).await?;
     crate::throttle::unlock(&mut tx, &email, now).await?;
     let event = crate::audit::Event {
         org_id: &principal.org_id,

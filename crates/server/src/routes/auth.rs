@@ -134,7 +134,7 @@ pub async fn login(State(state): State<AppState>, meta: ClientMeta, ApiJson(req)
     };
     let trusted_token = mfa.grant_trust.then(new_device_token);
 
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::db::write(&state.db).await?;
     let session_id = uuid::Uuid::now_v7().to_string();
     sqlx::query(
         "INSERT INTO sessions (id, user_id, org_id, user_agent, device, ip, created_at, last_active_at, mfa_pending, trusted_device, trusted_device_hash) \
@@ -338,7 +338,7 @@ pub(crate) async fn record_failure(
     reserved: Option<&Reservation>,
 ) -> Result<()> {
     let org_id = guess_org(state, user).await?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::db::write(&state.db).await?;
     let user_id = user.map(|u| u.id.as_str());
     match reserved {
         Some(r) => settle(&mut tx, r, "failure", Some(reason)).await?,
@@ -426,7 +426,7 @@ struct RefreshRow {
 pub async fn refresh(State(state): State<AppState>, meta: ClientMeta, ApiJson(req): ApiJson<RefreshRequest>) -> Result<Json<TokenResponse>> {
     let now = state.clock.now();
     let hash = hash_token(req.refresh_token.expose());
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::db::write(&state.db).await?;
     let row: Option<RefreshRow> = sqlx::query_as(
         "SELECT t.session_id, s.user_id, s.org_id, t.expires_at, t.used_at, s.revoked_at, u.status, s.mfa_pending, s.created_at
          FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id
@@ -509,7 +509,7 @@ pub async fn revoke_session(tx: &mut Transaction<'_, Sqlite>, session_id: &str, 
 )]
 pub async fn logout(State(state): State<AppState>, principal: Principal, meta: ClientMeta) -> Result<StatusCode> {
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::db::write(&state.db).await?;
     revoke_session(&mut tx, &principal.session_id, "logout", now).await?;
     let event = crate::audit::Event {
         org_id: &principal.org_id,

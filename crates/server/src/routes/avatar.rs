@@ -59,7 +59,7 @@ pub async fn put_avatar(
     let version_tag: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
     let url = format!("/v1/users/{id}/avatar?v={version_tag}");
     let now = state.clock.now();
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::write(db).await?;
     sqlx::query(
         "INSERT INTO user_avatars (user_id, content_type, bytes, updated_at) VALUES (?, ?, ?, ?) \
          ON CONFLICT (user_id) DO UPDATE SET content_type = excluded.content_type, bytes = excluded.bytes, updated_at = excluded.updated_at",

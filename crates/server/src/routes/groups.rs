@@ -118,7 +118,7 @@ pub async fn create_group(
     let name = checked_name("name", &new.name)?;
     let id = uuid::Uuid::now_v7().to_string();
     let now = state.clock.now();
-    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = crate::db::write(&state.db).await?;
     ensure_name_free(&mut tx, org, new.kind, &name, None).await?;
     sqlx::query("INSERT INTO groups (id, org_id, kind, name, created_at) VALUES (?, ?, ?, ?, ?)")
         .bind(&id)
@@ -176,7 +176,7 @@ pub async fn patch_group(
     let granted = principal.require::<OrgSettings>()?;
     let org = granted.org_id();
     let name = checked_name("name", &patch.name)?;
-    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = crate::db::write(&state.db).await?;
     let (before, version) = load(&mut tx, org, &id).await?;
     super::check_if_match(super::if_match(&headers).as_deref(), &before, version)?;
     if name == before.name {
@@ -235,7 +235,7 @@ pub async fn delete_group(
 ) -> Result<Response> {
     let granted = principal.require::<OrgSettings>()?;
     let org = granted.org_id();
-    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = crate::db::write(&state.db).await?;
     let (group, version) = load(&mut tx, org, &id).await?;
     super::check_if_match(super::if_match(&headers).as_deref(), &group, version)?;
     let target = match pairs.get("move_to") {

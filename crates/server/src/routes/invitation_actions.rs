@@ -100,7 +100,7 @@ pub async fn resend_invitation(
         }
         let names = sender_of(&state.db, &principal).await?;
         let sender = Sender::caller(&principal, &meta, &org, &names);
-        let mut tx = state.db.begin().await?;
+        let mut tx = crate::db::write(&state.db).await?;
         let expires_at = expiry(&mut tx, &org, now).await?;
         let moved = sqlx::query(
             "UPDATE invitations SET generation = generation + 1, sent_at = ?, send_count = send_count + 1, expires_at = ? \
@@ -169,7 +169,7 @@ pub async fn revoke_invitation(
         }
         let names = sender_of(&state.db, &principal).await?;
         let sender = Sender::caller(&principal, &meta, &org, &names);
-        let mut tx = state.db.begin().await?;
+        let mut tx = crate::db::write(&state.db).await?;
         let closed = close(&mut tx, &org, &row, "revoked", &yes, now).await?;
         // Against the pending user it held the seat for (`closed` no longer names them).
         record(&mut tx, &sender, &row, "invitation.revoked", json!({}), now).await?;

@@ -167,7 +167,7 @@ pub(crate) async fn apply(
         return Ok(Saved { user: current, body, version });
     };
 
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::write(db).await?;
     // The write first: it takes the write lock, so the guard below reads a settled state.
     let updated = sqlx::query("UPDATE users SET status = ?, updated_at = ? WHERE id = ? AND org_id = ? AND version = ?")
         .bind(target.as_str())

@@ -103,7 +103,7 @@ pub async fn confirm_totp(
             "That code does not match. Enter the current 6-digit code, and check that the device's clock is right.",
         ));
     };
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::db::write(&state.db).await?;
     let was_enrolled: bool = sqlx::query_scalar("SELECT mfa_enabled FROM users WHERE id = ?").bind(&principal.user_id).fetch_one(&mut *tx).await?;
     let done = sqlx::query(
         "UPDATE users SET totp_secret = totp_pending_secret, totp_pending_secret = NULL, totp_last_step = ?, mfa_enabled = 1, updated_at = ? \
@@ -187,7 +187,7 @@ async fn apply_reset(state: &AppState, principal: &Principal, meta: &ClientMeta,
         crate::policy::stepped_up(principal, state.clock.now(), "reset your own MFA")?;
     }
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::db::write(&state.db).await?;
     let had_secret: bool = sqlx::query_scalar("SELECT totp_secret IS NOT NULL OR totp_pending_secret IS NOT NULL FROM users WHERE id = ?")
         .bind(id)
         .fetch_one(&mut *tx)

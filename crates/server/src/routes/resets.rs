@@ -195,7 +195,7 @@ async fn admin_reset(
     }
     let admin: String = sqlx::query_scalar("SELECT display_name FROM users WHERE id = ?").bind(&principal.user_id).fetch_one(&state.db).await?;
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::db::write(&state.db).await?;
     let account = Account { id: &user.id, org_id: org, email: &user.email, name: &user.display_name };
     let keys = match suspend_keys {
         true => Some(super::apikeys::suspend_all(&mut tx, id, &principal.user_id, now).await?),
@@ -263,7 +263,7 @@ async fn self_service_reset(state: &AppState, meta: &ClientMeta, email: &str) ->
     if recent.is_some_and(|t| (now - t).num_seconds() < SELF_SERVICE_QUIET_SECONDS) {
         return Ok(());
     }
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::db::write(&state.db).await?;
     issue(state, &mut tx, &Account { id: &id, org_id: &org_id, email: &email, name: &name }, None, None, meta, now).await?;
     tx.commit().await?;
     state.wake_mailer();
@@ -323,7 +323,7 @@ async fn complete(state: &AppState, meta: &ClientMeta, token: &str, password: &S
     }
     let password = password.clone();
     let new_hash = state.hashes.run(move || hash_password(password.expose())).await?.map_err(ApiError::Internal)?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::db::write(&state.db).await?;
     let spent = sqlx::query("UPDATE password_resets SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND superseded_at IS NULL")
         .bind(now)
         .bind(&hash)

@@ -146,7 +146,7 @@ pub async fn create_role(State(state): State<AppState>, principal: Principal, me
     let permissions = checked_permissions(&principal, &new.permissions, &[])?;
     let now = state.clock.now();
     let id = uuid::Uuid::now_v7().to_string();
-    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = crate::db::write(&state.db).await?;
     let clash: Option<i64> = sqlx::query_scalar("SELECT 1 FROM roles WHERE org_id = ? AND (lower(name) = lower(?) OR key = ?)")
         .bind(org)
         .bind(&name)
@@ -214,7 +214,7 @@ pub async fn patch_role(
     let granted = principal.require::<RolesManage>()?;
     let org = granted.org_id();
     let name = patch.name.as_deref().map(|n| checked_name("name", n)).transpose()?;
-    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = crate::db::write(&state.db).await?;
     let (before, version) = load(&mut tx, org, &id).await?;
     super::check_if_match(super::if_match(&headers).as_deref(), &before, version)?;
     if before.builtin {
@@ -304,7 +304,7 @@ pub async fn delete_role(
 ) -> Result<Response> {
     let granted = principal.require::<RolesManage>()?;
     let org = granted.org_id();
-    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = crate::db::write(&state.db).await?;
     let (role, version) = load(&mut tx, org, &id).await?;
     super::check_if_match(super::if_match(&headers).as_deref(), &role, version)?;
     if role.builtin {

@@ -233,7 +233,7 @@ pub async fn revoke_session(
         return Ok(Json(Revocation { session_id: id, outcome: RevokeOutcome::AlreadyRevoked, revoked_at: Some(at) }));
     }
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::db::write(&state.db).await?;
     let done = sqlx::query("UPDATE sessions SET revoked_at = ?, revoked_reason = 'revoked', trusted_device = 0 WHERE id = ? AND revoked_at IS NULL")
         .bind(now)
         .bind(&id)
@@ -335,7 +335,7 @@ pub(crate) async fn logout_user(
         policy::act_on::<policy::ManageKeys>(&state.db, principal, id).await?;
     }
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::db::write(&state.db).await?;
     let (sessions, trusted) = end_all(&mut tx, id, "forced_logout", now).await?;
     let keys = if suspend_keys { Some(super::apikeys::suspend_all(&mut tx, id, &principal.user_id, now).await?) } else { None };
     audit::record(

@@ -64,7 +64,7 @@ pub async fn step_up(
         record_failure(&state, &meta, &email, Some(&candidate), reason, now, Some(&reserved)).await?;
         return Err(error);
     }
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::db::write(&state.db).await?;
     // Not a sign-in: the guess is given back rather than listed as one.
     sqlx::query("DELETE FROM login_attempts WHERE id = ?").bind(reserved.id).execute(&mut *tx).await?;
     sqlx::query("UPDATE sessions SET stepped_up_at = ? WHERE id = ?").bind(now).bind(&principal.session_id).execute(&mut *tx).await?;

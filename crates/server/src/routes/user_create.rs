@@ -141,7 +141,7 @@ async fn create(state: &AppState, principal: &Principal, meta: &ClientMeta, org:
     let id = uuid::Uuid::now_v7().to_string();
     let display = format!("{first} {last}");
     let now = state.clock.now();
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::write(db).await?;
     let inserted = sqlx::query(
         "INSERT INTO users (id, org_id, email, email_lower, first_name, last_name, display_name, sort_name, search_text, \
          status, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?)",
@@ -271,7 +271,7 @@ pub(crate) async fn remove(
         ));
     }
     let now = state.clock.now();
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::write(db).await?;
     let deleted =
         sqlx::query("DELETE FROM users WHERE id = ? AND org_id = ? AND version = ?").bind(id).bind(org).bind(version).execute(&mut *tx).await?;
     if deleted.rows_affected() == 0 {

@@ -4,6 +4,7 @@
 mod activity;
 mod auth;
 mod changes;
+mod contention;
 mod directory;
 mod edit;
 mod escalation;
