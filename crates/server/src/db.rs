@@ -105,7 +105,7 @@ mod tests {
             .connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(&path).busy_timeout(std::time::Duration::ZERO))
             .await
             .unwrap();
-        let refused = super::write(&impatient).await.err().expect("the lock is held");
+        let refused = super::write(&impatient).await.expect_err("the lock is held");
         assert!(super::is_busy(&refused), "{refused:?}");
         assert_eq!(crate::ApiError::from(refused).problem().status, 503);
         // A patient writer (the server's own pool) waits and then goes ahead.
