@@ -1,4 +1,4 @@
-//! `cargo xtask bench [server|activity|client|app]`: the benchmarks recorded in BENCHMARKS.md;
+//! `cargo xtask bench [server|activity|load|client|app]`: the benchmarks recorded in BENCHMARKS.md;
 //! all of them without an argument. Each prints its figures; none asserts on them.
 
 use crate::util;
@@ -7,9 +7,9 @@ use anyhow::{Result, bail};
 /// Runs the chosen benchmarks (release builds). Arguments after the names go to the
 /// bench binaries.
 pub fn bench(args: &[String]) -> Result<()> {
-    let (names, rest): (Vec<&String>, Vec<&String>) = args.iter().partition(|a| ["server", "activity", "client", "app"].contains(&a.as_str()));
+    let (names, rest): (Vec<&String>, Vec<&String>) = args.iter().partition(|a| ["server", "activity", "load", "client", "app"].contains(&a.as_str()));
     if let Some(unknown) = rest.iter().find(|a| !a.starts_with('-')) {
-        bail!("unknown benchmark {unknown:?}: choose server, activity, client or app");
+        bail!("unknown benchmark {unknown:?}: choose server, activity, load, client or app");
     }
     let all = names.is_empty();
     let wants = |n: &str| all || names.iter().any(|a| *a == n);
@@ -29,6 +29,12 @@ pub fn bench(args: &[String]) -> Result<()> {
                 .args(["bench", "-p", "gatehouse-server", "--bench", "activity_log", "--"])
                 .args(&rest)
                 .env("GATEHOUSE_LOG", "error"),
+        )?;
+    }
+    if wants("load") {
+        util::run(
+            "load benchmark",
+            util::cargo().args(["bench", "-p", "gatehouse-server", "--bench", "load", "--"]).args(&rest).env("GATEHOUSE_LOG", "error"),
         )?;
     }
     if wants("client") {

@@ -25,7 +25,7 @@ usage: cargo xtask <command>
   screenshot [--out PATH]    docs/screenshot.png of the real app (headless)
   icons                      redraw icons/ with ImageMagick
   bindings                   regenerate the UI's TypeScript bindings
-  bench [server|activity|client|app]  the benchmarks of BENCHMARKS.md (all by default; release builds)";
+  bench [server|activity|load|client|app]  the benchmarks of BENCHMARKS.md (all by default; release builds)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
