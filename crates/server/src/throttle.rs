@@ -23,6 +23,9 @@ use tokio::sync::Semaphore;
 /// checked), not refusals of ours.
 pub const GUESSES: &str = "('bad_password', 'unknown_user', 'mfa_failed', 'checking')";
 
+/// [`GUESSES`] that were checked and failed (not those still being checked).
+const SETTLED_GUESSES: &str = "('bad_password', 'unknown_user', 'mfa_failed')";
+
 /// The network a client address belongs to for the account lock: its /24 (IPv4) or /64
 /// (IPv6); anything else as it is.
 pub fn network_of(ip: &str) -> String {
@@ -55,13 +58,15 @@ pub enum Refusal {
         /// Seconds until the window frees a guess.
         retry_after: i64,
     },
+    /// A limit is full only of sign-ins still being checked (a burst): try again in a second.
+    Busy,
 }
 
 impl Refusal {
     /// The login attempt's reason.
     pub fn reason(&self) -> &'static str {
         match self {
-            Self::RateLimited { .. } => "rate_limited",
+            Self::RateLimited { .. } | Self::Busy => "rate_limited",
             Self::Locked { .. } => "locked",
         }
     }
@@ -69,6 +74,14 @@ impl Refusal {
     /// The 429 answer, with `Retry-After`.
     pub fn into_error(self) -> ApiError {
         let (code, seconds, detail) = match self {
+            Self::Busy => {
+                return ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    codes::RATE_LIMITED,
+                    "Other sign-ins with this address are being checked right now; try again in a second.",
+                )
+                .with_retry_after(1);
+            }
             Self::RateLimited { retry_after } => {
                 (codes::RATE_LIMITED, retry_after, "Too many failed sign-ins from your network address; wait before trying again.")
             }
@@ -153,12 +166,26 @@ pub async fn reserve(
         .fetch_optional(db)
         .await?
     };
+    // Guesses still being checked fill a limit only while they are hashed: when settled
+    // failures alone do not fill it, a burst of sign-ins (a script, many devices at once)
+    // is told to try again in a second, not that the account is locked for minutes.
     if ip_full.is_some() {
-        return Ok(Err(Refusal::RateLimited { retry_after: left(ip_full, limits.ip_window) }));
+        let settled: Option<DateTime<Utc>> = sqlx::query_scalar(&format!(
+            "SELECT at FROM login_attempts WHERE ip = ? AND at > ? AND result = 'failure' AND reason IN {SETTLED_GUESSES} ORDER BY at DESC LIMIT 1 OFFSET ?"
+        ))
+        .bind(guess.ip)
+        .bind(ip_since)
+        .bind(i64::from(limits.ip_failures) - 1)
+        .fetch_optional(db)
+        .await?;
+        return Ok(Err(match settled {
+            Some(_) => Refusal::RateLimited { retry_after: left(settled, limits.ip_window) },
+            None => Refusal::Busy,
+        }));
     }
     let oldest: Option<DateTime<Utc>> = sqlx::query_scalar(&format!(
-        "SELECT at FROM login_attempts WHERE email = ? AND network = ? AND at > ? AND result = 'failure' AND reason IN {GUESSES} \
-         ORDER BY at DESC LIMIT 1 OFFSET ?"
+        "SELECT at FROM login_attempts WHERE email = ?1 AND network = ?2 AND at > ?3 AND result = 'failure' AND reason IN {SETTLED_GUESSES} \
+         AND at > COALESCE((SELECT MAX(at) FROM sign_in_unlocks WHERE email = ?1), '') ORDER BY at DESC LIMIT 1 OFFSET ?4"
     ))
     .bind(guess.email)
     .bind(&network)
@@ -166,7 +193,10 @@ pub async fn reserve(
     .bind(i64::from(limits.account_failures.max(1)) - 1)
     .fetch_optional(db)
     .await?;
-    Ok(Err(Refusal::Locked { retry_after: left(oldest, limits.account_window) }))
+    Ok(Err(match oldest {
+        Some(_) => Refusal::Locked { retry_after: left(oldest, limits.account_window) },
+        None => Refusal::Busy,
+    }))
 }
 
 /// Records a refusal (locked, rate limited) unless one like it (address, client, reason)

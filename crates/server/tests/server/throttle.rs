@@ -40,14 +40,41 @@ async fn forty_parallel_guesses_get_five_checks() {
     let checked = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
     let refused = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
     assert_eq!((checked, refused), (5, 35), "{statuses:?}");
-    // Five guesses were hashed and recorded; the 35 refusals left one row, not 35.
+    // Five guesses were hashed and recorded; the 35 refusals left a row or two, not 35
+    // (one a minute per reason: `rate_limited` while the five were being checked, `locked`
+    // once they had failed).
     assert_eq!(count(&s, MEMBER, "203.0.113.7", "bad_password").await, 5);
-    assert_eq!(count(&s, MEMBER, "203.0.113.7", "locked").await, 1);
+    let refusals = count(&s, MEMBER, "203.0.113.7", "locked").await + count(&s, MEMBER, "203.0.113.7", "rate_limited").await;
+    assert!((1..=2).contains(&refusals), "{refusals} refusal rows");
     assert_eq!(count(&s, MEMBER, "203.0.113.7", "checking").await, 0);
-    // A minute on, a refusal is recorded again.
+    // Now the five have failed: locked. A minute on, a refusal is recorded again.
     s.advance(chrono::Duration::seconds(61));
+    let locked = count(&s, MEMBER, "203.0.113.7", "locked").await;
     problem(login_from(&s, "203.0.113.7", MEMBER, PASSWORD).await, StatusCode::TOO_MANY_REQUESTS, "account_locked").await;
-    assert_eq!(count(&s, MEMBER, "203.0.113.7", "locked").await, 2);
+    assert_eq!(count(&s, MEMBER, "203.0.113.7", "locked").await, locked + 1);
+}
+
+#[tokio::test]
+async fn a_burst_of_sign_ins_still_being_checked_is_asked_to_wait_a_second_not_told_the_account_is_locked() {
+    let s = behind_proxy().await;
+    // Five sign-ins of the member from one network are being hashed right now.
+    for _ in 0..5 {
+        sqlx::query(
+            "INSERT INTO login_attempts (at, email, network, ip, user_agent, result, reason) VALUES (?, ?, '203.0.113.0/24', '203.0.113.7', 'x', 'failure', 'checking')",
+        )
+        .bind(s.clock_now())
+        .bind(MEMBER)
+        .execute(&s.state.db)
+        .await
+        .unwrap();
+    }
+    let res = login_from(&s, "203.0.113.8", MEMBER, PASSWORD).await;
+    assert_eq!(res.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
+    let p = problem(res, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    assert!(p.detail.contains("try again in a second"), "{}", p.detail);
+    // They turn out right: the limit is free again at once.
+    sqlx::query("UPDATE login_attempts SET result = 'success', reason = NULL WHERE reason = 'checking'").execute(&s.state.db).await.unwrap();
+    assert_eq!(login_from(&s, "203.0.113.8", MEMBER, PASSWORD).await.status(), StatusCode::OK);
 }
 
 #[tokio::test]
