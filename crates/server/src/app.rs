@@ -231,32 +231,6 @@ pub fn build(state: AppState) -> Router {
     .with_state(state)
 }
 
-/// Starts the periodic upkeep, hourly: pruning the change feed and purging audit events
-/// past their organization's retention.
-pub fn spawn_maintenance(state: AppState) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
-        loop {
-            tick.tick().await;
-            match crate::routes::changes::prune(&state.db, state.clock.now(), state.config.change_retention).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(dropped = n, "pruned the change feed"),
-                Err(e) => tracing::warn!(error = %e, "pruning the change feed failed"),
-            }
-            match crate::retention::purge(&state.db, state.clock.now(), state.config.security_retention).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(dropped = n, "purged old login attempts, sessions, refresh tokens and reset links"),
-                Err(e) => tracing::warn!(error = %e, "purging old security records failed"),
-            }
-            match crate::routes::activity::purge_expired(&state.db, state.clock.now()).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(dropped = n, "purged audit events past their retention"),
-                Err(e) => tracing::warn!(error = %e, "purging audit events failed"),
-            }
-        }
-    });
-}
-
 /// How long a client may take to send a request's headers before the connection closes
 /// (slow-header attacks hold a connection per trickled byte otherwise).
 pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);

@@ -191,7 +191,7 @@ impl FromRequestParts<AppState> for Principal {
         let token = token.trim();
         if token.starts_with(gatehouse_api::API_KEY_PREFIX) {
             let token = token.to_owned();
-            let meta = crate::routes::auth::ClientMeta::from_request_parts(parts, state).await?;
+            let meta = crate::extract::ClientMeta::from_request_parts(parts, state).await?;
             return api_key_principal(state, &token, &meta, parts.uri.path()).await;
         }
         let (session_id, expires_at) =
@@ -263,7 +263,7 @@ pub const API_KEY_USED_EVERY: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
 /// An API key acts as its user, checked on every request like a session: a suspended key,
 /// or one whose user is no longer active, is refused at once.
-async fn api_key_principal(state: &AppState, token: &str, meta: &crate::routes::auth::ClientMeta, path: &str) -> Result<Principal> {
+async fn api_key_principal(state: &AppState, token: &str, meta: &crate::extract::ClientMeta, path: &str) -> Result<Principal> {
     let row: Option<KeyRow> = sqlx::query_as(
         "SELECT k.id, k.user_id, k.org_id, k.name, k.prefix, k.last_used_at, k.used_event_at, k.suspended_at, k.expires_at, k.created_by, u.status
          FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = ?",

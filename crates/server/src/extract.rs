@@ -75,3 +75,29 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
             .map_err(|e: PathRejection| ApiError::new(StatusCode::BAD_REQUEST, codes::VALIDATION_FAILED, e.body_text()))
     }
 }
+
+/// Where a request came from: client address and User-Agent.
+pub struct ClientMeta {
+    /// The client's IP address: the peer's, or from `X-Forwarded-For` when the peer is a
+    /// configured trusted proxy.
+    pub ip: String,
+    /// The raw User-Agent header.
+    pub user_agent: String,
+}
+
+impl FromRequestParts<crate::app::AppState> for ClientMeta {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &crate::app::AppState) -> Result<Self, ApiError> {
+        let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+        let forwarded: Vec<&str> = parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
+        let ip = crate::net::client_ip(peer, &forwarded, &state.config.trusted_proxies).map(|ip| ip.to_string()).unwrap_or_default();
+        let user_agent = parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(512).collect())
+            .unwrap_or_default();
+        Ok(Self { ip, user_agent })
+    }
+}

@@ -220,7 +220,7 @@ async fn main() -> anyhow::Result<()> {
             println!("listening on http://{addr}");
             std::io::stdout().flush()?;
             tracing::info!(db = %path.display(), "serving on http://{addr}");
-            app::spawn_maintenance(state.clone());
+            gatehouse_server::retention::spawn_maintenance(state.clone());
             gatehouse_server::mail::spawn_worker(state.clone())?;
             app::serve(listener, app::build(state)).await
         }

@@ -1,7 +1,8 @@
 //! What security records are kept, and for how long: login attempts, ended sessions (with
 //! their refresh tokens), spent or expired refresh tokens and dead reset links are deleted
 //! once older than the configured retention, hourly. Audit events have their own,
-//! per-organization retention (`routes::activity::purge_expired`).
+//! per-organization retention (`routes::activity::purge_expired`). [`spawn_maintenance`]
+//! is the hourly upkeep that runs both and prunes the change feed.
 
 use crate::error::Result;
 use chrono::{DateTime, Utc};
@@ -25,4 +26,30 @@ pub async fn purge(db: &SqlitePool, now: DateTime<Utc>, keep: chrono::Duration) 
     }
     tx.commit().await?;
     Ok(gone)
+}
+
+/// Starts the periodic upkeep, hourly: pruning the change feed and purging audit events
+/// past their organization's retention.
+pub fn spawn_maintenance(state: crate::app::AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match crate::routes::changes::prune(&state.db, state.clock.now(), state.config.change_retention).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(dropped = n, "pruned the change feed"),
+                Err(e) => tracing::warn!(error = %e, "pruning the change feed failed"),
+            }
+            match purge(&state.db, state.clock.now(), state.config.security_retention).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(dropped = n, "purged old login attempts, sessions, refresh tokens and reset links"),
+                Err(e) => tracing::warn!(error = %e, "purging old security records failed"),
+            }
+            match crate::routes::activity::purge_expired(&state.db, state.clock.now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(dropped = n, "purged audit events past their retention"),
+                Err(e) => tracing::warn!(error = %e, "purging audit events failed"),
+            }
+        }
+    });
 }

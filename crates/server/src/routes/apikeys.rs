@@ -2,12 +2,12 @@
 //! restore. A key acts as its user; it is refused while suspended, and while its user is
 //! not active. Deactivating a user suspends their keys; reactivating restores them.
 
-use super::auth::ClientMeta;
 use super::paging;
 use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::Principal;
 use crate::error::{ApiError, Result};
+use crate::extract::ClientMeta;
 use crate::extract::{ApiJson, ApiPath};
 use crate::policy::{self, ManageKeys};
 use crate::tokens::{hash_token, random_bytes};

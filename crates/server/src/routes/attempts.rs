@@ -201,7 +201,7 @@ pub async fn list_attempts(State(state): State<AppState>, principal: Principal, 
 pub async fn unlock_sign_in(
     State(state): State<AppState>,
     principal: Principal,
-    meta: super::auth::ClientMeta,
+    meta: crate::extract::ClientMeta,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<SignInUnlocked>> {
     principal.require::<crate::auth::UsersManage>()?;

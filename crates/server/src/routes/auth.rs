@@ -3,39 +3,15 @@
 use crate::app::AppState;
 use crate::auth::{Principal, verify_password};
 use crate::error::{ApiError, Result};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, ClientMeta};
 use crate::throttle::{self, Reservation};
 use crate::tokens::{hash_token, new_refresh_token};
 use axum::Json;
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::http::header::USER_AGENT;
-use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
 use gatehouse_api::{FieldError, LoginRequest, Me, OrganizationRef, Problem, RefreshRequest, TokenResponse, codes};
 use sqlx::{Sqlite, Transaction};
-use std::net::SocketAddr;
-
-/// Where a request came from: client address and User-Agent.
-pub struct ClientMeta {
-    /// The client's IP address: the peer's, or from `X-Forwarded-For` when the peer is a
-    /// configured trusted proxy.
-    pub ip: String,
-    /// The raw User-Agent header.
-    pub user_agent: String,
-}
-
-impl FromRequestParts<AppState> for ClientMeta {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-        let forwarded: Vec<&str> = parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
-        let ip = crate::net::client_ip(peer, &forwarded, &state.config.trusted_proxies).map(|ip| ip.to_string()).unwrap_or_default();
-        let user_agent = parts.headers.get(USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(512).collect()).unwrap_or_default();
-        Ok(Self { ip, user_agent })
-    }
-}
 
 /// Why an invitee cannot sign in: their invitation is open (`pending`) or has expired.
 async fn pending_reason(state: &AppState, user_id: &str, now: DateTime<Utc>) -> Result<&'static str> {

@@ -2,13 +2,13 @@
 //! JPEG, GIF or WebP image by its bytes (not only its declared type) and size-limited.
 //! The user's `avatar_url` then points here; a URL set through PATCH replaces it.
 
-use super::auth::ClientMeta;
 use super::user_edit::{Saved, body_of};
 use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::{Principal, UsersRead};
 use crate::error::{ApiError, Result};
 use crate::extract::ApiPath;
+use crate::extract::ClientMeta;
 use crate::policy;
 use axum::body::Body;
 use axum::extract::State;

@@ -2,7 +2,6 @@
 //! through the same code (guards, audit, versions) as the single-user endpoint, with a
 //! result per user. A refusal for one user does not stop the others.
 
-use super::auth::ClientMeta;
 use super::lifecycle::{self, Change};
 use super::user_edit::{self, etag, resolve_groups, resolve_roles};
 use super::users::find_versioned;
@@ -10,6 +9,7 @@ use crate::app::AppState;
 use crate::auth::{Principal, SessionsRevoke, UsersManage};
 use crate::error::{ApiError, Result};
 use crate::extract::ApiJson;
+use crate::extract::ClientMeta;
 use crate::idempotency::{Claim, Idempotency};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};

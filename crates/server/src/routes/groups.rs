@@ -2,12 +2,12 @@
 //! Deleting one moves its members to another group when asked, else just removes it
 //! from them.
 
-use super::auth::ClientMeta;
 use super::roles::checked_name;
 use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::{OrgSettings, Principal, UsersRead};
 use crate::error::{ApiError, Result};
+use crate::extract::ClientMeta;
 use crate::extract::{ApiJson, ApiPath, QueryPairs};
 use axum::Json;
 use axum::extract::State;

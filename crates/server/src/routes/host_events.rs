@@ -2,12 +2,12 @@
 //! …) in the organization's log, with an API key, under its own namespace `app.…`.
 
 use super::activity::Row;
-use super::auth::ClientMeta;
 use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::{AuditWrite, Principal};
 use crate::error::{ApiError, Result};
 use crate::extract::ApiJson;
+use crate::extract::ClientMeta;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -1,12 +1,12 @@
 //! Resend, revoke and copy the link of an invitation (SPEC I5).
 
-use super::auth::ClientMeta;
 use super::invitations::{Row, Sender, expiry, find, link, record, send, sender_of};
 use super::paging;
 use crate::app::AppState;
 use crate::auth::{InvitationsManage, Principal};
 use crate::error::{ApiError, Result};
 use crate::extract::ApiPath;
+use crate::extract::ClientMeta;
 use crate::idempotency::Idempotency;
 use crate::policy::{self, OnInvitation, Rank};
 use axum::Json;

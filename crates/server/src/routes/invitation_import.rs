@@ -2,13 +2,13 @@
 //! validated row by row before anything is sent. `dry_run=true` only reports; otherwise
 //! the invitations go out only when every row is valid and the seats suffice.
 
-use super::auth::ClientMeta;
 use super::invitations::{self, Invitee, Sender, Terms};
 use super::org::seat_usage;
 use super::user_edit::{RoleRow, may_grant};
 use crate::app::AppState;
 use crate::auth::{InvitationsManage, Principal};
 use crate::error::{ApiError, Result};
+use crate::extract::ClientMeta;
 use crate::extract::QueryPairs;
 use crate::idempotency::Idempotency;
 use axum::body::Body;

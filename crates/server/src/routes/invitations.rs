@@ -3,7 +3,6 @@
 //! invitee's side share. An invitation holds its seat through a pending user with the invited roles
 //! and departments (see migration 0013), so seats, the directory and the feed follow.
 
-use super::auth::ClientMeta;
 use super::org::{ensure_seats, seat_usage, seats_refused};
 use super::user_edit::{RoleRow, email_taken, may_grant, refs};
 use crate::app::AppState;
@@ -11,6 +10,7 @@ use crate::audit::{self, Event};
 use crate::auth::{InvitationsManage, Principal};
 use crate::error::{ApiError, Result};
 use crate::extract::ApiJson;
+use crate::extract::ClientMeta;
 use crate::idempotency::Idempotency;
 use crate::mail::{self, Mail, html_escape};
 use crate::policy::{GrantRoles, HandsOutAccess};
@@ -142,7 +142,7 @@ pub(crate) struct Sender<'a> {
 
 impl<'a> Sender<'a> {
     /// The signed-in caller as the sender; `names` from [`sender_of`].
-    pub(crate) fn caller(principal: &'a Principal, meta: &'a super::auth::ClientMeta, org_id: &'a str, names: &'a (String, String)) -> Self {
+    pub(crate) fn caller(principal: &'a Principal, meta: &'a crate::extract::ClientMeta, org_id: &'a str, names: &'a (String, String)) -> Self {
         let (org_name, name) = names;
         Self { org_id, org_name, user_id: &principal.user_id, via: principal.via(), name, ip: &meta.ip, user_agent: &meta.user_agent }
     }

@@ -1,7 +1,6 @@
 //! The invitee's side (SPEC I7): accept (name and password, or the identity provider the
 //! invitation requires) or decline, through the API or the page the e-mailed link opens.
 
-use super::auth::ClientMeta;
 use super::invitations::{self, Row, Sender};
 use super::resets::{LinkQuery, titled_page};
 use super::user_create::password_error;
@@ -9,6 +8,7 @@ use crate::app::AppState;
 use crate::auth::hash_password;
 use crate::error::{ApiError, Result};
 use crate::extract::ApiJson;
+use crate::extract::ClientMeta;
 use crate::mail::html_escape;
 use axum::Form;
 use axum::Json;

@@ -3,7 +3,6 @@
 //! users) and keeps everything else; reactivation restores the same user with the same
 //! roles and departments. Both are audited in their own transaction.
 
-use super::auth::ClientMeta;
 use super::user_edit::{Saved, body_of, etag};
 use super::users::find_versioned;
 use crate::app::AppState;
@@ -11,6 +10,7 @@ use crate::audit::{self, Event};
 use crate::auth::{Principal, UsersManage};
 use crate::error::{ApiError, Result};
 use crate::extract::ApiPath;
+use crate::extract::ClientMeta;
 use crate::idempotency::Idempotency;
 use crate::policy;
 use axum::extract::State;

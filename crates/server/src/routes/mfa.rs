@@ -2,13 +2,13 @@
 //! reset it (lost phone); an organization can require it, and then a sign-in without MFA
 //! yields a session that may only enrol.
 
-use super::auth::ClientMeta;
 use super::user_edit::{Saved, body_of};
 use super::users::find_versioned;
 use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::{Principal, UsersManage};
 use crate::error::{ApiError, Result};
+use crate::extract::ClientMeta;
 use crate::extract::{ApiJson, ApiPath};
 use crate::idempotency::Idempotency;
 use crate::totp;

@@ -1,12 +1,12 @@
 //! `GET/PATCH /v1/org`: the organization's settings (SPEC O1) — seat limit and usage,
 //! invitation expiry, MFA required.
 
-use super::auth::ClientMeta;
 use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::{OrgSettings, Principal};
 use crate::error::{ApiError, Result};
 use crate::extract::ApiJson;
+use crate::extract::ClientMeta;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;

@@ -3,12 +3,12 @@
 //! server (or a client posts to `/v1/auth/password-reset/complete`) to choose a new
 //! password. Completing it ends every session of the account.
 
-use super::auth::ClientMeta;
 use super::user_create::password_error;
 use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::{Principal, UsersManage, hash_password};
 use crate::error::{ApiError, Result};
+use crate::extract::ClientMeta;
 use crate::extract::{ApiJson, ApiPath};
 use crate::idempotency::Idempotency;
 use crate::mail::{self, Mail, html_escape};

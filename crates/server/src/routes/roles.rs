@@ -2,11 +2,11 @@
 //! Built-in roles are fixed. Nobody creates, edits or deletes a role with a permission
 //! they do not hold themselves, so the roles editor cannot be used to climb.
 
-use super::auth::ClientMeta;
 use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::{Principal, RolesManage, UsersRead};
 use crate::error::{ApiError, Result};
+use crate::extract::ClientMeta;
 use crate::extract::{ApiJson, ApiPath};
 use axum::Json;
 use axum::extract::State;

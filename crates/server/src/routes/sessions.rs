@@ -4,12 +4,12 @@
 //! ([`crate::auth::Principal`]), so a revoked session's very next request is refused —
 //! on every server process sharing the database, with no token-lifetime grace.
 
-use super::auth::ClientMeta;
 use super::paging::{self, Errors};
 use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::{Principal, SessionsRevoke};
 use crate::error::{ApiError, Result};
+use crate::extract::ClientMeta;
 use crate::extract::{ApiPath, QueryPairs};
 use crate::idempotency::Idempotency;
 use crate::policy::{self, RevokeSessions};

@@ -3,11 +3,12 @@
 //! key ([`crate::policy::stepped_up`]). A wrong password here is a guess like any other:
 //! it is throttled and counts towards the account's lock.
 
-use super::auth::{ClientMeta, LoginCandidate, checked_guess, record_failure, second_factor};
+use super::auth::{LoginCandidate, checked_guess, record_failure, second_factor};
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, Result};
 use crate::extract::ApiJson;
+use crate::extract::ClientMeta;
 use axum::Json;
 use axum::extract::State;
 use gatehouse_api::{LoginRequest, Problem, StepUpRequest, SteppedUp, codes};

@@ -1,12 +1,12 @@
 //! `POST /v1/users` (SPEC U5: create a user directly, active at once) and
 //! `DELETE /v1/users/{id}` (U9: remove, only after deactivation; the audit trail stays).
 
-use super::auth::ClientMeta;
 use super::user_edit::{Saved, add_role, body_of, email_taken, etag, may_grant, refs, resolve_groups, resolve_roles};
 use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::{Principal, UsersManage, hash_password};
 use crate::error::{ApiError, Result};
+use crate::extract::ClientMeta;
 use crate::extract::{ApiJson, ApiPath};
 use crate::idempotency::Idempotency;
 use axum::extract::State;

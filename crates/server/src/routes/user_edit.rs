@@ -149,7 +149,7 @@ fn email_changed_mail(user: &User, new_email: &str) -> crate::mail::Mail {
 pub async fn patch_user(
     State(state): State<AppState>,
     principal: Principal,
-    meta: super::auth::ClientMeta,
+    meta: crate::extract::ClientMeta,
     ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
     ApiJson(patch): ApiJson<UserPatch>,
@@ -172,7 +172,7 @@ pub async fn patch_user(
 pub(crate) async fn apply(
     state: &AppState,
     principal: &Principal,
-    meta: &super::auth::ClientMeta,
+    meta: &crate::extract::ClientMeta,
     org: &str,
     id: &str,
     if_match: Option<&str>,
