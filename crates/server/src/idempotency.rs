@@ -156,10 +156,12 @@ impl Idempotency {
         Ok(())
     }
 
-    /// Stores an error answer (which changed nothing) on its own and returns it; internal
-    /// failures are not stored, so a retry can still succeed.
+    /// Stores an error answer (which changed nothing) on its own and returns it. Internal
+    /// failures and answers that say "not now" (5xx: busy, unavailable; 429: throttled)
+    /// are not stored, so the retry they invite can still succeed.
     pub async fn finish(self, state: &AppState, result: Result<Response>) -> Result<Response> {
         match result {
+            Err(error @ ApiError::Problem { status, .. }) if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS => Err(error),
             Err(error @ ApiError::Problem { .. }) => {
                 let response = error.into_response();
                 let status = response.status();

@@ -91,8 +91,8 @@ impl ServerKeys {
             bail!("no keys");
         }
         for (i, key) in keys.iter().enumerate() {
-            if key.id.is_empty() || !key.id.chars().all(|c| c.is_ascii_alphanumeric()) || key.id.len() > 32 {
-                bail!("key id {:?} must be 1 to 32 letters and digits", key.id);
+            if key.id.is_empty() || !key.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) || key.id.len() > 32 {
+                bail!("key id {:?} must be 1 to 32 lowercase letters and digits", key.id);
             }
             if keys[..i].iter().any(|k| k.id == key.id) {
                 bail!("key id {} appears twice", key.id);
@@ -221,24 +221,54 @@ fn today() -> String {
     chrono::Utc::now().format("%Y-%m-%d").to_string()
 }
 
-/// The keys a running server uses, and where they came from: when a token or a sealed
-/// secret names a key this process does not have — another process rotated — the key file
-/// is read again (at most every [`RELOAD_INTERVAL`]), so rotation needs no restart.
+/// The keys a running server uses, and where they came from. The key file is looked at
+/// again (a `stat`) at most every [`RECHECK_INTERVAL`] before signing, and whenever a token
+/// or a sealed secret names a key this process lacks; it is read again only when it
+/// changed. So a rotation or a retirement made by `gatehouse-server keys` reaches every
+/// running process within a second, without a restart, and a made-up key id costs a
+/// `stat`, never a read that could crowd out a real one.
 #[derive(Debug)]
 pub struct KeyRing {
     source: KeySource,
     keys: std::sync::RwLock<Arc<ServerKeys>>,
-    last_reload: std::sync::Mutex<Option<std::time::Instant>>,
+    seen: std::sync::Mutex<Seen>,
 }
 
-/// The shortest time between two re-reads of the key file: a token naming a made-up key
-/// costs nothing more than that.
-pub const RELOAD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+/// The key file as it was when last read, and when it was last looked at.
+#[derive(Debug, Default)]
+struct Seen {
+    stamp: Option<Stamp>,
+    checked: Option<std::time::Instant>,
+}
+
+/// What tells a changed file: its size, modification time and inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    inode: u64,
+}
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    let meta = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&meta);
+    #[cfg(not(unix))]
+    let inode = 0;
+    Some(Stamp { len: meta.len(), modified: meta.modified().ok(), inode })
+}
+
+/// The longest a running process signs with keys the key file no longer holds.
+pub const RECHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl KeyRing {
     /// Keys loaded from `source`.
     pub fn new(source: KeySource, keys: ServerKeys) -> Self {
-        Self { source, keys: std::sync::RwLock::new(Arc::new(keys)), last_reload: Default::default() }
+        let stamp = match &source {
+            KeySource::File(path) => stamp(path),
+            KeySource::Inline(_) => None,
+        };
+        Self { source, keys: std::sync::RwLock::new(Arc::new(keys)), seen: std::sync::Mutex::new(Seen { stamp, checked: None }) }
     }
 
     /// Fixed keys, never reloaded (tests).
@@ -246,39 +276,50 @@ impl KeyRing {
         Self::new(KeySource::Inline(Secret::new(String::new())), keys)
     }
 
-    /// The keys as they are now.
-    pub fn current(&self) -> Arc<ServerKeys> {
+    fn loaded(&self) -> Arc<ServerKeys> {
         self.keys.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
-    /// Keys that include `id`: the current ones, or the key file read again if it may have
-    /// gained it since; `None` if neither has it.
+    /// The keys as they are now.
+    pub fn current(&self) -> Arc<ServerKeys> {
+        self.refresh(false);
+        self.loaded()
+    }
+
+    /// Reads the key file again if it changed since it was read; `force`: look now, however
+    /// recently it was looked at. A file that is gone or unreadable leaves the keys in
+    /// memory as they are (and says so once per change).
+    fn refresh(&self, force: bool) {
+        let KeySource::File(path) = &self.source else { return };
+        let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !force && seen.checked.is_some_and(|t| t.elapsed() < RECHECK_INTERVAL) {
+            return;
+        }
+        seen.checked = Some(std::time::Instant::now());
+        let now = stamp(path);
+        if now == seen.stamp {
+            return;
+        }
+        seen.stamp = now;
+        match read_file(path) {
+            Ok(Some(fresh)) => {
+                tracing::info!(key = fresh.current_id(), "the key file changed: using its keys");
+                *self.keys.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(fresh);
+            }
+            Ok(None) => tracing::warn!(file = %path.display(), "the key file is gone; keeping the keys read before"),
+            Err(e) => tracing::warn!(error = %format!("{e:#}"), "re-reading the key file failed; keeping the keys read before"),
+        }
+    }
+
+    /// Keys that include `id`: the current ones, or the key file's if it changed and now
+    /// has it; `None` if neither has it.
     pub fn with_key(&self, id: &str) -> Option<Arc<ServerKeys>> {
         let keys = self.current();
         if keys.mac_key(id).is_some() {
             return Some(keys);
         }
-        let KeySource::File(path) = &self.source else { return None };
-        {
-            let mut last = self.last_reload.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            if last.is_some_and(|t| t.elapsed() < RELOAD_INTERVAL) {
-                return None;
-            }
-            *last = Some(std::time::Instant::now());
-        }
-        match read_file(path) {
-            Ok(Some(fresh)) if fresh.mac_key(id).is_some() => {
-                tracing::info!(key = fresh.current_id(), "the key file changed: using its keys");
-                let fresh = Arc::new(fresh);
-                *self.keys.write().unwrap_or_else(std::sync::PoisonError::into_inner) = fresh.clone();
-                Some(fresh)
-            }
-            Ok(_) => None,
-            Err(e) => {
-                tracing::warn!(error = %format!("{e:#}"), "re-reading the key file failed");
-                None
-            }
-        }
+        self.refresh(true);
+        Some(self.loaded()).filter(|k| k.mac_key(id).is_some())
     }
 
     /// [`ServerKeys::seal`] with the current key.
@@ -386,8 +427,11 @@ fn read_file(path: &Path) -> anyhow::Result<Option<ServerKeys>> {
         use std::os::unix::fs::PermissionsExt;
         let meta = std::fs::metadata(path)?;
         if meta.permissions().mode() & 0o077 != 0 {
-            tracing::warn!(file = %path.display(), "the key file was readable by others; restricted it to its owner");
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).with_context(|| format!("restricting {}", path.display()))?;
+            // A read-only mount (a container's secret) cannot be tightened: say so and go on.
+            match std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+                Ok(()) => tracing::warn!(file = %path.display(), "the key file was readable by others; restricted it to its owner"),
+                Err(e) => tracing::warn!(file = %path.display(), error = %e, "the key file is readable by others and cannot be restricted"),
+            }
         }
     }
     ServerKeys::parse(&text).with_context(|| format!("in the key file {}", path.display())).map(Some)
@@ -416,7 +460,7 @@ fn create_file(path: &Path, keys: &ServerKeys) -> anyhow::Result<()> {
     let linked = std::fs::hard_link(&tmp, path);
     let _ = std::fs::remove_file(&tmp);
     match linked {
-        Ok(()) => Ok(()),
+        Ok(()) => sync_dir(path),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(e).with_context(|| format!("creating the key file {}", path.display())),
     }
@@ -425,7 +469,19 @@ fn create_file(path: &Path, keys: &ServerKeys) -> anyhow::Result<()> {
 /// Replaces the key file at `path` with `keys`, atomically.
 pub fn replace_file(path: &Path, keys: &ServerKeys) -> anyhow::Result<()> {
     let tmp = write_private_temp(path, keys)?;
-    std::fs::rename(&tmp, path).with_context(|| format!("replacing the key file {}", path.display()))
+    std::fs::rename(&tmp, path).with_context(|| format!("replacing the key file {}", path.display()))?;
+    sync_dir(path)
+}
+
+/// Makes the new directory entry of `path` durable before anything relies on it (the
+/// database key it replaces is deleted, secrets are sealed with it).
+fn sync_dir(path: &Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        std::fs::File::open(dir).and_then(|d| d.sync_all()).with_context(|| format!("syncing {}", dir.display()))?;
+    }
+    Ok(())
 }
 
 /// Re-encrypts with the current key every TOTP secret stored in plain text or under an
@@ -489,8 +545,20 @@ mod tests {
         let sealed = rotated.seal("u", "SECRET");
         assert_eq!(ring.open("u", &sealed).unwrap().expose(), "SECRET");
         assert_eq!(ring.current().current_id(), rotated.current_id(), "and signs with it from now on");
-        // A made-up key id is looked for at most every RELOAD_INTERVAL, and not found.
+        // Made-up key ids, however many, are not found and do not stop the next rotation
+        // from being taken up.
+        for _ in 0..5 {
+            assert!(ring.with_key("kmadeup").is_none());
+        }
+        let again = rotated.rotated("2026-12-08");
+        replace_file(&path, &again).unwrap();
         assert!(ring.with_key("kmadeup").is_none());
+        assert!(ring.with_key(again.current_id()).is_some());
+        // A retired key stops verifying in the running process too, at its next look at the
+        // file (within RECHECK_INTERVAL; here at once).
+        replace_file(&path, &again.without(old.current_id()).unwrap()).unwrap();
+        ring.refresh(true);
+        assert!(ring.with_key(old.current_id()).is_none());
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -547,8 +615,9 @@ mod tests {
         assert!(err.contains("no keys"), "{err}");
         let twice = format!("k1 {}\nk1 {}", B64.encode([1u8; 32]), B64.encode([2u8; 32]));
         assert!(format!("{:#}", ServerKeys::parse(&twice).err().unwrap()).contains("twice"));
-        let bad_id = format!("k:1 {}", B64.encode([1u8; 32]));
-        assert!(ServerKeys::parse(&bad_id).is_err());
+        for bad_id in ["k:1", "K1"] {
+            assert!(ServerKeys::parse(&format!("{bad_id} {}", B64.encode([1u8; 32]))).is_err(), "{bad_id}");
+        }
     }
 
     #[test]

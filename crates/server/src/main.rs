@@ -42,12 +42,12 @@ enum KeysCommand {
     /// List the keys, current first.
     List,
     /// Put a new key first: it signs and encrypts from now on. The old keys still verify, so
-    /// nobody is signed out; TOTP secrets are re-encrypted now, and running servers read the
-    /// key file again when they meet the new key.
+    /// nobody is signed out; TOTP secrets are re-encrypted now, and running servers take the
+    /// changed key file up within a second.
     Rotate,
     /// Remove a key that is no longer current. Access tokens and invitation links it signed
     /// stop working (sessions go on: apps refresh): retire it once invitations sent before
-    /// the rotation have expired, and restart running servers so none signs with it.
+    /// the rotation have expired. Running servers take the change up within a second.
     Retire {
         /// The key's id, as `keys list` shows it.
         id: String,
@@ -261,7 +261,16 @@ async fn main() -> anyhow::Result<()> {
                 Some(p) => p,
                 None => db::default_db_path()?,
             };
+            anyhow::ensure!(
+                std::env::var_os("GATEHOUSE_KEYS").is_none_or(|v| v.is_empty()),
+                "GATEHOUSE_KEYS holds this server's keys, not a key file: rotate them where they are kept (the new key first, the old ones after it)"
+            );
             let file = keys_file.unwrap_or_else(|| gatehouse_server::keys::key_file_beside(&path));
+            anyhow::ensure!(
+                file.exists(),
+                "there is no key file at {}: the server creates it at its first start (or pass --keys-file)",
+                file.display()
+            );
             let pool = db::connect(&path).await?;
             let keys = gatehouse_server::keys::load(&pool, &KeySource::File(file.clone())).await?;
             match action {
@@ -277,7 +286,7 @@ async fn main() -> anyhow::Result<()> {
                     let resealed = gatehouse_server::keys::reseal(&pool, &rotated).await?;
                     println!("new current key {} in {}; {resealed} TOTP secrets re-encrypted", rotated.current_id(), file.display());
                     println!(
-                        "running servers take the new key up as they meet it; retire {} once its access tokens and invitation links have expired",
+                        "running servers sign with it within a second; retire {} once invitation links sent before now have expired",
                         keys.current_id()
                     );
                 }

@@ -268,13 +268,17 @@ pub async fn restore_key(
 /// A force logout with `suspend_api_keys` suspends the user's working keys as an
 /// administrator would by hand (restored by an administrator); returns how many.
 pub(crate) async fn suspend_all(tx: &mut Transaction<'_, Sqlite>, user_id: &str, by: &str, now: DateTime<Utc>) -> Result<u64> {
-    Ok(sqlx::query("UPDATE api_keys SET suspended_at = ?, suspended_reason = 'admin', suspended_by = ? WHERE user_id = ? AND suspended_at IS NULL")
-        .bind(now)
-        .bind(by)
-        .bind(user_id)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected())
+    // Expired keys work no more already: they are neither touched nor counted.
+    Ok(sqlx::query(
+        "UPDATE api_keys SET suspended_at = ?1, suspended_reason = 'admin', suspended_by = ?2 \
+         WHERE user_id = ?3 AND suspended_at IS NULL AND (expires_at IS NULL OR expires_at > ?1)",
+    )
+    .bind(now)
+    .bind(by)
+    .bind(user_id)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected())
 }
 
 /// Deactivation suspends the user's working keys; returns how many.

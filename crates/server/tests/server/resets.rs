@@ -217,6 +217,17 @@ async fn without_a_relay_resets_are_refused_plainly_and_there_is_no_mailbox() {
     problem(s.get("/v1/dev/mailbox", &owner).await, StatusCode::NOT_FOUND, "mailbox_disabled").await;
     let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM mail_outbox").fetch_one(&s.state.db).await.unwrap();
     assert_eq!(queued, 0);
+    // "Not now" is not the final answer of an Idempotency-Key: its retry is handled afresh
+    // (the app's outbox retries 5xx with the same key, e.g. once the relay is set up).
+    let keyed = [("idempotency-key", "reset-while-no-relay")];
+    for _ in 0..2 {
+        let res = post(&s, &owner, &format!("/v1/users/{member_id}/reset-password"), &keyed).await;
+        assert!(res.headers().get("idempotent-replayed").is_none(), "handled afresh, not replayed");
+        problem(res, StatusCode::SERVICE_UNAVAILABLE, "mail_not_configured").await;
+    }
+    let stored: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM idempotency_keys WHERE key = 'reset-while-no-relay'").fetch_one(&s.state.db).await.unwrap();
+    assert_eq!(stored, 0);
 }
 
 #[tokio::test]
