@@ -58,8 +58,19 @@ fn private_files(path: &Path) -> anyhow::Result<()> {
 /// timeout while another writer holds it. A deferred `BEGIN` would read first and upgrade
 /// at its first write, which SQLite refuses at once ("database is locked") when another
 /// connection wrote meanwhile, whatever the timeout: under contention that was a 500.
+///
+/// The `BEGIN` runs in a task of its own: a request dropped while it waits for the lock (its
+/// client went away) must not leave the connection inside a transaction with no guard to
+/// end it — the connection would go back to the pool holding the write lock, and every
+/// later write would wait for it in vain (the client's `fault` test, which kills clients
+/// mid-replay, hung so). Spawned, the transaction always reaches its guard, and a guard
+/// nobody takes rolls back when dropped.
 pub async fn write(pool: &SqlitePool) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-    pool.begin_with("BEGIN IMMEDIATE").await
+    let pool = pool.clone();
+    match tokio::spawn(async move { pool.begin_with("BEGIN IMMEDIATE").await }).await {
+        Ok(begun) => begun,
+        Err(e) => Err(sqlx::Error::Protocol(format!("beginning a write transaction: {e}"))),
+    }
 }
 
 /// Whether `e` is SQLite saying another writer kept the database busy past the timeout:
