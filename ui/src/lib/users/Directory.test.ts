@@ -200,6 +200,21 @@ describe('the directory', () => {
     expect(callsOf(calls, 'bulk_action')[0].args.request).toEqual({ action: 'deactivate', user_ids: ['u-dana'] });
   });
 
+  it('judges ticked users as the list shows them now, not as they were when ticked', async () => {
+    const manager: SessionInfo = { ...OWNER_SESSION, owner: false, permissions: ['users.read', 'users.manage'] };
+    let rows = [dana, fox, me];
+    mockCommands({ list_users: () => page(rows) });
+    render(UsersPage, { props: { session: manager, onSessionEnded: vi.fn(), onSignedOut: vi.fn() } });
+    const user = userEvent.setup();
+    await screen.findByText('Dana Scully');
+    await user.click(within(screen.getAllByTestId('user-row').find((r) => r.textContent?.includes('Dana Scully'))!).getByTestId('row-select'));
+    expect(within(screen.getByTestId('bulk-bar')).queryByTestId('bulk-out-of-reach')).toBeNull();
+    // Meanwhile Dana was made an Admin; the list is read again.
+    rows = [{ ...dana, roles: [{ id: 'r-admin', key: 'admin', name: 'Admin' }] }, fox, me];
+    await user.type(screen.getByTestId('users-search'), 'a');
+    await waitFor(() => expect(within(screen.getByTestId('bulk-bar')).getByTestId('bulk-out-of-reach')).toHaveTextContent('1 out of your reach'));
+  });
+
   it('remembers the filters across restarts', async () => {
     localStorage.setItem(`gatehouse.filters.${SESSION.server_url}|${SESSION.email}`, JSON.stringify({ q: 'dan', status: 'active', role: 'r-manager', department: '' }));
     const calls = renderPage(OWNER_SESSION);
