@@ -12,7 +12,7 @@
 //! The file has one key per line, `<id> <created> <base64 of 32 bytes>`; `#` starts a
 //! comment. The variable holds the same lines, or the same entries separated by commas.
 
-use crate::tokens::random_bytes;
+use crate::tokens::{hex, random_bytes};
 use anyhow::{Context, bail};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
@@ -213,11 +213,8 @@ impl std::fmt::Debug for ServerKeys {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn today() -> String {
+/// Today's date as a key's `created`, `YYYY-MM-DD` (UTC).
+pub fn today() -> String {
     chrono::Utc::now().format("%Y-%m-%d").to_string()
 }
 

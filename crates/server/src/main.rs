@@ -281,7 +281,7 @@ async fn main() -> anyhow::Result<()> {
                     }
                 }
                 KeysCommand::Rotate => {
-                    let rotated = keys.rotated(&chrono::Utc::now().format("%Y-%m-%d").to_string());
+                    let rotated = keys.rotated(&gatehouse_server::keys::today());
                     gatehouse_server::keys::replace_file(&file, &rotated)?;
                     let resealed = gatehouse_server::keys::reseal(&pool, &rotated).await?;
                     println!("new current key {} in {}; {resealed} TOTP secrets re-encrypted", rotated.current_id(), file.display());

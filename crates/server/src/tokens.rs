@@ -123,7 +123,12 @@ pub fn new_token(prefix: &str) -> Secret {
 /// The stored form of a refresh token (hex SHA-256).
 pub fn hash_token(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex(&digest)
+}
+
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `N` bytes from the OS random source.

@@ -9,7 +9,7 @@ use crate::auth::Principal;
 use crate::error::{ApiError, Result};
 use crate::extract::ClientMeta;
 use crate::extract::{ApiJson, ApiPath};
-use crate::policy::{self, ManageKeys};
+use crate::policy::{self, ManageKeys, OnUser};
 use crate::tokens::{hash_token, random_bytes};
 use axum::Json;
 use axum::extract::State;
@@ -265,20 +265,37 @@ pub async fn restore_key(
     set_suspended(&state, &principal, meta, &id, false).await
 }
 
-/// A force logout with `suspend_api_keys` suspends the user's working keys as an
-/// administrator would by hand (restored by an administrator); returns how many.
-pub(crate) async fn suspend_all(tx: &mut Transaction<'_, Sqlite>, user_id: &str, by: &str, now: DateTime<Utc>) -> Result<u64> {
+/// The rule's yes to suspending a user's keys along with a force logout or a password
+/// reset that asks for it (`suspend_api_keys`); `None` when not asked. The keys are
+/// credentials too: it is the same rule as suspending them by hand.
+pub(crate) async fn may_suspend_all(db: &sqlx::SqlitePool, principal: &Principal, user_id: &str, asked: bool) -> Result<Option<OnUser<ManageKeys>>> {
+    if !asked {
+        return Ok(None);
+    }
+    policy::act_on::<ManageKeys>(db, principal, user_id).await.map(Some)
+}
+
+/// Suspends the working keys of the user `may` names, as an administrator would by hand
+/// (restored by an administrator); returns how many, or `None` when not asked.
+pub(crate) async fn suspend_all(
+    tx: &mut Transaction<'_, Sqlite>,
+    may: Option<&OnUser<ManageKeys>>,
+    by: &Principal,
+    now: DateTime<Utc>,
+) -> Result<Option<u32>> {
+    let Some(may) = may else { return Ok(None) };
     // Expired keys work no more already: they are neither touched nor counted.
-    Ok(sqlx::query(
+    let suspended = sqlx::query(
         "UPDATE api_keys SET suspended_at = ?1, suspended_reason = 'admin', suspended_by = ?2 \
          WHERE user_id = ?3 AND suspended_at IS NULL AND (expires_at IS NULL OR expires_at > ?1)",
     )
     .bind(now)
-    .bind(by)
-    .bind(user_id)
+    .bind(&by.user_id)
+    .bind(may.id())
     .execute(&mut **tx)
     .await?
-    .rows_affected())
+    .rows_affected();
+    Ok(Some(u32::try_from(suspended).unwrap_or(u32::MAX)))
 }
 
 /// Deactivation suspends the user's working keys; returns how many.

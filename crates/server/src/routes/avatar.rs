@@ -56,7 +56,7 @@ pub async fn put_avatar(
     }
     let db = &state.db;
     let digest = <sha2::Sha256 as sha2::Digest>::digest(&bytes);
-    let version_tag: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+    let version_tag = crate::tokens::hex(&digest[..6]);
     let url = format!("/v1/users/{id}/avatar?v={version_tag}");
     let now = state.clock.now();
     let mut tx = crate::db::write(db).await?;

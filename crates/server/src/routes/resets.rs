@@ -55,7 +55,7 @@ async fn issue(
     tx: &mut Transaction<'_, Sqlite>,
     account: &Account<'_>,
     requested_by: Option<(&Principal, &str)>,
-    keys_suspended: Option<u64>,
+    keys_suspended: Option<u32>,
     meta: &ClientMeta,
     now: DateTime<Utc>,
 ) -> Result<DateTime<Utc>> {
@@ -181,10 +181,7 @@ async fn admin_reset(
     idem: Option<&Idempotency>,
 ) -> Result<Response> {
     let (user, _) = crate::policy::act_on::<crate::policy::ResetPassword>(&state.db, principal, id).await?.into_user();
-    if suspend_keys {
-        // The keys are credentials too: suspending them asks the same rule as by hand.
-        crate::policy::act_on::<crate::policy::ManageKeys>(&state.db, principal, id).await?;
-    }
+    let keys_of = super::apikeys::may_suspend_all(&state.db, principal, id, suspend_keys).await?;
     mail_available(state)?;
     if user.status != gatehouse_api::UserStatus::Active {
         return Err(ApiError::new(
@@ -197,17 +194,9 @@ async fn admin_reset(
     let now = state.clock.now();
     let mut tx = crate::db::write(&state.db).await?;
     let account = Account { id: &user.id, org_id: org, email: &user.email, name: &user.display_name };
-    let keys = match suspend_keys {
-        true => Some(super::apikeys::suspend_all(&mut tx, id, &principal.user_id, now).await?),
-        false => None,
-    };
+    let keys = super::apikeys::suspend_all(&mut tx, keys_of.as_ref(), principal, now).await?;
     let expires_at = issue(state, &mut tx, &account, Some((principal, &admin)), keys, meta, now).await?;
-    let sent = PasswordResetSent {
-        user_id: user.id.clone(),
-        sent_to: user.email.clone(),
-        expires_at,
-        api_keys_suspended: keys.map(|k| u32::try_from(k).unwrap_or(u32::MAX)),
-    };
+    let sent = PasswordResetSent { user_id: user.id.clone(), sent_to: user.email.clone(), expires_at, api_keys_suspended: keys };
     let body = serde_json::to_vec(&sent).map_err(|e| ApiError::Internal(e.into()))?;
     if let Some(idem) = idem {
         idem.store(&mut tx, StatusCode::OK, None, &body, now).await?;

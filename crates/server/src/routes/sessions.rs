@@ -330,14 +330,11 @@ pub(crate) async fn logout_user(
     idem: Option<&Idempotency>,
 ) -> Result<(ForcedLogout, Vec<u8>)> {
     let user = policy::act_on::<policy::ForceLogout>(&state.db, principal, id).await?.into_user().0;
-    if suspend_keys {
-        // The keys are credentials too: suspending them asks the same rule as by hand.
-        policy::act_on::<policy::ManageKeys>(&state.db, principal, id).await?;
-    }
+    let keys_of = super::apikeys::may_suspend_all(&state.db, principal, id, suspend_keys).await?;
     let now = state.clock.now();
     let mut tx = crate::db::write(&state.db).await?;
     let (sessions, trusted) = end_all(&mut tx, id, "forced_logout", now).await?;
-    let keys = if suspend_keys { Some(super::apikeys::suspend_all(&mut tx, id, &principal.user_id, now).await?) } else { None };
+    let keys = super::apikeys::suspend_all(&mut tx, keys_of.as_ref(), principal, now).await?;
     audit::record(
         &mut tx,
         Event {
@@ -363,7 +360,7 @@ pub(crate) async fn logout_user(
         user_id: id.to_owned(),
         sessions_revoked: u32::try_from(sessions).unwrap_or(u32::MAX),
         trusted_devices_revoked: u32::try_from(trusted).unwrap_or(u32::MAX),
-        api_keys_suspended: keys.map(|k| u32::try_from(k).unwrap_or(u32::MAX)),
+        api_keys_suspended: keys,
         confirmed_at: now,
     };
     let body = serde_json::to_vec(&done).map_err(|e| ApiError::Internal(e.into()))?;

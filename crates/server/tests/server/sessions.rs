@@ -485,3 +485,46 @@ async fn api_keys_can_be_given_a_lifetime_and_stop_working_when_it_ends() {
     assert!(p.detail.contains("create a new one"), "{p:?}");
     assert_eq!(s.get_with("/v1/me", forever.secret.expose()).await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn suspending_keys_along_with_a_logout_or_reset_asks_the_same_rule_as_by_hand() {
+    let s = TestServer::with_config(40, Config { dev_mailbox: true, ..Config::default() }).await;
+    let owner = s.login(OWNER).await;
+    let key_of = async |email: &str| {
+        let t = s.login(email).await;
+        step_up(&s, &t).await;
+        let id = id_of(&s, &owner, email).await;
+        let res = send(&s, &t, "POST", &format!("/v1/users/{id}/api-keys"), Some(json!({"name": "script"})), &[]).await;
+        (id, t, res.json::<gatehouse_api::CreatedApiKey>().await.unwrap().secret.expose().clone())
+    };
+
+    // A Manager reaches neither the Admin's sessions nor their keys: refused, nothing ends.
+    let (admin_id, admin, admin_key) = key_of("admin@acme.test").await;
+    let manager = s.login("manager@acme.test").await;
+    for path in [format!("/v1/users/{admin_id}/logout?suspend_api_keys=true"), format!("/v1/users/{admin_id}/reset-password?suspend_api_keys=true")] {
+        problem(post(&s, &manager, &path, &[]).await, StatusCode::FORBIDDEN, "forbidden").await;
+    }
+    assert_eq!(s.get_with("/v1/me", &admin_key).await.status(), StatusCode::OK);
+    assert_eq!(s.get("/v1/me", &admin).await.status(), StatusCode::OK);
+
+    // A desk role that may end sessions but not manage keys: the option is refused (and the
+    // logout with it: nothing half-done), while a plain logout goes through.
+    let role: serde_json::Value =
+        send(&s, &owner, "POST", "/v1/roles", Some(json!({"name": "Desk", "permissions": ["users.read", "sessions.revoke"]})), &[])
+            .await
+            .json()
+            .await
+            .unwrap();
+    let desk_id = id_of(&s, &owner, "support@acme.test").await;
+    let etag = s.get(&format!("/v1/users/{desk_id}"), &owner).await.headers().get("etag").unwrap().to_str().unwrap().to_owned();
+    let res = send(&s, &owner, "PATCH", &format!("/v1/users/{desk_id}"), Some(json!({"roles": [role["id"]]})), &[("if-match", &etag)]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let desk = s.login("support@acme.test").await;
+    let (member_id, member, member_key) = key_of(MEMBER).await;
+    problem(post(&s, &desk, &format!("/v1/users/{member_id}/logout?suspend_api_keys=true"), &[]).await, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_eq!(s.get_with("/v1/me", &member_key).await.status(), StatusCode::OK);
+    assert_eq!(s.get("/v1/me", &member).await.status(), StatusCode::OK, "the session was not ended either");
+    let done: ForcedLogout = post(&s, &desk, &format!("/v1/users/{member_id}/logout"), &[]).await.json().await.unwrap();
+    assert_eq!(done.api_keys_suspended, None);
+    assert_eq!(s.get_with("/v1/me", &member_key).await.status(), StatusCode::OK);
+}
