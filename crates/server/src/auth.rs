@@ -164,18 +164,6 @@ impl Principal {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct SessionRow {
-    user_id: String,
-    org_id: String,
-    last_active_at: chrono::DateTime<chrono::Utc>,
-    revoked_at: Option<chrono::DateTime<chrono::Utc>>,
-    status: String,
-    mfa_pending: bool,
-    stepped_up_at: Option<chrono::DateTime<chrono::Utc>>,
-    created_at: chrono::DateTime<chrono::Utc>,
-}
-
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
@@ -202,13 +190,7 @@ impl FromRequestParts<AppState> for Principal {
         }
         // The session row is read on every request: that is what makes a revocation
         // effective on the revoked session's very next request.
-        let row: Option<SessionRow> = sqlx::query_as(
-            "SELECT s.user_id, s.org_id, s.last_active_at, s.revoked_at, u.status, s.mfa_pending, s.stepped_up_at, s.created_at
-             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?",
-        )
-        .bind(&session_id)
-        .fetch_optional(&state.db)
-        .await?;
+        let row = crate::store::sessions::live(&state.db, &session_id).await?;
         let row = row.ok_or_else(|| ApiError::unauthorized(codes::SESSION_REVOKED, "The session no longer exists."))?;
         if row.revoked_at.is_some() {
             return Err(ApiError::unauthorized(codes::SESSION_REVOKED, "The session was revoked; sign in again."));
@@ -328,8 +310,7 @@ async fn api_key_principal(state: &AppState, token: &str, meta: &crate::extract:
 
 async fn touch_session(state: &AppState, session_id: &str, user_id: &str, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
     let mut tx = crate::db::write(&state.db).await?;
-    sqlx::query("UPDATE sessions SET last_active_at = ? WHERE id = ?").bind(now).bind(session_id).execute(&mut *tx).await?;
-    sqlx::query("UPDATE users SET last_active_at = ? WHERE id = ?").bind(now).bind(user_id).execute(&mut *tx).await?;
+    crate::store::sessions::touch(&mut tx, session_id, user_id, now).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -23,6 +23,7 @@ pub mod retention;
 pub mod routes;
 pub mod seed;
 pub mod seed_history;
+pub mod store;
 pub mod throttle;
 pub mod tokens;
 pub mod totp;

@@ -194,7 +194,7 @@ pub async fn act_on<A: PersonAction>(db: &SqlitePool, principal: &Principal, id:
     if !is_self || A::ON_SELF == OnSelf::Permission {
         principal.require::<A::Needs>()?;
     }
-    let (user, version) = crate::routes::users::find_versioned(db, &principal.org_id, id)
+    let (user, version) = crate::store::users::find_versioned(db, &principal.org_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("No user with id `{id}` in this organization.")))?;
     let rank = if is_self { Rank::default() } else { rank_of(db, id).await? };

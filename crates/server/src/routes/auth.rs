@@ -513,7 +513,7 @@ pub async fn logout(State(state): State<AppState>, principal: Principal, meta: C
     )
 )]
 pub async fn me(State(state): State<AppState>, principal: Principal) -> Result<Json<Me>> {
-    let user = super::users::find_user(&state.db, &principal.org_id, &principal.user_id)
+    let user = crate::store::users::find_user(&state.db, &principal.org_id, &principal.user_id)
         .await?
         .ok_or_else(|| ApiError::unauthorized(codes::SESSION_REVOKED, "The account no longer exists."))?;
     let organization: OrganizationRef = sqlx::query_as::<_, (String, String)>("SELECT id, name FROM organizations WHERE id = ?")

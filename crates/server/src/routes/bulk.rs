@@ -4,13 +4,13 @@
 
 use super::lifecycle::{self, Change};
 use super::user_edit::{self, etag, resolve_groups, resolve_roles};
-use super::users::find_versioned;
 use crate::app::AppState;
 use crate::auth::{Principal, SessionsRevoke, UsersManage};
 use crate::error::{ApiError, Result};
 use crate::extract::ApiJson;
 use crate::extract::ClientMeta;
 use crate::idempotency::{Claim, Idempotency};
+use crate::store::users::find_versioned;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};

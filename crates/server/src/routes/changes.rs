@@ -103,7 +103,7 @@ pub async fn list_changes(State(state): State<AppState>, principal: Principal, p
     }
     let rows: Vec<&Row> = rows.iter().enumerate().filter(|(i, r)| latest[&(r.kind.clone(), r.entity_id.clone())] == *i).map(|(_, r)| r).collect();
     let ids = |kind: &str| -> Vec<&str> { rows.iter().filter(|r| r.kind == kind && !r.deleted).map(|r| r.entity_id.as_str()).collect() };
-    let mut users = super::users::find_users(db, org, &ids("user")).await?;
+    let mut users = crate::store::users::find_users(db, org, &ids("user")).await?;
     let mut roles = load_roles(db, org, &ids("role")).await?;
     let mut groups = load_groups(db, org, &ids("group")).await?;
     // Invitations carry addresses and messages: only for those who manage them.
@@ -195,7 +195,7 @@ where
     }
     let mut qb = QueryBuilder::<Sqlite>::new(select);
     qb.push(" WHERE org_id = ").push_bind(org.to_owned()).push(" AND id IN ");
-    super::push_id_list(&mut qb, ids);
+    crate::store::push_id_list(&mut qb, ids);
     Ok(qb.build_query_as().fetch_all(db).await?)
 }
 

@@ -99,7 +99,7 @@ pub(crate) async fn find_many(db: &SqlitePool, org: &str, ids: &[&str], now: Dat
     for chunk in ids.chunks(400) {
         let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM invitations WHERE org_id = "));
         qb.push_bind(org.to_owned()).push(" AND id IN ");
-        super::push_id_list(&mut qb, chunk);
+        crate::store::push_id_list(&mut qb, chunk);
         for row in qb.build_query_as::<Row>().fetch_all(db).await? {
             out.insert(row.id.clone(), row.to_api(now)?);
         }
@@ -184,7 +184,7 @@ impl Taken {
             let mut out = HashMap::new();
             for chunk in emails.chunks(500) {
                 let mut qb = QueryBuilder::<Sqlite>::new(sql);
-                super::push_id_list(&mut qb, chunk);
+                crate::store::push_id_list(&mut qb, chunk);
                 out.extend(qb.build_query_as::<(String, String)>().fetch_all(db).await?);
             }
             Ok(out)

@@ -4,7 +4,6 @@
 //! roles and departments. Both are audited in their own transaction.
 
 use super::user_edit::{Saved, body_of, etag};
-use super::users::find_versioned;
 use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::{Principal, UsersManage};
@@ -13,6 +12,7 @@ use crate::extract::ApiPath;
 use crate::extract::ClientMeta;
 use crate::idempotency::Idempotency;
 use crate::policy;
+use crate::store::users::find_versioned;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;

@@ -3,7 +3,6 @@
 //! yields a session that may only enrol.
 
 use super::user_edit::{Saved, body_of};
-use super::users::find_versioned;
 use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::{Principal, UsersManage};
@@ -11,6 +10,7 @@ use crate::error::{ApiError, Result};
 use crate::extract::ClientMeta;
 use crate::extract::{ApiJson, ApiPath};
 use crate::idempotency::Idempotency;
+use crate::store::users::find_versioned;
 use crate::totp;
 use axum::Json;
 use axum::extract::State;
@@ -200,7 +200,7 @@ async fn apply_reset(state: &AppState, principal: &Principal, meta: &ClientMeta,
             .execute(&mut *tx)
             .await?;
     }
-    let trusted = super::sessions::withdraw_trusted_devices(&mut tx, id).await?;
+    let trusted = crate::store::sessions::withdraw_trusted_devices(&mut tx, id).await?;
     audit::record(
         &mut tx,
         Event {

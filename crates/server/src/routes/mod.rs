@@ -89,16 +89,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(invitee::decline_invitation))
 }
 
-/// Appends `(?, ?, …)` with one bound parameter per id, for `… IN` clauses.
-pub(crate) fn push_id_list(qb: &mut sqlx::QueryBuilder<'_, sqlx::Sqlite>, ids: &[&str]) {
-    qb.push("(");
-    let mut sep = qb.separated(", ");
-    for id in ids {
-        sep.push_bind((*id).to_owned());
-    }
-    qb.push(")");
-}
-
 /// The `If-Match` header, trimmed, if sent.
 pub(crate) fn if_match(headers: &axum::http::HeaderMap) -> Option<String> {
     headers.get(axum::http::header::IF_MATCH).and_then(|v| v.to_str().ok()).map(|v| v.trim().to_owned())

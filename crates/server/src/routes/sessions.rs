@@ -13,6 +13,7 @@ use crate::extract::ClientMeta;
 use crate::extract::{ApiPath, QueryPairs};
 use crate::idempotency::Idempotency;
 use crate::policy::{self, RevokeSessions};
+use crate::store::{self, Conn};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -20,7 +21,6 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use gatehouse_api::{ForcedLogout, Problem, Revocation, RevokeOutcome, Session, SessionPage, SessionQuery};
 use serde_json::json;
-use sqlx::{QueryBuilder, Sqlite, Transaction};
 
 /// A validated session-list query.
 struct ListQuery {
@@ -53,71 +53,24 @@ impl ListQuery {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct SessionRow {
-    id: String,
-    user_id: String,
-    user_name: String,
-    user_email: String,
-    device: String,
-    user_agent: String,
-    ip: String,
-    created_at: DateTime<Utc>,
-    created_key: String,
-    last_active_at: DateTime<Utc>,
-    trusted_device: bool,
-    revoked_at: Option<DateTime<Utc>>,
-    revoked_reason: Option<String>,
-}
-
-impl From<SessionRow> for Session {
-    fn from(r: SessionRow) -> Self {
-        Self {
-            id: r.id,
-            user_id: r.user_id,
-            user_name: r.user_name,
-            user_email: r.user_email,
-            device: r.device,
-            user_agent: r.user_agent,
-            ip: r.ip,
-            created_at: r.created_at,
-            last_active_at: r.last_active_at,
-            trusted_device: r.trusted_device,
-            revoked_at: r.revoked_at,
-            revoked_reason: r.revoked_reason,
-        }
-    }
-}
-
 /// One page of sessions of the organization (or of one user), newest first.
 async fn page(state: &AppState, org_id: &str, user_id: Option<&str>, query: &ListQuery) -> Result<SessionPage> {
-    let mut qb = QueryBuilder::<Sqlite>::new(
-        "SELECT s.id, s.user_id, u.display_name AS user_name, u.email AS user_email, s.device, s.user_agent, s.ip, \
-         s.created_at, s.created_at AS created_key, s.last_active_at, s.trusted_device, s.revoked_at, s.revoked_reason \
-         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.org_id = ",
-    );
-    qb.push_bind(org_id.to_owned());
-    if let Some(user_id) = user_id {
-        qb.push(" AND s.user_id = ").push_bind(user_id.to_owned());
-    }
-    if !query.all {
-        // Live: not revoked, and its refresh token could still be used.
-        qb.push(" AND s.revoked_at IS NULL AND s.last_active_at >= ").push_bind(state.clock.now() - state.config.refresh_token_ttl);
-    }
-    if let Some(q) = &query.q {
-        let pattern = gatehouse_api::substring_like_pattern(q);
-        qb.push(" AND (u.search_text LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
-        qb.push(" OR s.ip LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
-        qb.push(" OR lower(s.device) LIKE ").push_bind(pattern).push(" ESCAPE '\\')");
-    }
-    if let Some(after) = &query.after {
-        qb.push(" AND (s.created_at, s.id) < (").push_bind(after[0].clone()).push(", ").push_bind(after[1].clone()).push(")");
-    }
-    qb.push(" ORDER BY s.created_at DESC, s.id DESC LIMIT ").push_bind(i64::from(query.limit) + 1);
-    let mut rows: Vec<SessionRow> = qb.build_query_as().fetch_all(&state.db).await?;
+    let mut rows = store::sessions::page(
+        &state.db,
+        &store::sessions::PageQuery {
+            org_id,
+            user_id,
+            // Live: not revoked, and its refresh token could still be used.
+            live_since: (!query.all).then(|| state.clock.now() - state.config.refresh_token_ttl),
+            q: query.q.as_deref(),
+            after: query.after.as_deref(),
+            limit: query.limit,
+        },
+    )
+    .await?;
     let next_cursor = if rows.len() > query.limit as usize {
         rows.truncate(query.limit as usize);
-        rows.last().map(|r| paging::encode(&query.fingerprint, &[&r.created_key, &r.id]))
+        rows.last().map(|r| paging::encode(&query.fingerprint, &[&r.created_key, r.id()]))
     } else {
         None
     };
@@ -164,9 +117,7 @@ pub async fn user_sessions(
     let granted = principal.require::<SessionsRevoke>()?;
     paging::check_id("user", &id)?;
     let query = ListQuery::parse(&pairs, &id)?;
-    let exists: Option<i64> =
-        sqlx::query_scalar("SELECT 1 FROM users WHERE id = ? AND org_id = ?").bind(&id).bind(granted.org_id()).fetch_optional(&state.db).await?;
-    if exists.is_none() {
+    if !store::users::exists(&state.db, granted.org_id(), &id).await? {
         return Err(ApiError::not_found(format!("No user with id `{id}` in this organization.")));
     }
     Ok(Json(page(&state, granted.org_id(), Some(&id), &query).await?))
@@ -174,26 +125,10 @@ pub async fn user_sessions(
 
 /// Ends every live session of `user_id` and withdraws its trusted devices; returns (sessions
 /// ended, trusted devices withdrawn).
-pub(crate) async fn end_all(tx: &mut Transaction<'_, Sqlite>, user_id: &str, reason: &str, now: DateTime<Utc>) -> Result<(u64, u64)> {
-    let trusted = withdraw_trusted_devices(tx, user_id).await?;
-    let ended = sqlx::query("UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE user_id = ? AND revoked_at IS NULL")
-        .bind(now)
-        .bind(reason)
-        .bind(user_id)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
+pub(crate) async fn end_all(tx: &mut Conn, user_id: &str, reason: &str, now: DateTime<Utc>) -> Result<(u64, u64)> {
+    let trusted = store::sessions::withdraw_trusted_devices(tx, user_id).await?;
+    let ended = store::sessions::end_all(tx, user_id, reason, now).await?;
     Ok((ended, trusted))
-}
-
-/// Withdraws every trusted-device grant of `user_id` (their next sign-in asks for a code);
-/// returns how many there were.
-pub(crate) async fn withdraw_trusted_devices(tx: &mut Transaction<'_, Sqlite>, user_id: &str) -> Result<u64> {
-    Ok(sqlx::query("UPDATE sessions SET trusted_device = 0 WHERE user_id = ? AND trusted_device = 1")
-        .bind(user_id)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected())
 }
 
 /// Revokes one session: its access and refresh tokens are refused from its next request
@@ -219,13 +154,7 @@ pub async fn revoke_session(
     let granted = principal.require::<SessionsRevoke>()?;
     paging::check_id("session", &id)?;
     let org = granted.org_id();
-    let found: Option<(String, String, String, Option<DateTime<Utc>>)> =
-        sqlx::query_as("SELECT user_id, device, ip, revoked_at FROM sessions WHERE id = ? AND org_id = ?")
-            .bind(&id)
-            .bind(org)
-            .fetch_optional(&state.db)
-            .await?;
-    let Some((user_id, device, ip, revoked_at)) = found else {
+    let Some(store::sessions::Brief { user_id, device, ip, revoked_at }) = store::sessions::brief(&state.db, org, &id).await? else {
         return Ok(Json(Revocation { session_id: id, outcome: RevokeOutcome::Unknown, revoked_at: None }));
     };
     let user = policy::act_on::<RevokeSessions>(&state.db, &principal, &user_id).await?.into_user().0;
@@ -234,15 +163,10 @@ pub async fn revoke_session(
     }
     let now = state.clock.now();
     let mut tx = crate::db::write(&state.db).await?;
-    let done = sqlx::query("UPDATE sessions SET revoked_at = ?, revoked_reason = 'revoked', trusted_device = 0 WHERE id = ? AND revoked_at IS NULL")
-        .bind(now)
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
-    if done.rows_affected() == 0 {
+    if !store::sessions::revoke(&mut tx, &id, now).await? {
         // Someone revoked it a moment ago: theirs is the original time.
         drop(tx);
-        let at: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT revoked_at FROM sessions WHERE id = ?").bind(&id).fetch_one(&state.db).await?;
+        let at = store::sessions::revoked_at(&state.db, &id).await?;
         return Ok(Json(Revocation { session_id: id, outcome: RevokeOutcome::AlreadyRevoked, revoked_at: at }));
     }
     audit::record(

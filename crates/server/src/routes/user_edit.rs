@@ -1,11 +1,11 @@
 //! `PATCH /v1/users/{id}`: optimistic concurrency with `ETag`/`If-Match`.
 
-use super::users::find_versioned;
 use crate::app::AppState;
 use crate::auth::{Principal, UsersManage};
 use crate::error::{ApiError, Result};
 use crate::extract::{ApiJson, ApiPath};
 use crate::idempotency::Idempotency;
+use crate::store::users::find_versioned;
 use axum::extract::State;
 use axum::http::header::ETAG;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};

@@ -1,0 +1,192 @@
+//! Sessions: the row every request reads, lists, and revocation.
+
+use super::{Conn, Db};
+use crate::error::Result;
+use chrono::{DateTime, Utc};
+use gatehouse_api::Session;
+use sqlx::{QueryBuilder, Sqlite};
+
+/// What a request needs of its session and user.
+#[derive(sqlx::FromRow)]
+pub struct Live {
+    /// The user.
+    pub user_id: String,
+    /// The organization.
+    pub org_id: String,
+    /// Last written activity.
+    pub last_active_at: DateTime<Utc>,
+    /// Set once revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// The user's status.
+    pub status: String,
+    /// The session must enrol MFA first.
+    pub mfa_pending: bool,
+    /// When it last confirmed its password.
+    pub stepped_up_at: Option<DateTime<Utc>>,
+    /// Sign-in time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The session row read on every request.
+pub async fn live(db: &Db, session_id: &str) -> Result<Option<Live>> {
+    Ok(sqlx::query_as(
+        "SELECT s.user_id, s.org_id, s.last_active_at, s.revoked_at, u.status, s.mfa_pending, s.stepped_up_at, s.created_at
+         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1",
+    )
+    .bind(session_id)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Writes "last active" of the session and its user.
+pub async fn touch(conn: &mut Conn, session_id: &str, user_id: &str, now: DateTime<Utc>) -> Result<()> {
+    sqlx::query("UPDATE sessions SET last_active_at = $1 WHERE id = $2").bind(now).bind(session_id).execute(&mut *conn).await?;
+    sqlx::query("UPDATE users SET last_active_at = $1 WHERE id = $2").bind(now).bind(user_id).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// A validated page request of sessions.
+pub struct PageQuery<'a> {
+    /// The organization.
+    pub org_id: &'a str,
+    /// Only this user's.
+    pub user_id: Option<&'a str>,
+    /// Only live ones: not revoked and active since then.
+    pub live_since: Option<DateTime<Utc>>,
+    /// Lower-case search text.
+    pub q: Option<&'a str>,
+    /// Keyset position: (created_at key, id) of the last row shown.
+    pub after: Option<&'a [String]>,
+    /// Rows wanted (one more is read to know whether a next page exists).
+    pub limit: u32,
+}
+
+/// A session and its keyset position.
+#[derive(sqlx::FromRow)]
+pub struct Listed {
+    id: String,
+    user_id: String,
+    user_name: String,
+    user_email: String,
+    device: String,
+    user_agent: String,
+    ip: String,
+    created_at: DateTime<Utc>,
+    /// The sort key as stored, for the cursor.
+    pub created_key: String,
+    last_active_at: DateTime<Utc>,
+    trusted_device: bool,
+    revoked_at: Option<DateTime<Utc>>,
+    revoked_reason: Option<String>,
+}
+
+impl Listed {
+    /// The session id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl From<Listed> for Session {
+    fn from(r: Listed) -> Self {
+        Self {
+            id: r.id,
+            user_id: r.user_id,
+            user_name: r.user_name,
+            user_email: r.user_email,
+            device: r.device,
+            user_agent: r.user_agent,
+            ip: r.ip,
+            created_at: r.created_at,
+            last_active_at: r.last_active_at,
+            trusted_device: r.trusted_device,
+            revoked_at: r.revoked_at,
+            revoked_reason: r.revoked_reason,
+        }
+    }
+}
+
+/// Up to `limit + 1` sessions, newest first.
+pub async fn page(db: &Db, query: &PageQuery<'_>) -> Result<Vec<Listed>> {
+    let mut qb = QueryBuilder::<Sqlite>::new(
+        "SELECT s.id, s.user_id, u.display_name AS user_name, u.email AS user_email, s.device, s.user_agent, s.ip, \
+         s.created_at, s.created_at AS created_key, s.last_active_at, s.trusted_device, s.revoked_at, s.revoked_reason \
+         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.org_id = ",
+    );
+    qb.push_bind(query.org_id.to_owned());
+    if let Some(user_id) = query.user_id {
+        qb.push(" AND s.user_id = ").push_bind(user_id.to_owned());
+    }
+    if let Some(since) = query.live_since {
+        qb.push(" AND s.revoked_at IS NULL AND s.last_active_at >= ").push_bind(since);
+    }
+    if let Some(q) = query.q {
+        let pattern = gatehouse_api::substring_like_pattern(q);
+        qb.push(" AND (u.search_text LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
+        qb.push(" OR s.ip LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
+        qb.push(" OR lower(s.device) LIKE ").push_bind(pattern).push(" ESCAPE '\\')");
+    }
+    if let Some(after) = query.after {
+        qb.push(" AND (s.created_at, s.id) < (").push_bind(after[0].clone()).push(", ").push_bind(after[1].clone()).push(")");
+    }
+    qb.push(" ORDER BY s.created_at DESC, s.id DESC LIMIT ").push_bind(i64::from(query.limit) + 1);
+    Ok(qb.build_query_as().fetch_all(db).await?)
+}
+
+/// Ends every live session of `user_id`; returns how many.
+pub async fn end_all(conn: &mut Conn, user_id: &str, reason: &str, now: DateTime<Utc>) -> Result<u64> {
+    Ok(sqlx::query("UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE user_id = $3 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(reason)
+        .bind(user_id)
+        .execute(conn)
+        .await?
+        .rows_affected())
+}
+
+/// Withdraws every trusted-device grant of `user_id`; returns how many there were.
+pub async fn withdraw_trusted_devices(conn: &mut Conn, user_id: &str) -> Result<u64> {
+    Ok(sqlx::query("UPDATE sessions SET trusted_device = FALSE WHERE user_id = $1 AND trusted_device = TRUE")
+        .bind(user_id)
+        .execute(conn)
+        .await?
+        .rows_affected())
+}
+
+/// What a revocation needs to know of a session.
+#[derive(sqlx::FromRow)]
+pub struct Brief {
+    /// Its user.
+    pub user_id: String,
+    /// Its device description.
+    pub device: String,
+    /// Its address.
+    pub ip: String,
+    /// Set once revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A session of the organization.
+pub async fn brief(db: &Db, org_id: &str, id: &str) -> Result<Option<Brief>> {
+    Ok(sqlx::query_as("SELECT user_id, device, ip, revoked_at FROM sessions WHERE id = $1 AND org_id = $2")
+        .bind(id)
+        .bind(org_id)
+        .fetch_optional(db)
+        .await?)
+}
+
+/// Revokes one live session (and its trusted device); false when it was no longer live.
+pub async fn revoke(conn: &mut Conn, id: &str, now: DateTime<Utc>) -> Result<bool> {
+    let done =
+        sqlx::query("UPDATE sessions SET revoked_at = $1, revoked_reason = 'revoked', trusted_device = FALSE WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(conn)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// When the session was revoked.
+pub async fn revoked_at(db: &Db, id: &str) -> Result<Option<DateTime<Utc>>> {
+    Ok(sqlx::query_scalar("SELECT revoked_at FROM sessions WHERE id = $1").bind(id).fetch_optional(db).await?.flatten())
+}

@@ -1,0 +1,292 @@
+//! Users: the row with its roles and groups, lists, lookups.
+
+use super::Db;
+use crate::error::{ApiError, Result};
+use chrono::{DateTime, Utc};
+use gatehouse_api::{AuthMethod, GroupKind, GroupRef, RoleRef, User, UserStatus};
+use sqlx::{QueryBuilder, Sqlite};
+use std::collections::HashMap;
+
+#[derive(sqlx::FromRow, serde::Deserialize)]
+/// A user as read, before [`hydrate`] makes it a [`User`].
+pub struct UserRow {
+    pub(crate) id: String,
+    email: String,
+    first_name: String,
+    last_name: String,
+    display_name: String,
+    pub(crate) sort_name: String,
+    status: String,
+    mfa_enabled: bool,
+    last_active_at: Option<DateTime<Utc>>,
+    last_login_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    version: i64,
+    attributes: String,
+    avatar_url: Option<String>,
+    identities: String,
+    notifications: String,
+    has_password: bool,
+    /// `[{id, key, name}]`, Owner first then by name.
+    #[serde(deserialize_with = "json_text")]
+    roles_json: String,
+    /// `[{id, name, kind}]`, by name.
+    #[serde(deserialize_with = "json_text")]
+    groups_json: String,
+}
+
+/// A JSON array as text, whether SQLite's `json_object` nested it as an array (it keeps
+/// `json_group_array`'s JSON subtype) or as a string.
+fn json_text<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
+    Ok(match <serde_json::Value as serde::Deserialize>::deserialize(d)? {
+        serde_json::Value::String(s) => s,
+        other => other.to_string(),
+    })
+}
+
+/// A user's roles as a JSON array `[{id, key, name}]`, Owner first, then by name.
+macro_rules! roles_json {
+    () => {
+        "(SELECT json_group_array(json_object('id', x.id, 'key', x.key, 'name', x.name)) FROM \
+           (SELECT r.id, r.key, r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
+            WHERE ur.user_id = u.id ORDER BY r.builtin DESC, r.name) x)"
+    };
+}
+
+/// A user's groups as a JSON array `[{id, name, kind}]`, by name.
+macro_rules! groups_json {
+    () => {
+        "(SELECT json_group_array(json_object('id', x.id, 'name', x.name, 'kind', x.kind)) FROM \
+           (SELECT g.id, g.name, g.kind FROM user_groups ug JOIN groups g ON g.id = ug.group_id \
+            WHERE ug.user_id = u.id ORDER BY g.name) x)"
+    };
+}
+
+/// A user's row with its roles and groups as JSON arrays: one row per user, so a page
+/// of a thousand is a thousand rows, not three times as many.
+const USER_COLUMNS: &str = concat!(
+    "u.id, u.email, u.first_name, u.last_name, u.display_name, u.sort_name, u.status, \
+     u.mfa_enabled, u.last_active_at, u.last_login_at, u.created_at, u.version, u.attributes, \
+     u.avatar_url, u.identities, u.notifications, u.password_hash IS NOT NULL AS has_password, ",
+    roles_json!(),
+    " AS roles_json, ",
+    groups_json!(),
+    " AS groups_json"
+);
+
+/// The same as one JSON object (a [`UserRow`]), for aggregating many users into one value.
+const USER_JSON: &str = concat!(
+    "json_object('id', u.id, 'email', u.email, 'first_name', u.first_name, 'last_name', u.last_name, \
+     'display_name', u.display_name, 'sort_name', u.sort_name, 'status', u.status, \
+     'mfa_enabled', json(CASE WHEN u.mfa_enabled THEN 'true' ELSE 'false' END), \
+     'last_active_at', u.last_active_at, 'last_login_at', u.last_login_at, 'created_at', u.created_at, \
+     'version', u.version, 'attributes', u.attributes, 'avatar_url', u.avatar_url, 'identities', u.identities, \
+     'notifications', u.notifications, \
+     'has_password', json(CASE WHEN u.password_hash IS NOT NULL THEN 'true' ELSE 'false' END), 'roles_json', ",
+    roles_json!(),
+    ", 'groups_json', ",
+    groups_json!(),
+    ")"
+);
+
+/// Which users a list shows: everything but the page size and the cursor's fingerprint.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Lower-case search text.
+    pub q: Option<String>,
+    /// Only this status (the page, not the counts).
+    pub status: Option<UserStatus>,
+    /// Only holders of this role (an id once resolved).
+    pub role: Option<String>,
+    /// Only members of this group (an id once resolved).
+    pub department: Option<String>,
+    /// Keyset position: (sort name, id) of the last user shown.
+    pub after: Option<(String, String)>,
+}
+
+impl Filter {
+    /// Appends the filters shared by the page and the counts (all but status and cursor);
+    /// role and department are already resolved to ids.
+    fn push_filters(&self, qb: &mut QueryBuilder<'_, Sqlite>, org_id: &str) {
+        qb.push(" WHERE u.org_id = ").push_bind(org_id.to_owned());
+        if let Some(q) = &self.q {
+            qb.push(" AND u.search_text LIKE ").push_bind(gatehouse_api::substring_like_pattern(q)).push(" ESCAPE '\\'");
+        }
+        // `IN (subquery)` builds the member set once from the (role_id|group_id, user_id)
+        // index; a correlated EXISTS would do one lookup per user instead.
+        if let Some(role_id) = &self.role {
+            qb.push(" AND u.id IN (SELECT user_id FROM user_roles WHERE role_id = ").push_bind(role_id.clone()).push(")");
+        }
+        if let Some(group_id) = &self.department {
+            qb.push(" AND u.id IN (SELECT user_id FROM user_groups WHERE group_id = ").push_bind(group_id.clone()).push(")");
+        }
+    }
+
+    /// Replaces the role key/id and department name/id by ids of this organization.
+    pub async fn resolve(&mut self, db: &Db, org_id: &str) -> Result<()> {
+        let mut errors = Vec::new();
+        if let Some(role) = self.role.take() {
+            let id: Option<String> = sqlx::query_scalar("SELECT id FROM roles WHERE org_id = ? AND (id = ? OR key = ?)")
+                .bind(org_id)
+                .bind(&role)
+                .bind(&role)
+                .fetch_optional(db)
+                .await?;
+            match id {
+                Some(id) => self.role = Some(id),
+                None => errors.push(gatehouse_api::FieldError {
+                    field: "role".into(),
+                    code: "unknown".into(),
+                    message: format!("No role `{role}` in this organization."),
+                }),
+            }
+        }
+        if let Some(dept) = self.department.take() {
+            let id: Option<String> =
+                sqlx::query_scalar("SELECT id FROM groups WHERE org_id = ? AND (id = ? OR lower(name) = lower(?)) ORDER BY kind LIMIT 1")
+                    .bind(org_id)
+                    .bind(&dept)
+                    .bind(&dept)
+                    .fetch_optional(db)
+                    .await?;
+            match id {
+                Some(id) => self.department = Some(id),
+                None => errors.push(gatehouse_api::FieldError {
+                    field: "department".into(),
+                    code: "unknown".into(),
+                    message: format!("No department or company `{dept}` in this organization."),
+                }),
+            }
+        }
+        if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
+    }
+}
+
+/// Up to `limit` users matching `filter` after its `after` position, in list order.
+pub async fn page(db: &Db, org_id: &str, filter: &Filter, limit: u32) -> Result<Vec<UserRow>> {
+    let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT {USER_COLUMNS} FROM users u"));
+    filter.push_filters(&mut qb, org_id);
+    if let Some(status) = filter.status {
+        qb.push(" AND u.status = ").push_bind(status.as_str());
+    }
+    if let Some((name, id)) = &filter.after {
+        qb.push(" AND (u.sort_name, u.id) > (").push_bind(name.clone()).push(", ").push_bind(id.clone()).push(")");
+    }
+    qb.push(" ORDER BY u.sort_name, u.id LIMIT ").push_bind(i64::from(limit));
+    Ok(qb.build_query_as().fetch_all(db).await?)
+}
+
+/// How many users match `filter` (its status and position aside), by status.
+pub async fn counts(db: &Db, org_id: &str, filter: &Filter) -> Result<Vec<(String, i64)>> {
+    Ok(if filter.q.is_none() && filter.role.is_none() && filter.department.is_none() {
+        // Unfiltered badges come from the trigger-maintained totals (migration 0002).
+        sqlx::query_as("SELECT status, n FROM user_status_counts WHERE org_id = $1").bind(org_id).fetch_all(db).await?
+    } else {
+        let mut cq = QueryBuilder::<Sqlite>::new("SELECT u.status, COUNT(*) FROM users u");
+        filter.push_filters(&mut cq, org_id);
+        cq.push(" GROUP BY u.status");
+        cq.build_query_as().fetch_all(db).await?
+    })
+}
+
+/// Loads one user of `org_id` with roles and groups.
+pub async fn find_user(db: &Db, org_id: &str, id: &str) -> Result<Option<User>> {
+    Ok(find_versioned(db, org_id, id).await?.map(|(user, _)| user))
+}
+
+/// Whether `id` is a user of `org_id`.
+pub async fn exists(db: &Db, org_id: &str, id: &str) -> Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users WHERE id = $1 AND org_id = $2").bind(id).bind(org_id).fetch_optional(db).await?;
+    Ok(found.is_some())
+}
+
+/// Loads one user of `org_id` with its version (the ETag's source), read with the row.
+pub async fn find_versioned(db: &Db, org_id: &str, id: &str) -> Result<Option<(User, i64)>> {
+    let row: Option<UserRow> = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1 AND u.org_id = $2"))
+        .bind(id)
+        .bind(org_id)
+        .fetch_optional(db)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(hydrate(vec![row])?.pop())
+}
+
+/// Loads the users of `org_id` among `ids`, by id, with their versions; missing ones are
+/// simply absent.
+pub async fn find_users(db: &Db, org_id: &str, ids: &[&str]) -> Result<HashMap<String, (User, i64)>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    // By primary key: `+` keeps the planner off the organization's sort index, which it
+    // would otherwise scan whole (every user of the organization) for an `IN` list.
+    // One JSON value for all of them: sqlx hands rows one by one from its SQLite thread,
+    // and for a feed page of a thousand users that costs more than SQLite's own work.
+    let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT json_group_array({USER_JSON}) FROM users u WHERE +u.org_id = "));
+    qb.push_bind(org_id.to_owned()).push(" AND u.id IN ");
+    super::push_id_list(&mut qb, ids);
+    let json: String = qb.build_query_scalar().fetch_one(db).await?;
+    let rows: Vec<UserRow> = serde_json::from_str(&json).map_err(|e| ApiError::Internal(anyhow::anyhow!("reading users: {e}")))?;
+    Ok(hydrate(rows)?.into_iter().map(|(u, v)| (u.id.clone(), (u, v))).collect())
+}
+
+/// Users from their rows, each with its version.
+pub fn hydrate(rows: Vec<UserRow>) -> Result<Vec<(User, i64)>> {
+    #[derive(serde::Deserialize)]
+    struct Group {
+        id: String,
+        name: String,
+        kind: String,
+    }
+    rows.into_iter()
+        .map(|r| {
+            let unreadable = |what: &str, e: serde_json::Error| ApiError::Internal(anyhow::anyhow!("user {} has unreadable {what}: {e}", r.id));
+            let status =
+                UserStatus::parse(&r.status).ok_or_else(|| ApiError::Internal(anyhow::anyhow!("user {} has unknown status {}", r.id, r.status)))?;
+            let custom_attributes = serde_json::from_str(&r.attributes).map_err(|e| unreadable("attributes", e))?;
+            let roles: Vec<RoleRef> = serde_json::from_str(&r.roles_json).map_err(|e| unreadable("roles", e))?;
+            let groups: Vec<Group> = serde_json::from_str(&r.groups_json).map_err(|e| unreadable("groups", e))?;
+            let mut auth_methods: Vec<AuthMethod> = serde_json::from_str(&r.identities).map_err(|e| unreadable("identities", e))?;
+            if r.has_password {
+                auth_methods.push(AuthMethod::Password);
+            }
+            auth_methods.sort();
+            auth_methods.dedup();
+            let notification_preferences = serde_json::from_str(&r.notifications).map_err(|e| unreadable("notification preferences", e))?;
+            let user = User {
+                roles,
+                departments: groups.into_iter().map(|g| GroupRef { id: g.id, name: g.name, kind: GroupKind::parse(&g.kind) }).collect(),
+                id: r.id,
+                email: r.email,
+                first_name: r.first_name,
+                last_name: r.last_name,
+                display_name: r.display_name,
+                status,
+                mfa_enabled: r.mfa_enabled,
+                last_active_at: r.last_active_at,
+                last_login_at: r.last_login_at,
+                created_at: r.created_at,
+                custom_attributes,
+                avatar_url: r.avatar_url,
+                auth_methods,
+                notification_preferences,
+            };
+            Ok((user, r.version))
+        })
+        .collect()
+}
+
+/// The union of the permissions of a user's roles, sorted.
+pub async fn permissions_of(db: &Db, user_id: &str) -> Result<Vec<String>> {
+    let lists: Vec<String> = sqlx::query_scalar("SELECT r.permissions FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = $1")
+        .bind(user_id)
+        .fetch_all(db)
+        .await?;
+    let mut all = Vec::new();
+    for list in lists {
+        let perms: Vec<String> = serde_json::from_str(&list).map_err(|e| ApiError::Internal(e.into()))?;
+        all.extend(perms);
+    }
+    all.sort();
+    all.dedup();
+    Ok(all)
+}
