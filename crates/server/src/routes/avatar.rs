@@ -60,17 +60,7 @@ pub async fn put_avatar(
     let url = format!("/v1/users/{id}/avatar?v={version_tag}");
     let now = state.clock.now();
     let mut tx = crate::db::write(db).await?;
-    sqlx::query(
-        "INSERT INTO user_avatars (user_id, content_type, bytes, updated_at) VALUES (?, ?, ?, ?) \
-         ON CONFLICT (user_id) DO UPDATE SET content_type = excluded.content_type, bytes = excluded.bytes, updated_at = excluded.updated_at",
-    )
-    .bind(&id)
-    .bind(kind)
-    .bind(bytes.as_ref())
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("UPDATE users SET avatar_url = ?, updated_at = ? WHERE id = ?").bind(&url).bind(now).bind(&id).execute(&mut *tx).await?;
+    crate::store::users::set_avatar(&mut tx, &id, kind, bytes.as_ref(), &url, now).await?;
     let event = Event {
         org_id: &org,
         actor_id: Some(&principal.user_id),
@@ -87,7 +77,7 @@ pub async fn put_avatar(
         }),
     };
     audit::record(&mut tx, event, now).await?;
-    let version: i64 = sqlx::query_scalar("SELECT version FROM users WHERE id = ?").bind(&id).fetch_one(&mut *tx).await?;
+    let version = crate::store::users::version(&mut tx, &id).await?;
     tx.commit().await?;
     let user = User { avatar_url: Some(url), ..current };
     let body = body_of(&user)?;
@@ -112,12 +102,7 @@ fn too_large() -> ApiError {
 )]
 pub async fn get_avatar(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<String>) -> Result<Response> {
     let granted = principal.require::<UsersRead>()?;
-    let row: Option<(String, Vec<u8>)> =
-        sqlx::query_as("SELECT a.content_type, a.bytes FROM user_avatars a JOIN users u ON u.id = a.user_id WHERE a.user_id = ? AND u.org_id = ?")
-            .bind(&id)
-            .bind(granted.org_id())
-            .fetch_optional(&state.db)
-            .await?;
+    let row = crate::store::users::avatar(&state.db, granted.org_id(), &id).await?;
     let (kind, bytes) = row.ok_or_else(|| ApiError::not_found("This user has no uploaded picture."))?;
     let mut res = Response::new(Body::from(bytes));
     res.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_str(&kind).unwrap_or(HeaderValue::from_static("application/octet-stream")));

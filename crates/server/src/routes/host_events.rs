@@ -87,9 +87,7 @@ pub async fn post_event(
     principal.require::<AuditWrite>()?;
     check(&new)?;
     let target = new.user_id.clone().unwrap_or_else(|| principal.user_id.clone());
-    let known: Option<i64> =
-        sqlx::query_scalar("SELECT 1 FROM users WHERE id = ? AND org_id = ?").bind(&target).bind(&principal.org_id).fetch_optional(&state.db).await?;
-    if known.is_none() {
+    if !crate::store::users::exists(&state.db, &principal.org_id, &target).await? {
         return Err(ApiError::not_found("No user with this id in the key's organization."));
     }
     let mut details = new.details.clone().unwrap_or_else(|| serde_json::json!({}));

@@ -21,12 +21,7 @@ use serde_json::json;
 
 /// Ends every live session of `user_id` (their next request is refused) and withdraws
 /// their trusted devices; returns how many sessions ended.
-pub(crate) async fn end_sessions(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    user_id: &str,
-    reason: &str,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<u64> {
+pub(crate) async fn end_sessions(tx: &mut crate::store::Conn, user_id: &str, reason: &str, now: chrono::DateTime<chrono::Utc>) -> Result<u64> {
     Ok(super::sessions::end_all(tx, user_id, reason, now).await?.0)
 }
 
@@ -169,15 +164,8 @@ pub(crate) async fn apply(
 
     let mut tx = crate::db::write(db).await?;
     // The write first: it takes the write lock, so the guard below reads a settled state.
-    let updated = sqlx::query("UPDATE users SET status = ?, updated_at = ? WHERE id = ? AND org_id = ? AND version = ?")
-        .bind(target.as_str())
-        .bind(now)
-        .bind(id)
-        .bind(org)
-        .bind(version)
-        .execute(&mut *tx)
-        .await?;
-    if updated.rows_affected() == 0 {
+    let updated = crate::store::users::set_status(&mut tx, org, id, target, version, now).await?;
+    if !updated {
         drop(tx);
         let (now_user, now_version) = find_versioned(db, org, id).await?.ok_or_else(not_found)?;
         return stale(&now_user, now_version);

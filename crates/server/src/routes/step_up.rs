@@ -41,11 +41,7 @@ pub async fn step_up(
     if req.password.expose().is_empty() {
         return Err(ApiError::field("password", "required", "Enter your password."));
     }
-    let (email, id, org_id, status, password_hash): (String, String, String, String, Option<String>) =
-        sqlx::query_as("SELECT email_lower, id, org_id, status, password_hash FROM users WHERE id = ?")
-            .bind(&principal.user_id)
-            .fetch_one(&state.db)
-            .await?;
+    let (email, id, org_id, status, password_hash) = crate::store::users::credentials(&state.db, &principal.user_id).await?;
     let candidate = LoginCandidate { id, org_id, status, password_hash };
     let (reserved, ok) = checked_guess(&state, &meta, &email, Some(&candidate), &req.password).await?;
     let now = state.clock.now();
@@ -67,8 +63,8 @@ pub async fn step_up(
     }
     let mut tx = crate::db::write(&state.db).await?;
     // Not a sign-in: the guess is given back rather than listed as one.
-    sqlx::query("DELETE FROM login_attempts WHERE id = ?").bind(reserved.id).execute(&mut *tx).await?;
-    sqlx::query("UPDATE sessions SET stepped_up_at = ? WHERE id = ?").bind(now).bind(&principal.session_id).execute(&mut *tx).await?;
+    crate::store::attempts::forget(&mut tx, reserved.id).await?;
+    crate::store::sessions::stepped_up(&mut tx, &principal.session_id, now).await?;
     let event = crate::audit::Event {
         org_id: &principal.org_id,
         actor_id: Some(&principal.user_id),

@@ -190,3 +190,9 @@ pub async fn revoke(conn: &mut Conn, id: &str, now: DateTime<Utc>) -> Result<boo
 pub async fn revoked_at(db: &Db, id: &str) -> Result<Option<DateTime<Utc>>> {
     Ok(sqlx::query_scalar("SELECT revoked_at FROM sessions WHERE id = $1").bind(id).fetch_optional(db).await?.flatten())
 }
+
+/// Records that the session confirmed its password now.
+pub async fn stepped_up(conn: &mut Conn, id: &str, now: DateTime<Utc>) -> Result<()> {
+    sqlx::query("UPDATE sessions SET stepped_up_at = $1 WHERE id = $2").bind(now).bind(id).execute(conn).await?;
+    Ok(())
+}

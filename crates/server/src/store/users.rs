@@ -1,6 +1,6 @@
 //! Users: the row with its roles and groups, lists, lookups.
 
-use super::Db;
+use super::{Conn, Db};
 use crate::error::{ApiError, Result};
 use chrono::{DateTime, Utc};
 use gatehouse_api::{AuthMethod, GroupKind, GroupRef, RoleRef, User, UserStatus};
@@ -289,4 +289,53 @@ pub async fn permissions_of(db: &Db, user_id: &str) -> Result<Vec<String>> {
     all.sort();
     all.dedup();
     Ok(all)
+}
+
+/// The user's version now (after a write in `conn`).
+pub async fn version(conn: &mut Conn, id: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT version FROM users WHERE id = $1").bind(id).fetch_one(conn).await?)
+}
+
+/// What checking the user's password needs: (lower-case e-mail, id, organization, status,
+/// password hash).
+pub async fn credentials(db: &Db, id: &str) -> Result<(String, String, String, String, Option<String>)> {
+    Ok(sqlx::query_as("SELECT email_lower, id, org_id, status, password_hash FROM users WHERE id = $1").bind(id).fetch_one(db).await?)
+}
+
+/// Sets the status if the user is still at `version`; false when it moved meanwhile.
+pub async fn set_status(conn: &mut Conn, org_id: &str, id: &str, status: UserStatus, version: i64, now: DateTime<Utc>) -> Result<bool> {
+    let updated = sqlx::query("UPDATE users SET status = $1, updated_at = $2 WHERE id = $3 AND org_id = $4 AND version = $5")
+        .bind(status.as_str())
+        .bind(now)
+        .bind(id)
+        .bind(org_id)
+        .bind(version)
+        .execute(conn)
+        .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// Stores the user's uploaded picture and points `avatar_url` at it.
+pub async fn set_avatar(conn: &mut Conn, id: &str, content_type: &str, bytes: &[u8], url: &str, now: DateTime<Utc>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO user_avatars (user_id, content_type, bytes, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (user_id) DO UPDATE SET content_type = excluded.content_type, bytes = excluded.bytes, updated_at = excluded.updated_at",
+    )
+    .bind(id)
+    .bind(content_type)
+    .bind(bytes)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE users SET avatar_url = $1, updated_at = $2 WHERE id = $3").bind(url).bind(now).bind(id).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// The uploaded picture of a user of the organization: (content type, bytes).
+pub async fn avatar(db: &Db, org_id: &str, id: &str) -> Result<Option<(String, Vec<u8>)>> {
+    Ok(sqlx::query_as("SELECT a.content_type, a.bytes FROM user_avatars a JOIN users u ON u.id = a.user_id WHERE a.user_id = $1 AND u.org_id = $2")
+        .bind(id)
+        .bind(org_id)
+        .fetch_optional(db)
+        .await?)
 }

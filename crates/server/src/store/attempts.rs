@@ -1,0 +1,10 @@
+//! Login attempts: the sign-in log and the brute-force counters read from it.
+
+use super::Conn;
+use crate::error::Result;
+
+/// Forgets one attempt (a reservation whose guess turned out right).
+pub async fn forget(conn: &mut Conn, id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM login_attempts WHERE id = $1").bind(id).execute(conn).await?;
+    Ok(())
+}
