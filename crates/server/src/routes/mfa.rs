@@ -10,6 +10,7 @@ use crate::error::{ApiError, Result};
 use crate::extract::ClientMeta;
 use crate::extract::{ApiJson, ApiPath};
 use crate::idempotency::Idempotency;
+use crate::store;
 use crate::store::users::find_versioned;
 use crate::totp;
 use axum::Json;
@@ -44,11 +45,7 @@ fn session_only(principal: &Principal) -> Result<()> {
 pub async fn start_totp(State(state): State<AppState>, principal: Principal) -> Result<Json<TotpEnrollment>> {
     session_only(&principal)?;
     let secret = totp::new_secret();
-    let (email, org, enrolled): (String, String, bool) =
-        sqlx::query_as("SELECT u.email, o.name, u.totp_secret IS NOT NULL FROM users u JOIN organizations o ON o.id = u.org_id WHERE u.id = ?")
-            .bind(&principal.user_id)
-            .fetch_one(&state.db)
-            .await?;
+    let (email, org, enrolled) = store::users::totp_state(&state.db, &principal.user_id).await?;
     // Otherwise a stolen session could swap in its own authenticator.
     if enrolled {
         return Err(ApiError::new(
@@ -59,7 +56,7 @@ pub async fn start_totp(State(state): State<AppState>, principal: Principal) -> 
     }
     // Sealed with the server key: a copy of the database does not hold anyone's secret.
     let sealed = state.keys.seal(&principal.user_id, &secret);
-    sqlx::query("UPDATE users SET totp_pending_secret = ? WHERE id = ?").bind(&sealed).bind(&principal.user_id).execute(&state.db).await?;
+    store::users::set_pending_totp(&state.db, &principal.user_id, &sealed).await?;
     let issuer = format!("Gatehouse {org}");
     Ok(Json(TotpEnrollment {
         otpauth_uri: totp::otpauth_uri(&issuer, &email, &secret).into(),
@@ -89,8 +86,7 @@ pub async fn confirm_totp(
     ApiJson(body): ApiJson<TotpConfirm>,
 ) -> Result<Response> {
     session_only(&principal)?;
-    let pending: Option<String> =
-        sqlx::query_scalar("SELECT totp_pending_secret FROM users WHERE id = ?").bind(&principal.user_id).fetch_one(&state.db).await?;
+    let pending = store::users::pending_totp(&state.db, &principal.user_id).await?;
     let Some(stored) = pending else {
         return Err(ApiError::new(StatusCode::CONFLICT, codes::MFA_NOT_STARTED, "Start the enrolment first: there is no new secret to confirm."));
     };
@@ -104,25 +100,16 @@ pub async fn confirm_totp(
         ));
     };
     let mut tx = crate::db::write(&state.db).await?;
-    let was_enrolled: bool = sqlx::query_scalar("SELECT mfa_enabled FROM users WHERE id = ?").bind(&principal.user_id).fetch_one(&mut *tx).await?;
-    let done = sqlx::query(
-        "UPDATE users SET totp_secret = totp_pending_secret, totp_pending_secret = NULL, totp_last_step = ?, mfa_enabled = 1, updated_at = ? \
-         WHERE id = ? AND totp_pending_secret = ?",
-    )
-    .bind(step)
-    .bind(now)
-    .bind(&principal.user_id)
-    .bind(&stored)
-    .execute(&mut *tx)
-    .await?;
-    if done.rows_affected() != 1 {
+    let was_enrolled = store::users::mfa_enabled(&mut tx, &principal.user_id).await?;
+    let confirmed = store::users::confirm_totp(&mut tx, &principal.user_id, &stored, step, now).await?;
+    if !confirmed {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             codes::MFA_NOT_STARTED,
             "A newer enrolment replaced this one; confirm a code from the newest secret.",
         ));
     }
-    sqlx::query("UPDATE sessions SET mfa_pending = 0 WHERE user_id = ? AND mfa_pending = 1").bind(&principal.user_id).execute(&mut *tx).await?;
+    store::sessions::mfa_enrolled(&mut tx, &principal.user_id).await?;
     audit::record(
         &mut tx,
         Event {
@@ -188,19 +175,12 @@ async fn apply_reset(state: &AppState, principal: &Principal, meta: &ClientMeta,
     }
     let now = state.clock.now();
     let mut tx = crate::db::write(&state.db).await?;
-    let had_secret: bool = sqlx::query_scalar("SELECT totp_secret IS NOT NULL OR totp_pending_secret IS NOT NULL FROM users WHERE id = ?")
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let had_secret = store::users::has_totp(&mut tx, id).await?;
     if had_secret || current.mfa_enabled {
         // (Only then: the row's version, and the change feed, move with this update.)
-        sqlx::query("UPDATE users SET totp_secret = NULL, totp_pending_secret = NULL, mfa_enabled = 0, updated_at = ? WHERE id = ?")
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        store::users::clear_totp(&mut tx, id, now).await?;
     }
-    let trusted = crate::store::sessions::withdraw_trusted_devices(&mut tx, id).await?;
+    let trusted = store::sessions::withdraw_trusted_devices(&mut tx, id).await?;
     audit::record(
         &mut tx,
         Event {

@@ -196,3 +196,9 @@ pub async fn stepped_up(conn: &mut Conn, id: &str, now: DateTime<Utc>) -> Result
     sqlx::query("UPDATE sessions SET stepped_up_at = $1 WHERE id = $2").bind(now).bind(id).execute(conn).await?;
     Ok(())
 }
+
+/// The user enrolled MFA: none of their sessions waits for it any more.
+pub async fn mfa_enrolled(conn: &mut Conn, user_id: &str) -> Result<()> {
+    sqlx::query("UPDATE sessions SET mfa_pending = FALSE WHERE user_id = $1 AND mfa_pending = TRUE").bind(user_id).execute(conn).await?;
+    Ok(())
+}

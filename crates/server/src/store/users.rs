@@ -339,3 +339,61 @@ pub async fn avatar(db: &Db, org_id: &str, id: &str) -> Result<Option<(String, V
         .fetch_optional(db)
         .await?)
 }
+
+/// Where a user's authenticator enrolment stands: (e-mail, organization name, enrolled).
+pub async fn totp_state(db: &Db, id: &str) -> Result<(String, String, bool)> {
+    Ok(sqlx::query_as("SELECT u.email, o.name, u.totp_secret IS NOT NULL FROM users u JOIN organizations o ON o.id = u.org_id WHERE u.id = $1")
+        .bind(id)
+        .fetch_one(db)
+        .await?)
+}
+
+/// Keeps a new (sealed) secret until a code from it confirms the enrolment.
+pub async fn set_pending_totp(db: &Db, id: &str, sealed: &str) -> Result<()> {
+    sqlx::query("UPDATE users SET totp_pending_secret = $1 WHERE id = $2").bind(sealed).bind(id).execute(db).await?;
+    Ok(())
+}
+
+/// The (sealed) secret waiting for confirmation.
+pub async fn pending_totp(db: &Db, id: &str) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT totp_pending_secret FROM users WHERE id = $1").bind(id).fetch_one(db).await?)
+}
+
+/// Whether the user has MFA on.
+pub async fn mfa_enabled(conn: &mut Conn, id: &str) -> Result<bool> {
+    Ok(sqlx::query_scalar("SELECT mfa_enabled FROM users WHERE id = $1").bind(id).fetch_one(conn).await?)
+}
+
+/// Makes the pending secret `sealed` the user's secret, its first code spent at `step`;
+/// false when another enrolment replaced it meanwhile.
+pub async fn confirm_totp(conn: &mut Conn, id: &str, sealed: &str, step: i64, now: DateTime<Utc>) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE users SET totp_secret = totp_pending_secret, totp_pending_secret = NULL, totp_last_step = $1, mfa_enabled = TRUE, updated_at = $2 \
+         WHERE id = $3 AND totp_pending_secret = $4",
+    )
+    .bind(step)
+    .bind(now)
+    .bind(id)
+    .bind(sealed)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Whether the user has an authenticator secret, confirmed or pending.
+pub async fn has_totp(conn: &mut Conn, id: &str) -> Result<bool> {
+    Ok(sqlx::query_scalar("SELECT totp_secret IS NOT NULL OR totp_pending_secret IS NOT NULL FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_one(conn)
+        .await?)
+}
+
+/// Removes the user's authenticator (MFA reset).
+pub async fn clear_totp(conn: &mut Conn, id: &str, now: DateTime<Utc>) -> Result<()> {
+    sqlx::query("UPDATE users SET totp_secret = NULL, totp_pending_secret = NULL, mfa_enabled = FALSE, updated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
