@@ -4,6 +4,8 @@ use crate::app::AppState;
 use crate::auth::{Principal, verify_password};
 use crate::error::{ApiError, Result};
 use crate::extract::{ApiJson, ClientMeta};
+pub(crate) use crate::store::users::LoginCandidate;
+use crate::store::{self, Conn};
 use crate::throttle::{self, Reservation};
 use crate::tokens::{hash_token, new_refresh_token};
 use axum::Json;
@@ -11,14 +13,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use gatehouse_api::{FieldError, LoginRequest, Me, OrganizationRef, Problem, RefreshRequest, TokenResponse, codes};
-use sqlx::{Sqlite, Transaction};
 
 /// Why an invitee cannot sign in: their invitation is open (`pending`) or has expired.
 async fn pending_reason(state: &AppState, user_id: &str, now: DateTime<Utc>) -> Result<&'static str> {
-    let expires: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT expires_at FROM invitations WHERE user_id = ? AND status = 'pending'")
-        .bind(user_id)
-        .fetch_optional(&state.db)
-        .await?;
+    let expires = store::invitations::open_expiry(&state.db, user_id).await?;
     Ok(if expires.is_some_and(|e| e <= now) { "expired_invite" } else { "pending" })
 }
 
@@ -34,14 +32,6 @@ pub fn describe_device(user_agent: &str) -> String {
         _ if user_agent.is_empty() => "Unknown device".into(),
         _ => user_agent.chars().take(60).collect(),
     }
-}
-
-#[derive(sqlx::FromRow)]
-pub(crate) struct LoginCandidate {
-    pub(crate) id: String,
-    pub(crate) org_id: String,
-    pub(crate) status: String,
-    pub(crate) password_hash: Option<String>,
 }
 
 fn validate_login(req: &LoginRequest) -> Result<()> {
@@ -74,8 +64,7 @@ fn validate_login(req: &LoginRequest) -> Result<()> {
 pub async fn login(State(state): State<AppState>, meta: ClientMeta, ApiJson(req): ApiJson<LoginRequest>) -> Result<Json<TokenResponse>> {
     validate_login(&req)?;
     let email = req.email.trim().to_lowercase();
-    let candidate: Option<LoginCandidate> =
-        sqlx::query_as("SELECT id, org_id, status, password_hash FROM users WHERE email_lower = ?").bind(&email).fetch_optional(&state.db).await?;
+    let candidate = store::users::login_candidate(&state.db, &email).await?;
     // The guess is reserved before any hashing: a locked account or a throttled address
     // costs none, and parallel guesses cannot all slip under the limit.
     let (reserved, ok) = checked_guess(&state, &meta, &email, candidate.as_ref(), &req.password).await?;
@@ -112,22 +101,20 @@ pub async fn login(State(state): State<AppState>, meta: ClientMeta, ApiJson(req)
 
     let mut tx = crate::db::write(&state.db).await?;
     let session_id = uuid::Uuid::now_v7().to_string();
-    sqlx::query(
-        "INSERT INTO sessions (id, user_id, org_id, user_agent, device, ip, created_at, last_active_at, mfa_pending, trusted_device, trusted_device_hash) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    store::sessions::create(
+        &mut tx,
+        &store::sessions::NewSession {
+            id: &session_id,
+            user_id: &user.id,
+            org_id: &user.org_id,
+            user_agent: &meta.user_agent,
+            device: &describe_device(&meta.user_agent),
+            ip: &meta.ip,
+            mfa_pending: mfa.enrolment_required,
+            trusted_device_hash: trusted_token.as_ref().map(|t| hash_token(t.expose())).as_deref(),
+        },
+        now,
     )
-    .bind(&session_id)
-    .bind(&user.id)
-    .bind(&user.org_id)
-    .bind(&meta.user_agent)
-    .bind(describe_device(&meta.user_agent))
-    .bind(&meta.ip)
-    .bind(now)
-    .bind(now)
-    .bind(mfa.enrolment_required)
-    .bind(trusted_token.is_some())
-    .bind(trusted_token.as_ref().map(|t| hash_token(t.expose())))
-    .execute(&mut *tx)
     .await?;
     if trusted_token.is_some() {
         crate::audit::record(
@@ -146,7 +133,7 @@ pub async fn login(State(state): State<AppState>, meta: ClientMeta, ApiJson(req)
         )
         .await?;
     }
-    sqlx::query("UPDATE users SET last_login_at = ?, last_active_at = ? WHERE id = ?").bind(now).bind(now).bind(&user.id).execute(&mut *tx).await?;
+    store::users::signed_in(&mut tx, &user.id, now).await?;
     let mut response = issue_tokens(&state, &mut tx, &session_id, now).await?;
     settle(&mut tx, &reserved, "success", None).await?;
     let signed_in = |action: &'static str, details: serde_json::Value| crate::audit::Event {
@@ -197,13 +184,6 @@ pub(crate) struct SecondFactor {
     trusted_device: bool,
 }
 
-#[derive(sqlx::FromRow)]
-struct MfaState {
-    totp_secret: Option<String>,
-    totp_last_step: i64,
-    mfa_required: bool,
-}
-
 /// The TOTP check (SPEC U11, C2): an enrolled account needs a current code, or a trusted
 /// device's token; a refusal comes with its login-attempt reason.
 pub(crate) async fn second_factor(
@@ -212,28 +192,15 @@ pub(crate) async fn second_factor(
     req: &LoginRequest,
     now: DateTime<Utc>,
 ) -> std::result::Result<SecondFactor, (&'static str, ApiError)> {
-    let internal = |e: sqlx::Error| ("internal", ApiError::from(e));
-    let mfa: MfaState =
-        sqlx::query_as("SELECT u.totp_secret, u.totp_last_step, o.mfa_required FROM users u JOIN organizations o ON o.id = u.org_id WHERE u.id = ?")
-            .bind(&user.id)
-            .fetch_one(&state.db)
-            .await
-            .map_err(internal)?;
+    let internal = |e: ApiError| ("internal", e);
+    let mfa = store::users::mfa_state(&state.db, &user.id).await.map_err(internal)?;
     let Some(secret) = mfa.totp_secret else {
         return Ok(SecondFactor { enrolment_required: mfa.mfa_required, grant_trust: false, verified: false, trusted_device: false });
     };
     let secret = state.keys.open(&user.id, &secret).map_err(|e| ("internal", ApiError::from(e)))?;
     if let Some(token) = &req.trusted_device_token {
-        let trusted: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM sessions WHERE trusted_device_hash = ? AND user_id = ? AND trusted_device = 1 AND created_at > ? LIMIT 1",
-        )
-        .bind(hash_token(token.expose()))
-        .bind(&user.id)
-        .bind(now - chrono::Duration::days(TRUSTED_DEVICE_DAYS))
-        .fetch_optional(&state.db)
-        .await
-        .map_err(internal)?;
-        if trusted.is_some() {
+        let since = now - chrono::Duration::days(TRUSTED_DEVICE_DAYS);
+        if store::sessions::trusts_device(&state.db, &user.id, &hash_token(token.expose()), since).await.map_err(internal)? {
             return Ok(SecondFactor { enrolment_required: false, grant_trust: false, verified: false, trusted_device: true });
         }
     }
@@ -243,14 +210,7 @@ pub(crate) async fn second_factor(
     let failed = || ("mfa_failed", ApiError::unauthorized(codes::MFA_FAILED, "That code is not right, or was already used; enter the current one."));
     let step = crate::totp::verify(secret.expose(), code, now.timestamp(), mfa.totp_last_step).ok_or_else(failed)?;
     // A code works once, even when two sign-ins race with it.
-    let spent = sqlx::query("UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?")
-        .bind(step)
-        .bind(&user.id)
-        .bind(step)
-        .execute(&state.db)
-        .await
-        .map_err(internal)?;
-    if spent.rows_affected() != 1 {
+    if !store::users::spend_totp_step(&state.db, &user.id, step).await.map_err(internal)? {
         return Err(failed());
     }
     Ok(SecondFactor { enrolment_required: false, grant_trust: req.trust_device, verified: true, trusted_device: false })
@@ -283,7 +243,7 @@ pub(crate) async fn checked_guess(
         Ok(ok) => Ok((reserved, ok)),
         Err(busy) => {
             // Never checked: the guess is given back.
-            sqlx::query("DELETE FROM login_attempts WHERE id = ?").bind(reserved.id).execute(&state.db).await?;
+            store::attempts::forget(&mut *state.db.acquire().await?, reserved.id).await?;
             Err(busy)
         }
     }
@@ -294,10 +254,7 @@ pub(crate) async fn checked_guess(
 async fn guess_org(state: &AppState, user: Option<&LoginCandidate>) -> Result<Option<String>> {
     Ok(match user {
         Some(u) => Some(u.org_id.clone()),
-        None => {
-            let orgs: Vec<String> = sqlx::query_scalar("SELECT id FROM organizations LIMIT 2").fetch_all(&state.db).await?;
-            if orgs.len() == 1 { orgs.into_iter().next() } else { None }
-        }
+        None => store::org::the_only_one(&state.db).await?,
     })
 }
 
@@ -345,25 +302,13 @@ pub(crate) async fn record_failure(
 }
 
 /// Gives a reserved guess its real result.
-pub(crate) async fn settle(tx: &mut Transaction<'_, Sqlite>, reserved: &Reservation, result: &str, reason: Option<&str>) -> Result<()> {
-    sqlx::query("UPDATE login_attempts SET result = ?, reason = ? WHERE id = ?")
-        .bind(result)
-        .bind(reason)
-        .bind(reserved.id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+pub(crate) async fn settle(tx: &mut Conn, reserved: &Reservation, result: &str, reason: Option<&str>) -> Result<()> {
+    store::attempts::settle(tx, reserved.id, result, reason).await
 }
 
-async fn issue_tokens(state: &AppState, tx: &mut Transaction<'_, Sqlite>, session_id: &str, now: DateTime<Utc>) -> Result<TokenResponse> {
+async fn issue_tokens(state: &AppState, tx: &mut Conn, session_id: &str, now: DateTime<Utc>) -> Result<TokenResponse> {
     let refresh = new_refresh_token();
-    sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
-        .bind(hash_token(refresh.expose()))
-        .bind(session_id)
-        .bind(now)
-        .bind(now + state.config.refresh_token_ttl)
-        .execute(&mut **tx)
-        .await?;
+    store::sessions::add_refresh_token(tx, &hash_token(refresh.expose()), session_id, now, now + state.config.refresh_token_ttl).await?;
     let ttl = state.config.access_token_ttl;
     Ok(TokenResponse {
         access_token: state.key.issue_access(session_id, now + ttl),
@@ -374,19 +319,6 @@ async fn issue_tokens(state: &AppState, tx: &mut Transaction<'_, Sqlite>, sessio
         mfa_enrollment_required: false,
         trusted_device_token: None,
     })
-}
-
-#[derive(sqlx::FromRow)]
-struct RefreshRow {
-    session_id: String,
-    user_id: String,
-    org_id: String,
-    expires_at: DateTime<Utc>,
-    used_at: Option<DateTime<Utc>>,
-    revoked_at: Option<DateTime<Utc>>,
-    status: String,
-    mfa_pending: bool,
-    created_at: DateTime<Utc>,
 }
 
 /// Exchanges a refresh token for a new pair; the old refresh token is spent.
@@ -403,14 +335,7 @@ pub async fn refresh(State(state): State<AppState>, meta: ClientMeta, ApiJson(re
     let now = state.clock.now();
     let hash = hash_token(req.refresh_token.expose());
     let mut tx = crate::db::write(&state.db).await?;
-    let row: Option<RefreshRow> = sqlx::query_as(
-        "SELECT t.session_id, s.user_id, s.org_id, t.expires_at, t.used_at, s.revoked_at, u.status, s.mfa_pending, s.created_at
-         FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id
-         WHERE t.token_hash = ?",
-    )
-    .bind(&hash)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let row = store::sessions::refresh_token(&mut tx, &hash).await?;
     let Some(row) = row else {
         return Err(ApiError::unauthorized(codes::INVALID_REFRESH_TOKEN, "The refresh token is not valid; sign in again."));
     };
@@ -452,9 +377,7 @@ pub async fn refresh(State(state): State<AppState>, meta: ClientMeta, ApiJson(re
     if now - row.created_at >= state.config.session_max_age {
         return Err(ApiError::unauthorized(codes::SESSION_REVOKED, "The session has reached its maximum age; sign in again."));
     }
-    let spent =
-        sqlx::query("UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL").bind(now).bind(&hash).execute(&mut *tx).await?;
-    if spent.rows_affected() != 1 {
+    if !store::sessions::spend_refresh_token(&mut tx, &hash, now).await? {
         return Err(ApiError::unauthorized(codes::INVALID_REFRESH_TOKEN, "The refresh token was just used; sign in again."));
     }
     let mut response = issue_tokens(&state, &mut tx, &row.session_id, now).await?;
@@ -464,14 +387,8 @@ pub async fn refresh(State(state): State<AppState>, meta: ClientMeta, ApiJson(re
 }
 
 /// Marks a session revoked; its tokens are refused from the next request on.
-pub async fn revoke_session(tx: &mut Transaction<'_, Sqlite>, session_id: &str, reason: &str, now: DateTime<Utc>) -> Result<()> {
-    sqlx::query("UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND revoked_at IS NULL")
-        .bind(now)
-        .bind(reason)
-        .bind(session_id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+pub async fn revoke_session(tx: &mut Conn, session_id: &str, reason: &str, now: DateTime<Utc>) -> Result<()> {
+    store::sessions::end(tx, session_id, reason, now).await
 }
 
 /// Signs out: revokes the caller's session.
@@ -516,11 +433,8 @@ pub async fn me(State(state): State<AppState>, principal: Principal) -> Result<J
     let user = crate::store::users::find_user(&state.db, &principal.org_id, &principal.user_id)
         .await?
         .ok_or_else(|| ApiError::unauthorized(codes::SESSION_REVOKED, "The account no longer exists."))?;
-    let organization: OrganizationRef = sqlx::query_as::<_, (String, String)>("SELECT id, name FROM organizations WHERE id = ?")
-        .bind(&principal.org_id)
-        .fetch_one(&state.db)
-        .await
-        .map(|(id, name)| OrganizationRef { id, name })?;
+    let (id, name) = store::org::id_and_name(&state.db, &principal.org_id).await?;
+    let organization = OrganizationRef { id, name };
     Ok(Json(Me {
         user,
         organization,

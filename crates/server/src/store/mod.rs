@@ -11,6 +11,8 @@
 //! JSON aggregates, index hints) stays behind a function here, not in a handler.
 
 pub mod attempts;
+pub mod invitations;
+pub mod org;
 pub mod sessions;
 pub mod users;
 

@@ -202,3 +202,125 @@ pub async fn mfa_enrolled(conn: &mut Conn, user_id: &str) -> Result<()> {
     sqlx::query("UPDATE sessions SET mfa_pending = FALSE WHERE user_id = $1 AND mfa_pending = TRUE").bind(user_id).execute(conn).await?;
     Ok(())
 }
+
+/// A session about to begin.
+pub struct NewSession<'a> {
+    /// Its id.
+    pub id: &'a str,
+    /// Its user.
+    pub user_id: &'a str,
+    /// Its organization.
+    pub org_id: &'a str,
+    /// The client's User-Agent.
+    pub user_agent: &'a str,
+    /// The device as people read it.
+    pub device: &'a str,
+    /// The client's address.
+    pub ip: &'a str,
+    /// It must enrol MFA before anything else.
+    pub mfa_pending: bool,
+    /// The hash of the trusted-device token it was granted, if any.
+    pub trusted_device_hash: Option<&'a str>,
+}
+
+/// Begins a session.
+pub async fn create(conn: &mut Conn, new: &NewSession<'_>, now: DateTime<Utc>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO sessions (id, user_id, org_id, user_agent, device, ip, created_at, last_active_at, mfa_pending, trusted_device, trusted_device_hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10)",
+    )
+    .bind(new.id)
+    .bind(new.user_id)
+    .bind(new.org_id)
+    .bind(new.user_agent)
+    .bind(new.device)
+    .bind(new.ip)
+    .bind(now)
+    .bind(new.mfa_pending)
+    .bind(new.trusted_device_hash.is_some())
+    .bind(new.trusted_device_hash)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Whether a session of the user begun after `since` holds the trusted-device token.
+pub async fn trusts_device(db: &Db, user_id: &str, token_hash: &str, since: DateTime<Utc>) -> Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM sessions WHERE trusted_device_hash = $1 AND user_id = $2 AND trusted_device = TRUE AND created_at > $3 LIMIT 1",
+    )
+    .bind(token_hash)
+    .bind(user_id)
+    .bind(since)
+    .fetch_optional(db)
+    .await?;
+    Ok(found.is_some())
+}
+
+/// Ends one session (if still live) for `reason`.
+pub async fn end(conn: &mut Conn, id: &str, reason: &str, now: DateTime<Utc>) -> Result<()> {
+    sqlx::query("UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE id = $3 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(reason)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Stores a refresh token (its hash) of the session.
+pub async fn add_refresh_token(conn: &mut Conn, token_hash: &str, session_id: &str, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> Result<()> {
+    sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(token_hash)
+        .bind(session_id)
+        .bind(now)
+        .bind(expires_at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A refresh token with its session and user.
+#[derive(sqlx::FromRow)]
+pub struct Refresh {
+    /// The session.
+    pub session_id: String,
+    /// Its user.
+    pub user_id: String,
+    /// Its organization.
+    pub org_id: String,
+    /// When the token stops working.
+    pub expires_at: DateTime<Utc>,
+    /// Set once it was used.
+    pub used_at: Option<DateTime<Utc>>,
+    /// Set once the session was revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// The user's status.
+    pub status: String,
+    /// The session must enrol MFA first.
+    pub mfa_pending: bool,
+    /// Sign-in time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The refresh token of this hash.
+pub async fn refresh_token(conn: &mut Conn, token_hash: &str) -> Result<Option<Refresh>> {
+    Ok(sqlx::query_as(
+        "SELECT t.session_id, s.user_id, s.org_id, t.expires_at, t.used_at, s.revoked_at, u.status, s.mfa_pending, s.created_at
+         FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id
+         WHERE t.token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Spends a refresh token; false when it was used meanwhile.
+pub async fn spend_refresh_token(conn: &mut Conn, token_hash: &str, now: DateTime<Utc>) -> Result<bool> {
+    let spent = sqlx::query("UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL")
+        .bind(now)
+        .bind(token_hash)
+        .execute(conn)
+        .await?;
+    Ok(spent.rows_affected() == 1)
+}

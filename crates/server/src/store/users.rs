@@ -397,3 +397,53 @@ pub async fn clear_totp(conn: &mut Conn, id: &str, now: DateTime<Utc>) -> Result
         .await?;
     Ok(())
 }
+
+/// An account as sign-in sees it.
+#[derive(sqlx::FromRow)]
+pub struct LoginCandidate {
+    /// The user.
+    pub id: String,
+    /// Its organization.
+    pub org_id: String,
+    /// Its status.
+    pub status: String,
+    /// Its password hash, if it has a password.
+    pub password_hash: Option<String>,
+}
+
+/// The account of a (lower-case) e-mail address.
+pub async fn login_candidate(db: &Db, email_lower: &str) -> Result<Option<LoginCandidate>> {
+    Ok(sqlx::query_as("SELECT id, org_id, status, password_hash FROM users WHERE email_lower = $1").bind(email_lower).fetch_optional(db).await?)
+}
+
+/// Records a sign-in.
+pub async fn signed_in(conn: &mut Conn, id: &str, now: DateTime<Utc>) -> Result<()> {
+    sqlx::query("UPDATE users SET last_login_at = $1, last_active_at = $1 WHERE id = $2").bind(now).bind(id).execute(conn).await?;
+    Ok(())
+}
+
+/// What the second factor of a sign-in needs.
+#[derive(sqlx::FromRow)]
+pub struct MfaState {
+    /// The sealed authenticator secret, once enrolled.
+    pub totp_secret: Option<String>,
+    /// The last time step whose code was used.
+    pub totp_last_step: i64,
+    /// The organization requires MFA.
+    pub mfa_required: bool,
+}
+
+/// The user's MFA state.
+pub async fn mfa_state(db: &Db, id: &str) -> Result<MfaState> {
+    Ok(sqlx::query_as("SELECT u.totp_secret, u.totp_last_step, o.mfa_required FROM users u JOIN organizations o ON o.id = u.org_id WHERE u.id = $1")
+        .bind(id)
+        .fetch_one(db)
+        .await?)
+}
+
+/// Spends the code of time step `step`: false when it (or a later one) was used already,
+/// so a code works once even when two sign-ins race with it.
+pub async fn spend_totp_step(db: &Db, id: &str, step: i64) -> Result<bool> {
+    let spent = sqlx::query("UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1").bind(step).bind(id).execute(db).await?;
+    Ok(spent.rows_affected() == 1)
+}
