@@ -4,7 +4,7 @@
 use crate::error::{ApiError, Result};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::{Sqlite, Transaction};
+use sqlx::Sqlite;
 
 /// One event to record.
 pub struct Event<'a> {
@@ -40,7 +40,7 @@ struct Named {
 
 /// Appends `event` inside `tx`, with the names of its actor and target as they are now
 /// (so it still reads right after a rename or removal) and the text `q` searches.
-pub async fn record(tx: &mut Transaction<'_, Sqlite>, event: Event<'_>, at: DateTime<Utc>) -> Result<String> {
+pub async fn record(tx: &mut crate::store::Conn, event: Event<'_>, at: DateTime<Utc>) -> Result<String> {
     let given = event.details.get("target");
     let given_text = |key: &str| given.and_then(|t| t.get(key)).and_then(Value::as_str).map(str::to_owned);
     let (mut target_name, mut target_email) = (given_text("name"), given_text("email"));
@@ -54,7 +54,7 @@ pub async fn record(tx: &mut Transaction<'_, Sqlite>, event: Event<'_>, at: Date
             sep.push_bind(*id);
         }
         q.push(")");
-        named = q.build_query_as().fetch_all(&mut **tx).await?;
+        named = q.build_query_as().fetch_all(&mut *tx).await?;
     }
     let find = |id: &str| named.iter().find(|n| n.id == id);
     let actor = event.actor_id.and_then(find);
@@ -107,13 +107,9 @@ pub async fn record(tx: &mut Transaction<'_, Sqlite>, event: Event<'_>, at: Date
     .bind(target_name)
     .bind(target_email)
     .bind(search)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
-    sqlx::query("INSERT OR IGNORE INTO audit_actions (org_id, action) VALUES (?, ?)")
-        .bind(event.org_id)
-        .bind(event.action)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query("INSERT OR IGNORE INTO audit_actions (org_id, action) VALUES (?, ?)").bind(event.org_id).bind(event.action).execute(&mut *tx).await?;
     sqlx::query(
         "INSERT INTO audit_hourly (org_id, hour, action, count) VALUES (?, substr(?, 1, 13), ?, 1) \
          ON CONFLICT (org_id, hour, action) DO UPDATE SET count = count + 1",
@@ -121,7 +117,7 @@ pub async fn record(tx: &mut Transaction<'_, Sqlite>, event: Event<'_>, at: Date
     .bind(event.org_id)
     .bind(at)
     .bind(event.action)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(id)
 }

@@ -224,21 +224,6 @@ impl FromRequestParts<AppState> for Principal {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct KeyRow {
-    id: String,
-    user_id: String,
-    org_id: String,
-    name: String,
-    prefix: String,
-    last_used_at: Option<chrono::DateTime<chrono::Utc>>,
-    used_event_at: Option<chrono::DateTime<chrono::Utc>>,
-    suspended_at: Option<chrono::DateTime<chrono::Utc>>,
-    expires_at: Option<chrono::DateTime<chrono::Utc>>,
-    created_by: Option<String>,
-    status: String,
-}
-
 /// How often a key in use leaves an `api_key.used` event: its first request, then at
 /// most once an hour, so a busy integration does not drown the log.
 pub const API_KEY_USED_EVERY: chrono::TimeDelta = chrono::TimeDelta::hours(1);
@@ -246,13 +231,7 @@ pub const API_KEY_USED_EVERY: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 /// An API key acts as its user, checked on every request like a session: a suspended key,
 /// or one whose user is no longer active, is refused at once.
 async fn api_key_principal(state: &AppState, token: &str, meta: &crate::extract::ClientMeta, path: &str) -> Result<Principal> {
-    let row: Option<KeyRow> = sqlx::query_as(
-        "SELECT k.id, k.user_id, k.org_id, k.name, k.prefix, k.last_used_at, k.used_event_at, k.suspended_at, k.expires_at, k.created_by, u.status
-         FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = ?",
-    )
-    .bind(crate::tokens::hash_token(token))
-    .fetch_optional(&state.db)
-    .await?;
+    let row = crate::store::api_keys::by_hash(&state.db, &crate::tokens::hash_token(token)).await?;
     let row = row.ok_or_else(|| ApiError::unauthorized(codes::UNAUTHENTICATED, "The API key is not valid."))?;
     if row.suspended_at.is_some() {
         return Err(ApiError::unauthorized(codes::API_KEY_SUSPENDED, "This API key is suspended; ask an administrator to restore it."));
@@ -271,14 +250,7 @@ async fn api_key_principal(state: &AppState, token: &str, meta: &crate::extract:
     if row.used_event_at.is_none_or(|t| now - t >= API_KEY_USED_EVERY) {
         let mut tx = crate::db::write(&state.db).await?;
         // Only the request that moves `used_event_at` records, even when several race.
-        let claimed = sqlx::query("UPDATE api_keys SET last_used_at = ?, used_event_at = ? WHERE id = ? AND used_event_at IS ?")
-            .bind(now)
-            .bind(now)
-            .bind(&row.id)
-            .bind(row.used_event_at)
-            .execute(&mut *tx)
-            .await?;
-        if claimed.rows_affected() == 1 {
+        if crate::store::api_keys::claim_used_event(&mut tx, &row.id, row.used_event_at, now).await? {
             let event = crate::audit::Event {
                 org_id: &row.org_id,
                 actor_id: Some(&row.user_id),
@@ -294,7 +266,7 @@ async fn api_key_principal(state: &AppState, token: &str, meta: &crate::extract:
         }
         tx.commit().await?;
     } else if row.last_used_at.is_none_or(|t| now - t >= state.config.last_active_granularity) {
-        sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?").bind(now).bind(&row.id).execute(&state.db).await?;
+        crate::store::api_keys::touch(&state.db, &row.id, now).await?;
     }
     let rank = crate::policy::rank_of(&state.db, &row.user_id).await?;
     Ok(Principal {

@@ -10,6 +10,7 @@ use crate::error::{ApiError, Result};
 use crate::extract::ClientMeta;
 use crate::extract::{ApiJson, ApiPath};
 use crate::policy::{self, ManageKeys, OnUser};
+use crate::store::{self, Conn};
 use crate::tokens::{hash_token, random_bytes};
 use axum::Json;
 use axum::extract::State;
@@ -19,39 +20,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use chrono::{DateTime, Utc};
 use gatehouse_api::{API_KEY_PREFIX, ApiKey, CreatedApiKey, NewApiKey, Problem, Secret, User};
 use serde_json::json;
-use sqlx::{Sqlite, Transaction};
-
-const COLUMNS: &str = "id, user_id, name, prefix, created_at, last_used_at, suspended_at, suspended_reason, suspended_by, expires_at";
-
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: String,
-    user_id: String,
-    name: String,
-    prefix: String,
-    created_at: DateTime<Utc>,
-    last_used_at: Option<DateTime<Utc>>,
-    suspended_at: Option<DateTime<Utc>>,
-    suspended_reason: Option<String>,
-    suspended_by: Option<String>,
-    expires_at: Option<DateTime<Utc>>,
-}
-
-impl From<Row> for ApiKey {
-    fn from(r: Row) -> Self {
-        Self {
-            id: r.id,
-            user_id: r.user_id,
-            name: r.name,
-            prefix: r.prefix,
-            created_at: r.created_at,
-            last_used_at: r.last_used_at,
-            suspended_at: r.suspended_at,
-            suspended_reason: r.suspended_reason,
-            expires_at: r.expires_at,
-        }
-    }
-}
 
 /// Lists a user's API keys, newest first.
 #[utoipa::path(
@@ -68,11 +36,7 @@ impl From<Row> for ApiKey {
 )]
 pub async fn list_keys(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<String>) -> Result<Json<Vec<ApiKey>>> {
     policy::act_on::<ManageKeys>(&state.db, &principal, &id).await?;
-    let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM api_keys WHERE user_id = ? ORDER BY created_at DESC, id DESC"))
-        .bind(&id)
-        .fetch_all(&state.db)
-        .await?;
-    Ok(Json(rows.into_iter().map(ApiKey::from).collect()))
+    Ok(Json(store::api_keys::of_user(&state.db, &id).await?))
 }
 
 /// Creates an API key for a user; the answer holds its secret, shown only this once.
@@ -126,20 +90,7 @@ pub async fn create_key(
         expires_at: new.expires_in_days.map(|days| now + chrono::Duration::days(i64::from(days))),
     };
     let mut tx = crate::db::write(&state.db).await?;
-    sqlx::query(
-        "INSERT INTO api_keys (id, org_id, user_id, name, prefix, key_hash, created_at, created_by, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&key.id)
-    .bind(&principal.org_id)
-    .bind(&id)
-    .bind(&key.name)
-    .bind(&key.prefix)
-    .bind(hash_token(secret.expose()))
-    .bind(now)
-    .bind(&principal.user_id)
-    .bind(key.expires_at)
-    .execute(&mut *tx)
-    .await?;
+    store::api_keys::create(&mut tx, &principal.org_id, &key, &hash_token(secret.expose()), &principal.user_id).await?;
     audit_key(&mut tx, &principal.org_id, &principal, meta, &user, &key, "api_key.created", now).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(CreatedApiKey { key, secret })))
@@ -147,7 +98,7 @@ pub async fn create_key(
 
 #[allow(clippy::too_many_arguments)]
 async fn audit_key(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Conn,
     org: &str,
     principal: &Principal,
     meta: ClientMeta,
@@ -180,11 +131,7 @@ async fn audit_key(
 
 async fn set_suspended(state: &AppState, principal: &Principal, meta: ClientMeta, key_id: &str, suspend: bool) -> Result<Json<ApiKey>> {
     paging::check_id("API key", key_id)?;
-    let row: Option<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM api_keys WHERE id = ? AND org_id = ?"))
-        .bind(key_id)
-        .bind(&principal.org_id)
-        .fetch_optional(&state.db)
-        .await?;
+    let row = store::api_keys::find(&state.db, &principal.org_id, key_id).await?;
     let row = row.ok_or_else(|| ApiError::not_found(format!("No API key with id `{key_id}` in this organization.")))?;
     // A key an administrator suspended (a leak, a departure) is not its owner's to restore.
     if !suspend && row.user_id == principal.user_id && row.suspended_by.as_ref().is_some_and(|by| *by != principal.user_id) {
@@ -207,13 +154,7 @@ async fn set_suspended(state: &AppState, principal: &Principal, meta: ClientMeta
     let mut tx = crate::db::write(&state.db).await?;
     let (at, reason, action) = if suspend { (Some(now), Some("admin"), "api_key.suspended") } else { (None, None, "api_key.restored") };
     let by = suspend.then_some(principal.user_id.as_str());
-    sqlx::query("UPDATE api_keys SET suspended_at = ?, suspended_reason = ?, suspended_by = ? WHERE id = ?")
-        .bind(at)
-        .bind(reason)
-        .bind(by)
-        .bind(key_id)
-        .execute(&mut *tx)
-        .await?;
+    store::api_keys::set_suspension(&mut tx, key_id, at, reason, by).await?;
     let key = ApiKey { suspended_at: at, suspended_reason: reason.map(str::to_owned), ..key };
     audit_key(&mut tx, &principal.org_id, principal, meta, &user, &key, action, now).await?;
     tx.commit().await?;
@@ -268,7 +209,7 @@ pub async fn restore_key(
 /// The rule's yes to suspending a user's keys along with a force logout or a password
 /// reset that asks for it (`suspend_api_keys`); `None` when not asked. The keys are
 /// credentials too: it is the same rule as suspending them by hand.
-pub(crate) async fn may_suspend_all(db: &sqlx::SqlitePool, principal: &Principal, user_id: &str, asked: bool) -> Result<Option<OnUser<ManageKeys>>> {
+pub(crate) async fn may_suspend_all(db: &store::Db, principal: &Principal, user_id: &str, asked: bool) -> Result<Option<OnUser<ManageKeys>>> {
     if !asked {
         return Ok(None);
     }
@@ -277,42 +218,19 @@ pub(crate) async fn may_suspend_all(db: &sqlx::SqlitePool, principal: &Principal
 
 /// Suspends the working keys of the user `may` names, as an administrator would by hand
 /// (restored by an administrator); returns how many, or `None` when not asked.
-pub(crate) async fn suspend_all(
-    tx: &mut Transaction<'_, Sqlite>,
-    may: Option<&OnUser<ManageKeys>>,
-    by: &Principal,
-    now: DateTime<Utc>,
-) -> Result<Option<u32>> {
+pub(crate) async fn suspend_all(tx: &mut Conn, may: Option<&OnUser<ManageKeys>>, by: &Principal, now: DateTime<Utc>) -> Result<Option<u32>> {
     let Some(may) = may else { return Ok(None) };
     // Expired keys work no more already: they are neither touched nor counted.
-    let suspended = sqlx::query(
-        "UPDATE api_keys SET suspended_at = ?1, suspended_reason = 'admin', suspended_by = ?2 \
-         WHERE user_id = ?3 AND suspended_at IS NULL AND (expires_at IS NULL OR expires_at > ?1)",
-    )
-    .bind(now)
-    .bind(&by.user_id)
-    .bind(may.id())
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
+    let suspended = store::api_keys::suspend_working(tx, may.id(), &by.user_id, now).await?;
     Ok(Some(u32::try_from(suspended).unwrap_or(u32::MAX)))
 }
 
 /// Deactivation suspends the user's working keys; returns how many.
-pub(crate) async fn suspend_for_deactivation(tx: &mut Transaction<'_, Sqlite>, user_id: &str, now: DateTime<Utc>) -> Result<u64> {
-    Ok(sqlx::query("UPDATE api_keys SET suspended_at = ?, suspended_reason = 'user_deactivated' WHERE user_id = ? AND suspended_at IS NULL")
-        .bind(now)
-        .bind(user_id)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected())
+pub(crate) async fn suspend_for_deactivation(tx: &mut Conn, user_id: &str, now: DateTime<Utc>) -> Result<u64> {
+    store::api_keys::suspend_for_deactivation(tx, user_id, now).await
 }
 
 /// Reactivation restores the keys deactivation suspended (not those suspended by hand).
-pub(crate) async fn restore_after_reactivation(tx: &mut Transaction<'_, Sqlite>, user_id: &str) -> Result<u64> {
-    Ok(sqlx::query("UPDATE api_keys SET suspended_at = NULL, suspended_reason = NULL WHERE user_id = ? AND suspended_reason = 'user_deactivated'")
-        .bind(user_id)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected())
+pub(crate) async fn restore_after_reactivation(tx: &mut Conn, user_id: &str) -> Result<u64> {
+    store::api_keys::restore_after_reactivation(tx, user_id).await
 }

@@ -10,6 +10,7 @@
 //! `ON CONFLICT … DO NOTHING`, `IS NOT DISTINCT FROM`. What only one backend has (its
 //! JSON aggregates, index hints) stays behind a function here, not in a handler.
 
+pub mod api_keys;
 pub mod attempts;
 pub mod invitations;
 pub mod org;
