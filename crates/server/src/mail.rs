@@ -10,7 +10,6 @@ use crate::error::Result;
 use chrono::{DateTime, Duration, Utc};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use sqlx::{Sqlite, Transaction};
 
 /// Delivery attempts before a message is given up on.
 pub const MAX_ATTEMPTS: i64 = 10;
@@ -54,7 +53,7 @@ pub struct Mail {
 
 /// Queues `mail` in the caller's transaction; it is sent once that commits and the worker
 /// is woken (see [`AppState::wake_mailer`]).
-pub async fn enqueue(tx: &mut Transaction<'_, Sqlite>, org_id: &str, mail: &Mail, now: DateTime<Utc>) -> Result<String> {
+pub async fn enqueue(tx: &mut crate::store::Conn, org_id: &str, mail: &Mail, now: DateTime<Utc>) -> Result<String> {
     let id = uuid::Uuid::now_v7().to_string();
     sqlx::query(
         "INSERT INTO mail_outbox (id, org_id, kind, to_addr, subject, text_body, html_body, created_at, next_attempt_at) \
@@ -69,7 +68,7 @@ pub async fn enqueue(tx: &mut Transaction<'_, Sqlite>, org_id: &str, mail: &Mail
     .bind(&mail.html)
     .bind(now)
     .bind(now)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(id)
 }

@@ -12,6 +12,7 @@ use crate::extract::ClientMeta;
 use crate::extract::{ApiJson, ApiPath};
 use crate::idempotency::Idempotency;
 use crate::mail::{self, Mail, html_escape};
+use crate::store::{self, Conn};
 use crate::tokens::hash_token;
 use axum::Form;
 use axum::extract::{Query, State};
@@ -22,7 +23,6 @@ use chrono::{DateTime, Utc};
 use gatehouse_api::{PasswordResetComplete, PasswordResetRequest, PasswordResetSent, Problem, Secret, codes};
 use serde::Deserialize;
 use serde_json::json;
-use sqlx::{Sqlite, Transaction};
 
 /// Prefix of password-reset tokens.
 const TOKEN_PREFIX: &str = "ghp_";
@@ -52,7 +52,7 @@ struct Account<'a> {
 #[allow(clippy::too_many_arguments)]
 async fn issue(
     state: &AppState,
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Conn,
     account: &Account<'_>,
     requested_by: Option<(&Principal, &str)>,
     keys_suspended: Option<u32>,
@@ -61,21 +61,9 @@ async fn issue(
 ) -> Result<DateTime<Utc>> {
     let token = crate::tokens::new_token(TOKEN_PREFIX).into_inner();
     let expires_at = now + state.config.password_reset_ttl;
-    sqlx::query("UPDATE password_resets SET superseded_at = ? WHERE user_id = ? AND used_at IS NULL AND superseded_at IS NULL")
-        .bind(now)
-        .bind(account.id)
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query("INSERT INTO password_resets (token_hash, user_id, org_id, requested_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)")
-        .bind(hash_token(&token))
-        .bind(account.id)
-        .bind(account.org_id)
-        .bind(requested_by.map(|(p, _)| p.user_id.as_str()))
-        .bind(now)
-        .bind(expires_at)
-        .execute(&mut **tx)
-        .await?;
-    let org: String = sqlx::query_scalar("SELECT name FROM organizations WHERE id = ?").bind(account.org_id).fetch_one(&mut **tx).await?;
+    let requester = requested_by.map(|(p, _)| p.user_id.as_str());
+    store::password_resets::replace(tx, &hash_token(&token), account.id, account.org_id, requester, now, expires_at).await?;
+    let org = store::org::name(tx, account.org_id).await?;
     let link = format!("{}/reset-password?token={token}", state.config.public_url.trim_end_matches('/'));
     let minutes = state.config.password_reset_ttl.num_minutes();
     mail::enqueue(tx, account.org_id, &reset_mail(account, &org, requested_by.map(|(_, name)| name), &link, minutes), now).await?;
@@ -190,7 +178,7 @@ async fn admin_reset(
             format!("{} is {}, so they cannot sign in; reactivate them (or resend their invitation) first.", user.display_name, user.status.as_str()),
         ));
     }
-    let admin: String = sqlx::query_scalar("SELECT display_name FROM users WHERE id = ?").bind(&principal.user_id).fetch_one(&state.db).await?;
+    let admin = store::users::display_name(&state.db, &principal.user_id).await?;
     let now = state.clock.now();
     let mut tx = crate::db::write(&state.db).await?;
     let account = Account { id: &user.id, org_id: org, email: &user.email, name: &user.display_name };
@@ -235,38 +223,21 @@ pub async fn request_reset(State(state): State<AppState>, meta: ClientMeta, ApiJ
 }
 
 async fn self_service_reset(state: &AppState, meta: &ClientMeta, email: &str) -> Result<()> {
-    // One at a time in this process, so two quick asks cannot both pass the quiet check.
-    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let now = state.clock.now();
-    let user: Option<(String, String, String, String)> =
-        sqlx::query_as("SELECT id, org_id, email, display_name FROM users WHERE email_lower = ? AND status = 'active'")
-            .bind(email)
-            .fetch_optional(&state.db)
-            .await?;
-    let Some((id, org_id, email, name)) = user else {
+    let Some((id, org_id, email, name)) = store::users::active_by_email(&state.db, email).await? else {
         return Ok(());
     };
-    let recent: Option<DateTime<Utc>> =
-        sqlx::query_scalar("SELECT max(created_at) FROM password_resets WHERE user_id = ?").bind(&id).fetch_one(&state.db).await?;
+    // The quiet check reads inside the write transaction: writers take turns (on every
+    // server process sharing the database), so two quick asks cannot both pass it.
+    let mut tx = crate::db::write(&state.db).await?;
+    let now = state.clock.now();
+    let recent = store::password_resets::latest(&mut tx, &id).await?;
     if recent.is_some_and(|t| (now - t).num_seconds() < SELF_SERVICE_QUIET_SECONDS) {
         return Ok(());
     }
-    let mut tx = crate::db::write(&state.db).await?;
     issue(state, &mut tx, &Account { id: &id, org_id: &org_id, email: &email, name: &name }, None, None, meta, now).await?;
     tx.commit().await?;
     state.wake_mailer();
     Ok(())
-}
-
-#[derive(sqlx::FromRow)]
-struct ResetRow {
-    user_id: String,
-    org_id: String,
-    expires_at: DateTime<Utc>,
-    used_at: Option<DateTime<Utc>>,
-    superseded_at: Option<DateTime<Utc>>,
-    status: String,
 }
 
 /// Sets the new password from a reset link: the link is spent and every session of the
@@ -276,13 +247,7 @@ async fn complete(state: &AppState, meta: &ClientMeta, token: &str, password: &S
         return Err(ApiError::validation(vec![error]));
     }
     let hash = hash_token(token.trim());
-    let row: Option<ResetRow> = sqlx::query_as(
-        "SELECT r.user_id, r.org_id, r.expires_at, r.used_at, r.superseded_at, u.status \
-         FROM password_resets r JOIN users u ON u.id = r.user_id WHERE r.token_hash = ?",
-    )
-    .bind(&hash)
-    .fetch_optional(&state.db)
-    .await?;
+    let row = store::password_resets::by_hash(&state.db, &hash).await?;
     let now = state.clock.now();
     let Some(row) = row else {
         return Err(ApiError::new(
@@ -313,20 +278,10 @@ async fn complete(state: &AppState, meta: &ClientMeta, token: &str, password: &S
     let password = password.clone();
     let new_hash = state.hashes.run(move || hash_password(password.expose())).await?.map_err(ApiError::Internal)?;
     let mut tx = crate::db::write(&state.db).await?;
-    let spent = sqlx::query("UPDATE password_resets SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND superseded_at IS NULL")
-        .bind(now)
-        .bind(&hash)
-        .execute(&mut *tx)
-        .await?;
-    if spent.rows_affected() != 1 {
+    if !store::password_resets::spend(&mut tx, &hash, now).await? {
         return Err(used());
     }
-    sqlx::query("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?")
-        .bind(new_hash)
-        .bind(now)
-        .bind(&row.user_id)
-        .execute(&mut *tx)
-        .await?;
+    store::users::set_password_hash(&mut tx, &row.user_id, &new_hash, now).await?;
     let (sessions, trusted) = super::sessions::end_all(&mut tx, &row.user_id, "password_reset", now).await?;
     audit::record(
         &mut tx,

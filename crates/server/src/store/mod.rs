@@ -14,6 +14,7 @@ pub mod api_keys;
 pub mod attempts;
 pub mod invitations;
 pub mod org;
+pub mod password_resets;
 pub mod sessions;
 pub mod users;
 

@@ -447,3 +447,22 @@ pub async fn spend_totp_step(db: &Db, id: &str, step: i64) -> Result<bool> {
     let spent = sqlx::query("UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1").bind(step).bind(id).execute(db).await?;
     Ok(spent.rows_affected() == 1)
 }
+
+/// The user's display name.
+pub async fn display_name(db: &Db, id: &str) -> Result<String> {
+    Ok(sqlx::query_scalar("SELECT display_name FROM users WHERE id = $1").bind(id).fetch_one(db).await?)
+}
+
+/// The active account of a (lower-case) e-mail address: (id, organization, e-mail, name).
+pub async fn active_by_email(db: &Db, email_lower: &str) -> Result<Option<(String, String, String, String)>> {
+    Ok(sqlx::query_as("SELECT id, org_id, email, display_name FROM users WHERE email_lower = $1 AND status = 'active'")
+        .bind(email_lower)
+        .fetch_optional(db)
+        .await?)
+}
+
+/// Sets a new password (its hash).
+pub async fn set_password_hash(conn: &mut Conn, id: &str, hash: &str, now: DateTime<Utc>) -> Result<()> {
+    sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3").bind(hash).bind(now).bind(id).execute(conn).await?;
+    Ok(())
+}
