@@ -7,43 +7,28 @@ use crate::auth::{OrgSettings, Principal};
 use crate::error::{ApiError, Result};
 use crate::extract::ApiJson;
 use crate::extract::ClientMeta;
+use crate::store::{self, Conn};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use gatehouse_api::{
     FieldError, MAX_AUDIT_RETENTION_DAYS, MAX_GROUP_NAME_CHARS, MIN_AUDIT_RETENTION_DAYS, Organization, OrganizationPatch, Problem, SeatUsage, codes,
 };
-use sqlx::SqliteConnection;
 
 /// Highest seat limit accepted.
 pub const MAX_SEAT_LIMIT: u32 = 1_000_000;
 /// Longest invitation lifetime, in days.
 pub const MAX_INVITATION_DAYS: u32 = 90;
 
-#[derive(sqlx::FromRow)]
-struct OrgRow {
-    id: String,
-    name: String,
-    seat_limit: i64,
-    invitation_expiry_days: i64,
-    mfa_required: bool,
-    audit_retention_days: i64,
-    version: i64,
-}
-
 /// Seats in use: active and pending users (deactivated ones free theirs).
-pub(crate) async fn seats_used(conn: &mut SqliteConnection, org: &str) -> Result<u32> {
-    let n: i64 = sqlx::query_scalar("SELECT COALESCE(SUM(n), 0) FROM user_status_counts WHERE org_id = ? AND status IN ('active', 'pending')")
-        .bind(org)
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok(u32::try_from(n.max(0)).unwrap_or(u32::MAX))
+pub(crate) async fn seats_used(conn: &mut Conn, org: &str) -> Result<u32> {
+    store::org::seats_used(conn, org).await
 }
 
 /// Seats in use and the limit, as `conn` sees them.
-pub(crate) async fn seat_usage(conn: &mut SqliteConnection, org: &str) -> Result<SeatUsage> {
-    let limit: i64 = sqlx::query_scalar("SELECT seat_limit FROM organizations WHERE id = ?").bind(org).fetch_one(&mut *conn).await?;
-    Ok(SeatUsage { used: seats_used(conn, org).await?, limit: u32::try_from(limit).unwrap_or(0) })
+pub(crate) async fn seat_usage(conn: &mut Conn, org: &str) -> Result<SeatUsage> {
+    let limit = store::org::seat_limit(conn, org).await?;
+    Ok(SeatUsage { used: seats_used(conn, org).await?, limit })
 }
 
 /// `seat_limit_reached` for `wanted` more seats than `usage` leaves free, with the usage.
@@ -63,7 +48,7 @@ pub(crate) fn seats_refused(usage: SeatUsage, wanted: u32) -> ApiError {
 /// Refuses when `org` has more seats in use than its limit, as `conn` sees it. Called
 /// after the writes that took `taken` seats, inside their transaction, so two concurrent
 /// requests cannot both take the last seat; the refusal reports the usage without them.
-pub(crate) async fn ensure_seats(conn: &mut SqliteConnection, org: &str, taken: u32) -> Result<()> {
+pub(crate) async fn ensure_seats(conn: &mut Conn, org: &str, taken: u32) -> Result<()> {
     let usage = seat_usage(conn, org).await?;
     if usage.used > usage.limit {
         return Err(seats_refused(SeatUsage { used: usage.used.saturating_sub(taken), ..usage }, taken));
@@ -71,13 +56,8 @@ pub(crate) async fn ensure_seats(conn: &mut SqliteConnection, org: &str, taken: 
     Ok(())
 }
 
-async fn load(conn: &mut SqliteConnection, org: &str) -> Result<(Organization, i64)> {
-    let row: OrgRow = sqlx::query_as(
-        "SELECT id, name, seat_limit, invitation_expiry_days, mfa_required, audit_retention_days, version FROM organizations WHERE id = ?",
-    )
-    .bind(org)
-    .fetch_one(&mut *conn)
-    .await?;
+async fn load(conn: &mut Conn, org: &str) -> Result<(Organization, i64)> {
+    let row = store::org::settings(conn, org).await?;
     let seats_used = seats_used(conn, org).await?;
     let org = Organization {
         id: row.id,
@@ -141,23 +121,8 @@ fn validate(patch: &OrganizationPatch) -> Result<()> {
 /// Turning "MFA required" on ends the live sessions of members without MFA: they sign in
 /// again and enrol before anything else. The admin turning it on keeps this session (to
 /// enrol in, or to undo a mistake); their next sign-in enrols too. Returns how many ended.
-async fn end_sessions_without_mfa(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    org: &str,
-    own_session: &str,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<u64> {
-    let ended = sqlx::query(
-        "UPDATE sessions SET revoked_at = ?, revoked_reason = 'mfa_required' \
-         WHERE org_id = ? AND revoked_at IS NULL AND id <> ? AND user_id IN (SELECT id FROM users WHERE org_id = ? AND mfa_enabled = 0)",
-    )
-    .bind(now)
-    .bind(org)
-    .bind(own_session)
-    .bind(org)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
+async fn end_sessions_without_mfa(tx: &mut Conn, org: &str, own_session: &str, now: chrono::DateTime<chrono::Utc>) -> Result<u64> {
+    let ended = store::sessions::end_without_mfa(tx, org, own_session, now).await?;
     Ok(ended)
 }
 
@@ -203,18 +168,7 @@ pub async fn patch_org(
     if after == before {
         return Ok(super::json_with_etag(StatusCode::OK, before, version));
     }
-    sqlx::query(
-        "UPDATE organizations SET name = ?, seat_limit = ?, invitation_expiry_days = ?, mfa_required = ?, audit_retention_days = ?, \
-         version = version + 1 WHERE id = ?",
-    )
-    .bind(&after.name)
-    .bind(after.seat_limit)
-    .bind(after.invitation_expiry_days)
-    .bind(after.mfa_required)
-    .bind(after.audit_retention_days)
-    .bind(org_id)
-    .execute(&mut *tx)
-    .await?;
+    store::org::save_settings(&mut tx, org_id, &after).await?;
     let was = serde_json::to_value(&before).map_err(|e| ApiError::Internal(e.into()))?;
     let now_value = serde_json::to_value(&after).map_err(|e| ApiError::Internal(e.into()))?;
     let event = Event {

@@ -1,6 +1,6 @@
 //! Organizations and their settings.
 
-use super::Db;
+use super::{Conn, Db};
 use crate::error::Result;
 
 /// The organization's id and name.
@@ -15,6 +15,69 @@ pub async fn the_only_one(db: &Db) -> Result<Option<String>> {
 }
 
 /// The organization's name.
-pub async fn name(conn: &mut super::Conn, id: &str) -> Result<String> {
+pub async fn name(conn: &mut Conn, id: &str) -> Result<String> {
     Ok(sqlx::query_scalar("SELECT name FROM organizations WHERE id = $1").bind(id).fetch_one(conn).await?)
+}
+
+/// Seats in use: active and pending users (deactivated ones free theirs).
+pub async fn seats_used(conn: &mut Conn, org_id: &str) -> Result<u32> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM user_status_counts WHERE org_id = $1 AND status IN ('active', 'pending')",
+    )
+    .bind(org_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(u32::try_from(n.max(0)).unwrap_or(u32::MAX))
+}
+
+/// The organization's seat limit.
+pub async fn seat_limit(conn: &mut Conn, org_id: &str) -> Result<u32> {
+    let limit: i64 = sqlx::query_scalar("SELECT seat_limit FROM organizations WHERE id = $1").bind(org_id).fetch_one(conn).await?;
+    Ok(u32::try_from(limit).unwrap_or(0))
+}
+
+/// The organization's settings as stored.
+#[derive(sqlx::FromRow)]
+pub struct Settings {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Seats it may use.
+    pub seat_limit: i64,
+    /// How long invitations work.
+    pub invitation_expiry_days: i64,
+    /// Everyone must use MFA.
+    pub mfa_required: bool,
+    /// How long the activity log is kept.
+    pub audit_retention_days: i64,
+    /// Its version, for `If-Match`.
+    pub version: i64,
+}
+
+/// The organization's settings.
+pub async fn settings(conn: &mut Conn, org_id: &str) -> Result<Settings> {
+    Ok(sqlx::query_as(
+        "SELECT id, name, seat_limit, invitation_expiry_days, mfa_required, audit_retention_days, version FROM organizations WHERE id = $1",
+    )
+    .bind(org_id)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Saves the settings and moves the version.
+pub async fn save_settings(conn: &mut Conn, org_id: &str, to: &gatehouse_api::Organization) -> Result<()> {
+    sqlx::query(
+        "UPDATE organizations SET name = $1, seat_limit = $2, invitation_expiry_days = $3, mfa_required = $4, audit_retention_days = $5, \
+         version = version + 1 WHERE id = $6",
+    )
+    .bind(&to.name)
+    .bind(to.seat_limit)
+    .bind(to.invitation_expiry_days)
+    .bind(to.mfa_required)
+    .bind(to.audit_retention_days)
+    .bind(org_id)
+    .execute(conn)
+    .await?;
+    Ok(())
 }

@@ -324,3 +324,18 @@ pub async fn spend_refresh_token(conn: &mut Conn, token_hash: &str, now: DateTim
         .await?;
     Ok(spent.rows_affected() == 1)
 }
+
+/// Ends the organization's sessions of users without MFA (it was just required), all but
+/// `own_session`; returns how many.
+pub async fn end_without_mfa(conn: &mut Conn, org_id: &str, own_session: &str, now: DateTime<Utc>) -> Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE sessions SET revoked_at = $1, revoked_reason = 'mfa_required' \
+         WHERE org_id = $2 AND revoked_at IS NULL AND id <> $3 AND user_id IN (SELECT id FROM users WHERE org_id = $2 AND mfa_enabled = FALSE)",
+    )
+    .bind(now)
+    .bind(org_id)
+    .bind(own_session)
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
