@@ -55,21 +55,7 @@ pub struct Mail {
 /// is woken (see [`AppState::wake_mailer`]).
 pub async fn enqueue(tx: &mut crate::store::Conn, org_id: &str, mail: &Mail, now: DateTime<Utc>) -> Result<String> {
     let id = uuid::Uuid::now_v7().to_string();
-    sqlx::query(
-        "INSERT INTO mail_outbox (id, org_id, kind, to_addr, subject, text_body, html_body, created_at, next_attempt_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&id)
-    .bind(org_id)
-    .bind(mail.kind)
-    .bind(&mail.to)
-    .bind(&mail.subject)
-    .bind(&mail.text)
-    .bind(&mail.html)
-    .bind(now)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
+    crate::store::mail::enqueue(tx, &id, org_id, mail, now).await?;
     Ok(id)
 }
 
@@ -95,16 +81,7 @@ pub fn html_escape(s: &str) -> String {
     out
 }
 
-#[derive(sqlx::FromRow)]
-struct Due {
-    id: String,
-    to_addr: String,
-    subject: String,
-    text_body: String,
-    html_body: String,
-    attempts: i64,
-    next_attempt_at: DateTime<Utc>,
-}
+use crate::store::mail::Due;
 
 /// Starts the delivery worker when a relay is configured; without one, mail stays queued
 /// (and, in demo mode, readable in the mailbox).
@@ -135,22 +112,10 @@ const LEASE: Duration = Duration::minutes(5);
 /// one database never send the same message at once.
 pub async fn deliver_due(state: &AppState, transport: &AsyncSmtpTransport<Tokio1Executor>) -> anyhow::Result<usize> {
     let now = state.clock.now();
-    let due: Vec<Due> = sqlx::query_as(
-        "SELECT id, to_addr, subject, text_body, html_body, attempts, next_attempt_at FROM mail_outbox \
-         WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT 50",
-    )
-    .bind(now)
-    .fetch_all(&state.db)
-    .await?;
+    let due = crate::store::mail::due(&state.db, now, 50).await?;
     let mut sent = 0;
     for m in due {
-        let claimed = sqlx::query("UPDATE mail_outbox SET next_attempt_at = ? WHERE id = ? AND next_attempt_at = ? AND sent_at IS NULL")
-            .bind(now + LEASE)
-            .bind(&m.id)
-            .bind(m.next_attempt_at)
-            .execute(&state.db)
-            .await?;
-        if claimed.rows_affected() != 1 {
+        if !crate::store::mail::lease(&state.db, &m, now + LEASE).await? {
             continue; // another worker has it
         }
         let outcome = match build(&state.config.mail_from, &m) {
@@ -173,28 +138,16 @@ async fn record_outcome(state: &AppState, m: &Due, outcome: std::result::Result<
     let attempts = m.attempts + 1;
     // A delivered or abandoned message keeps no body (it may hold a link), except in the
     // demo mailbox.
-    let blank = if state.config.dev_mailbox { "" } else { ", text_body = '', html_body = ''" };
+    let keep_body = state.config.dev_mailbox;
     match outcome {
-        Ok(()) => {
-            sqlx::query(&format!("UPDATE mail_outbox SET sent_at = ?, attempts = ?, last_error = NULL{blank} WHERE id = ?"))
-                .bind(now)
-                .bind(attempts)
-                .bind(&m.id)
-                .execute(&state.db)
-                .await?;
-        }
+        Ok(()) => crate::store::mail::sent(&state.db, &m.id, attempts, keep_body, now).await?,
         Err((permanent, error)) => {
             let give_up = permanent || attempts >= MAX_ATTEMPTS;
             tracing::warn!(mail_id = %m.id, attempts, give_up, %error, "mail not delivered");
-            let blank = if give_up { blank } else { "" };
-            sqlx::query(&format!("UPDATE mail_outbox SET attempts = ?, last_error = ?, next_attempt_at = ?, failed_at = ?{blank} WHERE id = ?"))
-                .bind(attempts)
-                .bind(error.chars().take(500).collect::<String>())
-                .bind(now + backoff(attempts - 1))
-                .bind(give_up.then_some(now))
-                .bind(&m.id)
-                .execute(&state.db)
-                .await?;
+            let error: String = error.chars().take(500).collect();
+            let failed =
+                crate::store::mail::Failed { attempts, error: &error, retry_at: now + backoff(attempts - 1), given_up: give_up.then_some(now) };
+            crate::store::mail::failed(&state.db, &m.id, &failed, keep_body || !give_up).await?;
         }
     }
     Ok(())

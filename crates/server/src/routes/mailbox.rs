@@ -7,22 +7,7 @@ use crate::error::{ApiError, Result};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
 use gatehouse_api::{MailMessage, Problem, codes};
-
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: String,
-    kind: String,
-    to_addr: String,
-    subject: String,
-    text_body: String,
-    html_body: String,
-    created_at: DateTime<Utc>,
-    sent_at: Option<DateTime<Utc>>,
-    attempts: i64,
-    last_error: Option<String>,
-}
 
 /// The organization's last 100 outgoing messages, newest first (demo mode only). Mail to
 /// an account holding a permission the caller lacks is left out: its reset link would let
@@ -42,17 +27,11 @@ pub async fn mailbox(State(state): State<AppState>, principal: Principal) -> Res
     if !state.config.dev_mailbox {
         return Err(ApiError::new(StatusCode::NOT_FOUND, codes::MAILBOX_DISABLED, "The mailbox exists only on demo servers (--dev-mailbox)."));
     }
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT id, kind, to_addr, subject, text_body, html_body, created_at, sent_at, attempts, last_error \
-         FROM mail_outbox WHERE org_id = ? ORDER BY created_at DESC, id DESC LIMIT 100",
-    )
-    .bind(granted.org_id())
-    .fetch_all(&state.db)
-    .await?;
+    let rows = crate::store::mail::latest(&state.db, granted.org_id(), 100).await?;
     let mut readable = std::collections::HashMap::<String, bool>::new();
     let mut shown = Vec::with_capacity(rows.len());
     for row in rows {
-        let to = row.to_addr.to_lowercase();
+        let to = row.to.to_lowercase();
         let ok = match readable.get(&to) {
             Some(ok) => *ok,
             None => {
@@ -65,30 +44,13 @@ pub async fn mailbox(State(state): State<AppState>, principal: Principal) -> Res
             shown.push(row);
         }
     }
-    Ok(Json(
-        shown
-            .into_iter()
-            .map(|r| MailMessage {
-                id: r.id,
-                kind: r.kind,
-                to: r.to_addr,
-                subject: r.subject,
-                text: r.text_body,
-                html: r.html_body,
-                created_at: r.created_at,
-                sent_at: r.sent_at,
-                attempts: u32::try_from(r.attempts).unwrap_or(0),
-                last_error: r.last_error,
-            })
-            .collect(),
-    ))
+    Ok(Json(shown))
 }
 
 /// Whether the caller may read mail sent to `email`: their own, an address without an
 /// account, or an account whose every permission the caller holds too.
 async fn may_read_mail_of(state: &AppState, principal: &Principal, org: &str, email: &str) -> Result<bool> {
-    let user: Option<String> =
-        sqlx::query_scalar("SELECT id FROM users WHERE email_lower = ? AND org_id = ?").bind(email).bind(org).fetch_optional(&state.db).await?;
+    let user = crate::store::users::id_by_email(&state.db, org, email).await?;
     let Some(id) = user else { return Ok(true) };
     if id == principal.user_id {
         return Ok(true);

@@ -13,6 +13,7 @@
 pub mod api_keys;
 pub mod attempts;
 pub mod invitations;
+pub mod mail;
 pub mod org;
 pub mod password_resets;
 pub mod sessions;

@@ -466,3 +466,8 @@ pub async fn set_password_hash(conn: &mut Conn, id: &str, hash: &str, now: DateT
     sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3").bind(hash).bind(now).bind(id).execute(conn).await?;
     Ok(())
 }
+
+/// The id of the organization's account with this (lower-case) e-mail address.
+pub async fn id_by_email(db: &Db, org_id: &str, email_lower: &str) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT id FROM users WHERE email_lower = $1 AND org_id = $2").bind(email_lower).bind(org_id).fetch_optional(db).await?)
+}
