@@ -8,29 +8,20 @@ use crate::auth::{Principal, RolesManage, UsersRead};
 use crate::error::{ApiError, Result};
 use crate::extract::ClientMeta;
 use crate::extract::{ApiJson, ApiPath};
+use crate::store::{self, Conn};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gatehouse_api::{MAX_GROUP_NAME_CHARS, NewRole, PERMISSIONS, Problem, Role, RolePatch, codes, is_permission};
 use serde_json::json;
-use sqlx::SqliteConnection;
 
-#[derive(sqlx::FromRow)]
-struct RoleRow {
-    id: String,
-    key: String,
-    name: String,
-    builtin: bool,
-    permissions: String,
-    version: i64,
-    member_count: i64,
+/// A stored role as the API shows it, with its version.
+trait IntoRole {
+    fn into_role(self) -> Result<(Role, i64)>;
 }
 
-const SELECT: &str = "SELECT r.id, r.key, r.name, r.builtin, r.permissions, r.version, \
-     (SELECT COUNT(*) FROM user_roles ur WHERE ur.role_id = r.id) AS member_count FROM roles r";
-
-impl RoleRow {
+impl IntoRole for store::roles::Row {
     fn into_role(self) -> Result<(Role, i64)> {
         let permissions: Vec<String> = serde_json::from_str(&self.permissions).map_err(|e| ApiError::Internal(e.into()))?;
         let role = Role {
@@ -89,9 +80,8 @@ fn key_from(name: &str) -> String {
     if key.starts_with(|c: char| c.is_ascii_lowercase()) { key } else { format!("role_{key}") }
 }
 
-async fn load(conn: &mut SqliteConnection, org: &str, id: &str) -> Result<(Role, i64)> {
-    let row: Option<RoleRow> =
-        sqlx::query_as(&format!("{SELECT} WHERE r.org_id = ? AND r.id = ?")).bind(org).bind(id).fetch_optional(&mut *conn).await?;
+async fn load(conn: &mut Conn, org: &str, id: &str) -> Result<(Role, i64)> {
+    let row = store::roles::find(conn, org, id).await?;
     row.ok_or_else(|| ApiError::not_found(format!("No role with id `{id}` in this organization.")))?.into_role()
 }
 
@@ -112,10 +102,7 @@ fn name_taken(name: &str) -> ApiError {
 )]
 pub async fn list_roles(State(state): State<AppState>, principal: Principal) -> Result<Json<Vec<Role>>> {
     let granted = principal.require::<UsersRead>()?;
-    let rows: Vec<RoleRow> = sqlx::query_as(&format!("{SELECT} WHERE r.org_id = ? ORDER BY r.builtin DESC, r.created_at, r.name"))
-        .bind(granted.org_id())
-        .fetch_all(&state.db)
-        .await?;
+    let rows = store::roles::list(&state.db, granted.org_id()).await?;
     Ok(Json(rows.into_iter().map(|r| r.into_role().map(|(role, _)| role)).collect::<Result<_>>()?))
 }
 
@@ -147,25 +134,11 @@ pub async fn create_role(State(state): State<AppState>, principal: Principal, me
     let now = state.clock.now();
     let id = uuid::Uuid::now_v7().to_string();
     let mut tx = crate::db::write(&state.db).await?;
-    let clash: Option<i64> = sqlx::query_scalar("SELECT 1 FROM roles WHERE org_id = ? AND (lower(name) = lower(?) OR key = ?)")
-        .bind(org)
-        .bind(&name)
-        .bind(&key)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if clash.is_some() {
+    if store::roles::clashes(&mut tx, org, &name, Some(&key), None).await? {
         return Err(name_taken(&name));
     }
     let perms_json = serde_json::to_string(&permissions).map_err(|e| ApiError::Internal(e.into()))?;
-    sqlx::query("INSERT INTO roles (id, org_id, key, name, builtin, permissions, created_at) VALUES (?, ?, ?, ?, 0, ?, ?)")
-        .bind(&id)
-        .bind(org)
-        .bind(&key)
-        .bind(&name)
-        .bind(&perms_json)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    store::roles::create(&mut tx, &id, org, &key, &name, &perms_json, now).await?;
     let (role, version) = load(&mut tx, org, &id).await?;
     let event = Event {
         org_id: org,
@@ -229,13 +202,7 @@ pub async fn patch_role(
     };
     let name = name.unwrap_or_else(|| before.name.clone());
     if name != before.name {
-        let clash: Option<i64> = sqlx::query_scalar("SELECT 1 FROM roles WHERE org_id = ? AND lower(name) = lower(?) AND id <> ?")
-            .bind(org)
-            .bind(&name)
-            .bind(&id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if clash.is_some() {
+        if store::roles::clashes(&mut tx, org, &name, None, Some(&id)).await? {
             return Err(name_taken(&name));
         }
     }
@@ -243,18 +210,10 @@ pub async fn patch_role(
         return Ok(super::json_with_etag(StatusCode::OK, before, version));
     }
     let perms_json = serde_json::to_string(&permissions).map_err(|e| ApiError::Internal(e.into()))?;
-    sqlx::query("UPDATE roles SET name = ?, permissions = ?, version = version + 1 WHERE id = ?")
-        .bind(&name)
-        .bind(&perms_json)
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
+    store::roles::update(&mut tx, &id, &name, &perms_json).await?;
     if name != before.name {
         // Members show the role's name: their copies change too.
-        sqlx::query("UPDATE users SET version = version + 1 WHERE id IN (SELECT user_id FROM user_roles WHERE role_id = ?)")
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?;
+        store::roles::touch_members(&mut tx, &id).await?;
     }
     let (after, version) = load(&mut tx, org, &id).await?;
     let now = state.clock.now();
@@ -311,20 +270,13 @@ pub async fn delete_role(
         return Err(builtin(&role.name));
     }
     checked_permissions(&principal, &[], &role.permissions)?;
-    let members: Vec<String> = sqlx::query_scalar("SELECT user_id FROM user_roles WHERE role_id = ?").bind(&id).fetch_all(&mut *tx).await?;
-    sqlx::query("DELETE FROM roles WHERE id = ?").bind(&id).execute(&mut *tx).await?;
-    let member_role: Option<String> =
-        sqlx::query_scalar("SELECT id FROM roles WHERE org_id = ? AND key = 'member'").bind(org).fetch_optional(&mut *tx).await?;
+    let members = store::roles::members(&mut tx, &id).await?;
+    store::roles::delete(&mut tx, &id).await?;
+    let member_role = store::roles::id_of_key(&mut tx, org, "member").await?;
     let mut made_members = 0u64;
     if let Some(member_role) = member_role {
         for user in &members {
-            made_members +=
-                sqlx::query("INSERT INTO user_roles (user_id, role_id) SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM user_roles WHERE user_id = ?1)")
-                    .bind(user)
-                    .bind(&member_role)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
+            made_members += store::roles::grant_if_roleless(&mut tx, user, &member_role).await?;
         }
     }
     let details = json!({

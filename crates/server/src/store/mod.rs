@@ -16,6 +16,7 @@ pub mod invitations;
 pub mod mail;
 pub mod org;
 pub mod password_resets;
+pub mod roles;
 pub mod sessions;
 pub mod users;
 
