@@ -9,58 +9,27 @@ use crate::auth::{OrgSettings, Principal, UsersRead};
 use crate::error::{ApiError, Result};
 use crate::extract::ClientMeta;
 use crate::extract::{ApiJson, ApiPath, QueryPairs};
+use crate::store::{self, Conn};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gatehouse_api::{Group, GroupKind, GroupPatch, NewGroup, Problem, codes};
 use serde_json::json;
-use sqlx::SqliteConnection;
 
-#[derive(sqlx::FromRow)]
-struct GroupRow {
-    id: String,
-    name: String,
-    kind: String,
-    version: i64,
-    member_count: i64,
+async fn load(conn: &mut Conn, org: &str, id: &str) -> Result<(Group, i64)> {
+    store::groups::find(conn, org, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("No department or company with id `{id}` in this organization.")))
 }
 
-const SELECT: &str = "SELECT g.id, g.name, g.kind, g.version, \
-     (SELECT COUNT(*) FROM user_groups ug WHERE ug.group_id = g.id) AS member_count FROM groups g";
-
-impl GroupRow {
-    fn into_group(self) -> (Group, i64) {
-        let group = Group {
-            id: self.id,
-            name: self.name,
-            kind: GroupKind::parse(&self.kind),
-            member_count: u32::try_from(self.member_count).unwrap_or(u32::MAX),
-        };
-        (group, self.version)
-    }
-}
-
-async fn load(conn: &mut SqliteConnection, org: &str, id: &str) -> Result<(Group, i64)> {
-    let row: Option<GroupRow> =
-        sqlx::query_as(&format!("{SELECT} WHERE g.org_id = ? AND g.id = ?")).bind(org).bind(id).fetch_optional(&mut *conn).await?;
-    Ok(row.ok_or_else(|| ApiError::not_found(format!("No department or company with id `{id}` in this organization.")))?.into_group())
-}
-
-async fn ensure_name_free(conn: &mut SqliteConnection, org: &str, kind: GroupKind, name: &str, except: Option<&str>) -> Result<()> {
-    let clash: Option<i64> = sqlx::query_scalar("SELECT 1 FROM groups WHERE org_id = ? AND kind = ? AND lower(name) = lower(?) AND id IS NOT ?")
-        .bind(org)
-        .bind(kind.as_str())
-        .bind(name)
-        .bind(except)
-        .fetch_optional(&mut *conn)
-        .await?;
-    match clash {
-        Some(_) => {
+async fn ensure_name_free(conn: &mut Conn, org: &str, kind: GroupKind, name: &str, except: Option<&str>) -> Result<()> {
+    match store::groups::clashes(conn, org, kind, name, except).await? {
+        true => {
             let message = format!("There is already a {} called {name}.", kind.as_str());
             Err(ApiError::field_conflict(codes::NAME_TAKEN, "name", message.clone(), message))
         }
-        None => Ok(()),
+        false => Ok(()),
     }
 }
 
@@ -85,13 +54,7 @@ pub async fn list_groups(State(state): State<AppState>, principal: Principal, pa
             return Err(ApiError::field("kind", "invalid", format!("Unknown kind `{other}`; use department or company.")));
         }
     };
-    let rows: Vec<GroupRow> =
-        sqlx::query_as(&format!("{SELECT} WHERE g.org_id = ? AND g.kind = coalesce(?, g.kind) ORDER BY g.kind DESC, lower(g.name)"))
-            .bind(granted.org_id())
-            .bind(kind)
-            .fetch_all(&state.db)
-            .await?;
-    Ok(Json(rows.into_iter().map(|r| r.into_group().0).collect()))
+    Ok(Json(store::groups::list(&state.db, granted.org_id(), kind.as_deref()).await?))
 }
 
 /// Creates a department or company.
@@ -120,14 +83,7 @@ pub async fn create_group(
     let now = state.clock.now();
     let mut tx = crate::db::write(&state.db).await?;
     ensure_name_free(&mut tx, org, new.kind, &name, None).await?;
-    sqlx::query("INSERT INTO groups (id, org_id, kind, name, created_at) VALUES (?, ?, ?, ?, ?)")
-        .bind(&id)
-        .bind(org)
-        .bind(new.kind.as_str())
-        .bind(&name)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    store::groups::create(&mut tx, &id, org, new.kind, &name, now).await?;
     let (group, version) = load(&mut tx, org, &id).await?;
     let details = json!({ "target": { "name": name }, "before": null, "after": { "name": name, "kind": new.kind.as_str() } });
     let event = Event {
@@ -183,12 +139,8 @@ pub async fn patch_group(
         return Ok(super::json_with_etag(StatusCode::OK, before, version));
     }
     ensure_name_free(&mut tx, org, before.kind, &name, Some(&id)).await?;
-    sqlx::query("UPDATE groups SET name = ?, version = version + 1 WHERE id = ?").bind(&name).bind(&id).execute(&mut *tx).await?;
     // Members show the group's name: their copies change too.
-    sqlx::query("UPDATE users SET version = version + 1 WHERE id IN (SELECT user_id FROM user_groups WHERE group_id = ?)")
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
+    store::groups::rename(&mut tx, &id, &name).await?;
     let (after, version) = load(&mut tx, org, &id).await?;
     let details = json!({ "target": { "name": before.name }, "before": { "name": before.name }, "after": { "name": after.name } });
     let event = Event {
@@ -253,14 +205,9 @@ pub async fn delete_group(
     };
     let mut moved = 0;
     if let Some(to) = &target {
-        moved = sqlx::query("INSERT OR IGNORE INTO user_groups (user_id, group_id) SELECT user_id, ? FROM user_groups WHERE group_id = ?")
-            .bind(&to.id)
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        moved = store::groups::copy_members(&mut tx, &id, &to.id).await?;
     }
-    sqlx::query("DELETE FROM groups WHERE id = ?").bind(&id).execute(&mut *tx).await?;
+    store::groups::delete(&mut tx, &id).await?;
     let details = json!({
         "target": { "name": group.name },
         "before": { "name": group.name, "kind": group.kind.as_str() },
