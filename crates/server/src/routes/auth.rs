@@ -135,7 +135,7 @@ pub async fn login(State(state): State<AppState>, meta: ClientMeta, ApiJson(req)
     }
     store::users::signed_in(&mut tx, &user.id, now).await?;
     let mut response = issue_tokens(&state, &mut tx, &session_id, now).await?;
-    settle(&mut tx, &reserved, "success", None).await?;
+    store::attempts::settle(&mut tx, reserved.id, "success", None).await?;
     let signed_in = |action: &'static str, details: serde_json::Value| crate::audit::Event {
         org_id: &user.org_id,
         actor_id: Some(&user.id),
@@ -274,7 +274,7 @@ pub(crate) async fn record_failure(
     let mut tx = crate::db::write(&state.db).await?;
     let user_id = user.map(|u| u.id.as_str());
     match reserved {
-        Some(r) => settle(&mut tx, r, "failure", Some(reason)).await?,
+        Some(r) => store::attempts::settle(&mut tx, r.id, "failure", Some(reason)).await?,
         None => {
             // One statement decides and writes, so a parallel flood records once.
             if !throttle::record_refusal(&mut tx, email, user_id, org_id.as_deref(), &meta.ip, &meta.user_agent, reason, at).await? {
@@ -299,11 +299,6 @@ pub(crate) async fn record_failure(
     }
     tx.commit().await?;
     Ok(())
-}
-
-/// Gives a reserved guess its real result.
-pub(crate) async fn settle(tx: &mut Conn, reserved: &Reservation, result: &str, reason: Option<&str>) -> Result<()> {
-    store::attempts::settle(tx, reserved.id, result, reason).await
 }
 
 async fn issue_tokens(state: &AppState, tx: &mut Conn, session_id: &str, now: DateTime<Utc>) -> Result<TokenResponse> {
@@ -344,7 +339,7 @@ pub async fn refresh(State(state): State<AppState>, meta: ClientMeta, ApiJson(re
     }
     if row.used_at.is_some() {
         // A spent token came back: someone holds a copy. End the session for everyone.
-        revoke_session(&mut tx, &row.session_id, "refresh_token_reuse", now).await?;
+        store::sessions::end(&mut tx, &row.session_id, "refresh_token_reuse", now).await?;
         crate::audit::record(
             &mut tx,
             crate::audit::Event {
@@ -386,11 +381,6 @@ pub async fn refresh(State(state): State<AppState>, meta: ClientMeta, ApiJson(re
     Ok(Json(response))
 }
 
-/// Marks a session revoked; its tokens are refused from the next request on.
-pub async fn revoke_session(tx: &mut Conn, session_id: &str, reason: &str, now: DateTime<Utc>) -> Result<()> {
-    store::sessions::end(tx, session_id, reason, now).await
-}
-
 /// Signs out: revokes the caller's session.
 #[utoipa::path(
     post, path = "/v1/auth/logout", tag = "auth",
@@ -403,7 +393,7 @@ pub async fn revoke_session(tx: &mut Conn, session_id: &str, reason: &str, now: 
 pub async fn logout(State(state): State<AppState>, principal: Principal, meta: ClientMeta) -> Result<StatusCode> {
     let now = state.clock.now();
     let mut tx = crate::db::write(&state.db).await?;
-    revoke_session(&mut tx, &principal.session_id, "logout", now).await?;
+    store::sessions::end(&mut tx, &principal.session_id, "logout", now).await?;
     let event = crate::audit::Event {
         org_id: &principal.org_id,
         actor_id: Some(&principal.user_id),
