@@ -201,10 +201,8 @@ pub async fn patch_role(
         None => before.permissions.clone(),
     };
     let name = name.unwrap_or_else(|| before.name.clone());
-    if name != before.name {
-        if store::roles::clashes(&mut tx, org, &name, None, Some(&id)).await? {
-            return Err(name_taken(&name));
-        }
+    if name != before.name && store::roles::clashes(&mut tx, org, &name, None, Some(&id)).await? {
+        return Err(name_taken(&name));
     }
     if name == before.name && permissions == before.permissions {
         return Ok(super::json_with_etag(StatusCode::OK, before, version));
