@@ -4,7 +4,6 @@
 use crate::error::{ApiError, Result};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::Sqlite;
 
 /// One event to record.
 pub struct Event<'a> {
@@ -31,13 +30,6 @@ pub struct Event<'a> {
     pub details: Value,
 }
 
-#[derive(sqlx::FromRow)]
-struct Named {
-    id: String,
-    display_name: String,
-    email: String,
-}
-
 /// Appends `event` inside `tx`, with the names of its actor and target as they are now
 /// (so it still reads right after a rename or removal) and the text `q` searches.
 pub async fn record(tx: &mut crate::store::Conn, event: Event<'_>, at: DateTime<Utc>) -> Result<String> {
@@ -46,16 +38,7 @@ pub async fn record(tx: &mut crate::store::Conn, event: Event<'_>, at: DateTime<
     let (mut target_name, mut target_email) = (given_text("name"), given_text("email"));
     let target_is_user = event.target_type == "user";
     let lookup: Vec<&str> = event.actor_id.into_iter().chain((target_is_user && target_name.is_none()).then_some(event.target_id)).collect();
-    let mut named: Vec<Named> = Vec::new();
-    if !lookup.is_empty() {
-        let mut q = sqlx::QueryBuilder::<Sqlite>::new("SELECT id, display_name, email FROM users WHERE id IN (");
-        let mut sep = q.separated(", ");
-        for id in &lookup {
-            sep.push_bind(*id);
-        }
-        q.push(")");
-        named = q.build_query_as().fetch_all(&mut *tx).await?;
-    }
+    let named = crate::store::audit::names(tx, &lookup).await?;
     let find = |id: &str| named.iter().find(|n| n.id == id);
     let actor = event.actor_id.and_then(find);
     if target_is_user
@@ -88,36 +71,26 @@ pub async fn record(tx: &mut crate::store::Conn, event: Event<'_>, at: DateTime<
         &details,
     );
     let id = uuid::Uuid::now_v7().to_string();
-    sqlx::query(
-        "INSERT INTO audit_events (id, org_id, at, actor_id, target_type, target_id, action, ip, details, user_agent, \
-         actor_name, actor_email, target_name, target_email, search) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    crate::store::audit::insert(
+        tx,
+        crate::store::audit::NewEvent {
+            id: &id,
+            org_id: event.org_id,
+            at,
+            actor_id: event.actor_id,
+            target_type: event.target_type,
+            target_id: event.target_id,
+            action: event.action,
+            ip: event.ip,
+            details: &details,
+            user_agent: event.user_agent,
+            actor_name: actor.map(|a| a.display_name.as_str()),
+            actor_email: actor.map(|a| a.email.as_str()),
+            target_name: target_name.as_deref(),
+            target_email: target_email.as_deref(),
+            search: &search,
+        },
     )
-    .bind(&id)
-    .bind(event.org_id)
-    .bind(at)
-    .bind(event.actor_id)
-    .bind(event.target_type)
-    .bind(event.target_id)
-    .bind(event.action)
-    .bind(event.ip)
-    .bind(details)
-    .bind(event.user_agent)
-    .bind(actor.map(|a| a.display_name.as_str()))
-    .bind(actor.map(|a| a.email.as_str()))
-    .bind(target_name)
-    .bind(target_email)
-    .bind(search)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("INSERT OR IGNORE INTO audit_actions (org_id, action) VALUES (?, ?)").bind(event.org_id).bind(event.action).execute(&mut *tx).await?;
-    sqlx::query(
-        "INSERT INTO audit_hourly (org_id, hour, action, count) VALUES (?, substr(?, 1, 13), ?, 1) \
-         ON CONFLICT (org_id, hour, action) DO UPDATE SET count = count + 1",
-    )
-    .bind(event.org_id)
-    .bind(at)
-    .bind(event.action)
-    .execute(&mut *tx)
     .await?;
     Ok(id)
 }

@@ -1,7 +1,7 @@
 //! What security records are kept, and for how long: login attempts, ended sessions (with
 //! their refresh tokens), spent or expired refresh tokens and dead reset links are deleted
 //! once older than the configured retention, hourly. Audit events have their own,
-//! per-organization retention (`routes::activity::purge_expired`). [`spawn_maintenance`]
+//! per-organization retention (`store::audit::purge_expired`). [`spawn_maintenance`]
 //! is the hourly upkeep that runs both and prunes the change feed.
 
 use crate::error::Result;
@@ -45,7 +45,7 @@ pub fn spawn_maintenance(state: crate::app::AppState) {
                 Ok(n) => tracing::info!(dropped = n, "purged old login attempts, sessions, refresh tokens and reset links"),
                 Err(e) => tracing::warn!(error = %e, "purging old security records failed"),
             }
-            match crate::routes::activity::purge_expired(&state.db, state.clock.now()).await {
+            match crate::store::audit::purge_expired(&state.db, state.clock.now()).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(dropped = n, "purged audit events past their retention"),
                 Err(e) => tracing::warn!(error = %e, "purging audit events failed"),

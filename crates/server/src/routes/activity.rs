@@ -11,32 +11,17 @@ use crate::app::AppState;
 use crate::auth::{AuditRead, Granted, Principal};
 use crate::error::{ApiError, Result};
 use crate::extract::{ApiPath, QueryPairs};
+pub(crate) use crate::store::audit::Filter;
+use crate::store::audit::{Row, page};
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use gatehouse_api::{AUDIT_ACTIONS, AuditEvent, AuditEventPage, AuditEventQuery, AuditParty, HOST_ACTION_PREFIX, Problem, codes, is_known_action};
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use gatehouse_api::{AUDIT_ACTIONS, AuditEventPage, AuditEventQuery, HOST_ACTION_PREFIX, Problem, codes, is_known_action};
 
 /// Longest text filter, in characters.
 const MAX_Q_CHARS: usize = 200;
 /// Most actions one filter may name.
 const MAX_ACTIONS: usize = 64;
-
-/// A parsed, checked filter of the activity log (list, export and histogram share it).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Filter {
-    pub user_id: Option<String>,
-    pub actor_id: Option<String>,
-    /// Exact actions.
-    pub actions: Vec<String>,
-    /// `noun.` prefixes (from `noun.*`).
-    pub prefixes: Vec<String>,
-    pub from: Option<DateTime<Utc>>,
-    pub to: Option<DateTime<Utc>>,
-    pub ip: Option<String>,
-    /// Lower-cased.
-    pub q: Option<String>,
-}
 
 fn time(pairs: &QueryPairs, field: &str, errors: &mut Errors) -> Option<DateTime<Utc>> {
     let raw = pairs.get(field)?.trim();
@@ -138,213 +123,6 @@ impl Filter {
             self.q.as_deref().unwrap_or(""),
         ])
     }
-
-    /// Appends ` AND …` for every filter except the driver's own column.
-    fn push_conditions(&self, qb: &mut QueryBuilder<'_, Sqlite>, actions: &[String], driver: &Driver) {
-        if let Some(u) = &self.user_id
-            && !matches!(driver, Driver::Actor(_) | Driver::Target(_))
-        {
-            qb.push(" AND (actor_id = ").push_bind(u.clone()).push(" OR target_id = ").push_bind(u.clone()).push(")");
-        }
-        if let Some(a) = &self.actor_id
-            && !matches!(driver, Driver::Actor(a2) if a2 == a)
-        {
-            qb.push(" AND actor_id = ").push_bind(a.clone());
-        }
-        if !matches!(driver, Driver::Action(_)) && (!self.actions.is_empty() || !self.prefixes.is_empty()) {
-            qb.push(" AND action IN (");
-            let mut sep = qb.separated(", ");
-            for a in actions {
-                sep.push_bind(a.clone());
-            }
-            if actions.is_empty() {
-                // Prefixes with no event yet: nothing can match.
-                sep.push("NULL");
-            }
-            qb.push(")");
-        }
-        if let Some(ip) = &self.ip
-            && !matches!(driver, Driver::Ip)
-        {
-            qb.push(" AND ip = ").push_bind(ip.clone());
-        }
-        if let Some(from) = self.from {
-            qb.push(" AND at >= ").push_bind(from);
-        }
-        if let Some(to) = self.to {
-            qb.push(" AND at < ").push_bind(to);
-        }
-        if let Some(q) = &self.q {
-            qb.push(" AND search LIKE ").push_bind(gatehouse_api::substring_like_pattern(q)).push(" ESCAPE '\\'");
-        }
-    }
-
-    /// The exact actions the filter takes: its own and every action of its prefixes that
-    /// the organization's log holds.
-    async fn expand_actions(&self, db: &SqlitePool, org: &str) -> Result<Vec<String>> {
-        let mut actions = self.actions.clone();
-        for prefix in &self.prefixes {
-            let pattern = format!("{}%", prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-            let found: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_actions WHERE org_id = ? AND action LIKE ? ESCAPE '\\'")
-                .bind(org)
-                .bind(pattern)
-                .fetch_all(db)
-                .await?;
-            actions.extend(found);
-        }
-        actions.sort();
-        actions.dedup();
-        Ok(actions)
-    }
-
-    /// Whether only actions and the time narrow the filter: then the hourly counts answer
-    /// a histogram.
-    pub(crate) fn by_action_and_time_only(&self) -> bool {
-        self.user_id.is_none() && self.actor_id.is_none() && self.ip.is_none() && self.q.is_none()
-    }
-
-    /// The filter's exact actions (see [`Self::expand_actions`]); `None` when it takes all.
-    pub(crate) async fn actions_taken(&self, db: &SqlitePool, org: &str) -> Result<Option<Vec<String>>> {
-        if self.actions.is_empty() && self.prefixes.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(self.expand_actions(db, org).await?))
-    }
-
-    /// The `WHERE` of every event of `org` the filter takes (for counts and histograms,
-    /// which need no order).
-    pub(crate) async fn push_where(&self, qb: &mut QueryBuilder<'_, Sqlite>, db: &SqlitePool, org: &str) -> Result<()> {
-        let actions = self.expand_actions(db, org).await?;
-        qb.push(" WHERE org_id = ").push_bind(org.to_owned());
-        self.push_conditions(qb, &actions, &Driver::Org);
-        Ok(())
-    }
-}
-
-/// The index one branch of a page walks.
-enum Driver {
-    Org,
-    Actor(String),
-    Target(String),
-    Action(String),
-    Ip,
-}
-
-/// The columns of an event row.
-pub(crate) const COLUMNS: &str =
-    "id, at, action, actor_id, actor_name, actor_email, target_type, target_id, target_name, target_email, ip, user_agent, details";
-
-#[derive(sqlx::FromRow)]
-pub(crate) struct Row {
-    id: String,
-    /// As stored: the keyset compares this text.
-    at: String,
-    action: String,
-    actor_id: Option<String>,
-    actor_name: Option<String>,
-    actor_email: Option<String>,
-    target_type: String,
-    target_id: String,
-    target_name: Option<String>,
-    target_email: Option<String>,
-    ip: String,
-    user_agent: String,
-    details: String,
-}
-
-impl Row {
-    /// The row's `(at, id)` keyset.
-    pub(crate) fn key(&self) -> (String, String) {
-        (self.at.clone(), self.id.clone())
-    }
-
-    pub(crate) fn into_event(self) -> AuditEvent {
-        let at = DateTime::parse_from_rfc3339(&self.at).map(|t| t.to_utc()).unwrap_or_default();
-        let actor = self.actor_id.map(|id| AuditParty { kind: "user".into(), id, name: self.actor_name, email: self.actor_email });
-        let details = serde_json::from_str(&self.details).unwrap_or_else(|_| serde_json::json!({}));
-        AuditEvent {
-            id: self.id,
-            at,
-            action: self.action,
-            actor,
-            target: AuditParty { kind: self.target_type, id: self.target_id, name: self.target_name, email: self.target_email },
-            ip: self.ip,
-            user_agent: self.user_agent,
-            details,
-        }
-    }
-}
-
-/// Up to `limit` events of `org` that `filter` takes, newest first, after the keyset
-/// `after` (`(at, id)` of the last row of the previous page).
-pub(crate) async fn page(db: &SqlitePool, org: &str, filter: &Filter, after: Option<&(String, String)>, limit: u32) -> Result<Vec<Row>> {
-    let actions = filter.expand_actions(db, org).await?;
-    let has_actions = !filter.actions.is_empty() || !filter.prefixes.is_empty();
-    if has_actions && actions.is_empty() {
-        return Ok(Vec::new());
-    }
-    let drivers: Vec<Driver> = if let Some(u) = &filter.user_id {
-        vec![Driver::Actor(u.clone()), Driver::Target(u.clone())]
-    } else if let Some(a) = &filter.actor_id {
-        vec![Driver::Actor(a.clone())]
-    } else if filter.ip.is_some() {
-        vec![Driver::Ip]
-    } else if has_actions {
-        actions.iter().map(|a| Driver::Action(a.clone())).collect()
-    } else {
-        vec![Driver::Org]
-    };
-    let n = i64::from(limit);
-    let mut qb = QueryBuilder::<Sqlite>::new("");
-    let several = drivers.len() > 1;
-    if several {
-        qb.push(format!("SELECT {COLUMNS} FROM ("));
-    }
-    for (i, driver) in drivers.iter().enumerate() {
-        if i > 0 {
-            qb.push(" UNION ");
-        }
-        if several {
-            qb.push("SELECT * FROM (");
-        }
-        // The planner has no statistics to go on: name the index each range walks, so a
-        // residual filter's index (say, the action's) is never walked instead.
-        let index = match driver {
-            Driver::Org => "audit_events_org_at",
-            Driver::Actor(_) => "audit_events_actor",
-            Driver::Target(_) => "audit_events_target",
-            Driver::Action(_) => "audit_events_action",
-            Driver::Ip => "audit_events_ip",
-        };
-        qb.push(format!("SELECT {COLUMNS} FROM audit_events INDEXED BY {index} WHERE org_id = ")).push_bind(org.to_owned());
-        match driver {
-            Driver::Org => {}
-            Driver::Actor(a) => {
-                qb.push(" AND actor_id = ").push_bind(a.clone());
-            }
-            Driver::Target(t) => {
-                qb.push(" AND target_id = ").push_bind(t.clone());
-            }
-            Driver::Action(a) => {
-                qb.push(" AND action = ").push_bind(a.clone());
-            }
-            Driver::Ip => {
-                qb.push(" AND ip = ").push_bind(filter.ip.clone().unwrap_or_default());
-            }
-        }
-        filter.push_conditions(&mut qb, &actions, driver);
-        if let Some((at, id)) = after {
-            qb.push(" AND (at, id) < (").push_bind(at.clone()).push(", ").push_bind(id.clone()).push(")");
-        }
-        qb.push(" ORDER BY at DESC, id DESC LIMIT ").push_bind(n);
-        if several {
-            qb.push(")");
-        }
-    }
-    if several {
-        qb.push(") ORDER BY at DESC, id DESC LIMIT ").push_bind(n);
-    }
-    Ok(qb.build_query_as().fetch_all(db).await?)
 }
 
 /// A page request: the filter, the size and where it starts.
@@ -368,11 +146,14 @@ impl PageQuery {
         if errors.0.is_empty() { Ok(Self { filter, limit, after, fingerprint }) } else { Err(ApiError::validation(errors.0)) }
     }
 
-    async fn run(self, db: &SqlitePool, granted: &Granted<AuditRead>) -> Result<AuditEventPage> {
+    async fn run(self, db: &crate::store::Db, granted: &Granted<AuditRead>) -> Result<AuditEventPage> {
         let mut rows = page(db, granted.org_id(), &self.filter, self.after.as_ref(), self.limit + 1).await?;
         let next_cursor = if rows.len() > self.limit as usize {
             rows.truncate(self.limit as usize);
-            rows.last().map(|r| paging::encode(&self.fingerprint, &[&r.at, &r.id]))
+            rows.last().map(|r| {
+                let (at, id) = r.key();
+                paging::encode(&self.fingerprint, &[&at, &id])
+            })
         } else {
             None
         };
@@ -421,45 +202,10 @@ pub async fn user_activity(
     let granted = principal.require::<AuditRead>()?;
     paging::check_id("user", &id)?;
     let query = PageQuery::parse(&pairs, "user-activity", Some(&id))?;
-    let known: Option<i64> =
-        sqlx::query_scalar("SELECT 1 FROM users WHERE id = ? AND org_id = ?").bind(&id).bind(granted.org_id()).fetch_optional(&state.db).await?;
-    if known.is_none() {
-        let logged: Option<i64> = sqlx::query_scalar("SELECT 1 FROM audit_events WHERE org_id = ? AND target_id = ? LIMIT 1")
-            .bind(granted.org_id())
-            .bind(&id)
-            .fetch_optional(&state.db)
-            .await?;
-        if logged.is_none() {
-            return Err(ApiError::not_found("No user with this id in your organization."));
-        }
+    if !crate::store::users::exists(&state.db, granted.org_id(), &id).await?
+        && !crate::store::audit::mentions(&state.db, granted.org_id(), &id).await?
+    {
+        return Err(ApiError::not_found("No user with this id in your organization."));
     }
     Ok(Json(query.run(&state.db, &granted).await?))
-}
-
-/// Deletes events older than each organization's retention, a batch at a time so the
-/// writers are never held up for long; returns how many went.
-pub async fn purge_expired(db: &SqlitePool, now: DateTime<Utc>) -> Result<u64> {
-    let orgs: Vec<(String, i64)> = sqlx::query_as("SELECT id, audit_retention_days FROM organizations").fetch_all(db).await?;
-    let mut total = 0;
-    for (org, days) in orgs {
-        // On an hour boundary, so the hourly counts go with exactly the events they count.
-        let cutoff = chrono::DurationRound::duration_trunc(now - chrono::Duration::days(days), chrono::Duration::hours(1))
-            .unwrap_or(now - chrono::Duration::days(days));
-        loop {
-            let gone = sqlx::query(
-                "DELETE FROM audit_events WHERE rowid IN (SELECT rowid FROM audit_events WHERE org_id = ? AND at < ? ORDER BY at LIMIT 5000)",
-            )
-            .bind(&org)
-            .bind(cutoff)
-            .execute(db)
-            .await?
-            .rows_affected();
-            total += gone;
-            if gone < 5000 {
-                break;
-            }
-        }
-        sqlx::query("DELETE FROM audit_hourly WHERE org_id = ? AND hour < substr(?, 1, 13)").bind(&org).bind(cutoff).execute(db).await?;
-    }
-    Ok(total)
 }

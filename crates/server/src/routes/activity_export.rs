@@ -1,11 +1,11 @@
 //! The activity log's export (SPEC A4) and the histogram behind its charts (SPEC A5).
 
-use super::activity::{Filter, page};
 use super::paging::Errors;
 use crate::app::AppState;
 use crate::auth::{AuditRead, Principal};
 use crate::error::{ApiError, Result};
 use crate::extract::QueryPairs;
+use crate::store::audit::{Bucket, Filter, page};
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderValue;
@@ -14,7 +14,6 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 use gatehouse_api::{
     AUDIT_CSV_HEADER, AuditEventQuery, Histogram, HistogramBar, HistogramBucket, MAX_HISTOGRAM_BARS, Problem, audit_csv_record, codes,
 };
-use sqlx::{QueryBuilder, Sqlite};
 
 /// Events per database read while an export streams: what the server holds at once.
 pub const EXPORT_CHUNK: u32 = 2000;
@@ -42,9 +41,7 @@ pub async fn export_events(State(state): State<AppState>, principal: Principal, 
     let granted = principal.require::<AuditRead>()?;
     let filter = parse_filter(&pairs)?;
     let org = granted.org_id().to_owned();
-    let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM audit_events");
-    filter.push_where(&mut count, &state.db, &org).await?;
-    let total: i64 = count.build_query_scalar().fetch_one(&state.db).await?;
+    let total = crate::store::audit::count(&state.db, &org, &filter).await?;
     let db = state.db.clone();
     struct Cursor {
         after: Option<(String, String)>,
@@ -147,35 +144,13 @@ pub async fn histogram(State(state): State<AppState>, principal: Principal, pair
     }
     // Whole buckets: a bar always counts its whole hour or day.
     (filter.from, filter.to) = (Some(start), Some(end));
-    // `at` is RFC 3339 text in UTC: its first 13 characters are the hour, 10 the day.
-    let prefix = if bucket == HistogramBucket::Hour { 13 } else { 10 };
-    let org = granted.org_id();
-    let mut qb;
-    if filter.by_action_and_time_only() {
-        // The hourly counts: a few thousand rows for a quarter of a whole log.
-        qb = QueryBuilder::<Sqlite>::new(format!("SELECT substr(hour, 1, {prefix}) AS b, SUM(count) FROM audit_hourly WHERE org_id = "));
-        qb.push_bind(org.to_owned());
-        qb.push(" AND hour >= substr(").push_bind(start).push(", 1, 13) AND hour < substr(").push_bind(end).push(", 1, 13)");
-        if let Some(actions) = filter.actions_taken(&state.db, org).await? {
-            qb.push(" AND action IN (");
-            let mut sep = qb.separated(", ");
-            sep.push("NULL");
-            for a in actions {
-                sep.push_bind(a);
-            }
-            qb.push(")");
-        }
-    } else {
-        qb = QueryBuilder::<Sqlite>::new(format!("SELECT substr(at, 1, {prefix}) AS b, COUNT(*) FROM audit_events"));
-        filter.push_where(&mut qb, &state.db, org).await?;
-    }
-    qb.push(" GROUP BY b");
-    let counts: Vec<(String, i64)> = qb.build_query_as().fetch_all(&state.db).await?;
+    let (key_len, bucket_key) = if bucket == HistogramBucket::Hour { (13, Bucket::Hour) } else { (10, Bucket::Day) };
+    let counts = crate::store::audit::histogram(&state.db, granted.org_id(), &filter, bucket_key).await?;
     let counts: std::collections::HashMap<String, i64> = counts.into_iter().collect();
     let mut out = Vec::with_capacity(bars);
     let mut t = start;
     while t < end {
-        let key: String = t.to_rfc3339().chars().take(prefix).collect();
+        let key: String = t.to_rfc3339().chars().take(key_len).collect();
         out.push(HistogramBar { start: t, count: counts.get(&key).copied().map_or(0, |c| u32::try_from(c).unwrap_or(u32::MAX)) });
         t += width;
     }

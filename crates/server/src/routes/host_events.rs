@@ -1,7 +1,6 @@
 //! `POST /v1/audit-events`: a host product records its own events ("agent interaction",
 //! …) in the organization's log, with an API key, under its own namespace `app.…`.
 
-use super::activity::Row;
 use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::{AuditWrite, Principal};
@@ -112,8 +111,7 @@ pub async fn post_event(
         details,
     };
     let id = audit::record(&mut tx, event, now).await?;
-    let row: Row =
-        sqlx::query_as(&format!("SELECT {} FROM audit_events WHERE id = ?", super::activity::COLUMNS)).bind(&id).fetch_one(&mut *tx).await?;
+    let row = crate::store::audit::by_id(&mut tx, &id).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(row.into_event())))
 }

@@ -12,6 +12,7 @@
 
 pub mod api_keys;
 pub mod attempts;
+pub mod audit;
 pub mod groups;
 pub mod invitations;
 pub mod mail;

@@ -421,7 +421,7 @@ async fn retention_purges_old_events_and_no_endpoint_edits_one() {
     let old: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE at < ?").bind(cutoff).fetch_one(&s.state.db).await.unwrap();
     let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE at >= ?").bind(cutoff).fetch_one(&s.state.db).await.unwrap();
     assert!(old > 1000 && kept > 0);
-    let purged = gatehouse_server::routes::activity::purge_expired(&s.state.db, s.clock_now()).await.unwrap();
+    let purged = gatehouse_server::store::audit::purge_expired(&s.state.db, s.clock_now()).await.unwrap();
     assert_eq!(purged as i64, old);
     let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events").fetch_one(&s.state.db).await.unwrap();
     assert_eq!(left, kept);
