@@ -10,13 +10,13 @@
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, Result};
+use crate::store::idempotency::Stored;
 use axum::body::Body;
 use axum::http::header::{CONTENT_TYPE, ETAG};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
 use gatehouse_api::FieldError;
-use sqlx::SqliteConnection;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
@@ -50,15 +50,6 @@ pub enum Claim {
     Fresh(Idempotency),
     /// A retry: answer with the stored response.
     Replay(Response),
-}
-
-#[derive(sqlx::FromRow)]
-struct Stored {
-    fingerprint: String,
-    status: i64,
-    content_type: String,
-    etag: Option<String>,
-    body: Vec<u8>,
 }
 
 impl Idempotency {
@@ -97,12 +88,7 @@ impl Idempotency {
             }
         }
         let claim = Self { user_id: scope.0, key: scope.1, fingerprint, in_flight: state.in_flight.clone() };
-        let stored: Option<Stored> =
-            sqlx::query_as("SELECT fingerprint, status, content_type, etag, body FROM idempotency_keys WHERE user_id = ? AND key = ?")
-                .bind(&claim.user_id)
-                .bind(&claim.key)
-                .fetch_optional(&state.db)
-                .await?;
+        let stored = crate::store::idempotency::find(&state.db, &claim.user_id, &claim.key).await?;
         match stored {
             None => Ok(Claim::Fresh(claim)),
             Some(s) if s.fingerprint != claim.fingerprint => Err(ApiError::new(
@@ -137,21 +123,21 @@ impl Idempotency {
 
     /// Stores `response`'s parts under the key on `conn`: call it inside the transaction
     /// of the change the response describes.
-    pub async fn store(&self, conn: &mut SqliteConnection, status: StatusCode, etag: Option<&str>, body: &[u8], now: DateTime<Utc>) -> Result<()> {
-        sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?").bind(now - RETENTION * 2).execute(&mut *conn).await?;
-        sqlx::query(
-            "INSERT INTO idempotency_keys (user_id, key, fingerprint, status, content_type, etag, body, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    pub async fn store(&self, conn: &mut crate::store::Conn, status: StatusCode, etag: Option<&str>, body: &[u8], now: DateTime<Utc>) -> Result<()> {
+        let content_type = if status.is_success() { "application/json" } else { "application/problem+json" };
+        crate::store::idempotency::forget_before(conn, now - RETENTION * 2).await?;
+        crate::store::idempotency::save(
+            conn,
+            &Stored {
+                fingerprint: self.fingerprint.clone(),
+                status: i64::from(status.as_u16()),
+                content_type: content_type.to_owned(),
+                etag: etag.map(str::to_owned),
+                body: body.to_vec(),
+            },
+            (&self.user_id, &self.key),
+            now,
         )
-        .bind(&self.user_id)
-        .bind(&self.key)
-        .bind(&self.fingerprint)
-        .bind(i64::from(status.as_u16()))
-        .bind(if status.is_success() { "application/json" } else { "application/problem+json" })
-        .bind(etag)
-        .bind(body)
-        .bind(now)
-        .execute(&mut *conn)
         .await?;
         Ok(())
     }

@@ -17,7 +17,6 @@
 use crate::auth::{InvitationsManage, Permission, Principal, SessionsRevoke, UsersManage};
 use crate::error::{ApiError, Result};
 use gatehouse_api::User;
-use sqlx::SqlitePool;
 use std::collections::BTreeSet;
 use std::marker::PhantomData;
 
@@ -69,12 +68,8 @@ impl Rank {
 }
 
 /// The rank of user `user_id`: the union of their roles'.
-pub async fn rank_of(db: &SqlitePool, user_id: &str) -> Result<Rank> {
-    let roles: Vec<(String, String)> =
-        sqlx::query_as("SELECT r.key, r.permissions FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = ?")
-            .bind(user_id)
-            .fetch_all(db)
-            .await?;
+pub async fn rank_of(db: &crate::store::Db, user_id: &str) -> Result<Rank> {
+    let roles = crate::store::roles::held_by(db, user_id).await?;
     let mut rank = Rank::default();
     for (key, perms) in roles {
         let perms: Vec<String> = serde_json::from_str(&perms).map_err(|e| ApiError::Internal(e.into()))?;
@@ -189,7 +184,7 @@ pub fn decide<A: PersonAction>(principal: &Principal, is_self: bool, target_name
 
 /// Whether the caller may do `A` to user `id`: the permission is checked before the
 /// lookup (so a caller without it learns nothing of ids), then the target's rank.
-pub async fn act_on<A: PersonAction>(db: &SqlitePool, principal: &Principal, id: &str) -> Result<OnUser<A>> {
+pub async fn act_on<A: PersonAction>(db: &crate::store::Db, principal: &Principal, id: &str) -> Result<OnUser<A>> {
     let is_self = id == principal.user_id;
     if !is_self || A::ON_SELF == OnSelf::Permission {
         principal.require::<A::Needs>()?;

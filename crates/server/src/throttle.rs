@@ -11,20 +11,13 @@
 
 use crate::app::SignInLimits;
 use crate::error::{ApiError, Result};
+use crate::store::{self, Db};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use gatehouse_api::codes;
-use sqlx::SqlitePool;
 use std::net::IpAddr;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
-
-/// Failures that count towards a lock or a rate limit: guesses (and guesses being
-/// checked), not refusals of ours.
-pub const GUESSES: &str = "('bad_password', 'unknown_user', 'mfa_failed', 'checking')";
-
-/// [`GUESSES`] that were checked and failed (not those still being checked).
-const SETTLED_GUESSES: &str = "('bad_password', 'unknown_user', 'mfa_failed')";
 
 /// The network a client address belongs to for the account lock: its /24 (IPv4) or /64
 /// (IPv6); anything else as it is.
@@ -119,123 +112,44 @@ pub struct Guess<'a> {
 }
 
 /// Reserves a guess unless a limit is reached; counting and reserving are one statement.
-pub async fn reserve(
-    db: &SqlitePool,
-    limits: &SignInLimits,
-    guess: &Guess<'_>,
-    now: DateTime<Utc>,
-) -> Result<std::result::Result<Reservation, Refusal>> {
+pub async fn reserve(db: &Db, limits: &SignInLimits, guess: &Guess<'_>, now: DateTime<Utc>) -> Result<std::result::Result<Reservation, Refusal>> {
     let network = network_of(guess.ip);
     let ip_since = now - limits.ip_window;
     let account_since = now - limits.account_window;
-    let sql = format!(
-        "INSERT INTO login_attempts (at, email, network, user_id, org_id, ip, user_agent, result, reason) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'failure', 'checking' \
-         WHERE (?8 = 0 OR ?6 = '' OR (SELECT COUNT(*) FROM login_attempts WHERE ip = ?6 AND at > ?9 AND result = 'failure' AND reason IN {GUESSES}) < ?8) \
-           AND (?10 = 0 OR (SELECT COUNT(*) FROM login_attempts WHERE email = ?2 AND network = ?3 AND result = 'failure' AND reason IN {GUESSES} \
-                 AND at > ?11 AND at > COALESCE((SELECT MAX(at) FROM sign_in_unlocks WHERE email = ?2), '')) < ?10)"
-    );
-    let inserted = sqlx::query(&sql)
-        .bind(now)
-        .bind(guess.email)
-        .bind(&network)
-        .bind(guess.user_id)
-        .bind(guess.org_id)
-        .bind(guess.ip)
-        .bind(guess.user_agent)
-        .bind(i64::from(limits.ip_failures))
-        .bind(ip_since)
-        .bind(i64::from(limits.account_failures))
-        .bind(account_since)
-        .execute(db)
-        .await?;
-    if inserted.rows_affected() == 1 {
-        return Ok(Ok(Reservation { id: inserted.last_insert_rowid() }));
+    let reserved = store::attempts::reserve(
+        db,
+        guess,
+        &network,
+        store::attempts::Window { failures: limits.ip_failures, since: ip_since },
+        store::attempts::Window { failures: limits.account_failures, since: account_since },
+        now,
+    )
+    .await?;
+    if let Some(id) = reserved {
+        return Ok(Ok(Reservation { id }));
     }
     let left = |oldest: Option<DateTime<Utc>>, window: chrono::Duration| oldest.map_or(1, |o| (o + window - now).num_seconds().max(1));
     // Which limit it was, and when it frees a guess: the oldest guess that fills it.
     let ip_full: Option<DateTime<Utc>> = if limits.ip_failures == 0 || guess.ip.is_empty() {
         None
     } else {
-        sqlx::query_scalar(&format!(
-            "SELECT at FROM login_attempts WHERE ip = ? AND at > ? AND result = 'failure' AND reason IN {GUESSES} ORDER BY at DESC LIMIT 1 OFFSET ?"
-        ))
-        .bind(guess.ip)
-        .bind(ip_since)
-        .bind(i64::from(limits.ip_failures) - 1)
-        .fetch_optional(db)
-        .await?
+        store::attempts::nth_latest_from_ip(db, guess.ip, ip_since, limits.ip_failures, false).await?
     };
     // Guesses still being checked fill a limit only while they are hashed: when settled
     // failures alone do not fill it, a burst of sign-ins (a script, many devices at once)
     // is told to try again in a second, not that the account is locked for minutes.
     if ip_full.is_some() {
-        let settled: Option<DateTime<Utc>> = sqlx::query_scalar(&format!(
-            "SELECT at FROM login_attempts WHERE ip = ? AND at > ? AND result = 'failure' AND reason IN {SETTLED_GUESSES} ORDER BY at DESC LIMIT 1 OFFSET ?"
-        ))
-        .bind(guess.ip)
-        .bind(ip_since)
-        .bind(i64::from(limits.ip_failures) - 1)
-        .fetch_optional(db)
-        .await?;
+        let settled = store::attempts::nth_latest_from_ip(db, guess.ip, ip_since, limits.ip_failures, true).await?;
         return Ok(Err(match settled {
             Some(_) => Refusal::RateLimited { retry_after: left(settled, limits.ip_window) },
             None => Refusal::Busy,
         }));
     }
-    let oldest: Option<DateTime<Utc>> = sqlx::query_scalar(&format!(
-        "SELECT at FROM login_attempts WHERE email = ?1 AND network = ?2 AND at > ?3 AND result = 'failure' AND reason IN {SETTLED_GUESSES} \
-         AND at > COALESCE((SELECT MAX(at) FROM sign_in_unlocks WHERE email = ?1), '') ORDER BY at DESC LIMIT 1 OFFSET ?4"
-    ))
-    .bind(guess.email)
-    .bind(&network)
-    .bind(account_since)
-    .bind(i64::from(limits.account_failures.max(1)) - 1)
-    .fetch_optional(db)
-    .await?;
+    let oldest = store::attempts::nth_latest_for_account(db, guess.email, &network, account_since, limits.account_failures.max(1)).await?;
     Ok(Err(match oldest {
         Some(_) => Refusal::Locked { retry_after: left(oldest, limits.account_window) },
         None => Refusal::Busy,
     }))
-}
-
-/// Records a refusal (locked, rate limited) unless one like it (address, client, reason)
-/// was recorded within the last minute, in one statement: a flood of refused attempts
-/// leaves a row a minute, not a row a request. Whether it was recorded.
-#[allow(clippy::too_many_arguments)]
-pub async fn record_refusal(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    email: &str,
-    user_id: Option<&str>,
-    org_id: Option<&str>,
-    ip: &str,
-    user_agent: &str,
-    reason: &str,
-    now: DateTime<Utc>,
-) -> Result<bool> {
-    let inserted = sqlx::query(
-        "INSERT INTO login_attempts (at, email, network, user_id, org_id, ip, user_agent, result, reason) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'failure', ?8 \
-         WHERE NOT EXISTS (SELECT 1 FROM login_attempts WHERE email = ?2 AND ip = ?6 AND reason = ?8 AND at > ?9)",
-    )
-    .bind(now)
-    .bind(email)
-    .bind(network_of(ip))
-    .bind(user_id)
-    .bind(org_id)
-    .bind(ip)
-    .bind(user_agent)
-    .bind(reason)
-    .bind(now - chrono::Duration::minutes(1))
-    .execute(&mut **tx)
-    .await?;
-    Ok(inserted.rows_affected() == 1)
-}
-
-/// Lifts the lock of an address: guesses before `now` no longer count against it.
-pub async fn unlock(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, email: &str, now: DateTime<Utc>) -> Result<()> {
-    sqlx::query("INSERT INTO sign_in_unlocks (email, at) VALUES (?, ?)").bind(email).bind(now).execute(&mut **tx).await?;
-    Ok(())
 }
 
 /// How many argon2 computations run at once, and how many more may wait: each takes

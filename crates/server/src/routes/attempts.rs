@@ -8,11 +8,11 @@ use crate::error::{ApiError, Result};
 use crate::extract::ApiPath;
 use crate::extract::QueryPairs;
 use crate::policy;
+use crate::store;
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use gatehouse_api::{LOGIN_FAILURE_REASONS, LoginAttempt, LoginAttemptPage, LoginAttemptQuery, LoginResult, Problem, SignInUnlocked};
-use sqlx::{QueryBuilder, Sqlite};
 
 struct Query {
     result: Option<LoginResult>,
@@ -101,19 +101,6 @@ impl Query {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: i64,
-    at: DateTime<Utc>,
-    email: String,
-    user_id: Option<String>,
-    user_name: Option<String>,
-    ip: String,
-    user_agent: String,
-    result: String,
-    reason: Option<String>,
-}
-
 /// Lists sign-in attempts, newest first.
 #[utoipa::path(
     get, path = "/v1/login-attempts", tag = "sessions",
@@ -129,38 +116,16 @@ struct Row {
 pub async fn list_attempts(State(state): State<AppState>, principal: Principal, pairs: QueryPairs) -> Result<Json<LoginAttemptPage>> {
     let granted = principal.require::<AuditRead>()?;
     let query = Query::parse(&pairs)?;
-    let mut qb = QueryBuilder::<Sqlite>::new(
-        "SELECT a.id, a.at, a.email, a.user_id, u.display_name AS user_name, a.ip, a.user_agent, a.result, a.reason \
-         FROM login_attempts a LEFT JOIN users u ON u.id = a.user_id WHERE a.org_id = ",
-    );
-    qb.push_bind(granted.org_id().to_owned());
-    if let Some(r) = query.result {
-        qb.push(" AND a.result = ").push_bind(r.as_str());
-    }
-    if let Some(r) = &query.reason {
-        qb.push(" AND a.reason = ").push_bind(r.clone());
-    }
-    if let Some(u) = &query.user_id {
-        qb.push(" AND a.user_id = ").push_bind(u.clone());
-    }
-    if let Some(e) = &query.email {
-        let pattern = gatehouse_api::substring_like_pattern(e);
-        qb.push(" AND a.email LIKE ").push_bind(pattern).push(" ESCAPE '\\'");
-    }
-    if let Some(ip) = &query.ip {
-        qb.push(" AND a.ip = ").push_bind(ip.clone());
-    }
-    if let Some(f) = query.from {
-        qb.push(" AND a.at >= ").push_bind(f);
-    }
-    if let Some(t) = query.to {
-        qb.push(" AND a.at < ").push_bind(t);
-    }
-    if let Some(before) = query.before {
-        qb.push(" AND a.id < ").push_bind(before);
-    }
-    qb.push(" ORDER BY a.id DESC LIMIT ").push_bind(i64::from(query.limit) + 1);
-    let mut rows: Vec<Row> = qb.build_query_as().fetch_all(&state.db).await?;
+    let filter = store::attempts::Filter {
+        result: query.result.map(LoginResult::as_str),
+        reason: query.reason.as_deref(),
+        user_id: query.user_id.as_deref(),
+        email: query.email.as_deref(),
+        ip: query.ip.as_deref(),
+        from: query.from,
+        to: query.to,
+    };
+    let mut rows = store::attempts::page(&state.db, granted.org_id(), &filter, query.before, query.limit + 1).await?;
     let next_cursor = if rows.len() > query.limit as usize {
         rows.truncate(query.limit as usize);
         rows.last().map(|r| paging::encode(&query.fingerprint, &[&r.id.to_string()]))
@@ -211,7 +176,7 @@ pub async fn unlock_sign_in(
     let now = state.clock.now();
     let email = user.email.to_lowercase();
     let mut tx = crate::db::write(&state.db).await?;
-    crate::throttle::unlock(&mut tx, &email, now).await?;
+    crate::store::attempts::unlock(&mut tx, &email, now).await?;
     let event = crate::audit::Event {
         org_id: &principal.org_id,
         actor_id: Some(&principal.user_id),

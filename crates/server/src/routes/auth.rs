@@ -277,7 +277,7 @@ pub(crate) async fn record_failure(
         Some(r) => store::attempts::settle(&mut tx, r.id, "failure", Some(reason)).await?,
         None => {
             // One statement decides and writes, so a parallel flood records once.
-            if !throttle::record_refusal(&mut tx, email, user_id, org_id.as_deref(), &meta.ip, &meta.user_agent, reason, at).await? {
+            if !crate::store::attempts::record_refusal(&mut tx, email, user_id, org_id.as_deref(), &meta.ip, &meta.user_agent, reason, at).await? {
                 return Ok(());
             }
         }

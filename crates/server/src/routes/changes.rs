@@ -7,19 +7,10 @@ use crate::extract::QueryPairs;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Duration, Utc};
-use gatehouse_api::{
-    Change, ChangeKind, ChangePage, DEFAULT_CHANGE_PAGE, GroupKind, GroupRef, MAX_CHANGE_PAGE, OrganizationRef, Problem, Role, codes,
-};
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use gatehouse_api::{Change, ChangeKind, ChangePage, DEFAULT_CHANGE_PAGE, MAX_CHANGE_PAGE, OrganizationRef, Problem, codes};
 use std::collections::HashMap;
 
-struct Row {
-    seq: i64,
-    kind: String,
-    entity_id: String,
-    deleted: bool,
-}
+use crate::store::changes::Entry as Row;
 
 fn parse(pairs: &QueryPairs) -> Result<(i64, u32, bool)> {
     let since = match pairs.get("since") {
@@ -70,7 +61,7 @@ pub async fn list_changes(State(state): State<AppState>, principal: Principal, p
     let org = granted.org_id();
     let (since, limit, count) = parse(&pairs)?;
     let db = &state.db;
-    let pruned: Option<i64> = sqlx::query_scalar("SELECT pruned_through FROM change_retention WHERE org_id = ?").bind(org).fetch_optional(db).await?;
+    let pruned = crate::store::changes::pruned_through(db, org).await?;
     if pruned.is_some_and(|p| since < p) {
         return Err(ApiError::new(
             StatusCode::GONE,
@@ -78,21 +69,7 @@ pub async fn list_changes(State(state): State<AppState>, principal: Principal, p
             "Changes this old are no longer kept; sync everything again, then follow the feed from its new cursor.",
         ));
     }
-    // As one JSON value, not a row per change: sqlx hands rows over one at a time.
-    let rows: String = sqlx::query_scalar(
-        "SELECT json_group_array(json_array(seq, kind, entity_id, deleted)) FROM \
-         (SELECT seq, kind, entity_id, deleted FROM changes WHERE org_id = ? AND seq > ? ORDER BY seq LIMIT ?)",
-    )
-    .bind(org)
-    .bind(since)
-    .bind(i64::from(limit))
-    .fetch_one(db)
-    .await?;
-    let rows: Vec<Row> = serde_json::from_str::<Vec<(i64, String, String, i64)>>(&rows)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("reading the feed: {e}")))?
-        .into_iter()
-        .map(|(seq, kind, entity_id, deleted)| Row { seq, kind, entity_id, deleted: deleted != 0 })
-        .collect();
+    let rows = crate::store::changes::after(db, org, since, limit).await?;
     let has_more = rows.len() == limit as usize;
     let last_seq = rows.last().map_or(since, |r| r.seq);
     let cursor = last_seq.to_string();
@@ -104,17 +81,14 @@ pub async fn list_changes(State(state): State<AppState>, principal: Principal, p
     let rows: Vec<&Row> = rows.iter().enumerate().filter(|(i, r)| latest[&(r.kind.clone(), r.entity_id.clone())] == *i).map(|(_, r)| r).collect();
     let ids = |kind: &str| -> Vec<&str> { rows.iter().filter(|r| r.kind == kind && !r.deleted).map(|r| r.entity_id.as_str()).collect() };
     let mut users = crate::store::users::find_users(db, org, &ids("user")).await?;
-    let mut roles = load_roles(db, org, &ids("role")).await?;
-    let mut groups = load_groups(db, org, &ids("group")).await?;
+    let mut roles = crate::store::changes::roles(db, org, &ids("role")).await?;
+    let mut groups = crate::store::changes::groups(db, org, &ids("group")).await?;
     // Invitations carry addresses and messages: only for those who manage them.
     let sees_invitations = principal.holds(<crate::auth::InvitationsManage as crate::auth::Permission>::KEY);
     let mut invitations =
         if sees_invitations { super::invitations::find_many(db, org, &ids("invitation"), state.clock.now()).await? } else { HashMap::new() };
-    let organization: Option<OrganizationRef> = sqlx::query_as::<_, (String, String)>("SELECT id, name FROM organizations WHERE id = ?")
-        .bind(org)
-        .fetch_optional(db)
-        .await?
-        .map(|(id, name)| OrganizationRef { id, name });
+    let (id, name) = crate::store::org::id_and_name(db, org).await?;
+    let organization = Some(OrganizationRef { id, name });
 
     let changes = rows
         .into_iter()
@@ -162,79 +136,12 @@ pub async fn list_changes(State(state): State<AppState>, principal: Principal, p
             Some(change)
         })
         .collect();
-    let remaining: i64 = if has_more && count {
-        sqlx::query_scalar("SELECT COUNT(*) FROM changes WHERE org_id = ? AND seq > ?").bind(org).bind(last_seq).fetch_one(db).await?
-    } else {
-        0
-    };
+    let remaining: i64 = if has_more && count { crate::store::changes::remaining(db, org, last_seq).await? } else { 0 };
     Ok(Json(ChangePage { changes, cursor, has_more, remaining: u64::try_from(remaining).unwrap_or(0) }))
-}
-
-async fn load_roles(db: &SqlitePool, org: &str, ids: &[&str]) -> Result<HashMap<String, Role>> {
-    let mut out = HashMap::new();
-    for (id, key, name, builtin, permissions) in
-        by_ids::<(String, String, String, bool, String)>(db, "SELECT id, key, name, builtin, permissions FROM roles", org, ids).await?
-    {
-        let permissions = serde_json::from_str(&permissions).map_err(|e| ApiError::Internal(e.into()))?;
-        out.insert(id.clone(), Role { id, key, name, builtin, permissions, member_count: None });
-    }
-    Ok(out)
-}
-
-async fn load_groups(db: &SqlitePool, org: &str, ids: &[&str]) -> Result<HashMap<String, GroupRef>> {
-    let rows = by_ids::<(String, String, String)>(db, "SELECT id, name, kind FROM groups", org, ids).await?;
-    Ok(rows.into_iter().map(|(id, name, kind)| (id.clone(), GroupRef { id, name, kind: GroupKind::parse(&kind) })).collect())
-}
-
-async fn by_ids<T>(db: &SqlitePool, select: &str, org: &str, ids: &[&str]) -> Result<Vec<T>>
-where
-    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
-{
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut qb = QueryBuilder::<Sqlite>::new(select);
-    qb.push(" WHERE org_id = ").push_bind(org.to_owned()).push(" AND id IN ");
-    crate::store::push_id_list(&mut qb, ids);
-    Ok(qb.build_query_as().fetch_all(db).await?)
-}
-
-/// Drops changes older than `window` and records, per organization, the newest sequence
-/// number dropped, so older cursors get 410. Returns the number of changes dropped.
-pub async fn prune(db: &SqlitePool, now: DateTime<Utc>, window: Duration) -> Result<u64> {
-    let cutoff = (now - window).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
-    let mut tx = crate::db::write(db).await?;
-    sqlx::query(
-        "INSERT INTO change_retention (org_id, pruned_through) \
-         SELECT org_id, MAX(seq) FROM changes WHERE at < ? GROUP BY org_id \
-         ON CONFLICT (org_id) DO UPDATE SET pruned_through = MAX(pruned_through, excluded.pruned_through)",
-    )
-    .bind(&cutoff)
-    .execute(&mut *tx)
-    .await?;
-    let dropped = sqlx::query("DELETE FROM changes WHERE at < ?").bind(&cutoff).execute(&mut *tx).await?.rows_affected();
-    tx.commit().await?;
-    Ok(dropped)
 }
 
 /// How often the stream looks for new changes (a cheap indexed `MAX`).
 const STREAM_POLL: std::time::Duration = std::time::Duration::from_millis(500);
-
-/// The newest sequence number of the organization's feed.
-async fn head(db: &SqlitePool, org: &str) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM changes WHERE org_id = ?").bind(org).fetch_one(db).await?)
-}
-
-/// Whether the session may still stream (not revoked, account active).
-async fn session_alive(db: &SqlitePool, session_id: &str) -> Result<bool> {
-    let alive: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ? AND s.revoked_at IS NULL AND u.status = 'active'",
-    )
-    .bind(session_id)
-    .fetch_optional(db)
-    .await?;
-    Ok(alive.is_some())
-}
 
 /// Server-sent events: `changed` with the feed's newest cursor, at once and whenever it
 /// moves (by any server process on this database); `session_revoked` then the end, when
@@ -263,7 +170,7 @@ pub async fn stream_changes(
             format!("This session already has {} change streams open; close one first.", crate::app::MAX_STREAMS_PER_SESSION),
         )
     })?;
-    let first = head(&state.db, &org).await?;
+    let first = crate::store::changes::head(&state.db, &org).await?;
     let session = principal.session_id;
     let db = state.db;
     // State: (last cursor sent, first event pending, finished).
@@ -280,7 +187,7 @@ pub async fn stream_changes(
             }
             loop {
                 tokio::time::sleep(STREAM_POLL).await;
-                match session_alive(&db, &session).await {
+                match crate::store::sessions::may_stream(&db, &session).await {
                     Ok(true) => {}
                     Ok(false) => {
                         return Some((Ok(Event::default().event("session_revoked").data("")), (sent, false, true)));
@@ -290,7 +197,7 @@ pub async fn stream_changes(
                         continue;
                     }
                 }
-                match head(&db, &org).await {
+                match crate::store::changes::head(&db, &org).await {
                     Ok(now) if now > sent => {
                         return Some((Ok(Event::default().event("changed").data(now.to_string())), (now, false, false)));
                     }

@@ -13,9 +13,12 @@
 pub mod api_keys;
 pub mod attempts;
 pub mod audit;
+pub mod changes;
 pub mod groups;
+pub mod idempotency;
 pub mod invitations;
 pub mod mail;
+pub mod maintenance;
 pub mod org;
 pub mod password_resets;
 pub mod roles;

@@ -110,3 +110,11 @@ pub async fn grant_if_roleless(conn: &mut Conn, user_id: &str, role_id: &str) ->
         .await?
         .rows_affected())
 }
+
+/// The key and permissions (JSON) of each role `user_id` holds.
+pub async fn held_by(db: &Db, user_id: &str) -> Result<Vec<(String, String)>> {
+    Ok(sqlx::query_as("SELECT r.key, r.permissions FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = $1")
+        .bind(user_id)
+        .fetch_all(db)
+        .await?)
+}

@@ -339,3 +339,14 @@ pub async fn end_without_mfa(conn: &mut Conn, org_id: &str, own_session: &str, n
     .await?
     .rows_affected())
 }
+
+/// Whether session `id` may still stream changes: not revoked, its account active.
+pub async fn may_stream(db: &Db, id: &str) -> Result<bool> {
+    let alive: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1 AND s.revoked_at IS NULL AND u.status = 'active'",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    Ok(alive.is_some())
+}

@@ -106,7 +106,7 @@ async fn cursors_past_retention_get_410_and_bad_cursors_400() {
     let s = TestServer::new().await;
     let t = s.login(OWNER).await;
     let (_, head) = follow(&s, &t, "0", 500).await;
-    let dropped = gatehouse_server::routes::changes::prune(&s.state.db, chrono::Utc::now() + Duration::days(31), Duration::days(30)).await.unwrap();
+    let dropped = gatehouse_server::store::changes::prune(&s.state.db, chrono::Utc::now() + Duration::days(31), Duration::days(30)).await.unwrap();
     assert!(dropped > 50);
     problem(s.get("/v1/changes?since=0", &t).await, StatusCode::GONE, "changes_expired").await;
     // The newest cursor is still good: nothing after it was pruned.
