@@ -4,13 +4,14 @@
 
 use super::invitations::{self, Invitee, Sender, Terms};
 use super::org::seat_usage;
-use super::user_edit::{RoleRow, may_grant};
+use super::user_edit::may_grant;
 use crate::app::AppState;
 use crate::auth::{InvitationsManage, Principal};
 use crate::error::{ApiError, Result};
 use crate::extract::ClientMeta;
 use crate::extract::QueryPairs;
 use crate::idempotency::Idempotency;
+use crate::store::roles::Grantable;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -120,7 +121,7 @@ fn line_breaks(bytes: &[u8]) -> u32 {
 /// A validated row: the report's row and, when valid, what to invite.
 struct Checked {
     row: ImportRow,
-    roles: Vec<RoleRow>,
+    roles: Vec<Grantable>,
     departments: Vec<GroupRef>,
 }
 
@@ -132,7 +133,7 @@ fn err(field: &str, code: &str, message: String) -> FieldError {
 /// file, existing members and open invitations, roles (and whether the caller may grant
 /// them), departments.
 async fn validate(db: &SqlitePool, principal: &Principal, org: &str, raw: Vec<RawRow>) -> Result<Vec<Checked>> {
-    let roles: Vec<RoleRow> =
+    let roles: Vec<Grantable> =
         sqlx::query_as("SELECT id, key, name, builtin, permissions FROM roles WHERE org_id = ?").bind(org).fetch_all(db).await?;
     let groups: Vec<(String, String, String)> = sqlx::query_as("SELECT id, name, kind FROM groups WHERE org_id = ?").bind(org).fetch_all(db).await?;
     let role_names = roles.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", ");
@@ -167,7 +168,7 @@ async fn validate(db: &SqlitePool, principal: &Principal, org: &str, raw: Vec<Ra
                 errors.push(err("email", codes::EMAIL_UNAVAILABLE, super::user_create::email_unavailable(&r.email).problem().detail));
             }
         }
-        let mut row_roles: Vec<RoleRow> = Vec::new();
+        let mut row_roles: Vec<Grantable> = Vec::new();
         let wanted: Vec<&str> = r.role.split(';').map(str::trim).filter(|s| !s.is_empty()).collect();
         for w in if wanted.is_empty() { vec!["member"] } else { wanted } {
             match roles.iter().find(|x| x.id == w || x.key.eq_ignore_ascii_case(w) || x.name.eq_ignore_ascii_case(w)) {

@@ -4,7 +4,7 @@
 //! and departments (see migration 0013), so seats, the directory and the feed follow.
 
 use super::org::{ensure_seats, seat_usage, seats_refused};
-use super::user_edit::{RoleRow, email_taken, may_grant, refs};
+use super::user_edit::{email_taken, may_grant, refs};
 use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::{InvitationsManage, Principal};
@@ -14,6 +14,7 @@ use crate::extract::ClientMeta;
 use crate::idempotency::Idempotency;
 use crate::mail::{self, Mail, html_escape};
 use crate::policy::{GrantRoles, HandsOutAccess};
+use crate::store::roles::Grantable;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -124,7 +125,7 @@ pub(crate) struct Terms<'a> {
 /// One address to invite, resolved.
 pub(crate) struct Invitee<'a> {
     pub(crate) email: &'a str,
-    pub(crate) roles: &'a [RoleRow],
+    pub(crate) roles: &'a [Grantable],
     pub(crate) departments: &'a [GroupRef],
 }
 

@@ -177,7 +177,7 @@ pub(crate) async fn apply(
         super::org::ensure_seats(&mut tx, org, 1).await?;
     }
     if change == Change::Deactivate {
-        if super::user_edit::active_owners(&mut tx, org).await? == 0 {
+        if crate::store::users::active_owners(&mut tx, org).await? == 0 {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 codes::LAST_OWNER,

@@ -9,6 +9,7 @@ use crate::error::{ApiError, Result};
 use crate::extract::ClientMeta;
 use crate::extract::{ApiJson, ApiPath};
 use crate::idempotency::Idempotency;
+use crate::store;
 use axum::extract::State;
 use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -17,7 +18,6 @@ use gatehouse_api::{
     FieldError, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, NewUser, NotificationPreferences, Problem, User, UserPatch, UserStatus, codes,
 };
 use serde_json::json;
-use sqlx::SqlitePool;
 
 /// What identifies a creation for `Idempotency-Key`: everything but the password, which
 /// is not kept in any form outside its hash.
@@ -33,12 +33,8 @@ struct Fingerprint<'a> {
 /// Why `email` cannot be used, if it cannot: `email_taken` naming the user when they are
 /// in the caller's organization, the generic [`email_unavailable`] when they are not
 /// (another organization's members are not disclosed).
-pub(crate) async fn email_refusal(db: &SqlitePool, org: &str, email: &str, except: Option<&str>) -> Result<Option<ApiError>> {
-    let row: Option<(String, String)> = sqlx::query_as("SELECT org_id, display_name FROM users WHERE email_lower = ? AND id IS NOT ?")
-        .bind(email.to_lowercase())
-        .bind(except)
-        .fetch_optional(db)
-        .await?;
+pub(crate) async fn email_refusal(db: &store::Db, org: &str, email: &str, except: Option<&str>) -> Result<Option<ApiError>> {
+    let row = store::users::email_holder(db, email, except).await?;
     Ok(row.map(|(owner_org, name)| if owner_org == org { email_taken(email, &name) } else { email_unavailable(email) }))
 }
 
@@ -131,7 +127,6 @@ async fn create(state: &AppState, principal: &Principal, meta: &ClientMeta, org:
     let departments = resolve_groups(db, org, &new.departments).await?;
     let grant = may_grant(principal, &roles.iter().collect::<Vec<_>>())?;
     let (first, last, email) = (new.first_name.trim().to_owned(), new.last_name.trim().to_owned(), new.email.trim().to_owned());
-    let email_lower = email.to_lowercase();
     if let Some(refusal) = email_refusal(db, org, &email, None).await? {
         return Err(refusal);
     }
@@ -142,41 +137,30 @@ async fn create(state: &AppState, principal: &Principal, meta: &ClientMeta, org:
     let display = format!("{first} {last}");
     let now = state.clock.now();
     let mut tx = crate::db::write(db).await?;
-    let inserted = sqlx::query(
-        "INSERT INTO users (id, org_id, email, email_lower, first_name, last_name, display_name, sort_name, search_text, \
-         status, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?)",
-    )
-    .bind(&id)
-    .bind(org)
-    .bind(&email)
-    .bind(&email_lower)
-    .bind(&first)
-    .bind(&last)
-    .bind(&display)
-    .bind(display.to_lowercase())
-    .bind(format!("{} {email_lower}", display.to_lowercase()))
-    .bind(&hash)
-    .bind(now)
-    .bind(now)
-    .execute(&mut *tx)
-    .await;
-    match inserted {
-        Ok(_) => {}
+    let new_user = store::users::NewUser {
+        id: &id,
+        org_id: org,
+        email: &email,
+        first_name: &first,
+        last_name: &last,
+        display_name: &display,
+        status: "active",
+        password_hash: Some(&hash),
+        at: now,
+    };
+    if !store::users::insert(&mut tx, &new_user).await? {
         // Someone took the address between the check and the insert.
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            drop(tx);
-            return Err(email_refusal(db, org, &email, None).await?.unwrap_or_else(|| email_taken(&email, "another user")));
-        }
-        Err(e) => return Err(e.into()),
+        drop(tx);
+        return Err(email_refusal(db, org, &email, None).await?.unwrap_or_else(|| email_taken(&email, "another user")));
     }
     super::org::ensure_seats(&mut tx, org, 1).await?;
     for role in &roles {
         add_role(&mut tx, &id, &role.id, &grant).await?;
     }
     for group in &departments {
-        sqlx::query("INSERT INTO user_groups (user_id, group_id) VALUES (?, ?)").bind(&id).bind(&group.id).execute(&mut *tx).await?;
+        store::users::add_group(&mut tx, &id, &group.id).await?;
     }
-    let version: i64 = sqlx::query_scalar("SELECT version FROM users WHERE id = ?").bind(&id).fetch_one(&mut *tx).await?;
+    let version = store::users::version_now(&mut tx, &id).await?;
     let user = User {
         id: id.clone(),
         email,
@@ -272,9 +256,7 @@ pub(crate) async fn remove(
     }
     let now = state.clock.now();
     let mut tx = crate::db::write(db).await?;
-    let deleted =
-        sqlx::query("DELETE FROM users WHERE id = ? AND org_id = ? AND version = ?").bind(id).bind(org).bind(version).execute(&mut *tx).await?;
-    if deleted.rows_affected() == 0 {
+    if !store::users::delete_at_version(&mut tx, org, id, version).await? {
         return Err(ApiError::new(StatusCode::PRECONDITION_FAILED, codes::PRECONDITION_FAILED, "The user changed while being removed; look again."));
     }
     let before = serde_json::to_value(&user).map_err(|e| ApiError::Internal(e.into()))?;

@@ -5,13 +5,14 @@ use crate::auth::{Principal, UsersManage};
 use crate::error::{ApiError, Result};
 use crate::extract::{ApiJson, ApiPath};
 use crate::idempotency::Idempotency;
+use crate::store::roles::Grantable;
 use crate::store::users::find_versioned;
+use crate::store::{self, Db};
 use axum::extract::State;
 use axum::http::header::ETAG;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
-use gatehouse_api::{GroupKind, GroupRef, MAX_CUSTOM_ATTRIBUTES, Problem, RoleRef, User, UserPatch, codes};
-use sqlx::SqlitePool;
+use gatehouse_api::{GroupRef, MAX_CUSTOM_ATTRIBUTES, Problem, RoleRef, User, UserPatch, codes};
 
 /// The ETag of a user at `version`.
 pub fn etag(version: i64) -> String {
@@ -30,21 +31,11 @@ pub(crate) fn validate(patch: &UserPatch) -> Result<()> {
     if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
 }
 
-/// A role as the edit needs it.
-#[derive(sqlx::FromRow, Clone)]
-pub(crate) struct RoleRow {
-    pub(crate) id: String,
-    pub(crate) key: String,
-    pub(crate) name: String,
-    pub(crate) builtin: bool,
-    pub(crate) permissions: String,
-}
-
 /// Resolves role ids or keys of `org`, in the order the list shows them; unknown ones
 /// are a field error naming them.
-pub(crate) async fn resolve_roles(db: &SqlitePool, org: &str, wanted: &[String]) -> Result<Vec<RoleRow>> {
-    let all: Vec<RoleRow> = sqlx::query_as("SELECT id, key, name, builtin, permissions FROM roles WHERE org_id = ?").bind(org).fetch_all(db).await?;
-    let mut out: Vec<RoleRow> = Vec::new();
+pub(crate) async fn resolve_roles(db: &Db, org: &str, wanted: &[String]) -> Result<Vec<Grantable>> {
+    let all = store::roles::grantable(db, org).await?;
+    let mut out: Vec<Grantable> = Vec::new();
     let mut unknown = Vec::new();
     for w in wanted {
         match all.iter().find(|r| &r.id == w || &r.key == w) {
@@ -61,15 +52,13 @@ pub(crate) async fn resolve_roles(db: &SqlitePool, org: &str, wanted: &[String])
 }
 
 /// Resolves department/company ids of `org`, sorted by name; unknown ones are a field error.
-pub(crate) async fn resolve_groups(db: &SqlitePool, org: &str, wanted: &[String]) -> Result<Vec<GroupRef>> {
-    let all: Vec<(String, String, String)> = sqlx::query_as("SELECT id, name, kind FROM groups WHERE org_id = ?").bind(org).fetch_all(db).await?;
+pub(crate) async fn resolve_groups(db: &Db, org: &str, wanted: &[String]) -> Result<Vec<GroupRef>> {
+    let all = store::groups::refs(db, org).await?;
     let mut out: Vec<GroupRef> = Vec::new();
     let mut unknown = Vec::new();
     for w in wanted {
-        match all.iter().find(|(id, _, _)| id == w) {
-            Some((id, name, kind)) if !out.iter().any(|g| &g.id == id) => {
-                out.push(GroupRef { id: id.clone(), name: name.clone(), kind: GroupKind::parse(kind) })
-            }
+        match all.iter().find(|g| &g.id == w) {
+            Some(g) if !out.iter().any(|o| o.id == g.id) => out.push(g.clone()),
             Some(_) => {}
             None => unknown.push(format!("`{w}`")),
         }
@@ -85,7 +74,7 @@ pub(crate) async fn resolve_groups(db: &SqlitePool, org: &str, wanted: &[String]
     Ok(out)
 }
 
-impl RoleRow {
+impl Grantable {
     /// The role as the grant rule sees it.
     pub(crate) fn as_grant(&self) -> Result<crate::policy::RoleGrant<'_>> {
         let permissions: Vec<String> = serde_json::from_str(&self.permissions).map_err(|e| ApiError::Internal(e.into()))?;
@@ -96,12 +85,11 @@ impl RoleRow {
 /// Asks the policy whether the caller may grant or take away each of `roles` (SPEC R3, R5).
 /// Gives `user_id` the role `role_id`: a membership is access handed out, so it takes the
 /// rule's yes to the roles involved.
-pub(crate) async fn add_role(conn: &mut sqlx::SqliteConnection, user_id: &str, role_id: &str, _grant: &crate::policy::GrantRoles) -> Result<()> {
-    sqlx::query("INSERT INTO user_roles (user_id, role_id) VALUES (?, ?)").bind(user_id).bind(role_id).execute(conn).await?;
-    Ok(())
+pub(crate) async fn add_role(conn: &mut store::Conn, user_id: &str, role_id: &str, _grant: &crate::policy::GrantRoles) -> Result<()> {
+    store::users::add_role(conn, user_id, role_id).await
 }
 
-pub(crate) fn may_grant(principal: &Principal, roles: &[&RoleRow]) -> Result<crate::policy::GrantRoles> {
+pub(crate) fn may_grant(principal: &Principal, roles: &[&Grantable]) -> Result<crate::policy::GrantRoles> {
     let grants = roles.iter().map(|r| r.as_grant()).collect::<Result<Vec<_>>>()?;
     crate::policy::grant_roles(principal, &grants)
 }
@@ -262,58 +250,39 @@ pub(crate) async fn apply(
     // The write comes first: it takes the database's write lock, so the guards below read
     // a state no concurrent edit can change before this one commits.
     // The version moves once per changed thing (the row's values, each membership).
-    let updated = sqlx::query(
-        "UPDATE users SET first_name = ?, last_name = ?, display_name = ?, sort_name = ?, search_text = ?, email = ?, \
-         email_lower = ?, attributes = ?, avatar_url = ?, notifications = ?, updated_at = ? \
-         WHERE id = ? AND org_id = ? AND version = ?",
-    )
-    .bind(&first)
-    .bind(&last)
-    .bind(&display)
-    .bind(display.to_lowercase())
-    .bind(format!("{} {email_lower}", display.to_lowercase()))
-    .bind(&email)
-    .bind(&email_lower)
-    .bind(&attributes_json)
-    .bind(&avatar)
-    .bind(&notifications_json)
-    .bind(now)
-    .bind(id)
-    .bind(org)
-    .bind(version)
-    .execute(&mut *tx)
-    .await;
-    match updated {
+    let profile = store::users::Profile {
+        first_name: &first,
+        last_name: &last,
+        display_name: &display,
+        email: &email,
+        attributes: &attributes_json,
+        avatar_url: avatar.as_deref(),
+        notifications: &notifications_json,
+    };
+    match store::users::update_profile(&mut tx, org, id, version, &profile, now).await? {
+        store::users::Updated::Saved => {}
         // Another edit won the race between our read and this write.
-        Ok(r) if r.rows_affected() == 0 => {
+        store::users::Updated::Stale => {
             drop(tx);
             return stale().await;
         }
-        Ok(_) => {}
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            return Err(email_taken(&email, "another user"));
-        }
-        Err(e) => return Err(e.into()),
+        store::users::Updated::EmailTaken => return Err(email_taken(&email, "another user")),
     }
     if email_changed {
         // A reset link sent to the old address must not outlive the address.
-        sqlx::query("UPDATE password_resets SET superseded_at = ? WHERE user_id = ? AND used_at IS NULL AND superseded_at IS NULL")
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        store::password_resets::withdraw_all(&mut tx, id, now).await?;
         // The old address hears of it: if the change was not theirs, they know at once.
         crate::mail::enqueue(&mut tx, org, &email_changed_mail(&current, &email), now).await?;
     }
     if let (Some(new), Some(grant)) = (roles_changed, &grant) {
         let (before, after) = (role_ids(&current.roles), role_ids(&refs(new)));
         for gone in before.difference(&after) {
-            sqlx::query("DELETE FROM user_roles WHERE user_id = ? AND role_id = ?").bind(id).bind(gone).execute(&mut *tx).await?;
+            store::users::remove_role(&mut tx, id, gone).await?;
         }
         for added in after.difference(&before) {
             add_role(&mut tx, id, added, grant).await?;
         }
-        if active_owners(&mut tx, org).await? == 0 {
+        if store::users::active_owners(&mut tx, org).await? == 0 {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 codes::LAST_OWNER,
@@ -324,14 +293,14 @@ pub(crate) async fn apply(
     if let Some(new) = groups_changed {
         let (before, after) = (group_ids(&current.departments), group_ids(new));
         for gone in before.difference(&after) {
-            sqlx::query("DELETE FROM user_groups WHERE user_id = ? AND group_id = ?").bind(id).bind(gone).execute(&mut *tx).await?;
+            store::users::remove_group(&mut tx, id, gone).await?;
         }
         for added in after.difference(&before) {
-            sqlx::query("INSERT INTO user_groups (user_id, group_id) VALUES (?, ?)").bind(id).bind(added).execute(&mut *tx).await?;
+            store::users::add_group(&mut tx, id, added).await?;
         }
     }
     // Triggers moved the version once per statement; the ETag is the final one.
-    let version: i64 = sqlx::query_scalar("SELECT version FROM users WHERE id = ?").bind(id).fetch_one(&mut *tx).await?;
+    let version = store::users::version_now(&mut tx, id).await?;
     let before_edit = current.clone();
     let user = User {
         first_name: first,
@@ -347,7 +316,7 @@ pub(crate) async fn apply(
     };
     if user.avatar_url != before_edit.avatar_url {
         // A replaced upload is not kept.
-        sqlx::query("DELETE FROM user_avatars WHERE user_id = ?").bind(id).execute(&mut *tx).await?;
+        store::users::forget_avatar_upload(&mut tx, id).await?;
     }
     let response = body_of(&user)?;
     let before = serde_json::to_value(&before_edit).map_err(|e| ApiError::Internal(e.into()))?;
@@ -375,18 +344,7 @@ pub(crate) async fn apply(
     Ok(Saved { user, body: response, version })
 }
 
-/// The organization's active Owners, as `tx` sees them (after its own writes).
-pub(crate) async fn active_owners(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, org: &str) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "SELECT COUNT(*) FROM user_roles ur JOIN roles r ON r.id = ur.role_id JOIN users u ON u.id = ur.user_id \
-         WHERE r.org_id = ? AND r.key = 'owner' AND u.status = 'active'",
-    )
-    .bind(org)
-    .fetch_one(&mut **tx)
-    .await?)
-}
-
-pub(crate) fn refs(roles: &[RoleRow]) -> Vec<RoleRef> {
+pub(crate) fn refs(roles: &[Grantable]) -> Vec<RoleRef> {
     roles.iter().map(|r| RoleRef { id: r.id.clone(), key: r.key.clone(), name: r.name.clone() }).collect()
 }
 
@@ -400,13 +358,8 @@ pub(crate) struct Saved {
 impl Saved {
     /// Ends a change of `user` (already written in `tx`): reads the version the triggers
     /// gave it, stores the answer under the request's Idempotency-Key, commits.
-    pub(crate) async fn commit(
-        mut tx: sqlx::Transaction<'_, sqlx::Sqlite>,
-        user: User,
-        idem: Option<&Idempotency>,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Self> {
-        let version: i64 = sqlx::query_scalar("SELECT version FROM users WHERE id = ?").bind(&user.id).fetch_one(&mut *tx).await?;
+    pub(crate) async fn commit(mut tx: store::Tx, user: User, idem: Option<&Idempotency>, now: chrono::DateTime<chrono::Utc>) -> Result<Self> {
+        let version = store::users::version_now(&mut tx, &user.id).await?;
         let body = body_of(&user)?;
         if let Some(idem) = idem {
             idem.store(&mut tx, StatusCode::OK, Some(&etag(version)), &body, now).await?;

@@ -3,7 +3,7 @@
 use super::{Conn, Db};
 use crate::error::Result;
 use chrono::{DateTime, Utc};
-use gatehouse_api::{Group, GroupKind};
+use gatehouse_api::{Group, GroupKind, GroupRef};
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -97,4 +97,11 @@ pub async fn copy_members(conn: &mut Conn, from: &str, to: &str) -> Result<u64> 
 pub async fn delete(conn: &mut Conn, id: &str) -> Result<()> {
     sqlx::query("DELETE FROM groups WHERE id = $1").bind(id).execute(conn).await?;
     Ok(())
+}
+
+/// Every department and company of the organization, by reference.
+pub async fn refs(db: &Db, org_id: &str) -> Result<Vec<GroupRef>> {
+    let rows: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT id, name, kind FROM groups WHERE org_id = $1").bind(org_id).fetch_all(db).await?;
+    Ok(rows.into_iter().map(|(id, name, kind)| GroupRef { id, name, kind: GroupKind::parse(&kind) }).collect())
 }

@@ -31,11 +31,7 @@ pub async fn replace(
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> Result<()> {
-    sqlx::query("UPDATE password_resets SET superseded_at = $1 WHERE user_id = $2 AND used_at IS NULL AND superseded_at IS NULL")
-        .bind(now)
-        .bind(user_id)
-        .execute(&mut *conn)
-        .await?;
+    withdraw_all(conn, user_id, now).await?;
     sqlx::query("INSERT INTO password_resets (token_hash, user_id, org_id, requested_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(token_hash)
         .bind(user_id)
@@ -72,4 +68,15 @@ pub async fn spend(conn: &mut Conn, token_hash: &str, now: DateTime<Utc>) -> Res
         .execute(conn)
         .await?;
     Ok(spent.rows_affected() == 1)
+}
+
+/// Supersedes every working reset link of `user_id` (their address changed, or a new
+/// link replaces them).
+pub async fn withdraw_all(conn: &mut Conn, user_id: &str, now: DateTime<Utc>) -> Result<()> {
+    sqlx::query("UPDATE password_resets SET superseded_at = $1 WHERE user_id = $2 AND used_at IS NULL AND superseded_at IS NULL")
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }

@@ -118,3 +118,23 @@ pub async fn held_by(db: &Db, user_id: &str) -> Result<Vec<(String, String)>> {
         .fetch_all(db)
         .await?)
 }
+
+/// A role as granting it needs: who it is and what it holds.
+#[derive(sqlx::FromRow, Clone)]
+pub struct Grantable {
+    /// Its id.
+    pub id: String,
+    /// Its stable key.
+    pub key: String,
+    /// Its name.
+    pub name: String,
+    /// One of the built-in roles.
+    pub builtin: bool,
+    /// A JSON array of permission keys.
+    pub permissions: String,
+}
+
+/// Every role of the organization, as granting needs them.
+pub async fn grantable(db: &Db, org_id: &str) -> Result<Vec<Grantable>> {
+    Ok(sqlx::query_as("SELECT id, key, name, builtin, permissions FROM roles WHERE org_id = $1").bind(org_id).fetch_all(db).await?)
+}

@@ -471,3 +471,190 @@ pub async fn set_password_hash(conn: &mut Conn, id: &str, hash: &str, now: DateT
 pub async fn id_by_email(db: &Db, org_id: &str, email_lower: &str) -> Result<Option<String>> {
     Ok(sqlx::query_scalar("SELECT id FROM users WHERE email_lower = $1 AND org_id = $2").bind(email_lower).bind(org_id).fetch_optional(db).await?)
 }
+
+/// Who holds the address `email` (case-insensitively), other than user `except`: their
+/// organization and display name.
+pub async fn email_holder(db: &Db, email: &str, except: Option<&str>) -> Result<Option<(String, String)>> {
+    Ok(sqlx::query_as("SELECT org_id, display_name FROM users WHERE email_lower = $1 AND id IS DISTINCT FROM $2")
+        .bind(email.to_lowercase())
+        .bind(except)
+        .fetch_optional(db)
+        .await?)
+}
+
+/// A user to add: active with a password, or pending an invitation's answer (no name,
+/// no password yet).
+pub struct NewUser<'a> {
+    /// Their id.
+    pub id: &'a str,
+    /// Their organization.
+    pub org_id: &'a str,
+    /// Their address, as typed.
+    pub email: &'a str,
+    /// Their first name (empty while pending).
+    pub first_name: &'a str,
+    /// Their last name (empty while pending).
+    pub last_name: &'a str,
+    /// How the directory shows them (their address while pending).
+    pub display_name: &'a str,
+    /// `active` or `pending`.
+    pub status: &'a str,
+    /// Their password's hash, when they have one.
+    pub password_hash: Option<&'a str>,
+    /// When they were added.
+    pub at: DateTime<Utc>,
+}
+
+/// Adds `user`, deriving the sort and search keys; `false` when the address is taken
+/// (by someone who took it since the caller looked).
+pub async fn insert(conn: &mut Conn, user: &NewUser<'_>) -> Result<bool> {
+    let email_lower = user.email.to_lowercase();
+    let sort_name = user.display_name.to_lowercase();
+    let inserted = sqlx::query(
+        "INSERT INTO users (id, org_id, email, email_lower, first_name, last_name, display_name, sort_name, search_text, \
+         status, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+    )
+    .bind(user.id)
+    .bind(user.org_id)
+    .bind(user.email)
+    .bind(&email_lower)
+    .bind(user.first_name)
+    .bind(user.last_name)
+    .bind(user.display_name)
+    .bind(&sort_name)
+    .bind(format!("{sort_name} {email_lower}"))
+    .bind(user.status)
+    .bind(user.password_hash)
+    .bind(user.at)
+    .execute(&mut *conn)
+    .await;
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The row version of user `id`, read inside a unit of work (after its writes).
+pub async fn version_now(conn: &mut Conn, id: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT version FROM users WHERE id = $1").bind(id).fetch_one(&mut *conn).await?)
+}
+
+/// Removes user `id` of `org` if it is still at `version`; whether it was.
+pub async fn delete_at_version(conn: &mut Conn, org: &str, id: &str, version: i64) -> Result<bool> {
+    let deleted =
+        sqlx::query("DELETE FROM users WHERE id = $1 AND org_id = $2 AND version = $3").bind(id).bind(org).bind(version).execute(&mut *conn).await?;
+    Ok(deleted.rows_affected() == 1)
+}
+
+/// Removes user `id` of `org` if they are still pending (an invitation withdrawn or
+/// declined); whether they were.
+pub async fn delete_pending(conn: &mut Conn, org: &str, id: &str) -> Result<bool> {
+    let deleted =
+        sqlx::query("DELETE FROM users WHERE id = $1 AND org_id = $2 AND status = 'pending'").bind(id).bind(org).execute(&mut *conn).await?;
+    Ok(deleted.rows_affected() == 1)
+}
+
+/// Gives user `id` role `role_id`. Callers hold [`crate::policy::GrantRoles`] for it.
+pub async fn add_role(conn: &mut Conn, id: &str, role_id: &str) -> Result<()> {
+    sqlx::query("INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2)").bind(id).bind(role_id).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Takes role `role_id` from user `id`.
+pub async fn remove_role(conn: &mut Conn, id: &str, role_id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM user_roles WHERE user_id = $1 AND role_id = $2").bind(id).bind(role_id).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Puts user `id` in department or company `group_id`.
+pub async fn add_group(conn: &mut Conn, id: &str, group_id: &str) -> Result<()> {
+    sqlx::query("INSERT INTO user_groups (user_id, group_id) VALUES ($1, $2)").bind(id).bind(group_id).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Takes user `id` out of `group_id`.
+pub async fn remove_group(conn: &mut Conn, id: &str, group_id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM user_groups WHERE user_id = $1 AND group_id = $2").bind(id).bind(group_id).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// A user's editable fields, as [`update_profile`] writes them.
+pub struct Profile<'a> {
+    /// First name.
+    pub first_name: &'a str,
+    /// Last name.
+    pub last_name: &'a str,
+    /// How the directory shows them.
+    pub display_name: &'a str,
+    /// Their address, as typed.
+    pub email: &'a str,
+    /// Custom attributes, as JSON.
+    pub attributes: &'a str,
+    /// Their picture's address, if any.
+    pub avatar_url: Option<&'a str>,
+    /// Notification preferences, as JSON.
+    pub notifications: &'a str,
+}
+
+/// What [`update_profile`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Updated {
+    /// Written.
+    Saved,
+    /// The user is no longer at the version the caller read: another edit came first.
+    Stale,
+    /// Someone else holds the new address.
+    EmailTaken,
+}
+
+/// Writes `p` over user `id` of `org` if it is still at `version`, deriving the sort and
+/// search keys.
+pub async fn update_profile(conn: &mut Conn, org: &str, id: &str, version: i64, p: &Profile<'_>, now: DateTime<Utc>) -> Result<Updated> {
+    let email_lower = p.email.to_lowercase();
+    let sort_name = p.display_name.to_lowercase();
+    let updated = sqlx::query(
+        "UPDATE users SET first_name = $1, last_name = $2, display_name = $3, sort_name = $4, search_text = $5, email = $6, \
+         email_lower = $7, attributes = $8, avatar_url = $9, notifications = $10, updated_at = $11 \
+         WHERE id = $12 AND org_id = $13 AND version = $14",
+    )
+    .bind(p.first_name)
+    .bind(p.last_name)
+    .bind(p.display_name)
+    .bind(&sort_name)
+    .bind(format!("{sort_name} {email_lower}"))
+    .bind(p.email)
+    .bind(&email_lower)
+    .bind(p.attributes)
+    .bind(p.avatar_url)
+    .bind(p.notifications)
+    .bind(now)
+    .bind(id)
+    .bind(org)
+    .bind(version)
+    .execute(&mut *conn)
+    .await;
+    match updated {
+        Ok(r) if r.rows_affected() == 0 => Ok(Updated::Stale),
+        Ok(_) => Ok(Updated::Saved),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(Updated::EmailTaken),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Forgets user `id`'s uploaded picture (replaced by an address, or removed).
+pub async fn forget_avatar_upload(conn: &mut Conn, id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM user_avatars WHERE user_id = $1").bind(id).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// The organization's active Owners, as the unit of work sees them (after its writes).
+pub async fn active_owners(conn: &mut Conn, org: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM user_roles ur JOIN roles r ON r.id = ur.role_id JOIN users u ON u.id = ur.user_id \
+         WHERE r.org_id = $1 AND r.key = 'owner' AND u.status = 'active'",
+    )
+    .bind(org)
+    .fetch_one(&mut *conn)
+    .await?)
+}
