@@ -86,7 +86,7 @@ pub async fn list_changes(State(state): State<AppState>, principal: Principal, p
     // Invitations carry addresses and messages: only for those who manage them.
     let sees_invitations = principal.holds(<crate::auth::InvitationsManage as crate::auth::Permission>::KEY);
     let mut invitations =
-        if sees_invitations { super::invitations::find_many(db, org, &ids("invitation"), state.clock.now()).await? } else { HashMap::new() };
+        if sees_invitations { crate::store::invitations::find_many(db, org, &ids("invitation"), state.clock.now()).await? } else { HashMap::new() };
     let (id, name) = crate::store::org::id_and_name(db, org).await?;
     let organization = Some(OrganizationRef { id, name });
 

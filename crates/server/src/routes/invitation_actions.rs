@@ -1,6 +1,6 @@
 //! Resend, revoke and copy the link of an invitation (SPEC I5).
 
-use super::invitations::{Row, Sender, expiry, find, link, record, send, sender_of};
+use super::invitations::{Sender, expiry, link, record, send, sender_of};
 use super::paging;
 use crate::app::AppState;
 use crate::auth::{InvitationsManage, Principal};
@@ -9,6 +9,7 @@ use crate::extract::ApiPath;
 use crate::extract::ClientMeta;
 use crate::idempotency::Idempotency;
 use crate::policy::{self, OnInvitation, Rank};
+use crate::store::invitations::{Row, find};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -16,7 +17,6 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use gatehouse_api::{Invitation, InvitationLink, InvitationStatus, Problem, codes};
 use serde_json::json;
-use sqlx::{Sqlite, Transaction};
 
 /// The invitation, once the policy agrees the caller may hand out what it grants: its
 /// link, a resend and a revocation each pass on (or withdraw) the roles it carries.
@@ -48,11 +48,10 @@ async fn granted_rank(state: &AppState, org: &str, row: &Row) -> Result<Rank> {
 
 /// The (key, permissions) of the roles of `org` among `ids`.
 async fn known_roles(state: &AppState, org: &str, ids: &[String]) -> Result<Vec<(String, Vec<String>)>> {
-    let all: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT id, key, permissions FROM roles WHERE org_id = ?").bind(org).fetch_all(&state.db).await?;
+    let all = crate::store::roles::grantable(&state.db, org).await?;
     all.into_iter()
-        .filter(|(id, _, _)| ids.contains(id))
-        .map(|(_, key, perms)| Ok((key, serde_json::from_str(&perms).map_err(|e| ApiError::Internal(e.into()))?)))
+        .filter(|r| ids.contains(&r.id))
+        .map(|r| Ok((r.key, serde_json::from_str(&r.permissions).map_err(|e| ApiError::Internal(e.into()))?)))
         .collect()
 }
 
@@ -102,17 +101,7 @@ pub async fn resend_invitation(
         let sender = Sender::caller(&principal, &meta, &org, &names);
         let mut tx = crate::db::write(&state.db).await?;
         let expires_at = expiry(&mut tx, &org, now).await?;
-        let moved = sqlx::query(
-            "UPDATE invitations SET generation = generation + 1, sent_at = ?, send_count = send_count + 1, expires_at = ? \
-             WHERE id = ? AND status = 'pending' AND generation = ?",
-        )
-        .bind(now)
-        .bind(expires_at)
-        .bind(&row.id)
-        .bind(row.generation)
-        .execute(&mut *tx)
-        .await?;
-        if moved.rows_affected() != 1 {
+        if !crate::store::invitations::renew(&mut tx, &row.id, row.generation, now, expires_at).await? {
             return Err(ApiError::new(StatusCode::CONFLICT, codes::INVITATION_NOT_PENDING, "The invitation changed meanwhile; look again."));
         }
         let row = find(&mut tx, &org, &row.id).await?.ok_or_else(|| ApiError::not_found("The invitation is gone."))?;
@@ -191,25 +180,12 @@ impl MayClose for OnInvitation {}
 
 /// Ends a pending invitation as `status` (revoked or declined) inside `tx` and removes
 /// its pending user, which frees the seat. Refused when it stopped being pending meanwhile.
-pub(crate) async fn close(
-    tx: &mut Transaction<'_, Sqlite>,
-    org: &str,
-    row: &Row,
-    status: &str,
-    _may: &impl MayClose,
-    now: DateTime<Utc>,
-) -> Result<Row> {
-    let done = sqlx::query("UPDATE invitations SET status = ?, responded_at = ? WHERE id = ? AND status = 'pending'")
-        .bind(status)
-        .bind(now)
-        .bind(&row.id)
-        .execute(&mut **tx)
-        .await?;
-    if done.rows_affected() != 1 {
+pub(crate) async fn close(tx: &mut crate::store::Tx, org: &str, row: &Row, status: &str, _may: &impl MayClose, now: DateTime<Utc>) -> Result<Row> {
+    if !crate::store::invitations::close(tx, &row.id, status, now).await? {
         return Err(ApiError::new(StatusCode::CONFLICT, codes::INVITATION_NOT_PENDING, "The invitation was answered or withdrawn meanwhile."));
     }
     if let Some(user) = &row.user_id {
-        sqlx::query("DELETE FROM users WHERE id = ? AND org_id = ? AND status = 'pending'").bind(user).bind(org).execute(&mut **tx).await?;
+        crate::store::users::delete_pending(tx, org, user).await?;
     }
     find(tx, org, &row.id).await?.ok_or_else(|| ApiError::not_found("The invitation is gone."))
 }

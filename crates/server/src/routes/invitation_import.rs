@@ -20,7 +20,6 @@ use gatehouse_api::{
     FieldError, GroupKind, GroupRef, IMPORT_CSV_HEADER, IdentityProvider, ImportReport, ImportRow, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, Problem, codes,
     valid_email,
 };
-use sqlx::SqlitePool;
 use std::collections::{HashMap, HashSet};
 
 fn csv_error(detail: impl Into<String>) -> ApiError {
@@ -132,12 +131,11 @@ fn err(field: &str, code: &str, message: String) -> FieldError {
 /// Validates every row against the organization: e-mail syntax, duplicates within the
 /// file, existing members and open invitations, roles (and whether the caller may grant
 /// them), departments.
-async fn validate(db: &SqlitePool, principal: &Principal, org: &str, raw: Vec<RawRow>) -> Result<Vec<Checked>> {
-    let roles: Vec<Grantable> =
-        sqlx::query_as("SELECT id, key, name, builtin, permissions FROM roles WHERE org_id = ?").bind(org).fetch_all(db).await?;
-    let groups: Vec<(String, String, String)> = sqlx::query_as("SELECT id, name, kind FROM groups WHERE org_id = ?").bind(org).fetch_all(db).await?;
+async fn validate(db: &crate::store::Db, principal: &Principal, org: &str, raw: Vec<RawRow>) -> Result<Vec<Checked>> {
+    let roles = crate::store::roles::grantable(db, org).await?;
+    let groups = crate::store::groups::refs(db, org).await?;
     let role_names = roles.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", ");
-    let dept_names = groups.iter().filter(|g| g.2 == "department").map(|g| g.1.as_str()).collect::<Vec<_>>().join(", ");
+    let dept_names = groups.iter().filter(|g| g.kind == GroupKind::Department).map(|g| g.name.as_str()).collect::<Vec<_>>().join(", ");
     let lowered: Vec<String> = raw.iter().map(|r| r.email.to_lowercase()).collect();
     let lookups: Vec<&str> = lowered.iter().map(String::as_str).filter(|e| valid_email(e)).collect();
     let invitations::Taken { members, invited } = invitations::Taken::of(db, &lookups).await?;
@@ -188,10 +186,10 @@ async fn validate(db: &SqlitePool, principal: &Principal, org: &str, raw: Vec<Ra
         }
         let mut row_departments = Vec::new();
         for w in r.department.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-            match groups.iter().find(|(id, name, _)| id == w || name.eq_ignore_ascii_case(w)) {
-                Some((id, name, kind)) => {
-                    if !row_departments.iter().any(|g: &GroupRef| &g.id == id) {
-                        row_departments.push(GroupRef { id: id.clone(), name: name.clone(), kind: GroupKind::parse(kind) });
+            match groups.iter().find(|g| g.id == w || g.name.eq_ignore_ascii_case(w)) {
+                Some(group) => {
+                    if !row_departments.iter().any(|g: &GroupRef| g.id == group.id) {
+                        row_departments.push(group.clone());
                     }
                 }
                 None => {

@@ -1,17 +1,16 @@
 //! `GET /v1/invitations`: the organization's invitations, newest first, with counts per
 //! status (Expired is a pending invitation past its expiry, decided at `now`).
 
-use super::invitations::{COLUMNS, Row};
 use super::paging::{self, Errors};
 use crate::app::AppState;
 use crate::auth::{InvitationsManage, Principal};
 use crate::error::{ApiError, Result};
 use crate::extract::QueryPairs;
+use crate::store;
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use gatehouse_api::{InvitationCounts, InvitationPage, InvitationStatus, Problem};
-use sqlx::{QueryBuilder, Sqlite};
+use gatehouse_api::{InvitationPage, InvitationStatus, Problem};
 
 /// The parsed query of the list.
 struct ListQuery {
@@ -50,27 +49,6 @@ fn parse_list(pairs: &QueryPairs) -> Result<ListQuery> {
     Ok(ListQuery { status, q, limit, after })
 }
 
-/// ` AND` the address search, when there is one.
-fn push_search<'a>(qb: &mut QueryBuilder<'a, Sqlite>, like: Option<&'a str>) {
-    if let Some(like) = like {
-        qb.push(" AND email_lower LIKE ").push_bind(like).push(" ESCAPE '\\'");
-    }
-}
-
-fn status_sql(qb: &mut QueryBuilder<'_, Sqlite>, status: InvitationStatus, now: DateTime<Utc>) {
-    match status {
-        InvitationStatus::Pending => {
-            qb.push(" AND status = 'pending' AND expires_at > ").push_bind(now);
-        }
-        InvitationStatus::Expired => {
-            qb.push(" AND status = 'pending' AND expires_at <= ").push_bind(now);
-        }
-        other => {
-            qb.push(" AND status = ").push_bind(other.as_str());
-        }
-    }
-}
-
 /// The organization's invitations, newest first, with counts per status.
 #[utoipa::path(
     get, path = "/v1/invitations", tag = "invitations",
@@ -93,36 +71,12 @@ pub async fn list_invitations(State(state): State<AppState>, principal: Principa
     let org = granted.org_id();
     let query = parse_list(&pairs)?;
     let now = state.clock.now();
-    let like = query.q.as_deref().map(gatehouse_api::substring_like_pattern);
-    let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM invitations WHERE org_id = "));
-    qb.push_bind(org.to_owned());
-    push_search(&mut qb, like.as_deref());
-    if let Some(status) = query.status {
-        status_sql(&mut qb, status, now);
-    }
-    // Bound as the time it was stored as, so the row itself compares equal.
-    if let Some((created, id)) = &query.after {
-        qb.push(" AND (created_at, id) < (").push_bind(*created).push(", ").push_bind(id.clone()).push(")");
-    }
-    qb.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(query.limit) + 1);
-    let mut rows: Vec<Row> = qb.build_query_as().fetch_all(&state.db).await?;
+    let mut rows = store::invitations::page(&state.db, org, query.status, query.q.as_deref(), query.after.as_ref(), query.limit + 1, now).await?;
     let more = rows.len() > query.limit as usize;
     rows.truncate(query.limit as usize);
     let fp = paging::fingerprint(&[query.status.map_or("", |s| s.as_str()), query.q.as_deref().unwrap_or("")]);
     let next_cursor = rows.last().filter(|_| more).map(|last| paging::encode(&fp, &[&last.created_at.to_rfc3339(), &last.id]));
-    let mut cq = QueryBuilder::<Sqlite>::new("SELECT status, expires_at <= ");
-    cq.push_bind(now).push(", COUNT(*) FROM invitations WHERE org_id = ").push_bind(org.to_owned());
-    push_search(&mut cq, like.as_deref());
-    cq.push(" GROUP BY 1, 2");
-    let mut counts = InvitationCounts::default();
-    for (status, expired, n) in cq.build_query_as::<(String, bool, i64)>().fetch_all(&state.db).await? {
-        let status = match InvitationStatus::parse(&status) {
-            Some(InvitationStatus::Pending) if expired => InvitationStatus::Expired,
-            Some(s) => s,
-            None => continue,
-        };
-        counts.add(status, u32::try_from(n).unwrap_or(0));
-    }
+    let counts = store::invitations::counts(&state.db, org, query.q.as_deref(), now).await?;
     let items = rows.iter().map(|r| r.to_api(now)).collect::<Result<Vec<_>>>()?;
     Ok(Json(InvitationPage { items, next_cursor, counts }))
 }

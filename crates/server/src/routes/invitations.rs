@@ -14,99 +14,19 @@ use crate::extract::ClientMeta;
 use crate::idempotency::Idempotency;
 use crate::mail::{self, Mail, html_escape};
 use crate::policy::{GrantRoles, HandsOutAccess};
+use crate::store::invitations::Row;
 use crate::store::roles::Grantable;
+use crate::store::{self, Db};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Duration, Utc};
 use gatehouse_api::{
-    FieldError, GroupRef, IdentityProvider, Invitation, InvitationStatus, InvitationsCreated, Inviter, MAX_INVITATION_MESSAGE_CHARS,
-    MAX_INVITES_PER_REQUEST, MAX_TENANT_ID_CHARS, NewInvitations, Problem, RoleRef, SeatUsage, Secret, codes, valid_email,
+    FieldError, GroupRef, IdentityProvider, InvitationsCreated, MAX_INVITATION_MESSAGE_CHARS, MAX_INVITES_PER_REQUEST, MAX_TENANT_ID_CHARS,
+    NewInvitations, Problem, SeatUsage, Secret, codes, valid_email,
 };
 use serde_json::json;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool, Transaction};
 use std::collections::HashMap;
-
-/// Columns of an invitation, as [`Row`] reads them.
-pub(crate) const COLUMNS: &str = "id, user_id, email, notify_email, roles, departments, message, identity_provider, tenant_id, status, \
-     generation, invited_by, invited_by_name, created_at, sent_at, send_count, expires_at, responded_at";
-
-/// An invitation as stored.
-#[derive(sqlx::FromRow, Clone)]
-pub(crate) struct Row {
-    pub(crate) id: String,
-    pub(crate) user_id: Option<String>,
-    pub(crate) email: String,
-    notify_email: Option<String>,
-    roles: String,
-    departments: String,
-    message: Option<String>,
-    pub(crate) identity_provider: String,
-    pub(crate) tenant_id: Option<String>,
-    pub(crate) status: String,
-    pub(crate) generation: i64,
-    invited_by: Option<String>,
-    invited_by_name: Option<String>,
-    pub(crate) created_at: DateTime<Utc>,
-    sent_at: DateTime<Utc>,
-    pub(crate) send_count: i64,
-    pub(crate) expires_at: DateTime<Utc>,
-    responded_at: Option<DateTime<Utc>>,
-}
-
-impl Row {
-    /// Its status at `now`: a pending invitation past its expiry is Expired.
-    pub(crate) fn status_at(&self, now: DateTime<Utc>) -> InvitationStatus {
-        match InvitationStatus::parse(&self.status) {
-            Some(InvitationStatus::Pending) if self.expires_at <= now => InvitationStatus::Expired,
-            Some(s) => s,
-            None => InvitationStatus::Revoked,
-        }
-    }
-
-    /// The wire form at `now`.
-    pub(crate) fn to_api(&self, now: DateTime<Utc>) -> Result<Invitation> {
-        let roles: Vec<RoleRef> = serde_json::from_str(&self.roles).map_err(|e| ApiError::Internal(e.into()))?;
-        let departments: Vec<GroupRef> = serde_json::from_str(&self.departments).map_err(|e| ApiError::Internal(e.into()))?;
-        Ok(Invitation {
-            id: self.id.clone(),
-            email: self.email.clone(),
-            notify_email: self.notify_email.clone(),
-            user_id: self.user_id.clone(),
-            roles,
-            departments,
-            message: self.message.clone(),
-            identity_provider: IdentityProvider::parse(&self.identity_provider).unwrap_or_default(),
-            tenant_id: self.tenant_id.clone(),
-            status: self.status_at(now),
-            invited_by: self.invited_by.clone().map(|id| Inviter { id, name: self.invited_by_name.clone().unwrap_or_default() }),
-            created_at: self.created_at,
-            sent_at: self.sent_at,
-            send_count: u32::try_from(self.send_count).unwrap_or(0),
-            expires_at: self.expires_at,
-            responded_at: self.responded_at,
-        })
-    }
-}
-
-/// The invitation `id` of `org`.
-pub(crate) async fn find(conn: &mut SqliteConnection, org: &str, id: &str) -> Result<Option<Row>> {
-    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM invitations WHERE id = ? AND org_id = ?")).bind(id).bind(org).fetch_optional(conn).await?)
-}
-
-/// The invitations of `org` with these ids, for the change feed.
-pub(crate) async fn find_many(db: &SqlitePool, org: &str, ids: &[&str], now: DateTime<Utc>) -> Result<HashMap<String, Invitation>> {
-    let mut out = HashMap::new();
-    for chunk in ids.chunks(400) {
-        let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM invitations WHERE org_id = "));
-        qb.push_bind(org.to_owned()).push(" AND id IN ");
-        crate::store::push_id_list(&mut qb, chunk);
-        for row in qb.build_query_as::<Row>().fetch_all(db).await? {
-            out.insert(row.id.clone(), row.to_api(now)?);
-        }
-    }
-    Ok(out)
-}
 
 /// The link an invitation's e-mail carries.
 pub(crate) fn link(state: &AppState, id: &str, generation: i64, _may: &impl HandsOutAccess) -> Secret {
@@ -151,7 +71,7 @@ impl<'a> Sender<'a> {
 
 /// Why one of `emails` cannot be invited now, if one cannot (the first in order): a
 /// member (any status) or an open invitation already has it.
-async fn address_problem(db: &SqlitePool, org: &str, emails: &[String]) -> Result<Option<ApiError>> {
+async fn address_problem(db: &Db, org: &str, emails: &[String]) -> Result<Option<ApiError>> {
     let lowered: Vec<String> = emails.iter().map(|e| e.to_lowercase()).collect();
     let taken = Taken::of(db, &lowered.iter().map(String::as_str).collect::<Vec<_>>()).await?;
     for (email, lower) in emails.iter().zip(&lowered) {
@@ -180,26 +100,14 @@ pub(crate) struct Taken {
 }
 
 impl Taken {
-    pub(crate) async fn of(db: &SqlitePool, emails: &[&str]) -> Result<Self> {
-        async fn lookup(db: &SqlitePool, sql: &str, emails: &[&str]) -> Result<HashMap<String, String>> {
-            let mut out = HashMap::new();
-            for chunk in emails.chunks(500) {
-                let mut qb = QueryBuilder::<Sqlite>::new(sql);
-                crate::store::push_id_list(&mut qb, chunk);
-                out.extend(qb.build_query_as::<(String, String)>().fetch_all(db).await?);
-            }
-            Ok(out)
-        }
-        Ok(Self {
-            members: lookup(db, "SELECT email_lower, org_id FROM users WHERE email_lower IN ", emails).await?,
-            invited: lookup(db, "SELECT email_lower, org_id FROM invitations WHERE status = 'pending' AND email_lower IN ", emails).await?,
-        })
+    pub(crate) async fn of(db: &Db, emails: &[&str]) -> Result<Self> {
+        Ok(Self { members: store::users::orgs_of_addresses(db, emails).await?, invited: store::invitations::orgs_of_addresses(db, emails).await? })
     }
 }
 
 /// When an invitation sent at `now` expires: the organization's setting, in days.
-pub(crate) async fn expiry(conn: &mut SqliteConnection, org: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
-    let days: i64 = sqlx::query_scalar("SELECT invitation_expiry_days FROM organizations WHERE id = ?").bind(org).fetch_one(conn).await?;
+pub(crate) async fn expiry(conn: &mut store::Conn, org: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
+    let days = store::org::invitation_expiry_days(conn, org).await?;
     Ok(now + Duration::days(days.max(1)))
 }
 
@@ -208,7 +116,7 @@ pub(crate) async fn expiry(conn: &mut SqliteConnection, org: &str, now: DateTime
 /// requests racing for the last seat cannot both win. Returns them and the seats before.
 pub(crate) async fn insert_all(
     state: &AppState,
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut store::Tx,
     sender: &Sender<'_>,
     invitees: &[Invitee<'_>],
     terms: &Terms<'_>,
@@ -235,7 +143,7 @@ pub(crate) async fn insert_all(
 #[allow(clippy::too_many_arguments)]
 async fn insert(
     state: &AppState,
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut store::Tx,
     sender: &Sender<'_>,
     invitee: &Invitee<'_>,
     terms: &Terms<'_>,
@@ -244,35 +152,26 @@ async fn insert(
     now: DateTime<Utc>,
 ) -> Result<Row> {
     let email = invitee.email.trim();
-    let lower = email.to_lowercase();
     let user_id = uuid::Uuid::now_v7().to_string();
-    let inserted = sqlx::query(
-        "INSERT INTO users (id, org_id, email, email_lower, first_name, last_name, display_name, sort_name, search_text, status, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, '', '', ?, ?, ?, 'pending', ?, ?)",
-    )
-    .bind(&user_id)
-    .bind(sender.org_id)
-    .bind(email)
-    .bind(&lower)
-    .bind(email)
-    .bind(&lower)
-    .bind(&lower)
-    .bind(now)
-    .bind(now)
-    .execute(&mut **tx)
-    .await;
-    match inserted {
-        Ok(_) => {}
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            return Err(email_taken(email, "another account"));
-        }
-        Err(e) => return Err(e.into()),
+    let pending = store::users::NewUser {
+        id: &user_id,
+        org_id: sender.org_id,
+        email,
+        first_name: "",
+        last_name: "",
+        display_name: email,
+        status: "pending",
+        password_hash: None,
+        at: now,
+    };
+    if !store::users::insert(tx, &pending).await? {
+        return Err(email_taken(email, "another account"));
     }
     for role in invitee.roles {
         super::user_edit::add_role(tx, &user_id, &role.id, grant).await?;
     }
     for group in invitee.departments {
-        sqlx::query("INSERT INTO user_groups (user_id, group_id) VALUES (?, ?)").bind(&user_id).bind(&group.id).execute(&mut **tx).await?;
+        store::users::add_group(tx, &user_id, &group.id).await?;
     }
     let roles = refs(invitee.roles);
     let id = uuid::Uuid::now_v7().to_string();
@@ -296,36 +195,9 @@ async fn insert(
         expires_at,
         responded_at: None,
     };
-    let open = sqlx::query(
-        "INSERT INTO invitations (id, org_id, user_id, email, email_lower, notify_email, roles, departments, message, identity_provider, tenant_id, \
-         status, generation, invited_by, invited_by_name, created_at, sent_at, send_count, expires_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 1, ?, ?, ?, ?, 1, ?)",
-    )
-    .bind(&id)
-    .bind(sender.org_id)
-    .bind(&user_id)
-    .bind(email)
-    .bind(&lower)
-    .bind(&row.notify_email)
-    .bind(&row.roles)
-    .bind(&row.departments)
-    .bind(&row.message)
-    .bind(&row.identity_provider)
-    .bind(&row.tenant_id)
-    .bind(sender.user_id)
-    .bind(sender.name)
-    .bind(now)
-    .bind(now)
-    .bind(row.expires_at)
-    .execute(&mut **tx)
-    .await;
-    match open {
-        Ok(_) => {}
+    if !store::invitations::insert(tx, sender.org_id, &row).await? {
         // Another organization has an open invitation for the address.
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            return Err(email_taken(email, "another account"));
-        }
-        Err(e) => return Err(e.into()),
+        return Err(email_taken(email, "another account"));
     }
     send(state, tx, sender, &row, grant, now).await?;
     record(tx, sender, &row, "invitation.sent", json!({ "roles": roles, "departments": invitee.departments, "expires_at": row.expires_at }), now)
@@ -336,7 +208,7 @@ async fn insert(
 /// Queues the invitation e-mail of `row` at its current generation.
 pub(crate) async fn send(
     state: &AppState,
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut store::Tx,
     sender: &Sender<'_>,
     row: &Row,
     may: &impl HandsOutAccess,
@@ -350,7 +222,7 @@ pub(crate) async fn send(
 
 /// Appends an invitation's audit event (its target is the invited user).
 pub(crate) async fn record(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut store::Tx,
     sender: &Sender<'_>,
     row: &Row,
     action: &str,
@@ -428,13 +300,8 @@ fn invitation_mail(sender: &Sender<'_>, row: &Row, link: &str) -> Mail {
 }
 
 /// The caller as a sender: their organization's name and their own.
-pub(crate) async fn sender_of(db: &SqlitePool, principal: &Principal) -> Result<(String, String)> {
-    let (org_name, name): (String, String) =
-        sqlx::query_as("SELECT o.name, u.display_name FROM users u JOIN organizations o ON o.id = u.org_id WHERE u.id = ?")
-            .bind(&principal.user_id)
-            .fetch_one(db)
-            .await?;
-    Ok((org_name, name))
+pub(crate) async fn sender_of(db: &Db, principal: &Principal) -> Result<(String, String)> {
+    store::users::org_name_and_display_name(db, &principal.user_id).await
 }
 
 /// The shared terms of a request, checked field by field.
@@ -556,13 +423,13 @@ async fn create(
 }
 
 /// Department ids or names (case-insensitive) of `org`; unknown ones are a field error.
-pub(crate) async fn resolve_departments(db: &SqlitePool, org: &str, wanted: &[String]) -> Result<Vec<GroupRef>> {
-    let all: Vec<(String, String, String)> = sqlx::query_as("SELECT id, name, kind FROM groups WHERE org_id = ?").bind(org).fetch_all(db).await?;
+pub(crate) async fn resolve_departments(db: &Db, org: &str, wanted: &[String]) -> Result<Vec<GroupRef>> {
+    let all = store::groups::refs(db, org).await?;
     let mut ids = Vec::new();
     for w in wanted {
         let w = w.trim();
-        match all.iter().find(|(id, name, _)| id == w || name.eq_ignore_ascii_case(w)) {
-            Some((id, _, _)) => ids.push(id.clone()),
+        match all.iter().find(|g| g.id == w || g.name.eq_ignore_ascii_case(w)) {
+            Some(g) => ids.push(g.id.clone()),
             None => ids.push(w.to_owned()),
         }
     }

@@ -1,7 +1,7 @@
 //! The invitee's side (SPEC I7): accept (name and password, or the identity provider the
 //! invitation requires) or decline, through the API or the page the e-mailed link opens.
 
-use super::invitations::{self, Row, Sender};
+use super::invitations::{self, Sender};
 use super::resets::{LinkQuery, titled_page};
 use super::user_create::password_error;
 use crate::app::AppState;
@@ -10,6 +10,7 @@ use crate::error::{ApiError, Result};
 use crate::extract::ApiJson;
 use crate::extract::ClientMeta;
 use crate::mail::html_escape;
+use crate::store::invitations::Row;
 use axum::Form;
 use axum::Json;
 use axum::extract::{Query, State};
@@ -42,14 +43,10 @@ async fn open_invitation(state: &AppState, token: &str, now: DateTime<Utc>) -> R
     let invalid =
         || ApiError::new(StatusCode::BAD_REQUEST, codes::INVITATION_INVALID, "This invitation link is not valid; check that it was copied whole.");
     let (id, generation) = state.key.verify_invitation(token).ok_or_else(invalid)?;
-    let org: Option<(String, String)> =
-        sqlx::query_as("SELECT o.id, o.name FROM invitations i JOIN organizations o ON o.id = i.org_id WHERE i.id = ?")
-            .bind(&id)
-            .fetch_optional(&state.db)
-            .await?;
+    let org = crate::store::invitations::org_of(&state.db, &id).await?;
     let (org_id, org_name) = org.ok_or_else(invalid)?;
     let mut conn = state.db.acquire().await?;
-    let row = invitations::find(&mut conn, &org_id, &id).await?.ok_or_else(invalid)?;
+    let row = crate::store::invitations::find(&mut conn, &org_id, &id).await?.ok_or_else(invalid)?;
     match row.status_at(now) {
         InvitationStatus::Revoked => Err(gone(codes::INVITATION_REVOKED, "This invitation was withdrawn; ask whoever invited you for a new one.")),
         InvitationStatus::Accepted => Err(gone(codes::INVITATION_USED, "This invitation was already accepted; sign in instead.")),
@@ -116,35 +113,18 @@ async fn accept(state: &AppState, meta: &ClientMeta, req: &AcceptInvitation) -> 
     let user_id =
         row.user_id.clone().ok_or_else(|| gone(codes::INVITATION_REVOKED, "This invitation no longer holds a place; ask for a new one."))?;
     let mut tx = crate::db::write(&state.db).await?;
-    let taken = sqlx::query(
-        "UPDATE invitations SET status = 'accepted', responded_at = ? WHERE id = ? AND status = 'pending' AND generation = ? AND expires_at > ?",
-    )
-    .bind(now)
-    .bind(&row.id)
-    .bind(row.generation)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    if taken.rows_affected() != 1 {
+    if !crate::store::invitations::accept(&mut tx, &row.id, row.generation, now).await? {
         return Err(gone(codes::INVITATION_USED, "This invitation was answered meanwhile."));
     }
-    let email_lower = row.email.to_lowercase();
-    let activated = sqlx::query(
-        "UPDATE users SET status = 'active', first_name = ?, last_name = ?, display_name = ?, sort_name = ?, search_text = ?, \
-         password_hash = ?, identities = ?, updated_at = ? WHERE id = ? AND status = 'pending'",
-    )
-    .bind(first)
-    .bind(last)
-    .bind(&display)
-    .bind(display.to_lowercase())
-    .bind(format!("{} {email_lower}", display.to_lowercase()))
-    .bind(hash)
-    .bind(identities.to_string())
-    .bind(now)
-    .bind(&user_id)
-    .execute(&mut *tx)
-    .await?;
-    if activated.rows_affected() != 1 {
+    let identities = identities.to_string();
+    let joining = crate::store::users::Joining {
+        first_name: first,
+        last_name: last,
+        email: &row.email,
+        password_hash: hash.as_deref(),
+        identities: &identities,
+    };
+    if !crate::store::users::activate_pending(&mut tx, &user_id, &joining, now).await? {
         return Err(gone(codes::INVITATION_REVOKED, "This invitation no longer holds a place; ask for a new one."));
     }
     let sender =

@@ -41,3 +41,15 @@ pub fn push_id_list(qb: &mut sqlx::QueryBuilder<'_, sqlx::Sqlite>, ids: &[&str])
     }
     qb.push(")");
 }
+
+/// `(email_lower, org_id)` pairs that `select` (ending in `email_lower IN `) finds for
+/// these addresses, 500 at a time.
+async fn email_owners(db: &Db, select: &str, emails: &[&str]) -> crate::error::Result<std::collections::HashMap<String, String>> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in emails.chunks(500) {
+        let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(select);
+        push_id_list(&mut qb, chunk);
+        out.extend(qb.build_query_as::<(String, String)>().fetch_all(db).await?);
+    }
+    Ok(out)
+}

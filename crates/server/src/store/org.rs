@@ -81,3 +81,8 @@ pub async fn save_settings(conn: &mut Conn, org_id: &str, to: &gatehouse_api::Or
     .await?;
     Ok(())
 }
+
+/// How many days the organization's invitations work for.
+pub async fn invitation_expiry_days(conn: &mut Conn, id: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT invitation_expiry_days FROM organizations WHERE id = $1").bind(id).fetch_one(&mut *conn).await?)
+}

@@ -658,3 +658,53 @@ pub async fn active_owners(conn: &mut Conn, org: &str) -> Result<i64> {
     .fetch_one(&mut *conn)
     .await?)
 }
+
+/// The organization of each user among these (lower-cased) addresses.
+pub async fn orgs_of_addresses(db: &Db, emails: &[&str]) -> Result<HashMap<String, String>> {
+    super::email_owners(db, "SELECT email_lower, org_id FROM users WHERE email_lower IN ", emails).await
+}
+
+/// User `id`'s organization's name and their own display name.
+pub async fn org_name_and_display_name(db: &Db, id: &str) -> Result<(String, String)> {
+    Ok(sqlx::query_as("SELECT o.name, u.display_name FROM users u JOIN organizations o ON o.id = u.org_id WHERE u.id = $1")
+        .bind(id)
+        .fetch_one(db)
+        .await?)
+}
+
+/// A pending user as accepting their invitation makes them.
+pub struct Joining<'a> {
+    /// First name.
+    pub first_name: &'a str,
+    /// Last name.
+    pub last_name: &'a str,
+    /// Their address (kept; it feeds the search text).
+    pub email: &'a str,
+    /// Their password's hash (none when they sign in through an identity provider).
+    pub password_hash: Option<&'a str>,
+    /// The identity providers they may sign in with, as a JSON array.
+    pub identities: &'a str,
+}
+
+/// Activates pending user `id` with what they gave on accepting; whether they were
+/// still pending.
+pub async fn activate_pending(conn: &mut Conn, id: &str, j: &Joining<'_>, now: DateTime<Utc>) -> Result<bool> {
+    let display = format!("{} {}", j.first_name, j.last_name);
+    let sort_name = display.to_lowercase();
+    let activated = sqlx::query(
+        "UPDATE users SET status = 'active', first_name = $1, last_name = $2, display_name = $3, sort_name = $4, search_text = $5, \
+         password_hash = $6, identities = $7, updated_at = $8 WHERE id = $9 AND status = 'pending'",
+    )
+    .bind(j.first_name)
+    .bind(j.last_name)
+    .bind(&display)
+    .bind(&sort_name)
+    .bind(format!("{sort_name} {}", j.email.to_lowercase()))
+    .bind(j.password_hash)
+    .bind(j.identities)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(activated.rows_affected() == 1)
+}
