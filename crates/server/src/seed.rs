@@ -5,11 +5,13 @@
 
 use crate::auth::hash_password;
 use crate::clock::Clock;
-use crate::seed_history::{Attempt, Person, insert_attempts, insert_history};
+use crate::seed_history::{Person, insert_history};
+use crate::store::demo::{self, Attempt, DemoSession, DemoUser};
+use crate::store::{Conn, Db};
 use anyhow::{Context, bail};
 use chrono::{DateTime, Duration, Utc};
+use gatehouse_api::GroupKind;
 use gatehouse_api::Secret;
-use sqlx::{QueryBuilder, Sqlite, SqlitePool, Transaction};
 
 /// What to seed.
 #[derive(Debug, Clone)]
@@ -218,28 +220,12 @@ const USER_AGENTS: &[&str] = &[
     "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36",
 ];
 
-struct NewUser {
-    id: String,
-    email: String,
-    first: String,
-    last: String,
-    status: &'static str,
-    password_hash: Option<String>,
-    mfa: bool,
-    last_active: Option<DateTime<Utc>>,
-    created: DateTime<Utc>,
-    roles: Vec<String>,
-    groups: Vec<String>,
-    /// External sign-in methods, as stored (a JSON array).
-    identities: &'static str,
-}
-
 fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
 /// The `i`-th generated person, always the same one.
-fn generated_user(i: u32, now: DateTime<Utc>, role_ids: &dyn Fn(&str) -> String, group_ids: &[String]) -> NewUser {
+fn generated_user(i: u32, now: DateTime<Utc>, role_ids: &dyn Fn(&str) -> String, group_ids: &[String]) -> DemoUser {
     let (nf, nl) = (FIRST.len() as u32, LAST.len() as u32);
     let first = FIRST[(i % nf) as usize];
     let last = LAST[((i / nf) % nl) as usize];
@@ -266,7 +252,7 @@ fn generated_user(i: u32, now: DateTime<Utc>, role_ids: &dyn Fn(&str) -> String,
     groups.dedup();
     let spread = i64::from(i.wrapping_mul(7919) % (90 * 24 * 3600));
     let last_active = (status != "pending" && !i.is_multiple_of(11)).then(|| now - Duration::seconds(spread));
-    NewUser {
+    DemoUser {
         id: new_id(),
         email,
         first: first.to_owned(),
@@ -302,9 +288,8 @@ fn roman(n: u32) -> String {
 }
 
 /// Seeds the demo organization into an empty database.
-pub async fn seed_demo(db: &SqlitePool, clock: &dyn Clock, keys: &crate::keys::ServerKeys, opts: &SeedOptions) -> anyhow::Result<SeedReport> {
-    let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM organizations").fetch_one(db).await?;
-    if existing > 0 {
+pub async fn seed_demo(db: &Db, clock: &dyn Clock, keys: &crate::keys::ServerKeys, opts: &SeedOptions) -> anyhow::Result<SeedReport> {
+    if demo::has_organizations(db).await? {
         bail!("this database already holds an organization; seed a new database file instead");
     }
     let owner_email = opts.owner_email.trim().to_owned();
@@ -320,45 +305,25 @@ pub async fn seed_demo(db: &SqlitePool, clock: &dyn Clock, keys: &crate::keys::S
     let org_id = new_id();
 
     let mut tx = crate::db::write(db).await?;
-    sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES (?, 'Acme', ?)")
-        .bind(&org_id)
-        .bind(now - Duration::days(400))
-        .execute(&mut *tx)
-        .await?;
+    demo::insert_organization(&mut tx, &org_id, "Acme", now - Duration::days(400)).await?;
     let mut role_map = std::collections::HashMap::new();
     for (key, name, builtin, perms) in ROLES {
         let id = new_id();
-        sqlx::query("INSERT INTO roles (id, org_id, key, name, builtin, permissions, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            .bind(&id)
-            .bind(&org_id)
-            .bind(key)
-            .bind(name)
-            .bind(builtin)
-            .bind(serde_json::to_string(perms)?)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        demo::insert_role(&mut tx, &id, &org_id, key, name, *builtin, &serde_json::to_string(perms)?, now).await?;
         role_map.insert(*key, id);
     }
     let role_id = |key: &str| role_map.get(key).cloned().unwrap_or_default();
     let mut group_ids = Vec::new();
-    for (kind, names) in [("department", DEPARTMENTS), ("company", COMPANIES)] {
+    for (kind, names) in [(GroupKind::Department, DEPARTMENTS), (GroupKind::Company, COMPANIES)] {
         for name in names {
             let id = new_id();
-            sqlx::query("INSERT INTO groups (id, org_id, kind, name, created_at) VALUES (?, ?, ?, ?, ?)")
-                .bind(&id)
-                .bind(&org_id)
-                .bind(kind)
-                .bind(name)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            crate::store::groups::create(&mut tx, &id, &org_id, kind, name, now).await?;
             group_ids.push(id);
         }
     }
     let dept_id = |name: &str| DEPARTMENTS.iter().position(|d| *d == name).map(|i| group_ids[i].clone()).unwrap_or_default();
 
-    let mut staff = vec![NewUser {
+    let mut staff = vec![DemoUser {
         id: new_id(),
         email: owner_email.clone(),
         first: "Alex".into(),
@@ -376,7 +341,7 @@ pub async fn seed_demo(db: &SqlitePool, clock: &dyn Clock, keys: &crate::keys::S
         if format!("{local}@acme.test").eq_ignore_ascii_case(&owner_email) {
             continue;
         }
-        staff.push(NewUser {
+        staff.push(DemoUser {
             id: new_id(),
             email: format!("{local}@acme.test"),
             first: (*first).into(),
@@ -391,7 +356,9 @@ pub async fn seed_demo(db: &SqlitePool, clock: &dyn Clock, keys: &crate::keys::S
             identities: "[]",
         });
     }
-    insert_users(&mut tx, &org_id, keys, &staff).await?;
+    // Enrolled users have a secret like real ones, sealed like theirs (nobody holds it: a demo).
+    let sealed_secret = |id: &str| keys.seal(id, &crate::totp::new_secret());
+    demo::insert_users(&mut tx, &org_id, &staff, &sealed_secret).await?;
     let mut total = staff.len() as u32;
     let active_sample: Vec<(String, DateTime<Utc>)> = staff.iter().filter_map(|u| u.last_active.map(|t| (u.id.clone(), t))).collect();
 
@@ -400,35 +367,30 @@ pub async fn seed_demo(db: &SqlitePool, clock: &dyn Clock, keys: &crate::keys::S
     let mut start = 0;
     while start < opts.users {
         let end = (start + CHUNK).min(opts.users);
-        let batch: Vec<NewUser> = (start..end).map(|i| generated_user(i, now, &role_id, &group_ids)).collect();
+        let batch: Vec<DemoUser> = (start..end).map(|i| generated_user(i, now, &role_id, &group_ids)).collect();
         if sample.len() < 400.max(opts.sessions as usize / 3) {
             sample.extend(batch.iter().filter(|u| u.status == "active").filter_map(|u| u.last_active.map(|t| (u.id.clone(), t))));
         }
-        insert_users(&mut tx, &org_id, keys, &batch).await?;
+        demo::insert_users(&mut tx, &org_id, &batch, &sealed_secret).await?;
         total += batch.len() as u32;
         start = end;
     }
     // A demo with a few seats free, so creating users works and the limit is in sight.
-    sqlx::query(
-        "UPDATE organizations SET seat_limit = 25 + (SELECT COUNT(*) FROM users WHERE org_id = ?1 AND status IN ('active', 'pending')) WHERE id = ?1",
+    demo::leave_seats_free(&mut tx, &org_id, 25).await?;
+    demo::invite_pending_users(
+        &mut tx,
+        &org_id,
+        &staff[0].id,
+        (now - Duration::days(10), now - Duration::days(3)),
+        (now - Duration::days(2), now + Duration::days(5)),
     )
-    .bind(&org_id)
-    .execute(&mut *tx)
     .await?;
-    insert_invitations(&mut tx, &org_id, &staff[0].id, now).await?;
     let (sessions, mut attempts) = insert_activity(&mut tx, &org_id, &sample, opts.sessions, now).await?;
     let audit_events = if opts.events == 0 {
         0
     } else {
-        let people: Vec<Person> = sqlx::query_as::<_, (String, String, String)>(
-            "SELECT id, display_name, email FROM users WHERE org_id = ? AND status = 'active' ORDER BY rowid LIMIT 3000",
-        )
-        .bind(&org_id)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .map(|(id, name, email)| Person { id, name, email })
-        .collect();
+        let people: Vec<Person> =
+            demo::active_people(&mut tx, &org_id, 3000).await?.into_iter().map(|(id, name, email)| Person { id, name, email }).collect();
         // The owner, admin and manager accounts do the managing.
         let admins: Vec<Person> =
             people.iter().take(STAFF.len() + 1).filter(|p| !p.email.starts_with("member@") && !p.email.starts_with("support@")).cloned().collect();
@@ -441,98 +403,14 @@ pub async fn seed_demo(db: &SqlitePool, clock: &dyn Clock, keys: &crate::keys::S
     };
     // Each user entered the change feed up to three times (row, role, groups); a new
     // organization's feed needs only the latest entry per resource.
-    sqlx::query(
-        "DELETE FROM changes WHERE org_id = ?1 AND seq NOT IN \
-         (SELECT MAX(seq) FROM changes WHERE org_id = ?1 GROUP BY kind, entity_id)",
-    )
-    .bind(&org_id)
-    .execute(&mut *tx)
-    .await?;
+    demo::keep_latest_changes(&mut tx, &org_id).await?;
     tx.commit().await.context("committing the demo organization")?;
     Ok(SeedReport { org_id, users: total, sessions, login_attempts: attempts, audit_events })
 }
 
-/// An invitation for every pending user, sent by the owner: one in four has expired.
-async fn insert_invitations(tx: &mut Transaction<'_, Sqlite>, org_id: &str, owner_id: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
-    sqlx::query(
-        "INSERT INTO invitations (id, org_id, user_id, email, email_lower, roles, departments, status, invited_by, invited_by_name, \
-         created_at, sent_at, expires_at) \
-         SELECT lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-a' \
-                || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))), \
-           u.org_id, u.id, u.email, u.email_lower, \
-           COALESCE((SELECT json_group_array(json_object('id', r.id, 'key', r.key, 'name', r.name)) \
-                     FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id), '[]'), \
-           COALESCE((SELECT json_group_array(json_object('id', g.id, 'name', g.name, 'kind', g.kind)) \
-                     FROM user_groups ug JOIN groups g ON g.id = ug.group_id WHERE ug.user_id = u.id AND g.kind = 'department'), '[]'), \
-           'pending', ?2, (SELECT display_name FROM users WHERE id = ?2), \
-           CASE WHEN u.rowid % 4 = 0 THEN ?3 ELSE ?4 END, CASE WHEN u.rowid % 4 = 0 THEN ?3 ELSE ?4 END, \
-           CASE WHEN u.rowid % 4 = 0 THEN ?5 ELSE ?6 END \
-         FROM users u WHERE u.org_id = ?1 AND u.status = 'pending'",
-    )
-    .bind(org_id)
-    .bind(owner_id)
-    .bind(now - Duration::days(10))
-    .bind(now - Duration::days(2))
-    .bind(now - Duration::days(3))
-    .bind(now + Duration::days(5))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-async fn insert_users(tx: &mut Transaction<'_, Sqlite>, org_id: &str, keys: &crate::keys::ServerKeys, users: &[NewUser]) -> anyhow::Result<()> {
-    if users.is_empty() {
-        return Ok(());
-    }
-    let mut qb = QueryBuilder::<Sqlite>::new(
-        "INSERT INTO users (id, org_id, email, email_lower, first_name, last_name, display_name, sort_name, search_text, \
-         status, password_hash, mfa_enabled, totp_secret, last_active_at, last_login_at, created_at, updated_at, identities) ",
-    );
-    qb.push_values(users, |mut b, u| {
-        let display = format!("{} {}", u.first, u.last);
-        b.push_bind(u.id.clone())
-            .push_bind(org_id.to_owned())
-            .push_bind(u.email.clone())
-            .push_bind(u.email.to_lowercase())
-            .push_bind(u.first.clone())
-            .push_bind(u.last.clone())
-            .push_bind(display.clone())
-            .push_bind(display.to_lowercase())
-            .push_bind(format!("{} {}", display.to_lowercase(), u.email.to_lowercase()))
-            .push_bind(u.status)
-            .push_bind(u.password_hash.clone())
-            .push_bind(u.mfa)
-            // Enrolled users have a secret like real ones, sealed like theirs (nobody holds it: a demo).
-            .push_bind(u.mfa.then(|| keys.seal(&u.id, &crate::totp::new_secret())))
-            .push_bind(u.last_active)
-            .push_bind(u.last_active)
-            .push_bind(u.created)
-            .push_bind(u.created)
-            .push_bind(u.identities);
-    });
-    qb.build().execute(&mut **tx).await?;
-
-    let memberships: Vec<(&str, &str)> = users.iter().flat_map(|u| u.roles.iter().map(move |r| (u.id.as_str(), r.as_str()))).collect();
-    let mut qb = QueryBuilder::<Sqlite>::new("INSERT INTO user_roles (user_id, role_id) ");
-    qb.push_values(&memberships, |mut b, (u, r)| {
-        b.push_bind(*u).push_bind(*r);
-    });
-    qb.build().execute(&mut **tx).await?;
-
-    let groups: Vec<(&str, &str)> = users.iter().flat_map(|u| u.groups.iter().map(move |g| (u.id.as_str(), g.as_str()))).collect();
-    if !groups.is_empty() {
-        let mut qb = QueryBuilder::<Sqlite>::new("INSERT INTO user_groups (user_id, group_id) ");
-        qb.push_values(&groups, |mut b, (u, g)| {
-            b.push_bind(*u).push_bind(*g);
-        });
-        qb.build().execute(&mut **tx).await?;
-    }
-    Ok(())
-}
-
 /// Sessions with realistic devices and IPs, and login attempts including failure bursts.
 async fn insert_activity(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Conn,
     org_id: &str,
     sample: &[(String, DateTime<Utc>)],
     target: u32,
@@ -551,7 +429,16 @@ async fn insert_activity(
         let ip = if n < 250 { format!("203.0.113.{}", 1 + n % 250) } else { format!("10.{}.{}.{}", n / 65_536 % 256, n / 256 % 256, n % 256) };
         let started = *last_active - Duration::hours(i64::from(1 + n % 48));
         let revoked = (n % 9 == 4).then(|| *last_active + Duration::minutes(30));
-        sessions.push((new_id(), user_id.clone(), ua, ip.clone(), started, *last_active, revoked));
+        sessions.push(DemoSession {
+            id: new_id(),
+            user_id: user_id.clone(),
+            user_agent: ua,
+            device: crate::routes::auth::describe_device(ua),
+            ip: ip.clone(),
+            started,
+            last_active: *last_active,
+            revoked,
+        });
         attempts.push((started, user_id.clone(), ip.clone(), ua, "success", None::<&str>));
         if n.is_multiple_of(13) {
             attempts.push((started - Duration::minutes(2), user_id.clone(), ip, ua, "failure", Some("bad_password")));
@@ -564,33 +451,14 @@ async fn insert_activity(
             attempts.push((at, user_id.clone(), "198.51.100.66".into(), USER_AGENTS[2], "failure", Some("bad_password")));
         }
     }
-    for chunk in sessions.chunks(500) {
-        let mut qb = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO sessions (id, user_id, org_id, user_agent, device, ip, created_at, last_active_at, revoked_at, revoked_reason) ",
-        );
-        qb.push_values(chunk, |mut b, (id, user_id, ua, ip, started, last, revoked)| {
-            b.push_bind(id.clone())
-                .push_bind(user_id.clone())
-                .push_bind(org_id.to_owned())
-                .push_bind(*ua)
-                .push_bind(crate::routes::auth::describe_device(ua))
-                .push_bind(ip.clone())
-                .push_bind(*started)
-                .push_bind(*last)
-                .push_bind(*revoked)
-                .push_bind(revoked.map(|_| "logout"));
-        });
-        qb.build().execute(&mut **tx).await?;
-    }
+    demo::insert_sessions(tx, org_id, &sessions).await?;
     // The address typed is the user's own, filled in below.
     let rows: Vec<Attempt> = attempts
         .iter()
         .map(|(at, user_id, ip, ua, result, reason)| (*at, String::new(), Some(user_id.clone()), ip.clone(), *ua, *result, *reason))
         .collect();
-    insert_attempts(tx, org_id, &rows).await?;
-    sqlx::query("UPDATE login_attempts SET email = (SELECT email_lower FROM users WHERE users.id = login_attempts.user_id) WHERE email = ''")
-        .execute(&mut **tx)
-        .await?;
+    demo::insert_attempts(tx, org_id, &rows).await?;
+    demo::fill_attempt_addresses(tx).await?;
     Ok((sessions.len() as u32, attempts.len() as u32))
 }
 

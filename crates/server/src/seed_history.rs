@@ -6,8 +6,10 @@
 //! events take seconds, the benchmark's million a few minutes.
 
 use crate::audit::search_text;
+use crate::store::Conn;
+use crate::store::audit::NewEvent;
+use crate::store::demo::{self, Attempt};
 use chrono::{DateTime, Duration, Utc};
-use sqlx::{QueryBuilder, Sqlite, Transaction};
 
 /// Someone who appears in the log.
 #[derive(Debug, Clone)]
@@ -67,7 +69,7 @@ const REASONS: &[&str] = &["bad_password", "bad_password", "bad_password", "mfa_
 /// are `(key or id, name)` pairs for the role and department changes.
 #[allow(clippy::too_many_arguments)]
 pub async fn insert_history(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Conn,
     org_id: &str,
     people: &[Person],
     admins: &[Person],
@@ -228,78 +230,47 @@ pub async fn insert_history(
             }
         }
     }
-    let events = rows.len() as u32;
-    for chunk in rows.chunks(500) {
-        let mut qb = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO audit_events (id, org_id, at, actor_id, target_type, target_id, action, ip, details, user_agent, \
-             actor_name, actor_email, target_name, target_email, search) ",
-        );
-        qb.push_values(chunk, |mut b, r| {
+    let written: Vec<(String, String, Option<&str>)> = rows
+        .iter()
+        .map(|r| {
             let details = r.details.to_string();
             let target_name = (!r.target.name.is_empty()).then_some(r.target.name.as_str());
             let names =
                 [r.actor.as_ref().map(|a| a.name.as_str()), r.actor.as_ref().map(|a| a.email.as_str()), target_name, Some(r.target.email.as_str())];
             let search = search_text(r.action, names, &r.ip, &details);
-            b.push_bind(r.id.clone())
-                .push_bind(org_id.to_owned())
-                .push_bind(r.at)
-                .push_bind(r.actor.as_ref().map(|a| a.id.clone()))
-                .push_bind(r.target_type)
-                .push_bind(r.target.id.clone())
-                .push_bind(r.action)
-                .push_bind(r.ip.clone())
-                .push_bind(details)
-                .push_bind(r.user_agent)
-                .push_bind(r.actor.as_ref().map(|a| a.name.clone()))
-                .push_bind(r.actor.as_ref().map(|a| a.email.clone()))
-                .push_bind(target_name.map(str::to_owned))
-                .push_bind(r.target.email.clone())
-                .push_bind(search);
-        });
-        qb.build().execute(&mut **tx).await?;
-    }
-    sqlx::query("INSERT OR IGNORE INTO audit_actions (org_id, action) SELECT DISTINCT org_id, action FROM audit_events WHERE org_id = ?")
-        .bind(org_id)
-        .execute(&mut **tx)
-        .await?;
+            (details, search, target_name)
+        })
+        .collect();
+    let events: Vec<NewEvent<'_>> = rows
+        .iter()
+        .zip(&written)
+        .map(|(r, (details, search, target_name))| NewEvent {
+            id: &r.id,
+            org_id,
+            at: r.at,
+            actor_id: r.actor.as_ref().map(|a| a.id.as_str()),
+            target_type: r.target_type,
+            target_id: &r.target.id,
+            action: r.action,
+            ip: &r.ip,
+            details,
+            user_agent: r.user_agent,
+            actor_name: r.actor.as_ref().map(|a| a.name.as_str()),
+            actor_email: r.actor.as_ref().map(|a| a.email.as_str()),
+            target_name: *target_name,
+            target_email: Some(&r.target.email),
+            search,
+        })
+        .collect();
+    demo::insert_events(tx, org_id, &events).await?;
     // The hourly counts of these rows (`audit::record` keeps them for the rest).
     let mut hourly: std::collections::BTreeMap<(String, &str), i64> = std::collections::BTreeMap::new();
     for r in &rows {
         let hour: String = r.at.to_rfc3339().chars().take(13).collect();
         *hourly.entry((hour, r.action)).or_default() += 1;
     }
-    let hourly: Vec<((String, &str), i64)> = hourly.into_iter().collect();
-    for chunk in hourly.chunks(1000) {
-        let mut qb = QueryBuilder::<Sqlite>::new("INSERT INTO audit_hourly (org_id, hour, action, count) ");
-        qb.push_values(chunk, |mut b, ((hour, action), n)| {
-            b.push_bind(org_id.to_owned()).push_bind(hour.clone()).push_bind(*action).push_bind(*n);
-        });
-        qb.push(" ON CONFLICT (org_id, hour, action) DO UPDATE SET count = count + excluded.count");
-        qb.build().execute(&mut **tx).await?;
-    }
-    insert_attempts(tx, org_id, &attempts).await?;
-    Ok((events, attempts.len() as u32))
-}
-
-/// A login attempt to seed: when, the address typed, the user, IP, user agent, result and
-/// failure reason.
-pub(crate) type Attempt = (DateTime<Utc>, String, Option<String>, String, &'static str, &'static str, Option<&'static str>);
-
-/// Bulk-inserts login attempts.
-pub(crate) async fn insert_attempts(tx: &mut Transaction<'_, Sqlite>, org_id: &str, attempts: &[Attempt]) -> anyhow::Result<()> {
-    for chunk in attempts.chunks(500) {
-        let mut qb = QueryBuilder::<Sqlite>::new("INSERT INTO login_attempts (at, email, user_id, org_id, ip, user_agent, result, reason) ");
-        qb.push_values(chunk, |mut b, (at, email, user_id, ip, ua, result, reason)| {
-            b.push_bind(*at)
-                .push_bind(email.clone())
-                .push_bind(user_id.clone())
-                .push_bind(org_id.to_owned())
-                .push_bind(ip.clone())
-                .push_bind(*ua)
-                .push_bind(*result)
-                .push_bind(*reason);
-        });
-        qb.build().execute(&mut **tx).await?;
-    }
-    Ok(())
+    let hourly: Vec<(String, &str, i64)> = hourly.into_iter().map(|((hour, action), n)| (hour, action, n)).collect();
+    demo::add_hourly(tx, org_id, &hourly).await?;
+    demo::insert_attempts(tx, org_id, &attempts).await?;
+    Ok((written.len() as u32, attempts.len() as u32))
 }

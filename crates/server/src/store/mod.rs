@@ -14,6 +14,7 @@ pub mod api_keys;
 pub mod attempts;
 pub mod audit;
 pub mod changes;
+pub mod demo;
 pub mod groups;
 pub mod idempotency;
 pub mod invitations;
