@@ -2,7 +2,7 @@
 
 use crate::clock::Clock;
 use crate::tokens::SigningKey;
-use crate::{db, routes};
+use crate::{routes, store};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::HeaderValue;
@@ -168,7 +168,7 @@ impl AppState {
     /// the database if there is none), and re-encrypts TOTP secrets stored in plain text or
     /// under a key that is no longer current.
     pub async fn open(path: &Path, clock: Arc<dyn Clock>, config: Config) -> anyhow::Result<Self> {
-        let db = db::connect(path).await?;
+        let db = store::connect(path).await?;
         let source = config.key_source.clone().unwrap_or_else(|| crate::keys::KeySource::File(crate::keys::key_file_beside(path)));
         let loaded = crate::keys::load(&db, &source).await?;
         let resealed = crate::keys::reseal(&db, &loaded).await?;

@@ -248,7 +248,7 @@ async fn api_key_principal(state: &AppState, token: &str, meta: &crate::extract:
     }
     let key = KeyRef { id: row.id.clone(), name: row.name.clone(), prefix: row.prefix.clone(), created_by: row.created_by.clone() };
     if row.used_event_at.is_none_or(|t| now - t >= API_KEY_USED_EVERY) {
-        let mut tx = crate::db::write(&state.db).await?;
+        let mut tx = crate::store::write(&state.db).await?;
         // Only the request that moves `used_event_at` records, even when several race.
         if crate::store::api_keys::claim_used_event(&mut tx, &row.id, row.used_event_at, now).await? {
             let event = crate::audit::Event {
@@ -281,7 +281,7 @@ async fn api_key_principal(state: &AppState, token: &str, meta: &crate::extract:
 }
 
 async fn touch_session(state: &AppState, session_id: &str, user_id: &str, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
-    let mut tx = crate::db::write(&state.db).await?;
+    let mut tx = crate::store::write(&state.db).await?;
     crate::store::sessions::touch(&mut tx, session_id, user_id, now).await?;
     tx.commit().await?;
     Ok(())

@@ -37,7 +37,7 @@ impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         // Contention is not a failure of ours to hide behind a 500: the client waits and
         // tries again (the app's outbox does so by itself).
-        if crate::db::is_busy(&e) {
+        if crate::store::is_busy(&e) {
             tracing::warn!(error = %e, "the database stayed busy past the timeout");
             return Self::new(StatusCode::SERVICE_UNAVAILABLE, codes::SERVER_BUSY, "The server is busy with other changes; try again in a moment.")
                 .with_retry_after(1);

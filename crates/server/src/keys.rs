@@ -12,6 +12,7 @@
 //! The file has one key per line, `<id> <created> <base64 of 32 bytes>`; `#` starts a
 //! comment. The variable holds the same lines, or the same entries separated by commas.
 
+use crate::store::{Db, secrets};
 use crate::tokens::{hex, random_bytes};
 use anyhow::{Context, bail};
 use base64::Engine;
@@ -21,7 +22,6 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use gatehouse_api::Secret;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use sqlx::SqlitePool;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -366,8 +366,8 @@ pub fn key_file_beside(db: &Path) -> PathBuf {
 /// Databases from before key files kept the signing key in `server_secrets`: that key moves
 /// into the new file as [`LEGACY_KEY_ID`], current, so every token already out keeps
 /// working, and leaves the database. `keys rotate` then gives a key the database never held.
-pub async fn load(pool: &SqlitePool, source: &KeySource) -> anyhow::Result<ServerKeys> {
-    let legacy: Option<Vec<u8>> = sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = 'access_token_key'").fetch_optional(pool).await?;
+pub async fn load(pool: &Db, source: &KeySource) -> anyhow::Result<ServerKeys> {
+    let legacy = secrets::legacy_signing_key(pool).await?;
     let keys = match source {
         KeySource::Inline(text) => {
             let keys = ServerKeys::parse(text.expose()).context("GATEHOUSE_KEYS")?;
@@ -382,9 +382,7 @@ pub async fn load(pool: &SqlitePool, source: &KeySource) -> anyhow::Result<Serve
         KeySource::File(path) => match read_file(path)? {
             Some(keys) => keys,
             None => {
-                let sealed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE totp_secret LIKE 'gh1:%' OR totp_pending_secret LIKE 'gh1:%'")
-                    .fetch_one(pool)
-                    .await?;
+                let sealed = secrets::count_with_prefix(pool, SEALED_PREFIX).await?;
                 if sealed > 0 {
                     bail!(
                         "the key file {} is missing, but {sealed} TOTP secrets in the database are encrypted with the keys it held; \
@@ -406,7 +404,7 @@ pub async fn load(pool: &SqlitePool, source: &KeySource) -> anyhow::Result<Serve
         },
     };
     if legacy.is_some() {
-        sqlx::query("DELETE FROM server_secrets WHERE name = 'access_token_key'").execute(pool).await?;
+        secrets::forget_legacy_signing_key(pool).await?;
     }
     Ok(keys)
 }
@@ -485,15 +483,11 @@ fn sync_dir(path: &Path) -> anyhow::Result<()> {
 /// older key; returns how many. Each row is replaced only if it still holds what was read,
 /// so a user enrolling meanwhile loses nothing. A secret that does not open is left as it
 /// is and reported.
-pub async fn reseal(pool: &SqlitePool, keys: &ServerKeys) -> anyhow::Result<u64> {
-    let current = format!("{SEALED_PREFIX}{}:%", keys.current_id());
+pub async fn reseal(pool: &Db, keys: &ServerKeys) -> anyhow::Result<u64> {
+    let current = format!("{SEALED_PREFIX}{}:", keys.current_id());
     let mut changed = 0;
-    for column in ["totp_secret", "totp_pending_secret"] {
-        let rows: Vec<(String, String)> =
-            sqlx::query_as(&format!("SELECT id, {column} FROM users WHERE {column} IS NOT NULL AND {column} NOT LIKE ?"))
-                .bind(&current)
-                .fetch_all(pool)
-                .await?;
+    for column in secrets::TotpColumn::ALL {
+        let rows = secrets::without_prefix(pool, column, &current).await?;
         for (user, stored) in rows {
             if keys.is_current(&stored) {
                 continue;
@@ -501,15 +495,9 @@ pub async fn reseal(pool: &SqlitePool, keys: &ServerKeys) -> anyhow::Result<u64>
             match keys.open(&user, &stored) {
                 Ok(plain) => {
                     let sealed = keys.seal(&user, plain.expose());
-                    changed += sqlx::query(&format!("UPDATE users SET {column} = ? WHERE id = ? AND {column} = ?"))
-                        .bind(&sealed)
-                        .bind(&user)
-                        .bind(&stored)
-                        .execute(pool)
-                        .await?
-                        .rows_affected();
+                    changed += u64::from(secrets::replace(pool, column, &user, &stored, &sealed).await?);
                 }
-                Err(e) => tracing::error!(user = %user, column, error = %e, "a TOTP secret could not be re-encrypted"),
+                Err(e) => tracing::error!(user = %user, column = column.as_str(), error = %e, "a TOTP secret could not be re-encrypted"),
             }
         }
     }
@@ -517,12 +505,8 @@ pub async fn reseal(pool: &SqlitePool, keys: &ServerKeys) -> anyhow::Result<u64>
 }
 
 /// How many stored TOTP secrets still need the key `id`.
-pub async fn secrets_under(pool: &SqlitePool, id: &str) -> anyhow::Result<i64> {
-    let pattern = format!("{SEALED_PREFIX}{id}:%");
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE totp_secret LIKE ?1 OR totp_pending_secret LIKE ?1")
-        .bind(pattern)
-        .fetch_one(pool)
-        .await?)
+pub async fn secrets_under(pool: &Db, id: &str) -> anyhow::Result<i64> {
+    Ok(secrets::count_with_prefix(pool, &format!("{SEALED_PREFIX}{id}:")).await?)
 }
 
 #[cfg(test)]

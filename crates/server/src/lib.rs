@@ -10,7 +10,6 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod clock;
-pub mod db;
 pub mod error;
 pub mod extract;
 pub mod idempotency;

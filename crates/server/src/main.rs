@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use gatehouse_api::Secret;
 use gatehouse_server::keys::KeySource;
 use gatehouse_server::seed::{SeedOptions, seed_demo};
-use gatehouse_server::{AppState, Config, SignInLimits, SystemClock, app, db};
+use gatehouse_server::{AppState, Config, SignInLimits, SystemClock, app, store};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -191,7 +191,7 @@ async fn main() -> anyhow::Result<()> {
             mail_from.parse::<lettre::message::Mailbox>().with_context(|| format!("--mail-from {mail_from:?} is not an e-mail address"))?;
             let path = match path {
                 Some(p) => p,
-                None => db::default_db_path()?,
+                None => store::default_db_path()?,
             };
             let config = Config {
                 access_token_ttl: chrono::Duration::seconds(i64::from(access_token_ttl)),
@@ -228,11 +228,11 @@ async fn main() -> anyhow::Result<()> {
             anyhow::ensure!(demo, "only `seed --demo` exists so far");
             let path = match path {
                 Some(p) => p,
-                None => db::default_db_path()?,
+                None => store::default_db_path()?,
             };
             let generated = owner_password.is_none();
             let password = Secret::new(owner_password.unwrap_or_else(random_password));
-            let pool = db::connect(&path).await?;
+            let pool = store::connect(&path).await?;
             let keys = gatehouse_server::keys::load(&pool, &keys.source(&path)).await?;
             let started = std::time::Instant::now();
             let opts = SeedOptions { users, owner_email: owner_email.clone(), owner_password: password.clone(), sessions, events };
@@ -259,7 +259,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Keys { db: path, keys_file, action } => {
             let path = match path {
                 Some(p) => p,
-                None => db::default_db_path()?,
+                None => store::default_db_path()?,
             };
             anyhow::ensure!(
                 std::env::var_os("GATEHOUSE_KEYS").is_none_or(|v| v.is_empty()),
@@ -271,7 +271,7 @@ async fn main() -> anyhow::Result<()> {
                 "there is no key file at {}: the server creates it at its first start (or pass --keys-file)",
                 file.display()
             );
-            let pool = db::connect(&path).await?;
+            let pool = store::connect(&path).await?;
             let keys = gatehouse_server::keys::load(&pool, &KeySource::File(file.clone())).await?;
             match action {
                 KeysCommand::List => {

@@ -304,7 +304,7 @@ pub async fn seed_demo(db: &Db, clock: &dyn Clock, keys: &crate::keys::ServerKey
     let now = clock.now();
     let org_id = new_id();
 
-    let mut tx = crate::db::write(db).await?;
+    let mut tx = crate::store::write(db).await?;
     demo::insert_organization(&mut tx, &org_id, "Acme", now - Duration::days(400)).await?;
     let mut role_map = std::collections::HashMap::new();
     for (key, name, builtin, perms) in ROLES {

@@ -89,7 +89,7 @@ pub async fn create_key(
         suspended_reason: None,
         expires_at: new.expires_in_days.map(|days| now + chrono::Duration::days(i64::from(days))),
     };
-    let mut tx = crate::db::write(&state.db).await?;
+    let mut tx = crate::store::write(&state.db).await?;
     store::api_keys::create(&mut tx, &principal.org_id, &key, &hash_token(secret.expose()), &principal.user_id).await?;
     audit_key(&mut tx, &principal.org_id, &principal, meta, &user, &key, "api_key.created", now).await?;
     tx.commit().await?;
@@ -151,7 +151,7 @@ async fn set_suspended(state: &AppState, principal: &Principal, meta: ClientMeta
         ));
     }
     let now = state.clock.now();
-    let mut tx = crate::db::write(&state.db).await?;
+    let mut tx = crate::store::write(&state.db).await?;
     let (at, reason, action) = if suspend { (Some(now), Some("admin"), "api_key.suspended") } else { (None, None, "api_key.restored") };
     let by = suspend.then_some(principal.user_id.as_str());
     store::api_keys::set_suspension(&mut tx, key_id, at, reason, by).await?;

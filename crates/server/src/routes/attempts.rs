@@ -175,7 +175,7 @@ pub async fn unlock_sign_in(
     let user = target.user();
     let now = state.clock.now();
     let email = user.email.to_lowercase();
-    let mut tx = crate::db::write(&state.db).await?;
+    let mut tx = crate::store::write(&state.db).await?;
     crate::store::attempts::unlock(&mut tx, &email, now).await?;
     let event = crate::audit::Event {
         org_id: &principal.org_id,

@@ -99,7 +99,7 @@ pub async fn login(State(state): State<AppState>, meta: ClientMeta, ApiJson(req)
     };
     let trusted_token = mfa.grant_trust.then(new_device_token);
 
-    let mut tx = crate::db::write(&state.db).await?;
+    let mut tx = crate::store::write(&state.db).await?;
     let session_id = uuid::Uuid::now_v7().to_string();
     store::sessions::create(
         &mut tx,
@@ -271,7 +271,7 @@ pub(crate) async fn record_failure(
     reserved: Option<&Reservation>,
 ) -> Result<()> {
     let org_id = guess_org(state, user).await?;
-    let mut tx = crate::db::write(&state.db).await?;
+    let mut tx = crate::store::write(&state.db).await?;
     let user_id = user.map(|u| u.id.as_str());
     match reserved {
         Some(r) => store::attempts::settle(&mut tx, r.id, "failure", Some(reason)).await?,
@@ -329,7 +329,7 @@ async fn issue_tokens(state: &AppState, tx: &mut Conn, session_id: &str, now: Da
 pub async fn refresh(State(state): State<AppState>, meta: ClientMeta, ApiJson(req): ApiJson<RefreshRequest>) -> Result<Json<TokenResponse>> {
     let now = state.clock.now();
     let hash = hash_token(req.refresh_token.expose());
-    let mut tx = crate::db::write(&state.db).await?;
+    let mut tx = crate::store::write(&state.db).await?;
     let row = store::sessions::refresh_token(&mut tx, &hash).await?;
     let Some(row) = row else {
         return Err(ApiError::unauthorized(codes::INVALID_REFRESH_TOKEN, "The refresh token is not valid; sign in again."));
@@ -392,7 +392,7 @@ pub async fn refresh(State(state): State<AppState>, meta: ClientMeta, ApiJson(re
 )]
 pub async fn logout(State(state): State<AppState>, principal: Principal, meta: ClientMeta) -> Result<StatusCode> {
     let now = state.clock.now();
-    let mut tx = crate::db::write(&state.db).await?;
+    let mut tx = crate::store::write(&state.db).await?;
     store::sessions::end(&mut tx, &principal.session_id, "logout", now).await?;
     let event = crate::audit::Event {
         org_id: &principal.org_id,

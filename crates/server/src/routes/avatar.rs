@@ -59,7 +59,7 @@ pub async fn put_avatar(
     let version_tag = crate::tokens::hex(&digest[..6]);
     let url = format!("/v1/users/{id}/avatar?v={version_tag}");
     let now = state.clock.now();
-    let mut tx = crate::db::write(db).await?;
+    let mut tx = crate::store::write(db).await?;
     crate::store::users::set_avatar(&mut tx, &id, kind, bytes.as_ref(), &url, now).await?;
     let event = Event {
         org_id: &org,

@@ -81,7 +81,7 @@ pub async fn create_group(
     let name = checked_name("name", &new.name)?;
     let id = uuid::Uuid::now_v7().to_string();
     let now = state.clock.now();
-    let mut tx = crate::db::write(&state.db).await?;
+    let mut tx = crate::store::write(&state.db).await?;
     ensure_name_free(&mut tx, org, new.kind, &name, None).await?;
     store::groups::create(&mut tx, &id, org, new.kind, &name, now).await?;
     let (group, version) = load(&mut tx, org, &id).await?;
@@ -132,7 +132,7 @@ pub async fn patch_group(
     let granted = principal.require::<OrgSettings>()?;
     let org = granted.org_id();
     let name = checked_name("name", &patch.name)?;
-    let mut tx = crate::db::write(&state.db).await?;
+    let mut tx = crate::store::write(&state.db).await?;
     let (before, version) = load(&mut tx, org, &id).await?;
     super::check_if_match(super::if_match(&headers).as_deref(), &before, version)?;
     if name == before.name {
@@ -187,7 +187,7 @@ pub async fn delete_group(
 ) -> Result<Response> {
     let granted = principal.require::<OrgSettings>()?;
     let org = granted.org_id();
-    let mut tx = crate::db::write(&state.db).await?;
+    let mut tx = crate::store::write(&state.db).await?;
     let (group, version) = load(&mut tx, org, &id).await?;
     super::check_if_match(super::if_match(&headers).as_deref(), &group, version)?;
     let target = match pairs.get("move_to") {

@@ -98,7 +98,7 @@ pub async fn post_event(
     }
     let now = state.clock.now();
     let ip = meta.ip.clone();
-    let mut tx = crate::db::write(&state.db).await?;
+    let mut tx = crate::store::write(&state.db).await?;
     let event = Event {
         org_id: &principal.org_id,
         actor_id: Some(&principal.user_id),

@@ -99,7 +99,7 @@ pub async fn resend_invitation(
         }
         let names = sender_of(&state.db, &principal).await?;
         let sender = Sender::caller(&principal, &meta, &org, &names);
-        let mut tx = crate::db::write(&state.db).await?;
+        let mut tx = crate::store::write(&state.db).await?;
         let expires_at = expiry(&mut tx, &org, now).await?;
         if !crate::store::invitations::renew(&mut tx, &row.id, row.generation, now, expires_at).await? {
             return Err(ApiError::new(StatusCode::CONFLICT, codes::INVITATION_NOT_PENDING, "The invitation changed meanwhile; look again."));
@@ -158,7 +158,7 @@ pub async fn revoke_invitation(
         }
         let names = sender_of(&state.db, &principal).await?;
         let sender = Sender::caller(&principal, &meta, &org, &names);
-        let mut tx = crate::db::write(&state.db).await?;
+        let mut tx = crate::store::write(&state.db).await?;
         let closed = close(&mut tx, &org, &row, "revoked", &yes, now).await?;
         // Against the pending user it held the seat for (`closed` no longer names them).
         record(&mut tx, &sender, &row, "invitation.revoked", json!({}), now).await?;

@@ -310,7 +310,7 @@ async fn send(
     let sender = Sender::caller(principal, meta, org, &names);
     let terms = Terms { message: None, notify_email: None, identity_provider: IdentityProvider::Any, tenant_id: None };
     let now = state.clock.now();
-    let mut tx = crate::db::write(&state.db).await?;
+    let mut tx = crate::store::write(&state.db).await?;
     let invitees: Vec<Invitee<'_>> = checked.iter().map(|c| Invitee { email: &c.row.email, roles: &c.roles, departments: &c.departments }).collect();
     // Each row's roles passed the rule above; together they pass it too.
     let grant = may_grant(principal, &checked.iter().flat_map(|c| c.roles.iter()).collect::<Vec<_>>())?;

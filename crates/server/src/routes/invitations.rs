@@ -408,7 +408,7 @@ async fn create(
     let message = req.message.as_deref().map(str::trim).filter(|m| !m.is_empty());
     let terms = Terms { message, notify_email: notify, identity_provider: req.identity_provider, tenant_id: tenant };
     let now = state.clock.now();
-    let mut tx = crate::db::write(db).await?;
+    let mut tx = crate::store::write(db).await?;
     let invitees: Vec<Invitee<'_>> = emails.iter().map(|email| Invitee { email, roles: &roles, departments: &departments }).collect();
     let (rows, _) = insert_all(state, &mut tx, &sender, &invitees, &terms, &grant, now).await?;
     let seats = seat_usage(&mut tx, org).await?;

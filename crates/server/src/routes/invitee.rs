@@ -112,7 +112,7 @@ async fn accept(state: &AppState, meta: &ClientMeta, req: &AcceptInvitation) -> 
     let display = format!("{first} {last}");
     let user_id =
         row.user_id.clone().ok_or_else(|| gone(codes::INVITATION_REVOKED, "This invitation no longer holds a place; ask for a new one."))?;
-    let mut tx = crate::db::write(&state.db).await?;
+    let mut tx = crate::store::write(&state.db).await?;
     if !crate::store::invitations::accept(&mut tx, &row.id, row.generation, now).await? {
         return Err(gone(codes::INVITATION_USED, "This invitation was answered meanwhile."));
     }
@@ -138,7 +138,7 @@ async fn decline(state: &AppState, meta: &ClientMeta, token: &str) -> Result<()>
     let now = state.clock.now();
     let open = open_invitation(state, token, now).await?;
     let (row, org) = (&open.row, open.org_id.as_str());
-    let mut tx = crate::db::write(&state.db).await?;
+    let mut tx = crate::store::write(&state.db).await?;
     // The event names the pending user it held the seat for, as before the close.
     super::invitation_actions::close(&mut tx, org, row, "declined", &open, now).await?;
     let sender = Sender { org_id: org, org_name: "", user_id: "", via: None, name: "", ip: &meta.ip, user_agent: &meta.user_agent };

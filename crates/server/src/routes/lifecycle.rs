@@ -162,7 +162,7 @@ pub(crate) async fn apply(
         return Ok(Saved { user: current, body, version });
     };
 
-    let mut tx = crate::db::write(db).await?;
+    let mut tx = crate::store::write(db).await?;
     // The write first: it takes the write lock, so the guard below reads a settled state.
     let updated = crate::store::users::set_status(&mut tx, org, id, target, version, now).await?;
     if !updated {

@@ -99,7 +99,7 @@ pub async fn confirm_totp(
             "That code does not match. Enter the current 6-digit code, and check that the device's clock is right.",
         ));
     };
-    let mut tx = crate::db::write(&state.db).await?;
+    let mut tx = crate::store::write(&state.db).await?;
     let was_enrolled = store::users::mfa_enabled(&mut tx, &principal.user_id).await?;
     let confirmed = store::users::confirm_totp(&mut tx, &principal.user_id, &stored, step, now).await?;
     if !confirmed {
@@ -174,7 +174,7 @@ async fn apply_reset(state: &AppState, principal: &Principal, meta: &ClientMeta,
         crate::policy::stepped_up(principal, state.clock.now(), "reset your own MFA")?;
     }
     let now = state.clock.now();
-    let mut tx = crate::db::write(&state.db).await?;
+    let mut tx = crate::store::write(&state.db).await?;
     let had_secret = store::users::has_totp(&mut tx, id).await?;
     if had_secret || current.mfa_enabled {
         // (Only then: the row's version, and the change feed, move with this update.)

@@ -151,7 +151,7 @@ pub async fn patch_org(
     let org_id = granted.org_id();
     validate(&patch)?;
     let now = state.clock.now();
-    let mut tx = crate::db::write(&state.db).await?;
+    let mut tx = crate::store::write(&state.db).await?;
     let (before, version) = load(&mut tx, org_id).await?;
     super::check_if_match(super::if_match(&headers).as_deref(), &before, version)?;
     let after = Organization {

@@ -180,7 +180,7 @@ async fn admin_reset(
     }
     let admin = store::users::display_name(&state.db, &principal.user_id).await?;
     let now = state.clock.now();
-    let mut tx = crate::db::write(&state.db).await?;
+    let mut tx = crate::store::write(&state.db).await?;
     let account = Account { id: &user.id, org_id: org, email: &user.email, name: &user.display_name };
     let keys = super::apikeys::suspend_all(&mut tx, keys_of.as_ref(), principal, now).await?;
     let expires_at = issue(state, &mut tx, &account, Some((principal, &admin)), keys, meta, now).await?;
@@ -228,7 +228,7 @@ async fn self_service_reset(state: &AppState, meta: &ClientMeta, email: &str) ->
     };
     // The quiet check reads inside the write transaction: writers take turns (on every
     // server process sharing the database), so two quick asks cannot both pass it.
-    let mut tx = crate::db::write(&state.db).await?;
+    let mut tx = crate::store::write(&state.db).await?;
     let now = state.clock.now();
     let recent = store::password_resets::latest(&mut tx, &id).await?;
     if recent.is_some_and(|t| (now - t).num_seconds() < SELF_SERVICE_QUIET_SECONDS) {
@@ -277,7 +277,7 @@ async fn complete(state: &AppState, meta: &ClientMeta, token: &str, password: &S
     }
     let password = password.clone();
     let new_hash = state.hashes.run(move || hash_password(password.expose())).await?.map_err(ApiError::Internal)?;
-    let mut tx = crate::db::write(&state.db).await?;
+    let mut tx = crate::store::write(&state.db).await?;
     if !store::password_resets::spend(&mut tx, &hash, now).await? {
         return Err(used());
     }

@@ -133,7 +133,7 @@ pub async fn create_role(State(state): State<AppState>, principal: Principal, me
     let permissions = checked_permissions(&principal, &new.permissions, &[])?;
     let now = state.clock.now();
     let id = uuid::Uuid::now_v7().to_string();
-    let mut tx = crate::db::write(&state.db).await?;
+    let mut tx = crate::store::write(&state.db).await?;
     if store::roles::clashes(&mut tx, org, &name, Some(&key), None).await? {
         return Err(name_taken(&name));
     }
@@ -187,7 +187,7 @@ pub async fn patch_role(
     let granted = principal.require::<RolesManage>()?;
     let org = granted.org_id();
     let name = patch.name.as_deref().map(|n| checked_name("name", n)).transpose()?;
-    let mut tx = crate::db::write(&state.db).await?;
+    let mut tx = crate::store::write(&state.db).await?;
     let (before, version) = load(&mut tx, org, &id).await?;
     super::check_if_match(super::if_match(&headers).as_deref(), &before, version)?;
     if before.builtin {
@@ -261,7 +261,7 @@ pub async fn delete_role(
 ) -> Result<Response> {
     let granted = principal.require::<RolesManage>()?;
     let org = granted.org_id();
-    let mut tx = crate::db::write(&state.db).await?;
+    let mut tx = crate::store::write(&state.db).await?;
     let (role, version) = load(&mut tx, org, &id).await?;
     super::check_if_match(super::if_match(&headers).as_deref(), &role, version)?;
     if role.builtin {

@@ -162,7 +162,7 @@ pub async fn revoke_session(
         return Ok(Json(Revocation { session_id: id, outcome: RevokeOutcome::AlreadyRevoked, revoked_at: Some(at) }));
     }
     let now = state.clock.now();
-    let mut tx = crate::db::write(&state.db).await?;
+    let mut tx = crate::store::write(&state.db).await?;
     if !store::sessions::revoke(&mut tx, &id, now).await? {
         // Someone revoked it a moment ago: theirs is the original time.
         drop(tx);
@@ -256,7 +256,7 @@ pub(crate) async fn logout_user(
     let user = policy::act_on::<policy::ForceLogout>(&state.db, principal, id).await?.into_user().0;
     let keys_of = super::apikeys::may_suspend_all(&state.db, principal, id, suspend_keys).await?;
     let now = state.clock.now();
-    let mut tx = crate::db::write(&state.db).await?;
+    let mut tx = crate::store::write(&state.db).await?;
     let (sessions, trusted) = end_all(&mut tx, id, "forced_logout", now).await?;
     let keys = super::apikeys::suspend_all(&mut tx, keys_of.as_ref(), principal, now).await?;
     audit::record(

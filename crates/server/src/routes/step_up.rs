@@ -61,7 +61,7 @@ pub async fn step_up(
         record_failure(&state, &meta, &email, Some(&candidate), reason, now, Some(&reserved)).await?;
         return Err(error);
     }
-    let mut tx = crate::db::write(&state.db).await?;
+    let mut tx = crate::store::write(&state.db).await?;
     // Not a sign-in: the guess is given back rather than listed as one.
     crate::store::attempts::forget(&mut tx, reserved.id).await?;
     crate::store::sessions::stepped_up(&mut tx, &principal.session_id, now).await?;

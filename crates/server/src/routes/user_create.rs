@@ -136,7 +136,7 @@ async fn create(state: &AppState, principal: &Principal, meta: &ClientMeta, org:
     let id = uuid::Uuid::now_v7().to_string();
     let display = format!("{first} {last}");
     let now = state.clock.now();
-    let mut tx = crate::db::write(db).await?;
+    let mut tx = crate::store::write(db).await?;
     let new_user = store::users::NewUser {
         id: &id,
         org_id: org,
@@ -255,7 +255,7 @@ pub(crate) async fn remove(
         ));
     }
     let now = state.clock.now();
-    let mut tx = crate::db::write(db).await?;
+    let mut tx = crate::store::write(db).await?;
     if !store::users::delete_at_version(&mut tx, org, id, version).await? {
         return Err(ApiError::new(StatusCode::PRECONDITION_FAILED, codes::PRECONDITION_FAILED, "The user changed while being removed; look again."));
     }

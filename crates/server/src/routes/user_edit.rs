@@ -246,7 +246,7 @@ pub(crate) async fn apply(
     let now = state.clock.now();
     let attributes_json = serde_json::to_string(&attributes).map_err(|e| ApiError::Internal(e.into()))?;
     let notifications_json = serde_json::to_string(&notifications).map_err(|e| ApiError::Internal(e.into()))?;
-    let mut tx = crate::db::write(db).await?;
+    let mut tx = crate::store::write(db).await?;
     // The write comes first: it takes the database's write lock, so the guards below read
     // a state no concurrent edit can change before this one commits.
     // The version moves once per changed thing (the row's values, each membership).

@@ -89,7 +89,7 @@ where
 /// number dropped, so older cursors get 410. Returns the number of changes dropped.
 pub async fn prune(db: &Db, now: DateTime<Utc>, window: Duration) -> Result<u64> {
     let cutoff = (now - window).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
-    let mut tx = crate::db::write(db).await?;
+    let mut tx = crate::store::write(db).await?;
     sqlx::query(
         "INSERT INTO change_retention (org_id, pruned_through) \
          SELECT org_id, MAX(seq) FROM changes WHERE at < $1 GROUP BY org_id \

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 /// Deletes the security records older than `cutoff` (see [`crate::retention`]); returns
 /// how many rows went.
 pub async fn purge_security_records(db: &Db, cutoff: DateTime<Utc>) -> Result<u64> {
-    let mut tx = crate::db::write(db).await?;
+    let mut tx = crate::store::write(db).await?;
     let mut gone = 0;
     for sql in [
         "DELETE FROM login_attempts WHERE at < $1",

@@ -2,13 +2,16 @@
 //!
 //! Handlers read authenticate → policy → validate → call the store → answer, and name no
 //! table. Each function takes the pool ([`Db`]) for a read that stands alone, or the
-//! connection of a write transaction ([`Conn`], from [`crate::db::write`]) when it is part
+//! connection of a write transaction ([`Conn`], from [`crate::store::write`]) when it is part
 //! of a unit of work: the caller decides the transaction, the store the statements.
 //!
 //! The statements are written to run unchanged on the other backend the SPEC plans
 //! (PostgreSQL): numbered placeholders (`$1`, which SQLite also reads), `TRUE`/`FALSE`,
 //! `ON CONFLICT … DO NOTHING`, `IS NOT DISTINCT FROM`. What only one backend has (its
 //! JSON aggregates, index hints) stays behind a function here, not in a handler.
+
+mod database;
+pub use database::{connect, default_db_path, is_busy, write};
 
 pub mod api_keys;
 pub mod attempts;
@@ -23,6 +26,7 @@ pub mod maintenance;
 pub mod org;
 pub mod password_resets;
 pub mod roles;
+pub mod secrets;
 pub mod sessions;
 pub mod users;
 
@@ -30,10 +34,10 @@ pub mod users;
 pub type Db = sqlx::SqlitePool;
 /// A connection inside a transaction (`&mut *tx`).
 pub type Conn = sqlx::SqliteConnection;
-/// A write transaction, begun by [`crate::db::write`].
+/// A write transaction, begun by [`crate::store::write`].
 pub type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
 
-/// Appends `(?, ?, …)` with one bound parameter per id, for `… IN` clauses.
+/// Appends a parenthesized list with one bound parameter per id (in the backend's placeholder syntax), for `… IN` clauses.
 pub fn push_id_list(qb: &mut sqlx::QueryBuilder<'_, sqlx::Sqlite>, ids: &[&str]) {
     qb.push("(");
     let mut sep = qb.separated(", ");

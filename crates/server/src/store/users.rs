@@ -126,7 +126,7 @@ impl Filter {
     pub async fn resolve(&mut self, db: &Db, org_id: &str) -> Result<()> {
         let mut errors = Vec::new();
         if let Some(role) = self.role.take() {
-            let id: Option<String> = sqlx::query_scalar("SELECT id FROM roles WHERE org_id = ? AND (id = ? OR key = ?)")
+            let id: Option<String> = sqlx::query_scalar("SELECT id FROM roles WHERE org_id = $1 AND (id = $2 OR key = $3)")
                 .bind(org_id)
                 .bind(&role)
                 .bind(&role)
@@ -143,7 +143,7 @@ impl Filter {
         }
         if let Some(dept) = self.department.take() {
             let id: Option<String> =
-                sqlx::query_scalar("SELECT id FROM groups WHERE org_id = ? AND (id = ? OR lower(name) = lower(?)) ORDER BY kind LIMIT 1")
+                sqlx::query_scalar("SELECT id FROM groups WHERE org_id = $1 AND (id = $2 OR lower(name) = lower($3)) ORDER BY kind LIMIT 1")
                     .bind(org_id)
                     .bind(&dept)
                     .bind(&dept)
