@@ -19,7 +19,7 @@ pub async fn connect(path: &Path) -> anyhow::Result<SqlitePool> {
         .busy_timeout(Duration::from_secs(10));
     let pool =
         SqlitePoolOptions::new().max_connections(8).connect_with(options).await.with_context(|| format!("opening database {}", path.display()))?;
-    sqlx::migrate!("./migrations").run(&pool).await.context("applying database migrations")?;
+    sqlx::migrate!("./migrations/sqlite").run(&pool).await.context("applying database migrations")?;
     Ok(pool)
 }
 
