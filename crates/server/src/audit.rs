@@ -30,6 +30,30 @@ pub struct Event<'a> {
     pub details: Value,
 }
 
+impl<'a> Event<'a> {
+    /// What the signed-in `principal` did from `meta`'s client to `(target_type,
+    /// target_id)` in their organization: the usual event of an API request.
+    pub fn by(
+        principal: &'a crate::auth::Principal,
+        meta: &'a crate::extract::ClientMeta,
+        (target_type, target_id): (&'a str, &'a str),
+        action: &'a str,
+        details: Value,
+    ) -> Self {
+        Self {
+            org_id: &principal.org_id,
+            actor_id: Some(&principal.user_id),
+            via: principal.via(),
+            target_type,
+            target_id,
+            action,
+            ip: &meta.ip,
+            user_agent: &meta.user_agent,
+            details,
+        }
+    }
+}
+
 /// Appends `event` inside `tx`, with the names of its actor and target as they are now
 /// (so it still reads right after a rename or removal) and the text `q` searches.
 pub async fn record(tx: &mut crate::store::Conn, event: Event<'_>, at: DateTime<Utc>) -> Result<String> {

@@ -91,7 +91,7 @@ pub async fn create_key(
     };
     let mut tx = crate::store::write(&state.db).await?;
     store::api_keys::create(&mut tx, &principal.org_id, &key, &hash_token(secret.expose()), &principal.user_id).await?;
-    audit_key(&mut tx, &principal.org_id, &principal, meta, &user, &key, "api_key.created", now).await?;
+    audit_key(&mut tx, &principal, meta, &user, &key, "api_key.created", now).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(CreatedApiKey { key, secret })))
 }
@@ -99,7 +99,6 @@ pub async fn create_key(
 #[allow(clippy::too_many_arguments)]
 async fn audit_key(
     tx: &mut Conn,
-    org: &str,
     principal: &Principal,
     meta: ClientMeta,
     user: &User,
@@ -109,20 +108,16 @@ async fn audit_key(
 ) -> Result<()> {
     audit::record(
         tx,
-        Event {
-            org_id: org,
-            actor_id: Some(&principal.user_id),
-            via: principal.via(),
-            target_type: "user",
-            target_id: &user.id,
+        Event::by(
+            principal,
+            &meta,
+            ("user", &user.id),
             action,
-            ip: &meta.ip,
-            user_agent: &meta.user_agent,
-            details: json!({
+            json!({
                 "target": { "name": user.display_name, "email": user.email },
                 "api_key": { "id": key.id, "name": key.name, "prefix": key.prefix, "expires_at": key.expires_at },
             }),
-        },
+        ),
         now,
     )
     .await
@@ -156,7 +151,7 @@ async fn set_suspended(state: &AppState, principal: &Principal, meta: ClientMeta
     let by = suspend.then_some(principal.user_id.as_str());
     store::api_keys::set_suspension(&mut tx, key_id, at, reason, by).await?;
     let key = ApiKey { suspended_at: at, suspended_reason: reason.map(str::to_owned), ..key };
-    audit_key(&mut tx, &principal.org_id, principal, meta, &user, &key, action, now).await?;
+    audit_key(&mut tx, principal, meta, &user, &key, action, now).await?;
     tx.commit().await?;
     Ok(Json(key))
 }

@@ -177,17 +177,13 @@ pub async fn unlock_sign_in(
     let email = user.email.to_lowercase();
     let mut tx = crate::store::write(&state.db).await?;
     crate::store::attempts::unlock(&mut tx, &email, now).await?;
-    let event = crate::audit::Event {
-        org_id: &principal.org_id,
-        actor_id: Some(&principal.user_id),
-        via: principal.via(),
-        target_type: "user",
-        target_id: &user.id,
-        action: "user.sign_in_unlocked",
-        ip: &meta.ip,
-        user_agent: &meta.user_agent,
-        details: serde_json::json!({ "target": { "name": user.display_name, "email": user.email } }),
-    };
+    let event = crate::audit::Event::by(
+        &principal,
+        &meta,
+        ("user", &user.id),
+        "user.sign_in_unlocked",
+        serde_json::json!({ "target": { "name": user.display_name, "email": user.email } }),
+    );
     crate::audit::record(&mut tx, event, now).await?;
     tx.commit().await?;
     Ok(Json(SignInUnlocked { user_id: user.id.clone(), email, unlocked_at: now }))

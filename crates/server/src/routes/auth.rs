@@ -394,17 +394,13 @@ pub async fn logout(State(state): State<AppState>, principal: Principal, meta: C
     let now = state.clock.now();
     let mut tx = crate::store::write(&state.db).await?;
     store::sessions::end(&mut tx, &principal.session_id, "logout", now).await?;
-    let event = crate::audit::Event {
-        org_id: &principal.org_id,
-        actor_id: Some(&principal.user_id),
-        via: principal.via(),
-        target_type: "user",
-        target_id: &principal.user_id,
-        action: "session.signed_out",
-        ip: &meta.ip,
-        user_agent: &meta.user_agent,
-        details: serde_json::json!({ "session": { "id": principal.session_id } }),
-    };
+    let event = crate::audit::Event::by(
+        &principal,
+        &meta,
+        ("user", &principal.user_id),
+        "session.signed_out",
+        serde_json::json!({ "session": { "id": principal.session_id } }),
+    );
     crate::audit::record(&mut tx, event, now).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)

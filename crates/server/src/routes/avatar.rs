@@ -40,7 +40,6 @@ pub async fn put_avatar(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response> {
-    let org = principal.org_id.clone();
     // Asked before the body is read: a refusal costs no upload.
     let (current, _) = policy::act_on::<policy::ChangePicture>(&state.db, &principal, &id).await?.into_user();
     let bytes = axum::body::to_bytes(body, MAX_AVATAR_BYTES + 1).await.map_err(|_| too_large())?;
@@ -61,21 +60,17 @@ pub async fn put_avatar(
     let now = state.clock.now();
     let mut tx = crate::store::write(db).await?;
     crate::store::users::set_avatar(&mut tx, &id, kind, bytes.as_ref(), &url, now).await?;
-    let event = Event {
-        org_id: &org,
-        actor_id: Some(&principal.user_id),
-        via: principal.via(),
-        target_type: "user",
-        target_id: &id,
-        action: "user.updated",
-        ip: &meta.ip,
-        user_agent: &meta.user_agent,
-        details: json!({
+    let event = Event::by(
+        &principal,
+        &meta,
+        ("user", &id),
+        "user.updated",
+        json!({
             "target": { "name": current.display_name, "email": current.email },
             "before": { "avatar_url": current.avatar_url },
             "after": { "avatar_url": url, "avatar_bytes": bytes.len(), "avatar_type": kind },
         }),
-    };
+    );
     audit::record(&mut tx, event, now).await?;
     let version = crate::store::users::version(&mut tx, &id).await?;
     tx.commit().await?;

@@ -140,7 +140,7 @@ async fn one(
             Ok(Some((saved.user, saved.version)))
         }
         BulkAction::Logout => {
-            super::sessions::logout_user(state, principal, meta, org, id, false, None).await?;
+            super::sessions::logout_user(state, principal, meta, id, false, None).await?;
             Ok(None)
         }
         BulkAction::AddRole { .. } | BulkAction::RemoveRole { .. } | BulkAction::AddDepartment { .. } | BulkAction::RemoveDepartment { .. } => {

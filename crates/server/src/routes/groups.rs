@@ -86,17 +86,7 @@ pub async fn create_group(
     store::groups::create(&mut tx, &id, org, new.kind, &name, now).await?;
     let (group, version) = load(&mut tx, org, &id).await?;
     let details = json!({ "target": { "name": name }, "before": null, "after": { "name": name, "kind": new.kind.as_str() } });
-    let event = Event {
-        org_id: org,
-        actor_id: Some(&principal.user_id),
-        via: principal.via(),
-        target_type: "group",
-        target_id: &id,
-        action: "group.created",
-        ip: &meta.ip,
-        user_agent: &meta.user_agent,
-        details,
-    };
+    let event = Event::by(&principal, &meta, ("group", &id), "group.created", details);
     audit::record(&mut tx, event, now).await?;
     tx.commit().await?;
     Ok(super::json_with_etag(StatusCode::CREATED, group, version))
@@ -143,17 +133,7 @@ pub async fn patch_group(
     store::groups::rename(&mut tx, &id, &name).await?;
     let (after, version) = load(&mut tx, org, &id).await?;
     let details = json!({ "target": { "name": before.name }, "before": { "name": before.name }, "after": { "name": after.name } });
-    let event = Event {
-        org_id: org,
-        actor_id: Some(&principal.user_id),
-        via: principal.via(),
-        target_type: "group",
-        target_id: &id,
-        action: "group.updated",
-        ip: &meta.ip,
-        user_agent: &meta.user_agent,
-        details,
-    };
+    let event = Event::by(&principal, &meta, ("group", &id), "group.updated", details);
     audit::record(&mut tx, event, state.clock.now()).await?;
     tx.commit().await?;
     Ok(super::json_with_etag(StatusCode::OK, after, version))
@@ -216,17 +196,7 @@ pub async fn delete_group(
         "moved_to": target.as_ref().map(|g| json!({ "id": g.id, "name": g.name })),
         "moved": moved,
     });
-    let event = Event {
-        org_id: org,
-        actor_id: Some(&principal.user_id),
-        via: principal.via(),
-        target_type: "group",
-        target_id: &id,
-        action: "group.deleted",
-        ip: &meta.ip,
-        user_agent: &meta.user_agent,
-        details,
-    };
+    let event = Event::by(&principal, &meta, ("group", &id), "group.deleted", details);
     audit::record(&mut tx, event, state.clock.now()).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())

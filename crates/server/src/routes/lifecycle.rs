@@ -196,23 +196,19 @@ pub(crate) async fn apply(
     };
     audit::record(
         &mut tx,
-        Event {
-            org_id: org,
-            actor_id: Some(&principal.user_id),
-            via: principal.via(),
-            target_type: "user",
-            target_id: id,
+        Event::by(
+            principal,
+            meta,
+            ("user", id),
             action,
-            ip: &meta.ip,
-            user_agent: &meta.user_agent,
-            details: json!({
+            json!({
                 "target": { "name": current.display_name, "email": current.email },
                 "before": { "status": current.status.as_str() },
                 "after": { "status": target.as_str() },
                 "sessions_ended": sessions_ended,
                 "api_keys": api_keys,
             }),
-        },
+        ),
         now,
     )
     .await?;

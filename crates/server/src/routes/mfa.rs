@@ -112,15 +112,13 @@ pub async fn confirm_totp(
     store::sessions::mfa_enrolled(&mut tx, &principal.user_id).await?;
     audit::record(
         &mut tx,
-        Event {
-            org_id: &principal.org_id,
-            actor_id: Some(&principal.user_id), via: principal.via(),
-            target_type: "user",
-            target_id: &principal.user_id,
-            action: "user.mfa_enrolled",
-            ip: &meta.ip, user_agent: &meta.user_agent,
-            details: json!({ "method": "totp", "replaced": was_enrolled, "before": { "mfa_enabled": was_enrolled }, "after": { "mfa_enabled": true } }),
-        },
+        Event::by(
+            &principal,
+            &meta,
+            ("user", &principal.user_id),
+            "user.mfa_enrolled",
+            json!({ "method": "totp", "replaced": was_enrolled, "before": { "mfa_enabled": was_enrolled }, "after": { "mfa_enabled": true } }),
+        ),
         now,
     )
     .await?;
@@ -160,15 +158,14 @@ pub async fn reset_mfa(
         principal.require::<UsersManage>()?;
     }
     super::paging::check_id("user", &id)?;
-    let org = principal.org_id.clone();
     let path = format!("/v1/users/{id}/reset-mfa");
     Idempotency::handle(&state, &principal, &headers, ("POST", &path), &(), async |idem| {
-        apply_reset(&state, &principal, &meta, &org, &id, idem).await.map(Saved::response)
+        apply_reset(&state, &principal, &meta, &id, idem).await.map(Saved::response)
     })
     .await
 }
 
-async fn apply_reset(state: &AppState, principal: &Principal, meta: &ClientMeta, org: &str, id: &str, idem: Option<&Idempotency>) -> Result<Saved> {
+async fn apply_reset(state: &AppState, principal: &Principal, meta: &ClientMeta, id: &str, idem: Option<&Idempotency>) -> Result<Saved> {
     let (current, _) = crate::policy::act_on::<crate::policy::ResetMfa>(&state.db, principal, id).await?.into_user();
     if current.id == principal.user_id {
         crate::policy::stepped_up(principal, state.clock.now(), "reset your own MFA")?;
@@ -183,23 +180,19 @@ async fn apply_reset(state: &AppState, principal: &Principal, meta: &ClientMeta,
     let trusted = store::sessions::withdraw_trusted_devices(&mut tx, id).await?;
     audit::record(
         &mut tx,
-        Event {
-            org_id: org,
-            actor_id: Some(&principal.user_id),
-            via: principal.via(),
-            target_type: "user",
-            target_id: id,
-            action: "user.mfa_reset",
-            ip: &meta.ip,
-            user_agent: &meta.user_agent,
-            details: json!({
+        Event::by(
+            principal,
+            meta,
+            ("user", id),
+            "user.mfa_reset",
+            json!({
                 "target": { "name": current.display_name, "email": current.email },
                 "before": { "mfa_enabled": current.mfa_enabled },
                 "after": { "mfa_enabled": false },
                 "had_secret": had_secret,
                 "trusted_devices_revoked": trusted,
             }),
-        },
+        ),
         now,
     )
     .await?;

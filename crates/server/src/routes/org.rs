@@ -171,17 +171,7 @@ pub async fn patch_org(
     store::org::save_settings(&mut tx, org_id, &after).await?;
     let was = serde_json::to_value(&before).map_err(|e| ApiError::Internal(e.into()))?;
     let now_value = serde_json::to_value(&after).map_err(|e| ApiError::Internal(e.into()))?;
-    let event = Event {
-        org_id,
-        actor_id: Some(&principal.user_id),
-        via: principal.via(),
-        target_type: "organization",
-        target_id: org_id,
-        action: "organization.updated",
-        ip: &meta.ip,
-        user_agent: &meta.user_agent,
-        details: audit::diff(&was, &now_value),
-    };
+    let event = Event::by(&principal, &meta, ("organization", org_id), "organization.updated", audit::diff(&was, &now_value));
     let mut details_ended = 0;
     if after.mfa_required && !before.mfa_required {
         details_ended = end_sessions_without_mfa(&mut tx, org_id, &principal.session_id, now).await?;

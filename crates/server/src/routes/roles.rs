@@ -140,17 +140,13 @@ pub async fn create_role(State(state): State<AppState>, principal: Principal, me
     let perms_json = serde_json::to_string(&permissions).map_err(|e| ApiError::Internal(e.into()))?;
     store::roles::create(&mut tx, &id, org, &key, &name, &perms_json, now).await?;
     let (role, version) = load(&mut tx, org, &id).await?;
-    let event = Event {
-        org_id: org,
-        actor_id: Some(&principal.user_id),
-        via: principal.via(),
-        target_type: "role",
-        target_id: &id,
-        action: "role.created",
-        ip: &meta.ip,
-        user_agent: &meta.user_agent,
-        details: json!({ "target": { "name": name }, "before": null, "after": { "name": role.name, "key": role.key, "permissions": role.permissions } }),
-    };
+    let event = Event::by(
+        &principal,
+        &meta,
+        ("role", &id),
+        "role.created",
+        json!({ "target": { "name": name }, "before": null, "after": { "name": role.name, "key": role.key, "permissions": role.permissions } }),
+    );
     audit::record(&mut tx, event, now).await?;
     tx.commit().await?;
     Ok(super::json_with_etag(StatusCode::CREATED, role, version))
@@ -219,17 +215,7 @@ pub async fn patch_role(
     let is = json!({ "name": after.name, "permissions": after.permissions });
     let mut details = audit::diff(&was, &is);
     details["target"] = json!({ "name": before.name });
-    let event = Event {
-        org_id: org,
-        actor_id: Some(&principal.user_id),
-        via: principal.via(),
-        target_type: "role",
-        target_id: &id,
-        action: "role.updated",
-        ip: &meta.ip,
-        user_agent: &meta.user_agent,
-        details,
-    };
+    let event = Event::by(&principal, &meta, ("role", &id), "role.updated", details);
     audit::record(&mut tx, event, now).await?;
     tx.commit().await?;
     Ok(super::json_with_etag(StatusCode::OK, after, version))
@@ -284,17 +270,7 @@ pub async fn delete_role(
         "members": members.len(),
         "made_members": made_members,
     });
-    let event = Event {
-        org_id: org,
-        actor_id: Some(&principal.user_id),
-        via: principal.via(),
-        target_type: "role",
-        target_id: &id,
-        action: "role.deleted",
-        ip: &meta.ip,
-        user_agent: &meta.user_agent,
-        details,
-    };
+    let event = Event::by(&principal, &meta, ("role", &id), "role.deleted", details);
     audit::record(&mut tx, event, state.clock.now()).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())

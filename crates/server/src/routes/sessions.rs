@@ -171,20 +171,16 @@ pub async fn revoke_session(
     }
     audit::record(
         &mut tx,
-        Event {
-            org_id: org,
-            actor_id: Some(&principal.user_id),
-            via: principal.via(),
-            target_type: "user",
-            target_id: &user_id,
-            action: "session.revoked",
-            ip: &meta.ip,
-            user_agent: &meta.user_agent,
-            details: json!({
+        Event::by(
+            &principal,
+            &meta,
+            ("user", &user_id),
+            "session.revoked",
+            json!({
                 "target": { "name": user.display_name, "email": user.email },
                 "session": { "id": id, "device": device, "ip": ip },
             }),
-        },
+        ),
         now,
     )
     .await?;
@@ -218,13 +214,13 @@ pub async fn force_logout(
     query: crate::extract::QueryPairs,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let granted = principal.require::<SessionsRevoke>()?;
+    // The early answer for callers without the permission; `logout_user` asks the policy.
+    principal.require::<SessionsRevoke>()?;
     paging::check_id("user", &id)?;
     let suspend_keys = suspend_keys_asked(&query)?;
-    let org = granted.org_id().to_owned();
     let path = format!("/v1/users/{id}/logout");
     Idempotency::handle(&state, &principal, &headers, ("POST", &path), &suspend_keys, async |idem| {
-        logout_user(&state, &principal, &meta, &org, &id, suspend_keys, idem).await.map(json_response)
+        logout_user(&state, &principal, &meta, &id, suspend_keys, idem).await.map(json_response)
     })
     .await
 }
@@ -248,7 +244,6 @@ pub(crate) async fn logout_user(
     state: &AppState,
     principal: &Principal,
     meta: &ClientMeta,
-    org: &str,
     id: &str,
     suspend_keys: bool,
     idem: Option<&Idempotency>,
@@ -261,22 +256,18 @@ pub(crate) async fn logout_user(
     let keys = super::apikeys::suspend_all(&mut tx, keys_of.as_ref(), principal, now).await?;
     audit::record(
         &mut tx,
-        Event {
-            org_id: org,
-            actor_id: Some(&principal.user_id),
-            via: principal.via(),
-            target_type: "user",
-            target_id: id,
-            action: "user.force_logout",
-            ip: &meta.ip,
-            user_agent: &meta.user_agent,
-            details: json!({
+        Event::by(
+            principal,
+            meta,
+            ("user", id),
+            "user.force_logout",
+            json!({
                 "target": { "name": user.display_name, "email": user.email },
                 "sessions_revoked": sessions,
                 "trusted_devices_revoked": trusted,
                 "api_keys_suspended": keys,
             }),
-        },
+        ),
         now,
     )
     .await?;

@@ -180,17 +180,13 @@ async fn create(state: &AppState, principal: &Principal, meta: &ClientMeta, org:
         notification_preferences: NotificationPreferences::default(),
     };
     let after = serde_json::to_value(&user).map_err(|e| ApiError::Internal(e.into()))?;
-    let event = Event {
-        org_id: org,
-        actor_id: Some(&principal.user_id),
-        via: principal.via(),
-        target_type: "user",
-        target_id: &id,
-        action: "user.created",
-        ip: &meta.ip,
-        user_agent: &meta.user_agent,
-        details: json!({ "target": { "name": user.display_name, "email": user.email }, "before": null, "after": after }),
-    };
+    let event = Event::by(
+        principal,
+        meta,
+        ("user", &id),
+        "user.created",
+        json!({ "target": { "name": user.display_name, "email": user.email }, "before": null, "after": after }),
+    );
     audit::record(&mut tx, event, now).await?;
     let body = body_of(&user)?;
     if let Some(idem) = idem {
@@ -260,17 +256,13 @@ pub(crate) async fn remove(
         return Err(ApiError::new(StatusCode::PRECONDITION_FAILED, codes::PRECONDITION_FAILED, "The user changed while being removed; look again."));
     }
     let before = serde_json::to_value(&user).map_err(|e| ApiError::Internal(e.into()))?;
-    let event = Event {
-        org_id: org,
-        actor_id: Some(&principal.user_id),
-        via: principal.via(),
-        target_type: "user",
-        target_id: id,
-        action: "user.removed",
-        ip: &meta.ip,
-        user_agent: &meta.user_agent,
-        details: json!({ "target": { "name": user.display_name, "email": user.email }, "before": before, "after": null }),
-    };
+    let event = Event::by(
+        principal,
+        meta,
+        ("user", id),
+        "user.removed",
+        json!({ "target": { "name": user.display_name, "email": user.email }, "before": before, "after": null }),
+    );
     audit::record(&mut tx, event, now).await?;
     if let Some(idem) = idem {
         idem.store(&mut tx, StatusCode::NO_CONTENT, None, b"", now).await?;

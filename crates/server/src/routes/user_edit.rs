@@ -324,17 +324,7 @@ pub(crate) async fn apply(
     let target = serde_json::json!({ "name": before_edit.display_name, "email": before_edit.email });
     for (action, mut details) in crate::audit::user_edit_events(&crate::audit::diff(&before, &after)) {
         details["target"] = target.clone();
-        let event = crate::audit::Event {
-            org_id: org,
-            actor_id: Some(&principal.user_id),
-            via: principal.via(),
-            target_type: "user",
-            target_id: id,
-            action,
-            ip: &meta.ip,
-            user_agent: &meta.user_agent,
-            details,
-        };
+        let event = crate::audit::Event::by(principal, meta, ("user", id), action, details);
         crate::audit::record(&mut tx, event, now).await?;
     }
     if let Some(idem) = idem {
