@@ -26,6 +26,8 @@ const TEST_PACKAGES: &[&str] = &[
     "gnome-keyring",
     "dbus-x11",
     "imagemagick",
+    // The server's second backend: its suite runs on a throwaway cluster (pg.rs).
+    "postgresql",
 ];
 
 /// The tauri-driver release verified on these machines (see CI-NOTES).
@@ -53,7 +55,7 @@ pub fn ensure(needs: Needs) -> Result<()> {
     npm()
 }
 
-fn apt(packages: &[&str]) -> Result<()> {
+pub(crate) fn apt(packages: &[&str]) -> Result<()> {
     if util::on_path("dpkg-query").is_none() {
         say!(
             "not a Debian system; assuming these are installed: {}",

@@ -6,6 +6,7 @@ mod bench;
 mod bench_app;
 mod bindings;
 mod ensure;
+mod pg;
 mod headless;
 mod icons;
 mod report;
@@ -25,7 +26,8 @@ usage: cargo xtask <command>
   screenshot [--out PATH]    docs/screenshot.png of the real app (headless)
   icons                      redraw icons/ with ImageMagick
   bindings                   regenerate the UI's TypeScript bindings
-  bench [server|activity|load|client|app]  the benchmarks of BENCHMARKS.md (all by default; release builds)";
+  bench [server|activity|load|client|app]  the benchmarks of BENCHMARKS.md (all by default; release builds)
+  postgres                   a throwaway PostgreSQL cluster; prints its URL, stops on Enter";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -43,6 +45,7 @@ fn main() -> ExitCode {
         "icons" => icons::icons(),
         "bindings" => bindings::bindings(),
         "bench" => bench::bench(rest),
+        "postgres" => pg::postgres(rest),
         "bench-app-inner" => bench_app::bench_app_inner(),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");

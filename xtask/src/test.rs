@@ -184,7 +184,12 @@ fn test_inner_steps(args: &[String]) -> ExitCode {
     };
     let mut ok = true;
     if parts.rust {
+        let postgres = match crate::pg::Cluster::start("test") {
+            Ok(c) => c,
+            Err(e) => return fail("start PostgreSQL", &e),
+        };
         let mut cmd = util::cargo();
+        cmd.envs(postgres.env());
         cmd.args([
             "test",
             "--workspace",

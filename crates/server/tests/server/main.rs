@@ -17,6 +17,7 @@ mod lifetime;
 mod matrix;
 mod mfa;
 mod openapi;
+mod postgres_schema;
 mod resets;
 mod sessions;
 mod smtp;
