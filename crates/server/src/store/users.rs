@@ -522,7 +522,8 @@ pub async fn insert(conn: &mut Conn, user: &NewUser<'_>) -> Result<bool> {
     .bind(user.last_name)
     .bind(user.display_name)
     .bind(&sort_name)
-    .bind(format!("{sort_name} {email_lower}"))
+    // A pending user is shown by their address: it is searched once.
+    .bind(if sort_name == email_lower { email_lower.clone() } else { format!("{sort_name} {email_lower}") })
     .bind(user.status)
     .bind(user.password_hash)
     .bind(user.at)
