@@ -211,8 +211,16 @@ impl UserCounts {
 /// The `LIKE … ESCAPE '\'` pattern that finds `needle` anywhere, with `%`, `_` and `\`
 /// in it taken literally. Server and client cache search the same way through it.
 pub fn substring_like_pattern(needle: &str) -> String {
-    let escaped = needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    format!("%{escaped}%")
+    format!("%{}%", escape_like(needle))
+}
+
+/// A `LIKE … ESCAPE '\'` pattern matching text that starts with `prefix`.
+pub fn prefix_like_pattern(prefix: &str) -> String {
+    format!("{}%", escape_like(prefix))
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 /// One page of `GET /v1/users`.

@@ -80,7 +80,7 @@ impl Filter {
     async fn expand_actions(&self, db: &Db, org: &str) -> Result<Vec<String>> {
         let mut actions = self.actions.clone();
         for prefix in &self.prefixes {
-            let pattern = format!("{}%", prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            let pattern = gatehouse_api::prefix_like_pattern(prefix);
             let found: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_actions WHERE org_id = $1 AND action LIKE $2 ESCAPE '\\'")
                 .bind(org)
                 .bind(pattern)

@@ -40,7 +40,7 @@ impl TotpColumn {
 /// How many secrets (in either column) are stored with this prefix: `gh1:` for every
 /// sealed one, `gh1:<key id>:` for those under one key.
 pub async fn count_with_prefix(db: &Db, prefix: &str) -> Result<i64> {
-    let pattern = format!("{}%", prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let pattern = gatehouse_api::prefix_like_pattern(prefix);
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE totp_secret LIKE $1 ESCAPE '\\' OR totp_pending_secret LIKE $1 ESCAPE '\\'")
         .bind(pattern)
         .fetch_one(db)
@@ -49,7 +49,7 @@ pub async fn count_with_prefix(db: &Db, prefix: &str) -> Result<i64> {
 
 /// Every (user id, stored secret) of `column` not stored with `prefix`.
 pub async fn without_prefix(db: &Db, column: TotpColumn, prefix: &str) -> Result<Vec<(String, String)>> {
-    let pattern = format!("{}%", prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let pattern = gatehouse_api::prefix_like_pattern(prefix);
     let column = column.as_str();
     Ok(sqlx::query_as(&format!("SELECT id, {column} FROM users WHERE {column} IS NOT NULL AND {column} NOT LIKE $1 ESCAPE '\\'"))
         .bind(pattern)
