@@ -8,8 +8,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::HeaderValue;
 use axum::http::header::{CACHE_CONTROL, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS};
 use chrono::Duration;
-use sqlx::SqlitePool;
-use std::path::Path;
 use std::sync::Arc;
 use tower::ServiceExt as _;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -141,7 +139,7 @@ impl Drop for StreamSlot {
 #[derive(Clone)]
 pub struct AppState {
     /// The database.
-    pub db: SqlitePool,
+    pub db: store::Db,
     /// The clock.
     pub clock: Arc<dyn Clock>,
     /// Signs access tokens and invitation links with [`Self::keys`].
@@ -164,12 +162,17 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Opens the database at `path`, loads the server keys (creating the key file beside
-    /// the database if there is none), and re-encrypts TOTP secrets stored in plain text or
+    /// Opens the database, loads the server keys (creating the key file beside a SQLite
+    /// database if there is none), and re-encrypts TOTP secrets stored in plain text or
     /// under a key that is no longer current.
-    pub async fn open(path: &Path, clock: Arc<dyn Clock>, config: Config) -> anyhow::Result<Self> {
-        let db = store::connect(path).await?;
-        let source = config.key_source.clone().unwrap_or_else(|| crate::keys::KeySource::File(crate::keys::key_file_beside(path)));
+    pub async fn open(location: impl Into<store::Location>, clock: Arc<dyn Clock>, config: Config) -> anyhow::Result<Self> {
+        let location = location.into();
+        let source = match (config.key_source.clone(), location.file()) {
+            (Some(source), _) => source,
+            (None, Some(file)) => crate::keys::KeySource::File(crate::keys::key_file_beside(file)),
+            (None, None) => anyhow::bail!("{}", crate::keys::KeySource::NEEDED_WITH_POSTGRES),
+        };
+        let db = store::connect(&location).await?;
         let loaded = crate::keys::load(&db, &source).await?;
         let resealed = crate::keys::reseal(&db, &loaded).await?;
         let keys = Arc::new(crate::keys::KeyRing::new(source, loaded));

@@ -42,6 +42,13 @@ impl From<sqlx::Error> for ApiError {
             return Self::new(StatusCode::SERVICE_UNAVAILABLE, codes::SERVER_BUSY, "The server is busy with other changes; try again in a moment.")
                 .with_retry_after(1);
         }
+        // Text PostgreSQL cannot store (a NUL character; SQLite keeps it): the request's fault,
+        // whichever field or parameter carried it.
+        if let sqlx::Error::Database(db) = &e
+            && db.code().is_some_and(|c| c == "22021" || c == "22P05")
+        {
+            return Self::new(StatusCode::BAD_REQUEST, codes::VALIDATION_FAILED, "Text cannot contain NUL (U+0000) or other unstorable characters.");
+        }
         Self::Internal(e.into())
     }
 }

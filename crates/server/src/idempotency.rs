@@ -152,8 +152,9 @@ impl Idempotency {
                 let response = error.into_response();
                 let status = response.status();
                 let bytes = axum::body::to_bytes(response.into_body(), 1024 * 1024).await.map_err(|e| ApiError::Internal(e.into()))?;
-                let mut conn = state.db.acquire().await?;
-                self.store(&mut conn, status, None, &bytes, state.clock.now()).await?;
+                let mut tx = crate::store::write(&state.db).await?;
+                self.store(&mut tx, status, None, &bytes, state.clock.now()).await?;
+                tx.commit().await?;
                 Ok(rebuild(status, "application/problem+json", None, bytes.to_vec()))
             }
             other => other,

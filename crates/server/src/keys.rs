@@ -346,12 +346,18 @@ pub enum KeySource {
 }
 
 impl KeySource {
-    /// The variable if set, else the file given, else the file beside the database.
-    pub fn choose(inline: Option<String>, file: Option<PathBuf>, db: &Path) -> Self {
-        match (inline.filter(|s| !s.trim().is_empty()), file) {
-            (Some(text), _) => Self::Inline(Secret::new(text)),
-            (None, Some(file)) => Self::File(file),
-            (None, None) => Self::File(key_file_beside(db)),
+    /// Why a PostgreSQL database needs its keys named.
+    pub const NEEDED_WITH_POSTGRES: &str = "with a PostgreSQL database, give the server keys with --keys-file or GATEHOUSE_KEYS: \
+         every server node must use the same keys, so none is made up beside a database file";
+
+    /// The variable if set, else the file given, else the file beside a SQLite database
+    /// (`db`); a PostgreSQL database has no file to put keys beside.
+    pub fn choose(inline: Option<String>, file: Option<PathBuf>, db: Option<&Path>) -> anyhow::Result<Self> {
+        match (inline.filter(|s| !s.trim().is_empty()), file, db) {
+            (Some(text), _, _) => Ok(Self::Inline(Secret::new(text))),
+            (None, Some(file), _) => Ok(Self::File(file)),
+            (None, None, Some(db)) => Ok(Self::File(key_file_beside(db))),
+            (None, None, None) => anyhow::bail!("{}", Self::NEEDED_WITH_POSTGRES),
         }
     }
 }

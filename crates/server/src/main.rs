@@ -5,7 +5,8 @@ use clap::{Parser, Subcommand};
 use gatehouse_api::Secret;
 use gatehouse_server::keys::KeySource;
 use gatehouse_server::seed::{SeedOptions, seed_demo};
-use gatehouse_server::{AppState, Config, SignInLimits, SystemClock, app, store};
+use gatehouse_server::store::{self, Location};
+use gatehouse_server::{AppState, Config, SignInLimits, SystemClock, app};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -32,8 +33,8 @@ struct KeyArgs {
 }
 
 impl KeyArgs {
-    fn source(&self, db: &std::path::Path) -> KeySource {
-        KeySource::choose(self.inline_keys.clone(), self.keys_file.clone(), db)
+    fn source(&self, db: &Location) -> anyhow::Result<KeySource> {
+        KeySource::choose(self.inline_keys.clone(), self.keys_file.clone(), db.file())
     }
 }
 
@@ -58,9 +59,10 @@ enum KeysCommand {
 enum Command {
     /// Serve the API.
     Serve {
-        /// SQLite database file (created and migrated if needed) [default: the platform data dir].
-        #[arg(long, env = "GATEHOUSE_DB")]
-        db: Option<PathBuf>,
+        /// The database: a SQLite file (created and migrated if needed) or a postgres:// URL
+        /// [default: gatehouse.db in the platform data dir].
+        #[arg(long, env = "GATEHOUSE_DB", hide_env_values = true)]
+        db: Option<Location>,
         #[command(flatten)]
         keys: KeyArgs,
         /// Address to listen on; port 0 picks a free port. The bound address is printed.
@@ -116,9 +118,9 @@ enum Command {
     },
     /// Create an organization in a new database.
     Seed {
-        /// SQLite database file [default: the platform data dir].
-        #[arg(long, env = "GATEHOUSE_DB")]
-        db: Option<PathBuf>,
+        /// The database: a SQLite file or a postgres:// URL [default: the platform data dir].
+        #[arg(long, env = "GATEHOUSE_DB", hide_env_values = true)]
+        db: Option<Location>,
         #[command(flatten)]
         keys: KeyArgs,
         /// Create the "Acme" demo organization with generated users.
@@ -143,9 +145,9 @@ enum Command {
     },
     /// Manage the server keys, which live outside the database.
     Keys {
-        /// SQLite database file [default: the platform data dir].
-        #[arg(long, env = "GATEHOUSE_DB")]
-        db: Option<PathBuf>,
+        /// The database: a SQLite file or a postgres:// URL [default: the platform data dir].
+        #[arg(long, env = "GATEHOUSE_DB", hide_env_values = true)]
+        db: Option<Location>,
         /// The key file [default: beside the database].
         #[arg(long, env = "GATEHOUSE_KEYS_FILE")]
         keys_file: Option<PathBuf>,
@@ -191,7 +193,7 @@ async fn main() -> anyhow::Result<()> {
             mail_from.parse::<lettre::message::Mailbox>().with_context(|| format!("--mail-from {mail_from:?} is not an e-mail address"))?;
             let path = match path {
                 Some(p) => p,
-                None => store::default_db_path()?,
+                None => Location::Sqlite(store::default_db_path()?),
             };
             let config = Config {
                 access_token_ttl: chrono::Duration::seconds(i64::from(access_token_ttl)),
@@ -209,17 +211,17 @@ async fn main() -> anyhow::Result<()> {
                 password_reset_ttl: chrono::Duration::minutes(i64::from(password_reset_minutes)),
                 session_max_age: chrono::Duration::days(i64::from(session_max_age_days)),
                 security_retention: chrono::Duration::days(i64::from(security_retention_days)),
-                key_source: Some(keys.source(&path)),
+                key_source: Some(keys.source(&path)?),
                 ..Config::default()
             };
             let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
             let addr = listener.local_addr()?;
             let config = Config { public_url: public_url.unwrap_or_else(|| format!("http://{addr}")), ..config };
-            let state = AppState::open(&path, Arc::new(SystemClock), config).await?;
+            let state = AppState::open(path.clone(), Arc::new(SystemClock), config).await?;
             // The first stdout line is the contract with scripts and tests that start us on port 0.
             println!("listening on http://{addr}");
             std::io::stdout().flush()?;
-            tracing::info!(db = %path.display(), "serving on http://{addr}");
+            tracing::info!(db = %path, "serving on http://{addr}");
             gatehouse_server::retention::spawn_maintenance(state.clone());
             gatehouse_server::mail::spawn_worker(state.clone())?;
             app::serve(listener, app::build(state)).await
@@ -228,12 +230,12 @@ async fn main() -> anyhow::Result<()> {
             anyhow::ensure!(demo, "only `seed --demo` exists so far");
             let path = match path {
                 Some(p) => p,
-                None => store::default_db_path()?,
+                None => Location::Sqlite(store::default_db_path()?),
             };
             let generated = owner_password.is_none();
             let password = Secret::new(owner_password.unwrap_or_else(random_password));
             let pool = store::connect(&path).await?;
-            let keys = gatehouse_server::keys::load(&pool, &keys.source(&path)).await?;
+            let keys = gatehouse_server::keys::load(&pool, &keys.source(&path)?).await?;
             let started = std::time::Instant::now();
             let opts = SeedOptions { users, owner_email: owner_email.clone(), owner_password: password.clone(), sessions, events };
             let report = seed_demo(&pool, &SystemClock, &keys, &opts).await?;
@@ -241,7 +243,7 @@ async fn main() -> anyhow::Result<()> {
             println!(
                 "seeded organization Acme ({}) in {}: {} users, {} sessions, {} login attempts, {} audit events in {:.2}s",
                 report.org_id,
-                path.display(),
+                path,
                 report.users,
                 report.sessions,
                 report.login_attempts,
@@ -259,13 +261,17 @@ async fn main() -> anyhow::Result<()> {
         Command::Keys { db: path, keys_file, action } => {
             let path = match path {
                 Some(p) => p,
-                None => store::default_db_path()?,
+                None => Location::Sqlite(store::default_db_path()?),
             };
             anyhow::ensure!(
                 std::env::var_os("GATEHOUSE_KEYS").is_none_or(|v| v.is_empty()),
                 "GATEHOUSE_KEYS holds this server's keys, not a key file: rotate them where they are kept (the new key first, the old ones after it)"
             );
-            let file = keys_file.unwrap_or_else(|| gatehouse_server::keys::key_file_beside(&path));
+            let file = match (keys_file, path.file()) {
+                (Some(file), _) => file,
+                (None, Some(db)) => gatehouse_server::keys::key_file_beside(db),
+                (None, None) => anyhow::bail!("with a PostgreSQL database, say which key file with --keys-file"),
+            };
             anyhow::ensure!(
                 file.exists(),
                 "there is no key file at {}: the server creates it at its first start (or pass --keys-file)",

@@ -264,12 +264,12 @@ pub async fn insert_history(
         .collect();
     demo::insert_events(tx, org_id, &events).await?;
     // The hourly counts of these rows (`audit::record` keeps them for the rest).
-    let mut hourly: std::collections::BTreeMap<(String, &str), i64> = std::collections::BTreeMap::new();
+    let mut hourly: std::collections::BTreeMap<(chrono::DateTime<chrono::Utc>, &str), i64> = std::collections::BTreeMap::new();
     for r in &rows {
-        let hour: String = r.at.to_rfc3339().chars().take(13).collect();
+        let hour = chrono::DurationRound::duration_trunc(r.at, chrono::Duration::hours(1)).unwrap_or(r.at);
         *hourly.entry((hour, r.action)).or_default() += 1;
     }
-    let hourly: Vec<(String, &str, i64)> = hourly.into_iter().map(|((hour, action), n)| (hour, action, n)).collect();
+    let hourly: Vec<(chrono::DateTime<chrono::Utc>, &str, i64)> = hourly.into_iter().map(|((hour, action), n)| (hour, action, n)).collect();
     demo::add_hourly(tx, org_id, &hourly).await?;
     demo::insert_attempts(tx, org_id, &attempts).await?;
     Ok((written.len() as u32, attempts.len() as u32))

@@ -243,7 +243,9 @@ pub(crate) async fn checked_guess(
         Ok(ok) => Ok((reserved, ok)),
         Err(busy) => {
             // Never checked: the guess is given back.
-            store::attempts::forget(&mut *state.db.acquire().await?, reserved.id).await?;
+            let mut tx = store::write(&state.db).await?;
+            store::attempts::forget(&mut tx, reserved.id).await?;
+            tx.commit().await?;
             Err(busy)
         }
     }

@@ -48,7 +48,9 @@ pub async fn bulk(
             let result = run(&state, &principal, &meta, &org, request).await;
             if let Ok(answer) = &result {
                 let body = serde_json::to_vec(&answer.0).map_err(|e| ApiError::Internal(e.into()))?;
-                idem.store(&mut *state.db.acquire().await?, StatusCode::OK, None, &body, state.clock.now()).await?;
+                let mut tx = crate::store::write(&state.db).await?;
+                idem.store(&mut tx, StatusCode::OK, None, &body, state.clock.now()).await?;
+                tx.commit().await?;
             }
             idem.finish(&state, result.map(IntoResponse::into_response)).await
         }

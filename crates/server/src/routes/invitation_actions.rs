@@ -23,10 +23,11 @@ use serde_json::json;
 async fn load_for_action(state: &AppState, principal: &Principal, id: &str, doing: &str) -> Result<(Row, OnInvitation)> {
     principal.require::<InvitationsManage>()?;
     paging::check_id("invitation", id)?;
-    let mut conn = state.db.acquire().await?;
-    let row = find(&mut conn, &principal.org_id, id)
+    let mut tx = crate::store::read(&state.db).await?;
+    let row = find(&mut tx, &principal.org_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("No invitation with id `{id}` in this organization.")))?;
+    tx.commit().await?;
     let rank = granted_rank(state, &principal.org_id, &row).await?;
     let yes = policy::on_invitation(principal, &row.email, &rank, doing)?;
     Ok((row, yes))

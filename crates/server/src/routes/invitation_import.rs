@@ -251,8 +251,9 @@ pub async fn import_invitations(
     let raw = parse(text)?;
     if dry_run {
         let checked = validate(&state.db, &principal, &org, raw).await?;
-        let mut conn = state.db.acquire().await?;
-        let seats = seat_usage(&mut conn, &org).await?;
+        let mut tx = crate::store::read(&state.db).await?;
+        let seats = seat_usage(&mut tx, &org).await?;
+        tx.commit().await?;
         return respond(report(true, checked, seats, Vec::new()));
     }
     let digest = crate::tokens::hash_token(text);

@@ -45,8 +45,9 @@ async fn open_invitation(state: &AppState, token: &str, now: DateTime<Utc>) -> R
     let (id, generation) = state.key.verify_invitation(token).ok_or_else(invalid)?;
     let org = crate::store::invitations::org_of(&state.db, &id).await?;
     let (org_id, org_name) = org.ok_or_else(invalid)?;
-    let mut conn = state.db.acquire().await?;
-    let row = crate::store::invitations::find(&mut conn, &org_id, &id).await?.ok_or_else(invalid)?;
+    let mut tx = crate::store::read(&state.db).await?;
+    let row = crate::store::invitations::find(&mut tx, &org_id, &id).await?.ok_or_else(invalid)?;
+    tx.commit().await?;
     match row.status_at(now) {
         InvitationStatus::Revoked => Err(gone(codes::INVITATION_REVOKED, "This invitation was withdrawn; ask whoever invited you for a new one.")),
         InvitationStatus::Accepted => Err(gone(codes::INVITATION_USED, "This invitation was already accepted; sign in instead.")),

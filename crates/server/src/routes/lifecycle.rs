@@ -157,7 +157,9 @@ pub(crate) async fn apply(
         // Already so: nothing changes, not even the version.
         let body = body_of(&current)?;
         if let Some(idem) = idem {
-            idem.store(&mut *db.acquire().await?, StatusCode::OK, Some(&etag(version)), &body, now).await?;
+            let mut tx = crate::store::write(db).await?;
+            idem.store(&mut tx, StatusCode::OK, Some(&etag(version)), &body, now).await?;
+            tx.commit().await?;
         }
         return Ok(Saved { user: current, body, version });
     };

@@ -81,7 +81,9 @@ async fn load(conn: &mut Conn, org: &str) -> Result<(Organization, i64)> {
     )
 )]
 pub async fn get_org(State(state): State<AppState>, principal: Principal) -> Result<Response> {
-    let (org, version) = load(&mut *state.db.acquire().await?, &principal.org_id).await?;
+    let mut tx = crate::store::read(&state.db).await?;
+    let (org, version) = load(&mut tx, &principal.org_id).await?;
+    tx.commit().await?;
     Ok(super::json_with_etag(StatusCode::OK, org, version))
 }
 

@@ -230,7 +230,9 @@ pub(crate) async fn apply(
     if row_same && roles_changed.is_none() && groups_changed.is_none() {
         let response = body_of(&current)?;
         if let Some(idem) = idem {
-            idem.store(&mut *db.acquire().await?, StatusCode::OK, Some(&etag(version)), &response, state.clock.now()).await?;
+            let mut tx = crate::store::write(db).await?;
+            idem.store(&mut tx, StatusCode::OK, Some(&etag(version)), &response, state.clock.now()).await?;
+            tx.commit().await?;
         }
         return Ok(Saved { user: current, body: response, version });
     }

@@ -4,7 +4,7 @@ use super::{Conn, Db};
 use crate::error::Result;
 use crate::throttle::Guess;
 use chrono::{DateTime, Utc};
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::QueryBuilder;
 
 /// Failures that count towards a lock or a rate limit: guesses (and guesses being
 /// checked), not refusals of ours.
@@ -24,36 +24,47 @@ pub struct Window {
 /// Reserves `guess` as an attempt being checked, in one statement that also counts both
 /// windows — the client address's and the address-and-network's (after its last unlock)
 /// — unless either is full. The reserved attempt's id.
+///
+/// No unlock yet compares as `'-infinity'`: PostgreSQL reads it as the earliest time, SQLite
+/// as text below every stored RFC 3339 time.
 pub async fn reserve(db: &Db, guess: &Guess<'_>, network: &str, ip: Window, account: Window, now: DateTime<Utc>) -> Result<Option<i64>> {
-    let sql = format!(
-        "INSERT INTO login_attempts (at, email, network, user_id, org_id, ip, user_agent, result, reason) \
+    // Counting and inserting must not interleave with another guess's: on PostgreSQL two
+    // statements at once would each count without the other's row.
+    let mut tx = super::write(db).await?;
+    let reserved = on!(&mut tx, |conn| {
+        let sql = format!(
+            "INSERT INTO login_attempts (at, email, network, user_id, org_id, ip, user_agent, result, reason) \
          SELECT $1, $2, $3, $4, $5, $6, $7, 'failure', 'checking' \
          WHERE ($8 = 0 OR $6 = '' OR (SELECT COUNT(*) FROM login_attempts WHERE ip = $6 AND at > $9 AND result = 'failure' AND reason IN {GUESSES}) < $8) \
            AND ($10 = 0 OR (SELECT COUNT(*) FROM login_attempts WHERE email = $2 AND network = $3 AND result = 'failure' AND reason IN {GUESSES} \
-                 AND at > $11 AND at > COALESCE((SELECT MAX(at) FROM sign_in_unlocks WHERE email = $2), '')) < $10) \
+                 AND at > $11 AND at > COALESCE((SELECT MAX(at) FROM sign_in_unlocks WHERE email = $2), '-infinity')) < $10) \
          RETURNING id"
-    );
-    Ok(sqlx::query_scalar(&sql)
-        .bind(now)
-        .bind(guess.email)
-        .bind(network)
-        .bind(guess.user_id)
-        .bind(guess.org_id)
-        .bind(guess.ip)
-        .bind(guess.user_agent)
-        .bind(i64::from(ip.failures))
-        .bind(ip.since)
-        .bind(i64::from(account.failures))
-        .bind(account.since)
-        .fetch_optional(db)
-        .await?)
+        );
+        Ok(sqlx::query_scalar(&sql)
+            .bind(now)
+            .bind(guess.email)
+            .bind(network)
+            .bind(guess.user_id)
+            .bind(guess.org_id)
+            .bind(guess.ip)
+            .bind(guess.user_agent)
+            .bind(i64::from(ip.failures))
+            .bind(ip.since)
+            .bind(i64::from(account.failures))
+            .bind(account.since)
+            .fetch_optional(conn)
+            .await?)
+    });
+    tx.commit().await?;
+    reserved
 }
 
 /// When the `n`th latest guess from `ip` after `since` was made (only those checked and
 /// failed when `settled`): the guess that fills the window, which frees it when it leaves.
 pub async fn nth_latest_from_ip(db: &Db, ip: &str, since: DateTime<Utc>, n: u32, settled: bool) -> Result<Option<DateTime<Utc>>> {
-    let reasons = if settled { SETTLED_GUESSES } else { GUESSES };
-    Ok(sqlx::query_scalar(&format!(
+    on!(db, |db| {
+        let reasons = if settled { SETTLED_GUESSES } else { GUESSES };
+        Ok(sqlx::query_scalar(&format!(
         "SELECT at FROM login_attempts WHERE ip = $1 AND at > $2 AND result = 'failure' AND reason IN {reasons} ORDER BY at DESC LIMIT 1 OFFSET $3"
     ))
     .bind(ip)
@@ -61,33 +72,40 @@ pub async fn nth_latest_from_ip(db: &Db, ip: &str, since: DateTime<Utc>, n: u32,
     .bind(i64::from(n) - 1)
     .fetch_optional(db)
     .await?)
+    })
 }
 
 /// When the `n`th latest checked and failed guess at `email` from `network` after `since`
 /// (and after the address's last unlock) was made.
 pub async fn nth_latest_for_account(db: &Db, email: &str, network: &str, since: DateTime<Utc>, n: u32) -> Result<Option<DateTime<Utc>>> {
-    Ok(sqlx::query_scalar(&format!(
-        "SELECT at FROM login_attempts WHERE email = $1 AND network = $2 AND at > $3 AND result = 'failure' AND reason IN {SETTLED_GUESSES} \
-         AND at > COALESCE((SELECT MAX(at) FROM sign_in_unlocks WHERE email = $1), '') ORDER BY at DESC LIMIT 1 OFFSET $4"
-    ))
-    .bind(email)
-    .bind(network)
-    .bind(since)
-    .bind(i64::from(n) - 1)
-    .fetch_optional(db)
-    .await?)
+    on!(db, |db| {
+        Ok(sqlx::query_scalar(&format!(
+            "SELECT at FROM login_attempts WHERE email = $1 AND network = $2 AND at > $3 AND result = 'failure' AND reason IN {SETTLED_GUESSES} \
+         AND at > COALESCE((SELECT MAX(at) FROM sign_in_unlocks WHERE email = $1), '-infinity') ORDER BY at DESC LIMIT 1 OFFSET $4"
+        ))
+        .bind(email)
+        .bind(network)
+        .bind(since)
+        .bind(i64::from(n) - 1)
+        .fetch_optional(db)
+        .await?)
+    })
 }
 
 /// Forgets one attempt (a reservation whose guess turned out right).
 pub async fn forget(conn: &mut Conn, id: i64) -> Result<()> {
-    sqlx::query("DELETE FROM login_attempts WHERE id = $1").bind(id).execute(conn).await?;
-    Ok(())
+    on!(conn, |conn| {
+        sqlx::query("DELETE FROM login_attempts WHERE id = $1").bind(id).execute(conn).await?;
+        Ok(())
+    })
 }
 
 /// Settles a reserved attempt with its result.
 pub async fn settle(conn: &mut Conn, id: i64, result: &str, reason: Option<&str>) -> Result<()> {
-    sqlx::query("UPDATE login_attempts SET result = $1, reason = $2 WHERE id = $3").bind(result).bind(reason).bind(id).execute(conn).await?;
-    Ok(())
+    on!(conn, |conn| {
+        sqlx::query("UPDATE login_attempts SET result = $1, reason = $2 WHERE id = $3").bind(result).bind(reason).bind(id).execute(conn).await?;
+        Ok(())
+    })
 }
 
 /// Records a refusal (locked, rate limited) unless one like it (address, client, reason)
@@ -104,29 +122,33 @@ pub async fn record_refusal(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<bool> {
-    let inserted = sqlx::query(
-        "INSERT INTO login_attempts (at, email, network, user_id, org_id, ip, user_agent, result, reason) \
+    on!(conn, |conn| {
+        let inserted = sqlx::query(
+            "INSERT INTO login_attempts (at, email, network, user_id, org_id, ip, user_agent, result, reason) \
          SELECT $1, $2, $3, $4, $5, $6, $7, 'failure', $8 \
          WHERE NOT EXISTS (SELECT 1 FROM login_attempts WHERE email = $2 AND ip = $6 AND reason = $8 AND at > $9)",
-    )
-    .bind(now)
-    .bind(email)
-    .bind(crate::throttle::network_of(ip))
-    .bind(user_id)
-    .bind(org_id)
-    .bind(ip)
-    .bind(user_agent)
-    .bind(reason)
-    .bind(now - chrono::Duration::minutes(1))
-    .execute(&mut *conn)
-    .await?;
-    Ok(inserted.rows_affected() == 1)
+        )
+        .bind(now)
+        .bind(email)
+        .bind(crate::throttle::network_of(ip))
+        .bind(user_id)
+        .bind(org_id)
+        .bind(ip)
+        .bind(user_agent)
+        .bind(reason)
+        .bind(now - chrono::Duration::minutes(1))
+        .execute(&mut *conn)
+        .await?;
+        Ok(inserted.rows_affected() == 1)
+    })
 }
 
 /// Lifts the lock of an address: guesses before `now` no longer count against it.
 pub async fn unlock(conn: &mut Conn, email: &str, now: DateTime<Utc>) -> Result<()> {
-    sqlx::query("INSERT INTO sign_in_unlocks (email, at) VALUES ($1, $2)").bind(email).bind(now).execute(&mut *conn).await?;
-    Ok(())
+    on!(conn, |conn| {
+        sqlx::query("INSERT INTO sign_in_unlocks (email, at) VALUES ($1, $2)").bind(email).bind(now).execute(&mut *conn).await?;
+        Ok(())
+    })
 }
 
 /// What a page of the sign-in log is narrowed to.
@@ -173,36 +195,38 @@ pub struct Listed {
 /// Up to `limit` attempts of `org` that `filter` takes, newest first, before the attempt
 /// `before`.
 pub async fn page(db: &Db, org: &str, filter: &Filter<'_>, before: Option<i64>, limit: u32) -> Result<Vec<Listed>> {
-    let mut qb = QueryBuilder::<Sqlite>::new(
-        "SELECT a.id, a.at, a.email, a.user_id, u.display_name AS user_name, a.ip, a.user_agent, a.result, a.reason \
+    on!(db, |db| {
+        let mut qb = QueryBuilder::new(
+            "SELECT a.id, a.at, a.email, a.user_id, u.display_name AS user_name, a.ip, a.user_agent, a.result, a.reason \
          FROM login_attempts a LEFT JOIN users u ON u.id = a.user_id WHERE a.org_id = ",
-    );
-    qb.push_bind(org.to_owned());
-    if let Some(r) = filter.result {
-        qb.push(" AND a.result = ").push_bind(r.to_owned());
-    }
-    if let Some(r) = filter.reason {
-        qb.push(" AND a.reason = ").push_bind(r.to_owned());
-    }
-    if let Some(u) = filter.user_id {
-        qb.push(" AND a.user_id = ").push_bind(u.to_owned());
-    }
-    if let Some(e) = filter.email {
-        let pattern = gatehouse_api::substring_like_pattern(e);
-        qb.push(" AND a.email LIKE ").push_bind(pattern).push(" ESCAPE '\\'");
-    }
-    if let Some(ip) = filter.ip {
-        qb.push(" AND a.ip = ").push_bind(ip.to_owned());
-    }
-    if let Some(f) = filter.from {
-        qb.push(" AND a.at >= ").push_bind(f);
-    }
-    if let Some(t) = filter.to {
-        qb.push(" AND a.at < ").push_bind(t);
-    }
-    if let Some(before) = before {
-        qb.push(" AND a.id < ").push_bind(before);
-    }
-    qb.push(" ORDER BY a.id DESC LIMIT ").push_bind(i64::from(limit));
-    Ok(qb.build_query_as().fetch_all(db).await?)
+        );
+        qb.push_bind(org.to_owned());
+        if let Some(r) = filter.result {
+            qb.push(" AND a.result = ").push_bind(r.to_owned());
+        }
+        if let Some(r) = filter.reason {
+            qb.push(" AND a.reason = ").push_bind(r.to_owned());
+        }
+        if let Some(u) = filter.user_id {
+            qb.push(" AND a.user_id = ").push_bind(u.to_owned());
+        }
+        if let Some(e) = filter.email {
+            let pattern = gatehouse_api::substring_like_pattern(e);
+            qb.push(" AND a.email LIKE ").push_bind(pattern).push(" ESCAPE '\\'");
+        }
+        if let Some(ip) = filter.ip {
+            qb.push(" AND a.ip = ").push_bind(ip.to_owned());
+        }
+        if let Some(f) = filter.from {
+            qb.push(" AND a.at >= ").push_bind(f);
+        }
+        if let Some(t) = filter.to {
+            qb.push(" AND a.at < ").push_bind(t);
+        }
+        if let Some(before) = before {
+            qb.push(" AND a.id < ").push_bind(before);
+        }
+        qb.push(" ORDER BY a.id DESC LIMIT ").push_bind(i64::from(limit));
+        Ok(qb.build_query_as().fetch_all(db).await?)
+    })
 }

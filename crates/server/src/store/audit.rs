@@ -6,11 +6,11 @@
 //! `(at, id)` keyset, and the other filters are checked on the rows it yields. So the
 //! first page of any filter costs one short index walk, even on millions of events.
 
-use super::{Conn, Db};
+use super::{Backend, Conn, Db};
 use crate::error::Result;
 use chrono::{DateTime, Utc};
 use gatehouse_api::{AuditEvent, AuditParty};
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::QueryBuilder;
 
 /// A checked filter of the activity log (list, export and histogram share it; the
 /// handlers parse it).
@@ -36,7 +36,11 @@ pub struct Filter {
 
 impl Filter {
     /// Appends ` AND …` for every filter except the driver's own column.
-    fn push_conditions(&self, qb: &mut QueryBuilder<'_, Sqlite>, actions: &[String], driver: &Driver) {
+    fn push_conditions<'a, DB: sqlx::Database>(&self, qb: &mut QueryBuilder<'a, DB>, actions: &[String], driver: &Driver)
+    where
+        String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+        DateTime<Utc>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    {
         if let Some(u) = &self.user_id
             && !matches!(driver, Driver::Actor(_) | Driver::Target(_))
         {
@@ -71,6 +75,7 @@ impl Filter {
             qb.push(" AND at < ").push_bind(to);
         }
         if let Some(q) = &self.q {
+            // `search` is lower case, as is `q`.
             qb.push(" AND search LIKE ").push_bind(gatehouse_api::substring_like_pattern(q)).push(" ESCAPE '\\'");
         }
     }
@@ -78,19 +83,21 @@ impl Filter {
     /// The exact actions the filter takes: its own and every action of its prefixes that
     /// the organization's log holds.
     async fn expand_actions(&self, db: &Db, org: &str) -> Result<Vec<String>> {
-        let mut actions = self.actions.clone();
-        for prefix in &self.prefixes {
-            let pattern = gatehouse_api::prefix_like_pattern(prefix);
-            let found: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_actions WHERE org_id = $1 AND action LIKE $2 ESCAPE '\\'")
-                .bind(org)
-                .bind(pattern)
-                .fetch_all(db)
-                .await?;
-            actions.extend(found);
-        }
-        actions.sort();
-        actions.dedup();
-        Ok(actions)
+        on!(db, |db| {
+            let mut actions = self.actions.clone();
+            for prefix in &self.prefixes {
+                let pattern = gatehouse_api::prefix_like_pattern(prefix);
+                let found: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_actions WHERE org_id = $1 AND action LIKE $2 ESCAPE '\\'")
+                    .bind(org)
+                    .bind(pattern)
+                    .fetch_all(db)
+                    .await?;
+                actions.extend(found);
+            }
+            actions.sort();
+            actions.dedup();
+            Ok(actions)
+        })
     }
 
     /// Whether only actions and the time narrow the filter: then the hourly counts answer
@@ -109,11 +116,13 @@ impl Filter {
 
     /// The `WHERE` of every event of `org` the filter takes (for counts and histograms,
     /// which need no order).
-    async fn push_where(&self, qb: &mut QueryBuilder<'_, Sqlite>, db: &Db, org: &str) -> Result<()> {
-        let actions = self.expand_actions(db, org).await?;
+    fn push_where<'a, DB: sqlx::Database>(&self, qb: &mut QueryBuilder<'a, DB>, actions: &[String], org: &str)
+    where
+        String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+        DateTime<Utc>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    {
         qb.push(" WHERE org_id = ").push_bind(org.to_owned());
-        self.push_conditions(qb, &actions, &Driver::Org);
-        Ok(())
+        self.push_conditions(qb, actions, &Driver::Org);
     }
 }
 
@@ -126,16 +135,21 @@ enum Driver {
     Ip,
 }
 
-/// The columns of an event row.
-pub const COLUMNS: &str =
-    "id, at, action, actor_id, actor_name, actor_email, target_type, target_id, target_name, target_email, ip, user_agent, details";
+/// The columns of an event row, `at` also as the keyset's text (see [`super::Backend::ts_key`]).
+fn columns(backend: Backend) -> String {
+    format!(
+        "id, at, {} AS at_key, action, actor_id, actor_name, actor_email, target_type, target_id, target_name, target_email, ip, user_agent, details",
+        backend.ts_key("at")
+    )
+}
 
 #[derive(sqlx::FromRow)]
 /// An event as stored.
 pub struct Row {
     id: String,
-    /// As stored: the keyset compares this text.
-    at: String,
+    at: DateTime<Utc>,
+    /// `at` as the keyset compares it.
+    at_key: String,
     action: String,
     actor_id: Option<String>,
     actor_name: Option<String>,
@@ -152,17 +166,16 @@ pub struct Row {
 impl Row {
     /// The row's `(at, id)` keyset.
     pub fn key(&self) -> (String, String) {
-        (self.at.clone(), self.id.clone())
+        (self.at_key.clone(), self.id.clone())
     }
 
     /// The event as the API shows it.
     pub fn into_event(self) -> AuditEvent {
-        let at = DateTime::parse_from_rfc3339(&self.at).map(|t| t.to_utc()).unwrap_or_default();
         let actor = self.actor_id.map(|id| AuditParty { kind: "user".into(), id, name: self.actor_name, email: self.actor_email });
         let details = serde_json::from_str(&self.details).unwrap_or_else(|_| serde_json::json!({}));
         AuditEvent {
             id: self.id,
-            at,
+            at: self.at,
             action: self.action,
             actor,
             target: AuditParty { kind: self.target_type, id: self.target_id, name: self.target_name, email: self.target_email },
@@ -177,100 +190,112 @@ impl Row {
 /// `after` (`(at, id)` of the last row of the previous page).
 pub async fn page(db: &Db, org: &str, filter: &Filter, after: Option<&(String, String)>, limit: u32) -> Result<Vec<Row>> {
     let actions = filter.expand_actions(db, org).await?;
-    let has_actions = !filter.actions.is_empty() || !filter.prefixes.is_empty();
-    if has_actions && actions.is_empty() {
-        return Ok(Vec::new());
-    }
-    let drivers: Vec<Driver> = if let Some(u) = &filter.user_id {
-        vec![Driver::Actor(u.clone()), Driver::Target(u.clone())]
-    } else if let Some(a) = &filter.actor_id {
-        vec![Driver::Actor(a.clone())]
-    } else if filter.ip.is_some() {
-        vec![Driver::Ip]
-    } else if has_actions {
-        actions.iter().map(|a| Driver::Action(a.clone())).collect()
-    } else {
-        vec![Driver::Org]
-    };
-    let n = i64::from(limit);
-    let mut qb = QueryBuilder::<Sqlite>::new("");
-    let several = drivers.len() > 1;
-    if several {
-        qb.push(format!("SELECT {COLUMNS} FROM ("));
-    }
-    for (i, driver) in drivers.iter().enumerate() {
-        if i > 0 {
-            qb.push(" UNION ");
+    let backend = db.backend();
+    let columns = columns(backend);
+    on!(db, |db| {
+        let has_actions = !filter.actions.is_empty() || !filter.prefixes.is_empty();
+        if has_actions && actions.is_empty() {
+            return Ok(Vec::new());
         }
-        if several {
-            qb.push("SELECT * FROM (");
-        }
-        // The planner has no statistics to go on: name the index each range walks, so a
-        // residual filter's index (say, the action's) is never walked instead.
-        let index = match driver {
-            Driver::Org => "audit_events_org_at",
-            Driver::Actor(_) => "audit_events_actor",
-            Driver::Target(_) => "audit_events_target",
-            Driver::Action(_) => "audit_events_action",
-            Driver::Ip => "audit_events_ip",
+        let drivers: Vec<Driver> = if let Some(u) = &filter.user_id {
+            vec![Driver::Actor(u.clone()), Driver::Target(u.clone())]
+        } else if let Some(a) = &filter.actor_id {
+            vec![Driver::Actor(a.clone())]
+        } else if filter.ip.is_some() {
+            vec![Driver::Ip]
+        } else if has_actions {
+            actions.iter().map(|a| Driver::Action(a.clone())).collect()
+        } else {
+            vec![Driver::Org]
         };
-        qb.push(format!("SELECT {COLUMNS} FROM audit_events INDEXED BY {index} WHERE org_id = ")).push_bind(org.to_owned());
-        match driver {
-            Driver::Org => {}
-            Driver::Actor(a) => {
-                qb.push(" AND actor_id = ").push_bind(a.clone());
-            }
-            Driver::Target(t) => {
-                qb.push(" AND target_id = ").push_bind(t.clone());
-            }
-            Driver::Action(a) => {
-                qb.push(" AND action = ").push_bind(a.clone());
-            }
-            Driver::Ip => {
-                qb.push(" AND ip = ").push_bind(filter.ip.clone().unwrap_or_default());
-            }
-        }
-        filter.push_conditions(&mut qb, &actions, driver);
-        if let Some((at, id)) = after {
-            qb.push(" AND (at, id) < (").push_bind(at.clone()).push(", ").push_bind(id.clone()).push(")");
-        }
-        qb.push(" ORDER BY at DESC, id DESC LIMIT ").push_bind(n);
+        let n = i64::from(limit);
+        let mut qb = QueryBuilder::new("");
+        let several = drivers.len() > 1;
         if several {
-            qb.push(")");
+            qb.push(format!("SELECT {columns} FROM ("));
         }
-    }
-    if several {
-        qb.push(") ORDER BY at DESC, id DESC LIMIT ").push_bind(n);
-    }
-    Ok(qb.build_query_as().fetch_all(db).await?)
+        for (i, driver) in drivers.iter().enumerate() {
+            if i > 0 {
+                qb.push(" UNION ");
+            }
+            if several {
+                qb.push("SELECT * FROM (");
+            }
+            // SQLite's planner has no statistics to go on: name the index each range walks, so
+            // a residual filter's index (say, the action's) is never walked instead.
+            // PostgreSQL's has, and no such hint.
+            let index = match (backend, driver) {
+                (Backend::Postgres, _) => "",
+                (Backend::Sqlite, Driver::Org) => " INDEXED BY audit_events_org_at",
+                (Backend::Sqlite, Driver::Actor(_)) => " INDEXED BY audit_events_actor",
+                (Backend::Sqlite, Driver::Target(_)) => " INDEXED BY audit_events_target",
+                (Backend::Sqlite, Driver::Action(_)) => " INDEXED BY audit_events_action",
+                (Backend::Sqlite, Driver::Ip) => " INDEXED BY audit_events_ip",
+            };
+            qb.push(format!("SELECT {columns} FROM audit_events{index} WHERE org_id = ")).push_bind(org.to_owned());
+            match driver {
+                Driver::Org => {}
+                Driver::Actor(a) => {
+                    qb.push(" AND actor_id = ").push_bind(a.clone());
+                }
+                Driver::Target(t) => {
+                    qb.push(" AND target_id = ").push_bind(t.clone());
+                }
+                Driver::Action(a) => {
+                    qb.push(" AND action = ").push_bind(a.clone());
+                }
+                Driver::Ip => {
+                    qb.push(" AND ip = ").push_bind(filter.ip.clone().unwrap_or_default());
+                }
+            }
+            filter.push_conditions(&mut qb, &actions, driver);
+            if let Some((at, id)) = after {
+                let (open, close) = backend.ts_param();
+                qb.push(" AND (at, id) < (").push(open).push_bind(at.clone()).push(close).push(", ").push_bind(id.clone()).push(")");
+            }
+            qb.push(" ORDER BY at DESC, id DESC LIMIT ").push_bind(n);
+            if several {
+                qb.push(format!(") AS branch{i}"));
+            }
+        }
+        if several {
+            qb.push(") AS page ORDER BY at DESC, id DESC LIMIT ").push_bind(n);
+        }
+        Ok(qb.build_query_as().fetch_all(db).await?)
+    })
 }
 
 /// Deletes events older than each organization's retention, a batch at a time so the
 /// writers are never held up for long; returns how many went.
 pub async fn purge_expired(db: &Db, now: DateTime<Utc>) -> Result<u64> {
-    let orgs: Vec<(String, i64)> = sqlx::query_as("SELECT id, audit_retention_days FROM organizations").fetch_all(db).await?;
-    let mut total = 0;
-    for (org, days) in orgs {
-        // On an hour boundary, so the hourly counts go with exactly the events they count.
-        let cutoff = chrono::DurationRound::duration_trunc(now - chrono::Duration::days(days), chrono::Duration::hours(1))
-            .unwrap_or(now - chrono::Duration::days(days));
-        loop {
-            let gone = sqlx::query(
-                "DELETE FROM audit_events WHERE rowid IN (SELECT rowid FROM audit_events WHERE org_id = $1 AND at < $2 ORDER BY at LIMIT 5000)",
-            )
-            .bind(&org)
-            .bind(cutoff)
-            .execute(db)
-            .await?
-            .rows_affected();
-            total += gone;
-            if gone < 5000 {
-                break;
+    let (batch, hours) = match db.backend() {
+        Backend::Sqlite => (
+            "DELETE FROM audit_events WHERE rowid IN (SELECT rowid FROM audit_events WHERE org_id = $1 AND at < $2 ORDER BY at LIMIT 5000)",
+            "DELETE FROM audit_hourly WHERE org_id = $1 AND hour < substr($2, 1, 13)",
+        ),
+        Backend::Postgres => (
+            "DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE org_id = $1 AND at < $2 ORDER BY at LIMIT 5000)",
+            "DELETE FROM audit_hourly WHERE org_id = $1 AND hour < date_trunc('hour', $2, 'UTC')",
+        ),
+    };
+    on!(db, |db| {
+        let orgs: Vec<(String, i64)> = sqlx::query_as("SELECT id, audit_retention_days FROM organizations").fetch_all(db).await?;
+        let mut total = 0;
+        for (org, days) in orgs {
+            // On an hour boundary, so the hourly counts go with exactly the events they count.
+            let cutoff = chrono::DurationRound::duration_trunc(now - chrono::Duration::days(days), chrono::Duration::hours(1))
+                .unwrap_or(now - chrono::Duration::days(days));
+            loop {
+                let gone = sqlx::query(batch).bind(&org).bind(cutoff).execute(db).await?.rows_affected();
+                total += gone;
+                if gone < 5000 {
+                    break;
+                }
             }
+            sqlx::query(hours).bind(&org).bind(cutoff).execute(db).await?;
         }
-        sqlx::query("DELETE FROM audit_hourly WHERE org_id = $1 AND hour < substr($2, 1, 13)").bind(&org).bind(cutoff).execute(db).await?;
-    }
-    Ok(total)
+        Ok(total)
+    })
 }
 
 /// The names an event is recorded with: a user's as they are now.
@@ -286,12 +311,14 @@ pub struct Named {
 
 /// The names of the users `ids`.
 pub async fn names(conn: &mut Conn, ids: &[&str]) -> Result<Vec<Named>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut q = QueryBuilder::<Sqlite>::new("SELECT id, display_name, email FROM users WHERE id IN ");
-    super::push_id_list(&mut q, ids);
-    Ok(q.build_query_as().fetch_all(&mut *conn).await?)
+    on!(conn, |conn| {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut q = QueryBuilder::new("SELECT id, display_name, email FROM users WHERE id IN ");
+        super::push_id_list(&mut q, ids);
+        Ok(q.build_query_as().fetch_all(&mut *conn).await?)
+    })
 }
 
 /// An event as [`insert`] writes it.
@@ -330,64 +357,69 @@ pub struct NewEvent<'a> {
 
 /// Appends `e`, notes its action among the organization's, and counts it in its hour.
 pub async fn insert(conn: &mut Conn, e: NewEvent<'_>) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_events (id, org_id, at, actor_id, target_type, target_id, action, ip, details, user_agent, \
+    let (open, close) = conn.backend().hour_of();
+    let count = format!(
+        "INSERT INTO audit_hourly (org_id, hour, action, count) VALUES ($1, {open}$2{close}, $3, 1) \
+         ON CONFLICT (org_id, hour, action) DO UPDATE SET count = audit_hourly.count + 1"
+    );
+    on!(conn, |conn| {
+        sqlx::query(
+            "INSERT INTO audit_events (id, org_id, at, actor_id, target_type, target_id, action, ip, details, user_agent, \
          actor_name, actor_email, target_name, target_email, search) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-    )
-    .bind(e.id)
-    .bind(e.org_id)
-    .bind(e.at)
-    .bind(e.actor_id)
-    .bind(e.target_type)
-    .bind(e.target_id)
-    .bind(e.action)
-    .bind(e.ip)
-    .bind(e.details)
-    .bind(e.user_agent)
-    .bind(e.actor_name)
-    .bind(e.actor_email)
-    .bind(e.target_name)
-    .bind(e.target_email)
-    .bind(e.search)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("INSERT INTO audit_actions (org_id, action) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+        )
+        .bind(e.id)
         .bind(e.org_id)
+        .bind(e.at)
+        .bind(e.actor_id)
+        .bind(e.target_type)
+        .bind(e.target_id)
         .bind(e.action)
+        .bind(e.ip)
+        .bind(e.details)
+        .bind(e.user_agent)
+        .bind(e.actor_name)
+        .bind(e.actor_email)
+        .bind(e.target_name)
+        .bind(e.target_email)
+        .bind(e.search)
         .execute(&mut *conn)
         .await?;
-    sqlx::query(
-        "INSERT INTO audit_hourly (org_id, hour, action, count) VALUES ($1, substr($2, 1, 13), $3, 1) \
-         ON CONFLICT (org_id, hour, action) DO UPDATE SET count = audit_hourly.count + 1",
-    )
-    .bind(e.org_id)
-    .bind(e.at)
-    .bind(e.action)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+        sqlx::query("INSERT INTO audit_actions (org_id, action) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(e.org_id)
+            .bind(e.action)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query(&count).bind(e.org_id).bind(e.at).bind(e.action).execute(&mut *conn).await?;
+        Ok(())
+    })
 }
 
 /// Event `id`, as the log shows it.
 pub async fn by_id(conn: &mut Conn, id: &str) -> Result<Row> {
-    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM audit_events WHERE id = $1")).bind(id).fetch_one(&mut *conn).await?)
+    let columns = columns(conn.backend());
+    on!(conn, |conn| { Ok(sqlx::query_as(&format!("SELECT {columns} FROM audit_events WHERE id = $1")).bind(id).fetch_one(&mut *conn).await?) })
 }
 
 /// Whether `org`'s log has an event about `target_id` (a removed user's timeline stays).
 pub async fn mentions(db: &Db, org: &str, target_id: &str) -> Result<bool> {
-    let logged: Option<i64> = sqlx::query_scalar("SELECT 1 FROM audit_events WHERE org_id = $1 AND target_id = $2 LIMIT 1")
-        .bind(org)
-        .bind(target_id)
-        .fetch_optional(db)
-        .await?;
-    Ok(logged.is_some())
+    on!(db, |db| {
+        let logged: Option<i32> = sqlx::query_scalar("SELECT 1 FROM audit_events WHERE org_id = $1 AND target_id = $2 LIMIT 1")
+            .bind(org)
+            .bind(target_id)
+            .fetch_optional(db)
+            .await?;
+        Ok(logged.is_some())
+    })
 }
 
 /// How many events of `org` `filter` takes.
 pub async fn count(db: &Db, org: &str, filter: &Filter) -> Result<i64> {
-    let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM audit_events");
-    filter.push_where(&mut count, db, org).await?;
-    Ok(count.build_query_scalar().fetch_one(db).await?)
+    let actions = filter.expand_actions(db, org).await?;
+    on!(db, |db| {
+        let mut count = QueryBuilder::new("SELECT COUNT(*) FROM audit_events");
+        filter.push_where(&mut count, &actions, org);
+        Ok(count.build_query_scalar().fetch_one(db).await?)
+    })
 }
 
 /// How long a bucket's key is: an RFC 3339 time's first 13 characters are its hour, 10
@@ -405,32 +437,43 @@ pub enum Bucket {
 /// hourly counts when only actions and the time narrow the filter: a few thousand rows
 /// for a quarter of a whole log.
 pub async fn histogram(db: &Db, org: &str, filter: &Filter, bucket: Bucket) -> Result<Vec<(String, i64)>> {
+    let hourly = filter.by_action_and_time_only();
+    let taken = if hourly { filter.actions_taken(db, org).await? } else { None };
+    let actions = if hourly { Vec::new() } else { filter.expand_actions(db, org).await? };
     let prefix = bucket as usize;
-    let mut qb;
-    if filter.by_action_and_time_only() {
-        qb = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT substr(hour, 1, {prefix}) AS b, CAST(SUM(count) AS BIGINT) FROM audit_hourly WHERE org_id = "
-        ));
-        qb.push_bind(org.to_owned());
-        if let Some(start) = filter.from {
-            qb.push(" AND hour >= substr(").push_bind(start).push(", 1, 13)");
-        }
-        if let Some(end) = filter.to {
-            qb.push(" AND hour < substr(").push_bind(end).push(", 1, 13)");
-        }
-        if let Some(actions) = filter.actions_taken(db, org).await? {
-            qb.push(" AND action IN (");
-            let mut sep = qb.separated(", ");
-            sep.push("NULL");
-            for a in actions {
-                sep.push_bind(a);
+    // The bucket's key, the first characters of the RFC 3339 time; and the hour a bound
+    // time falls in.
+    let backend = db.backend();
+    let key = |column: &str| match backend {
+        Backend::Sqlite => format!("substr({column}, 1, {prefix})"),
+        Backend::Postgres => format!("to_char({column} AT TIME ZONE 'UTC', '{}')", if prefix == 10 { "YYYY-MM-DD" } else { "YYYY-MM-DD\"T\"HH24" }),
+    };
+    let hour_of = backend.hour_of();
+    on!(db, |db| {
+        let mut qb;
+        if hourly {
+            qb = QueryBuilder::new(format!("SELECT {} AS b, CAST(SUM(count) AS BIGINT) FROM audit_hourly WHERE org_id = ", key("hour")));
+            qb.push_bind(org.to_owned());
+            if let Some(start) = filter.from {
+                qb.push(" AND hour >= ").push(hour_of.0).push_bind(start).push(hour_of.1);
             }
-            qb.push(")");
+            if let Some(end) = filter.to {
+                qb.push(" AND hour < ").push(hour_of.0).push_bind(end).push(hour_of.1);
+            }
+            if let Some(actions) = taken.clone() {
+                qb.push(" AND action IN (");
+                let mut sep = qb.separated(", ");
+                sep.push("NULL");
+                for a in actions {
+                    sep.push_bind(a);
+                }
+                qb.push(")");
+            }
+        } else {
+            qb = QueryBuilder::new(format!("SELECT {} AS b, COUNT(*) FROM audit_events", key("at")));
+            filter.push_where(&mut qb, &actions, org);
         }
-    } else {
-        qb = QueryBuilder::<Sqlite>::new(format!("SELECT substr(at, 1, {prefix}) AS b, COUNT(*) FROM audit_events"));
-        filter.push_where(&mut qb, db, org).await?;
-    }
-    qb.push(" GROUP BY b");
-    Ok(qb.build_query_as().fetch_all(db).await?)
+        qb.push(" GROUP BY b");
+        Ok(qb.build_query_as().fetch_all(db).await?)
+    })
 }

@@ -1,13 +1,115 @@
-//! The database: connection, migrations at start-up, file modes.
+//! The database: where it is, connection, migrations at start-up, file modes, the one way
+//! to write.
 
+use super::{Db, Tx};
 use anyhow::Context;
-use sqlx::SqlitePool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::time::Duration;
 
-/// Opens (creating if needed) the SQLite database at `path` and applies migrations.
-pub async fn connect(path: &Path) -> anyhow::Result<SqlitePool> {
+/// Where the database is: a SQLite file (a path, or `sqlite:` and a path), or a PostgreSQL
+/// server (`postgres://…` or `postgresql://…`).
+#[derive(Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+    /// The connection URL, which may hold a password: never printed whole.
+    Postgres(String),
+}
+
+impl Location {
+    /// The SQLite file, if the database is one.
+    pub fn file(&self) -> Option<&Path> {
+        match self {
+            Self::Sqlite(path) => Some(path),
+            Self::Postgres(_) => None,
+        }
+    }
+}
+
+impl FromStr for Location {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            PgConnectOptions::from_str(s).map_err(|e| format!("not a PostgreSQL URL: {e}"))?;
+            return Ok(Self::Postgres(s.to_owned()));
+        }
+        let path = s.strip_prefix("sqlite://").or_else(|| s.strip_prefix("sqlite:")).unwrap_or(s);
+        if path.is_empty() {
+            return Err("give a SQLite file path or a postgres:// URL".into());
+        }
+        if path.contains("://") {
+            return Err(format!(
+                "unknown database URL scheme in {:?}: use a file path, sqlite:PATH or postgres://…",
+                s.split("://").next().unwrap_or(s)
+            ));
+        }
+        Ok(Self::Sqlite(PathBuf::from(path)))
+    }
+}
+
+/// What logs and messages show: the file, or the PostgreSQL server and database without
+/// user or password.
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "{}", path.display()),
+            Self::Postgres(url) => match PgConnectOptions::from_str(url) {
+                Ok(o) => write!(f, "postgres://{}:{}/{}", o.get_host(), o.get_port(), o.get_database().unwrap_or("")),
+                Err(_) => f.write_str("postgres://…"),
+            },
+        }
+    }
+}
+
+impl std::fmt::Debug for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Location({self})")
+    }
+}
+
+impl From<&Path> for Location {
+    fn from(p: &Path) -> Self {
+        Self::Sqlite(p.to_owned())
+    }
+}
+
+impl From<&PathBuf> for Location {
+    fn from(p: &PathBuf) -> Self {
+        Self::Sqlite(p.clone())
+    }
+}
+
+impl From<PathBuf> for Location {
+    fn from(p: PathBuf) -> Self {
+        Self::Sqlite(p)
+    }
+}
+
+/// Opens the database (creating a SQLite file if needed) and applies migrations.
+pub async fn connect(location: &Location) -> anyhow::Result<Db> {
+    match location {
+        Location::Sqlite(path) => connect_sqlite(path).await.map(Db::Sqlite),
+        Location::Postgres(url) => connect_postgres(url).await.with_context(|| format!("opening database {location}")).map(Db::Postgres),
+    }
+}
+
+/// Several server nodes may share one PostgreSQL database; sqlx's migrator takes an
+/// advisory lock, so nodes starting at once apply each migration once.
+async fn connect_postgres(url: &str) -> anyhow::Result<sqlx::PgPool> {
+    let options = PgConnectOptions::from_str(url)?
+        .application_name("gatehouse-server")
+        // Time buckets and text renderings of timestamps are in UTC whatever the server's zone.
+        .options([("TimeZone", "UTC")]);
+    let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect_with(options).await?;
+    sqlx::migrate!("./migrations/postgres").run(&pool).await.context("applying database migrations")?;
+    Ok(pool)
+}
+
+async fn connect_sqlite(path: &Path) -> anyhow::Result<sqlx::SqlitePool> {
     private_files(path)?;
     let options = SqliteConnectOptions::new()
         .filename(path)
@@ -52,9 +154,12 @@ fn private_files(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Opens a write transaction, the one way every change is written.
+/// Opens a write transaction, the one way every change is written. Writers take turns, on
+/// both backends: what the store keeps true across statements (the last owner, seats, the
+/// feed's order, an Idempotency-Key answered once) holds because no other writer runs
+/// between them.
 ///
-/// `BEGIN IMMEDIATE` takes SQLite's write lock at the start, waiting for it up to the busy
+/// SQLite: `BEGIN IMMEDIATE` takes SQLite's write lock at the start, waiting for it up to the busy
 /// timeout while another writer holds it. A deferred `BEGIN` would read first and upgrade
 /// at its first write, which SQLite refuses at once ("database is locked") when another
 /// connection wrote meanwhile, whatever the timeout: under contention that was a 500.
@@ -65,21 +170,67 @@ fn private_files(path: &Path) -> anyhow::Result<()> {
 /// later write would wait for it in vain (the client's `fault` test, which kills clients
 /// mid-replay, hung so). Spawned, the transaction always reaches its guard, and a guard
 /// nobody takes rolls back when dropped.
-pub async fn write(pool: &SqlitePool) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-    let pool = pool.clone();
-    match tokio::spawn(async move { pool.begin_with("BEGIN IMMEDIATE").await }).await {
+///
+/// PostgreSQL: a READ COMMITTED transaction that first takes one transaction-scoped
+/// advisory lock ([`WRITE_LOCK`]), held to its commit, across every node on the database:
+/// the same one-writer-at-a-time as SQLite's, so each statement sees every write committed
+/// before it, and change-feed sequence numbers commit in the order they were taken (a
+/// reader by `seq` never skips one). Waiting for the lock is bounded by `lock_timeout`,
+/// like SQLite's busy timeout; past it the request is answered 503. Reads take no lock and
+/// run on every node at once.
+pub async fn write(db: &Db) -> sqlx::Result<Tx> {
+    let begun = match db.clone() {
+        Db::Sqlite(pool) => tokio::spawn(async move { pool.begin_with("BEGIN IMMEDIATE").await.map(Tx::Sqlite) }).await,
+        Db::Postgres(pool) => tokio::spawn(begin_postgres(pool)).await,
+    };
+    match begun {
         Ok(begun) => begun,
         Err(e) => Err(sqlx::Error::Protocol(format!("beginning a write transaction: {e}"))),
     }
 }
 
-/// Whether `e` is SQLite saying another writer kept the database busy past the timeout:
-/// contention, answered 503 with `Retry-After`, never a 500.
+/// Opens a read transaction: one consistent view for reads that belong together (an entity
+/// and its version, what a dry run counts), taking no write lock. Commit it or drop it.
+pub async fn read(db: &Db) -> sqlx::Result<Tx> {
+    Ok(match db {
+        Db::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+        Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+    })
+}
+
+/// The advisory lock every PostgreSQL write transaction holds ("gatehous" in ASCII).
+pub const WRITE_LOCK: i64 = 0x6761_7465_686f_7573;
+
+fn begin_postgres(pool: sqlx::PgPool) -> std::pin::Pin<Box<dyn Future<Output = sqlx::Result<Tx>> + Send>> {
+    Box::pin(async move {
+        let mut tx = pool.begin().await?;
+        sqlx::query("SELECT set_config('lock_timeout', '10s', true), pg_advisory_xact_lock($1)").bind(WRITE_LOCK).execute(&mut *tx).await?;
+        Ok(Tx::Postgres(tx))
+    })
+}
+
+/// Whether `e` says the database is busy or out of reach for now: another writer kept it
+/// past the timeout, PostgreSQL is restarting or unreachable. Answered 503 with
+/// `Retry-After`, never a 500: the request can be made again as it was.
 pub fn is_busy(e: &sqlx::Error) -> bool {
     match e {
-        // SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes.
-        sqlx::Error::Database(db) => db.code().and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| matches!(c & 0xff, 5 | 6)),
-        sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            match code.parse::<i32>() {
+                // SQLite: SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes.
+                Ok(c) if code.len() < 5 => matches!(c & 0xff, 5 | 6),
+                // PostgreSQL SQLSTATEs are five characters.
+                _ => {
+                    matches!(
+                        &*code,
+                        // serialization_failure, deadlock_detected, lock_not_available, query_canceled
+                        "40001" | "40P01" | "55P03" | "57014"
+                    // admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections
+                    | "57P01" | "57P02" | "57P03" | "53300"
+                    ) || code.starts_with("08")
+                }
+            }
+        }),
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => true,
         _ => false,
     }
 }
@@ -104,19 +255,20 @@ mod tests {
     async fn a_writer_waits_for_the_lock_and_a_lock_held_past_the_timeout_reads_as_busy() {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("g.db");
-        let pool = super::connect(&path).await.unwrap();
+        let pool = super::connect(&(&path).into()).await.unwrap();
         let mut holder = super::write(&pool).await.unwrap();
-        sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ('o', 'Org', '2026-01-01T00:00:00Z')")
-            .execute(&mut *holder)
+        crate::on!(&mut holder, |c| sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ('o', 'Org', '2026-01-01T00:00:00Z')")
+            .execute(c)
             .await
-            .unwrap();
+            .map(drop))
+        .unwrap();
         // Another process with no patience: its write transaction is refused as busy.
         let impatient = sqlx::sqlite::SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(&path).busy_timeout(std::time::Duration::ZERO))
             .await
             .unwrap();
-        let refused = super::write(&impatient).await.expect_err("the lock is held");
+        let refused = super::write(&super::Db::Sqlite(impatient)).await.expect_err("the lock is held");
         assert!(super::is_busy(&refused), "{refused:?}");
         assert_eq!(crate::ApiError::from(refused).problem().status, 503);
         // A patient writer (the server's own pool) waits and then goes ahead.
@@ -124,15 +276,36 @@ mod tests {
             let pool = pool.clone();
             async move {
                 let mut tx = super::write(&pool).await.unwrap();
-                sqlx::query("UPDATE organizations SET name = 'Later' WHERE id = 'o'").execute(&mut *tx).await.unwrap();
+                crate::on!(&mut tx, |c| sqlx::query("UPDATE organizations SET name = 'Later' WHERE id = 'o'").execute(c).await.map(drop)).unwrap();
                 tx.commit().await.unwrap();
             }
         });
         holder.commit().await.unwrap();
         waiting.await.unwrap();
-        let name: String = sqlx::query_scalar("SELECT name FROM organizations WHERE id = 'o'").fetch_one(&pool).await.unwrap();
+        let name: String = crate::on!(&pool, |p| sqlx::query_scalar("SELECT name FROM organizations WHERE id = 'o'").fetch_one(p).await).unwrap();
         assert_eq!(name, "Later");
         assert!(!super::is_busy(&sqlx::Error::RowNotFound));
+    }
+
+    #[test]
+    fn a_location_is_a_file_or_a_postgres_url_and_shows_no_password() {
+        use super::Location;
+        assert_eq!("data/g.db".parse::<Location>().unwrap(), Location::Sqlite("data/g.db".into()));
+        assert_eq!("sqlite:/var/lib/g.db".parse::<Location>().unwrap(), Location::Sqlite("/var/lib/g.db".into()));
+        assert_eq!("sqlite:///var/lib/g.db".parse::<Location>().unwrap(), Location::Sqlite("/var/lib/g.db".into()));
+        let pg: Location = "postgres://gate:s3cret@db.internal:5433/gatehouse".parse().unwrap();
+        assert_eq!(pg.file(), None);
+        let shown = format!("{pg} {pg:?}");
+        assert!(!shown.contains("s3cret") && !shown.contains("gate:"), "{shown}");
+        assert!(shown.contains("db.internal:5433/gatehouse"), "{shown}");
+        assert!("mysql://db/x".parse::<Location>().unwrap_err().contains("unknown database URL scheme"));
+        assert!("".parse::<Location>().is_err());
+    }
+
+    #[test]
+    fn the_write_lock_is_the_one_the_statement_names() {
+        // The constant's doc says "gatehous" in ASCII; the value is what PostgreSQL gets.
+        assert_eq!(super::WRITE_LOCK.to_be_bytes(), *b"gatehous");
     }
 
     #[tokio::test]
@@ -140,8 +313,12 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("new").join("data");
         let path = dir.join("gatehouse.db");
-        let pool = super::connect(&path).await.unwrap();
-        sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ('o', 'Org', '2026-01-01T00:00:00Z')").execute(&pool).await.unwrap();
+        let pool = super::connect(&(&path).into()).await.unwrap();
+        crate::on!(&pool, |p| sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ('o', 'Org', '2026-01-01T00:00:00Z')")
+            .execute(p)
+            .await
+            .map(drop))
+        .unwrap();
         assert_eq!(mode(&dir), 0o700);
         for suffix in ["", "-wal", "-shm"] {
             let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
@@ -150,7 +327,7 @@ mod tests {
         pool.close().await;
         // A database left readable by an older version is tightened at the next start.
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        super::connect(&path).await.unwrap().close().await;
+        super::connect(&(&path).into()).await.unwrap().close().await;
         assert_eq!(mode(&path), 0o600);
     }
 }

@@ -4,7 +4,7 @@ use super::{Conn, Db};
 use crate::error::{ApiError, Result};
 use chrono::{DateTime, Utc};
 use gatehouse_api::{GroupRef, IdentityProvider, Invitation, InvitationCounts, InvitationStatus, Inviter, RoleRef};
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::QueryBuilder;
 use std::collections::HashMap;
 
 /// Columns of an invitation, as [`Row`] reads them.
@@ -89,35 +89,49 @@ impl Row {
 
 /// The invitation `id` of `org`.
 pub async fn find(conn: &mut Conn, org: &str, id: &str) -> Result<Option<Row>> {
-    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM invitations WHERE id = $1 AND org_id = $2")).bind(id).bind(org).fetch_optional(conn).await?)
+    on!(conn, |conn| {
+        Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM invitations WHERE id = $1 AND org_id = $2"))
+            .bind(id)
+            .bind(org)
+            .fetch_optional(conn)
+            .await?)
+    })
 }
 
 /// The invitations of `org` with these ids, for the change feed.
 pub async fn find_many(db: &Db, org: &str, ids: &[&str], now: DateTime<Utc>) -> Result<HashMap<String, Invitation>> {
-    let mut out = HashMap::new();
-    for chunk in ids.chunks(400) {
-        let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM invitations WHERE org_id = "));
-        qb.push_bind(org.to_owned()).push(" AND id IN ");
-        super::push_id_list(&mut qb, chunk);
-        for row in qb.build_query_as::<Row>().fetch_all(db).await? {
-            out.insert(row.id.clone(), row.to_api(now)?);
+    on!(db, |db| {
+        let mut out = HashMap::new();
+        for chunk in ids.chunks(400) {
+            let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM invitations WHERE org_id = "));
+            qb.push_bind(org.to_owned()).push(" AND id IN ");
+            super::push_id_list(&mut qb, chunk);
+            for row in qb.build_query_as::<Row>().fetch_all(db).await? {
+                out.insert(row.id.clone(), row.to_api(now)?);
+            }
         }
-    }
-    Ok(out)
+        Ok(out)
+    })
 }
 
 /// When the user's open invitation expires, if they have one.
 pub async fn open_expiry(db: &Db, user_id: &str) -> Result<Option<DateTime<Utc>>> {
-    Ok(sqlx::query_scalar("SELECT expires_at FROM invitations WHERE user_id = $1 AND status = 'pending'").bind(user_id).fetch_optional(db).await?)
+    on!(db, |db| {
+        Ok(sqlx::query_scalar("SELECT expires_at FROM invitations WHERE user_id = $1 AND status = 'pending'")
+            .bind(user_id)
+            .fetch_optional(db)
+            .await?)
+    })
 }
 
 /// Opens invitation `row` of `org`; `false` when the address already has an open
 /// invitation (of another organization: callers check their own first).
 pub async fn insert(conn: &mut Conn, org: &str, row: &Row) -> Result<bool> {
-    let open = sqlx::query(
+    on!(conn, |conn| {
+        let open = sqlx::query(
         "INSERT INTO invitations (id, org_id, user_id, email, email_lower, notify_email, roles, departments, message, identity_provider, tenant_id, \
          status, generation, invited_by, invited_by_name, created_at, sent_at, send_count, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) ON CONFLICT DO NOTHING",
     )
     .bind(&row.id)
     .bind(org)
@@ -139,12 +153,10 @@ pub async fn insert(conn: &mut Conn, org: &str, row: &Row) -> Result<bool> {
     .bind(row.send_count)
     .bind(row.expires_at)
     .execute(&mut *conn)
-    .await;
-    match open {
-        Ok(_) => Ok(true),
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    .await?;
+        // Not an error caught: on PostgreSQL a failed statement ends the transaction.
+        Ok(open.rows_affected() == 1)
+    })
 }
 
 /// The organization of each open invitation among these (lower-cased) addresses.
@@ -153,13 +165,20 @@ pub async fn orgs_of_addresses(db: &Db, emails: &[&str]) -> Result<HashMap<Strin
 }
 
 /// ` AND` the address search, when there is one.
-fn push_search<'a>(qb: &mut QueryBuilder<'a, Sqlite>, like: Option<&'a str>) {
+fn push_search<'a, DB: sqlx::Database>(qb: &mut QueryBuilder<'a, DB>, like: Option<&str>)
+where
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
     if let Some(like) = like {
-        qb.push(" AND email_lower LIKE ").push_bind(like).push(" ESCAPE '\\'");
+        qb.push(" AND email_lower LIKE ").push_bind(like.to_owned()).push(" ESCAPE '\\'");
     }
 }
 
-fn status_sql(qb: &mut QueryBuilder<'_, Sqlite>, status: InvitationStatus, now: DateTime<Utc>) {
+fn status_sql<'a, DB: sqlx::Database>(qb: &mut QueryBuilder<'a, DB>, status: InvitationStatus, now: DateTime<Utc>)
+where
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    DateTime<Utc>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
     match status {
         InvitationStatus::Pending => {
             qb.push(" AND status = 'pending' AND expires_at > ").push_bind(now);
@@ -168,7 +187,7 @@ fn status_sql(qb: &mut QueryBuilder<'_, Sqlite>, status: InvitationStatus, now: 
             qb.push(" AND status = 'pending' AND expires_at <= ").push_bind(now);
         }
         other => {
-            qb.push(" AND status = ").push_bind(other.as_str());
+            qb.push(" AND status = ").push_bind(other.as_str().to_owned());
         }
     }
 }
@@ -185,52 +204,59 @@ pub async fn page(
     limit: u32,
     now: DateTime<Utc>,
 ) -> Result<Vec<Row>> {
-    let like = q.map(gatehouse_api::substring_like_pattern);
-    let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM invitations WHERE org_id = "));
-    qb.push_bind(org.to_owned());
-    push_search(&mut qb, like.as_deref());
-    if let Some(status) = status {
-        status_sql(&mut qb, status, now);
-    }
-    // Bound as the time it was stored as, so the row itself compares equal.
-    if let Some((created, id)) = after {
-        qb.push(" AND (created_at, id) < (").push_bind(*created).push(", ").push_bind(id.clone()).push(")");
-    }
-    qb.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(limit));
-    Ok(qb.build_query_as().fetch_all(db).await?)
+    on!(db, |db| {
+        let like = q.map(gatehouse_api::substring_like_pattern);
+        let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM invitations WHERE org_id = "));
+        qb.push_bind(org.to_owned());
+        push_search(&mut qb, like.as_deref());
+        if let Some(status) = status {
+            status_sql(&mut qb, status, now);
+        }
+        // Bound as the time it was stored as, so the row itself compares equal.
+        if let Some((created, id)) = after {
+            qb.push(" AND (created_at, id) < (").push_bind(*created).push(", ").push_bind(id.clone()).push(")");
+        }
+        qb.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(limit));
+        Ok(qb.build_query_as().fetch_all(db).await?)
+    })
 }
 
 /// How many invitations of `org` (matching the address search) have each status at `now`.
 pub async fn counts(db: &Db, org: &str, q: Option<&str>, now: DateTime<Utc>) -> Result<InvitationCounts> {
-    let like = q.map(gatehouse_api::substring_like_pattern);
-    let mut cq = QueryBuilder::<Sqlite>::new("SELECT status, expires_at <= ");
-    cq.push_bind(now).push(", COUNT(*) FROM invitations WHERE org_id = ").push_bind(org.to_owned());
-    push_search(&mut cq, like.as_deref());
-    cq.push(" GROUP BY 1, 2");
-    let mut counts = InvitationCounts::default();
-    for (status, expired, n) in cq.build_query_as::<(String, bool, i64)>().fetch_all(db).await? {
-        let status = match InvitationStatus::parse(&status) {
-            Some(InvitationStatus::Pending) if expired => InvitationStatus::Expired,
-            Some(s) => s,
-            None => continue,
-        };
-        counts.add(status, u32::try_from(n).unwrap_or(0));
-    }
-    Ok(counts)
+    on!(db, |db| {
+        let like = q.map(gatehouse_api::substring_like_pattern);
+        let mut cq = QueryBuilder::new("SELECT status, expires_at <= ");
+        cq.push_bind(now).push(", COUNT(*) FROM invitations WHERE org_id = ").push_bind(org.to_owned());
+        push_search(&mut cq, like.as_deref());
+        cq.push(" GROUP BY 1, 2");
+        let mut counts = InvitationCounts::default();
+        for (status, expired, n) in cq.build_query_as::<(String, bool, i64)>().fetch_all(db).await? {
+            let status = match InvitationStatus::parse(&status) {
+                Some(InvitationStatus::Pending) if expired => InvitationStatus::Expired,
+                Some(s) => s,
+                None => continue,
+            };
+            counts.add(status, u32::try_from(n).unwrap_or(0));
+        }
+        Ok(counts)
+    })
 }
 
 /// The organization (id, name) of invitation `id`.
 pub async fn org_of(db: &Db, id: &str) -> Result<Option<(String, String)>> {
-    Ok(sqlx::query_as("SELECT o.id, o.name FROM invitations i JOIN organizations o ON o.id = i.org_id WHERE i.id = $1")
-        .bind(id)
-        .fetch_optional(db)
-        .await?)
+    on!(db, |db| {
+        Ok(sqlx::query_as("SELECT o.id, o.name FROM invitations i JOIN organizations o ON o.id = i.org_id WHERE i.id = $1")
+            .bind(id)
+            .fetch_optional(db)
+            .await?)
+    })
 }
 
 /// Marks invitation `id` accepted if it is still pending at `generation` and unexpired at
 /// `now`; whether it was.
 pub async fn accept(conn: &mut Conn, id: &str, generation: i64, now: DateTime<Utc>) -> Result<bool> {
-    let taken = sqlx::query(
+    on!(conn, |conn| {
+        let taken = sqlx::query(
         "UPDATE invitations SET status = 'accepted', responded_at = $1 WHERE id = $2 AND status = 'pending' AND generation = $3 AND expires_at > $1",
     )
     .bind(now)
@@ -238,33 +264,38 @@ pub async fn accept(conn: &mut Conn, id: &str, generation: i64, now: DateTime<Ut
     .bind(generation)
     .execute(&mut *conn)
     .await?;
-    Ok(taken.rows_affected() == 1)
+        Ok(taken.rows_affected() == 1)
+    })
 }
 
 /// Sends invitation `id` again if it is still pending at `generation`: a new generation
 /// (older links stop working) that expires at `expires_at`. Whether it was.
 pub async fn renew(conn: &mut Conn, id: &str, generation: i64, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> Result<bool> {
-    let moved = sqlx::query(
-        "UPDATE invitations SET generation = generation + 1, sent_at = $1, send_count = send_count + 1, expires_at = $2 \
+    on!(conn, |conn| {
+        let moved = sqlx::query(
+            "UPDATE invitations SET generation = generation + 1, sent_at = $1, send_count = send_count + 1, expires_at = $2 \
          WHERE id = $3 AND status = 'pending' AND generation = $4",
-    )
-    .bind(now)
-    .bind(expires_at)
-    .bind(id)
-    .bind(generation)
-    .execute(&mut *conn)
-    .await?;
-    Ok(moved.rows_affected() == 1)
+        )
+        .bind(now)
+        .bind(expires_at)
+        .bind(id)
+        .bind(generation)
+        .execute(&mut *conn)
+        .await?;
+        Ok(moved.rows_affected() == 1)
+    })
 }
 
 /// Ends invitation `id` as `status` (`revoked` or `declined`) if it is still pending;
 /// whether it was.
 pub async fn close(conn: &mut Conn, id: &str, status: &str, now: DateTime<Utc>) -> Result<bool> {
-    let done = sqlx::query("UPDATE invitations SET status = $1, responded_at = $2 WHERE id = $3 AND status = 'pending'")
-        .bind(status)
-        .bind(now)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(done.rows_affected() == 1)
+    on!(conn, |conn| {
+        let done = sqlx::query("UPDATE invitations SET status = $1, responded_at = $2 WHERE id = $3 AND status = 'pending'")
+            .bind(status)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    })
 }

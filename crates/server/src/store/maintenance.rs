@@ -18,7 +18,7 @@ pub async fn purge_security_records(db: &Db, cutoff: DateTime<Utc>) -> Result<u6
         "DELETE FROM password_resets WHERE (used_at IS NOT NULL AND used_at < $1) OR (superseded_at IS NOT NULL AND superseded_at < $1) OR expires_at < $1",
         "DELETE FROM sign_in_unlocks WHERE at < $1",
     ] {
-        gone += sqlx::query(sql).bind(cutoff).execute(&mut *tx).await?.rows_affected();
+        gone += on!(&mut tx, |conn| sqlx::query(sql).bind(cutoff).execute(conn).await?.rows_affected());
     }
     tx.commit().await?;
     Ok(gone)

@@ -5,35 +5,41 @@ use crate::error::Result;
 
 /// The organization's id and name.
 pub async fn id_and_name(db: &Db, id: &str) -> Result<(String, String)> {
-    Ok(sqlx::query_as("SELECT id, name FROM organizations WHERE id = $1").bind(id).fetch_one(db).await?)
+    on!(db, |db| { Ok(sqlx::query_as("SELECT id, name FROM organizations WHERE id = $1").bind(id).fetch_one(db).await?) })
 }
 
 /// The only organization of a server that has one.
 pub async fn the_only_one(db: &Db) -> Result<Option<String>> {
-    let orgs: Vec<String> = sqlx::query_scalar("SELECT id FROM organizations LIMIT 2").fetch_all(db).await?;
-    Ok(if orgs.len() == 1 { orgs.into_iter().next() } else { None })
+    on!(db, |db| {
+        let orgs: Vec<String> = sqlx::query_scalar("SELECT id FROM organizations LIMIT 2").fetch_all(db).await?;
+        Ok(if orgs.len() == 1 { orgs.into_iter().next() } else { None })
+    })
 }
 
 /// The organization's name.
 pub async fn name(conn: &mut Conn, id: &str) -> Result<String> {
-    Ok(sqlx::query_scalar("SELECT name FROM organizations WHERE id = $1").bind(id).fetch_one(conn).await?)
+    on!(conn, |conn| { Ok(sqlx::query_scalar("SELECT name FROM organizations WHERE id = $1").bind(id).fetch_one(conn).await?) })
 }
 
 /// Seats in use: active and pending users (deactivated ones free theirs).
 pub async fn seats_used(conn: &mut Conn, org_id: &str) -> Result<u32> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM user_status_counts WHERE org_id = $1 AND status IN ('active', 'pending')",
-    )
-    .bind(org_id)
-    .fetch_one(conn)
-    .await?;
-    Ok(u32::try_from(n.max(0)).unwrap_or(u32::MAX))
+    on!(conn, |conn| {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM user_status_counts WHERE org_id = $1 AND status IN ('active', 'pending')",
+        )
+        .bind(org_id)
+        .fetch_one(conn)
+        .await?;
+        Ok(u32::try_from(n.max(0)).unwrap_or(u32::MAX))
+    })
 }
 
 /// The organization's seat limit.
 pub async fn seat_limit(conn: &mut Conn, org_id: &str) -> Result<u32> {
-    let limit: i64 = sqlx::query_scalar("SELECT seat_limit FROM organizations WHERE id = $1").bind(org_id).fetch_one(conn).await?;
-    Ok(u32::try_from(limit).unwrap_or(0))
+    on!(conn, |conn| {
+        let limit: i64 = sqlx::query_scalar("SELECT seat_limit FROM organizations WHERE id = $1").bind(org_id).fetch_one(conn).await?;
+        Ok(u32::try_from(limit).unwrap_or(0))
+    })
 }
 
 /// The organization's settings as stored.
@@ -57,32 +63,38 @@ pub struct Settings {
 
 /// The organization's settings.
 pub async fn settings(conn: &mut Conn, org_id: &str) -> Result<Settings> {
-    Ok(sqlx::query_as(
-        "SELECT id, name, seat_limit, invitation_expiry_days, mfa_required, audit_retention_days, version FROM organizations WHERE id = $1",
-    )
-    .bind(org_id)
-    .fetch_one(conn)
-    .await?)
+    on!(conn, |conn| {
+        Ok(sqlx::query_as(
+            "SELECT id, name, seat_limit, invitation_expiry_days, mfa_required, audit_retention_days, version FROM organizations WHERE id = $1",
+        )
+        .bind(org_id)
+        .fetch_one(conn)
+        .await?)
+    })
 }
 
 /// Saves the settings and moves the version.
 pub async fn save_settings(conn: &mut Conn, org_id: &str, to: &gatehouse_api::Organization) -> Result<()> {
-    sqlx::query(
-        "UPDATE organizations SET name = $1, seat_limit = $2, invitation_expiry_days = $3, mfa_required = $4, audit_retention_days = $5, \
+    on!(conn, |conn| {
+        sqlx::query(
+            "UPDATE organizations SET name = $1, seat_limit = $2, invitation_expiry_days = $3, mfa_required = $4, audit_retention_days = $5, \
          version = version + 1 WHERE id = $6",
-    )
-    .bind(&to.name)
-    .bind(to.seat_limit)
-    .bind(to.invitation_expiry_days)
-    .bind(to.mfa_required)
-    .bind(to.audit_retention_days)
-    .bind(org_id)
-    .execute(conn)
-    .await?;
-    Ok(())
+        )
+        .bind(&to.name)
+        .bind(i64::from(to.seat_limit))
+        .bind(i64::from(to.invitation_expiry_days))
+        .bind(to.mfa_required)
+        .bind(i64::from(to.audit_retention_days))
+        .bind(org_id)
+        .execute(conn)
+        .await?;
+        Ok(())
+    })
 }
 
 /// How many days the organization's invitations work for.
 pub async fn invitation_expiry_days(conn: &mut Conn, id: &str) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT invitation_expiry_days FROM organizations WHERE id = $1").bind(id).fetch_one(&mut *conn).await?)
+    on!(conn, |conn| {
+        Ok(sqlx::query_scalar("SELECT invitation_expiry_days FROM organizations WHERE id = $1").bind(id).fetch_one(&mut *conn).await?)
+    })
 }

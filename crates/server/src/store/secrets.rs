@@ -6,13 +6,15 @@ use crate::error::Result;
 
 /// The signing key older databases kept in `server_secrets`, if this one still does.
 pub async fn legacy_signing_key(db: &Db) -> Result<Option<Vec<u8>>> {
-    Ok(sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = 'access_token_key'").fetch_optional(db).await?)
+    on!(db, |db| { Ok(sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = 'access_token_key'").fetch_optional(db).await?) })
 }
 
 /// Deletes the legacy signing key (it has moved into the key file).
 pub async fn forget_legacy_signing_key(db: &Db) -> Result<()> {
-    sqlx::query("DELETE FROM server_secrets WHERE name = 'access_token_key'").execute(db).await?;
-    Ok(())
+    on!(db, |db| {
+        sqlx::query("DELETE FROM server_secrets WHERE name = 'access_token_key'").execute(db).await?;
+        Ok(())
+    })
 }
 
 /// The two columns a TOTP secret is stored in.
@@ -40,27 +42,33 @@ impl TotpColumn {
 /// How many secrets (in either column) are stored with this prefix: `gh1:` for every
 /// sealed one, `gh1:<key id>:` for those under one key.
 pub async fn count_with_prefix(db: &Db, prefix: &str) -> Result<i64> {
-    let pattern = gatehouse_api::prefix_like_pattern(prefix);
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE totp_secret LIKE $1 ESCAPE '\\' OR totp_pending_secret LIKE $1 ESCAPE '\\'")
-        .bind(pattern)
-        .fetch_one(db)
-        .await?)
+    on!(db, |db| {
+        let pattern = gatehouse_api::prefix_like_pattern(prefix);
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE totp_secret LIKE $1 ESCAPE '\\' OR totp_pending_secret LIKE $1 ESCAPE '\\'")
+            .bind(pattern)
+            .fetch_one(db)
+            .await?)
+    })
 }
 
 /// Every (user id, stored secret) of `column` not stored with `prefix`.
 pub async fn without_prefix(db: &Db, column: TotpColumn, prefix: &str) -> Result<Vec<(String, String)>> {
-    let pattern = gatehouse_api::prefix_like_pattern(prefix);
-    let column = column.as_str();
-    Ok(sqlx::query_as(&format!("SELECT id, {column} FROM users WHERE {column} IS NOT NULL AND {column} NOT LIKE $1 ESCAPE '\\'"))
-        .bind(pattern)
-        .fetch_all(db)
-        .await?)
+    on!(db, |db| {
+        let pattern = gatehouse_api::prefix_like_pattern(prefix);
+        let column = column.as_str();
+        Ok(sqlx::query_as(&format!("SELECT id, {column} FROM users WHERE {column} IS NOT NULL AND {column} NOT LIKE $1 ESCAPE '\\'"))
+            .bind(pattern)
+            .fetch_all(db)
+            .await?)
+    })
 }
 
 /// Replaces user `id`'s secret in `column` with `new` if it still is `old`; whether it was.
 pub async fn replace(db: &Db, column: TotpColumn, id: &str, old: &str, new: &str) -> Result<bool> {
-    let column = column.as_str();
-    let done =
-        sqlx::query(&format!("UPDATE users SET {column} = $1 WHERE id = $2 AND {column} = $3")).bind(new).bind(id).bind(old).execute(db).await?;
-    Ok(done.rows_affected() == 1)
+    on!(db, |db| {
+        let column = column.as_str();
+        let done =
+            sqlx::query(&format!("UPDATE users SET {column} = $1 WHERE id = $2 AND {column} = $3")).bind(new).bind(id).bind(old).execute(db).await?;
+        Ok(done.rows_affected() == 1)
+    })
 }

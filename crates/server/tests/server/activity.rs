@@ -4,6 +4,7 @@
 
 use crate::helpers::*;
 use gatehouse_api::{AuditEvent, AuditEventPage, Histogram, User};
+use gatehouse_server::on;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashSet};
@@ -13,7 +14,8 @@ const SUPPORT: &str = "support@acme.test";
 
 /// How many events of each action the whole log holds.
 async fn tally(s: &TestServer) -> BTreeMap<String, i64> {
-    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT action, COUNT(*) FROM audit_events GROUP BY action").fetch_all(&s.state.db).await.unwrap();
+    let rows: Vec<(String, i64)> =
+        on!(&s.state.db, |db| sqlx::query_as("SELECT action, COUNT(*) FROM audit_events GROUP BY action").fetch_all(db).await).unwrap();
     rows.into_iter().collect()
 }
 
@@ -57,17 +59,18 @@ async fn each_action_leaves_exactly_one_event_and_a_failed_change_none() {
     leaves!(&s, ["session.signed_out"], assert_eq!(post(&s, &member, "/v1/auth/logout", &[]).await.status(), StatusCode::NO_CONTENT));
 
     // A failed sign-in of an unknown address names the address as its target.
-    let failed: (String, String, Option<String>) = sqlx::query_as(
+    let failed: (String, String, Option<String>) = on!(&s.state.db, |db| sqlx::query_as(
         "SELECT target_type, target_id, actor_id FROM audit_events WHERE action = 'session.sign_in_failed' ORDER BY at DESC, id DESC LIMIT 1",
     )
-    .fetch_one(&s.state.db)
-    .await
+    .fetch_one(db)
+    .await)
     .unwrap();
     assert_eq!(failed, ("email".to_owned(), "nobody@acme.test".to_owned(), None));
 
     // One edit, one event per part that changed: profile, roles, departments.
-    let support_role = sqlx::query_scalar::<_, String>("SELECT id FROM roles WHERE key = 'support'").fetch_one(&s.state.db).await.unwrap();
-    let sales = sqlx::query_scalar::<_, String>("SELECT id FROM groups WHERE name = 'Sales'").fetch_one(&s.state.db).await.unwrap();
+    let support_role =
+        on!(&s.state.db, |db| sqlx::query_scalar::<_, String>("SELECT id FROM roles WHERE key = 'support'").fetch_one(db).await).unwrap();
+    let sales = on!(&s.state.db, |db| sqlx::query_scalar::<_, String>("SELECT id FROM groups WHERE name = 'Sales'").fetch_one(db).await).unwrap();
     let path = format!("/v1/users/{member_id}");
     let tag = etag_of(&s, &owner, &member_id).await;
     let body = json!({"first_name": "Jordan", "roles": [support_role], "departments": [sales]});
@@ -161,7 +164,7 @@ async fn signing_in_with_mfa_records_the_check_and_the_sign_in() {
 async fn the_log_filters_and_pages_newest_first_on_a_seeded_history() {
     let s = TestServer::with_history(60, 6000).await;
     let support = s.login(SUPPORT).await;
-    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events").fetch_one(&s.state.db).await.unwrap();
+    let total: i64 = on!(&s.state.db, |db| sqlx::query_scalar("SELECT COUNT(*) FROM audit_events").fetch_one(db).await).unwrap();
     assert!(total > 5000, "the seed wrote a history: {total}");
 
     // Paging the whole log visits every event once, newest first.
@@ -185,16 +188,17 @@ async fn the_log_filters_and_pages_newest_first_on_a_seeded_history() {
     assert_eq!(seen.len() as i64, total);
 
     // One user's events: as actor or target, all of them.
-    let who: String =
-        sqlx::query_scalar("SELECT target_id FROM audit_events WHERE target_type = 'user' GROUP BY target_id ORDER BY COUNT(*) DESC LIMIT 1")
-            .fetch_one(&s.state.db)
-            .await
-            .unwrap();
-    let expected: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE actor_id = ?1 OR target_id = ?1")
+    let who: String = on!(&s.state.db, |db| sqlx::query_scalar(
+        "SELECT target_id FROM audit_events WHERE target_type = 'user' GROUP BY target_id ORDER BY COUNT(*) DESC LIMIT 1"
+    )
+    .fetch_one(db)
+    .await)
+    .unwrap();
+    let expected: i64 = on!(&s.state.db, |db| sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE actor_id = $1 OR target_id = $1")
         .bind(&who)
-        .fetch_one(&s.state.db)
-        .await
-        .unwrap();
+        .fetch_one(db)
+        .await)
+    .unwrap();
     let mut n = 0;
     let mut cursor = String::new();
     loop {
@@ -211,10 +215,11 @@ async fn the_log_filters_and_pages_newest_first_on_a_seeded_history() {
 
     // One user's failed sign-ins, and a prefix of actions.
     let failures = page(&s, &support, &format!("?user_id={who}&action=session.sign_in_failed&limit=500")).await;
-    let expected: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE target_id = ? AND action = 'session.sign_in_failed'")
-        .bind(&who)
-        .fetch_one(&s.state.db)
-        .await
+    let expected: i64 =
+        on!(&s.state.db, |db| sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE target_id = $1 AND action = 'session.sign_in_failed'")
+            .bind(&who)
+            .fetch_one(db)
+            .await)
         .unwrap();
     assert_eq!(failures.items.len() as i64, expected);
     let sessions = page(&s, &support, "?action=session.*,user.deactivated&limit=500").await;
@@ -229,7 +234,7 @@ async fn the_log_filters_and_pages_newest_first_on_a_seeded_history() {
     let day = page(&s, &support, &format!("?{range}&limit=500")).await;
     assert!(!day.items.is_empty() && day.items.iter().all(|e| e.at >= from && e.at < to));
     let attacker: String =
-        sqlx::query_scalar("SELECT ip FROM audit_events WHERE ip LIKE '198.51.100.%' LIMIT 1").fetch_one(&s.state.db).await.unwrap();
+        on!(&s.state.db, |db| sqlx::query_scalar("SELECT ip FROM audit_events WHERE ip LIKE '198.51.100.%' LIMIT 1").fetch_one(db).await).unwrap();
     let burst = page(&s, &support, &format!("?ip={attacker}&limit=500")).await;
     assert!(burst.items.len() >= 40 && burst.items.iter().all(|e| e.ip == attacker && e.action == "session.sign_in_failed"));
     let helpdesk = page(&s, &support, "?q=HELPDESK%20assistant&limit=500").await;
@@ -314,7 +319,7 @@ async fn bad_filters_get_specific_codes() {
 async fn the_export_streams_every_matching_event_a_chunk_at_a_time() {
     let s = TestServer::with_history(40, 9000).await;
     let support = s.login(SUPPORT).await;
-    let expected: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events").fetch_one(&s.state.db).await.unwrap();
+    let expected: i64 = on!(&s.state.db, |db| sqlx::query_scalar("SELECT COUNT(*) FROM audit_events").fetch_one(db).await).unwrap();
     let mut res = s.get("/v1/audit-events/export.csv", &support).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
@@ -418,18 +423,20 @@ async fn retention_purges_old_events_and_no_endpoint_edits_one() {
     let res = send(&s, &owner, "PATCH", "/v1/org", Some(json!({"audit_retention_days": 30})), &[]).await;
     assert_eq!(res.status(), StatusCode::OK);
     let cutoff = s.clock_now() - chrono::Duration::days(30);
-    let old: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE at < ?").bind(cutoff).fetch_one(&s.state.db).await.unwrap();
-    let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE at >= ?").bind(cutoff).fetch_one(&s.state.db).await.unwrap();
+    let old: i64 =
+        on!(&s.state.db, |db| sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE at < $1").bind(cutoff).fetch_one(db).await).unwrap();
+    let kept: i64 =
+        on!(&s.state.db, |db| sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE at >= $1").bind(cutoff).fetch_one(db).await).unwrap();
     assert!(old > 1000 && kept > 0);
     let purged = gatehouse_server::store::audit::purge_expired(&s.state.db, s.clock_now()).await.unwrap();
     assert_eq!(purged as i64, old);
-    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events").fetch_one(&s.state.db).await.unwrap();
+    let left: i64 = on!(&s.state.db, |db| sqlx::query_scalar("SELECT COUNT(*) FROM audit_events").fetch_one(db).await).unwrap();
     assert_eq!(left, kept);
     // The hourly counts behind the charts went with them.
-    let counted: i64 = sqlx::query_scalar("SELECT SUM(count) FROM audit_hourly").fetch_one(&s.state.db).await.unwrap();
+    let counted: i64 = on!(&s.state.db, |db| sqlx::query_scalar("SELECT CAST(SUM(count) AS BIGINT) FROM audit_hourly").fetch_one(db).await).unwrap();
     assert_eq!(counted, left);
     // Stored events cannot be rewritten.
-    let edit = sqlx::query("UPDATE audit_events SET action = 'user.created'").execute(&s.state.db).await;
+    let edit = on!(&s.state.db, |db| sqlx::query("UPDATE audit_events SET action = 'user.created'").execute(db).await.map(|r| r.rows_affected()));
     assert!(edit.unwrap_err().to_string().contains("append-only"));
     // And the API has no verb that changes one.
     for method in ["PUT", "PATCH", "DELETE"] {

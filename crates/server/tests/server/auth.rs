@@ -1,6 +1,7 @@
 use crate::helpers::*;
 use chrono::Duration;
 use gatehouse_api::{Me, TokenResponse};
+use gatehouse_server::on;
 
 use reqwest::StatusCode;
 use serde_json::json;
@@ -17,11 +18,15 @@ async fn login_issues_prefixed_tokens_and_a_session_with_device_and_ip() {
     assert_eq!(me.organization.name, "Acme");
     assert_eq!(me.session_id, t.session_id);
     assert!(me.permissions.contains(&"users.manage".to_owned()));
-    let (device, ip, last_active): (String, String, String) =
-        sqlx::query_as("SELECT device, ip, last_active_at FROM sessions WHERE id = ?").bind(&t.session_id).fetch_one(&s.state.db).await.unwrap();
+    let (device, ip, last_active): (String, String, chrono::DateTime<chrono::Utc>) =
+        on!(&s.state.db, |db| sqlx::query_as("SELECT device, ip, last_active_at FROM sessions WHERE id = $1")
+            .bind(&t.session_id)
+            .fetch_one(db)
+            .await)
+        .unwrap();
     assert_eq!(device, "Firefox on Linux");
     assert_eq!(ip, "127.0.0.1");
-    assert!(last_active.starts_with("2026-03-01"));
+    assert_eq!(last_active.date_naive().to_string(), "2026-03-01");
 }
 
 #[tokio::test]
@@ -31,7 +36,10 @@ async fn wrong_password_and_unknown_email_look_the_same_but_are_recorded_apart()
     let unknown = problem(s.login_raw("nobody@acme.test", PASSWORD).await, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
     assert_eq!(wrong, unknown, "no user enumeration through the answer");
     let reasons: Vec<(String, Option<String>, String)> =
-        sqlx::query_as("SELECT email, reason, result FROM login_attempts WHERE ip = '127.0.0.1' ORDER BY id").fetch_all(&s.state.db).await.unwrap();
+        on!(&s.state.db, |db| sqlx::query_as("SELECT email, reason, result FROM login_attempts WHERE ip = '127.0.0.1' ORDER BY id")
+            .fetch_all(db)
+            .await)
+        .unwrap();
     assert_eq!(
         reasons,
         vec![
@@ -44,7 +52,11 @@ async fn wrong_password_and_unknown_email_look_the_same_but_are_recorded_apart()
 #[tokio::test]
 async fn a_deactivated_account_cannot_sign_in() {
     let s = TestServer::new().await;
-    sqlx::query("UPDATE users SET status = 'deactivated' WHERE email = 'member@acme.test'").execute(&s.state.db).await.unwrap();
+    on!(&s.state.db, |db| sqlx::query("UPDATE users SET status = 'deactivated' WHERE email = 'member@acme.test'")
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected()))
+    .unwrap();
     problem(s.login_raw("member@acme.test", PASSWORD).await, StatusCode::FORBIDDEN, "account_disabled").await;
     // With a wrong password it is still only "invalid credentials".
     problem(s.login_raw("member@acme.test", "guess").await, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
@@ -104,10 +116,11 @@ async fn refresh_rotates_and_reuse_revokes_the_whole_session() {
     problem(s.get("/v1/me", &second).await, StatusCode::UNAUTHORIZED, "session_revoked").await;
     problem(s.refresh(second.refresh_token.expose()).await, StatusCode::UNAUTHORIZED, "session_revoked").await;
     let reason: String =
-        sqlx::query_scalar("SELECT revoked_reason FROM sessions WHERE id = ?").bind(&first.session_id).fetch_one(&s.state.db).await.unwrap();
+        on!(&s.state.db, |db| sqlx::query_scalar("SELECT revoked_reason FROM sessions WHERE id = $1").bind(&first.session_id).fetch_one(db).await)
+            .unwrap();
     assert_eq!(reason, "refresh_token_reuse");
     let owner_id: String =
-        sqlx::query_scalar("SELECT user_id FROM sessions WHERE id = ?").bind(&first.session_id).fetch_one(&s.state.db).await.unwrap();
+        on!(&s.state.db, |db| sqlx::query_scalar("SELECT user_id FROM sessions WHERE id = $1").bind(&first.session_id).fetch_one(db).await).unwrap();
     let reused: Vec<_> = events(&s, &owner_id).await.into_iter().filter(|(a, _, _)| a == "session.refresh_token_reused").collect();
     assert_eq!(reused.len(), 1, "the reuse is audited once, by the system");
     assert_eq!((reused[0].1.as_deref(), reused[0].2["session"]["id"].as_str()), (None, Some(first.session_id.as_str())));
@@ -145,7 +158,11 @@ async fn deactivating_a_user_ends_their_sessions_at_once() {
     let s = TestServer::new().await;
     let t = s.login("member@acme.test").await;
     assert_eq!(s.get("/v1/users", &t).await.status(), StatusCode::OK);
-    sqlx::query("UPDATE users SET status = 'deactivated' WHERE email = 'member@acme.test'").execute(&s.state.db).await.unwrap();
+    on!(&s.state.db, |db| sqlx::query("UPDATE users SET status = 'deactivated' WHERE email = 'member@acme.test'")
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected()))
+    .unwrap();
     problem(s.get("/v1/users", &t).await, StatusCode::UNAUTHORIZED, "session_revoked").await;
 }
 
@@ -154,7 +171,11 @@ async fn last_active_is_kept_without_a_write_on_every_request() {
     let s = TestServer::new().await;
     let t = s.login(OWNER).await;
     let last = || async {
-        sqlx::query_scalar::<_, String>("SELECT last_active_at FROM sessions WHERE id = ?").bind(&t.session_id).fetch_one(&s.state.db).await.unwrap()
+        on!(&s.state.db, |db| sqlx::query_scalar::<_, chrono::DateTime<chrono::Utc>>("SELECT last_active_at FROM sessions WHERE id = $1")
+            .bind(&t.session_id)
+            .fetch_one(db)
+            .await)
+        .unwrap()
     };
     let at_login = last().await;
     s.advance(Duration::seconds(30));

@@ -3,6 +3,7 @@
 use crate::helpers::*;
 use chrono::Duration;
 use gatehouse_api::{ChangeKind, ChangePage, TokenResponse};
+use gatehouse_server::on;
 use reqwest::StatusCode;
 use serde_json::json;
 use std::collections::HashMap;
@@ -79,15 +80,22 @@ async fn edits_memberships_and_deletes_appear_after_the_cursor_latest_first_wins
         .send()
         .await
         .unwrap();
-    sqlx::query("INSERT INTO user_roles (user_id, role_id) SELECT ?, id FROM roles WHERE key = 'manager'")
+    on!(&s.state.db, |db| sqlx::query("INSERT INTO user_roles (user_id, role_id) SELECT $1, id FROM roles WHERE key = 'manager'")
         .bind(&casey)
-        .execute(&s.state.db)
+        .execute(db)
         .await
-        .unwrap();
-    let gone: String = sqlx::query_scalar("SELECT id FROM users WHERE status = 'pending' LIMIT 1").fetch_one(&s.state.db).await.unwrap();
-    sqlx::query("DELETE FROM users WHERE id = ?").bind(&gone).execute(&s.state.db).await.unwrap();
+        .map(|r| r.rows_affected()))
+    .unwrap();
+    let gone: String =
+        on!(&s.state.db, |db| sqlx::query_scalar("SELECT id FROM users WHERE status = 'pending' LIMIT 1").fetch_one(db).await).unwrap();
+    on!(&s.state.db, |db| sqlx::query("DELETE FROM users WHERE id = $1").bind(&gone).execute(db).await.map(|r| r.rows_affected())).unwrap();
     // Last active is not a change: it would flood every client every minute.
-    sqlx::query("UPDATE users SET last_active_at = '2030-01-01T00:00:00Z' WHERE id <> ?").bind(&casey).execute(&s.state.db).await.unwrap();
+    on!(&s.state.db, |db| sqlx::query("UPDATE users SET last_active_at = '2030-01-01T00:00:00Z' WHERE id <> $1")
+        .bind(&casey)
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected()))
+    .unwrap();
 
     let page = feed(&s, &t, &head, 100).await;
     // (The pending user's invitation has its own entries.)
@@ -122,16 +130,17 @@ async fn another_organizations_changes_are_not_in_the_feed() {
     let s = TestServer::new().await;
     let t = s.login(OWNER).await;
     let (_, head) = follow(&s, &t, "0", 500).await;
-    sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ('other', 'Other', '2026-01-01T00:00:00Z')")
-        .execute(&s.state.db)
+    on!(&s.state.db, |db| sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ('other', 'Other', '2026-01-01T00:00:00Z')")
+        .execute(db)
         .await
-        .unwrap();
-    sqlx::query(
+        .map(|r| r.rows_affected()))
+    .unwrap();
+    on!(&s.state.db, |db| sqlx::query(
         "INSERT INTO users (id, org_id, email, email_lower, first_name, last_name, display_name, sort_name, search_text, status, created_at, updated_at) \
          VALUES ('o1', 'other', 'x@other.test', 'x@other.test', 'X', 'Y', 'X Y', 'x y', 'x y x@other.test', 'active', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
     )
-    .execute(&s.state.db)
-    .await
+    .execute(db)
+    .await.map(|r| r.rows_affected()))
     .unwrap();
     assert!(feed(&s, &t, &head, 100).await.changes.is_empty());
 }
@@ -173,7 +182,11 @@ async fn the_stream_says_when_the_feed_moves_and_ends_when_the_session_is_revoke
     let (_, head) = follow(&s, &t, "0", 500).await;
     assert_eq!(first.to_string(), head, "the first event is the feed's head");
 
-    sqlx::query("UPDATE users SET first_name = 'Streamed' WHERE email = 'member@acme.test'").execute(&s.state.db).await.unwrap();
+    on!(&s.state.db, |db| sqlx::query("UPDATE users SET first_name = 'Streamed' WHERE email = 'member@acme.test'")
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected()))
+    .unwrap();
     let moved: i64 = next_event(&mut stream, &mut buf, "changed").await.parse().unwrap();
     assert!(moved > first);
     let page = feed(&s, &t, &first.to_string(), 10).await;

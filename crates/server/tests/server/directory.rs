@@ -4,19 +4,20 @@
 
 use crate::helpers::*;
 use gatehouse_api::{AuthMethod, BulkResponse, Group, Organization, Problem, Role, User, UserStatus};
+use gatehouse_server::on;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 async fn user_count(s: &TestServer) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&s.state.db).await.unwrap()
+    on!(&s.state.db, |db| sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(db).await).unwrap()
 }
 
 async fn role_id(s: &TestServer, key: &str) -> String {
-    sqlx::query_scalar("SELECT id FROM roles WHERE key = ?").bind(key).fetch_one(&s.state.db).await.unwrap()
+    on!(&s.state.db, |db| sqlx::query_scalar("SELECT id FROM roles WHERE key = $1").bind(key).fetch_one(db).await).unwrap()
 }
 
 async fn group_id(s: &TestServer, name: &str) -> String {
-    sqlx::query_scalar("SELECT id FROM groups WHERE name = ?").bind(name).fetch_one(&s.state.db).await.unwrap()
+    on!(&s.state.db, |db| sqlx::query_scalar("SELECT id FROM groups WHERE name = $1").bind(name).fetch_one(db).await).unwrap()
 }
 
 fn new_user(email: &str) -> Value {
@@ -401,7 +402,7 @@ async fn the_filtered_list_exports_as_csv() {
     assert!(lines[1..].iter().all(|l| l.contains(",deactivated,")));
 
     let all = s.get("/v1/users/export.csv", &admin).await.text().await.unwrap();
-    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&s.state.db).await.unwrap();
+    let total: i64 = on!(&s.state.db, |db| sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(db).await).unwrap();
     assert_eq!(all.split("\r\n").filter(|l| !l.is_empty()).count() as i64 - 1, total, "every user, across chunks");
     let p: Problem = s.get("/v1/users/export.csv?status=gone", &admin).await.json().await.unwrap();
     assert_eq!(p.errors[0].field, "status");

@@ -3,6 +3,7 @@
 
 use crate::helpers::*;
 use gatehouse_api::{TokenResponse, User};
+use gatehouse_server::on;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -74,15 +75,16 @@ async fn role_and_group_changes_move_the_etag_too() {
     let t = s.login(OWNER).await;
     let id = user_id(&s, &t, "casey").await;
     let (_, etag) = get_with_etag(&s, &t, &id).await;
-    sqlx::query("INSERT INTO user_roles (user_id, role_id) SELECT ?, id FROM roles WHERE key = 'manager'")
+    on!(&s.state.db, |db| sqlx::query("INSERT INTO user_roles (user_id, role_id) SELECT $1, id FROM roles WHERE key = 'manager'")
         .bind(&id)
-        .execute(&s.state.db)
+        .execute(db)
         .await
-        .unwrap();
+        .map(|r| r.rows_affected()))
+    .unwrap();
     let (_, after_role) = get_with_etag(&s, &t, &id).await;
     assert_ne!(after_role, etag);
     problem(patch(&s, &t, &id, Some(&etag), json!({"first_name": "X"})).await, StatusCode::PRECONDITION_FAILED, "precondition_failed").await;
-    sqlx::query("DELETE FROM user_groups WHERE user_id = ?").bind(&id).execute(&s.state.db).await.unwrap();
+    on!(&s.state.db, |db| sqlx::query("DELETE FROM user_groups WHERE user_id = $1").bind(&id).execute(db).await.map(|r| r.rows_affected())).unwrap();
     assert_ne!(get_with_etag(&s, &t, &id).await.1, after_role);
 }
 
@@ -133,7 +135,7 @@ async fn patch_keyed(s: &TestServer, t: &TokenResponse, id: &str, if_match: &str
 }
 
 async fn version(s: &TestServer, id: &str) -> i64 {
-    sqlx::query_scalar("SELECT version FROM users WHERE id = ?").bind(id).fetch_one(&s.state.db).await.unwrap()
+    on!(&s.state.db, |db| sqlx::query_scalar("SELECT version FROM users WHERE id = $1").bind(id).fetch_one(db).await).unwrap()
 }
 
 #[tokio::test]
@@ -216,7 +218,7 @@ async fn concurrent_duplicates_never_apply_twice() {
 }
 
 async fn group_id(s: &TestServer, name: &str) -> String {
-    sqlx::query_scalar("SELECT id FROM groups WHERE name = ?").bind(name).fetch_one(&s.state.db).await.unwrap()
+    on!(&s.state.db, |db| sqlx::query_scalar("SELECT id FROM groups WHERE name = $1").bind(name).fetch_one(db).await).unwrap()
 }
 
 #[tokio::test]

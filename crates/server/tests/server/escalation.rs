@@ -3,6 +3,7 @@
 //! before the rule was one.
 
 use crate::helpers::*;
+use gatehouse_server::on;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -244,15 +245,20 @@ async fn nobody_mints_a_key_for_someone_else_and_a_key_mints_none() {
 async fn another_organizations_addresses_get_one_generic_refusal() {
     let s = TestServer::new().await;
     let now = s.clock_now();
-    sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ('org-2', 'Globex', ?)").bind(now).execute(&s.state.db).await.unwrap();
-    sqlx::query(
+    on!(&s.state.db, |db| sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ('org-2', 'Globex', $1)")
+        .bind(now)
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected()))
+    .unwrap();
+    on!(&s.state.db, |db| sqlx::query(
         "INSERT INTO users (id, org_id, email, email_lower, first_name, last_name, display_name, sort_name, search_text, status, created_at, updated_at) \
-         VALUES ('0192f4c1-0000-7000-8000-000000000001', 'org-2', 'hank@globex.test', 'hank@globex.test', 'Hank', 'Scorpio', 'Hank Scorpio', 'hank scorpio', 'hank scorpio hank@globex.test', 'active', ?, ?)",
+         VALUES ('0192f4c1-0000-7000-8000-000000000001', 'org-2', 'hank@globex.test', 'hank@globex.test', 'Hank', 'Scorpio', 'Hank Scorpio', 'hank scorpio', 'hank scorpio hank@globex.test', 'active', $1, $2)",
     )
     .bind(now)
     .bind(now)
-    .execute(&s.state.db)
-    .await
+    .execute(db)
+    .await.map(|r| r.rows_affected()))
     .unwrap();
     let owner = s.login(OWNER).await;
     let expected = "Hank@Globex.test cannot be used in this organization; use another address.";

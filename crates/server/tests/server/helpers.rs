@@ -1,7 +1,10 @@
 use chrono::{Duration, TimeZone, Utc};
 use gatehouse_api::{Problem, TokenResponse};
 use gatehouse_server::clock::ManualClock;
+use gatehouse_server::keys::KeySource;
+use gatehouse_server::on;
 use gatehouse_server::seed::{SeedOptions, seed_demo};
+use gatehouse_server::store::Location;
 use gatehouse_server::{AppState, Config, app};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -16,6 +19,42 @@ pub struct TestServer {
     pub clock: Arc<ManualClock>,
     pub state: AppState,
     pub dir: tempfile::TempDir,
+    /// The database, for another server process on it.
+    pub location: Location,
+}
+
+/// Whether the suite runs on PostgreSQL (`GATEHOUSE_TEST_BACKEND=postgres`, with the cluster
+/// in `GATEHOUSE_TEST_POSTGRES`: `cargo xtask test` runs the suite once so) or on SQLite.
+pub fn on_postgres() -> bool {
+    std::env::var("GATEHOUSE_TEST_BACKEND").is_ok_and(|b| b == "postgres")
+}
+
+/// The database of one test's server: a SQLite file in `dir`, or a new database on the
+/// PostgreSQL cluster.
+pub async fn test_database(dir: &std::path::Path) -> Location {
+    if !on_postgres() {
+        return Location::Sqlite(dir.join("test.db"));
+    }
+    use sqlx::{ConnectOptions, Connection};
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let cluster = std::env::var("GATEHOUSE_TEST_POSTGRES").expect("GATEHOUSE_TEST_BACKEND=postgres needs GATEHOUSE_TEST_POSTGRES, the cluster's URL");
+    let options: sqlx::postgres::PgConnectOptions = cluster.parse().unwrap();
+    let name = format!("t{}_{}", std::process::id(), NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let mut admin = options.connect().await.unwrap();
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut admin).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
+    admin.close().await.unwrap();
+    let (server, _maintenance) = cluster.rsplit_once('/').expect("a postgres://…/database URL");
+    Location::Postgres(format!("{server}/{name}"))
+}
+
+/// A PostgreSQL database has no file to keep the keys beside: they go in the test's
+/// directory, for every node of the test.
+fn keys_beside(config: Config, dir: &std::path::Path) -> Config {
+    match config.key_source {
+        None if on_postgres() => Config { key_source: Some(KeySource::File(dir.join("test.keys"))), ..config },
+        _ => config,
+    }
 }
 
 impl TestServer {
@@ -35,18 +74,22 @@ impl TestServer {
     }
 
     async fn with_seed(users: u32, events: u32, config: Config) -> Self {
+        // The server's errors, in the output of the test that failed.
+        let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("gatehouse_server=error").try_init();
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         // E-mailed links lead back here.
         let config = Config { public_url: url.clone(), ..config };
-        let state = AppState::open(&dir.path().join("test.db"), clock.clone(), config).await.unwrap();
+        let location = test_database(dir.path()).await;
+        let config = keys_beside(config, dir.path());
+        let state = AppState::open(location.clone(), clock.clone(), config).await.unwrap();
         let opts = SeedOptions { users, owner_email: OWNER.into(), owner_password: PASSWORD.into(), sessions: 0, events };
         seed_demo(&state.db, clock.as_ref(), &state.keys.current(), &opts).await.unwrap();
         tokio::spawn(app::serve(listener, app::build(state.clone())));
         gatehouse_server::mail::spawn_worker(state.clone()).unwrap();
-        Self { url, http: reqwest::Client::new(), clock, state, dir }
+        Self { url, http: reqwest::Client::new(), clock, state, dir, location }
     }
 
     pub async fn new() -> Self {
@@ -55,7 +98,7 @@ impl TestServer {
 
     /// A second server process's worth of state on the same database file.
     pub async fn second_node(&self) -> String {
-        let state = AppState::open(&self.dir.path().join("test.db"), self.clock.clone(), Config::default()).await.unwrap();
+        let state = AppState::open(self.location.clone(), self.clock.clone(), keys_beside(Config::default(), self.dir.path())).await.unwrap();
         start(state).await
     }
 
@@ -153,11 +196,11 @@ pub async fn events(s: &TestServer, target: &str) -> Vec<(String, Option<String>
 /// Every audit event about `target`, oldest first: (action, actor id, details).
 pub async fn all_events(s: &TestServer, target: &str) -> Vec<(String, Option<String>, Value)> {
     let rows: Vec<(String, Option<String>, String)> =
-        sqlx::query_as("SELECT action, actor_id, details FROM audit_events WHERE target_id = ? ORDER BY at, id")
+        on!(&s.state.db, |db| sqlx::query_as("SELECT action, actor_id, details FROM audit_events WHERE target_id = $1 ORDER BY at, id")
             .bind(target)
-            .fetch_all(&s.state.db)
-            .await
-            .unwrap();
+            .fetch_all(db)
+            .await)
+        .unwrap();
     rows.into_iter().map(|(a, actor, d)| (a, actor, serde_json::from_str(&d).unwrap())).collect()
 }
 

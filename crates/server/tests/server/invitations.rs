@@ -9,6 +9,7 @@ use gatehouse_api::{
     InvitationsCreated, MailMessage, Organization, SeatUsage, TokenResponse, User, UserPage, UserStatus,
 };
 use gatehouse_server::Config;
+use gatehouse_server::on;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -484,7 +485,7 @@ async fn a_microsoft_invitation_with_a_tenant_is_accepted_from_that_tenant_only(
 async fn members_open_invitations_and_bad_addresses_are_refused_by_name() {
     let s = demo().await;
     let owner = s.login(OWNER).await;
-    let count = || async { sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM invitations").fetch_one(&s.state.db).await.unwrap() };
+    let count = || async { on!(&s.state.db, |db| sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM invitations").fetch_one(db).await).unwrap() };
     let start = count().await;
 
     for taken in [MEMBER, "Member@Acme.Test"] {
@@ -497,9 +498,10 @@ async fn members_open_invitations_and_bad_addresses_are_refused_by_name() {
             .await;
     assert!(p.detail.contains("OPEN.new@acme.test") && p.detail.contains("resend"), "{}", p.detail);
     // A seeded pending user has an open invitation too (some of them expired).
-    let seeded: String = sqlx::query_scalar("SELECT email FROM invitations WHERE status = 'pending' AND email NOT LIKE '%.new@%' LIMIT 1")
-        .fetch_one(&s.state.db)
-        .await
+    let seeded: String =
+        on!(&s.state.db, |db| sqlx::query_scalar("SELECT email FROM invitations WHERE status = 'pending' AND email NOT LIKE '%.new@%' LIMIT 1")
+            .fetch_one(db)
+            .await)
         .unwrap();
     problem(invite(&s, &owner, json!({"emails": [seeded]})).await, StatusCode::CONFLICT, "already_invited").await;
 
@@ -1012,10 +1014,12 @@ async fn an_invitee_signing_in_is_refused_alike_and_the_attempt_says_why() {
     let owner = s.login(OWNER).await;
     invited_one(&s, &owner, "hal.new@acme.test", json!({})).await;
     let reason = || async {
-        sqlx::query_scalar::<_, String>("SELECT reason FROM login_attempts WHERE email = 'hal.new@acme.test' ORDER BY id DESC LIMIT 1")
-            .fetch_one(&s.state.db)
-            .await
-            .unwrap()
+        on!(&s.state.db, |db| sqlx::query_scalar::<_, String>(
+            "SELECT reason FROM login_attempts WHERE email = 'hal.new@acme.test' ORDER BY id DESC LIMIT 1"
+        )
+        .fetch_one(db)
+        .await)
+        .unwrap()
     };
     let res = s.login_raw("hal.new@acme.test", "any guess at all").await;
     // The same answer as for a wrong password: it tells nobody that the address is invited.

@@ -8,6 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use chrono::Duration;
 use gatehouse_server::keys::{self, KeySource, ServerKeys};
+use gatehouse_server::on;
 use gatehouse_server::{AppState, Config};
 use hmac::{Hmac, Mac};
 use reqwest::StatusCode;
@@ -20,7 +21,8 @@ fn key_file(s: &TestServer) -> std::path::PathBuf {
 }
 
 async fn stored_secret(s: &TestServer, email: &str) -> (Option<String>, Option<String>) {
-    sqlx::query_as("SELECT totp_secret, totp_pending_secret FROM users WHERE email = ?").bind(email).fetch_one(&s.state.db).await.unwrap()
+    on!(&s.state.db, |db| sqlx::query_as("SELECT totp_secret, totp_pending_secret FROM users WHERE email = $1").bind(email).fetch_one(db).await)
+        .unwrap()
 }
 
 async fn sign_in_with_code(s: &TestServer, url: &str, secret: &str) -> reqwest::Response {
@@ -44,7 +46,7 @@ async fn totp_secrets_are_stored_encrypted_with_a_key_that_is_not_in_the_databas
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(std::fs::metadata(key_file(&s)).unwrap().permissions().mode() & 0o777, 0o600, "the key file is private");
     }
-    let secrets: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM server_secrets").fetch_one(&s.state.db).await.unwrap();
+    let secrets: i64 = on!(&s.state.db, |db| sqlx::query_scalar("SELECT COUNT(*) FROM server_secrets").fetch_one(db).await).unwrap();
     assert_eq!(secrets, 0, "no key material in the database");
 
     let member = s.login(MEMBER).await;
@@ -59,9 +61,10 @@ async fn totp_secrets_are_stored_encrypted_with_a_key_that_is_not_in_the_databas
     assert!(!stored.contains(&secret));
     assert_eq!(pending, None);
     // Seeded users' secrets are sealed too: no plain secret anywhere in the table.
-    let plain: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE totp_secret IS NOT NULL AND totp_secret NOT LIKE 'gh1:%'")
-        .fetch_one(&s.state.db)
-        .await
+    let plain: i64 =
+        on!(&s.state.db, |db| sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE totp_secret IS NOT NULL AND totp_secret NOT LIKE 'gh1:%'")
+            .fetch_one(db)
+            .await)
         .unwrap();
     assert_eq!(plain, 0);
 
@@ -70,11 +73,12 @@ async fn totp_secrets_are_stored_encrypted_with_a_key_that_is_not_in_the_databas
     assert_eq!(sign_in_with_code(&s, &s.url, &secret).await.status(), StatusCode::OK);
 
     // A sealed secret moved onto another user's row does not open for them: the id is bound in.
-    sqlx::query("UPDATE users SET totp_secret = ?, mfa_enabled = 1 WHERE email = 'manager@acme.test'")
+    on!(&s.state.db, |db| sqlx::query("UPDATE users SET totp_secret = $1, mfa_enabled = TRUE WHERE email = 'manager@acme.test'")
         .bind(&stored)
-        .execute(&s.state.db)
+        .execute(db)
         .await
-        .unwrap();
+        .map(|r| r.rows_affected()))
+    .unwrap();
     s.advance(Duration::seconds(30));
     let res = s
         .http
@@ -133,18 +137,31 @@ async fn an_older_database_moves_its_key_out_and_encrypts_plain_secrets_without_
     // `server_secrets`, TOTP secrets in plain text, no key file.
     let legacy = [3u8; 32];
     std::fs::remove_file(key_file(&s)).unwrap();
-    sqlx::query("INSERT INTO server_secrets (name, value) VALUES ('access_token_key', ?)").bind(legacy.to_vec()).execute(&s.state.db).await.unwrap();
-    sqlx::query("UPDATE users SET totp_secret = 'JBSWY3DPEHPK3PXP' WHERE totp_secret IS NOT NULL").execute(&s.state.db).await.unwrap();
-    let enrolled: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE totp_secret IS NOT NULL").fetch_one(&s.state.db).await.unwrap();
+    on!(&s.state.db, |db| sqlx::query("INSERT INTO server_secrets (name, value) VALUES ('access_token_key', $1)")
+        .bind(legacy.to_vec())
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected()))
+    .unwrap();
+    on!(&s.state.db, |db| sqlx::query("UPDATE users SET totp_secret = 'JBSWY3DPEHPK3PXP' WHERE totp_secret IS NOT NULL")
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected()))
+    .unwrap();
+    let enrolled: i64 =
+        on!(&s.state.db, |db| sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE totp_secret IS NOT NULL").fetch_one(db).await).unwrap();
     assert!(enrolled > 0);
     // An access token that server signed: `gha_<payload>.<mac>`, no key id.
-    let (session,): (String,) = sqlx::query_as(
-        "SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.email = ? AND s.revoked_at IS NULL ORDER BY s.created_at DESC LIMIT 1",
+    let (session,): (String,) =
+        on!(&s.state.db, |db| {
+            sqlx::query_as(
+        "SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.email = $1 AND s.revoked_at IS NULL ORDER BY s.created_at DESC LIMIT 1",
     )
     .bind(OWNER)
-    .fetch_one(&s.state.db)
+    .fetch_one(db)
     .await
-    .unwrap();
+        })
+        .unwrap();
     let payload = B64.encode(format!("1:{session}:{}", (s.clock_now() + Duration::minutes(10)).timestamp()));
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&legacy).unwrap();
     mac.update(payload.as_bytes());
@@ -153,15 +170,16 @@ async fn an_older_database_moves_its_key_out_and_encrypts_plain_secrets_without_
 
     let url = s.second_node().await;
     // The key left the database for the new key file, under the id old tokens imply.
-    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM server_secrets").fetch_one(&s.state.db).await.unwrap();
+    let left: i64 = on!(&s.state.db, |db| sqlx::query_scalar("SELECT COUNT(*) FROM server_secrets").fetch_one(db).await).unwrap();
     assert_eq!(left, 0);
     let text = std::fs::read_to_string(key_file(&s)).unwrap();
     assert_eq!(ServerKeys::parse(&text).unwrap().current_id(), keys::LEGACY_KEY_ID);
     assert_eq!(me(&s, &url, &old_token).await, StatusCode::OK, "tokens out before the upgrade keep working");
     // Every plain secret is sealed now.
-    let plain: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE totp_secret IS NOT NULL AND totp_secret NOT LIKE 'gh1:k0:%'")
-        .fetch_one(&s.state.db)
-        .await
+    let plain: i64 =
+        on!(&s.state.db, |db| sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE totp_secret IS NOT NULL AND totp_secret NOT LIKE 'gh1:k0:%'")
+            .fetch_one(db)
+            .await)
         .unwrap();
     assert_eq!(plain, 0);
 }
@@ -170,7 +188,8 @@ async fn an_older_database_moves_its_key_out_and_encrypts_plain_secrets_without_
 async fn a_lost_key_file_stops_the_start_instead_of_locking_enrolled_users_out() {
     let s = TestServer::new().await;
     std::fs::remove_file(key_file(&s)).unwrap();
-    let err = AppState::open(&s.dir.path().join("test.db"), s.clock.clone(), Config::default()).await.err().expect("refused");
+    let config = Config { key_source: Some(KeySource::File(key_file(&s))), ..Config::default() };
+    let err = AppState::open(s.location.clone(), s.clock.clone(), config).await.err().expect("refused");
     let message = format!("{err:#}");
     assert!(message.contains("is missing") && message.contains("restore it"), "{message}");
     assert!(!key_file(&s).exists(), "no new key was made in its place");
@@ -185,11 +204,12 @@ async fn keys_can_come_from_the_environment_instead_of_a_file() {
     assert!(!key_file(&s).exists(), "nothing written beside the database");
     let owner = s.login(OWNER).await;
     assert!(owner.access_token.expose().starts_with(&format!("gha_{}.", inline.current_id())));
-    let sealed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE totp_secret LIKE ?")
+    let sealed: i64 = on!(&s.state.db, |db| sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE totp_secret LIKE $1")
         .bind(format!("gh1:{}:%", inline.current_id()))
-        .fetch_one(&s.state.db)
-        .await
-        .unwrap();
-    let enrolled: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE totp_secret IS NOT NULL").fetch_one(&s.state.db).await.unwrap();
+        .fetch_one(db)
+        .await)
+    .unwrap();
+    let enrolled: i64 =
+        on!(&s.state.db, |db| sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE totp_secret IS NOT NULL").fetch_one(db).await).unwrap();
     assert_eq!(sealed, enrolled);
 }

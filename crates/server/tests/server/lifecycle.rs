@@ -2,6 +2,7 @@
 
 use crate::helpers::*;
 use gatehouse_api::{User, UserStatus};
+use gatehouse_server::on;
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -13,11 +14,11 @@ async fn deactivating_ends_the_users_sessions_at_their_next_request_and_reactiva
     assert_eq!(s.get("/v1/me", &casey_session).await.status(), StatusCode::OK);
     let casey = id_of(&s, &admin, "member@acme.test").await;
     let before: User = s.get(&format!("/v1/users/{casey}"), &admin).await.json().await.unwrap();
-    let open: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE user_id = ? AND revoked_at IS NULL")
+    let open: i64 = on!(&s.state.db, |db| sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE user_id = $1 AND revoked_at IS NULL")
         .bind(&casey)
-        .fetch_one(&s.state.db)
-        .await
-        .unwrap();
+        .fetch_one(db)
+        .await)
+    .unwrap();
     assert!(open >= 1, "the sign-in above opened a session");
 
     let res = post(&s, &admin, &format!("/v1/users/{casey}/deactivate"), &[]).await;
@@ -51,10 +52,11 @@ async fn deactivating_ends_the_users_sessions_at_their_next_request_and_reactiva
     assert_eq!(details["before"]["status"], "active");
     assert_eq!(details["after"]["status"], "deactivated");
     assert_eq!(details["sessions_ended"], open, "every open session of theirs, the seed's included");
-    let ended: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE user_id = ? AND revoked_reason = 'user_deactivated'")
-        .bind(&casey)
-        .fetch_one(&s.state.db)
-        .await
+    let ended: i64 =
+        on!(&s.state.db, |db| sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE user_id = $1 AND revoked_reason = 'user_deactivated'")
+            .bind(&casey)
+            .fetch_one(db)
+            .await)
         .unwrap();
     assert_eq!(ended, open, "every session open before the deactivation was ended by it");
     assert_eq!(details["target"]["email"], "member@acme.test");

@@ -5,6 +5,7 @@
 use crate::helpers::*;
 use chrono::Duration;
 use gatehouse_server::Config;
+use gatehouse_server::on;
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -50,7 +51,7 @@ async fn old_attempts_sessions_tokens_and_reset_links_are_purged() {
     assert_eq!(send(&s, &member, "POST", "/v1/auth/logout", None, &[]).await.status(), StatusCode::NO_CONTENT);
     let count = |table: &'static str| {
         let db = s.state.db.clone();
-        async move { sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(&db).await.unwrap() }
+        async move { on!(&db, |db| sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(db).await).unwrap() }
     };
     let (attempts, sessions) = (count("login_attempts").await, count("sessions").await);
     assert!(attempts >= 3 && sessions >= 2);
@@ -65,7 +66,8 @@ async fn old_attempts_sessions_tokens_and_reset_links_are_purged() {
     // Only this sign-in's attempt is left; the ended session and its tokens went, the
     // live ones stay (the owner's first session is still live: not ended, not purged).
     assert_eq!(count("login_attempts").await, 1);
-    let live: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE revoked_at IS NOT NULL").fetch_one(&s.state.db).await.unwrap();
+    let live: i64 =
+        on!(&s.state.db, |db| sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE revoked_at IS NOT NULL").fetch_one(db).await).unwrap();
     assert_eq!(live, 0);
     assert!(count("sessions").await >= 2, "live sessions stay");
     drop((owner, fresh));

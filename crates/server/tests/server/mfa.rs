@@ -4,6 +4,7 @@
 use crate::helpers::*;
 use chrono::Duration;
 use gatehouse_api::{TokenResponse, TotpEnrollment, User};
+use gatehouse_server::on;
 use gatehouse_server::totp;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -70,12 +71,14 @@ async fn an_enrolled_account_signs_in_with_a_code_once_and_can_trust_a_device() 
     problem(login_with(&s, json!({"email": MEMBER, "password": PASSWORD, "totp": spent})).await, StatusCode::UNAUTHORIZED, "mfa_failed").await;
     problem(login_with(&s, json!({"email": MEMBER, "password": PASSWORD, "totp": "12345"})).await, StatusCode::UNAUTHORIZED, "mfa_failed").await;
     // (The seed's history of attempts is older than the test clock.)
-    let reasons: Vec<String> = sqlx::query_scalar("SELECT reason FROM login_attempts WHERE email = ? AND result = 'failure' AND at >= ? ORDER BY id")
-        .bind(MEMBER)
-        .bind(s.clock_now())
-        .fetch_all(&s.state.db)
-        .await
-        .unwrap();
+    let reasons: Vec<String> = on!(&s.state.db, |db| sqlx::query_scalar(
+        "SELECT reason FROM login_attempts WHERE email = $1 AND result = 'failure' AND at >= $2 ORDER BY id"
+    )
+    .bind(MEMBER)
+    .bind(s.clock_now())
+    .fetch_all(db)
+    .await)
+    .unwrap();
     assert_eq!(reasons, ["mfa_required", "mfa_failed", "mfa_failed"]);
 
     // The next step's code works, once; asking to trust the device returns a token.
@@ -182,7 +185,8 @@ async fn an_admin_resets_mfa_with_the_rank_rule_and_idempotently() {
     tokens(login_with(&s, json!({"email": MEMBER, "password": PASSWORD})).await).await;
     assert_eq!(s.get("/v1/me", &member).await.status(), StatusCode::OK);
     // The change reached the change feed, so every client's cache shows it.
-    let changed: i64 = sqlx::query_scalar("SELECT count(*) FROM changes WHERE entity_id = ?").bind(&member_id).fetch_one(&s.state.db).await.unwrap();
+    let changed: i64 =
+        on!(&s.state.db, |db| sqlx::query_scalar("SELECT count(*) FROM changes WHERE entity_id = $1").bind(&member_id).fetch_one(db).await).unwrap();
     assert!(changed >= 2, "enrolment and reset each enter the feed");
 }
 

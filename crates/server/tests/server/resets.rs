@@ -7,6 +7,7 @@ use chrono::Duration;
 use gatehouse_api::{MailMessage, PasswordResetSent};
 use gatehouse_server::Config;
 use gatehouse_server::mail::SmtpRelay;
+use gatehouse_server::on;
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -100,8 +101,8 @@ async fn a_reset_email_arrives_over_smtp_and_its_link_sets_a_new_password_once()
     assert_eq!(actions.iter().filter(|a| *a == "user.password_reset_completed").count(), 1);
 
     // Delivered mail keeps no body (it held the link) outside demo mode.
-    let (text_body, sent): (String, Option<String>) =
-        sqlx::query_as("SELECT text_body, sent_at FROM mail_outbox").fetch_one(&s.state.db).await.unwrap();
+    let (text_body, sent): (String, Option<chrono::DateTime<chrono::Utc>>) =
+        on!(&s.state.db, |db| sqlx::query_as("SELECT text_body, sent_at FROM mail_outbox").fetch_one(db).await).unwrap();
     assert!(sent.is_some());
     assert_eq!(text_body, "");
 }
@@ -118,7 +119,7 @@ async fn mail_the_relay_refuses_for_now_is_retried_with_backoff() {
     // The first attempt is refused; the request did not wait for it.
     let mut row = (0_i64, None::<String>);
     for _ in 0..400 {
-        row = sqlx::query_as("SELECT attempts, last_error FROM mail_outbox").fetch_one(&s.state.db).await.unwrap();
+        row = on!(&s.state.db, |db| sqlx::query_as("SELECT attempts, last_error FROM mail_outbox").fetch_one(db).await).unwrap();
         if row.0 > 0 {
             break;
         }
@@ -215,7 +216,7 @@ async fn without_a_relay_resets_are_refused_plainly_and_there_is_no_mailbox() {
     .await;
     assert!(p.detail.contains("--smtp-url"));
     problem(s.get("/v1/dev/mailbox", &owner).await, StatusCode::NOT_FOUND, "mailbox_disabled").await;
-    let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM mail_outbox").fetch_one(&s.state.db).await.unwrap();
+    let queued: i64 = on!(&s.state.db, |db| sqlx::query_scalar("SELECT count(*) FROM mail_outbox").fetch_one(db).await).unwrap();
     assert_eq!(queued, 0);
     // "Not now" is not the final answer of an Idempotency-Key: its retry is handled afresh
     // (the app's outbox retries 5xx with the same key, e.g. once the relay is set up).
@@ -226,7 +227,8 @@ async fn without_a_relay_resets_are_refused_plainly_and_there_is_no_mailbox() {
         problem(res, StatusCode::SERVICE_UNAVAILABLE, "mail_not_configured").await;
     }
     let stored: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM idempotency_keys WHERE key = 'reset-while-no-relay'").fetch_one(&s.state.db).await.unwrap();
+        on!(&s.state.db, |db| sqlx::query_scalar("SELECT count(*) FROM idempotency_keys WHERE key = 'reset-while-no-relay'").fetch_one(db).await)
+            .unwrap();
     assert_eq!(stored, 0);
 }
 

@@ -3,6 +3,7 @@
 use crate::helpers::*;
 use chrono::Duration;
 use gatehouse_api::{ForcedLogout, LoginAttemptPage, Revocation, RevokeOutcome, SessionPage};
+use gatehouse_server::on;
 use gatehouse_server::{Config, SignInLimits};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -335,7 +336,8 @@ async fn api_keys_are_shown_once_stored_hashed_and_suspended_with_their_user() {
     assert!(secret.starts_with("ghk_") && secret.starts_with(&created.key.prefix));
     assert_eq!(created.key.name, "CI deploys");
     // Only a hash is stored; the list never shows the secret.
-    let stored: String = sqlx::query_scalar("SELECT key_hash FROM api_keys WHERE id = ?").bind(&created.key.id).fetch_one(&s.state.db).await.unwrap();
+    let stored: String =
+        on!(&s.state.db, |db| sqlx::query_scalar("SELECT key_hash FROM api_keys WHERE id = $1").bind(&created.key.id).fetch_one(db).await).unwrap();
     assert_ne!(stored, secret);
     assert!(!stored.contains(&secret[4..]));
     let listed = s.get(&path, &owner).await.text().await.unwrap();

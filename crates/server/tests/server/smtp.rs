@@ -6,6 +6,7 @@
 use crate::helpers::*;
 use gatehouse_server::Config;
 use gatehouse_server::mail::SmtpRelay;
+use gatehouse_server::on;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -196,9 +197,9 @@ async fn an_invitation_arrives_over_smtp_and_its_page_lets_the_invitee_join() {
     // The link worked once.
     assert_eq!(s.http.get(&link).send().await.unwrap().status(), StatusCode::GONE);
     // Delivered mail keeps no body (it held the link) outside demo mode, once marked sent.
-    let mut row = (String::new(), String::from("?"), None::<String>);
+    let mut row = (String::new(), String::from("?"), None::<chrono::DateTime<chrono::Utc>>);
     for _ in 0..400 {
-        row = sqlx::query_as("SELECT kind, text_body, sent_at FROM mail_outbox").fetch_one(&s.state.db).await.unwrap();
+        row = on!(&s.state.db, |db| sqlx::query_as("SELECT kind, text_body, sent_at FROM mail_outbox").fetch_one(db).await).unwrap();
         if row.2.is_some() {
             break;
         }

@@ -3,6 +3,7 @@
 //! an e-mail change; a wrong password here counts towards the lock.
 
 use crate::helpers::*;
+use gatehouse_server::on;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -22,16 +23,17 @@ async fn own_email_changes_need_a_fresh_password_and_tell_the_old_address() {
     // A wrong password is refused, and counts as a guess.
     let res = send(&s, &admin, "POST", "/v1/auth/step-up", Some(json!({"password": "not it"})), &[]).await;
     problem(res, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
-    let guesses: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM login_attempts WHERE email = 'admin@acme.test' AND reason = 'bad_password' AND ip = '127.0.0.1'")
-            .fetch_one(&s.state.db)
-            .await
-            .unwrap();
+    let guesses: i64 = on!(&s.state.db, |db| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM login_attempts WHERE email = 'admin@acme.test' AND reason = 'bad_password' AND ip = '127.0.0.1'"
+    )
+    .fetch_one(db)
+    .await)
+    .unwrap();
     assert_eq!(guesses, 1);
     step_up(&s, &admin).await;
     assert_eq!(change("sam@elsewhere.test").await.status(), StatusCode::OK);
     let notice: (String, String) =
-        sqlx::query_as("SELECT to_addr, text_body FROM mail_outbox WHERE kind = 'email_changed'").fetch_one(&s.state.db).await.unwrap();
+        on!(&s.state.db, |db| sqlx::query_as("SELECT to_addr, text_body FROM mail_outbox WHERE kind = 'email_changed'").fetch_one(db).await).unwrap();
     assert_eq!(notice.0, "admin@acme.test");
     assert!(notice.1.contains("sam@elsewhere.test"), "{}", notice.1);
     // The window closes.

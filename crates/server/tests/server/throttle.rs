@@ -4,6 +4,7 @@
 
 use crate::helpers::*;
 use gatehouse_server::Config;
+use gatehouse_server::on;
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -20,13 +21,13 @@ async fn login_from(s: &TestServer, ip: &str, email: &str, password: &str) -> re
 
 /// Login attempts of `email` from `ip` with `reason` (the demo's own history has others).
 async fn count(s: &TestServer, email: &str, ip: &str, reason: &str) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM login_attempts WHERE email = ? AND ip = ? AND reason = ?")
+    on!(&s.state.db, |db| sqlx::query_scalar("SELECT COUNT(*) FROM login_attempts WHERE email = $1 AND ip = $2 AND reason = $3")
         .bind(email)
         .bind(ip)
         .bind(reason)
-        .fetch_one(&s.state.db)
-        .await
-        .unwrap()
+        .fetch_one(db)
+        .await)
+    .unwrap()
 }
 
 #[tokio::test]
@@ -59,13 +60,13 @@ async fn a_burst_of_sign_ins_still_being_checked_is_asked_to_wait_a_second_not_t
     let s = behind_proxy().await;
     // Five sign-ins of the member from one network are being hashed right now.
     for _ in 0..5 {
-        sqlx::query(
-            "INSERT INTO login_attempts (at, email, network, ip, user_agent, result, reason) VALUES (?, ?, '203.0.113.0/24', '203.0.113.7', 'x', 'failure', 'checking')",
+        on!(&s.state.db, |db| sqlx::query(
+            "INSERT INTO login_attempts (at, email, network, ip, user_agent, result, reason) VALUES ($1, $2, '203.0.113.0/24', '203.0.113.7', 'x', 'failure', 'checking')",
         )
         .bind(s.clock_now())
         .bind(MEMBER)
-        .execute(&s.state.db)
-        .await
+        .execute(db)
+        .await.map(|r| r.rows_affected()))
         .unwrap();
     }
     let res = login_from(&s, "203.0.113.8", MEMBER, PASSWORD).await;
@@ -73,7 +74,11 @@ async fn a_burst_of_sign_ins_still_being_checked_is_asked_to_wait_a_second_not_t
     let p = problem(res, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
     assert!(p.detail.contains("try again in a second"), "{}", p.detail);
     // They turn out right: the limit is free again at once.
-    sqlx::query("UPDATE login_attempts SET result = 'success', reason = NULL WHERE reason = 'checking'").execute(&s.state.db).await.unwrap();
+    on!(&s.state.db, |db| sqlx::query("UPDATE login_attempts SET result = 'success', reason = NULL WHERE reason = 'checking'")
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected()))
+    .unwrap();
     assert_eq!(login_from(&s, "203.0.113.8", MEMBER, PASSWORD).await.status(), StatusCode::OK);
 }
 

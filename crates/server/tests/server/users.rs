@@ -1,5 +1,6 @@
 use crate::helpers::*;
 use gatehouse_api::{User, UserPage, UserStatus};
+use gatehouse_server::on;
 use reqwest::StatusCode;
 use std::collections::HashSet;
 
@@ -78,11 +79,18 @@ async fn counts_follow_search_and_filters_but_not_status() {
     assert_eq!(pending.counts, all.counts, "badges ignore the status filter");
 
     // The unfiltered totals are kept by triggers: they follow inserts, updates and deletes.
-    sqlx::query("UPDATE users SET status = 'deactivated' WHERE email = 'manager@acme.test'").execute(&s.state.db).await.unwrap();
-    sqlx::query("DELETE FROM users WHERE status = 'pending' AND id IN (SELECT id FROM users WHERE status = 'pending' LIMIT 2)")
-        .execute(&s.state.db)
+    on!(&s.state.db, |db| sqlx::query("UPDATE users SET status = 'deactivated' WHERE email = 'manager@acme.test'")
+        .execute(db)
         .await
-        .unwrap();
+        .map(|r| r.rows_affected()))
+    .unwrap();
+    on!(&s.state.db, |db| sqlx::query(
+        "DELETE FROM users WHERE status = 'pending' AND id IN (SELECT id FROM users WHERE status = 'pending' LIMIT 2)"
+    )
+    .execute(db)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
     let after = page(&s, &t, "limit=1").await.counts;
     assert_eq!(after.active, all.counts.active - 1);
     assert_eq!(after.deactivated, all.counts.deactivated + 1);
@@ -160,11 +168,17 @@ async fn one_user_by_id_only_within_the_organization() {
     assert_eq!(fetched, listed);
     problem(s.get("/v1/users/nope", &t).await, StatusCode::NOT_FOUND, "not_found").await;
 
-    sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ('other', 'Other', '2026-01-01T00:00:00Z')")
-        .execute(&s.state.db)
+    on!(&s.state.db, |db| sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ('other', 'Other', '2026-01-01T00:00:00Z')")
+        .execute(db)
         .await
-        .unwrap();
-    sqlx::query("UPDATE users SET org_id = 'other' WHERE id = ?").bind(&listed.id).execute(&s.state.db).await.unwrap();
+        .map(|r| r.rows_affected()))
+    .unwrap();
+    on!(&s.state.db, |db| sqlx::query("UPDATE users SET org_id = 'other' WHERE id = $1")
+        .bind(&listed.id)
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected()))
+    .unwrap();
     problem(s.get(&format!("/v1/users/{}", listed.id), &t).await, StatusCode::NOT_FOUND, "not_found").await;
     assert!(page(&s, &t, "q=casey").await.items.is_empty(), "another organization's users are not listed");
 }
@@ -174,6 +188,10 @@ async fn listing_needs_the_users_read_permission() {
     let s = TestServer::new().await;
     let t = s.login("member@acme.test").await;
     assert_eq!(s.get("/v1/users", &t).await.status(), StatusCode::OK, "members may view the list (SPEC R1)");
-    sqlx::query("DELETE FROM user_roles WHERE user_id = (SELECT id FROM users WHERE email = 'member@acme.test')").execute(&s.state.db).await.unwrap();
+    on!(&s.state.db, |db| sqlx::query("DELETE FROM user_roles WHERE user_id = (SELECT id FROM users WHERE email = 'member@acme.test')")
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected()))
+    .unwrap();
     problem(s.get("/v1/users", &t).await, StatusCode::FORBIDDEN, "forbidden").await;
 }
