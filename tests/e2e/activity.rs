@@ -26,7 +26,8 @@ fn support_filters_one_users_failed_sign_ins_opens_one_and_exports_them() {
         }
         let filter = format!("user_id={member_id}&action=session.sign_in_failed");
         let expected = owner.get_json(&format!("/v1/audit-events?{filter}&limit=500")).await?;
-        let expected: Vec<String> = expected["items"].as_array().context("items")?.iter().filter_map(|e| e["id"].as_str().map(str::to_owned)).collect();
+        let expected: Vec<String> =
+            expected["items"].as_array().context("items")?.iter().filter_map(|e| e["id"].as_str().map(str::to_owned)).collect();
         ensure!(expected.len() >= 3, "the server has the failures: {expected:?}");
         let newest = expected[0].clone();
 
@@ -63,7 +64,8 @@ fn support_filters_one_users_failed_sign_ins_opens_one_and_exports_them() {
 
         app.click("nav-activity").await?;
         app.wait_visible("activity-page").await?;
-        app.poll("the first events", || async { Ok((app.attr("[data-testid=\"activity-row\"]", "data-event-id").await?.is_some()).then_some(())) }).await?;
+        app.poll("the first events", || async { Ok((app.attr("[data-testid=\"activity-row\"]", "data-event-id").await?.is_some()).then_some(())) })
+            .await?;
 
         // The user, from the picker; then the action, from its area.
         app.fill("activity-filter-user", "Casey").await?;
@@ -89,7 +91,9 @@ fn support_filters_one_users_failed_sign_ins_opens_one_and_exports_them() {
         // Open the newest: its details say why it failed and from where.
         app.click_css(&format!("[data-testid=\"activity-row\"][data-event-id=\"{newest}\"]")).await?;
         let detail = app
-            .wait_text("activity-detail", "the event's details", |t| t.contains("127.0.0.1") && (t.contains("bad_password") || t.contains("Wrong password")))
+            .wait_text("activity-detail", "the event's details", |t| {
+                t.contains("127.0.0.1") && (t.contains("bad_password") || t.contains("Wrong password"))
+            })
             .await?;
         ensure!(detail.contains(MEMBER), "the details name the address typed: {detail}");
 

@@ -42,10 +42,8 @@ fn search_through_ipc_and_memory_with_a_full_cache() {
         ));
 
         // Settled: the list shown, the sync done, nothing else asked of the app.
-        app.poll("the sync to settle", || async {
-            Ok(app.probe("sync-state").await?.is_some_and(|(_, t)| t.contains("Online")).then_some(()))
-        })
-        .await?;
+        app.poll("the sync to settle", || async { Ok(app.probe("sync-state").await?.is_some_and(|(_, t)| t.contains("Online")).then_some(())) })
+            .await?;
         tokio::time::sleep(std::time::Duration::from_secs(3)).await;
         memory(&cfg.app, &format!("app memory with {want} users cached, idle"))?;
 
@@ -104,7 +102,9 @@ fn search_through_ipc_and_memory_with_a_full_cache() {
             let shown = Instant::now();
             let mut painted = None;
             while shown.elapsed() < std::time::Duration::from_secs(30) {
-                let n = again.call("execute", again.client.execute("return document.querySelectorAll('[data-testid=\"user-row\"]').length;", vec![])).await?;
+                let n = again
+                    .call("execute", again.client.execute("return document.querySelectorAll('[data-testid=\"user-row\"]').length;", vec![]))
+                    .await?;
                 if n.as_u64().unwrap_or(0) > 0 {
                     painted = Some(shown.elapsed());
                     break;
@@ -250,11 +250,7 @@ fn rss_kib(pid: u32) -> Result<(String, u64)> {
 /// A process's proportional set (KiB): shared pages split among their users.
 fn pss_kib(pid: u32) -> Result<u64> {
     let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))?;
-    Ok(rollup
-        .lines()
-        .find_map(|l| l.strip_prefix("Pss:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0))
+    Ok(rollup.lines().find_map(|l| l.strip_prefix("Pss:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0))
 }
 
 /// The `n` mappings (by file, or heap / anonymous) holding most of a process's resident

@@ -83,11 +83,12 @@ fn an_admin_creates_edits_deactivates_reactivates_and_bulk_changes_users() {
         app.fill("users-search", "").await?;
         let member_role = api.role_id("member").await?;
         app.select("filter-role", &member_role).await?;
-        let rows = app.poll("three Members listed", || async {
-            let rows = app.rows().await?;
-            Ok((rows.len() >= 3 && rows.iter().take(3).all(|r| r.text.contains("Member"))).then_some(rows))
-        })
-        .await?;
+        let rows = app
+            .poll("three Members listed", || async {
+                let rows = app.rows().await?;
+                Ok((rows.len() >= 3 && rows.iter().take(3).all(|r| r.text.contains("Member"))).then_some(rows))
+            })
+            .await?;
         let three: Vec<String> = rows.iter().take(3).map(|r| r.id.clone()).collect();
         for id in &three {
             app.click_css(&format!("{} [data-testid=\"row-select\"]", App::row_css(id))).await?;

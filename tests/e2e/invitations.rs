@@ -46,14 +46,19 @@ fn a_csv_import_with_two_bad_rows_is_fixed_in_place_and_sent() {
         app.wait_text("import-row-error-5", "the reason of line 5", |t| t.contains("no department")).await?;
         let send_disabled = app.attr("[data-testid=\"import-send\"]", "disabled").await?;
         ensure!(send_disabled.is_some(), "Send is enabled with invalid rows");
-        ensure!(owner.get_json("/v1/invitations?q=new%40example.test").await?["items"].as_array().is_some_and(Vec::is_empty), "a check sent something");
+        ensure!(
+            owner.get_json("/v1/invitations?q=new%40example.test").await?["items"].as_array().is_some_and(Vec::is_empty),
+            "a check sent something"
+        );
 
         // Fixed in place, checked again, sent.
         app.fill("import-email-3", "brian.new@example.test").await?;
         app.fill("import-department-5", "Sales").await?;
         app.click("import-revalidate").await?;
-        app.poll("Send to be enabled after the fixes", || async { Ok(app.attr("[data-testid=\"import-send\"]", "disabled").await?.is_none().then_some(())) })
-            .await?;
+        app.poll("Send to be enabled after the fixes", || async {
+            Ok(app.attr("[data-testid=\"import-send\"]", "disabled").await?.is_none().then_some(()))
+        })
+        .await?;
         app.click("import-send").await?;
         app.wait_text("import-done", "the import's result", |t| t.contains('4')).await?;
 
@@ -107,7 +112,14 @@ fn an_invitation_from_the_dialog_is_accepted_through_its_link() {
         ensure!(http.get(&link).send().await?.status() == 200, "the link's page");
         let token = link.split("token=").nth(1).context("no token")?.to_owned();
         let password = "erin's own passphrase";
-        let form = [("token", token.as_str()), ("action", "accept"), ("first_name", "Erin"), ("last_name", "Joins"), ("password", password), ("confirm", password)];
+        let form = [
+            ("token", token.as_str()),
+            ("action", "accept"),
+            ("first_name", "Erin"),
+            ("last_name", "Joins"),
+            ("password", password),
+            ("confirm", password),
+        ];
         let done = http.post(format!("{server_url}/accept-invitation")).form(&form).send().await?;
         ensure!(done.status() == 200 && done.text().await?.contains("Welcome"), "accepting failed");
         Api::login(&server_url, "erin.joins@example.test", password).await.context("the new member signs in")?;
@@ -121,7 +133,11 @@ fn an_invitation_from_the_dialog_is_accepted_through_its_link() {
         app.click("nav-users").await?;
         app.fill("users-search", "erin.joins").await?;
         app.poll("Erin Joins active in the directory", || async {
-            Ok(app.rows().await?.into_iter().find(|r| r.email == "erin.joins@example.test" && r.text.contains("Erin Joins") && r.text.contains("Active")))
+            Ok(app
+                .rows()
+                .await?
+                .into_iter()
+                .find(|r| r.email == "erin.joins@example.test" && r.text.contains("Erin Joins") && r.text.contains("Active")))
         })
         .await?;
         Ok(())

@@ -17,9 +17,7 @@ mod users;
 
 use anyhow::Result;
 use gatehouse_api::Secret;
-use gatehouse_client::keyring_store::{
-    ConnectionKey, KeyringTokenStore, TokenStore, use_platform_store,
-};
+use gatehouse_client::keyring_store::{ConnectionKey, KeyringTokenStore, TokenStore, use_platform_store};
 
 /// Reads the app's stored refresh token for (server, e-mail) from the keyring.
 ///

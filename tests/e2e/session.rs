@@ -16,9 +16,7 @@ fn a_stolen_refresh_token_ends_the_session_and_the_app_says_why() {
         app.poll("user rows", || async { Ok((!app.rows().await?.is_empty()).then_some(())) }).await?;
 
         // Someone with a copy of the refresh token spends it first.
-        let stolen = app
-            .poll("a refresh token in the keyring", || async { keyring_token(&server_url, OWNER_EMAIL).await })
-            .await?;
+        let stolen = app.poll("a refresh token in the keyring", || async { keyring_token(&server_url, OWNER_EMAIL).await }).await?;
         reqwest::Client::new()
             .post(format!("{server_url}/v1/auth/refresh"))
             .json(&serde_json::json!({ "refresh_token": stolen.expose() }))
@@ -29,13 +27,9 @@ fn a_stolen_refresh_token_ends_the_session_and_the_app_says_why() {
         // the whole session, and the app goes back to sign-in with the reason.
         app.click("sync-now").await?;
         app.wait_visible("signin-form").await?;
-        app.wait_text("signin-notice", "a reason mentioning the session", |t| t.to_lowercase().contains("session"))
-            .await?;
+        app.wait_text("signin-notice", "a reason mentioning the session", |t| t.to_lowercase().contains("session")).await?;
         ensure!(app.visible("users-page").await?.is_none(), "still on the users page");
-        ensure!(
-            keyring_token(&server_url, OWNER_EMAIL).await?.is_none(),
-            "the dead refresh token is still in the keyring"
-        );
+        ensure!(keyring_token(&server_url, OWNER_EMAIL).await?.is_none(), "the dead refresh token is still in the keyring");
         Ok(())
     });
 }
@@ -55,10 +49,7 @@ fn a_restarted_app_resumes_the_session_from_the_keyring() {
             again.poll("user rows", || async { Ok((!again.rows().await?.is_empty()).then_some(())) }).await?;
             again.sign_out().await?;
             again.wait_visible("signin-form").await?;
-            ensure!(
-                keyring_token(&server_url, OWNER_EMAIL).await?.is_none(),
-                "sign-out after a resume left the token in the keyring"
-            );
+            ensure!(keyring_token(&server_url, OWNER_EMAIL).await?.is_none(), "sign-out after a resume left the token in the keyring");
             anyhow::Ok(())
         }
         .await;

@@ -91,8 +91,7 @@ fn a_force_logout_from_the_command_palette_needs_only_the_keyboard() {
         // Enter to confirm: four keystrokes besides the name, no mouse.
         app.keys(&format!("{CONTROL}k")).await?;
         app.wait_visible("command-palette").await?;
-        app.poll("the palette's input to have focus", || async { Ok((app.focused_testid().await? == "palette-input").then_some(())) })
-            .await?;
+        app.poll("the palette's input to have focus", || async { Ok((app.focused_testid().await? == "palette-input").then_some(())) }).await?;
         app.keys(MEMBER_NAME).await?;
         app.poll("the member among the results", || async {
             Ok(app.text_of("[data-testid=\"palette-result\"]").await?.filter(|t| t.contains(MEMBER_NAME)))

@@ -46,11 +46,7 @@ impl App {
             .connect(&cfg.webdriver)
             .await
             .with_context(|| format!("starting a WebDriver session at {}", cfg.webdriver))?;
-        Ok(Self {
-            client,
-            timeout: cfg.timeout,
-            closed: Arc::default(),
-        })
+        Ok(Self { client, timeout: cfg.timeout, closed: Arc::default() })
     }
 
     /// Polls `check` until it yields a value; errors count as "not yet" but the last one
@@ -73,9 +69,7 @@ impl App {
                 Err(_) => last_err = Some(anyhow!("a WebDriver call did not answer")),
             }
             if start.elapsed() > self.timeout {
-                let why = last_err
-                    .map(|e| format!(" (last error: {e:#})"))
-                    .unwrap_or_default();
+                let why = last_err.map(|e| format!(" (last error: {e:#})")).unwrap_or_default();
                 bail!("timed out after {:?} waiting for {what}{why}", self.timeout);
             }
             tokio::time::sleep(POLL).await;
@@ -92,20 +86,11 @@ impl App {
             const shown = el.getClientRects().length > 0 && st.visibility !== 'hidden'
                 && st.display !== 'none' && !el.closest('[hidden]');
             return [shown, el.innerText || el.value || ''];"#;
-        let v = self
-            .call(
-                "execute",
-                self.client.execute(script, vec![json!(css_testid(id))]),
-            )
-            .await?;
+        let v = self.call("execute", self.client.execute(script, vec![json!(css_testid(id))])).await?;
         Ok(match v {
-            Value::Array(a) => Some((
-                a.first().and_then(Value::as_bool).unwrap_or(false),
-                a.get(1)
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-            )),
+            Value::Array(a) => {
+                Some((a.first().and_then(Value::as_bool).unwrap_or(false), a.get(1).and_then(Value::as_str).unwrap_or_default().to_owned()))
+            }
             _ => None,
         })
     }
@@ -113,10 +98,7 @@ impl App {
     /// The element with this test id, if it is present and rendered.
     pub async fn visible(&self, id: &str) -> Result<Option<Element>> {
         match self.probe(id).await? {
-            Some((true, _)) => Ok(Some(
-                self.call("find", self.client.find(Locator::Css(&css_testid(id))))
-                    .await?,
-            )),
+            Some((true, _)) => Ok(Some(self.call("find", self.client.find(Locator::Css(&css_testid(id)))).await?)),
             _ => Ok(None),
         }
     }
@@ -134,17 +116,11 @@ impl App {
 
     /// Waits until the element with this test id is displayed.
     pub async fn wait_visible(&self, id: &str) -> Result<Element> {
-        self.poll(&format!("[{id}] to be visible"), || self.visible(id))
-            .await
+        self.poll(&format!("[{id}] to be visible"), || self.visible(id)).await
     }
 
     /// Waits until the element is rendered and its text satisfies `pred`; returns the text.
-    pub async fn wait_text(
-        &self,
-        id: &str,
-        what: &str,
-        pred: impl Fn(&str) -> bool,
-    ) -> Result<String> {
+    pub async fn wait_text(&self, id: &str, what: &str, pred: impl Fn(&str) -> bool) -> Result<String> {
         self.poll(&format!("[{id}] to show {what}"), || async {
             Ok(match self.probe(id).await? {
                 Some((true, text)) if pred(&text) => Some(text),
@@ -162,10 +138,7 @@ impl App {
         if !value.is_empty() {
             self.call("send keys", el.send_keys(value)).await?;
         }
-        let now = self
-            .call("value", el.prop("value"))
-            .await?
-            .unwrap_or_default();
+        let now = self.call("value", el.prop("value")).await?.unwrap_or_default();
         if now != value {
             bail!("[{id}] holds {now:?} after typing {value:?}");
         }
@@ -201,9 +174,7 @@ impl App {
             _ => bail!("[{id}] is not visible"),
         };
         let digits: String = text.chars().filter(char::is_ascii_digit).collect();
-        digits
-            .parse()
-            .with_context(|| format!("[{id}] shows {text:?}, not a number"))
+        digits.parse().with_context(|| format!("[{id}] shows {text:?}, not a number"))
     }
 
     /// The rendered rows of the users table (one script call, not one per row).
@@ -211,26 +182,13 @@ impl App {
         let script = r#"return Array.from(document.querySelectorAll('[data-testid="user-row"]'))
             .map(r => [r.getAttribute('data-user-id') || '', r.getAttribute('data-email') || '',
                        r.textContent || '']);"#;
-        let value = self
-            .call("execute", self.client.execute(script, vec![]))
-            .await?;
-        let rows = value
-            .as_array()
-            .ok_or_else(|| anyhow!("rows script returned {value}"))?;
+        let value = self.call("execute", self.client.execute(script, vec![])).await?;
+        let rows = value.as_array().ok_or_else(|| anyhow!("rows script returned {value}"))?;
         Ok(rows
             .iter()
             .map(|r| {
-                let s = |i: usize| {
-                    r.get(i)
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_owned()
-                };
-                Row {
-                    id: s(0),
-                    email: s(1),
-                    text: s(2),
-                }
+                let s = |i: usize| r.get(i).and_then(Value::as_str).unwrap_or_default().to_owned();
+                Row { id: s(0), email: s(1), text: s(2) }
             })
             .collect())
     }
@@ -240,12 +198,7 @@ impl App {
     pub async fn attr(&self, css: &str, attr: &str) -> Result<Option<String>> {
         let script = "const el = document.querySelector(arguments[0]); \
                       return el ? el.getAttribute(arguments[1]) : null;";
-        let v = self
-            .call(
-                "execute",
-                self.client.execute(script, vec![json!(css), json!(attr)]),
-            )
-            .await?;
+        let v = self.call("execute", self.client.execute(script, vec![json!(css), json!(attr)])).await?;
         Ok(v.as_str().map(str::to_owned))
     }
 
@@ -259,12 +212,7 @@ impl App {
 
     /// The `data-testid` of the focused element ("" if it has none).
     pub async fn focused_testid(&self) -> Result<String> {
-        let v = self
-            .call(
-                "execute",
-                self.client.execute("return document.activeElement?.getAttribute('data-testid') ?? '';", vec![]),
-            )
-            .await?;
+        let v = self.call("execute", self.client.execute("return document.activeElement?.getAttribute('data-testid') ?? '';", vec![])).await?;
         Ok(v.as_str().unwrap_or_default().to_owned())
     }
 
@@ -302,11 +250,7 @@ impl App {
     pub async fn click_css(&self, css: &str) -> Result<()> {
         let el = self
             .poll(&format!("an element matching {css}"), || async {
-                Ok(self
-                    .call("find", self.client.find_all(Locator::Css(css)))
-                    .await?
-                    .into_iter()
-                    .next())
+                Ok(self.call("find", self.client.find_all(Locator::Css(css))).await?.into_iter().next())
             })
             .await?;
         self.call("click", el.click()).await
@@ -365,10 +309,7 @@ impl App {
 
     /// Saves a screenshot and the page source, to see what a failed test saw.
     pub async fn save_artifacts(&self, dir: &Path, name: &str) {
-        let safe: String = name
-            .chars()
-            .map(|c| if c.is_alphanumeric() { c } else { '_' })
-            .collect();
+        let safe: String = name.chars().map(|c| if c.is_alphanumeric() { c } else { '_' }).collect();
         if let Ok(png) = self.call("screenshot", self.client.screenshot()).await {
             let _ = std::fs::write(dir.join(format!("{safe}.png")), png);
         }

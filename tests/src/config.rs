@@ -34,10 +34,7 @@ impl Config {
     /// Reads the environment; fails with what is missing and how to run the suite.
     pub fn from_env() -> Result<Self> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let missing: Vec<&str> = [ENV_APP, ENV_SERVER, ENV_WEBDRIVER, ENV_HOME]
-            .into_iter()
-            .filter(|k| var(k).is_none())
-            .collect();
+        let missing: Vec<&str> = [ENV_APP, ENV_SERVER, ENV_WEBDRIVER, ENV_HOME].into_iter().filter(|k| var(k).is_none()).collect();
         if !missing.is_empty() {
             bail!(
                 "the end-to-end tests need a built app, a server, tauri-driver under Xvfb and a \
@@ -51,19 +48,12 @@ impl Config {
             server: path(ENV_SERVER),
             webdriver: var(ENV_WEBDRIVER).unwrap_or_default(),
             home: path(ENV_HOME),
-            artifacts: var(ENV_ARTIFACTS)
-                .map(PathBuf::from)
-                .unwrap_or_else(std::env::temp_dir),
-            timeout: Duration::from_secs(
-                var(ENV_TIMEOUT).and_then(|t| t.parse().ok()).unwrap_or(60),
-            ),
+            artifacts: var(ENV_ARTIFACTS).map(PathBuf::from).unwrap_or_else(std::env::temp_dir),
+            timeout: Duration::from_secs(var(ENV_TIMEOUT).and_then(|t| t.parse().ok()).unwrap_or(60)),
         };
         for (what, p) in [("app", &cfg.app), ("server", &cfg.server)] {
             if !p.is_file() {
-                bail!(
-                    "the {what} binary {} does not exist; build it first",
-                    p.display()
-                );
+                bail!("the {what} binary {} does not exist; build it first", p.display());
             }
         }
         if std::env::var_os("HOME").map(PathBuf::from) != Some(cfg.home.clone()) {

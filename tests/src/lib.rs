@@ -10,7 +10,7 @@ pub mod server;
 use anyhow::Result;
 pub use app::{App, Row};
 pub use config::Config;
-pub use server::{Api, OWNER_EMAIL, OWNER_PASSWORD, TestServer, totp_code};
+pub use server::{Api, Database, OWNER_EMAIL, OWNER_PASSWORD, TestServer, totp_code};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
@@ -50,6 +50,15 @@ where
     F: FnOnce(Ctx) -> Fut,
     Fut: Future<Output = Result<()>> + Send + 'static,
 {
+    e2e_on(Database::Sqlite, users, serve_args, body);
+}
+
+/// [`e2e_with`] on a server whose database is `database`.
+pub fn e2e_on<F, Fut>(database: Database, users: u32, serve_args: &[&str], body: F)
+where
+    F: FnOnce(Ctx) -> Fut,
+    Fut: Future<Output = Result<()>> + Send + 'static,
+{
     static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let name = std::thread::current().name().unwrap_or("e2e").to_owned();
@@ -57,21 +66,13 @@ where
         Ok(cfg) => cfg,
         Err(e) => panic!("{e:#}"),
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let outcome = rt.block_on(async move {
-        let server = TestServer::start(&cfg, users, serve_args, &name).await?;
+        let server = TestServer::start(&cfg, database, users, serve_args, &name).await?;
         let app = App::launch(&cfg).await?;
         let server_url = server.url.clone();
         let server = Arc::new(tokio::sync::Mutex::new(server));
-        let ctx = Ctx {
-            cfg: cfg.clone(),
-            app: app.clone(),
-            server_url,
-            server: server.clone(),
-        };
+        let ctx = Ctx { cfg: cfg.clone(), app: app.clone(), server_url, server: server.clone() };
         let outcome = tokio::spawn(body(ctx)).await;
         if !matches!(outcome, Ok(Ok(()))) {
             app.save_artifacts(&cfg.artifacts, &name).await;

@@ -26,12 +26,7 @@ pub fn scan_app_dirs(home: &Path, needles: &[(&str, &[u8])]) -> Result<Scan> {
             continue;
         };
         for entry in entries.flatten() {
-            if entry
-                .file_name()
-                .to_string_lossy()
-                .to_lowercase()
-                .contains("gatehouse")
-            {
+            if entry.file_name().to_string_lossy().to_lowercase().contains("gatehouse") {
                 walk(&entry.path(), needles, &mut scan)?;
             }
         }

@@ -4,7 +4,6 @@
 use crate::config::Config;
 use anyhow::{Context, Result, bail};
 use gatehouse_api::{MailMessage, TokenResponse, User, UserCounts, UserPage};
-use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -16,10 +15,21 @@ pub const OWNER_PASSWORD: &str = "e2e-Owner-Passw0rd-7";
 
 /// A running server; stopped (killed) when dropped, its database deleted. It can be
 /// stopped and started again on the same address, to take the app offline and back.
+/// Which database the server runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Database {
+    /// A SQLite file in a temporary directory (the embedded default).
+    Sqlite,
+    /// A new database on the PostgreSQL cluster `cargo xtask test` starts
+    /// (`GATEHOUSE_TEST_POSTGRES`).
+    Postgres,
+}
+
 pub struct TestServer {
     pub url: String,
     cfg: Config,
-    db: PathBuf,
+    /// `--db` and, for PostgreSQL, `--keys-file` with its path.
+    db: Vec<String>,
     serve_args: Vec<String>,
     log_name: String,
     child: Option<Child>,
@@ -29,21 +39,22 @@ pub struct TestServer {
 impl TestServer {
     /// Seeds `users` demo users into a new database and serves it on a free port, with
     /// `serve_args` added to `serve` (e.g. a short access-token lifetime).
-    pub async fn start(cfg: &Config, users: u32, serve_args: &[&str], log_name: &str) -> Result<Self> {
+    pub async fn start(cfg: &Config, database: Database, users: u32, serve_args: &[&str], log_name: &str) -> Result<Self> {
         let dir = tempfile::tempdir()?;
-        let db = dir.path().join("gatehouse.db");
+        let db = match database {
+            Database::Sqlite => vec!["--db".to_owned(), dir.path().join("gatehouse.db").display().to_string()],
+            Database::Postgres => vec![
+                "--db".to_owned(),
+                new_postgres_database(log_name).await?,
+                "--keys-file".to_owned(),
+                dir.path().join("gatehouse.keys").display().to_string(),
+            ],
+        };
         let log = open_log(cfg, log_name, true)?;
         let status = Command::new(&cfg.server)
             .arg("seed")
-            .arg("--db")
-            .arg(&db)
-            .args([
-                "--demo",
-                "--users",
-                &users.to_string(),
-                "--owner-email",
-                OWNER_EMAIL,
-            ])
+            .args(&db)
+            .args(["--demo", "--users", &users.to_string(), "--owner-email", OWNER_EMAIL])
             // A few thousand events of history: enough to filter and page, quick to seed
             // and to cache (the demo itself has 40 000).
             .args(["--events", &std::env::var("GATEHOUSE_E2E_SEED_EVENTS").unwrap_or_else(|_| "3000".to_owned())])
@@ -61,15 +72,7 @@ impl TestServer {
         }
         let serve_args: Vec<String> = serve_args.iter().map(|a| (*a).to_owned()).collect();
         let (child, url) = serve(cfg, &db, "127.0.0.1:0", &serve_args, log_name).await?;
-        Ok(Self {
-            url,
-            cfg: cfg.clone(),
-            db,
-            serve_args,
-            log_name: log_name.to_owned(),
-            child: Some(child),
-            _dir: dir,
-        })
+        Ok(Self { url, cfg: cfg.clone(), db, serve_args, log_name: log_name.to_owned(), child: Some(child), _dir: dir })
     }
 
     /// Kills the server (as a crash or a network cut would end it) and waits until it
@@ -110,6 +113,20 @@ impl TestServer {
     }
 }
 
+/// A new, empty database on the test cluster, named after the test; its URL.
+async fn new_postgres_database(test: &str) -> Result<String> {
+    use sqlx::{ConnectOptions, Connection};
+    let cluster =
+        std::env::var("GATEHOUSE_TEST_POSTGRES").context("GATEHOUSE_TEST_POSTGRES is not set: `cargo xtask test` starts PostgreSQL and sets it")?;
+    let name: String = format!("e2e_{test}").chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).take(60).collect();
+    let mut admin = cluster.parse::<sqlx::postgres::PgConnectOptions>()?.connect().await.context("connecting to the test cluster")?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut admin).await?;
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
+    admin.close().await?;
+    let (server, _maintenance) = cluster.rsplit_once('/').context("a postgres://…/database URL")?;
+    Ok(format!("{server}/{name}"))
+}
+
 /// The server's log file for this test; `fresh` empties it (a new test).
 fn open_log(cfg: &Config, log_name: &str, fresh: bool) -> Result<std::fs::File> {
     let path = cfg.artifacts.join(format!("{log_name}.server.log"));
@@ -123,12 +140,11 @@ fn open_log(cfg: &Config, log_name: &str, fresh: bool) -> Result<std::fs::File> 
 }
 
 /// Starts `serve` on `db` at `listen`; returns the process and its base URL.
-async fn serve(cfg: &Config, db: &Path, listen: &str, serve_args: &[String], log_name: &str) -> Result<(Child, String)> {
+async fn serve(cfg: &Config, db: &[String], listen: &str, serve_args: &[String], log_name: &str) -> Result<(Child, String)> {
     let log = open_log(cfg, log_name, false)?;
     let mut child = Command::new(&cfg.server)
         .arg("serve")
-        .arg("--db")
-        .arg(db)
+        .args(db)
         .args(["--listen", listen])
         .args(serve_args)
         .stdin(Stdio::null())
@@ -142,11 +158,8 @@ async fn serve(cfg: &Config, db: &Path, listen: &str, serve_args: &[String], log
         .await
         .context("the server printed no address in time")??
         .context("the server exited before printing its address")?;
-    let url = first
-        .strip_prefix("listening on ")
-        .with_context(|| format!("unexpected first server line {first:?}"))?
-        .trim_end_matches('/')
-        .to_owned();
+    let url =
+        first.strip_prefix("listening on ").with_context(|| format!("unexpected first server line {first:?}"))?.trim_end_matches('/').to_owned();
     // Keep draining stdout so the server never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     Ok((child, url))
@@ -165,21 +178,12 @@ impl Api {
     /// Signs in over HTTP.
     pub async fn login(url: &str, email: &str, password: &str) -> Result<Self> {
         let http = reqwest::Client::new();
-        let res = http
-            .post(format!("{url}/v1/auth/login"))
-            .json(&serde_json::json!({ "email": email, "password": password }))
-            .send()
-            .await?;
+        let res = http.post(format!("{url}/v1/auth/login")).json(&serde_json::json!({ "email": email, "password": password })).send().await?;
         if !res.status().is_success() {
             bail!("API login failed: {}", res.status());
         }
         let tokens: TokenResponse = res.json().await?;
-        Ok(Self {
-            http,
-            url: url.to_owned(),
-            token: tokens.access_token.into_inner(),
-            session_id: tokens.session_id,
-        })
+        Ok(Self { http, url: url.to_owned(), token: tokens.access_token.into_inner(), session_id: tokens.session_id })
     }
 
     /// The id of the role with this key.
@@ -205,13 +209,7 @@ impl Api {
         if let Some(q) = q {
             query.push(("q", q.to_owned()));
         }
-        let res = self
-            .http
-            .get(format!("{}/v1/users", self.url))
-            .query(&query)
-            .bearer_auth(&self.token)
-            .send()
-            .await?;
+        let res = self.http.get(format!("{}/v1/users", self.url)).query(&query).bearer_auth(&self.token).send().await?;
         if !res.status().is_success() {
             bail!("GET /v1/users failed: {}", res.status());
         }
@@ -220,13 +218,7 @@ impl Api {
 
     /// How many users hold the role with this id, as the server counts them.
     pub async fn count_with_role(&self, role_id: &str) -> Result<u32> {
-        let res = self
-            .http
-            .get(format!("{}/v1/users", self.url))
-            .query(&[("role", role_id), ("limit", "1")])
-            .bearer_auth(&self.token)
-            .send()
-            .await?;
+        let res = self.http.get(format!("{}/v1/users", self.url)).query(&[("role", role_id), ("limit", "1")]).bearer_auth(&self.token).send().await?;
         if !res.status().is_success() {
             bail!("GET /v1/users?role={role_id} failed: {}", res.status());
         }
@@ -235,21 +227,11 @@ impl Api {
 
     /// One user as the server has it now, with its ETag.
     pub async fn user(&self, id: &str) -> Result<(User, String)> {
-        let res = self
-            .http
-            .get(format!("{}/v1/users/{id}", self.url))
-            .bearer_auth(&self.token)
-            .send()
-            .await?;
+        let res = self.http.get(format!("{}/v1/users/{id}", self.url)).bearer_auth(&self.token).send().await?;
         if !res.status().is_success() {
             bail!("GET /v1/users/{id} failed: {}", res.status());
         }
-        let etag = res
-            .headers()
-            .get(reqwest::header::ETAG)
-            .and_then(|v| v.to_str().ok())
-            .context("GET /v1/users/{id} sent no ETag")?
-            .to_owned();
+        let etag = res.headers().get(reqwest::header::ETAG).and_then(|v| v.to_str().ok()).context("GET /v1/users/{id} sent no ETag")?.to_owned();
         Ok((res.json().await?, etag))
     }
 
@@ -279,16 +261,9 @@ impl Api {
     /// A seeded user other than the owner, from the middle of the first page.
     pub async fn some_other_user(&self) -> Result<User> {
         let page = self.users(None, 100).await?;
-        let others: Vec<User> = page
-            .items
-            .into_iter()
-            .filter(|u| !u.email.eq_ignore_ascii_case(OWNER_EMAIL))
-            .collect();
+        let others: Vec<User> = page.items.into_iter().filter(|u| !u.email.eq_ignore_ascii_case(OWNER_EMAIL)).collect();
         let mid = others.len() / 2;
-        others
-            .into_iter()
-            .nth(mid)
-            .context("the demo seed created no users besides the owner")
+        others.into_iter().nth(mid).context("the demo seed created no users besides the owner")
     }
 
     /// The demo server's outgoing mail, newest first (`serve --dev-mailbox`).

@@ -7,7 +7,8 @@ use anyhow::{Result, bail};
 /// Runs the chosen benchmarks (release builds). Arguments after the names go to the
 /// bench binaries.
 pub fn bench(args: &[String]) -> Result<()> {
-    let (names, rest): (Vec<&String>, Vec<&String>) = args.iter().partition(|a| ["server", "activity", "load", "client", "app"].contains(&a.as_str()));
+    let (names, rest): (Vec<&String>, Vec<&String>) =
+        args.iter().partition(|a| ["server", "activity", "load", "client", "app"].contains(&a.as_str()));
     if let Some(unknown) = rest.iter().find(|a| !a.starts_with('-')) {
         bail!("unknown benchmark {unknown:?}: choose server, activity, load, client or app");
     }
@@ -16,19 +17,13 @@ pub fn bench(args: &[String]) -> Result<()> {
     if wants("server") {
         util::run(
             "server benchmarks",
-            util::cargo()
-                .args(["bench", "-p", "gatehouse-server", "--bench", "users_api", "--"])
-                .args(&rest)
-                .env("GATEHOUSE_LOG", "error"),
+            util::cargo().args(["bench", "-p", "gatehouse-server", "--bench", "users_api", "--"]).args(&rest).env("GATEHOUSE_LOG", "error"),
         )?;
     }
     if wants("activity") {
         util::run(
             "activity log benchmarks",
-            util::cargo()
-                .args(["bench", "-p", "gatehouse-server", "--bench", "activity_log", "--"])
-                .args(&rest)
-                .env("GATEHOUSE_LOG", "error"),
+            util::cargo().args(["bench", "-p", "gatehouse-server", "--bench", "activity_log", "--"]).args(&rest).env("GATEHOUSE_LOG", "error"),
         )?;
     }
     if wants("load") {

@@ -16,10 +16,7 @@ const TEST: &str = "bench::search_through_ipc_and_memory_with_a_full_cache";
 pub fn bench_app() -> Result<()> {
     ensure(Needs::Headless)?;
     util::run("npm run build", &mut npm("build"))?;
-    util::run(
-        "cargo build --release (server, app)",
-        util::cargo().args(["build", "--release", "-p", "gatehouse-server", "-p", "gatehouse-app"]),
-    )?;
+    util::run("cargo build --release (server, app)", util::cargo().args(["build", "--release", "-p", "gatehouse-server", "-p", "gatehouse-app"]))?;
     // The test driver itself is the e2e crate's debug build; only what it measures is release.
     util::run("cargo build (e2e driver)", util::cargo().args(["test", "--no-run", "-p", "gatehouse-e2e", "--test", "e2e"]))?;
     let target = util::target_dir()?;

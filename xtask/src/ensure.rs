@@ -57,10 +57,7 @@ pub fn ensure(needs: Needs) -> Result<()> {
 
 pub(crate) fn apt(packages: &[&str]) -> Result<()> {
     if util::on_path("dpkg-query").is_none() {
-        say!(
-            "not a Debian system; assuming these are installed: {}",
-            packages.join(" ")
-        );
+        say!("not a Debian system; assuming these are installed: {}", packages.join(" "));
         return Ok(());
     }
     let missing: Vec<&str> = packages.iter().copied().filter(|p| !installed(p)).collect();
@@ -69,15 +66,10 @@ pub(crate) fn apt(packages: &[&str]) -> Result<()> {
     }
     let install = format!("apt-get install -y {}", missing.join(" "));
     if !util::is_root() {
-        bail!(
-            "missing system packages; run:\n    sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive {install}"
-        );
+        bail!("missing system packages; run:\n    sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive {install}");
     }
     say!("installing {}", missing.join(" "));
-    run(
-        "apt-get update",
-        Command::new("apt-get").args(["update", "-q"]),
-    )?;
+    run("apt-get update", Command::new("apt-get").args(["update", "-q"]))?;
     run(
         "apt-get install",
         Command::new("apt-get")
@@ -100,10 +92,7 @@ fn installed(package: &str) -> bool {
 
 /// Path of tauri-driver, installing it with cargo if it is nowhere to be found.
 pub fn tauri_driver() -> Result<PathBuf> {
-    let in_cargo_home = util::toolchain_env()
-        .into_iter()
-        .find(|(k, _)| k == "CARGO_HOME")
-        .map(|(_, v)| PathBuf::from(v).join("bin/tauri-driver"));
+    let in_cargo_home = util::toolchain_env().into_iter().find(|(k, _)| k == "CARGO_HOME").map(|(_, v)| PathBuf::from(v).join("bin/tauri-driver"));
     let found = || util::on_path("tauri-driver").or(in_cargo_home.clone().filter(|p| p.is_file()));
     if let Some(path) = found() {
         return Ok(path);
@@ -112,13 +101,7 @@ pub fn tauri_driver() -> Result<PathBuf> {
     run(
         "cargo install tauri-driver",
         util::cargo()
-            .args([
-                "install",
-                "tauri-driver",
-                "--locked",
-                "--version",
-                TAURI_DRIVER_VERSION,
-            ])
+            .args(["install", "tauri-driver", "--locked", "--version", TAURI_DRIVER_VERSION])
             // Its own target dir: the shared one is for the workspace's debug builds.
             .env_remove("CARGO_TARGET_DIR"),
     )?;
@@ -147,11 +130,5 @@ fn npm() -> Result<()> {
     // sync. `install` still takes every pinned version from the lockfile and, with
     // --no-save, never rewrites it.
     say!("installing UI dependencies (npm install)");
-    run(
-        "npm install",
-        Command::new("npm")
-            .args(["install", "--no-save", "--no-audit", "--no-fund"])
-            .current_dir(&ui)
-            .stdin(Stdio::null()),
-    )
+    run("npm install", Command::new("npm").args(["install", "--no-save", "--no-audit", "--no-fund"]).current_dir(&ui).stdin(Stdio::null()))
 }

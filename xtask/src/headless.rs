@@ -38,11 +38,7 @@ impl Sandbox {
     pub fn create(name: &str) -> Result<Self> {
         let dir = util::root().join(".e2e").join(name);
         util::fresh_dir(&dir)?;
-        let sb = Self {
-            home: dir.join("home"),
-            runtime: dir.join("runtime"),
-            artifacts: dir.join("artifacts"),
-        };
+        let sb = Self { home: dir.join("home"), runtime: dir.join("runtime"), artifacts: dir.join("artifacts") };
         for d in [&sb.home, &sb.home.join("exports"), &sb.runtime, &sb.artifacts] {
             std::fs::create_dir_all(d)?;
         }
@@ -74,12 +70,7 @@ impl Sandbox {
             // WebDriver cannot drive a native Save dialog: the app's exports go here.
             .env("GATEHOUSE_EXPORT_DIR", self.home.join("exports"))
             .env(ENV_ARTIFACTS, &self.artifacts);
-        for var in [
-            "DBUS_SESSION_BUS_ADDRESS",
-            "DISPLAY",
-            "WAYLAND_DISPLAY",
-            "GNOME_KEYRING_CONTROL",
-        ] {
+        for var in ["DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "WAYLAND_DISPLAY", "GNOME_KEYRING_CONTROL"] {
             cmd.env_remove(var);
         }
         Ok(cmd)
@@ -98,20 +89,13 @@ pub fn unlock_keyring() -> Result<Vec<(String, String)>> {
         .stdout(Stdio::piped())
         .spawn()
         .context("starting gnome-keyring-daemon")?;
-    child
-        .stdin
-        .take()
-        .context("stdin")?
-        .write_all(b"throwaway")?;
+    child.stdin.take().context("stdin")?.write_all(b"throwaway")?;
     let out = child.wait_with_output()?;
     if !out.status.success() {
         bail!("gnome-keyring-daemon failed ({})", out.status);
     }
     // It may print variables such as GNOME_KEYRING_CONTROL for its clients.
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
-        .collect())
+    Ok(String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned()))).collect())
 }
 
 /// A running Xvfb.
@@ -126,15 +110,7 @@ pub fn start_xvfb() -> Result<Xvfb> {
     let mut guard = Guard::spawn(
         "Xvfb",
         Command::new("Xvfb")
-            .args([
-                "-displayfd",
-                "1",
-                "-screen",
-                "0",
-                SCREEN,
-                "-nolisten",
-                "tcp",
-            ])
+            .args(["-displayfd", "1", "-screen", "0", SCREEN, "-nolisten", "tcp"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null()),
@@ -142,15 +118,9 @@ pub fn start_xvfb() -> Result<Xvfb> {
     let mut line = String::new();
     let out = guard.child().stdout.take().context("Xvfb stdout")?;
     BufReader::new(out).read_line(&mut line)?;
-    let n: u32 = line
-        .trim()
-        .parse()
-        .with_context(|| format!("Xvfb reported {line:?}"))?;
+    let n: u32 = line.trim().parse().with_context(|| format!("Xvfb reported {line:?}"))?;
     say!("Xvfb on :{n}");
-    Ok(Xvfb {
-        _guard: guard,
-        display: format!(":{n}"),
-    })
+    Ok(Xvfb { _guard: guard, display: format!(":{n}") })
 }
 
 /// A running tauri-driver.
@@ -168,12 +138,7 @@ pub fn start_driver(display: &str, env: &[(String, String)]) -> Result<Driver> {
     let mut guard = Guard::spawn(
         "tauri-driver",
         Command::new(exe)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--native-port",
-                &native.to_string(),
-            ])
+            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
             .env("DISPLAY", display)
             .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
             .envs(env.iter().map(|(k, v)| (k, v)))
@@ -182,10 +147,7 @@ pub fn start_driver(display: &str, env: &[(String, String)]) -> Result<Driver> {
     util::wait_port(port, Duration::from_secs(30), guard.child())?;
     util::wait_port(native, Duration::from_secs(30), guard.child())?;
     say!("tauri-driver on port {port}");
-    Ok(Driver {
-        _guard: guard,
-        url: format!("http://127.0.0.1:{port}"),
-    })
+    Ok(Driver { _guard: guard, url: format!("http://127.0.0.1:{port}") })
 }
 
 /// Inside the bus: starts Xvfb and tauri-driver, runs `cargo test -p gatehouse-e2e`

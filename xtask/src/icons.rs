@@ -38,34 +38,20 @@ pub fn icons() -> Result<()> {
     draw.arg(format!("PNG32:{}", master.display()));
     util::run("convert (draw)", &mut draw)?;
 
-    for (name, px) in [
-        ("32x32.png", 32),
-        ("128x128.png", 128),
-        ("128x128@2x.png", 256),
-        ("icon.png", 512),
-    ] {
+    for (name, px) in [("32x32.png", 32), ("128x128.png", 128), ("128x128@2x.png", 256), ("icon.png", 512)] {
         let out = dir.join(name);
         util::run(
             "convert (resize)",
             Command::new("convert")
                 .arg(&master)
-                .args([
-                    "-filter",
-                    "Lanczos",
-                    "-resize",
-                    &format!("{px}x{px}"),
-                    "-strip",
-                ])
+                .args(["-filter", "Lanczos", "-resize", &format!("{px}x{px}"), "-strip"])
                 .arg(format!("PNG32:{}", out.display())),
         )?;
         check_rgba(&out)?;
     }
     util::run(
         "convert (ico)",
-        Command::new("convert")
-            .arg(&master)
-            .args(["-define", "icon:auto-resize=256,128,64,48,32,16"])
-            .arg(dir.join("icon.ico")),
+        Command::new("convert").arg(&master).args(["-define", "icon:auto-resize=256,128,64,48,32,16"]).arg(dir.join("icon.ico")),
     )?;
     std::fs::remove_file(&master)?;
     say!("wrote icons to {}", dir.display());
@@ -73,10 +59,7 @@ pub fn icons() -> Result<()> {
 }
 
 fn check_rgba(path: &std::path::Path) -> Result<()> {
-    let out = Command::new("identify")
-        .args(["-format", "%[channels]"])
-        .arg(path)
-        .output()?;
+    let out = Command::new("identify").args(["-format", "%[channels]"]).arg(path).output()?;
     let channels = String::from_utf8_lossy(&out.stdout);
     if !channels.starts_with("srgba") && !channels.starts_with("rgba") {
         bail!("{} is {channels}, not RGBA", path.display());

@@ -32,34 +32,15 @@ impl Cluster {
         util::fresh_dir(dir)?;
         let run_as_postgres = util::is_root();
         if run_as_postgres {
-            let status = Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(dir)
-                .status()
-                .context("chown the cluster directory")?;
+            let status = Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir).status().context("chown the cluster directory")?;
             if !status.success() {
                 bail!("chown postgres {} failed", dir.display());
             }
         }
-        let cluster = Self {
-            bin,
-            dir: dir.to_owned(),
-            data: dir.join("data"),
-            port: util::free_port()?,
-            run_as_postgres,
-        };
+        let cluster = Self { bin, dir: dir.to_owned(), data: dir.join("data"), port: util::free_port()?, run_as_postgres };
         cluster.run_tool(
             "initdb",
-            &[
-                "-D",
-                &cluster.data.to_string_lossy(),
-                "-U",
-                SUPERUSER,
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--locale=C.UTF-8",
-                "--no-sync",
-            ],
+            &["-D", &cluster.data.to_string_lossy(), "-U", SUPERUSER, "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"],
         )?;
         cluster.pg_ctl(&["start", "-w", "-t", "60", "-l", &dir.join("server.log").to_string_lossy()])?;
         say!("PostgreSQL {} on port {}", cluster.version(), cluster.port);
@@ -138,10 +119,7 @@ fn bin_dir() -> Result<PathBuf> {
         })
         .collect();
     majors.sort();
-    majors
-        .pop()
-        .map(|(_, bin)| bin)
-        .with_context(|| format!("no initdb under {}", root.display()))
+    majors.pop().map(|(_, bin)| bin).with_context(|| format!("no initdb under {}", root.display()))
 }
 
 /// `cargo xtask postgres`: a throwaway cluster for trying the server on PostgreSQL by

@@ -30,13 +30,8 @@ impl Counts {
 pub fn parse_line(line: &str) -> Option<Counts> {
     let line = strip_ansi(line);
     let t = line.trim_start();
-    let body = t
-        .strip_prefix("test result:")
-        .or_else(|| t.strip_prefix("Tests "))?;
-    let words: Vec<&str> = body
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect();
+    let body = t.strip_prefix("test result:").or_else(|| t.strip_prefix("Tests "))?;
+    let words: Vec<&str> = body.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect();
     let mut counts = Counts::default();
     let mut found = false;
     for pair in words.windows(2) {
@@ -123,26 +118,15 @@ impl Tally {
             println!("xtask: FAILED: {s}");
         }
         let c = self.counts;
-        println!(
-            "summary: {} passed, {} failed, {} skipped",
-            c.passed, c.failed, c.skipped
-        );
+        println!("summary: {} passed, {} failed, {} skipped", c.passed, c.failed, c.skipped);
         let _ = std::io::stdout().flush();
-        if self.failed_steps.is_empty() && c.failed == 0 {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        }
+        if self.failed_steps.is_empty() && c.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
     }
 }
 
 /// Runs `cmd` with stdout and stderr forwarded line by line and parsed.
 fn run_parsed(cmd: &mut Command, limit: Duration) -> anyhow::Result<(bool, Counts)> {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
+    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
     let counts = Arc::new(Mutex::new(Counts::default()));
     let (done_tx, done_rx) = mpsc::channel();
     if let Some(s) = child.stdout.take() {
@@ -157,10 +141,7 @@ fn run_parsed(cmd: &mut Command, limit: Duration) -> anyhow::Result<(bool, Count
             break Some(status);
         }
         if Instant::now() > deadline {
-            eprintln!(
-                "xtask: still running after {} min; stopping it",
-                limit.as_secs() / 60
-            );
+            eprintln!("xtask: still running after {} min; stopping it", limit.as_secs() / 60);
             crate::util::kill_tree(child.id());
             let _ = child.wait();
             break None;
@@ -179,12 +160,7 @@ fn run_parsed(cmd: &mut Command, limit: Duration) -> anyhow::Result<(bool, Count
     Ok((status.is_some_and(|s| s.success()), counts))
 }
 
-fn forward(
-    src: impl Read + Send + 'static,
-    to_stderr: bool,
-    counts: Arc<Mutex<Counts>>,
-    done: mpsc::Sender<()>,
-) {
+fn forward(src: impl Read + Send + 'static, to_stderr: bool, counts: Arc<Mutex<Counts>>, done: mpsc::Sender<()>) {
     std::thread::spawn(move || {
         let mut reader = BufReader::new(src);
         let mut buf = Vec::new();
@@ -209,11 +185,7 @@ mod tests {
     use super::*;
 
     fn c(passed: u64, failed: u64, skipped: u64) -> Option<Counts> {
-        Some(Counts {
-            passed,
-            failed,
-            skipped,
-        })
+        Some(Counts { passed, failed, skipped })
     }
 
     #[test]
@@ -227,17 +199,9 @@ mod tests {
     #[test]
     fn parses_vitest_summary_but_not_file_counts() {
         assert_eq!(parse_line("      Tests  14 passed (14)"), c(14, 0, 0));
-        assert_eq!(
-            parse_line(" Tests  1 failed | 10 passed | 2 skipped | 1 todo (14)"),
-            c(10, 1, 3)
-        );
+        assert_eq!(parse_line(" Tests  1 failed | 10 passed | 2 skipped | 1 todo (14)"), c(10, 1, 3));
         assert_eq!(parse_line(" Test Files  3 passed (3)"), None);
-        assert_eq!(
-            parse_line(
-                "\u{1b}[2m      Tests \u{1b}[22m \u{1b}[1m\u{1b}[32m5 passed\u{1b}[39m\u{1b}[22m (5)"
-            ),
-            c(5, 0, 0)
-        );
+        assert_eq!(parse_line("\u{1b}[2m      Tests \u{1b}[22m \u{1b}[1m\u{1b}[32m5 passed\u{1b}[39m\u{1b}[22m (5)"), c(5, 0, 0));
     }
 
     #[test]

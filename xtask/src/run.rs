@@ -18,20 +18,12 @@ pub fn run(args: &[String]) -> Result<()> {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--users" => {
-                users = it
-                    .next()
-                    .context("--users needs a number")?
-                    .parse()
-                    .context("--users")?
-            }
+            "--users" => users = it.next().context("--users needs a number")?.parse().context("--users")?,
             "--xvfb" => xvfb = true,
             other => bail!("unknown option {other:?} for run (try --users N, --xvfb)"),
         }
     }
-    let has_display = ["DISPLAY", "WAYLAND_DISPLAY"]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()));
+    let has_display = ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()));
     if !has_display && !xvfb {
         bail!(
             "no display: neither DISPLAY nor WAYLAND_DISPLAY is set.\n\
@@ -55,13 +47,7 @@ pub fn run(args: &[String]) -> Result<()> {
             .arg("seed")
             .arg("--db")
             .arg(&db)
-            .args([
-                "--demo",
-                "--users",
-                &users.to_string(),
-                "--owner-email",
-                OWNER_EMAIL,
-            ])
+            .args(["--demo", "--users", &users.to_string(), "--owner-email", OWNER_EMAIL])
             // Not --owner-password: command lines are visible to other local users.
             .env("GATEHOUSE_OWNER_PASSWORD", &password),
     )?;
@@ -79,33 +65,21 @@ pub fn run(args: &[String]) -> Result<()> {
             .stdout(Stdio::piped()),
     )?;
     let line = server.first_line()?;
-    let url = line
-        .strip_prefix("listening on ")
-        .with_context(|| format!("unexpected first line from the server: {line:?}"))?
-        .to_owned();
+    let url = line.strip_prefix("listening on ").with_context(|| format!("unexpected first line from the server: {line:?}"))?.to_owned();
 
     println!();
     println!("  Gatehouse demo server   {url}");
     println!("  Sign in as              {OWNER_EMAIL}");
     println!("  Password                {password}");
     println!("  Outgoing e-mail         in the app: Settings → Demo mailbox");
-    println!(
-        "  (data in {}; a new database and password on every run)",
-        db.display()
-    );
+    println!("  (data in {}; a new database and password on every run)", db.display());
     println!();
 
-    let display = if xvfb {
-        Some(headless::start_xvfb()?)
-    } else {
-        None
-    };
+    let display = if xvfb { Some(headless::start_xvfb()?) } else { None };
     let mut app = Command::new(bin.join("gatehouse"));
-    app.env("GATEHOUSE_SERVER_URL", &url)
-        .env("GATEHOUSE_EMAIL", OWNER_EMAIL);
+    app.env("GATEHOUSE_SERVER_URL", &url).env("GATEHOUSE_EMAIL", OWNER_EMAIL);
     if let Some(x) = &display {
-        app.env("DISPLAY", &x.display)
-            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+        app.env("DISPLAY", &x.display).env("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
     }
     let status = app.status().context("starting the app")?;
     say!("app exited ({status}); stopping the server");

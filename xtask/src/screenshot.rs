@@ -48,9 +48,7 @@ pub fn screenshot_inner() -> Result<()> {
     util::become_subreaper();
     let result = headless::unlock_keyring()
         .context("unlocking the throwaway keyring")
-        .and_then(|env| {
-            headless::run_e2e(&env, &["--test", "e2e"], &["--ignored", "--exact", TEST])
-        });
+        .and_then(|env| headless::run_e2e(&env, &["--test", "e2e"], &["--ignored", "--exact", TEST]));
     util::kill_descendants();
     result
 }

@@ -18,9 +18,7 @@ const BUILD_LIMIT: Duration = Duration::from_secs(40 * 60);
 
 /// The Rust and end-to-end tests together (override: GATEHOUSE_TEST_TIMEOUT_MINS).
 fn tests_limit() -> Duration {
-    let mins = std::env::var("GATEHOUSE_TEST_TIMEOUT_MINS")
-        .ok()
-        .and_then(|m| m.parse().ok());
+    let mins = std::env::var("GATEHOUSE_TEST_TIMEOUT_MINS").ok().and_then(|m| m.parse().ok());
     Duration::from_secs(mins.unwrap_or(40) * 60)
 }
 
@@ -36,11 +34,7 @@ impl Parts {
     /// Parses `--no-ui|--no-rust|--no-e2e`, `--only ui|rust|e2e`; the rest after `--`
     /// goes to the end-to-end test binary (e.g. a test name filter).
     pub fn parse(args: &[String]) -> Result<(Self, Vec<String>)> {
-        let mut parts = Parts {
-            ui: true,
-            rust: true,
-            e2e: true,
-        };
+        let mut parts = Parts { ui: true, rust: true, e2e: true };
         let mut it = args.iter();
         while let Some(a) = it.next() {
             match a.as_str() {
@@ -49,11 +43,7 @@ impl Parts {
                 "--no-e2e" => parts.e2e = false,
                 "--only" => {
                     let which = it.next().map(String::as_str).unwrap_or("");
-                    parts = Parts {
-                        ui: false,
-                        rust: false,
-                        e2e: false,
-                    };
+                    parts = Parts { ui: false, rust: false, e2e: false };
                     match which {
                         "ui" => parts.ui = true,
                         "rust" => parts.rust = true,
@@ -83,9 +73,7 @@ impl Parts {
 /// `npm run <script>` in ui/.
 pub fn npm(script: &str) -> Command {
     let mut cmd = Command::new("npm");
-    cmd.args(["run", script])
-        .current_dir(util::root().join("ui"))
-        .stdin(Stdio::null());
+    cmd.args(["run", script]).current_dir(util::root().join("ui")).stdin(Stdio::null());
     cmd
 }
 
@@ -107,11 +95,7 @@ pub fn test(args: &[String]) -> ExitCode {
             return tally.finish();
         }
     };
-    let needs = if parts.e2e || parts.rust {
-        Needs::Headless
-    } else {
-        Needs::Build
-    };
+    let needs = if parts.e2e || parts.rust { Needs::Headless } else { Needs::Build };
     if let Err(e) = ensure(needs) {
         tally.fail("install prerequisites", &e);
         return tally.finish();
@@ -153,11 +137,7 @@ pub fn test(args: &[String]) -> ExitCode {
     });
     match inner {
         Ok(mut cmd) => {
-            tally.step(
-                "rust and end-to-end tests (private D-Bus session)",
-                tests_limit(),
-                &mut cmd,
-            );
+            tally.step("rust and end-to-end tests (private D-Bus session)", tests_limit(), &mut cmd);
         }
         Err(e) => tally.fail("prepare the test sandbox", &e),
     }
@@ -182,25 +162,30 @@ fn test_inner_steps(args: &[String]) -> ExitCode {
         Ok(env) => env,
         Err(e) => return fail("unlock the throwaway keyring", &e),
     };
+    // One throwaway cluster for the Rust tests and the end-to-end suite; stopped and
+    // deleted when it goes out of scope.
+    let postgres = match crate::pg::Cluster::start("test") {
+        Ok(c) => c,
+        Err(e) => return fail("start PostgreSQL", &e),
+    };
+    let env: Vec<(String, String)> = env.into_iter().chain(postgres.env()).collect();
     let mut ok = true;
     if parts.rust {
-        let postgres = match crate::pg::Cluster::start("test") {
-            Ok(c) => c,
-            Err(e) => return fail("start PostgreSQL", &e),
-        };
         let mut cmd = util::cargo();
-        cmd.envs(postgres.env());
-        cmd.args([
-            "test",
-            "--workspace",
-            "--exclude",
-            "gatehouse-e2e",
-            "--no-fail-fast",
-        ])
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null());
+        cmd.args(["test", "--workspace", "--exclude", "gatehouse-e2e", "--no-fail-fast"]).envs(env.iter().map(|(k, v)| (k, v))).stdin(Stdio::null());
         if let Err(e) = util::run("cargo test --workspace", &mut cmd) {
             fail("rust tests", &e);
+            ok = false;
+        }
+        // The server suite again, every test's server on a database of its own on the
+        // cluster instead of a SQLite file: the same test binary, nothing rebuilt.
+        let mut cmd = util::cargo();
+        cmd.envs(env.iter().map(|(k, v)| (k, v)))
+            .env("GATEHOUSE_TEST_BACKEND", "postgres")
+            .args(["test", "-p", "gatehouse-server", "--test", "server", "--no-fail-fast"])
+            .stdin(Stdio::null());
+        if let Err(e) = util::run("cargo test -p gatehouse-server --test server (PostgreSQL)", &mut cmd) {
+            fail("server tests on PostgreSQL", &e);
             ok = false;
         }
     }
@@ -211,11 +196,7 @@ fn test_inner_steps(args: &[String]) -> ExitCode {
             ok = false;
         }
     }
-    if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
 fn fail(step: &str, e: &anyhow::Error) -> ExitCode {

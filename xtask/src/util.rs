@@ -20,13 +20,8 @@ macro_rules! say {
 /// run time too; that one names the checkout actually invoked, whereas the compile-time
 /// value can belong to another checkout sharing the target dir (CI's fresh clones do).
 pub fn root() -> PathBuf {
-    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    manifest_dir
-        .parent()
-        .expect("xtask lives one level below the workspace root")
-        .to_path_buf()
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir.parent().expect("xtask lives one level below the workspace root").to_path_buf()
 }
 
 /// The cargo that ran us (so nested builds use the same toolchain), else `cargo`.
@@ -38,63 +33,40 @@ pub fn cargo() -> Command {
 
 /// Cargo's target directory for this workspace, honouring `CARGO_TARGET_DIR` and config.
 pub fn target_dir() -> Result<PathBuf> {
-    let out = cargo()
-        .args(["metadata", "--no-deps", "--format-version", "1"])
-        .stderr(Stdio::inherit())
-        .output()
-        .context("running cargo metadata")?;
+    let out = cargo().args(["metadata", "--no-deps", "--format-version", "1"]).stderr(Stdio::inherit()).output().context("running cargo metadata")?;
     if !out.status.success() {
         bail!("cargo metadata failed");
     }
     let json = String::from_utf8_lossy(&out.stdout);
     let key = "\"target_directory\":\"";
-    let start = json
-        .find(key)
-        .context("no target_directory in cargo metadata")?
-        + key.len();
-    let end = json[start..]
-        .find('"')
-        .context("unterminated target_directory")?
-        + start;
+    let start = json.find(key).context("no target_directory in cargo metadata")? + key.len();
+    let end = json[start..].find('"').context("unterminated target_directory")? + start;
     Ok(PathBuf::from(json[start..end].replace("\\\\", "\\")))
 }
 
 /// The real home directory, before any throwaway `HOME` is put in place.
 pub fn real_home() -> PathBuf {
-    std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| "/root".into())
+    std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| "/root".into())
 }
 
 /// Where cargo and rustup keep their state; pinned before `HOME` changes under them.
 pub fn toolchain_env() -> Vec<(String, OsString)> {
     let home = real_home();
-    let pick = |var: &str, dflt: &str| {
-        (
-            var.to_owned(),
-            std::env::var_os(var).unwrap_or_else(|| home.join(dflt).into()),
-        )
-    };
+    let pick = |var: &str, dflt: &str| (var.to_owned(), std::env::var_os(var).unwrap_or_else(|| home.join(dflt).into()));
     vec![pick("CARGO_HOME", ".cargo"), pick("RUSTUP_HOME", ".rustup")]
 }
 
 /// Whether an executable is on `PATH`.
 pub fn on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
+    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
 }
 
 /// Whether we run as root (read from /proc so no libc binding is needed).
 pub fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(1).map(|u| u == "0"))
-        })
+        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).and_then(|l| l.split_whitespace().nth(1).map(|u| u == "0")))
         .unwrap_or(false)
 }
 
@@ -142,11 +114,7 @@ pub fn random_password() -> Result<String> {
             .map(|&b| ALPHABET[b as usize % ALPHABET.len()] as char)
             .collect();
         let has = |f: fn(&char) -> bool| chars.chars().any(|c| f(&c));
-        if chars.len() == 20
-            && has(char::is_ascii_uppercase)
-            && has(char::is_ascii_lowercase)
-            && has(char::is_ascii_digit)
-        {
+        if chars.len() == 20 && has(char::is_ascii_uppercase) && has(char::is_ascii_lowercase) && has(char::is_ascii_digit) {
             let groups: Vec<&str> = (0..4).map(|i| &chars[i * 5..i * 5 + 5]).collect();
             return Ok(groups.join("-"));
         }
@@ -163,10 +131,7 @@ impl Guard {
     /// Spawns `cmd`, to be stopped on drop.
     pub fn spawn(name: &str, cmd: &mut Command) -> Result<Self> {
         let child = cmd.spawn().with_context(|| format!("starting {name}"))?;
-        Ok(Self {
-            name: name.to_owned(),
-            child,
-        })
+        Ok(Self { name: name.to_owned(), child })
     }
 
     /// The child, e.g. to take its stdout or wait for it.
@@ -245,19 +210,14 @@ pub fn kill_tree(pid: u32) {
 
 fn signal(pids: &[u32], sig: &str) {
     let mut cmd = Command::new("kill");
-    cmd.arg(format!("-{sig}"))
-        .args(pids.iter().map(u32::to_string));
+    cmd.arg(format!("-{sig}")).args(pids.iter().map(u32::to_string));
     let _ = cmd.stderr(Stdio::null()).status();
 }
 
 fn alive(pid: u32) -> bool {
     // A zombie still has a /proc entry; its state letter is Z.
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| {
-            s.rsplit(')')
-                .next()
-                .is_some_and(|rest| !rest.trim_start().starts_with('Z'))
-        })
+        .map(|s| s.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')))
         .unwrap_or(false)
 }
 
@@ -268,18 +228,10 @@ fn children_of(pid: u32) -> Vec<u32> {
     entries
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter(|p| {
-            std::fs::read_to_string(format!("/proc/{p}/stat"))
-                .ok()
-                .and_then(|s| {
-                    // Fields after the ")" of the command name: state, ppid, …
-                    s.rsplit(')')
-                        .next()?
-                        .split_whitespace()
-                        .nth(1)?
-                        .parse::<u32>()
-                        .ok()
-                })
-                == Some(pid)
+            std::fs::read_to_string(format!("/proc/{p}/stat")).ok().and_then(|s| {
+                // Fields after the ")" of the command name: state, ppid, …
+                s.rsplit(')').next()?.split_whitespace().nth(1)?.parse::<u32>().ok()
+            }) == Some(pid)
         })
         .collect()
 }

@@ -275,15 +275,6 @@ DO $$ BEGIN
     PERFORM pg_temp.check('17 feed', pg_temp.feed_sorted(), 'role:r_admin role:r_owner');
 END $$;
 
--- 18. The feed's transaction ids (PostgreSQL only): a row is settled once every
--- transaction up to its own has ended; its own transaction's rows are not.
-DO $$ BEGIN
-    UPDATE organizations SET name = 'Acme Inc' WHERE id = 'o1';
-    PERFORM pg_temp.check('18 own tx', (SELECT string_agg((tx = pg_current_xact_id())::text || ':'
-        || (tx < pg_snapshot_xmin(pg_current_snapshot()))::text, ' ') FROM changes WHERE seq > (SELECT seq FROM feed_mark)), 'true:false');
-    PERFORM pg_temp.check('18 feed', pg_temp.feed(), 'organization:o1');
-END $$;
-
 -- 19. Identity columns stay insertable.
 INSERT INTO login_attempts (at, email, result) VALUES ('2026-03-01T09:00:00.000Z', 'ann@x.test', 'failure');
 INSERT INTO login_attempts (id, at, email, result) VALUES (1000, '2026-03-01T09:00:01.000Z', 'ann@x.test', 'failure');

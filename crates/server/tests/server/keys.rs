@@ -152,16 +152,15 @@ async fn an_older_database_moves_its_key_out_and_encrypts_plain_secrets_without_
         on!(&s.state.db, |db| sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE totp_secret IS NOT NULL").fetch_one(db).await).unwrap();
     assert!(enrolled > 0);
     // An access token that server signed: `gha_<payload>.<mac>`, no key id.
-    let (session,): (String,) =
-        on!(&s.state.db, |db| {
-            sqlx::query_as(
+    let (session,): (String,) = on!(&s.state.db, |db| {
+        sqlx::query_as(
         "SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.email = $1 AND s.revoked_at IS NULL ORDER BY s.created_at DESC LIMIT 1",
     )
     .bind(OWNER)
     .fetch_one(db)
     .await
-        })
-        .unwrap();
+    })
+    .unwrap();
     let payload = B64.encode(format!("1:{session}:{}", (s.clock_now() + Duration::minutes(10)).timestamp()));
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&legacy).unwrap();
     mac.update(payload.as_bytes());

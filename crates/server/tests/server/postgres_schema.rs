@@ -48,45 +48,48 @@ async fn every_postgres_migration_applies_once_and_the_triggers_behave_as_on_sql
     sqlx::raw_sql(include_str!("../../migrations/postgres/smoke.sql")).execute(&mut *conn).await.unwrap();
 }
 
-/// The feed's keyset on PostgreSQL, where writers run at once: a transaction can take its
-/// id first and its sequence number last. Read by `seq` alone (below the oldest
-/// transaction in flight), the row of the transaction that commits last is skipped for
-/// good; read by `(tx, seq)`, every row arrives (migrations/postgres/README.md).
+/// The change feed with several writers (several server nodes) on PostgreSQL: a sequence
+/// number is taken at insert and committed later, so if writers overlapped, a row could
+/// commit with a higher `seq` than one still in flight, and a reader paging by `seq` past
+/// it would skip the late one for good. Every write transaction takes the store's one
+/// advisory lock first: a second writer begun while the first is open waits for it, so
+/// sequence numbers commit in order.
 #[tokio::test]
-async fn the_feed_read_by_transaction_and_sequence_never_skips_a_change_committed_out_of_order() {
+async fn writers_take_turns_so_the_feed_read_by_sequence_never_skips_a_change() {
+    use gatehouse_server::on;
+    use gatehouse_server::store::{self, Location};
     let Some(url) = cluster() else { return };
     let options = fresh_database(&url, "feed").await;
-    let pool = PgPoolOptions::new().max_connections(4).connect_with(options.clone()).await.unwrap();
-    sqlx::migrate!("./migrations/postgres").run(&pool).await.unwrap();
-    let (mut early, mut late) = (options.connect().await.unwrap(), options.connect().await.unwrap());
-    let write = "INSERT INTO changes (org_id, kind, entity_id) VALUES ('o', 'user', $1) RETURNING seq";
-    // `early` takes its transaction id first…
-    sqlx::raw_sql("BEGIN").execute(&mut early).await.unwrap();
-    sqlx::query("SELECT pg_current_xact_id()").execute(&mut early).await.unwrap();
-    // …`late` writes first (the lower seq) and is still open when `early` writes and commits.
-    sqlx::raw_sql("BEGIN").execute(&mut late).await.unwrap();
-    let late_seq: i64 = sqlx::query_scalar(write).bind("late").fetch_one(&mut late).await.unwrap();
-    let early_seq: i64 = sqlx::query_scalar(write).bind("early").fetch_one(&mut early).await.unwrap();
-    assert!(late_seq < early_seq);
-    sqlx::raw_sql("COMMIT").execute(&mut early).await.unwrap();
+    let (server, _) = url.rsplit_once('/').unwrap();
+    let db = store::connect(&Location::Postgres(format!("{server}/{}", options.get_database().unwrap()))).await.unwrap();
+    let change = |entity: &'static str| format!("INSERT INTO changes (org_id, kind, entity_id) VALUES ('o', 'user', '{entity}')");
 
-    let settled = "tx < pg_snapshot_xmin(pg_current_snapshot())";
-    let by_seq = format!("SELECT entity_id, seq FROM changes WHERE org_id = 'o' AND seq > $1 AND {settled} ORDER BY seq");
-    let by_tx_seq = format!(
-        "SELECT entity_id, tx::text, seq FROM changes WHERE org_id = 'o' AND (tx, seq) > ($1::text::xid8, $2) AND {settled} ORDER BY tx, seq"
-    );
-    // While `late` is open, both readers see only `early`'s row.
-    let seq_page: Vec<(String, i64)> = sqlx::query_as(&by_seq).bind(0_i64).fetch_all(&pool).await.unwrap();
-    assert_eq!(seq_page, vec![("early".to_owned(), early_seq)]);
-    let keyset_page: Vec<(String, String, i64)> = sqlx::query_as(&by_tx_seq).bind("0").bind(0_i64).fetch_all(&pool).await.unwrap();
-    assert_eq!(keyset_page.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(), ["early"]);
-    let (cursor_tx, cursor_seq) = (keyset_page[0].1.clone(), keyset_page[0].2);
-
-    sqlx::raw_sql("COMMIT").execute(&mut late).await.unwrap();
-    // After `late` commits: past the seq cursor its lower seq is gone for good…
-    let seq_next: Vec<(String, i64)> = sqlx::query_as(&by_seq).bind(early_seq).fetch_all(&pool).await.unwrap();
-    assert!(seq_next.is_empty(), "a seq cursor skips the late commit: {seq_next:?}");
-    // …past the (tx, seq) cursor it arrives.
-    let keyset_next: Vec<(String, String, i64)> = sqlx::query_as(&by_tx_seq).bind(&cursor_tx).bind(cursor_seq).fetch_all(&pool).await.unwrap();
-    assert_eq!(keyset_next.iter().map(|r| (r.0.as_str(), r.2)).collect::<Vec<_>>(), [("late", late_seq)]);
+    let mut first = store::write(&db).await.unwrap();
+    on!(&mut first, |c| sqlx::query(&change("first")).execute(c).await.map(drop)).unwrap();
+    // A second writer (another node's request) begins while the first is open…
+    let second = tokio::spawn({
+        let db = db.clone();
+        async move {
+            let mut tx = store::write(&db).await.unwrap();
+            on!(&mut tx, |c| sqlx::query(&change("second")).execute(c).await.map(drop)).unwrap();
+            tx.commit().await.unwrap();
+        }
+    });
+    // …and waits for the lock: PostgreSQL shows its request not granted.
+    let waiting = "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while on!(&db, |p| sqlx::query_scalar::<_, i64>(waiting).fetch_one(p).await).unwrap() != 1 {
+        assert!(std::time::Instant::now() < deadline, "the second writer never waited for the lock");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(store::changes::after(&db, "o", 0, 10).await.unwrap().is_empty(), "nothing is committed yet");
+    first.commit().await.unwrap();
+    second.await.unwrap();
+    // The second writer's row came after the first's commit, so its number is higher: a
+    // reader that saw only `first` and asks for what follows its `seq` gets `second`.
+    let feed = store::changes::after(&db, "o", 0, 10).await.unwrap();
+    assert_eq!(feed.iter().map(|c| c.entity_id.as_str()).collect::<Vec<_>>(), ["first", "second"]);
+    let next = store::changes::after(&db, "o", feed[0].seq, 10).await.unwrap();
+    assert_eq!(next.iter().map(|c| c.entity_id.as_str()).collect::<Vec<_>>(), ["second"]);
+    db.close().await;
 }
