@@ -20,6 +20,15 @@ pub enum Location {
 }
 
 impl Location {
+    /// The path or the whole URL, password and all: for `--db` of a process this one
+    /// starts, never for a log.
+    pub fn expose(&self) -> String {
+        match self {
+            Self::Sqlite(path) => path.display().to_string(),
+            Self::Postgres(url) => url.clone(),
+        }
+    }
+
     /// The SQLite file, if the database is one.
     pub fn file(&self) -> Option<&Path> {
         match self {

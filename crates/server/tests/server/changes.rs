@@ -2,7 +2,7 @@
 
 use crate::helpers::*;
 use chrono::Duration;
-use gatehouse_api::{ChangeKind, ChangePage, TokenResponse};
+use gatehouse_api::{ChangeKind, ChangePage, TokenResponse, UserStatus};
 use gatehouse_server::on;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -194,6 +194,31 @@ async fn the_stream_says_when_the_feed_moves_and_ends_when_the_session_is_revoke
     assert_eq!(page.changes[0].user.as_ref().unwrap().first_name, "Streamed");
 
     // Signing out (here: the session is revoked) ends the stream with a reason.
+    s.http.post(s.at("/v1/auth/logout")).bearer_auth(t.access_token.expose()).send().await.unwrap();
+    next_event(&mut stream, &mut buf, "session_revoked").await;
+    assert!(stream.chunk().await.unwrap().is_none(), "the stream ends");
+}
+
+/// Several server processes on one database (several nodes on PostgreSQL): a stream held
+/// open on one node hears of a change made through another, and ends when the session is
+/// revoked through the other.
+#[tokio::test]
+async fn a_stream_on_one_node_hears_of_changes_and_revocations_made_through_another() {
+    let s = TestServer::new().await;
+    let t = s.login(OWNER).await;
+    let other = s.second_node().await;
+    let mut stream = s.http.get(format!("{other}/v1/changes/stream")).bearer_auth(t.access_token.expose()).send().await.unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    let mut buf = String::new();
+    let first: i64 = next_event(&mut stream, &mut buf, "changed").await.parse().unwrap();
+
+    let member = id_of(&s, &t, "member@acme.test").await;
+    assert_eq!(post(&s, &t, &format!("/v1/users/{member}/deactivate"), &[]).await.status(), StatusCode::OK);
+    let moved: i64 = next_event(&mut stream, &mut buf, "changed").await.parse().unwrap();
+    assert!(moved > first);
+    let page = feed(&s, &t, &first.to_string(), 10).await;
+    assert!(page.changes.iter().any(|c| c.id == member && c.user.as_ref().is_some_and(|u| u.status == UserStatus::Deactivated)), "{page:?}");
+
     s.http.post(s.at("/v1/auth/logout")).bearer_auth(t.access_token.expose()).send().await.unwrap();
     next_event(&mut stream, &mut buf, "session_revoked").await;
     assert!(stream.chunk().await.unwrap().is_none(), "the stream ends");

@@ -8,6 +8,7 @@ mod contention;
 mod directory;
 mod edit;
 mod escalation;
+mod fault;
 mod helpers;
 mod hostile;
 mod invitations;
