@@ -192,6 +192,9 @@ pub mod codes {
     pub const API_KEY_REQUIRED: &str = "api_key_required";
     /// The server is checking too many passwords at once; retry after `Retry-After`.
     pub const SERVER_BUSY: &str = "server_busy";
+    /// The server cannot reach its database (PostgreSQL restarting or out of reach); retry
+    /// after `Retry-After`: it reconnects by itself.
+    pub const DATABASE_UNAVAILABLE: &str = "database_unavailable";
     /// The address cannot be used in this organization (it belongs elsewhere on this
     /// server; which, or whether, is not said).
     pub const EMAIL_UNAVAILABLE: &str = "email_unavailable";

@@ -35,12 +35,28 @@ pub enum ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        // Contention is not a failure of ours to hide behind a 500: the client waits and
-        // tries again (the app's outbox does so by itself).
-        if crate::store::is_busy(&e) {
-            tracing::warn!(error = %e, "the database stayed busy past the timeout");
-            return Self::new(StatusCode::SERVICE_UNAVAILABLE, codes::SERVER_BUSY, "The server is busy with other changes; try again in a moment.")
+        // Contention and a database out of reach are not failures of ours to hide behind a
+        // 500: the client waits and tries again (the app's outbox does so by itself).
+        match crate::store::transient(&e) {
+            Some(crate::store::Transient::Busy) => {
+                tracing::warn!(error = %e, "the database stayed busy past the timeout");
+                return Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    codes::SERVER_BUSY,
+                    "The server is busy with other changes; try again in a moment.",
+                )
                 .with_retry_after(1);
+            }
+            Some(crate::store::Transient::Unavailable) => {
+                tracing::error!(error = %e, "the database cannot be reached");
+                return Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    codes::DATABASE_UNAVAILABLE,
+                    "The server cannot reach its database right now; try again in a moment.",
+                )
+                .with_retry_after(2);
+            }
+            None => {}
         }
         // Text PostgreSQL cannot store (a NUL character; SQLite keeps it): the request's fault,
         // whichever field or parameter carried it.

@@ -218,29 +218,38 @@ fn begin_postgres(pool: sqlx::PgPool) -> std::pin::Pin<Box<dyn Future<Output = s
     })
 }
 
-/// Whether `e` says the database is busy or out of reach for now: another writer kept it
-/// past the timeout, PostgreSQL is restarting or unreachable. Answered 503 with
-/// `Retry-After`, never a 500: the request can be made again as it was.
-pub fn is_busy(e: &sqlx::Error) -> bool {
+/// Why a database error is only for now: the request can be made again as it was, and is
+/// answered 503 with `Retry-After`, never 500.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transient {
+    /// Another writer kept the database past the timeout (contention).
+    Busy,
+    /// The database cannot be reached: PostgreSQL restarting, down or cut off.
+    Unavailable,
+}
+
+/// Whether `e` is [`Transient`], and which.
+pub fn transient(e: &sqlx::Error) -> Option<Transient> {
     match e {
-        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+        sqlx::Error::Database(db) => {
+            let code = db.code()?;
             match code.parse::<i32>() {
                 // SQLite: SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes.
-                Ok(c) if code.len() < 5 => matches!(c & 0xff, 5 | 6),
-                // PostgreSQL SQLSTATEs are five characters.
-                _ => {
-                    matches!(
-                        &*code,
-                        // serialization_failure, deadlock_detected, lock_not_available, query_canceled
-                        "40001" | "40P01" | "55P03" | "57014"
-                    // admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections
-                    | "57P01" | "57P02" | "57P03" | "53300"
-                    ) || code.starts_with("08")
-                }
+                Ok(c) if code.len() < 5 => matches!(c & 0xff, 5 | 6).then_some(Transient::Busy),
+                // PostgreSQL SQLSTATEs are five characters: serialization_failure,
+                // deadlock_detected, lock_not_available, query_canceled (a timeout)…
+                _ if matches!(&*code, "40001" | "40P01" | "55P03" | "57014") => Some(Transient::Busy),
+                // …admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections,
+                // and the connection exceptions.
+                _ if matches!(&*code, "57P01" | "57P02" | "57P03" | "53300") || code.starts_with("08") => Some(Transient::Unavailable),
+                _ => None,
             }
-        }),
-        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => true,
-        _ => false,
+        }
+        // Waiting for a connection means a pool full of busy ones; a broken or refused
+        // connection means the server went away.
+        sqlx::Error::PoolTimedOut => Some(Transient::Busy),
+        sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => Some(Transient::Unavailable),
+        _ => None,
     }
 }
 
@@ -278,7 +287,7 @@ mod tests {
             .await
             .unwrap();
         let refused = super::write(&super::Db::Sqlite(impatient)).await.expect_err("the lock is held");
-        assert!(super::is_busy(&refused), "{refused:?}");
+        assert_eq!(super::transient(&refused), Some(super::Transient::Busy), "{refused:?}");
         assert_eq!(crate::ApiError::from(refused).problem().status, 503);
         // A patient writer (the server's own pool) waits and then goes ahead.
         let waiting = tokio::spawn({
@@ -293,7 +302,7 @@ mod tests {
         waiting.await.unwrap();
         let name: String = crate::on!(&pool, |p| sqlx::query_scalar("SELECT name FROM organizations WHERE id = 'o'").fetch_one(p).await).unwrap();
         assert_eq!(name, "Later");
-        assert!(!super::is_busy(&sqlx::Error::RowNotFound));
+        assert_eq!(super::transient(&sqlx::Error::RowNotFound), None);
     }
 
     #[test]

@@ -74,6 +74,15 @@ impl TestServer {
     }
 
     async fn with_seed(users: u32, events: u32, config: Config) -> Self {
+        Self::seeded(users, events, config, None).await
+    }
+
+    /// A server on `location` (else the suite's backend), with `users` generated users.
+    pub async fn on_database(users: u32, location: Location) -> Self {
+        Self::seeded(users, 0, Config::default(), Some(location)).await
+    }
+
+    async fn seeded(users: u32, events: u32, config: Config, location: Option<Location>) -> Self {
         // The server's errors, in the output of the test that failed.
         let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("gatehouse_server=error").try_init();
         let dir = tempfile::tempdir().unwrap();
@@ -82,7 +91,10 @@ impl TestServer {
         let url = format!("http://{}", listener.local_addr().unwrap());
         // E-mailed links lead back here.
         let config = Config { public_url: url.clone(), ..config };
-        let location = test_database(dir.path()).await;
+        let location = match location {
+            Some(l) => l,
+            None => test_database(dir.path()).await,
+        };
         let config = keys_beside(config, dir.path());
         let state = AppState::open(location.clone(), clock.clone(), config).await.unwrap();
         let opts = SeedOptions { users, owner_email: OWNER.into(), owner_password: PASSWORD.into(), sessions: 0, events };

@@ -18,6 +18,7 @@ mod lifetime;
 mod matrix;
 mod mfa;
 mod openapi;
+mod outage;
 mod postgres_schema;
 mod resets;
 mod sessions;
