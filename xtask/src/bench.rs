@@ -27,9 +27,16 @@ pub fn bench(args: &[String]) -> Result<()> {
         )?;
     }
     if wants("load") {
+        // SQLite and, side by side in the same run, PostgreSQL with one and two nodes.
+        crate::ensure::apt(&["postgresql"])?;
+        let postgres = crate::pg::Cluster::start("bench")?;
         util::run(
             "load benchmark",
-            util::cargo().args(["bench", "-p", "gatehouse-server", "--bench", "load", "--"]).args(&rest).env("GATEHOUSE_LOG", "error"),
+            util::cargo()
+                .args(["bench", "-p", "gatehouse-server", "--bench", "load", "--"])
+                .args(&rest)
+                .env("GATEHOUSE_LOG", "error")
+                .env("GATEHOUSE_BENCH_POSTGRES", postgres.url("postgres")),
         )?;
     }
     if wants("client") {

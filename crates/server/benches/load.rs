@@ -5,10 +5,14 @@
 //!
 //! `GATEHOUSE_BENCH_CLIENTS` (64), `GATEHOUSE_BENCH_ROUNDS` (rounds of the mix per client,
 //! 4) and `GATEHOUSE_BENCH_USERS` (2 000) change the sizes.
+//!
+//! One run measures three set-ups side by side: SQLite, PostgreSQL with one node, and
+//! PostgreSQL with two nodes (the clients split between them), the last two on the cluster
+//! in `GATEHOUSE_BENCH_POSTGRES` (`cargo xtask bench load` starts one).
 
 mod common;
 
-use common::{Server, env_u32, ms, percentile, seed};
+use common::{Database, Server, env_u32, ms, percentile, seed_on};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -17,15 +21,34 @@ const OPS: [&str; 9] = ["list", "read", "edit", "force logout", "reset MFA", "si
 
 #[tokio::main]
 async fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rates = Vec::new();
+    rates.push(("SQLite, one node", run("SQLite, one node", Database::sqlite(&dir.path().join("load.db")), 1).await));
+    for (label, name, nodes) in [("PostgreSQL, one node", "load_one", 1), ("PostgreSQL, two nodes", "load_two", 2)] {
+        match Database::postgres(name, dir.path()).await {
+            Some(db) => rates.push((label, run(label, db, nodes).await)),
+            None => println!("load: {label}: skipped, GATEHOUSE_BENCH_POSTGRES is not set (cargo xtask bench load sets it)"),
+        }
+    }
+    let base = rates[0].1;
+    for (label, rate) in &rates {
+        println!("load: summary {label:<22} {rate:>6.0} requests/s  ({:.2}× SQLite)", rate / base);
+    }
+}
+
+/// The mix on `db` served by `nodes` server processes; prints its figures and returns
+/// the throughput (requests per second).
+async fn run(label: &str, db: Database, nodes: usize) -> f64 {
+    println!("load: --- {label} ---");
     let bin = env!("CARGO_BIN_EXE_gatehouse-server");
     let clients = env_u32("GATEHOUSE_BENCH_CLIENTS", 64) as usize;
     let rounds = env_u32("GATEHOUSE_BENCH_ROUNDS", 4) as usize;
     let users = env_u32("GATEHOUSE_BENCH_USERS", 2_000);
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("load.db");
-    seed(bin, &db, &["--users", &users.to_string(), "--events", "1000"]);
-    let server = Server::start(bin, &db);
+    seed_on(bin, &db, &["--users", &users.to_string(), "--events", "1000"]);
+    let servers: Vec<Server> = (0..nodes).map(|_| Server::start_on(bin, &db)).collect();
+    let server = &servers[0];
     let url = server.url.clone();
+    let urls: Vec<String> = servers.iter().map(|s| s.url.clone()).collect();
     let http = reqwest::Client::builder().pool_max_idle_per_host(clients).build().unwrap();
     let token = server.login(&http, "owner@acme.test").await;
 
@@ -50,7 +73,8 @@ async fn main() {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..clients {
-        let (http, url, token) = (http.clone(), url.clone(), token.clone());
+        // Client c talks to node c mod n, as a load balancer would spread them.
+        let (http, url, token) = (http.clone(), urls[c % urls.len()].clone(), token.clone());
         let (a, b) = (targets[2 * c].clone(), targets[2 * c + 1].clone());
         tasks.push(tokio::spawn(async move {
             let mut out: Vec<(&'static str, u16, String, Duration)> = Vec::new();
@@ -138,4 +162,5 @@ async fn main() {
     let mut lat: Vec<Duration> = all.iter().map(|(.., d)| *d).collect();
     lat.sort();
     println!("load: every operation  p50 {}  p99 {}", ms(percentile(&lat, 0.5)), ms(percentile(&lat, 0.99)));
+    all.len() as f64 / wall.as_secs_f64()
 }

@@ -27,9 +27,41 @@ pub fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
+/// Where a bench server keeps its data: the arguments `seed` and `serve` get.
+#[derive(Clone)]
+pub struct Database {
+    /// `--db …` and, for PostgreSQL, `--keys-file …`.
+    pub args: Vec<std::ffi::OsString>,
+}
+
+impl Database {
+    /// A SQLite file.
+    pub fn sqlite(path: &Path) -> Self {
+        Self { args: vec!["--db".into(), path.into()] }
+    }
+
+    /// A new database `name` on the PostgreSQL cluster in `GATEHOUSE_BENCH_POSTGRES`
+    /// (`cargo xtask bench` starts one), keys in `dir`; `None` without a cluster.
+    pub async fn postgres(name: &str, dir: &Path) -> Option<Self> {
+        use sqlx::{ConnectOptions, Connection};
+        let cluster = std::env::var("GATEHOUSE_BENCH_POSTGRES").ok().filter(|u| !u.is_empty())?;
+        let mut admin = cluster.parse::<sqlx::postgres::PgConnectOptions>().unwrap().connect().await.unwrap();
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut admin).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
+        admin.close().await.unwrap();
+        let (server, _) = cluster.rsplit_once('/').unwrap();
+        Some(Self { args: vec!["--db".into(), format!("{server}/{name}").into(), "--keys-file".into(), dir.join(format!("{name}.keys")).into()] })
+    }
+}
+
 /// `gatehouse-server seed --demo <args> --db <db>` with [`PASSWORD`]; its stdout.
 pub fn seed(bin: &str, db: &Path, args: &[&str]) -> String {
-    let out = Command::new(bin).args(["seed", "--demo"]).args(args).arg("--db").arg(db).env("GATEHOUSE_OWNER_PASSWORD", PASSWORD).output().unwrap();
+    seed_on(bin, &Database::sqlite(db), args)
+}
+
+/// [`seed`] on any [`Database`].
+pub fn seed_on(bin: &str, db: &Database, args: &[&str]) -> String {
+    let out = Command::new(bin).args(["seed", "--demo"]).args(args).args(&db.args).env("GATEHOUSE_OWNER_PASSWORD", PASSWORD).output().unwrap();
     assert!(out.status.success(), "seed failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -44,9 +76,14 @@ pub struct Server {
 impl Server {
     /// Serves `db` on a free loopback port.
     pub fn start(bin: &str, db: &Path) -> Self {
+        Self::start_on(bin, &Database::sqlite(db))
+    }
+
+    /// Serves any [`Database`] on a free loopback port.
+    pub fn start_on(bin: &str, db: &Database) -> Self {
         let mut child = Command::new(bin)
-            .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-            .arg(db)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(&db.args)
             .env("GATEHOUSE_LOG", "error")
             .stdout(Stdio::piped())
             .spawn()
