@@ -14,29 +14,43 @@ pub fn bench(args: &[String]) -> Result<()> {
     }
     let all = names.is_empty();
     let wants = |n: &str| all || names.iter().any(|a| *a == n);
+    // The server benchmarks measure SQLite and, side by side in the same run, PostgreSQL.
+    let postgres = if wants("server") || wants("activity") || wants("load") {
+        crate::ensure::apt(&["postgresql"])?;
+        Some(crate::pg::Cluster::start("bench")?)
+    } else {
+        None
+    };
+    let cluster = postgres.as_ref().map(|c| c.url("postgres")).unwrap_or_default();
     if wants("server") {
         util::run(
             "server benchmarks",
-            util::cargo().args(["bench", "-p", "gatehouse-server", "--bench", "users_api", "--"]).args(&rest).env("GATEHOUSE_LOG", "error"),
+            util::cargo()
+                .args(["bench", "-p", "gatehouse-server", "--bench", "users_api", "--"])
+                .args(&rest)
+                .env("GATEHOUSE_LOG", "error")
+                .env("GATEHOUSE_BENCH_POSTGRES", &cluster),
         )?;
     }
     if wants("activity") {
         util::run(
             "activity log benchmarks",
-            util::cargo().args(["bench", "-p", "gatehouse-server", "--bench", "activity_log", "--"]).args(&rest).env("GATEHOUSE_LOG", "error"),
+            util::cargo()
+                .args(["bench", "-p", "gatehouse-server", "--bench", "activity_log", "--"])
+                .args(&rest)
+                .env("GATEHOUSE_LOG", "error")
+                .env("GATEHOUSE_BENCH_POSTGRES", &cluster),
         )?;
     }
     if wants("load") {
         // SQLite and, side by side in the same run, PostgreSQL with one and two nodes.
-        crate::ensure::apt(&["postgresql"])?;
-        let postgres = crate::pg::Cluster::start("bench")?;
         util::run(
             "load benchmark",
             util::cargo()
                 .args(["bench", "-p", "gatehouse-server", "--bench", "load", "--"])
                 .args(&rest)
                 .env("GATEHOUSE_LOG", "error")
-                .env("GATEHOUSE_BENCH_POSTGRES", postgres.url("postgres")),
+                .env("GATEHOUSE_BENCH_POSTGRES", &cluster),
         )?;
     }
     if wants("client") {

@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{Server, env_u32, ms, percentile, seed};
+use common::{Database, Server, env_u32, ms, percentile, seed_on};
 use std::time::Instant;
 
 /// A `/proc/<pid>/status` figure in MiB (Linux).
@@ -28,18 +28,30 @@ fn encode(s: &str) -> String {
 
 #[tokio::main]
 async fn main() {
+    // SQLite, then PostgreSQL side by side in the same run when a cluster is given.
+    let dir = tempfile::tempdir().unwrap();
+    println!("--- SQLite ---");
+    run(Database::sqlite(&dir.path().join("bench.db"))).await;
+    match Database::postgres("bench_activity", dir.path()).await {
+        Some(db) => {
+            println!("--- PostgreSQL ---");
+            run(db).await;
+        }
+        None => println!("--- PostgreSQL: skipped, GATEHOUSE_BENCH_POSTGRES is not set (cargo xtask bench sets it) ---"),
+    }
+}
+
+async fn run(db: Database) {
     let bin = env!("CARGO_BIN_EXE_gatehouse-server");
     let events = env_u32("GATEHOUSE_BENCH_EVENTS", 1_000_000);
     let requests = env_u32("GATEHOUSE_BENCH_REQUESTS", 200);
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("bench.db");
 
     let started = Instant::now();
-    let out = seed(bin, &db, &["--users", "10000", "--events", &events.to_string()]);
+    let out = seed_on(bin, &db, &["--users", "10000", "--events", &events.to_string()]);
     println!("{}", out.lines().next().unwrap_or_default());
     println!("seed --demo --users 10000 --events {events}: {:.1} s wall", started.elapsed().as_secs_f64());
 
-    let server = Server::start(bin, &db);
+    let server = Server::start_on(bin, &db);
     let pid = server.child.id();
     let url = server.url.clone();
     let http = reqwest::Client::new();

@@ -15,27 +15,39 @@
 
 mod common;
 
-use common::{Server, env_u32, ms, percentile, seed};
+use common::{Database, Server, env_u32, ms, percentile, seed_on};
 use std::time::Instant;
 
 #[tokio::main]
 async fn main() {
+    // SQLite, then PostgreSQL side by side in the same run when a cluster is given.
+    let dir = tempfile::tempdir().unwrap();
+    println!("--- SQLite ---");
+    run(Database::sqlite(&dir.path().join("bench.db"))).await;
+    match Database::postgres("bench_users", dir.path()).await {
+        Some(db) => {
+            println!("--- PostgreSQL ---");
+            run(db).await;
+        }
+        None => println!("--- PostgreSQL: skipped, GATEHOUSE_BENCH_POSTGRES is not set (cargo xtask bench sets it) ---"),
+    }
+}
+
+async fn run(db: Database) {
     let bin = env!("CARGO_BIN_EXE_gatehouse-server");
     let users = env_u32("GATEHOUSE_BENCH_USERS", 100_000);
     let requests = env_u32("GATEHOUSE_BENCH_REQUESTS", 400);
     let sessions = env_u32("GATEHOUSE_BENCH_SESSIONS", 50_000);
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("bench.db");
 
     let started = Instant::now();
-    seed(bin, &db, &["--users", &users.to_string(), "--sessions", &sessions.to_string()]);
+    seed_on(bin, &db, &["--users", &users.to_string(), "--sessions", &sessions.to_string()]);
     let seed_time = started.elapsed();
     println!(
         "seed --demo --users {users} --sessions {sessions}: {:.2} s wall (including the owner's argon2 hash and the commit)",
         seed_time.as_secs_f64()
     );
 
-    let child = Server::start(bin, &db);
+    let child = Server::start_on(bin, &db);
     let url = child.url.clone();
     let http = reqwest::Client::new();
     let token = child.login(&http, "owner@acme.test").await;
