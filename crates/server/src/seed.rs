@@ -405,6 +405,7 @@ pub async fn seed_demo(db: &Db, clock: &dyn Clock, keys: &crate::keys::ServerKey
     // organization's feed needs only the latest entry per resource.
     demo::keep_latest_changes(&mut tx, &org_id).await?;
     tx.commit().await.context("committing the demo organization")?;
+    demo::analyze(db).await.context("updating the planner's statistics")?;
     Ok(SeedReport { org_id, users: total, sessions, login_attempts: attempts, audit_events })
 }
 

@@ -352,3 +352,13 @@ pub async fn add_hourly(conn: &mut Conn, org: &str, hourly: &[(DateTime<Utc>, &s
         Ok(())
     })
 }
+
+/// After a bulk load, PostgreSQL's planner has no statistics yet (autovacuum gathers them
+/// later): gather them now, so the first requests get the plans the indexes are for.
+/// SQLite's planner needs none (the store names its indexes where it matters).
+pub async fn analyze(db: &Db) -> Result<()> {
+    if let Db::Postgres(pool) = db {
+        sqlx::raw_sql("ANALYZE").execute(pool).await?;
+    }
+    Ok(())
+}
