@@ -115,16 +115,10 @@ impl TestServer {
 
 /// A new, empty database on the test cluster, named after the test; its URL.
 async fn new_postgres_database(test: &str) -> Result<String> {
-    use sqlx::{ConnectOptions, Connection};
     let cluster =
         std::env::var("GATEHOUSE_TEST_POSTGRES").context("GATEHOUSE_TEST_POSTGRES is not set: `cargo xtask test` starts PostgreSQL and sets it")?;
     let name: String = format!("e2e_{test}").chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).take(60).collect();
-    let mut admin = cluster.parse::<sqlx::postgres::PgConnectOptions>()?.connect().await.context("connecting to the test cluster")?;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut admin).await?;
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
-    admin.close().await?;
-    let (server, _maintenance) = cluster.rsplit_once('/').context("a postgres://…/database URL")?;
-    Ok(format!("{server}/{name}"))
+    Ok(gatehouse_server::store::create_postgres_database(&cluster, &name).await?.expose())
 }
 
 /// The server's log file for this test; `fresh` empties it (a new test).

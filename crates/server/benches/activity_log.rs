@@ -28,17 +28,7 @@ fn encode(s: &str) -> String {
 
 #[tokio::main]
 async fn main() {
-    // SQLite, then PostgreSQL side by side in the same run when a cluster is given.
-    let dir = tempfile::tempdir().unwrap();
-    println!("--- SQLite ---");
-    run(Database::sqlite(&dir.path().join("bench.db"))).await;
-    match Database::postgres("bench_activity", dir.path()).await {
-        Some(db) => {
-            println!("--- PostgreSQL ---");
-            run(db).await;
-        }
-        None => println!("--- PostgreSQL: skipped, GATEHOUSE_BENCH_POSTGRES is not set (cargo xtask bench sets it) ---"),
-    }
+    common::each_backend("bench_activity", run).await;
 }
 
 async fn run(db: Database) {

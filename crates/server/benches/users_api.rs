@@ -20,17 +20,7 @@ use std::time::Instant;
 
 #[tokio::main]
 async fn main() {
-    // SQLite, then PostgreSQL side by side in the same run when a cluster is given.
-    let dir = tempfile::tempdir().unwrap();
-    println!("--- SQLite ---");
-    run(Database::sqlite(&dir.path().join("bench.db"))).await;
-    match Database::postgres("bench_users", dir.path()).await {
-        Some(db) => {
-            println!("--- PostgreSQL ---");
-            run(db).await;
-        }
-        None => println!("--- PostgreSQL: skipped, GATEHOUSE_BENCH_POSTGRES is not set (cargo xtask bench sets it) ---"),
-    }
+    common::each_backend("bench_users", run).await;
 }
 
 async fn run(db: Database) {

@@ -43,14 +43,24 @@ impl Database {
     /// A new database `name` on the PostgreSQL cluster in `GATEHOUSE_BENCH_POSTGRES`
     /// (`cargo xtask bench` starts one), keys in `dir`; `None` without a cluster.
     pub async fn postgres(name: &str, dir: &Path) -> Option<Self> {
-        use sqlx::{ConnectOptions, Connection};
         let cluster = std::env::var("GATEHOUSE_BENCH_POSTGRES").ok().filter(|u| !u.is_empty())?;
-        let mut admin = cluster.parse::<sqlx::postgres::PgConnectOptions>().unwrap().connect().await.unwrap();
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut admin).await.unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
-        admin.close().await.unwrap();
-        let (server, _) = cluster.rsplit_once('/').unwrap();
-        Some(Self { args: vec!["--db".into(), format!("{server}/{name}").into(), "--keys-file".into(), dir.join(format!("{name}.keys")).into()] })
+        let location = gatehouse_server::store::create_postgres_database(&cluster, name).await.unwrap();
+        Some(Self { args: vec!["--db".into(), location.expose().into(), "--keys-file".into(), dir.join(format!("{name}.keys")).into()] })
+    }
+}
+
+/// Runs `bench` on a SQLite file, then, side by side in the same run, on a PostgreSQL
+/// database `name` when `GATEHOUSE_BENCH_POSTGRES` gives a cluster (`cargo xtask bench` does).
+pub async fn each_backend<F: std::future::Future<Output = ()>>(name: &str, bench: impl Fn(Database) -> F) {
+    let dir = tempfile::tempdir().unwrap();
+    println!("--- SQLite ---");
+    bench(Database::sqlite(&dir.path().join(format!("{name}.db")))).await;
+    match Database::postgres(name, dir.path()).await {
+        Some(db) => {
+            println!("--- PostgreSQL ---");
+            bench(db).await;
+        }
+        None => println!("--- PostgreSQL: skipped, GATEHOUSE_BENCH_POSTGRES is not set (cargo xtask bench sets it) ---"),
     }
 }
 

@@ -31,7 +31,7 @@ pub async fn reserve(db: &Db, guess: &Guess<'_>, network: &str, ip: Window, acco
     // Counting and inserting must not interleave with another guess's: on PostgreSQL two
     // statements at once would each count without the other's row.
     let mut tx = super::write(db).await?;
-    let reserved = on!(&mut tx, |conn| {
+    let reserved: Option<i64> = on!(&mut tx, |conn| {
         let sql = format!(
             "INSERT INTO login_attempts (at, email, network, user_id, org_id, ip, user_agent, result, reason) \
          SELECT $1, $2, $3, $4, $5, $6, $7, 'failure', 'checking' \
@@ -40,7 +40,7 @@ pub async fn reserve(db: &Db, guess: &Guess<'_>, network: &str, ip: Window, acco
                  AND at > $11 AND at > COALESCE((SELECT MAX(at) FROM sign_in_unlocks WHERE email = $2), '-infinity')) < $10) \
          RETURNING id"
         );
-        Ok(sqlx::query_scalar(&sql)
+        sqlx::query_scalar(&sql)
             .bind(now)
             .bind(guess.email)
             .bind(network)
@@ -53,10 +53,10 @@ pub async fn reserve(db: &Db, guess: &Guess<'_>, network: &str, ip: Window, acco
             .bind(i64::from(account.failures))
             .bind(account.since)
             .fetch_optional(conn)
-            .await?)
+            .await?
     });
     tx.commit().await?;
-    reserved
+    Ok(reserved)
 }
 
 /// When the `n`th latest guess from `ip` after `since` was made (only those checked and

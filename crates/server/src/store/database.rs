@@ -106,6 +106,24 @@ pub async fn connect(location: &Location) -> anyhow::Result<Db> {
     }
 }
 
+/// Creates an empty database `name` (replacing one of that name) on the PostgreSQL server
+/// that `server_url` reaches (a URL of any database there, e.g. `…/postgres`), and returns
+/// where it is: how tests, benchmarks and scripts give each run a database of its own.
+pub async fn create_postgres_database(server_url: &str, name: &str) -> anyhow::Result<Location> {
+    use sqlx::{ConnectOptions, Connection};
+    anyhow::ensure!(
+        !name.is_empty() && name.len() <= 63 && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+        "a database name is lower-case letters, digits and _ (at most 63): {name:?}"
+    );
+    let mut admin = PgConnectOptions::from_str(server_url)?.connect().await.context("connecting to PostgreSQL")?;
+    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut admin).await?;
+    sqlx::raw_sql(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
+    admin.close().await?;
+    let base = server_url.split('?').next().unwrap_or(server_url);
+    let (server, _database) = base.rsplit_once('/').context("a postgres://…/database URL")?;
+    Ok(Location::Postgres(format!("{server}/{name}")))
+}
+
 /// Several server nodes may share one PostgreSQL database; sqlx's migrator takes an
 /// advisory lock, so nodes starting at once apply each migration once.
 async fn connect_postgres(url: &str) -> anyhow::Result<sqlx::PgPool> {

@@ -187,29 +187,27 @@ pub async fn invite_pending_users(
     (sent, expiry): (DateTime<Utc>, DateTime<Utc>),
 ) -> Result<()> {
     // A random (version 4) id, a JSON array of objects, and the users in the order added.
-    let (id, array, object, users) = match conn.backend() {
+    let b = conn.backend();
+    let (id, users) = match b {
         Backend::Sqlite => (
             "lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-a' \
              || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))",
-            "json_group_array",
-            "json_object",
             "(SELECT rowid AS n, * FROM users WHERE org_id = $1 AND status = 'pending')",
         ),
         Backend::Postgres => (
             "gen_random_uuid()::text",
-            "json_agg",
-            "json_build_object",
             "(SELECT row_number() OVER (ORDER BY created_at, id) AS n, * FROM users WHERE org_id = $1 AND status = 'pending')",
         ),
     };
+    let roles = b.json_array_agg(&format!("{}('id', r.id, 'key', r.key, 'name', r.name)", b.json_object()));
+    let departments = b.json_array_agg(&format!("{}('id', g.id, 'name', g.name, 'kind', g.kind)", b.json_object()));
     let sql = format!(
         "INSERT INTO invitations (id, org_id, user_id, email, email_lower, roles, departments, status, invited_by, invited_by_name, \
          created_at, sent_at, expires_at) \
          SELECT {id}, u.org_id, u.id, u.email, u.email_lower, \
-           COALESCE((SELECT CAST({array}({object}('id', r.id, 'key', r.key, 'name', r.name)) AS TEXT) \
-                     FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id), '[]'), \
-           COALESCE((SELECT CAST({array}({object}('id', g.id, 'name', g.name, 'kind', g.kind)) AS TEXT) \
-                     FROM user_groups ug JOIN groups g ON g.id = ug.group_id WHERE ug.user_id = u.id AND g.kind = 'department'), '[]'), \
+           (SELECT {roles} FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id), \
+           (SELECT {departments} FROM user_groups ug JOIN groups g ON g.id = ug.group_id \
+            WHERE ug.user_id = u.id AND g.kind = 'department'), \
            'pending', $2, (SELECT display_name FROM users WHERE id = $2), \
            CASE WHEN u.n % 4 = 0 THEN $3 ELSE $4 END, CASE WHEN u.n % 4 = 0 THEN $3 ELSE $4 END, \
            CASE WHEN u.n % 4 = 0 THEN $5 ELSE $6 END \

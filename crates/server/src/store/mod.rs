@@ -14,7 +14,7 @@
 //! aggregates, index hints, time buckets).
 
 mod database;
-pub use database::{Location, Transient, connect, default_db_path, read, transient, write};
+pub use database::{Location, Transient, connect, create_postgres_database, default_db_path, read, transient, write};
 
 /// `on!(db, |db| body)` runs `body` with `db` bound to the backend's own pool (from a
 /// `&Db`) or connection (from a `&mut Tx`): the body is compiled for SQLite and for

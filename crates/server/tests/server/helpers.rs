@@ -35,17 +35,10 @@ pub async fn test_database(dir: &std::path::Path) -> Location {
     if !on_postgres() {
         return Location::Sqlite(dir.join("test.db"));
     }
-    use sqlx::{ConnectOptions, Connection};
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let cluster = std::env::var("GATEHOUSE_TEST_POSTGRES").expect("GATEHOUSE_TEST_BACKEND=postgres needs GATEHOUSE_TEST_POSTGRES, the cluster's URL");
-    let options: sqlx::postgres::PgConnectOptions = cluster.parse().unwrap();
     let name = format!("t{}_{}", std::process::id(), NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
-    let mut admin = options.connect().await.unwrap();
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut admin).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
-    admin.close().await.unwrap();
-    let (server, _maintenance) = cluster.rsplit_once('/').expect("a postgres://…/database URL");
-    Location::Postgres(format!("{server}/{name}"))
+    gatehouse_server::store::create_postgres_database(&cluster, &name).await.unwrap()
 }
 
 /// A PostgreSQL database has no file to keep the keys beside: they go in the test's

@@ -4,7 +4,6 @@
 //! (`smoke.sql` asserts their effects and raises on a wrong one).
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, Connection};
 use std::str::FromStr;
 
 /// The maintenance database of the test cluster; `None` (the test says so and passes)
@@ -22,13 +21,8 @@ fn cluster() -> Option<String> {
 
 /// A new, empty database on the cluster, for one test.
 async fn fresh_database(maintenance: &str, name: &str) -> PgConnectOptions {
-    let options = PgConnectOptions::from_str(maintenance).unwrap();
-    let mut admin = options.connect().await.unwrap();
-    let db = format!("{name}_{}", std::process::id());
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {db}")).execute(&mut admin).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {db}")).execute(&mut admin).await.unwrap();
-    admin.close().await.unwrap();
-    options.database(&db)
+    let location = gatehouse_server::store::create_postgres_database(maintenance, &format!("{name}_{}", std::process::id())).await.unwrap();
+    PgConnectOptions::from_str(&location.expose()).unwrap()
 }
 
 #[tokio::test]
@@ -57,11 +51,10 @@ async fn every_postgres_migration_applies_once_and_the_triggers_behave_as_on_sql
 #[tokio::test]
 async fn writers_take_turns_so_the_feed_read_by_sequence_never_skips_a_change() {
     use gatehouse_server::on;
-    use gatehouse_server::store::{self, Location};
+    use gatehouse_server::store;
     let Some(url) = cluster() else { return };
-    let options = fresh_database(&url, "feed").await;
-    let (server, _) = url.rsplit_once('/').unwrap();
-    let db = store::connect(&Location::Postgres(format!("{server}/{}", options.get_database().unwrap()))).await.unwrap();
+    let location = store::create_postgres_database(&url, &format!("feed_{}", std::process::id())).await.unwrap();
+    let db = store::connect(&location).await.unwrap();
     let change = |entity: &'static str| format!("INSERT INTO changes (org_id, kind, entity_id) VALUES ('o', 'user', '{entity}')");
 
     let mut first = store::write(&db).await.unwrap();
