@@ -14,8 +14,9 @@ pub fn bench(args: &[String]) -> Result<()> {
     }
     let all = names.is_empty();
     let wants = |n: &str| all || names.iter().any(|a| *a == n);
-    // The server benchmarks measure SQLite and, side by side in the same run, PostgreSQL.
-    let postgres = if wants("server") || wants("activity") || wants("load") {
+    // The server and client benchmarks measure SQLite and, side by side in the same run,
+    // PostgreSQL.
+    let postgres = if wants("server") || wants("activity") || wants("load") || wants("client") {
         crate::ensure::apt(&["postgresql"])?;
         Some(crate::pg::Cluster::start("bench")?)
     } else {
@@ -54,6 +55,8 @@ pub fn bench(args: &[String]) -> Result<()> {
         )?;
     }
     if wants("client") {
+        // The client crate's keyring talks to the Secret Service through libdbus.
+        crate::ensure::apt(&["build-essential", "pkg-config", "libdbus-1-dev"])?;
         util::run("building the release server", util::cargo().args(["build", "--release", "-p", "gatehouse-server"]))?;
         let server = util::target_dir()?.join("release").join(format!("gatehouse-server{}", std::env::consts::EXE_SUFFIX));
         util::run(
@@ -62,7 +65,8 @@ pub fn bench(args: &[String]) -> Result<()> {
                 .args(["bench", "-p", "gatehouse-client", "--bench", "sync", "--"])
                 .args(&rest)
                 .env("GATEHOUSE_SERVER_BIN", server)
-                .env("GATEHOUSE_LOG", "error"),
+                .env("GATEHOUSE_LOG", "error")
+                .env("GATEHOUSE_BENCH_POSTGRES", &cluster),
         )?;
     }
     if wants("app") {

@@ -6,8 +6,10 @@
 //! - force logout round trip (issue 5): `Client::force_logout` until the server confirms.
 //!
 //! Run with `cargo xtask bench`, which builds the release server and passes it in
-//! `GATEHOUSE_SERVER_BIN`. `GATEHOUSE_BENCH_USERS`, `GATEHOUSE_BENCH_ROUNDS` and
-//! `GATEHOUSE_BENCH_SEARCHES` change the sizes.
+//! `GATEHOUSE_SERVER_BIN`, and starts a PostgreSQL cluster (`GATEHOUSE_BENCH_POSTGRES`):
+//! every figure is measured against a server on SQLite, then on PostgreSQL, in one run.
+//! `GATEHOUSE_BENCH_USERS`, `GATEHOUSE_BENCH_ROUNDS` and `GATEHOUSE_BENCH_SEARCHES` change
+//! the sizes.
 
 use gatehouse_api::{Secret, UserListQuery, UserStatus};
 use gatehouse_client::keyring_store::MemoryTokenStore;
@@ -40,22 +42,34 @@ async fn main() {
     let rounds = env_u32("GATEHOUSE_BENCH_ROUNDS", 20);
     let searches = env_u32("GATEHOUSE_BENCH_SEARCHES", 200);
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("server.db");
+    println!("=== server on SQLite ===");
+    run(&bin, vec!["--db".into(), dir.path().join("server.db").into()], dir.path(), users, rounds, searches).await;
+    match std::env::var("GATEHOUSE_BENCH_POSTGRES").ok().filter(|u| !u.is_empty()) {
+        Some(cluster) => {
+            let location = gatehouse_server::store::create_postgres_database(&cluster, "client_bench").await.unwrap();
+            let keys = dir.path().join("client_bench.keys");
+            println!();
+            println!("=== server on PostgreSQL ===");
+            let pg_dir = dir.path().join("postgres");
+            std::fs::create_dir(&pg_dir).unwrap();
+            run(&bin, vec!["--db".into(), location.expose().into(), "--keys-file".into(), keys.into()], &pg_dir, users, rounds, searches).await;
+        }
+        None => println!("=== server on PostgreSQL: skipped, GATEHOUSE_BENCH_POSTGRES is not set (cargo xtask bench sets it) ==="),
+    }
+}
 
-    let out = Command::new(&bin)
-        .args(["seed", "--demo", "--users", &users.to_string(), "--db"])
-        .arg(&db)
+/// Every figure against a server seeded and served on `db` (`--db …` and its keys);
+/// the client's caches in `dir`.
+async fn run(bin: &str, db: Vec<std::ffi::OsString>, dir: &std::path::Path, users: u32, rounds: u32, searches: u32) {
+    let out = Command::new(bin)
+        .args(["seed", "--demo", "--users", &users.to_string()])
+        .args(&db)
         .env("GATEHOUSE_OWNER_PASSWORD", PASSWORD)
         .output()
         .unwrap();
     assert!(out.status.success(), "seed failed: {}", String::from_utf8_lossy(&out.stderr));
-    let mut child = Command::new(&bin)
-        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-        .arg(&db)
-        .env("GATEHOUSE_LOG", "error")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child =
+        Command::new(bin).args(["serve", "--listen", "127.0.0.1:0"]).args(&db).env("GATEHOUSE_LOG", "error").stdout(Stdio::piped()).spawn().unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let url = line.trim().strip_prefix("listening on ").unwrap().to_owned();
@@ -82,9 +96,13 @@ async fn main() {
         }
     }
     let took = t.elapsed();
-    println!("  the feed alone: {entries} entries fetched and decoded in {:.2} s = {:.0} entries/s", took.as_secs_f64(), entries as f64 / took.as_secs_f64());
+    println!(
+        "  the feed alone: {entries} entries fetched and decoded in {:.2} s = {:.0} entries/s",
+        took.as_secs_f64(),
+        entries as f64 / took.as_secs_f64()
+    );
     // The cache alone: the same pages written into an empty cache, nothing fetched.
-    let c = Cache::open(&dir.path().join("cache-write-only.db")).await.unwrap();
+    let c = Cache::open(&dir.join("cache-write-only.db")).await.unwrap();
     let t = Instant::now();
     for page in &pages {
         c.apply(page).await.unwrap();
@@ -95,7 +113,7 @@ async fn main() {
     let mut cache = None;
     let mut runs = Vec::new();
     for run in 0..3 {
-        let path = dir.path().join(format!("cache-{run}.db"));
+        let path = dir.join(format!("cache-{run}.db"));
         let c = Cache::open(&path).await.unwrap();
         let t = Instant::now();
         let outcome = client.sync(&c, |_| {}).await.unwrap();
@@ -192,11 +210,7 @@ async fn main() {
         ms(percentile(&latencies, 0.50)),
         ms(percentile(&latencies, 0.95))
     );
-    println!(
-        "  q=an&status=active&department=Sales x {searches}: p50 {}, p95 {}",
-        ms(percentile(&filtered, 0.50)),
-        ms(percentile(&filtered, 0.95))
-    );
+    println!("  q=an&status=active&department=Sales x {searches}: p50 {}, p95 {}", ms(percentile(&filtered, 0.50)), ms(percentile(&filtered, 0.95)));
 
     // After a restart (issue 4): the app reopens the cache file; its first list is
     // answered from SQLite and starts building the in-memory index in the background.
@@ -204,7 +218,7 @@ async fn main() {
     println!("after a restart ({on_server} users cached; 3 runs, each on a freshly opened cache)");
     let first_page = UserListQuery { limit: Some(100), ..Default::default() };
     for run in 0..3 {
-        let reopened = Cache::open(&dir.path().join("cache-2.db")).await.unwrap();
+        let reopened = Cache::open(&dir.join("cache-2.db")).await.unwrap();
         let t = Instant::now();
         std::hint::black_box(reopened.list_users(&first_page).await.unwrap());
         let from_sqlite = t.elapsed();
@@ -232,7 +246,8 @@ async fn main() {
     let mut logouts = Vec::new();
     for round in 0..rounds_logout {
         let store = Arc::new(MemoryTokenStore::default());
-        let (member_client, _) = Client::sign_in(&url, "member@acme.test", Secret::new(PASSWORD.to_owned()), None, store, &ClientOptions::default()).await.unwrap();
+        let (member_client, _) =
+            Client::sign_in(&url, "member@acme.test", Secret::new(PASSWORD.to_owned()), None, store, &ClientOptions::default()).await.unwrap();
         let t = Instant::now();
         let done = client.force_logout(&member.id, &format!("bench-logout-{round}"), false).await.unwrap();
         logouts.push(t.elapsed());

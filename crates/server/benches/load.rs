@@ -9,6 +9,11 @@
 //! One run measures three set-ups side by side: SQLite, PostgreSQL with one node, and
 //! PostgreSQL with two nodes (the clients split between them), the last two on the cluster
 //! in `GATEHOUSE_BENCH_POSTGRES` (`cargo xtask bench load` starts one).
+//!
+//! After each mix it measures how soon a change stream hears of an edit: the stream is
+//! open on the last node, the edit goes through the first (with two nodes, another
+//! process), timed from sending the edit to the stream's `changed` event. The edits are
+//! spread over the stream's polling period, as edits at random moments would be.
 
 mod common;
 
@@ -162,5 +167,68 @@ async fn run(label: &str, db: Database, nodes: usize) -> f64 {
     let mut lat: Vec<Duration> = all.iter().map(|(.., d)| *d).collect();
     lat.sort();
     println!("load: every operation  p50 {}  p99 {}", ms(percentile(&lat, 0.5)), ms(percentile(&lat, 0.99)));
-    all.len() as f64 / wall.as_secs_f64()
+    let rate = all.len() as f64 / wall.as_secs_f64();
+    stream_notice(&http, &urls, &token, &targets[0].0).await;
+    rate
+}
+
+/// Edits `user` through the first node `ROUNDS` times and times each until a change
+/// stream open on the last node sends `changed` with a newer cursor.
+async fn stream_notice(http: &reqwest::Client, urls: &[String], token: &str, user: &str) {
+    const ROUNDS: usize = 20;
+    let (writer, listener) = (&urls[0], &urls[urls.len() - 1]);
+    let mut stream = http.get(format!("{listener}/v1/changes/stream")).bearer_auth(token).send().await.unwrap();
+    assert!(stream.status().is_success(), "the change stream answered {}", stream.status());
+    let mut buf = String::new();
+    let mut head = next_changed(&mut stream, &mut buf).await;
+    let mut lat = Vec::new();
+    for round in 0..ROUNDS {
+        let read = http.get(format!("{writer}/v1/users/{user}")).bearer_auth(token).send().await.unwrap();
+        let etag = read.headers().get("etag").unwrap().to_str().unwrap().to_owned();
+        // The stream looks every 500 ms and its last event came just now: spread the edits
+        // over that period, as edits at random moments would fall.
+        tokio::time::sleep(Duration::from_millis((round as u64 * 131) % 500)).await;
+        let t = Instant::now();
+        let edit = http
+            .patch(format!("{writer}/v1/users/{user}"))
+            .bearer_auth(token)
+            .header("if-match", etag)
+            .json(&json!({"last_name": format!("Stream{round}")}))
+            .send()
+            .await
+            .unwrap();
+        assert!(edit.status().is_success(), "the edit answered {}", edit.status());
+        loop {
+            let now = next_changed(&mut stream, &mut buf).await;
+            if now > head {
+                head = now;
+                break;
+            }
+        }
+        lat.push(t.elapsed());
+    }
+    lat.sort();
+    let across = if urls.len() > 1 { "edit on node 1, stream on node 2" } else { "edit and stream on one node" };
+    println!(
+        "load: stream notice ({across}, {ROUNDS} edits) p50 {}  p95 {}  max {}",
+        ms(percentile(&lat, 0.5)),
+        ms(percentile(&lat, 0.95)),
+        ms(lat[lat.len() - 1])
+    );
+}
+
+/// The cursor of the stream's next `changed` event (keep-alive comments skipped).
+async fn next_changed(stream: &mut reqwest::Response, buf: &mut String) -> i64 {
+    loop {
+        while let Some(end) = buf.find("\n\n") {
+            let event: String = buf.drain(..end + 2).collect();
+            let kind = event.lines().find_map(|l| l.strip_prefix("event:")).map(str::trim);
+            let data = event.lines().find_map(|l| l.strip_prefix("data:")).map(str::trim);
+            if kind == Some("changed") {
+                return data.unwrap().parse().unwrap();
+            }
+        }
+        let chunk = stream.chunk().await.unwrap().expect("the change stream ended");
+        buf.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
 }

@@ -131,7 +131,7 @@ async fn connect_postgres(url: &str) -> anyhow::Result<sqlx::PgPool> {
         .application_name("gatehouse-server")
         // Time buckets and text renderings of timestamps are in UTC whatever the server's zone.
         .options([("TimeZone", "UTC")]);
-    let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect_with(options).await?;
+    let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(LOCK_WAIT).connect_with(options).await?;
     sqlx::migrate!("./migrations/postgres").run(&pool).await.context("applying database migrations")?;
     Ok(pool)
 }
@@ -145,7 +145,7 @@ async fn connect_sqlite(path: &Path) -> anyhow::Result<sqlx::SqlitePool> {
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
         // Several server processes may share one database file.
-        .busy_timeout(Duration::from_secs(10));
+        .busy_timeout(LOCK_WAIT);
     let pool =
         SqlitePoolOptions::new().max_connections(8).connect_with(options).await.with_context(|| format!("opening database {}", path.display()))?;
     sqlx::migrate!("./migrations/sqlite").run(&pool).await.context("applying database migrations")?;
@@ -203,10 +203,49 @@ fn private_files(path: &Path) -> anyhow::Result<()> {
 /// the same one-writer-at-a-time as SQLite's, so each statement sees every write committed
 /// before it, and change-feed sequence numbers commit in the order they were taken (a
 /// reader by `seq` never skips one). Waiting for the lock is bounded by `lock_timeout`,
-/// like SQLite's busy timeout; past it the request is answered 503. Reads take no lock and
-/// run on every node at once.
+/// like SQLite's busy timeout. Reads take no lock and run on every node at once.
+///
+/// The bounded retry of a unit of work: because the lock is the unit's first step, a
+/// busy or serialization error can only meet it here, before it has done anything — past
+/// the lock no writer runs beside it (SQLite holds its write lock to the commit, and a WAL
+/// commit waits for no reader; PostgreSQL's writers are serialized by the lock, readers
+/// take no row locks, and READ COMMITTED raises no serialization failures). So retrying
+/// the whole unit is retrying its beginning, which this does: a [`transient`] failure to
+/// begin (the lock not had within the timeout, the pool exhausted, PostgreSQL refusing
+/// connections for a moment) is tried again after [`BEGIN_BACKOFF`]; only when the last
+/// try fails too is the request answered 503 with `Retry-After`, never 500.
 pub async fn write(db: &Db) -> sqlx::Result<Tx> {
-    let begun = match db.clone() {
+    retry_transient(BEGIN_BACKOFF, || begin_write(db.clone())).await
+}
+
+/// How long one try to begin a write transaction waits for the write lock (SQLite's busy
+/// timeout, PostgreSQL's `lock_timeout`) or for a free connection of the pool.
+pub const LOCK_WAIT: Duration = Duration::from_secs(3);
+
+/// The pauses between tries to begin a write transaction: three tries in all, so a write
+/// waits at most about 3 × [`LOCK_WAIT`] and half a second before it is answered 503.
+pub const BEGIN_BACKOFF: &[Duration] = &[Duration::from_millis(100), Duration::from_millis(400)];
+
+/// Runs `attempt` until it succeeds, fails for good, or has been tried once more than
+/// `backoff` has pauses; a [`transient`] failure waits the next pause and tries again.
+async fn retry_transient<T, F: Future<Output = sqlx::Result<T>>>(backoff: &[Duration], mut attempt: impl FnMut() -> F) -> sqlx::Result<T> {
+    let mut pauses = backoff.iter();
+    loop {
+        match attempt().await {
+            Err(e) if transient(&e).is_some() => match pauses.next() {
+                Some(pause) => {
+                    tracing::debug!(error = %e, "beginning a write transaction: trying again in {pause:?}");
+                    tokio::time::sleep(*pause).await;
+                }
+                None => return Err(e),
+            },
+            done => return done,
+        }
+    }
+}
+
+async fn begin_write(db: Db) -> sqlx::Result<Tx> {
+    let begun = match db {
         Db::Sqlite(pool) => tokio::spawn(async move { pool.begin_with("BEGIN IMMEDIATE").await.map(Tx::Sqlite) }).await,
         Db::Postgres(pool) => tokio::spawn(begin_postgres(pool)).await,
     };
@@ -231,7 +270,11 @@ pub const WRITE_LOCK: i64 = 0x6761_7465_686f_7573;
 fn begin_postgres(pool: sqlx::PgPool) -> std::pin::Pin<Box<dyn Future<Output = sqlx::Result<Tx>> + Send>> {
     Box::pin(async move {
         let mut tx = pool.begin().await?;
-        sqlx::query("SELECT set_config('lock_timeout', '10s', true), pg_advisory_xact_lock($1)").bind(WRITE_LOCK).execute(&mut *tx).await?;
+        sqlx::query("SELECT set_config('lock_timeout', $1, true), pg_advisory_xact_lock($2)")
+            .bind(format!("{}ms", LOCK_WAIT.as_millis()))
+            .bind(WRITE_LOCK)
+            .execute(&mut *tx)
+            .await?;
         Ok(Tx::Postgres(tx))
     })
 }
@@ -336,6 +379,42 @@ mod tests {
         assert!(shown.contains("db.internal:5433/gatehouse"), "{shown}");
         assert!("mysql://db/x".parse::<Location>().unwrap_err().contains("unknown database URL scheme"));
         assert!("".parse::<Location>().is_err());
+    }
+
+    #[tokio::test]
+    async fn beginning_a_write_is_tried_again_after_a_transient_failure_and_only_a_bounded_number_of_times() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        let none = [std::time::Duration::ZERO; 2];
+        // Busy twice, then the lock is had: the third try goes ahead.
+        let tries = AtomicU32::new(0);
+        let got = super::retry_transient(&none, || async {
+            match tries.fetch_add(1, Ordering::SeqCst) {
+                0 => Err(sqlx::Error::PoolTimedOut),
+                1 => Err(sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused))),
+                n => Ok(n),
+            }
+        })
+        .await;
+        assert_eq!(got.unwrap(), 2);
+        // Busy every time: three tries (two pauses), then the error is the caller's.
+        let tries = AtomicU32::new(0);
+        let got = super::retry_transient(&none, || async {
+            tries.fetch_add(1, Ordering::SeqCst);
+            Err::<(), _>(sqlx::Error::PoolTimedOut)
+        })
+        .await;
+        assert!(matches!(got, Err(sqlx::Error::PoolTimedOut)));
+        assert_eq!(tries.load(Ordering::SeqCst), 3);
+        // Not transient: never tried again.
+        let tries = AtomicU32::new(0);
+        let got = super::retry_transient(&none, || async {
+            tries.fetch_add(1, Ordering::SeqCst);
+            Err::<(), _>(sqlx::Error::RowNotFound)
+        })
+        .await;
+        assert!(matches!(got, Err(sqlx::Error::RowNotFound)));
+        assert_eq!(tries.load(Ordering::SeqCst), 1);
+        assert_eq!(super::BEGIN_BACKOFF.len(), 2, "three tries in all, as the doc says");
     }
 
     #[test]
