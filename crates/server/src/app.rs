@@ -216,6 +216,8 @@ pub fn build(state: AppState) -> Router {
     .route("/reset-password", axum::routing::get(routes::resets::reset_page).post(routes::resets::reset_page_submit))
     // Where e-mailed invitation links lead: accept or decline (SPEC I7).
     .route("/accept-invitation", axum::routing::get(routes::invitee::accept_page).post(routes::invitee::accept_page_submit))
+    // SCIM 2.0 for identity providers (SPEC P1), described by its own discovery endpoints.
+    .nest(crate::scim::BASE_PATH, crate::scim::router())
     .fallback(routes::not_found)
     .method_not_allowed_fallback(routes::method_not_allowed)
     .layer(DefaultBodyLimit::max(1024 * 1024))

@@ -20,6 +20,7 @@ pub mod openapi;
 pub mod policy;
 pub mod retention;
 pub mod routes;
+pub mod scim;
 pub mod seed;
 pub mod seed_history;
 pub mod store;

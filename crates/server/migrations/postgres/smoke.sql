@@ -1,5 +1,5 @@
 -- Smoke test of the PostgreSQL schema's triggers and data migrations. Run on a database
--- with migrations 0001–0016 applied:  psql -v ON_ERROR_STOP=1 -q -f smoke.sql, or as one
+-- with migrations 0001–0017 applied:  psql -v ON_ERROR_STOP=1 -q -f smoke.sql, or as one
 -- string (sqlx::raw_sql, one implicit transaction): plain SQL only, no psql commands.
 -- Every check is an ASSERT (or RAISE) in a DO block, so a wrong result fails the run.
 -- smoke.sqlite.sql runs the same scenario on SQLite and prints the same expectations.
@@ -280,6 +280,24 @@ INSERT INTO login_attempts (at, email, result) VALUES ('2026-03-01T09:00:00.000Z
 INSERT INTO login_attempts (id, at, email, result) VALUES (1000, '2026-03-01T09:00:01.000Z', 'ann@x.test', 'failure');
 DO $$ BEGIN
     PERFORM pg_temp.check('19 ids', (SELECT string_agg(id::text, ' ' ORDER BY id) FROM login_attempts), '1 1000');
+END $$;
+
+-- 20. SCIM (0017): an external id moves the version, every version move sets
+-- modified_at, and an external id is unique within an organization.
+DO $$
+DECLARE before timestamptz; v bigint;
+BEGIN
+    SELECT modified_at, version INTO before, v FROM users WHERE id = 'u_p';
+    ASSERT before IS NOT NULL, '20: modified_at is set';
+    PERFORM pg_sleep(0.01);
+    UPDATE users SET external_id = 'ext-1' WHERE id = 'u_p';
+    PERFORM pg_temp.check('20 version', (SELECT version FROM users WHERE id = 'u_p')::text, (v + 1)::text);
+    ASSERT (SELECT modified_at FROM users WHERE id = 'u_p') > before, '20: modified_at moves with the version';
+    BEGIN
+        UPDATE users SET external_id = 'ext-1' WHERE id = 'u_d';
+        RAISE EXCEPTION '20: a second ext-1 in one organization was accepted';
+    EXCEPTION WHEN unique_violation THEN NULL;
+    END;
 END $$;
 
 DO $$ BEGIN RAISE NOTICE 'smoke: all checks passed'; END $$;

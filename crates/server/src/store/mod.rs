@@ -198,6 +198,7 @@ pub mod maintenance;
 pub mod org;
 pub mod password_resets;
 pub mod roles;
+pub mod scim;
 pub mod secrets;
 pub mod sessions;
 pub mod users;

@@ -21,6 +21,7 @@ mod openapi;
 mod outage;
 mod postgres_schema;
 mod resets;
+mod scim;
 mod sessions;
 mod smtp;
 mod step_up;
