@@ -198,6 +198,8 @@ pub mod codes {
     /// The address cannot be used in this organization (it belongs elsewhere on this
     /// server; which, or whether, is not said).
     pub const EMAIL_UNAVAILABLE: &str = "email_unavailable";
+    /// Another user of the organization has this external id (SCIM `externalId`).
+    pub const EXTERNAL_ID_TAKEN: &str = "external_id_taken";
     /// The request took longer than the server allows and was stopped.
     pub const REQUEST_TIMEOUT: &str = "request_timeout";
     /// The session has as many change streams open as it may.

@@ -76,20 +76,43 @@ pub async fn create_group(
     meta: ClientMeta,
     ApiJson(new): ApiJson<NewGroup>,
 ) -> Result<Response> {
+    let (group, version) = add(&state, &principal, &meta, new.kind, &new.name, None).await?;
+    Ok(super::json_with_etag(StatusCode::CREATED, group, version))
+}
+
+/// Adds a department or company `name` (with an identity provider's `external_id`):
+/// `org.settings`, a free name, the audit event, in one transaction.
+pub(crate) async fn add(
+    state: &AppState,
+    principal: &Principal,
+    meta: &ClientMeta,
+    kind: GroupKind,
+    name: &str,
+    external_id: Option<&str>,
+) -> Result<(Group, i64)> {
     let granted = principal.require::<OrgSettings>()?;
     let org = granted.org_id();
-    let name = checked_name("name", &new.name)?;
+    let name = checked_name("name", name)?;
     let id = uuid::Uuid::now_v7().to_string();
     let now = state.clock.now();
     let mut tx = crate::store::write(&state.db).await?;
-    ensure_name_free(&mut tx, org, new.kind, &name, None).await?;
-    store::groups::create(&mut tx, &id, org, new.kind, &name, now).await?;
+    ensure_name_free(&mut tx, org, kind, &name, None).await?;
+    if let Some(external) = external_id
+        && store::scim::external_id_holder(&mut tx, store::scim::Owner::Group, org, external, None).await?.is_some()
+    {
+        let message = format!("Another group has the external id `{external}`.");
+        return Err(ApiError::field_conflict(codes::EXTERNAL_ID_TAKEN, "external_id", message.clone(), message));
+    }
+    store::groups::create(&mut tx, &id, org, kind, &name, now).await?;
+    if let Some(external) = external_id {
+        store::scim::set_external_id(&mut tx, store::scim::Owner::Group, org, &id, Some(external)).await?;
+    }
     let (group, version) = load(&mut tx, org, &id).await?;
-    let details = json!({ "target": { "name": name }, "before": null, "after": { "name": name, "kind": new.kind.as_str() } });
-    let event = Event::by(&principal, &meta, ("group", &id), "group.created", details);
+    let details = json!({ "target": { "name": name }, "before": null, "after": { "name": name, "kind": kind.as_str() } });
+    let event = Event::by(principal, meta, ("group", &id), "group.created", details);
     audit::record(&mut tx, event, now).await?;
     tx.commit().await?;
-    Ok(super::json_with_etag(StatusCode::CREATED, group, version))
+    Ok((group, version))
 }
 
 /// Renames a department or company.
@@ -119,24 +142,38 @@ pub async fn patch_group(
     headers: HeaderMap,
     ApiJson(patch): ApiJson<GroupPatch>,
 ) -> Result<Response> {
+    let (group, version) = rename(&state, &principal, &meta, &id, super::if_match(&headers).as_deref(), &patch.name).await?;
+    Ok(super::json_with_etag(StatusCode::OK, group, version))
+}
+
+/// Renames group `id` (its members' copies show the new name): `org.settings`, the
+/// `If-Match` tag if any, a free name, the audit event, in one transaction.
+pub(crate) async fn rename(
+    state: &AppState,
+    principal: &Principal,
+    meta: &ClientMeta,
+    id: &str,
+    if_match: Option<&str>,
+    name: &str,
+) -> Result<(Group, i64)> {
     let granted = principal.require::<OrgSettings>()?;
     let org = granted.org_id();
-    let name = checked_name("name", &patch.name)?;
+    let name = checked_name("name", name)?;
     let mut tx = crate::store::write(&state.db).await?;
-    let (before, version) = load(&mut tx, org, &id).await?;
-    super::check_if_match(super::if_match(&headers).as_deref(), &before, version)?;
+    let (before, version) = load(&mut tx, org, id).await?;
+    super::check_if_match(if_match, &before, version)?;
     if name == before.name {
-        return Ok(super::json_with_etag(StatusCode::OK, before, version));
+        return Ok((before, version));
     }
-    ensure_name_free(&mut tx, org, before.kind, &name, Some(&id)).await?;
+    ensure_name_free(&mut tx, org, before.kind, &name, Some(id)).await?;
     // Members show the group's name: their copies change too.
-    store::groups::rename(&mut tx, &id, &name).await?;
-    let (after, version) = load(&mut tx, org, &id).await?;
+    store::groups::rename(&mut tx, id, &name).await?;
+    let (after, version) = load(&mut tx, org, id).await?;
     let details = json!({ "target": { "name": before.name }, "before": { "name": before.name }, "after": { "name": after.name } });
-    let event = Event::by(&principal, &meta, ("group", &id), "group.updated", details);
+    let event = Event::by(principal, meta, ("group", id), "group.updated", details);
     audit::record(&mut tx, event, state.clock.now()).await?;
     tx.commit().await?;
-    Ok(super::json_with_etag(StatusCode::OK, after, version))
+    Ok((after, version))
 }
 
 /// Deletes a department or company. With `move_to`, its members join that group first.
@@ -165,12 +202,44 @@ pub async fn delete_group(
     headers: HeaderMap,
     pairs: QueryPairs,
 ) -> Result<Response> {
+    remove(&state, &principal, &meta, &id, super::if_match(&headers).as_deref(), pairs.get("move_to")).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Sets (or clears) the external id of group `id` (SCIM `externalId`): `org.settings`,
+/// and no other group of the organization with it.
+pub(crate) async fn set_external_id(state: &AppState, principal: &Principal, id: &str, external: Option<&str>) -> Result<()> {
     let granted = principal.require::<OrgSettings>()?;
     let org = granted.org_id();
     let mut tx = crate::store::write(&state.db).await?;
-    let (group, version) = load(&mut tx, org, &id).await?;
-    super::check_if_match(super::if_match(&headers).as_deref(), &group, version)?;
-    let target = match pairs.get("move_to") {
+    load(&mut tx, org, id).await?;
+    if let Some(external) = external
+        && store::scim::external_id_holder(&mut tx, store::scim::Owner::Group, org, external, Some(id)).await?.is_some()
+    {
+        let message = format!("Another group has the external id `{external}`.");
+        return Err(ApiError::field_conflict(codes::EXTERNAL_ID_TAKEN, "external_id", message.clone(), message));
+    }
+    store::scim::set_external_id(&mut tx, store::scim::Owner::Group, org, id, external).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Deletes group `id`, its members moved to `move_to` when given: `org.settings`, the
+/// `If-Match` tag if any, the audit event, in one transaction.
+pub(crate) async fn remove(
+    state: &AppState,
+    principal: &Principal,
+    meta: &ClientMeta,
+    id: &str,
+    if_match: Option<&str>,
+    move_to: Option<&str>,
+) -> Result<()> {
+    let granted = principal.require::<OrgSettings>()?;
+    let org = granted.org_id();
+    let mut tx = crate::store::write(&state.db).await?;
+    let (group, version) = load(&mut tx, org, id).await?;
+    super::check_if_match(if_match, &group, version)?;
+    let target = match move_to {
         None | Some("") => None,
         Some(to) if to == id => {
             return Err(ApiError::field("move_to", "invalid", "Members cannot move to the group being deleted."));
@@ -185,9 +254,9 @@ pub async fn delete_group(
     };
     let mut moved = 0;
     if let Some(to) = &target {
-        moved = store::groups::copy_members(&mut tx, &id, &to.id).await?;
+        moved = store::groups::copy_members(&mut tx, id, &to.id).await?;
     }
-    store::groups::delete(&mut tx, &id).await?;
+    store::groups::delete(&mut tx, id).await?;
     let details = json!({
         "target": { "name": group.name },
         "before": { "name": group.name, "kind": group.kind.as_str() },
@@ -196,8 +265,8 @@ pub async fn delete_group(
         "moved_to": target.as_ref().map(|g| json!({ "id": g.id, "name": g.name })),
         "moved": moved,
     });
-    let event = Event::by(&principal, &meta, ("group", &id), "group.deleted", details);
+    let event = Event::by(principal, meta, ("group", id), "group.deleted", details);
     audit::record(&mut tx, event, state.clock.now()).await?;
     tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(())
 }

@@ -38,6 +38,16 @@ pub(crate) async fn email_refusal(db: &store::Db, org: &str, email: &str, except
     Ok(row.map(|(owner_org, name)| if owner_org == org { email_taken(email, &name) } else { email_unavailable(email) }))
 }
 
+/// An external id already given to another user of the organization.
+pub(crate) fn external_id_taken(external: &str, holder: &str) -> ApiError {
+    ApiError::field_conflict(
+        codes::EXTERNAL_ID_TAKEN,
+        "external_id",
+        format!("The external id `{external}` is already {holder}'s."),
+        format!("The external id `{external}` is already {holder}'s."),
+    )
+}
+
 /// The one refusal for an address taken in another organization: the same words in
 /// create, edit, invite and the CSV check, naming nobody and no organization.
 pub(crate) fn email_unavailable(email: &str) -> ApiError {
@@ -121,22 +131,76 @@ fn created(saved: Saved) -> Response {
 
 async fn create(state: &AppState, principal: &Principal, meta: &ClientMeta, org: &str, new: NewUser, idem: Option<&Idempotency>) -> Result<Saved> {
     validate(&new)?;
+    let (first, last) = (new.first_name.trim().to_owned(), new.last_name.trim().to_owned());
+    let account = Account {
+        display_name: format!("{first} {last}"),
+        first_name: first,
+        last_name: last,
+        email: new.email.trim().to_owned(),
+        roles: new.roles.clone(),
+        departments: new.departments.clone(),
+        password: Some(new.password.clone()),
+        active: true,
+        external_id: None,
+    };
+    add_account(state, principal, meta, org, account, idem).await
+}
+
+/// A user to add, as `POST /v1/users` and SCIM's `POST /Users` ask for one.
+pub(crate) struct Account {
+    /// Their address.
+    pub(crate) email: String,
+    /// Their first name (may be empty when provisioned without one).
+    pub(crate) first_name: String,
+    /// Their last name (likewise).
+    pub(crate) last_name: String,
+    /// How the directory shows them.
+    pub(crate) display_name: String,
+    /// Role ids or keys; none gives the Member role.
+    pub(crate) roles: Vec<String>,
+    /// Department and company ids.
+    pub(crate) departments: Vec<String>,
+    /// Their initial password; without one they sign in after a password reset.
+    pub(crate) password: Option<gatehouse_api::Secret>,
+    /// Active (takes a seat) or deactivated from the start.
+    pub(crate) active: bool,
+    /// The identity provider's id for them (SCIM `externalId`).
+    pub(crate) external_id: Option<String>,
+}
+
+/// Adds `account` to `org`: the rule's yes to every role given, the address free, a seat
+/// (when active), the audit event, the Idempotency-Key's answer, in one transaction.
+pub(crate) async fn add_account(
+    state: &AppState,
+    principal: &Principal,
+    meta: &ClientMeta,
+    org: &str,
+    account: Account,
+    idem: Option<&Idempotency>,
+) -> Result<Saved> {
     let db = &state.db;
-    let wanted = if new.roles.is_empty() { vec!["member".to_owned()] } else { new.roles.clone() };
+    let wanted = if account.roles.is_empty() { vec!["member".to_owned()] } else { account.roles.clone() };
     let roles = resolve_roles(db, org, &wanted).await?;
-    let departments = resolve_groups(db, org, &new.departments).await?;
+    let departments = resolve_groups(db, org, &account.departments).await?;
     let grant = may_grant(principal, &roles.iter().collect::<Vec<_>>())?;
-    let (first, last, email) = (new.first_name.trim().to_owned(), new.last_name.trim().to_owned(), new.email.trim().to_owned());
+    let Account { first_name: first, last_name: last, email, display_name: display, .. } = account;
     if let Some(refusal) = email_refusal(db, org, &email, None).await? {
         return Err(refusal);
     }
-    let password = new.password.clone();
-    let hash = state.hashes.run(move || hash_password(password.expose())).await?.map_err(ApiError::Internal)?;
+    let hash = match account.password {
+        Some(password) => Some(state.hashes.run(move || hash_password(password.expose())).await?.map_err(ApiError::Internal)?),
+        None => None,
+    };
 
     let id = uuid::Uuid::now_v7().to_string();
-    let display = format!("{first} {last}");
     let now = state.clock.now();
+    let status = if account.active { UserStatus::Active } else { UserStatus::Deactivated };
     let mut tx = crate::store::write(db).await?;
+    if let Some(external) = &account.external_id
+        && let Some(holder) = store::scim::external_id_holder(&mut tx, store::scim::Owner::User, org, external, None).await?
+    {
+        return Err(external_id_taken(external, &holder));
+    }
     let new_user = store::users::NewUser {
         id: &id,
         org_id: org,
@@ -144,8 +208,8 @@ async fn create(state: &AppState, principal: &Principal, meta: &ClientMeta, org:
         first_name: &first,
         last_name: &last,
         display_name: &display,
-        status: "active",
-        password_hash: Some(&hash),
+        status: status.as_str(),
+        password_hash: hash.as_deref(),
         at: now,
     };
     if !store::users::insert(&mut tx, &new_user).await? {
@@ -153,7 +217,12 @@ async fn create(state: &AppState, principal: &Principal, meta: &ClientMeta, org:
         drop(tx);
         return Err(email_refusal(db, org, &email, None).await?.unwrap_or_else(|| email_taken(&email, "another user")));
     }
-    super::org::ensure_seats(&mut tx, org, 1).await?;
+    if let Some(external) = &account.external_id {
+        store::scim::set_external_id(&mut tx, store::scim::Owner::User, org, &id, Some(external)).await?;
+    }
+    if account.active {
+        super::org::ensure_seats(&mut tx, org, 1).await?;
+    }
     for role in &roles {
         add_role(&mut tx, &id, &role.id, &grant).await?;
     }
@@ -167,7 +236,7 @@ async fn create(state: &AppState, principal: &Principal, meta: &ClientMeta, org:
         first_name: first,
         last_name: last,
         display_name: display,
-        status: UserStatus::Active,
+        status,
         roles: refs(&roles),
         departments,
         mfa_enabled: false,
@@ -176,7 +245,7 @@ async fn create(state: &AppState, principal: &Principal, meta: &ClientMeta, org:
         created_at: now,
         custom_attributes: Default::default(),
         avatar_url: None,
-        auth_methods: vec![gatehouse_api::AuthMethod::Password],
+        auth_methods: if hash.is_some() { vec![gatehouse_api::AuthMethod::Password] } else { Vec::new() },
         notification_preferences: NotificationPreferences::default(),
     };
     let after = serde_json::to_value(&user).map_err(|e| ApiError::Internal(e.into()))?;

@@ -24,13 +24,6 @@ pub fn user_response(user: &User, version: i64) -> Result<Response> {
     Ok(with_body(body_of(user)?, version))
 }
 
-/// Checks the patch's shape (names, e-mail syntax, attribute keys and values, picture
-/// URL): a field error each, nothing written.
-pub(crate) fn validate(patch: &UserPatch) -> Result<()> {
-    let errors = patch.field_errors();
-    if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
-}
-
 /// Resolves role ids or keys of `org`, in the order the list shows them; unknown ones
 /// are a field error naming them.
 pub(crate) async fn resolve_roles(db: &Db, org: &str, wanted: &[String]) -> Result<Vec<Grantable>> {
@@ -167,9 +160,43 @@ pub(crate) async fn apply(
     patch: UserPatch,
     idem: Option<&Idempotency>,
 ) -> Result<Saved> {
+    apply_with(state, principal, meta, org, id, if_match, patch, None, idem).await
+}
+
+/// What an identity provider sets beyond a `/v1` edit (SCIM): a display name of its own,
+/// an external id, and names that may be empty.
+pub(crate) struct Provisioned {
+    /// How the directory shows them (else "First Last").
+    pub(crate) display_name: String,
+    /// The external id from now on.
+    pub(crate) external_id: Option<String>,
+    /// The external id they have now.
+    pub(crate) current_external_id: Option<String>,
+}
+
+/// [`apply`], with what provisioning sets too.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn apply_with(
+    state: &AppState,
+    principal: &Principal,
+    meta: &crate::extract::ClientMeta,
+    org: &str,
+    id: &str,
+    if_match: Option<&str>,
+    patch: UserPatch,
+    provisioned: Option<&Provisioned>,
+    idem: Option<&Idempotency>,
+) -> Result<Saved> {
     let if_match = if_match
         .ok_or_else(|| ApiError::new(StatusCode::PRECONDITION_REQUIRED, codes::PRECONDITION_REQUIRED, "Send `If-Match` with the user's ETag."))?;
-    validate(&patch)?;
+    let mut errors = patch.field_errors();
+    if provisioned.is_some() {
+        // An identity provider may know a person by address alone.
+        errors.retain(|e| !(e.code == "required" && (e.field == "first_name" || e.field == "last_name")));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
     let db = &state.db;
     let not_found = || ApiError::not_found(format!("No user with id `{id}` in this organization."));
     let (current, version) = crate::policy::act_on::<crate::policy::Edit>(db, principal, id).await?.into_user();
@@ -222,8 +249,15 @@ pub(crate) async fn apply(
         Some(url) => Some(url.to_owned()),
     };
     let notifications = patch.notification_preferences.unwrap_or(current.notification_preferences);
+    let display = match provisioned {
+        Some(p) => p.display_name.clone(),
+        None => format!("{first} {last}"),
+    };
+    let external_changed = provisioned.filter(|p| p.external_id != p.current_external_id);
     let row_same = (first.as_str(), last.as_str(), email.as_str())
         == (current.first_name.as_str(), current.last_name.as_str(), current.email.as_str())
+        && display == current.display_name
+        && external_changed.is_none()
         && attributes == current.custom_attributes
         && avatar == current.avatar_url
         && notifications == current.notification_preferences;
@@ -244,7 +278,6 @@ pub(crate) async fn apply(
     if let Some(refusal) = super::user_create::email_refusal(db, org, &email, Some(id)).await? {
         return Err(refusal);
     }
-    let display = format!("{first} {last}");
     let now = state.clock.now();
     let attributes_json = serde_json::to_string(&attributes).map_err(|e| ApiError::Internal(e.into()))?;
     let notifications_json = serde_json::to_string(&notifications).map_err(|e| ApiError::Internal(e.into()))?;
@@ -269,6 +302,14 @@ pub(crate) async fn apply(
             return stale().await;
         }
         store::users::Updated::EmailTaken => return Err(email_taken(&email, "another user")),
+    }
+    if let Some(p) = external_changed {
+        if let Some(external) = &p.external_id
+            && let Some(holder) = store::scim::external_id_holder(&mut tx, store::scim::Owner::User, org, external, Some(id)).await?
+        {
+            return Err(super::user_create::external_id_taken(external, &holder));
+        }
+        store::scim::set_external_id(&mut tx, store::scim::Owner::User, org, id, p.external_id.as_deref()).await?;
     }
     if email_changed {
         // A reset link sent to the old address must not outlive the address.

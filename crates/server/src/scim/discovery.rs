@@ -17,6 +17,8 @@ pub const SERVICE_PROVIDER_CONFIG: &str = "urn:ietf:params:scim:schemas:core:2.0
 pub const RESOURCE_TYPE: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
 /// The Schema schema.
 pub const SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
+/// Gatehouse's Group extension: whether a group is a department or a company.
+pub const GATEHOUSE_GROUP: &str = "urn:gatehouse:params:scim:schemas:extension:2.0:Group";
 /// The list answer's message schema.
 pub const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 /// The PATCH request's message schema.
@@ -76,6 +78,7 @@ pub fn resource_types(base: &str) -> Vec<Value> {
             "endpoint": "/Groups",
             "description": "A department or company of the organization",
             "schema": GROUP,
+            "schemaExtensions": [{"schema": GATEHOUSE_GROUP, "required": false}],
             "meta": {"resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/Group")}
         }),
     ]
@@ -125,6 +128,10 @@ impl Attr {
     }
     fn read_only(mut self) -> Self {
         self.mutability = "readOnly";
+        self
+    }
+    fn immutable(mut self) -> Self {
+        self.mutability = "immutable";
         self
     }
     fn unique(mut self) -> Self {
@@ -219,11 +226,17 @@ pub fn schemas(base: &str, roles: Vec<String>) -> Vec<Value> {
             attr("type", "string", "Always \"User\".").canonical(vec!["User".into()]),
         ]),
     ];
+    let group_kind = vec![
+        attr("kind", "string", "department or company; set when the group is created (department by default).")
+            .canonical(vec!["department".into(), "company".into()])
+            .immutable(),
+    ];
     let meta = |name: &'static str, kind: &'static str, description: &'static str| attr(name, kind, description).read_only();
     vec![
         schema(base, USER, "User", "A person of the organization", user),
         schema(base, GROUP, "Group", "A department or company (members are people)", group),
         schema(base, ENTERPRISE, "EnterpriseUser", "The enterprise extension's attributes that map onto the person's groups", enterprise),
+        schema(base, GATEHOUSE_GROUP, "GatehouseGroup", "What kind of group a group is", group_kind),
         schema(
             base,
             SERVICE_PROVIDER_CONFIG,

@@ -44,6 +44,12 @@ impl ScimError {
         Self::new(StatusCode::BAD_REQUEST, Some(scim_type), detail)
     }
 
+    /// The same error, its detail starting with `prefix: `.
+    pub fn prefixed(mut self, prefix: &str) -> Self {
+        self.detail = format!("{prefix}: {}", self.detail);
+        self
+    }
+
     /// 404.
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, None, detail)
@@ -62,7 +68,9 @@ impl From<ApiError> for ScimError {
             },
             ApiError::Problem { status, code, detail, errors, retry_after, .. } => {
                 let scim_type = match (status, code) {
-                    (StatusCode::CONFLICT, codes::EMAIL_TAKEN | codes::NAME_TAKEN) => Some("uniqueness"),
+                    (StatusCode::CONFLICT, codes::EMAIL_TAKEN | codes::EMAIL_UNAVAILABLE | codes::NAME_TAKEN | codes::EXTERNAL_ID_TAKEN) => {
+                        Some("uniqueness")
+                    }
                     (StatusCode::BAD_REQUEST, _) => Some("invalidValue"),
                     (StatusCode::UNPROCESSABLE_ENTITY, _) => Some("invalidValue"),
                     _ => None,

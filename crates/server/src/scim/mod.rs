@@ -9,6 +9,8 @@
 pub mod discovery;
 pub mod error;
 pub mod filter;
+mod groups;
+pub mod patch;
 mod users;
 
 use crate::app::AppState;
@@ -32,8 +34,10 @@ pub fn router() -> Router<AppState> {
         .route("/ResourceTypes/{id}", get(resource_type))
         .route("/Schemas", get(schemas))
         .route("/Schemas/{id}", get(schema))
-        .route("/Users", get(users::list))
-        .route("/Users/{id}", get(users::get))
+        .route("/Users", get(users::list).post(users::create))
+        .route("/Users/{id}", get(users::get).put(users::replace).patch(users::patch).delete(users::delete))
+        .route("/Groups", get(groups::list).post(groups::create))
+        .route("/Groups/{id}", get(groups::get).put(groups::replace).patch(groups::patch).delete(groups::delete))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }
@@ -41,6 +45,49 @@ pub fn router() -> Router<AppState> {
 /// The absolute base URL resources' `meta.location` starts with.
 pub fn base_url(state: &AppState) -> String {
     format!("{}{BASE_PATH}", state.config.public_url.trim_end_matches('/'))
+}
+
+/// Checks `If-Match` against `current`, the resource's version tag: absent, `*` or a
+/// list holding it passes; else 412 naming the current version.
+pub fn check_if_match(headers: &axum::http::HeaderMap, current: &str, what: &str) -> ScimResult<()> {
+    match headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()).map(str::trim) {
+        Some(tag) if tag != "*" && !tag.split(',').any(|t| t.trim() == current) => {
+            Err(ScimError::new(StatusCode::PRECONDITION_FAILED, None, format!("The {what} changed: its version is now {current}.")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A resource read: 304 when `If-None-Match` holds its tag, else `resource()` with its
+/// `ETag`.
+pub fn read_answer(headers: &axum::http::HeaderMap, tag: &str, resource: impl FnOnce() -> Value) -> Response {
+    let unchanged = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|none_match| none_match.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
+    let res = if unchanged { StatusCode::NOT_MODIFIED.into_response() } else { scim_json(StatusCode::OK, &resource()) };
+    with_etag(res, tag)
+}
+
+/// The answer to a write: `resource` with its `ETag`, and on 201 its `Location`
+/// (`meta.location`).
+pub fn write_answer(status: StatusCode, resource: &Value, tag: &str) -> Response {
+    let mut res = with_etag(scim_json(status, resource), tag);
+    if status == StatusCode::CREATED
+        && let Some(location) = resource["meta"]["location"].as_str()
+        && let Ok(v) = HeaderValue::from_str(location)
+    {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    res
+}
+
+/// `res` with the `ETag` header `tag`.
+pub fn with_etag(mut res: Response, tag: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(tag) {
+        res.headers_mut().insert(header::ETAG, v);
+    }
+    res
 }
 
 /// A SCIM JSON answer.

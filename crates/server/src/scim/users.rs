@@ -8,7 +8,7 @@ use crate::auth::{Principal, UsersRead};
 use crate::error::ApiError;
 use crate::store::scim::{self as sql, Extras};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gatehouse_api::{GroupKind, User, UserStatus};
 use serde_json::{Value, json};
@@ -26,7 +26,6 @@ pub fn resource(base: &str, user: &User, version: i64, extras: &Extras) -> Value
         "schemas": [USER],
         "id": user.id,
         "userName": user.email,
-        "name": {"givenName": user.first_name, "familyName": user.last_name},
         "displayName": user.display_name,
         "active": user.status == UserStatus::Active,
         "emails": [{"value": user.email, "type": "work"}],
@@ -38,6 +37,15 @@ pub fn resource(base: &str, user: &User, version: i64, extras: &Extras) -> Value
             "version": version_tag(version),
         }
     });
+    let mut name = serde_json::Map::new();
+    for (k, v) in [("givenName", &user.first_name), ("familyName", &user.last_name)] {
+        if !v.is_empty() {
+            name.insert(k.into(), json!(v));
+        }
+    }
+    if !name.is_empty() {
+        v["name"] = Value::Object(name);
+    }
     if let Some(external) = &extras.external_id {
         v["externalId"] = json!(external);
     }
@@ -185,11 +193,69 @@ fn drop_sub(value: Option<&mut Value>, sub: &str) {
     }
 }
 
-/// A positive whole number parameter, or a SCIM error naming it.
+/// A whole number parameter, or a SCIM error naming it.
 fn number(name: &str, value: Option<&str>) -> ScimResult<Option<i64>> {
     match value.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
         Some(v) => v.parse::<i64>().map(Some).map_err(|_| ScimError::bad("invalidValue", format!("{name} must be a whole number, not `{v}`"))),
+    }
+}
+
+/// A list request, read: the filter as SQL, the order, the page and the projection.
+pub struct ListQuery {
+    /// The filter's condition.
+    pub condition: Option<sql::Condition>,
+    /// The column to sort by.
+    pub sort: Option<&'static str>,
+    /// Descending order.
+    pub descending: bool,
+    /// `startIndex`, 1 or more.
+    pub start: i64,
+    /// `count`, 0 to [`MAX_PAGE`].
+    pub count: i64,
+    /// `attributes` and `excludedAttributes`.
+    pub projection: Projection,
+}
+
+impl ListQuery {
+    /// Reads `params` for a resource type of `attributes` and `uris`.
+    pub fn read(params: &ListParams, backend: crate::store::Backend, attributes: sql::Attributes, uris: sql::Uris) -> ScimResult<Self> {
+        let condition = match params.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+            Some(f) => {
+                let parsed = super::filter::parse(f).map_err(|e| ScimError::bad("invalidFilter", format!("The filter does not parse: {e}.")))?;
+                Some(sql::condition(backend, attributes, uris, &parsed, 2).map_err(|e| ScimError::bad("invalidFilter", e.0))?)
+            }
+            None => None,
+        };
+        let sort = match params.sort_by.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            Some(s) => {
+                let path = super::filter::parse_attr(s).map_err(|e| ScimError::bad("invalidValue", format!("sortBy: {e}")))?;
+                Some(sql::sort_column(attributes, uris, &path).map_err(|e| ScimError::bad("invalidValue", e.0))?)
+            }
+            None => None,
+        };
+        let descending = match params.sort_order.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None | Some("") | Some("ascending") => false,
+            Some("descending") => true,
+            Some(other) => return Err(ScimError::bad("invalidValue", format!("sortOrder is ascending or descending, not `{other}`"))),
+        };
+        // RFC 7644 §3.4.2.4: a startIndex below 1 is 1, a negative count is 0.
+        let start = number("startIndex", params.start_index.as_deref())?.unwrap_or(1).max(1);
+        let count = number("count", params.count.as_deref())?.unwrap_or(i64::from(DEFAULT_PAGE)).clamp(0, i64::from(MAX_PAGE));
+        let projection = Projection::parse(params.attributes.as_deref(), params.excluded_attributes.as_deref())?;
+        Ok(Self { condition, sort, descending, start, count, projection })
+    }
+
+    /// The ListResponse of `resources`, `total` in all.
+    pub fn answer(&self, total: i64, resources: Vec<Value>) -> Response {
+        let body = json!({
+            "schemas": [LIST_RESPONSE],
+            "totalResults": total,
+            "startIndex": self.start,
+            "itemsPerPage": resources.len(),
+            "Resources": resources,
+        });
+        scim_json(StatusCode::OK, &body)
     }
 }
 
@@ -198,32 +264,8 @@ pub async fn list(State(state): State<AppState>, principal: Result<Principal, Ap
     let principal = principal?;
     let granted = principal.require::<UsersRead>()?;
     let org = granted.org_id().to_owned();
-    let backend = state.db.backend();
-    let condition = match params.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
-        Some(f) => {
-            let parsed = super::filter::parse(f).map_err(|e| ScimError::bad("invalidFilter", format!("The filter does not parse: {e}.")))?;
-            Some(sql::condition(backend, sql::USER_ATTRIBUTES, sql::USER_URIS, &parsed, 2).map_err(|e| ScimError::bad("invalidFilter", e.0))?)
-        }
-        None => None,
-    };
-    let sort = match params.sort_by.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(s) => {
-            let path = super::filter::parse_attr(s).map_err(|e| ScimError::bad("invalidValue", format!("sortBy: {e}")))?;
-            Some(sql::sort_column(sql::USER_ATTRIBUTES, sql::USER_URIS, &path).map_err(|e| ScimError::bad("invalidValue", e.0))?)
-        }
-        None => None,
-    };
-    let descending = match params.sort_order.as_deref().map(str::to_ascii_lowercase).as_deref() {
-        None | Some("") | Some("ascending") => false,
-        Some("descending") => true,
-        Some(other) => return Err(ScimError::bad("invalidValue", format!("sortOrder is ascending or descending, not `{other}`"))),
-    };
-    // RFC 7644 §3.4.2.4: a startIndex below 1 is 1, a negative count is 0.
-    let start = number("startIndex", params.start_index.as_deref())?.unwrap_or(1).max(1);
-    let count = number("count", params.count.as_deref())?.unwrap_or(i64::from(DEFAULT_PAGE)).clamp(0, i64::from(MAX_PAGE));
-    let projection = Projection::parse(params.attributes.as_deref(), params.excluded_attributes.as_deref())?;
-
-    let (ids, total) = sql::user_page(&state.db, &org, condition.as_ref(), sort, descending, start - 1, count).await?;
+    let q = ListQuery::read(&params, state.db.backend(), sql::USER_ATTRIBUTES, sql::USER_URIS)?;
+    let (ids, total) = sql::user_page(&state.db, &org, q.condition.as_ref(), q.sort, q.descending, q.start - 1, q.count).await?;
     let base = base_url(&state);
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
     let mut users = crate::store::users::find_users(&state.db, &org, &refs).await?;
@@ -232,17 +274,10 @@ pub async fn list(State(state): State<AppState>, principal: Result<Principal, Ap
     for id in &ids {
         // A user removed between the page and the read is left out.
         if let (Some((user, version)), Some(extra)) = (users.remove(id), extras.get(id)) {
-            resources.push(projection.apply(resource(&base, &user, version, extra)));
+            resources.push(q.projection.apply(resource(&base, &user, version, extra)));
         }
     }
-    let body = json!({
-        "schemas": [LIST_RESPONSE],
-        "totalResults": total,
-        "startIndex": start,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    });
-    Ok(scim_json(StatusCode::OK, &body))
+    Ok(q.answer(total, resources))
 }
 
 /// `GET /Users/{id}`: 304 when `If-None-Match` holds the current version.
@@ -262,18 +297,296 @@ pub async fn get(
     let extras = sql::user_extras(&state.db, &org, &[id.as_str()]).await?;
     let extra = extras.get(&id).ok_or_else(not_found)?;
     let tag = version_tag(version);
-    if let Some(none_match) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok())
-        && none_match.split(',').any(|t| t.trim() == tag || t.trim() == "*")
+    Ok(super::read_answer(&headers, &tag, || projection.apply(resource(&base_url(&state), &user, version, extra))))
+}
+
+/// What a User body (a POST, a PUT, or a resource after PATCH) asks for.
+#[derive(Debug, Default, PartialEq)]
+pub struct Wanted {
+    /// `userName`: the address.
+    pub user_name: Option<String>,
+    /// `name.givenName`.
+    pub given: Option<String>,
+    /// `name.familyName`.
+    pub family: Option<String>,
+    /// `displayName`.
+    pub display: Option<String>,
+    /// `active` (booleans, or Entra's "True"/"False").
+    pub active: Option<bool>,
+    /// `externalId`.
+    pub external_id: Option<String>,
+    /// `roles[].value`, when `roles` is there.
+    pub roles: Option<Vec<String>>,
+    /// `password` (write-only).
+    pub password: Option<String>,
+    /// The first work (or only) address of `emails`.
+    pub email: Option<String>,
+}
+
+/// The `value`s of the multi-valued attribute `name` (each `{"value": …}` or a bare
+/// string), when it is there; `what` says what a value is, for the refusal.
+pub(super) fn values(obj: &serde_json::Map<String, Value>, name: &str, what: &str) -> ScimResult<Option<Vec<String>>> {
+    let Some(found) = key(obj, name) else { return Ok(None) };
+    let Value::Array(items) = found else {
+        return Err(ScimError::bad("invalidValue", format!("{name} is a list")));
+    };
+    let value = |item: &Value| match item {
+        Value::String(s) => Some(s.clone()),
+        Value::Object(o) => key(o, "value").and_then(Value::as_str).map(str::to_owned),
+        _ => None,
+    };
+    items
+        .iter()
+        .map(|item| value(item).ok_or_else(|| ScimError::bad("invalidValue", format!("each of {name} is {{\"value\": <{what}>}}"))))
+        .collect::<ScimResult<Vec<_>>>()
+        .map(Some)
+}
+
+/// The value of `obj`'s key `name`, whatever its case (Entra capitalises some).
+pub(super) fn key<'a>(obj: &'a serde_json::Map<String, Value>, name: &str) -> Option<&'a Value> {
+    obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v).filter(|v| !v.is_null())
+}
+
+pub(super) fn string(obj: &serde_json::Map<String, Value>, name: &str) -> ScimResult<Option<String>> {
+    match key(obj, name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.trim().to_owned())),
+        Some(other) => Err(ScimError::bad("invalidValue", format!("{name} is a string, not {other}"))),
+    }
+}
+
+impl Wanted {
+    /// Reads `body`, a User; unknown attributes and read-only ones are ignored.
+    pub fn read(body: &Value) -> ScimResult<Self> {
+        let obj = body.as_object().ok_or_else(|| ScimError::bad("invalidSyntax", "A User is a JSON object."))?;
+        let name = match key(obj, "name") {
+            Some(Value::Object(n)) => Some(n),
+            None => None,
+            Some(_) => return Err(ScimError::bad("invalidValue", "name is an object with givenName and familyName")),
+        };
+        let active = match key(obj, "active") {
+            None => None,
+            Some(Value::Bool(b)) => Some(*b),
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Some(true),
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Some(false),
+            Some(other) => return Err(ScimError::bad("invalidValue", format!("active is true or false, not {other}"))),
+        };
+        let roles = values(obj, "roles", "a role key")?;
+        let email = match key(obj, "emails") {
+            Some(Value::Array(items)) => {
+                let value = |i: &Value| i.as_object().and_then(|o| key(o, "value")).and_then(Value::as_str).map(|s| s.trim().to_owned());
+                let work = items.iter().find(|i| i.as_object().and_then(|o| key(o, "type")).and_then(Value::as_str) == Some("work"));
+                let primary = items.iter().find(|i| i.as_object().and_then(|o| key(o, "primary")) == Some(&Value::Bool(true)));
+                work.or(primary).or(items.first()).and_then(value)
+            }
+            None => None,
+            Some(_) => return Err(ScimError::bad("invalidValue", "emails is a list")),
+        };
+        Ok(Self {
+            user_name: string(obj, "userName")?,
+            given: name.map(|n| string(n, "givenName")).transpose()?.flatten(),
+            family: name.map(|n| string(n, "familyName")).transpose()?.flatten(),
+            display: string(obj, "displayName")?,
+            active,
+            external_id: string(obj, "externalId")?.filter(|e| !e.is_empty()),
+            roles,
+            password: string(obj, "password")?,
+            email,
+        })
+    }
+
+    /// The address: `userName`, else the e-mail.
+    fn address(&self) -> Option<String> {
+        self.user_name.clone().filter(|u| !u.is_empty()).or_else(|| self.email.clone())
+    }
+
+    /// The display name asked for, else "given family", else the address.
+    fn display_or(&self, address: &str) -> String {
+        let names = format!("{} {}", self.given.as_deref().unwrap_or(""), self.family.as_deref().unwrap_or(""));
+        self.display
+            .clone()
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| if names.trim().is_empty() { address.to_owned() } else { names.trim().to_owned() })
+    }
+}
+
+/// A request body as JSON, or SCIM's `invalidSyntax`.
+pub(super) fn json_body(body: &[u8]) -> ScimResult<Value> {
+    serde_json::from_slice(body).map_err(|e| ScimError::bad("invalidSyntax", format!("The body is not JSON: {e}.")))
+}
+
+/// The resource as it is now, with its ETag: the answer to every write.
+async fn answer(state: &AppState, org: &str, id: &str, status: StatusCode) -> ScimResult<Response> {
+    let not_found = || ScimError::not_found(format!("No user with id `{id}` in this organization."));
+    let (user, version) = crate::store::users::find_versioned(&state.db, org, id).await?.ok_or_else(not_found)?;
+    let extras = sql::user_extras(&state.db, org, &[id]).await?;
+    let extra = extras.get(id).ok_or_else(not_found)?;
+    Ok(super::write_answer(status, &resource(&base_url(state), &user, version, extra), &version_tag(version)))
+}
+
+/// `POST /Users`: a user added through the same operation as `POST /v1/users` (seat,
+/// the policy on the roles given, the audit event, the change feed).
+pub async fn create(
+    State(state): State<AppState>,
+    principal: Result<Principal, ApiError>,
+    meta: Result<crate::extract::ClientMeta, ApiError>,
+    body: axum::body::Bytes,
+) -> ScimResult<Response> {
+    let (principal, meta) = (principal?, meta?);
+    let granted = principal.require::<crate::auth::UsersManage>()?;
+    let org = granted.org_id().to_owned();
+    let wanted = Wanted::read(&json_body(&body)?)?;
+    let email = wanted.address().ok_or_else(|| ScimError::bad("invalidValue", "userName is required: the person's e-mail address."))?;
+    let profile = gatehouse_api::UserPatch { email: Some(email.clone()), ..Default::default() };
+    if let Some(e) = profile.field_errors().into_iter().next() {
+        return Err(ScimError::bad("invalidValue", format!("userName: {}", e.message)));
+    }
+    if let Some(password) = &wanted.password
+        && let Some(e) = crate::routes::user_create::password_error(password)
     {
-        let mut res = StatusCode::NOT_MODIFIED.into_response();
-        if let Ok(v) = HeaderValue::from_str(&tag) {
-            res.headers_mut().insert(header::ETAG, v);
+        return Err(ScimError::bad("invalidValue", format!("password: {}", e.message)));
+    }
+    let account = crate::routes::user_create::Account {
+        display_name: wanted.display_or(&email),
+        first_name: wanted.given.clone().unwrap_or_default(),
+        last_name: wanted.family.clone().unwrap_or_default(),
+        email,
+        roles: wanted.roles.clone().unwrap_or_default(),
+        departments: Vec::new(),
+        password: wanted.password.clone().map(gatehouse_api::Secret::new),
+        active: wanted.active.unwrap_or(true),
+        external_id: wanted.external_id.clone(),
+    };
+    let saved = crate::routes::user_create::add_account(&state, &principal, &meta, &org, account, None).await?;
+    answer(&state, &org, &saved.user.id, StatusCode::CREATED).await
+}
+
+/// `PUT /Users/{id}`: the body is the user from now on. Read-only attributes are ignored;
+/// `roles` left out are left as they are (a profile update from Okta carries none).
+pub async fn replace(
+    State(state): State<AppState>,
+    principal: Result<Principal, ApiError>,
+    meta: Result<crate::extract::ClientMeta, ApiError>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ScimResult<Response> {
+    let (principal, meta) = (principal?, meta?);
+    let wanted = Wanted::read(&json_body(&body)?)?;
+    update(&state, &principal, &meta, &id, &headers, wanted).await
+}
+
+/// `PATCH /Users/{id}`: the operations applied to the user as SCIM shows them, then saved
+/// like a PUT of the result.
+pub async fn patch(
+    State(state): State<AppState>,
+    principal: Result<Principal, ApiError>,
+    meta: Result<crate::extract::ClientMeta, ApiError>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ScimResult<Response> {
+    let (principal, meta) = (principal?, meta?);
+    let granted = principal.require::<crate::auth::UsersManage>()?;
+    let org = granted.org_id().to_owned();
+    let body = json_body(&body)?;
+    let not_found = || ScimError::not_found(format!("No user with id `{id}` in this organization."));
+    let (user, version) = crate::store::users::find_versioned(&state.db, &org, &id).await?.ok_or_else(not_found)?;
+    let extras = sql::user_extras(&state.db, &org, &[id.as_str()]).await?;
+    let current = resource(&base_url(&state), &user, version, extras.get(&id).ok_or_else(not_found)?);
+    let patched = super::patch::apply(current, &body, USER)?;
+    let mut wanted = Wanted::read(&patched)?;
+    // A removed `roles` is no roles; a removed `active` leaves the status as it is.
+    wanted.roles.get_or_insert_with(Vec::new);
+    update(&state, &principal, &meta, &id, &headers, wanted).await
+}
+
+/// Saves `wanted` over user `id`: the profile through the `/v1` edit, then the status
+/// through deactivation or reactivation, each with its own guards and audit events.
+async fn update(
+    state: &AppState,
+    principal: &Principal,
+    meta: &crate::extract::ClientMeta,
+    id: &str,
+    headers: &HeaderMap,
+    wanted: Wanted,
+) -> ScimResult<Response> {
+    let granted = principal.require::<crate::auth::UsersManage>()?;
+    let org = granted.org_id().to_owned();
+    let not_found = || ScimError::not_found(format!("No user with id `{id}` in this organization."));
+    let (user, version) = crate::store::users::find_versioned(&state.db, &org, id).await?.ok_or_else(not_found)?;
+    let extras = sql::user_extras(&state.db, &org, &[id]).await?;
+    let extra = extras.get(id).ok_or_else(not_found)?;
+    super::check_if_match(headers, &version_tag(version), "user")?;
+    let email = wanted.address().ok_or_else(|| ScimError::bad("invalidValue", "userName is required: the person's e-mail address."))?;
+    if wanted.password.is_some() {
+        return Err(ScimError::bad("mutability", "A password is set only when the user is created; changing it takes a password reset."));
+    }
+    let patch = gatehouse_api::UserPatch {
+        first_name: Some(wanted.given.clone().unwrap_or_default()),
+        last_name: Some(wanted.family.clone().unwrap_or_default()),
+        email: Some(email.clone()),
+        roles: wanted.roles.clone(),
+        ..Default::default()
+    };
+    let provisioned = crate::routes::user_edit::Provisioned {
+        display_name: wanted.display_or(&email),
+        external_id: wanted.external_id.clone(),
+        current_external_id: extra.external_id.clone(),
+    };
+    let saved = crate::routes::user_edit::apply_with(
+        state,
+        principal,
+        meta,
+        &org,
+        id,
+        Some(&crate::routes::user_edit::etag(version)),
+        patch,
+        Some(&provisioned),
+        None,
+    )
+    .await
+    .map_err(|e| match e {
+        // Another edit came between the read and the write: SCIM's 412.
+        ApiError::Problem { status: StatusCode::PRECONDITION_FAILED, .. } => {
+            ScimError::new(StatusCode::PRECONDITION_FAILED, None, "The user changed while being saved; read it again.")
         }
-        return Ok(res);
+        e => e.into(),
+    })?;
+    let change = match (wanted.active, user.status) {
+        (Some(false), UserStatus::Active) => Some(crate::routes::lifecycle::Change::Deactivate),
+        (Some(true), UserStatus::Deactivated) => Some(crate::routes::lifecycle::Change::Reactivate),
+        _ => None,
+    };
+    if let Some(change) = change {
+        let tag = crate::routes::user_edit::etag(saved.version);
+        crate::routes::lifecycle::apply(state, principal, meta, &org, id, Some(&tag), change, None).await?;
     }
-    let mut res = scim_json(StatusCode::OK, &projection.apply(resource(&base_url(&state), &user, version, extra)));
-    if let Ok(v) = HeaderValue::from_str(&tag) {
-        res.headers_mut().insert(header::ETAG, v);
+    answer(state, &org, id, StatusCode::OK).await
+}
+
+/// `DELETE /Users/{id}`: deactivated (sessions end, keys suspended, seat freed) and then
+/// removed, as `/v1` removes only deactivated users; the audit trail stays.
+pub async fn delete(
+    State(state): State<AppState>,
+    principal: Result<Principal, ApiError>,
+    meta: Result<crate::extract::ClientMeta, ApiError>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ScimResult<Response> {
+    let (principal, meta) = (principal?, meta?);
+    let granted = principal.require::<crate::auth::UsersManage>()?;
+    let org = granted.org_id().to_owned();
+    let not_found = || ScimError::not_found(format!("No user with id `{id}` in this organization."));
+    let (user, version) = crate::store::users::find_versioned(&state.db, &org, &id).await?.ok_or_else(not_found)?;
+    super::check_if_match(&headers, &version_tag(version), "user")?;
+    let mut tag = crate::routes::user_edit::etag(version);
+    if user.status == UserStatus::Active {
+        let saved =
+            crate::routes::lifecycle::apply(&state, &principal, &meta, &org, &id, Some(&tag), crate::routes::lifecycle::Change::Deactivate, None)
+                .await?;
+        tag = crate::routes::user_edit::etag(saved.version);
     }
-    Ok(res)
+    crate::routes::user_create::remove(&state, &principal, &meta, &org, &id, Some(&tag), None).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

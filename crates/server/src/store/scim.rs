@@ -132,6 +132,7 @@ pub const GROUP_ATTRIBUTES: Attributes = &[
     ("externalid", Kind::Text { expr: "g.external_id", exact: true, lower: None }),
     ("displayname", Kind::Text { expr: "g.name", exact: false, lower: None }),
     ("meta.created", Kind::Time("g.created_at")),
+    ("meta.lastmodified", Kind::Time("g.modified_at")),
     (
         "members",
         Kind::Multi {
@@ -171,12 +172,30 @@ pub async fn user_page(
     offset: i64,
     limit: i64,
 ) -> Result<(Vec<String>, i64)> {
+    page_of(db, "users u", "u", org, condition, sort, descending, offset, limit).await
+}
+
+/// A page of ids of `from` (a table and its alias) in `org`: what [`user_page`] and
+/// [`group_page`] share.
+#[allow(clippy::too_many_arguments)]
+async fn page_of(
+    db: &Db,
+    from: &str,
+    alias: &str,
+    org: &str,
+    condition: Option<&Condition>,
+    sort: Option<&str>,
+    descending: bool,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<String>, i64)> {
     let filter = condition.map_or_else(String::new, |c| format!(" AND {}", c.sql));
     let order = if descending { "DESC" } else { "ASC" };
     let by = sort.map_or_else(String::new, |column| format!("{column} {order}, "));
     let n = condition.map_or(0, |c| c.binds.len());
-    let page = format!("SELECT u.id FROM users u WHERE u.org_id = $1{filter} ORDER BY {by}u.id {order} LIMIT ${} OFFSET ${}", n + 2, n + 3);
-    let count = format!("SELECT COUNT(*) FROM users u WHERE u.org_id = $1{filter}");
+    let page =
+        format!("SELECT {alias}.id FROM {from} WHERE {alias}.org_id = $1{filter} ORDER BY {by}{alias}.id {order} LIMIT ${} OFFSET ${}", n + 2, n + 3);
+    let count = format!("SELECT COUNT(*) FROM {from} WHERE {alias}.org_id = $1{filter}");
     let binds: &[Bind] = condition.map_or(&[], |c| &c.binds);
     on!(db, |db| {
         let mut q = sqlx::query_scalar::<_, String>(&page).bind(org);
@@ -210,6 +229,115 @@ pub async fn user_extras(db: &Db, org: &str, ids: &[&str]) -> Result<HashMap<Str
         super::push_id_list(&mut qb, ids);
         let rows: Vec<(String, Option<String>, DateTime<Utc>)> = qb.build_query_as().fetch_all(db).await?;
         Ok(rows.into_iter().map(|(id, external_id, modified_at)| (id, Extras { external_id, modified_at })).collect())
+    })
+}
+
+/// What carries an external id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// A user.
+    User,
+    /// A department or company.
+    Group,
+}
+
+impl Owner {
+    /// The table, and the column that names a row for a person.
+    fn table(self) -> (&'static str, &'static str) {
+        match self {
+            Self::User => ("users", "display_name"),
+            Self::Group => ("groups", "name"),
+        }
+    }
+}
+
+/// Which user or group of `org` (their name) has the external id `external`, other than
+/// `except`.
+pub async fn external_id_holder(conn: &mut super::Conn, owner: Owner, org: &str, external: &str, except: Option<&str>) -> Result<Option<String>> {
+    let (table, name) = owner.table();
+    let sql = format!("SELECT {name} FROM {table} WHERE org_id = $1 AND external_id = $2 AND id <> $3");
+    on!(conn, |conn| { Ok(sqlx::query_scalar(&sql).bind(org).bind(external).bind(except.unwrap_or("")).fetch_optional(&mut *conn).await?) })
+}
+
+/// Sets (or clears) the external id of user or group `id` of `org`; the caller checked it
+/// is free inside the same write transaction. A user's version moves by trigger; a
+/// group's is moved here (its triggers watch its name).
+pub async fn set_external_id(conn: &mut super::Conn, owner: Owner, org: &str, id: &str, external: Option<&str>) -> Result<()> {
+    let sql = match owner {
+        Owner::User => "UPDATE users SET external_id = $1 WHERE id = $2 AND org_id = $3",
+        Owner::Group => "UPDATE groups SET external_id = $1, version = version + 1 WHERE id = $2 AND org_id = $3",
+    };
+    on!(conn, |conn| {
+        sqlx::query(sql).bind(external).bind(id).bind(org).execute(&mut *conn).await?;
+        Ok(())
+    })
+}
+
+/// A group as SCIM shows it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct GroupRow {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// `department` or `company`.
+    pub kind: String,
+    /// `externalId`.
+    pub external_id: Option<String>,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+    /// When its name or members last changed.
+    pub modified_at: DateTime<Utc>,
+    /// Its version (the name's).
+    pub version: i64,
+    /// Moves with each membership.
+    pub members_version: i64,
+}
+
+/// One page of the groups of `org` matching `condition`, as [`user_page`] pages users.
+pub async fn group_page(
+    db: &Db,
+    org: &str,
+    condition: Option<&Condition>,
+    sort: Option<&str>,
+    descending: bool,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<String>, i64)> {
+    page_of(db, "groups g", "g", org, condition, sort, descending, offset, limit).await
+}
+
+/// The groups of `org` among `ids`.
+pub async fn groups(db: &Db, org: &str, ids: &[&str]) -> Result<HashMap<String, GroupRow>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    on!(db, |db| {
+        let mut qb = sqlx::QueryBuilder::new(
+            "SELECT id, name, kind, external_id, created_at, modified_at, version, members_version FROM groups WHERE org_id = ",
+        );
+        qb.push_bind(org.to_owned()).push(" AND id IN ");
+        super::push_id_list(&mut qb, ids);
+        let rows: Vec<GroupRow> = qb.build_query_as().fetch_all(db).await?;
+        Ok(rows.into_iter().map(|g| (g.id.clone(), g)).collect())
+    })
+}
+
+/// The member ids of each of the groups `ids`, in id order.
+pub async fn members(db: &Db, ids: &[&str]) -> Result<HashMap<String, Vec<String>>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    on!(db, |db| {
+        let mut qb = sqlx::QueryBuilder::new("SELECT group_id, user_id FROM user_groups WHERE group_id IN ");
+        super::push_id_list(&mut qb, ids);
+        qb.push(" ORDER BY group_id, user_id");
+        let rows: Vec<(String, String)> = qb.build_query_as().fetch_all(db).await?;
+        let mut out: HashMap<String, Vec<String>> = HashMap::new();
+        for (group, user) in rows {
+            out.entry(group).or_default().push(user);
+        }
+        Ok(out)
     })
 }
 

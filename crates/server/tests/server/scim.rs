@@ -198,3 +198,260 @@ async fn a_user_has_an_etag_and_answers_only_the_attributes_asked_for() {
     assert_eq!(listed["Resources"][0]["userName"], "member@acme.test");
     assert!(listed["Resources"][0].get("emails").is_none(), "{listed}");
 }
+
+/// A SCIM request with a JSON body (sent as `application/scim+json`, as providers do).
+async fn write(s: &TestServer, token: &str, method: &str, path: &str, body: &Value, if_match: Option<&str>) -> reqwest::Response {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut req = s
+        .http
+        .request(method, s.at(&format!("/scim/v2{path}")))
+        .bearer_auth(token)
+        .header("content-type", "application/scim+json")
+        .body(body.to_string());
+    if let Some(tag) = if_match {
+        req = req.header("if-match", tag);
+    }
+    req.send().await.unwrap()
+}
+
+fn patch_op(ops: Value) -> Value {
+    serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
+}
+
+#[tokio::test]
+async fn an_identity_provider_creates_updates_deactivates_and_deletes_a_user_through_the_same_operations_as_v1() {
+    let s = TestServer::new().await;
+    let owner_tokens = s.login(OWNER).await;
+    let owner = owner_tokens.access_token.expose().to_owned();
+    // Entra's create, as it sends it: both schemas, meta, an empty roles list.
+    let created = write(
+        &s,
+        &owner,
+        "POST",
+        "/Users",
+        &serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+            "externalId": "5c1e4b7a-2f0d-4d6b-9a35-0c8f6e2d1b90", "userName": "ada.test@contoso.test", "active": true,
+            "emails": [{"primary": true, "type": "work", "value": "ada.test@contoso.test"}], "meta": {"resourceType": "User"},
+            "name": {"formatted": "Ada Test", "familyName": "Test", "givenName": "Ada"}, "roles": []
+        }),
+        None,
+    )
+    .await;
+    let location = created.headers().get("location").map(|v| v.to_str().unwrap().to_owned());
+    let etag = created.headers().get("etag").map(|v| v.to_str().unwrap().to_owned());
+    let ada = body(created, StatusCode::CREATED).await;
+    let id = ada["id"].as_str().unwrap().to_owned();
+    assert_eq!(location.as_deref(), ada["meta"]["location"].as_str(), "Location is meta.location");
+    assert_eq!(etag.as_deref(), ada["meta"]["version"].as_str(), "ETag is meta.version");
+    assert_eq!((ada["userName"].as_str(), ada["active"].as_bool()), (Some("ada.test@contoso.test"), Some(true)));
+    assert_eq!(ada["externalId"], "5c1e4b7a-2f0d-4d6b-9a35-0c8f6e2d1b90");
+    assert_eq!(ada["displayName"], "Ada Test");
+    assert_eq!(ada["roles"], serde_json::json!([{"value": "member"}]), "no roles given: the Member role, as on /v1");
+    let v1: Value = s.get(&format!("/v1/users/{id}"), &owner_tokens).await.json().await.unwrap();
+    assert_eq!((v1["status"].as_str(), v1["first_name"].as_str()), (Some("active"), Some("Ada")));
+    let found =
+        body(scim(&s, &owner, &format!("/Users?filter={}", encode(r#"externalId eq "5c1e4b7a-2f0d-4d6b-9a35-0c8f6e2d1b90""#))).await, StatusCode::OK)
+            .await;
+    assert_eq!(found["Resources"][0]["id"], id.as_str());
+
+    // The same address, or the same external id, twice: SCIM's uniqueness.
+    let again = serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "ADA.test@contoso.test"});
+    error(write(&s, &owner, "POST", "/Users", &again, None).await, StatusCode::CONFLICT, Some("uniqueness")).await;
+    let twin = serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "twin@contoso.test", "externalId": "5c1e4b7a-2f0d-4d6b-9a35-0c8f6e2d1b90"});
+    error(write(&s, &owner, "POST", "/Users", &twin, None).await, StatusCode::CONFLICT, Some("uniqueness")).await;
+
+    // Entra's update: capitalised ops, a value path that adds, a new address.
+    let update = patch_op(serde_json::json!([
+        {"op": "Replace", "path": "name.familyName", "value": "Lovelace"},
+        {"op": "Replace", "path": "userName", "value": "ada.l@contoso.test"},
+        {"op": "Add", "path": "emails[type eq \"work\"].value", "value": "ada.l@contoso.test"},
+    ]));
+    let patched = body(write(&s, &owner, "PATCH", &format!("/Users/{id}"), &update, None).await, StatusCode::OK).await;
+    assert_eq!((patched["userName"].as_str(), patched["name"]["familyName"].as_str()), (Some("ada.l@contoso.test"), Some("Lovelace")));
+    assert_ne!(patched["meta"]["version"], ada["meta"]["version"], "the version moved");
+    assert_eq!(patched["displayName"], "Ada Test", "displayName is its own attribute");
+
+    // Entra disables with a string; the user is deactivated as /v1 does it.
+    let off = body(
+        write(
+            &s,
+            &owner,
+            "PATCH",
+            &format!("/Users/{id}"),
+            &patch_op(serde_json::json!([{"op": "Replace", "path": "active", "value": "False"}])),
+            None,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(off["active"], false);
+    let v1: Value = s.get(&format!("/v1/users/{id}"), &owner_tokens).await.json().await.unwrap();
+    assert_eq!(v1["status"], "deactivated");
+    // Okta re-enables with a path-less replace.
+    let on = body(
+        write(&s, &owner, "PATCH", &format!("/Users/{id}"), &patch_op(serde_json::json!([{"op": "replace", "value": {"active": true}}])), None).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(on["active"], true);
+
+    // Okta's PUT: the whole user, a new display name; roles not named stay.
+    let put = serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": id, "userName": "ada.l@contoso.test",
+        "name": {"givenName": "Ada", "familyName": "Lovelace"}, "displayName": "Countess Lovelace", "externalId": "00u9x8y7", "groups": [], "active": true});
+    let stale = ada["meta"]["version"].as_str().unwrap();
+    error(write(&s, &owner, "PUT", &format!("/Users/{id}"), &put, Some(stale)).await, StatusCode::PRECONDITION_FAILED, None).await;
+    let current = on["meta"]["version"].as_str().unwrap();
+    let replaced = body(write(&s, &owner, "PUT", &format!("/Users/{id}"), &put, Some(current)).await, StatusCode::OK).await;
+    assert_eq!((replaced["displayName"].as_str(), replaced["externalId"].as_str()), (Some("Countess Lovelace"), Some("00u9x8y7")));
+    assert_eq!(replaced["roles"], serde_json::json!([{"value": "member"}]));
+
+    // DELETE: deactivated, then removed; the audit trail tells it all.
+    let gone = write(&s, &owner, "DELETE", &format!("/Users/{id}"), &Value::Null, None).await;
+    assert_eq!(gone.status(), StatusCode::NO_CONTENT);
+    assert!(gone.bytes().await.unwrap().is_empty(), "204 has no body");
+    error(scim(&s, &owner, &format!("/Users/{id}")).await, StatusCode::NOT_FOUND, None).await;
+    assert_eq!(s.get(&format!("/v1/users/{id}"), &owner_tokens).await.status(), StatusCode::NOT_FOUND);
+    let actions: Vec<String> = events(&s, &id).await.into_iter().map(|(a, _, _)| a).collect();
+    for action in ["user.created", "user.deactivated", "user.reactivated", "user.removed"] {
+        assert!(actions.iter().any(|a| a == action), "{action} in {actions:?}");
+    }
+}
+
+#[tokio::test]
+async fn scim_writes_ask_the_same_rule_as_v1_and_refuse_bad_input_in_scim_terms() {
+    let s = TestServer::new().await;
+    let owner = s.login(OWNER).await;
+    let admin_id = id_of(&s, &owner, "admin@acme.test").await;
+    let member_id = id_of(&s, &owner, "member@acme.test").await;
+    let manager = s.login("manager@acme.test").await.access_token.expose().to_owned();
+    let rename = patch_op(serde_json::json!([{"op": "replace", "path": "displayName", "value": "Taken Over"}]));
+    // A manager reaches neither an admin nor the Owner role.
+    error(write(&s, &manager, "PATCH", &format!("/Users/{admin_id}"), &rename, None).await, StatusCode::FORBIDDEN, None).await;
+    let owner_role =
+        serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "mole@acme.test", "roles": [{"value": "owner"}]});
+    error(write(&s, &manager, "POST", "/Users", &owner_role, None).await, StatusCode::FORBIDDEN, None).await;
+    let grant = patch_op(serde_json::json!([{"op": "add", "path": "roles", "value": [{"value": "admin"}]}]));
+    error(write(&s, &manager, "PATCH", &format!("/Users/{member_id}"), &grant, None).await, StatusCode::FORBIDDEN, None).await;
+    // A member cannot write at all.
+    let member = s.login("member@acme.test").await.access_token.expose().to_owned();
+    let plain = serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "new@acme.test"});
+    error(write(&s, &member, "POST", "/Users", &plain, None).await, StatusCode::FORBIDDEN, None).await;
+    // Nothing of that was written.
+    let owner_token = owner.access_token.expose().to_owned();
+    let none = body(
+        scim(&s, &owner_token, &format!("/Users?count=0&filter={}", encode(r#"userName eq "mole@acme.test" or userName eq "new@acme.test""#))).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(none["totalResults"], 0);
+    let admin = body(scim(&s, &owner_token, &format!("/Users/{admin_id}")).await, StatusCode::OK).await;
+    assert_ne!(admin["displayName"], "Taken Over");
+
+    // Bad input: what is wrong, in SCIM's words; nothing written.
+    error(
+        write(&s, &owner_token, "POST", "/Users", &serde_json::json!({"not": "a scim resource"}), None).await,
+        StatusCode::BAD_REQUEST,
+        Some("invalidValue"),
+    )
+    .await;
+    let res = s.http.post(s.at("/scim/v2/Users")).bearer_auth(&owner_token).body("{not json").send().await.unwrap();
+    error(res, StatusCode::BAD_REQUEST, Some("invalidSyntax")).await;
+    let path = format!("/Users/{member_id}");
+    error(
+        write(&s, &owner_token, "PATCH", &path, &serde_json::json!({"Operations": []}), None).await,
+        StatusCode::BAD_REQUEST,
+        Some("invalidSyntax"),
+    )
+    .await;
+    let maybe = patch_op(serde_json::json!([{"op": "replace", "path": "active", "value": "maybe"}]));
+    error(write(&s, &owner_token, "PATCH", &path, &maybe, None).await, StatusCode::BAD_REQUEST, Some("invalidValue")).await;
+    let unknown_role = patch_op(serde_json::json!([{"op": "add", "path": "roles", "value": [{"value": "wizard"}]}]));
+    error(write(&s, &owner_token, "PATCH", &path, &unknown_role, None).await, StatusCode::BAD_REQUEST, Some("invalidValue")).await;
+    let bad_address = serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "not an address"});
+    error(write(&s, &owner_token, "POST", "/Users", &bad_address, None).await, StatusCode::BAD_REQUEST, Some("invalidValue")).await;
+    error(write(&s, &owner_token, "DELETE", "/Users/no-such-user", &Value::Null, None).await, StatusCode::NOT_FOUND, None).await;
+    let member_now = body(scim(&s, &owner_token, &path).await, StatusCode::OK).await;
+    assert_eq!((member_now["active"].as_bool(), member_now["roles"].clone()), (Some(true), serde_json::json!([{"value": "member"}])));
+}
+
+#[tokio::test]
+async fn groups_are_departments_and_companies_and_each_membership_is_that_persons_edit() {
+    let s = TestServer::new().await;
+    let owner_tokens = s.login(OWNER).await;
+    let owner = owner_tokens.access_token.expose().to_owned();
+    let member_id = id_of(&s, &owner_tokens, "member@acme.test").await;
+    let admin_id = id_of(&s, &owner_tokens, "admin@acme.test").await;
+    let all = body(scim(&s, &owner, "/Groups?excludedAttributes=members").await, StatusCode::OK).await;
+    let v1: Value = s.get("/v1/departments", &owner_tokens).await.json().await.unwrap();
+    assert_eq!(all["totalResults"].as_u64(), Some(v1.as_array().unwrap().len() as u64));
+    assert!(all["Resources"].as_array().unwrap().iter().all(|g| g.get("members").is_none()), "members left out when asked");
+    let ext = "urn:gatehouse:params:scim:schemas:extension:2.0:Group";
+    let sales = body(scim(&s, &owner, &format!("/Groups?filter={}", encode(r#"displayName eq "sales""#))).await, StatusCode::OK).await;
+    assert_eq!(sales["totalResults"], 1);
+    assert_eq!(sales["Resources"][0][ext]["kind"], "department");
+    let sales_members = sales["Resources"][0]["members"].as_array().unwrap();
+    assert!(!sales_members.is_empty());
+    let someone = sales_members[0]["value"].as_str().unwrap();
+    let their_groups = body(scim(&s, &owner, &format!("/Users/{someone}")).await, StatusCode::OK).await;
+    assert!(their_groups["groups"].as_array().unwrap().iter().any(|g| g["display"] == "Sales"), "{their_groups}");
+
+    // Entra's create: a member not provisioned yet is passed over.
+    let created = write(
+        &s,
+        &owner,
+        "POST",
+        "/Groups",
+        &serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "externalId": "8d2c6a41", "displayName": "Pilots",
+            "members": [{"value": member_id}, {"value": "fake-member-id"}]}),
+        None,
+    )
+    .await;
+    let location = created.headers().get("location").map(|v| v.to_str().unwrap().to_owned());
+    let pilots = body(created, StatusCode::CREATED).await;
+    let gid = pilots["id"].as_str().unwrap().to_owned();
+    assert_eq!(location.as_deref(), pilots["meta"]["location"].as_str());
+    assert_eq!(pilots["externalId"], "8d2c6a41");
+    assert_eq!(pilots["members"], serde_json::json!([{"value": member_id, "$ref": s.at(&format!("/scim/v2/Users/{member_id}")), "type": "User"}]));
+    let member_v1: Value = s.get(&format!("/v1/users/{member_id}"), &owner_tokens).await.json().await.unwrap();
+    assert!(member_v1["departments"].as_array().unwrap().iter().any(|g| g["name"] == "Pilots"), "{member_v1}");
+    assert!(events(&s, &member_id).await.iter().any(|(a, _, _)| a.starts_with("user.")), "the member's edit is in the audit log");
+
+    let path = format!("/Groups/{gid}");
+    let added = body(
+        write(&s, &owner, "PATCH", &path, &patch_op(serde_json::json!([{"op": "Add", "path": "members", "value": [{"value": admin_id}]}])), None)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(added["members"].as_array().unwrap().len(), 2);
+    assert_ne!(added["meta"]["version"], pilots["meta"]["version"], "a membership moves the group's version");
+    // Entra's removal names the member in `value`; Okta's in the path.
+    let entra = patch_op(serde_json::json!([{"op": "Remove", "path": "members", "value": [{"value": admin_id}]}]));
+    let removed = body(write(&s, &owner, "PATCH", &path, &entra, None).await, StatusCode::OK).await;
+    assert_eq!(removed["members"].as_array().unwrap().len(), 1);
+    let okta = patch_op(serde_json::json!([{"op": "remove", "path": format!("members[value eq \"{member_id}\"]")}]));
+    let empty = body(write(&s, &owner, "PATCH", &path, &okta, None).await, StatusCode::OK).await;
+    assert!(empty.get("members").is_none(), "{empty}");
+    // Okta renames with a path-less replace that carries the id.
+    let rename = patch_op(serde_json::json!([{"op": "replace", "value": {"id": gid, "displayName": "Pilots 2"}}]));
+    let renamed = body(write(&s, &owner, "PATCH", &path, &rename, None).await, StatusCode::OK).await;
+    assert_eq!(renamed["displayName"], "Pilots 2");
+    let stale = pilots["meta"]["version"].as_str().unwrap();
+    let put = serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Pilots 3"});
+    error(write(&s, &owner, "PUT", &path, &put, Some(stale)).await, StatusCode::PRECONDITION_FAILED, None).await;
+    // Renaming onto another department's name: SCIM's uniqueness.
+    let clash = serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Sales"});
+    error(write(&s, &owner, "PUT", &path, &clash, None).await, StatusCode::CONFLICT, Some("uniqueness")).await;
+    // A manager may not make or remove departments (org.settings), as on /v1.
+    let manager = s.login("manager@acme.test").await.access_token.expose().to_owned();
+    error(write(&s, &manager, "POST", "/Groups", &serde_json::json!({"displayName": "Shadow"}), None).await, StatusCode::FORBIDDEN, None).await;
+    error(write(&s, &manager, "DELETE", &path, &Value::Null, None).await, StatusCode::FORBIDDEN, None).await;
+
+    let gone = write(&s, &owner, "DELETE", &path, &Value::Null, None).await;
+    assert_eq!(gone.status(), StatusCode::NO_CONTENT);
+    error(scim(&s, &owner, &path).await, StatusCode::NOT_FOUND, None).await;
+    let v1: Value = s.get("/v1/departments", &owner_tokens).await.json().await.unwrap();
+    assert!(!v1.as_array().unwrap().iter().any(|g| g["name"].as_str().unwrap_or_default().starts_with("Pilots")));
+}
