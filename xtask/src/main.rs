@@ -9,6 +9,7 @@ mod ensure;
 mod headless;
 mod icons;
 mod pg;
+mod python;
 mod report;
 mod run;
 mod screenshot;

@@ -171,8 +171,17 @@ fn test_inner_steps(args: &[String]) -> ExitCode {
     let env: Vec<(String, String)> = env.into_iter().chain(postgres.env()).collect();
     let mut ok = true;
     if parts.rust {
+        // The public SCIM conformance checkers, which the server suite runs against a
+        // real server (tests/server/scim_conformance.rs).
+        let checkers = match crate::python::scim_checkers() {
+            Ok(bin) => bin,
+            Err(e) => return fail("install the SCIM conformance checkers", &e),
+        };
         let mut cmd = util::cargo();
-        cmd.args(["test", "--workspace", "--exclude", "gatehouse-e2e", "--no-fail-fast"]).envs(env.iter().map(|(k, v)| (k, v))).stdin(Stdio::null());
+        cmd.args(["test", "--workspace", "--exclude", "gatehouse-e2e", "--no-fail-fast"])
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .env("GATEHOUSE_SCIM_CHECKERS", &checkers)
+            .stdin(Stdio::null());
         if let Err(e) = util::run("cargo test --workspace", &mut cmd) {
             fail("rust tests", &e);
             ok = false;

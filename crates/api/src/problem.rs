@@ -200,6 +200,8 @@ pub mod codes {
     pub const EMAIL_UNAVAILABLE: &str = "email_unavailable";
     /// Another user of the organization has this external id (SCIM `externalId`).
     pub const EXTERNAL_ID_TAKEN: &str = "external_id_taken";
+    /// Someone else on the server is known by this SCIM `userName`.
+    pub const USER_NAME_TAKEN: &str = "user_name_taken";
     /// The request took longer than the server allows and was stopped.
     pub const REQUEST_TIMEOUT: &str = "request_timeout";
     /// The session has as many change streams open as it may.

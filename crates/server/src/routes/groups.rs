@@ -142,12 +142,13 @@ pub async fn patch_group(
     headers: HeaderMap,
     ApiJson(patch): ApiJson<GroupPatch>,
 ) -> Result<Response> {
-    let (group, version) = rename(&state, &principal, &meta, &id, super::if_match(&headers).as_deref(), &patch.name).await?;
+    let (group, version) = rename(&state, &principal, &meta, &id, super::if_match(&headers).as_deref(), &patch.name, None).await?;
     Ok(super::json_with_etag(StatusCode::OK, group, version))
 }
 
-/// Renames group `id` (its members' copies show the new name): `org.settings`, the
-/// `If-Match` tag if any, a free name, the audit event, in one transaction.
+/// Renames group `id` (its members' copies show the new name), and with `kind` makes a
+/// department a company or back (SCIM): `org.settings`, the `If-Match` tag if any, a name
+/// free among groups of its kind, the audit event, in one transaction.
 pub(crate) async fn rename(
     state: &AppState,
     principal: &Principal,
@@ -155,6 +156,7 @@ pub(crate) async fn rename(
     id: &str,
     if_match: Option<&str>,
     name: &str,
+    kind: Option<GroupKind>,
 ) -> Result<(Group, i64)> {
     let granted = principal.require::<OrgSettings>()?;
     let org = granted.org_id();
@@ -162,14 +164,16 @@ pub(crate) async fn rename(
     let mut tx = crate::store::write(&state.db).await?;
     let (before, version) = load(&mut tx, org, id).await?;
     super::check_if_match(if_match, &before, version)?;
-    if name == before.name {
+    let kind = kind.unwrap_or(before.kind);
+    if name == before.name && kind == before.kind {
         return Ok((before, version));
     }
-    ensure_name_free(&mut tx, org, before.kind, &name, Some(id)).await?;
-    // Members show the group's name: their copies change too.
-    store::groups::rename(&mut tx, id, &name).await?;
+    ensure_name_free(&mut tx, org, kind, &name, Some(id)).await?;
+    // Members show the group's name and kind: their copies change too.
+    store::groups::rename(&mut tx, id, &name, kind).await?;
     let (after, version) = load(&mut tx, org, id).await?;
-    let details = json!({ "target": { "name": before.name }, "before": { "name": before.name }, "after": { "name": after.name } });
+    let details = json!({ "target": { "name": before.name }, "before": { "name": before.name, "kind": before.kind.as_str() },
+        "after": { "name": after.name, "kind": after.kind.as_str() } });
     let event = Event::by(principal, meta, ("group", id), "group.updated", details);
     audit::record(&mut tx, event, state.clock.now()).await?;
     tx.commit().await?;

@@ -38,6 +38,15 @@ pub(crate) async fn email_refusal(db: &store::Db, org: &str, email: &str, except
     Ok(row.map(|(owner_org, name)| if owner_org == org { email_taken(email, &name) } else { email_unavailable(email) }))
 }
 
+/// A userName someone else is known by; named when they are in the organization.
+pub(crate) fn user_name_taken(name: &str, holder: Option<&str>) -> ApiError {
+    let message = match holder {
+        Some(holder) => format!("The userName `{name}` is already {holder}'s."),
+        None => format!("The userName `{name}` cannot be used in this organization; use another."),
+    };
+    ApiError::field_conflict(codes::USER_NAME_TAKEN, "user_name", message.clone(), message)
+}
+
 /// An external id already given to another user of the organization.
 pub(crate) fn external_id_taken(external: &str, holder: &str) -> ApiError {
     ApiError::field_conflict(
@@ -138,10 +147,12 @@ async fn create(state: &AppState, principal: &Principal, meta: &ClientMeta, org:
         last_name: last,
         email: new.email.trim().to_owned(),
         roles: new.roles.clone(),
+        default_role: true,
         departments: new.departments.clone(),
         password: Some(new.password.clone()),
         active: true,
         external_id: None,
+        user_name: None,
     };
     add_account(state, principal, meta, org, account, idem).await
 }
@@ -156,8 +167,11 @@ pub(crate) struct Account {
     pub(crate) last_name: String,
     /// How the directory shows them.
     pub(crate) display_name: String,
-    /// Role ids or keys; none gives the Member role.
+    /// Role ids or keys.
     pub(crate) roles: Vec<String>,
+    /// Whether no roles means the Member role (`/v1`), or none (SCIM: the identity
+    /// provider says which roles a person has).
+    pub(crate) default_role: bool,
     /// Department and company ids.
     pub(crate) departments: Vec<String>,
     /// Their initial password; without one they sign in after a password reset.
@@ -166,6 +180,8 @@ pub(crate) struct Account {
     pub(crate) active: bool,
     /// The identity provider's id for them (SCIM `externalId`).
     pub(crate) external_id: Option<String>,
+    /// SCIM's `userName`, when it is not their address.
+    pub(crate) user_name: Option<String>,
 }
 
 /// Adds `account` to `org`: the rule's yes to every role given, the address free, a seat
@@ -179,7 +195,7 @@ pub(crate) async fn add_account(
     idem: Option<&Idempotency>,
 ) -> Result<Saved> {
     let db = &state.db;
-    let wanted = if account.roles.is_empty() { vec!["member".to_owned()] } else { account.roles.clone() };
+    let wanted = if account.roles.is_empty() && account.default_role { vec!["member".to_owned()] } else { account.roles.clone() };
     let roles = resolve_roles(db, org, &wanted).await?;
     let departments = resolve_groups(db, org, &account.departments).await?;
     let grant = may_grant(principal, &roles.iter().collect::<Vec<_>>())?;
@@ -216,6 +232,12 @@ pub(crate) async fn add_account(
         // Someone took the address between the check and the insert.
         drop(tx);
         return Err(email_refusal(db, org, &email, None).await?.unwrap_or_else(|| email_taken(&email, "another user")));
+    }
+    if let Some(name) = &account.user_name {
+        if let Some((holder_org, holder)) = store::scim::user_name_holder(&mut tx, name, Some(&id)).await? {
+            return Err(user_name_taken(name, (holder_org == org).then_some(holder.as_str())));
+        }
+        store::scim::set_user_name(&mut tx, org, &id, Some(name)).await?;
     }
     if let Some(external) = &account.external_id {
         store::scim::set_external_id(&mut tx, store::scim::Owner::User, org, &id, Some(external)).await?;

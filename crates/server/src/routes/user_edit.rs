@@ -172,6 +172,10 @@ pub(crate) struct Provisioned {
     pub(crate) external_id: Option<String>,
     /// The external id they have now.
     pub(crate) current_external_id: Option<String>,
+    /// SCIM's `userName` from now on, when it is not their address.
+    pub(crate) user_name: Option<String>,
+    /// The userName they have now, when it is not their address.
+    pub(crate) current_user_name: Option<String>,
 }
 
 /// [`apply`], with what provisioning sets too.
@@ -254,10 +258,12 @@ pub(crate) async fn apply_with(
         None => format!("{first} {last}"),
     };
     let external_changed = provisioned.filter(|p| p.external_id != p.current_external_id);
+    let user_name_changed = provisioned.filter(|p| p.user_name != p.current_user_name);
     let row_same = (first.as_str(), last.as_str(), email.as_str())
         == (current.first_name.as_str(), current.last_name.as_str(), current.email.as_str())
         && display == current.display_name
         && external_changed.is_none()
+        && user_name_changed.is_none()
         && attributes == current.custom_attributes
         && avatar == current.avatar_url
         && notifications == current.notification_preferences;
@@ -310,6 +316,14 @@ pub(crate) async fn apply_with(
             return Err(super::user_create::external_id_taken(external, &holder));
         }
         store::scim::set_external_id(&mut tx, store::scim::Owner::User, org, id, p.external_id.as_deref()).await?;
+    }
+    if let Some(p) = user_name_changed {
+        if let Some(name) = &p.user_name
+            && let Some((holder_org, holder)) = store::scim::user_name_holder(&mut tx, name, Some(id)).await?
+        {
+            return Err(super::user_create::user_name_taken(name, (holder_org == org).then_some(holder.as_str())));
+        }
+        store::scim::set_user_name(&mut tx, org, id, p.user_name.as_deref()).await?;
     }
     if email_changed {
         // A reset link sent to the old address must not outlive the address.

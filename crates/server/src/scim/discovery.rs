@@ -47,12 +47,12 @@ pub fn service_provider_config(base: &str) -> Value {
             "primary": true
         }],
         "pagination": {
-            "cursor": true,
+            // Cursor paging (RFC 9865) is not served yet: index paging only.
+            "cursor": false,
             "index": true,
             "defaultPaginationMethod": "index",
             "defaultPageSize": DEFAULT_PAGE,
-            "maxPageSize": MAX_PAGE,
-            "cursorTimeout": 0
+            "maxPageSize": MAX_PAGE
         },
         "meta": {"resourceType": "ServiceProviderConfig", "location": format!("{base}/ServiceProviderConfig")}
     })
@@ -78,7 +78,8 @@ pub fn resource_types(base: &str) -> Vec<Value> {
             "endpoint": "/Groups",
             "description": "A department or company of the organization",
             "schema": GROUP,
-            "schemaExtensions": [{"schema": GATEHOUSE_GROUP, "required": false}],
+            // Every group has a kind (department when a provider leaves it out).
+            "schemaExtensions": [{"schema": GATEHOUSE_GROUP, "required": true}],
             "meta": {"resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/Group")}
         }),
     ]
@@ -128,10 +129,6 @@ impl Attr {
     }
     fn read_only(mut self) -> Self {
         self.mutability = "readOnly";
-        self
-    }
-    fn immutable(mut self) -> Self {
-        self.mutability = "immutable";
         self
     }
     fn unique(mut self) -> Self {
@@ -199,10 +196,12 @@ pub fn schemas(base: &str, roles: Vec<String>) -> Vec<Value> {
         attr("name", "complex", "The person's name.")
             .subs(vec![attr("givenName", "string", "First name."), attr("familyName", "string", "Last name.")]),
         attr("displayName", "string", "How the directory shows the person."),
-        attr("active", "boolean", "Whether the person may sign in; false deactivates them (sessions end, keys are suspended, the seat is freed)."),
-        attr("emails", "complex", "The person's e-mail address (one: the userName).")
+        attr("active", "boolean", "Whether the person may sign in; false deactivates them (sessions end, keys are suspended, the seat is freed). A person always has a status: when left out on creation it is true.")
+            .required(),
+        attr("emails", "complex", "The person's e-mail address, with which they sign in (one: the work address when several are given).")
             .multi()
-            .subs(vec![attr("value", "string", "The address."), attr("type", "string", "Always \"work\".").canonical(vec!["work".into()])]),
+            .required()
+            .subs(vec![attr("value", "string", "The address.").required(), attr("type", "string", "Always \"work\".").canonical(vec!["work".into()])]),
         attr("roles", "complex", "The person's Gatehouse roles, by key.")
             .multi()
             .subs(vec![attr("value", "string", "A role key of the organization.").exact().canonical(roles)]),
@@ -227,9 +226,9 @@ pub fn schemas(base: &str, roles: Vec<String>) -> Vec<Value> {
         ]),
     ];
     let group_kind = vec![
-        attr("kind", "string", "department or company; set when the group is created (department by default).")
+        attr("kind", "string", "department or company (department when left out on creation).")
             .canonical(vec!["department".into(), "company".into()])
-            .immutable(),
+            .required(),
     ];
     let meta = |name: &'static str, kind: &'static str, description: &'static str| attr(name, kind, description).read_only();
     vec![
@@ -272,7 +271,7 @@ pub fn schemas(base: &str, roles: Vec<String>) -> Vec<Value> {
                     meta("defaultPaginationMethod", "string", "cursor or index."),
                     meta("defaultPageSize", "integer", "A page's size by default."),
                     meta("maxPageSize", "integer", "The largest page."),
-                    meta("cursorTimeout", "integer", "Seconds a cursor stays valid (0: no limit)."),
+                    meta("cursorTimeout", "integer", "Seconds a cursor stays valid."),
                 ]),
             ],
         ),

@@ -68,9 +68,10 @@ impl From<ApiError> for ScimError {
             },
             ApiError::Problem { status, code, detail, errors, retry_after, .. } => {
                 let scim_type = match (status, code) {
-                    (StatusCode::CONFLICT, codes::EMAIL_TAKEN | codes::EMAIL_UNAVAILABLE | codes::NAME_TAKEN | codes::EXTERNAL_ID_TAKEN) => {
-                        Some("uniqueness")
-                    }
+                    (
+                        StatusCode::CONFLICT,
+                        codes::EMAIL_TAKEN | codes::EMAIL_UNAVAILABLE | codes::NAME_TAKEN | codes::EXTERNAL_ID_TAKEN | codes::USER_NAME_TAKEN,
+                    ) => Some("uniqueness"),
                     (StatusCode::BAD_REQUEST, _) => Some("invalidValue"),
                     (StatusCode::UNPROCESSABLE_ENTITY, _) => Some("invalidValue"),
                     _ => None,

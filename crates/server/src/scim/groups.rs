@@ -51,14 +51,6 @@ pub fn resource(base: &str, g: &GroupRow, members: Option<&[String]>) -> Value {
     v
 }
 
-/// Whether `projection` leaves `members` out (Entra's `excludedAttributes=members`), so
-/// they need not be read.
-fn wants_members(params: &HashMap<String, String>) -> bool {
-    let listed = |name: &str| params.get(name).is_some_and(|v| v.split(',').any(|a| a.trim().eq_ignore_ascii_case("members")));
-    let only = params.get("attributes").is_some_and(|v| !v.trim().is_empty());
-    !listed("excludedAttributes") && (!only || listed("attributes"))
-}
-
 async fn load(state: &AppState, org: &str, id: &str, with_members: bool) -> ScimResult<(GroupRow, Option<Vec<String>>)> {
     let not_found = || ScimError::not_found(format!("No group with id `{id}` in this organization."));
     let mut rows = sql::groups(&state.db, org, &[id]).await?;
@@ -67,22 +59,13 @@ async fn load(state: &AppState, org: &str, id: &str, with_members: bool) -> Scim
     Ok((g, members))
 }
 
-/// `GET /Groups`.
-pub async fn list(
-    State(state): State<AppState>,
-    principal: Result<Principal, ApiError>,
-    Query(params): Query<ListParams>,
-    Query(raw): Query<HashMap<String, String>>,
-) -> ScimResult<Response> {
-    let principal = principal?;
-    let granted = principal.require::<UsersRead>()?;
-    let org = granted.org_id().to_owned();
-    let q = ListQuery::read(&params, state.db.backend(), sql::GROUP_ATTRIBUTES, sql::GROUP_URIS)?;
-    let (ids, total) = sql::group_page(&state.db, &org, q.condition.as_ref(), q.sort, q.descending, q.start - 1, q.count).await?;
+/// Groups `offset` on, at most `limit`, for `q`: (how many match in all, the page).
+pub(super) async fn page(state: &AppState, org: &str, q: &ListQuery, offset: i64, limit: i64) -> ScimResult<(i64, Vec<Value>)> {
+    let (ids, total) = sql::group_page(&state.db, org, q.condition.as_ref(), q.sort, q.descending, offset, limit).await?;
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let mut rows = sql::groups(&state.db, &org, &refs).await?;
-    let mut members = if wants_members(&raw) { Some(sql::members(&state.db, &refs).await?) } else { None };
-    let base = base_url(&state);
+    let mut rows = sql::groups(&state.db, org, &refs).await?;
+    let mut members = if q.projection.includes("members") { Some(sql::members(&state.db, &refs).await?) } else { None };
+    let base = base_url(state);
     let mut resources = Vec::with_capacity(ids.len());
     for id in &ids {
         if let Some(g) = rows.remove(id) {
@@ -90,6 +73,25 @@ pub async fn list(
             resources.push(q.projection.apply(resource(&base, &g, m.as_deref())));
         }
     }
+    Ok((total, resources))
+}
+
+/// `GET /Groups`.
+pub async fn list(State(state): State<AppState>, principal: Result<Principal, ApiError>, Query(params): Query<ListParams>) -> ScimResult<Response> {
+    answer_list(&state, principal?, &params).await
+}
+
+/// `POST /Groups/.search`: `GET /Groups` with its parameters in the body.
+pub async fn search(State(state): State<AppState>, principal: Result<Principal, ApiError>, body: axum::body::Bytes) -> ScimResult<Response> {
+    let principal = principal?;
+    let params = ListParams::from_search(&json_body(&body)?)?;
+    answer_list(&state, principal, &params).await
+}
+
+async fn answer_list(state: &AppState, principal: Principal, params: &ListParams) -> ScimResult<Response> {
+    let granted = principal.require::<UsersRead>()?;
+    let q = ListQuery::read(params, state.db.backend(), sql::GROUP_ATTRIBUTES, sql::GROUP_URIS)?;
+    let (total, resources) = page(state, granted.org_id(), &q, q.start - 1, q.count).await?;
     Ok(q.answer(total, resources))
 }
 
@@ -105,7 +107,8 @@ pub async fn get(
     let granted = principal.require::<UsersRead>()?;
     let org = granted.org_id().to_owned();
     let projection = Projection::parse(params.get("attributes").map(String::as_str), params.get("excludedAttributes").map(String::as_str))?;
-    let (g, members) = load(&state, &org, &id, wants_members(&params)).await?;
+    // Members are read only when shown (Entra asks with `excludedAttributes=members`).
+    let (g, members) = load(&state, &org, &id, projection.includes("members")).await?;
     let tag = version_tag(&g);
     Ok(super::read_answer(&headers, &tag, || projection.apply(resource(&base_url(&state), &g, members.as_deref()))))
 }
@@ -188,11 +191,8 @@ async fn update(state: &AppState, principal: &Principal, meta: &ClientMeta, id: 
     let org = principal.org_id.clone();
     let (g, _) = load(state, &org, id, false).await?;
     check_if_match(headers, &g)?;
-    if wanted.kind.is_some_and(|k| k.as_str() != g.kind) {
-        return Err(ScimError::bad("mutability", "A group's kind is set when it is created."));
-    }
     let name = wanted.name.clone().filter(|n| !n.is_empty()).ok_or_else(|| ScimError::bad("invalidValue", "displayName is required."))?;
-    crate::routes::groups::rename(state, principal, meta, id, None, &name).await?;
+    crate::routes::groups::rename(state, principal, meta, id, None, &name, wanted.kind).await?;
     if wanted.external_id != g.external_id {
         crate::routes::groups::set_external_id(state, principal, id, wanted.external_id.as_deref()).await?;
     }

@@ -34,6 +34,9 @@ pub fn router() -> Router<AppState> {
         .route("/ResourceTypes/{id}", get(resource_type))
         .route("/Schemas", get(schemas))
         .route("/Schemas/{id}", get(schema))
+        .route("/.search", axum::routing::post(search))
+        .route("/Users/.search", axum::routing::post(users::search))
+        .route("/Groups/.search", axum::routing::post(groups::search))
         .route("/Users", get(users::list).post(users::create))
         .route("/Users/{id}", get(users::get).put(users::replace).patch(users::patch).delete(users::delete))
         .route("/Groups", get(groups::list).post(groups::create))
@@ -148,6 +151,42 @@ async fn schema(State(state): State<AppState>, principal: Result<Principal, crat
     let found = discovery::schemas(&base_url(&state), roles).into_iter().find(|s| s["id"].as_str().is_some_and(|s| s.eq_ignore_ascii_case(&id)));
     let found = found.ok_or_else(|| ScimError::not_found(format!("No schema `{id}` here; GET /Schemas lists them.")))?;
     Ok(scim_json(StatusCode::OK, &found))
+}
+
+/// `POST /.search` (RFC 7644 §3.4.3): users and groups in one list, users first; a
+/// filter or sort that one resource type cannot take leaves that type out.
+async fn search(
+    State(state): State<AppState>,
+    principal: Result<Principal, crate::error::ApiError>,
+    body: axum::body::Bytes,
+) -> ScimResult<Response> {
+    let principal = caller(principal)?;
+    let granted = principal.require::<crate::auth::UsersRead>()?;
+    let org = granted.org_id().to_owned();
+    let params = users::ListParams::from_search(&users::json_body(&body)?)?;
+    let backend = state.db.backend();
+    let for_users = users::ListQuery::read(&params, backend, crate::store::scim::USER_ATTRIBUTES, crate::store::scim::USER_URIS);
+    let for_groups = users::ListQuery::read(&params, backend, crate::store::scim::GROUP_ATTRIBUTES, crate::store::scim::GROUP_URIS);
+    let (for_users, for_groups) = match (for_users, for_groups) {
+        (Err(e), Err(_)) => return Err(e),
+        pair => pair,
+    };
+    let (start, count) = match (&for_users, &for_groups) {
+        (Ok(q), _) | (_, Ok(q)) => (q.start, q.count),
+        _ => (1, 0),
+    };
+    let (mut total, mut resources) = (0, Vec::new());
+    if let Ok(q) = &for_users {
+        (total, resources) = users::page(&state, &org, q, start - 1, count).await?;
+    }
+    if let Ok(q) = &for_groups {
+        let offset = (start - 1 - total).max(0);
+        let room = count - i64::try_from(resources.len()).unwrap_or(i64::MAX);
+        let (groups_total, groups) = groups::page(&state, &org, q, offset, room.max(0)).await?;
+        total += groups_total;
+        resources.extend(groups);
+    }
+    Ok(users::list_response(start, total, resources))
 }
 
 async fn not_found() -> ScimError {

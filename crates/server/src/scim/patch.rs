@@ -45,12 +45,29 @@ pub fn apply(mut resource: Value, body: &Value, core_uri: &str) -> ScimResult<Va
                 };
                 for (key, v) in values {
                     // A key may itself be a path (Entra) or an extension's URI with an object.
-                    if key.to_ascii_lowercase().starts_with("urn:") && v.is_object() && schema_like(key) {
+                    if v.is_object() && is_schema_uri(key) {
                         merge_extension(obj, key, v);
                         continue;
                     }
                     let path = filter::parse_path(key).map_err(|e| at(ScimError::bad("invalidPath", e.0)))?;
                     set(obj, &path, v.clone(), kind.as_deref() == Some("add"), core_uri).map_err(at)?;
+                }
+            }
+            // The path is an extension's URI: its object as a whole.
+            (Some(k @ ("add" | "replace")), Some(p)) if is_schema_uri(p) => {
+                let Some(values @ Value::Object(_)) = value else {
+                    return Err(at(ScimError::bad("invalidValue", format!("`{k}` of {p} needs an object"))));
+                };
+                if k == "replace"
+                    && let Some(key) = existing_key(obj, p)
+                {
+                    obj.remove(&key);
+                }
+                merge_extension(obj, p, values);
+            }
+            (Some("remove"), Some(p)) if is_schema_uri(p) => {
+                if let Some(key) = existing_key(obj, p) {
+                    obj.remove(&key);
                 }
             }
             (Some(k @ ("add" | "replace")), Some(p)) => {
@@ -70,9 +87,10 @@ pub fn apply(mut resource: Value, body: &Value, core_uri: &str) -> ScimResult<Va
     Ok(resource)
 }
 
-/// `urn:…:2.0:User` and the like: a schema URI rather than an attribute path.
-fn schema_like(key: &str) -> bool {
-    key.rsplit(':').next().is_some_and(|last| last.chars().next().is_some_and(char::is_uppercase))
+/// `urn:…:2.0:User` and the like: a schema URI rather than an attribute path (whose last
+/// part, an attribute, starts in lower case).
+fn is_schema_uri(key: &str) -> bool {
+    key.to_ascii_lowercase().starts_with("urn:") && key.rsplit(':').next().is_some_and(|last| last.chars().next().is_some_and(char::is_uppercase))
 }
 
 fn merge_extension(obj: &mut Map<String, Value>, uri: &str, values: &Value) {

@@ -25,8 +25,7 @@ pub fn resource(base: &str, user: &User, version: i64, extras: &Extras) -> Value
     let mut v = json!({
         "schemas": [USER],
         "id": user.id,
-        "userName": user.email,
-        "displayName": user.display_name,
+        "userName": extras.user_name.as_deref().unwrap_or(&user.email),
         "active": user.status == UserStatus::Active,
         "emails": [{"value": user.email, "type": "work"}],
         "meta": {
@@ -37,6 +36,11 @@ pub fn resource(base: &str, user: &User, version: i64, extras: &Extras) -> Value
             "version": version_tag(version),
         }
     });
+    // The display name is shown when it is one of its own, not the default made from the
+    // names (or the address): a provider that removes it gets the default back, unseen.
+    if user.display_name != default_display(&user.first_name, &user.last_name, &user.email) {
+        v["displayName"] = json!(user.display_name);
+    }
     let mut name = serde_json::Map::new();
     for (k, v) in [("givenName", &user.first_name), ("familyName", &user.last_name)] {
         if !v.is_empty() {
@@ -89,6 +93,32 @@ pub struct ListParams {
     excluded_attributes: Option<String>,
 }
 
+impl ListParams {
+    /// From a `POST …/.search` body (RFC 7644 §3.4.3): the same parameters as JSON,
+    /// `attributes` as lists, numbers as numbers.
+    pub fn from_search(body: &Value) -> ScimResult<Self> {
+        let obj = body.as_object().ok_or_else(|| ScimError::bad("invalidSyntax", "A search is a JSON object (a SearchRequest)."))?;
+        let text = |name: &str| -> ScimResult<Option<String>> {
+            match key(obj, name) {
+                None => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(Value::Number(n)) => Ok(Some(n.to_string())),
+                Some(Value::Array(items)) => Ok(Some(items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","))),
+                Some(other) => Err(ScimError::bad("invalidValue", format!("{name} cannot be {other}"))),
+            }
+        };
+        Ok(Self {
+            filter: text("filter")?,
+            sort_by: text("sortBy")?,
+            sort_order: text("sortOrder")?,
+            start_index: text("startIndex")?,
+            count: text("count")?,
+            attributes: text("attributes")?,
+            excluded_attributes: text("excludedAttributes")?,
+        })
+    }
+}
+
 /// `attributes` and `excludedAttributes`, as paths.
 #[derive(Debug, Default)]
 pub struct Projection {
@@ -97,6 +127,12 @@ pub struct Projection {
 }
 
 impl Projection {
+    /// Whether the top-level attribute `name` (lower-case) is in the answer.
+    pub fn includes(&self, name: &str) -> bool {
+        let named = |paths: &[super::filter::AttrPath]| paths.iter().any(|p| p.name == name && p.sub.is_none());
+        !named(&self.except) && (self.only.is_empty() || self.only.iter().any(|p| p.name == name))
+    }
+
     /// From the two comma-separated lists.
     pub fn parse(attributes: Option<&str>, excluded: Option<&str>) -> ScimResult<Self> {
         let list = |s: Option<&str>| -> ScimResult<Vec<super::filter::AttrPath>> {
@@ -248,28 +284,29 @@ impl ListQuery {
 
     /// The ListResponse of `resources`, `total` in all.
     pub fn answer(&self, total: i64, resources: Vec<Value>) -> Response {
-        let body = json!({
-            "schemas": [LIST_RESPONSE],
-            "totalResults": total,
-            "startIndex": self.start,
-            "itemsPerPage": resources.len(),
-            "Resources": resources,
-        });
-        scim_json(StatusCode::OK, &body)
+        list_response(self.start, total, resources)
     }
 }
 
-/// `GET /Users`.
-pub async fn list(State(state): State<AppState>, principal: Result<Principal, ApiError>, Query(params): Query<ListParams>) -> ScimResult<Response> {
-    let principal = principal?;
-    let granted = principal.require::<UsersRead>()?;
-    let org = granted.org_id().to_owned();
-    let q = ListQuery::read(&params, state.db.backend(), sql::USER_ATTRIBUTES, sql::USER_URIS)?;
-    let (ids, total) = sql::user_page(&state.db, &org, q.condition.as_ref(), q.sort, q.descending, q.start - 1, q.count).await?;
-    let base = base_url(&state);
+/// A ListResponse: `resources` from `start`, `total` in all.
+pub fn list_response(start: i64, total: i64, resources: Vec<Value>) -> Response {
+    let body = json!({
+        "schemas": [LIST_RESPONSE],
+        "totalResults": total,
+        "startIndex": start,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    });
+    scim_json(StatusCode::OK, &body)
+}
+
+/// Users `offset` on, at most `limit`, for `q`: (how many match in all, the page).
+pub(super) async fn page(state: &AppState, org: &str, q: &ListQuery, offset: i64, limit: i64) -> ScimResult<(i64, Vec<Value>)> {
+    let (ids, total) = sql::user_page(&state.db, org, q.condition.as_ref(), q.sort, q.descending, offset, limit).await?;
+    let base = base_url(state);
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let mut users = crate::store::users::find_users(&state.db, &org, &refs).await?;
-    let extras = sql::user_extras(&state.db, &org, &refs).await?;
+    let mut users = crate::store::users::find_users(&state.db, org, &refs).await?;
+    let extras = sql::user_extras(&state.db, org, &refs).await?;
     let mut resources = Vec::with_capacity(ids.len());
     for id in &ids {
         // A user removed between the page and the read is left out.
@@ -277,6 +314,25 @@ pub async fn list(State(state): State<AppState>, principal: Result<Principal, Ap
             resources.push(q.projection.apply(resource(&base, &user, version, extra)));
         }
     }
+    Ok((total, resources))
+}
+
+/// `GET /Users`.
+pub async fn list(State(state): State<AppState>, principal: Result<Principal, ApiError>, Query(params): Query<ListParams>) -> ScimResult<Response> {
+    answer_list(&state, principal?, &params).await
+}
+
+/// `POST /Users/.search`: `GET /Users` with its parameters in the body.
+pub async fn search(State(state): State<AppState>, principal: Result<Principal, ApiError>, body: axum::body::Bytes) -> ScimResult<Response> {
+    let principal = principal?;
+    let params = ListParams::from_search(&json_body(&body)?)?;
+    answer_list(&state, principal, &params).await
+}
+
+async fn answer_list(state: &AppState, principal: Principal, params: &ListParams) -> ScimResult<Response> {
+    let granted = principal.require::<UsersRead>()?;
+    let q = ListQuery::read(params, state.db.backend(), sql::USER_ATTRIBUTES, sql::USER_URIS)?;
+    let (total, resources) = page(state, granted.org_id(), &q, q.start - 1, q.count).await?;
     Ok(q.answer(total, resources))
 }
 
@@ -321,6 +377,10 @@ pub struct Wanted {
     pub password: Option<String>,
     /// The first work (or only) address of `emails`.
     pub email: Option<String>,
+    /// The enterprise extension's `department` (`Some(None)`: none), when named.
+    pub department: Option<Option<String>>,
+    /// The enterprise extension's `organization`: the company, likewise.
+    pub organization: Option<Option<String>>,
 }
 
 /// The `value`s of the multi-valued attribute `name` (each `{"value": …}` or a bare
@@ -382,7 +442,26 @@ impl Wanted {
             None => None,
             Some(_) => return Err(ScimError::bad("invalidValue", "emails is a list")),
         };
+        let (department, organization) = match key(obj, ENTERPRISE) {
+            Some(Value::Object(ext)) => (
+                string(ext, "department")?.map(|d| Some(d).filter(|d| !d.is_empty())),
+                string(ext, "organization")?.map(|o| Some(o).filter(|o| !o.is_empty())),
+            ),
+            Some(_) => return Err(ScimError::bad("invalidValue", format!("{ENTERPRISE} is an object"))),
+            None => (None, None),
+        };
+        // Entra may also send them with the URI in the name.
+        let department = match department {
+            None => string(obj, &format!("{ENTERPRISE}:department"))?.map(|d| Some(d).filter(|d| !d.is_empty())),
+            found => found,
+        };
+        let organization = match organization {
+            None => string(obj, &format!("{ENTERPRISE}:organization"))?.map(|o| Some(o).filter(|o| !o.is_empty())),
+            found => found,
+        };
         Ok(Self {
+            department,
+            organization,
             user_name: string(obj, "userName")?,
             given: name.map(|n| string(n, "givenName")).transpose()?.flatten(),
             family: name.map(|n| string(n, "familyName")).transpose()?.flatten(),
@@ -395,19 +474,71 @@ impl Wanted {
         })
     }
 
-    /// The address: `userName`, else the e-mail.
+    /// The address: the (work) e-mail, else a `userName` that is one.
     fn address(&self) -> Option<String> {
-        self.user_name.clone().filter(|u| !u.is_empty()).or_else(|| self.email.clone())
+        let looks_like = |s: &String| gatehouse_api::UserPatch { email: Some(s.clone()), ..Default::default() }.field_errors().is_empty();
+        self.email.clone().filter(|e| !e.is_empty()).or_else(|| self.user_name.clone().filter(looks_like))
     }
 
-    /// The display name asked for, else "given family", else the address.
+    /// The `userName` to keep beside `address`: none when it is the address.
+    fn user_name_beside(&self, address: &str) -> Option<String> {
+        self.user_name.clone().filter(|u| !u.is_empty() && !u.eq_ignore_ascii_case(address))
+    }
+
+    /// The display name asked for, else [`default_display`].
     fn display_or(&self, address: &str) -> String {
-        let names = format!("{} {}", self.given.as_deref().unwrap_or(""), self.family.as_deref().unwrap_or(""));
         self.display
             .clone()
             .filter(|d| !d.is_empty())
-            .unwrap_or_else(|| if names.trim().is_empty() { address.to_owned() } else { names.trim().to_owned() })
+            .unwrap_or_else(|| default_display(self.given.as_deref().unwrap_or(""), self.family.as_deref().unwrap_or(""), address))
     }
+}
+
+/// The group ids a person has once the enterprise extension's `department` and
+/// `organization` are applied to `current`, or `None` when neither is named. Naming one
+/// replaces the person's groups of that kind by the group of that name (made when there
+/// is none: `org.settings`, as in the app); `Some(None)` takes them out of that kind.
+async fn groups_after(
+    state: &AppState,
+    principal: &Principal,
+    meta: &crate::extract::ClientMeta,
+    current: &[gatehouse_api::GroupRef],
+    wanted: &Wanted,
+) -> ScimResult<Option<Vec<String>>> {
+    if wanted.department.is_none() && wanted.organization.is_none() {
+        return Ok(None);
+    }
+    let mut ids: Vec<String> = current.iter().map(|g| g.id.clone()).collect();
+    for (kind, want) in [(GroupKind::Department, &wanted.department), (GroupKind::Company, &wanted.organization)] {
+        let Some(want) = want else { continue };
+        let shown = current.iter().find(|g| g.kind == kind);
+        if let (Some(name), Some(g)) = (want, shown)
+            && g.name == *name
+        {
+            continue;
+        }
+        ids.retain(|id| !current.iter().any(|g| g.id == *id && g.kind == kind));
+        if let Some(name) = want {
+            let existing = crate::store::groups::list(&state.db, &principal.org_id, Some(kind.as_str())).await?;
+            let id = match existing.into_iter().find(|g| g.name.eq_ignore_ascii_case(name)) {
+                Some(g) => g.id,
+                None => crate::routes::groups::add(state, principal, meta, kind, name, None).await?.0.id,
+            };
+            ids.push(id);
+        }
+    }
+    Ok(Some(ids))
+}
+
+/// A person's display name when none is given: "given family", else their address.
+fn default_display(given: &str, family: &str, address: &str) -> String {
+    let names = format!("{given} {family}");
+    if names.trim().is_empty() { address.to_owned() } else { names.trim().to_owned() }
+}
+
+/// Every Gatehouse user has an address: in `emails`, or as the `userName`.
+fn no_address() -> ScimError {
+    ScimError::bad("invalidValue", "An e-mail address is required: give it in emails (type work), or make the userName an address.")
 }
 
 /// A request body as JSON, or SCIM's `invalidSyntax`.
@@ -436,11 +567,10 @@ pub async fn create(
     let granted = principal.require::<crate::auth::UsersManage>()?;
     let org = granted.org_id().to_owned();
     let wanted = Wanted::read(&json_body(&body)?)?;
-    let email = wanted.address().ok_or_else(|| ScimError::bad("invalidValue", "userName is required: the person's e-mail address."))?;
-    let profile = gatehouse_api::UserPatch { email: Some(email.clone()), ..Default::default() };
-    if let Some(e) = profile.field_errors().into_iter().next() {
-        return Err(ScimError::bad("invalidValue", format!("userName: {}", e.message)));
+    if wanted.user_name.as_deref().is_none_or(str::is_empty) {
+        return Err(ScimError::bad("invalidValue", "userName is required."));
     }
+    let email = wanted.address().ok_or_else(no_address)?;
     if let Some(password) = &wanted.password
         && let Some(e) = crate::routes::user_create::password_error(password)
     {
@@ -450,9 +580,11 @@ pub async fn create(
         display_name: wanted.display_or(&email),
         first_name: wanted.given.clone().unwrap_or_default(),
         last_name: wanted.family.clone().unwrap_or_default(),
+        user_name: wanted.user_name_beside(&email),
         email,
         roles: wanted.roles.clone().unwrap_or_default(),
-        departments: Vec::new(),
+        departments: groups_after(&state, &principal, &meta, &[], &wanted).await?.unwrap_or_default(),
+        default_role: false,
         password: wanted.password.clone().map(gatehouse_api::Secret::new),
         active: wanted.active.unwrap_or(true),
         external_id: wanted.external_id.clone(),
@@ -498,6 +630,8 @@ pub async fn patch(
     let mut wanted = Wanted::read(&patched)?;
     // A removed `roles` is no roles; a removed `active` leaves the status as it is.
     wanted.roles.get_or_insert_with(Vec::new);
+    wanted.department.get_or_insert(None);
+    wanted.organization.get_or_insert(None);
     update(&state, &principal, &meta, &id, &headers, wanted).await
 }
 
@@ -518,7 +652,10 @@ async fn update(
     let extras = sql::user_extras(&state.db, &org, &[id]).await?;
     let extra = extras.get(id).ok_or_else(not_found)?;
     super::check_if_match(headers, &version_tag(version), "user")?;
-    let email = wanted.address().ok_or_else(|| ScimError::bad("invalidValue", "userName is required: the person's e-mail address."))?;
+    if wanted.user_name.as_deref().is_none_or(str::is_empty) {
+        return Err(ScimError::bad("invalidValue", "userName is required."));
+    }
+    let email = wanted.address().ok_or_else(no_address)?;
     if wanted.password.is_some() {
         return Err(ScimError::bad("mutability", "A password is set only when the user is created; changing it takes a password reset."));
     }
@@ -527,12 +664,15 @@ async fn update(
         last_name: Some(wanted.family.clone().unwrap_or_default()),
         email: Some(email.clone()),
         roles: wanted.roles.clone(),
+        departments: groups_after(state, principal, meta, &user.departments, &wanted).await?,
         ..Default::default()
     };
     let provisioned = crate::routes::user_edit::Provisioned {
         display_name: wanted.display_or(&email),
         external_id: wanted.external_id.clone(),
         current_external_id: extra.external_id.clone(),
+        user_name: wanted.user_name_beside(&email),
+        current_user_name: extra.user_name.clone(),
     };
     let saved = crate::routes::user_edit::apply_with(
         state,

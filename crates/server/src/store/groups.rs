@@ -81,10 +81,16 @@ pub async fn create(conn: &mut Conn, id: &str, org_id: &str, kind: GroupKind, na
     })
 }
 
-/// Renames a group and moves its version and its members' (their copies show its name).
-pub async fn rename(conn: &mut Conn, id: &str, name: &str) -> Result<()> {
+/// Renames a group (and sets its kind), moving its version and its members' (their
+/// copies show its name and kind).
+pub async fn rename(conn: &mut Conn, id: &str, name: &str, kind: GroupKind) -> Result<()> {
     on!(conn, |conn| {
-        sqlx::query("UPDATE groups SET name = $1, version = version + 1 WHERE id = $2").bind(name).bind(id).execute(&mut *conn).await?;
+        sqlx::query("UPDATE groups SET name = $1, kind = $2, version = version + 1 WHERE id = $3")
+            .bind(name)
+            .bind(kind.as_str())
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
         sqlx::query("UPDATE users SET version = version + 1 WHERE id IN (SELECT user_id FROM user_groups WHERE group_id = $1)")
             .bind(id)
             .execute(&mut *conn)

@@ -76,7 +76,7 @@ const NAME_ONLY: &[(&str, Kind)] = &[("value", Kind::Text { expr: "g.name", exac
 pub const USER_ATTRIBUTES: Attributes = &[
     ("id", Kind::Text { expr: "u.id", exact: true, lower: None }),
     ("externalid", Kind::Text { expr: "u.external_id", exact: true, lower: None }),
-    ("username", Kind::Text { expr: "u.email", exact: false, lower: Some("u.email_lower") }),
+    ("username", Kind::Text { expr: "COALESCE(u.user_name, u.email)", exact: false, lower: Some("COALESCE(u.user_name_lower, u.email_lower)") }),
     ("displayname", Kind::Text { expr: "u.display_name", exact: false, lower: Some("u.sort_name") }),
     ("name.givenname", Kind::Text { expr: "u.first_name", exact: false, lower: None }),
     ("name.familyname", Kind::Text { expr: "u.last_name", exact: false, lower: None }),
@@ -157,6 +157,8 @@ const SQLITE_TIME: &str = "%Y-%m-%dT%H:%M:%S%.3fZ";
 pub struct Extras {
     /// `externalId`.
     pub external_id: Option<String>,
+    /// `userName`, when it is not the address.
+    pub user_name: Option<String>,
     /// `meta.lastModified`.
     pub modified_at: DateTime<Utc>,
 }
@@ -218,17 +220,25 @@ async fn page_of(
     })
 }
 
+#[derive(sqlx::FromRow)]
+struct ExtrasRow {
+    id: String,
+    external_id: Option<String>,
+    user_name: Option<String>,
+    modified_at: DateTime<Utc>,
+}
+
 /// The [`Extras`] of the users of `org` among `ids`.
 pub async fn user_extras(db: &Db, org: &str, ids: &[&str]) -> Result<HashMap<String, Extras>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
     on!(db, |db| {
-        let mut qb = sqlx::QueryBuilder::new("SELECT id, external_id, modified_at FROM users WHERE org_id = ");
+        let mut qb = sqlx::QueryBuilder::new("SELECT id, external_id, user_name, modified_at FROM users WHERE org_id = ");
         qb.push_bind(org.to_owned()).push(" AND id IN ");
         super::push_id_list(&mut qb, ids);
-        let rows: Vec<(String, Option<String>, DateTime<Utc>)> = qb.build_query_as().fetch_all(db).await?;
-        Ok(rows.into_iter().map(|(id, external_id, modified_at)| (id, Extras { external_id, modified_at })).collect())
+        let rows: Vec<ExtrasRow> = qb.build_query_as().fetch_all(db).await?;
+        Ok(rows.into_iter().map(|r| (r.id, Extras { external_id: r.external_id, user_name: r.user_name, modified_at: r.modified_at })).collect())
     })
 }
 
@@ -269,6 +279,35 @@ pub async fn set_external_id(conn: &mut super::Conn, owner: Owner, org: &str, id
     };
     on!(conn, |conn| {
         sqlx::query(sql).bind(external).bind(id).bind(org).execute(&mut *conn).await?;
+        Ok(())
+    })
+}
+
+/// Who (their organization and display name) is known by `user_name` — as their
+/// userName, or by an address that is their userName — other than `except`.
+pub async fn user_name_holder(conn: &mut super::Conn, user_name: &str, except: Option<&str>) -> Result<Option<(String, String)>> {
+    on!(conn, |conn| {
+        Ok(sqlx::query_as(
+            "SELECT org_id, display_name FROM users WHERE (user_name_lower = $1 OR (user_name_lower IS NULL AND email_lower = $1)) AND id <> $2 LIMIT 1",
+        )
+        .bind(user_name.to_lowercase())
+        .bind(except.unwrap_or(""))
+        .fetch_optional(&mut *conn)
+        .await?)
+    })
+}
+
+/// Sets (or clears: the address is the userName) the userName of user `id` of `org`,
+/// moving their version; the caller checked it is free inside the same write transaction.
+pub async fn set_user_name(conn: &mut super::Conn, org: &str, id: &str, user_name: Option<&str>) -> Result<()> {
+    on!(conn, |conn| {
+        sqlx::query("UPDATE users SET user_name = $1, user_name_lower = $2, version = version + 1 WHERE id = $3 AND org_id = $4")
+            .bind(user_name)
+            .bind(user_name.map(str::to_lowercase))
+            .bind(id)
+            .bind(org)
+            .execute(&mut *conn)
+            .await?;
         Ok(())
     })
 }
@@ -627,7 +666,7 @@ mod tests {
     #[test]
     fn user_names_compare_without_case_through_the_lower_cased_column() {
         let c = users(r#"userName eq "BJensen@Example.com""#).unwrap();
-        assert_eq!(c.sql, "(u.email_lower = $2)");
+        assert_eq!(c.sql, "(COALESCE(u.user_name_lower, u.email_lower) = $2)");
         assert_eq!(c.binds, vec![Bind::Text("bjensen@example.com".into())]);
         let c = users(r#"externalId eq "AbC""#).unwrap();
         assert_eq!((c.sql.as_str(), c.binds), ("(u.external_id = $2)", vec![Bind::Text("AbC".into())]));
@@ -679,7 +718,7 @@ mod tests {
         assert!(users(r#"roles[nope eq "x"]"#).unwrap_err().0.contains("no sub-attribute nope"));
         assert!(users(r#"urn:example:other:Thing:userName eq "x""#).unwrap_err().0.contains("no schema"));
         let sort = sort_column(USER_ATTRIBUTES, USER_URIS, &crate::scim::filter::parse_attr("userName").unwrap()).unwrap();
-        assert_eq!(sort, "u.email_lower");
+        assert_eq!(sort, "COALESCE(u.user_name_lower, u.email_lower)");
         assert!(sort_column(USER_ATTRIBUTES, USER_URIS, &crate::scim::filter::parse_attr("roles").unwrap()).is_err());
     }
 }

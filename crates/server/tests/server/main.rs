@@ -22,6 +22,7 @@ mod outage;
 mod postgres_schema;
 mod resets;
 mod scim;
+mod scim_conformance;
 mod sessions;
 mod smtp;
 mod step_up;

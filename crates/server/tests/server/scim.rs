@@ -246,8 +246,13 @@ async fn an_identity_provider_creates_updates_deactivates_and_deletes_a_user_thr
     assert_eq!(etag.as_deref(), ada["meta"]["version"].as_str(), "ETag is meta.version");
     assert_eq!((ada["userName"].as_str(), ada["active"].as_bool()), (Some("ada.test@contoso.test"), Some(true)));
     assert_eq!(ada["externalId"], "5c1e4b7a-2f0d-4d6b-9a35-0c8f6e2d1b90");
-    assert_eq!(ada["displayName"], "Ada Test");
-    assert_eq!(ada["roles"], serde_json::json!([{"value": "member"}]), "no roles given: the Member role, as on /v1");
+    assert!(ada.get("displayName").is_none(), "the default display name (the names) is not shown: {ada}");
+    assert!(ada.get("roles").is_none(), "the provider gave no roles: none (not /v1's default Member role)");
+    // The enterprise extension's department: the person joins it (it is made when new).
+    let dept =
+        patch_op(serde_json::json!([{"op": "add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "value": "R&D"}]));
+    let in_rd = body(write(&s, &owner, "PATCH", &format!("/Users/{}", ada["id"].as_str().unwrap()), &dept, None).await, StatusCode::OK).await;
+    assert_eq!(in_rd["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["department"], "R&D", "{in_rd}");
     let v1: Value = s.get(&format!("/v1/users/{id}"), &owner_tokens).await.json().await.unwrap();
     assert_eq!((v1["status"].as_str(), v1["first_name"].as_str()), (Some("active"), Some("Ada")));
     let found =
@@ -270,7 +275,9 @@ async fn an_identity_provider_creates_updates_deactivates_and_deletes_a_user_thr
     let patched = body(write(&s, &owner, "PATCH", &format!("/Users/{id}"), &update, None).await, StatusCode::OK).await;
     assert_eq!((patched["userName"].as_str(), patched["name"]["familyName"].as_str()), (Some("ada.l@contoso.test"), Some("Lovelace")));
     assert_ne!(patched["meta"]["version"], ada["meta"]["version"], "the version moved");
-    assert_eq!(patched["displayName"], "Ada Test", "displayName is its own attribute");
+    assert!(patched.get("displayName").is_none(), "a default display name follows the names: {patched}");
+    let v1: Value = s.get(&format!("/v1/users/{id}"), &owner_tokens).await.json().await.unwrap();
+    assert_eq!(v1["display_name"], "Ada Lovelace");
 
     // Entra disables with a string; the user is deactivated as /v1 does it.
     let off = body(
@@ -305,7 +312,8 @@ async fn an_identity_provider_creates_updates_deactivates_and_deletes_a_user_thr
     let current = on["meta"]["version"].as_str().unwrap();
     let replaced = body(write(&s, &owner, "PUT", &format!("/Users/{id}"), &put, Some(current)).await, StatusCode::OK).await;
     assert_eq!((replaced["displayName"].as_str(), replaced["externalId"].as_str()), (Some("Countess Lovelace"), Some("00u9x8y7")));
-    assert_eq!(replaced["roles"], serde_json::json!([{"value": "member"}]));
+    assert!(replaced.get("roles").is_none(), "a PUT without roles leaves them as they were");
+    assert_eq!(replaced["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["department"], "R&D", "and the department too");
 
     // DELETE: deactivated, then removed; the audit trail tells it all.
     let gone = write(&s, &owner, "DELETE", &format!("/Users/{id}"), &Value::Null, None).await;
@@ -454,4 +462,29 @@ async fn groups_are_departments_and_companies_and_each_membership_is_that_person
     error(scim(&s, &owner, &path).await, StatusCode::NOT_FOUND, None).await;
     let v1: Value = s.get("/v1/departments", &owner_tokens).await.json().await.unwrap();
     assert!(!v1.as_array().unwrap().iter().any(|g| g["name"].as_str().unwrap_or_default().starts_with("Pilots")));
+}
+
+#[tokio::test]
+async fn a_user_name_that_is_not_an_address_is_kept_beside_the_address_and_unique() {
+    let s = TestServer::new().await;
+    let owner_tokens = s.login(OWNER).await;
+    let owner = owner_tokens.access_token.expose().to_owned();
+    let jdoe = serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "jdoe",
+        "emails": [{"value": "home@example.test", "type": "home"}, {"value": "j.doe@acme.test", "type": "work"}], "active": true});
+    let created = body(write(&s, &owner, "POST", "/Users", &jdoe, None).await, StatusCode::CREATED).await;
+    assert_eq!((created["userName"].as_str(), created["emails"][0]["value"].as_str()), (Some("jdoe"), Some("j.doe@acme.test")), "{created}");
+    let v1: Value = s.get(&format!("/v1/users/{}", created["id"].as_str().unwrap()), &owner_tokens).await.json().await.unwrap();
+    assert_eq!(v1["email"], "j.doe@acme.test", "the work address is the one they sign in with");
+    let found = body(scim(&s, &owner, &format!("/Users?filter={}", encode(r#"userName eq "JDOE""#))).await, StatusCode::OK).await;
+    assert_eq!(found["totalResults"], 1);
+    // The same userName again, or one that is someone's address: taken.
+    let again =
+        serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "JDoe", "emails": [{"value": "other@acme.test"}]});
+    error(write(&s, &owner, "POST", "/Users", &again, None).await, StatusCode::CONFLICT, Some("uniqueness")).await;
+    let address = serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "admin@acme.test", "emails": [{"value": "third@acme.test"}]});
+    error(write(&s, &owner, "POST", "/Users", &address, None).await, StatusCode::CONFLICT, Some("uniqueness")).await;
+    // No address anywhere: refused, as every Gatehouse user has one.
+    let nameless = serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "nobody"});
+    let v = error(write(&s, &owner, "POST", "/Users", &nameless, None).await, StatusCode::BAD_REQUEST, Some("invalidValue")).await;
+    assert!(v["detail"].as_str().unwrap().contains("e-mail address is required"), "{v}");
 }
