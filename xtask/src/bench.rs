@@ -1,4 +1,4 @@
-//! `cargo xtask bench [server|activity|load|client|app]`: the benchmarks recorded in BENCHMARKS.md;
+//! `cargo xtask bench [server|activity|load|scim|client|app]`: the benchmarks recorded in BENCHMARKS.md;
 //! all of them without an argument. Each prints its figures; none asserts on them.
 
 use crate::util;
@@ -8,9 +8,9 @@ use anyhow::{Result, bail};
 /// bench binaries.
 pub fn bench(args: &[String]) -> Result<()> {
     let (names, rest): (Vec<&String>, Vec<&String>) =
-        args.iter().partition(|a| ["server", "activity", "load", "client", "app"].contains(&a.as_str()));
+        args.iter().partition(|a| ["server", "activity", "load", "scim", "client", "app"].contains(&a.as_str()));
     if let Some(unknown) = rest.iter().find(|a| !a.starts_with('-')) {
-        bail!("unknown benchmark {unknown:?}: choose server, activity, load, client or app");
+        bail!("unknown benchmark {unknown:?}: choose server, activity, load, scim, client or app");
     }
     let all = names.is_empty();
     let wants = |n: &str| all || names.iter().any(|a| *a == n);
@@ -52,6 +52,19 @@ pub fn bench(args: &[String]) -> Result<()> {
                 .args(&rest)
                 .env("GATEHOUSE_LOG", "error")
                 .env("GATEHOUSE_BENCH_POSTGRES", &cluster),
+        )?;
+    }
+    if wants("scim") {
+        // scim2-server, the peer measured beside ours, comes from the same pinned
+        // environment as the conformance checkers.
+        let tools = crate::python::scim_checkers()?;
+        util::run(
+            "SCIM benchmark",
+            util::cargo()
+                .args(["bench", "-p", "gatehouse-server", "--bench", "scim", "--"])
+                .args(&rest)
+                .env("GATEHOUSE_LOG", "error")
+                .env("GATEHOUSE_SCIM_TOOLS", tools),
         )?;
     }
     if wants("client") {

@@ -1,6 +1,7 @@
 //! Python test tools from PyPI, pinned, in a virtual environment of the project's own in
 //! the target directory: the public SCIM conformance checkers (`scim2`, `scim-sanity`)
-//! that the server suite runs against a real server (issue 20).
+//! that the server suite runs against a real server, and the peer `scim2-server` that
+//! `cargo xtask bench scim` measures beside ours (issue 20).
 
 use crate::util;
 use anyhow::{Context, Result};

@@ -190,6 +190,7 @@ fn test_inner_steps(args: &[String]) -> ExitCode {
         // cluster instead of a SQLite file: the same test binary, nothing rebuilt.
         let mut cmd = util::cargo();
         cmd.envs(env.iter().map(|(k, v)| (k, v)))
+            .env("GATEHOUSE_SCIM_CHECKERS", &checkers)
             .env("GATEHOUSE_TEST_BACKEND", "postgres")
             .args(["test", "-p", "gatehouse-server", "--test", "server", "--no-fail-fast"])
             .stdin(Stdio::null());
