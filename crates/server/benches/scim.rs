@@ -26,7 +26,9 @@ struct Target {
 
 #[tokio::main]
 async fn main() {
-    let tools = std::path::PathBuf::from(std::env::var("GATEHOUSE_SCIM_TOOLS").expect("GATEHOUSE_SCIM_TOOLS: the SCIM tools' bin (cargo xtask bench scim sets it)"));
+    let tools = std::path::PathBuf::from(
+        std::env::var("GATEHOUSE_SCIM_TOOLS").expect("GATEHOUSE_SCIM_TOOLS: the SCIM tools' bin (cargo xtask bench scim sets it)"),
+    );
     let users = env_u32("GATEHOUSE_BENCH_USERS", 200) as usize;
     let dir = tempfile::tempdir().unwrap();
     let http = reqwest::Client::new();
@@ -37,12 +39,21 @@ async fn main() {
     seed(bin, &db, &["--users", "20"]);
     let ours = Server::start(bin, &db);
     let token = ours.login(&http, "owner@acme.test").await;
-    let step = http.post(format!("{}/v1/auth/step-up", ours.url)).bearer_auth(&token).json(&json!({"password": common::PASSWORD})).send().await.unwrap();
+    let step =
+        http.post(format!("{}/v1/auth/step-up", ours.url)).bearer_auth(&token).json(&json!({"password": common::PASSWORD})).send().await.unwrap();
     assert!(step.status().is_success(), "step-up: {}", step.status());
     let me: Value = http.get(format!("{}/v1/me", ours.url)).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
     let me = me["user"]["id"].as_str().or(me["id"].as_str()).unwrap().to_owned();
-    let key: Value =
-        http.post(format!("{}/v1/users/{me}/api-keys", ours.url)).bearer_auth(&token).json(&json!({"name": "bench"})).send().await.unwrap().json().await.unwrap();
+    let key: Value = http
+        .post(format!("{}/v1/users/{me}/api-keys", ours.url))
+        .bearer_auth(&token)
+        .json(&json!({"name": "bench"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     // Room for every user the mix makes.
     let seats = http.patch(format!("{}/v1/org", ours.url)).bearer_auth(&token).json(&json!({"seat_limit": 100_000})).send().await.unwrap();
     assert!(seats.status().is_success(), "seat limit: {}", seats.status());
@@ -76,7 +87,10 @@ async fn main() {
     let _ = peer.kill();
     let _ = peer.wait();
     let (ours_rate, peer_rate) = (rates[0].1, rates[1].1);
-    println!("scim: summary gatehouse-server {ours_rate:.0} requests/s, scim2-server {peer_rate:.0} requests/s: {:.2}× scim2-server's", ours_rate / peer_rate);
+    println!(
+        "scim: summary gatehouse-server {ours_rate:.0} requests/s, scim2-server {peer_rate:.0} requests/s: {:.2}× scim2-server's",
+        ours_rate / peer_rate
+    );
 }
 
 /// The mix against `target`; prints its figures and returns requests per second.
@@ -109,7 +123,11 @@ async fn run(http: &reqwest::Client, target: &Target, users: usize) -> f64 {
     }
     for id in &ids {
         let t = Instant::now();
-        let res = send(http.patch(format!("{}/Users/{id}", target.base))).body(patch_op(json!([{"op": "replace", "value": {"active": false}}])).to_string()).send().await.unwrap();
+        let res = send(http.patch(format!("{}/Users/{id}", target.base)))
+            .body(patch_op(json!([{"op": "replace", "value": {"active": false}}])).to_string())
+            .send()
+            .await
+            .unwrap();
         lat.entry(OPS[2]).or_default().push(t.elapsed());
         assert!(res.status().is_success(), "{}: deactivate: {}", target.label, res.status());
     }

@@ -268,7 +268,11 @@ async fn api_key_principal(state: &AppState, token: &str, meta: &crate::extract:
     } else if row.last_used_at.is_none_or(|t| now - t >= state.config.last_active_granularity) {
         crate::store::api_keys::touch(&state.db, &row.id, now).await?;
     }
-    let rank = crate::policy::rank_of(&state.db, &row.user_id).await?;
+    let mut rank = crate::policy::rank_of(&state.db, &row.user_id).await?;
+    if let (Some(role), Some(permissions)) = (&row.role_key, &row.role_permissions) {
+        let permissions: Vec<String> = serde_json::from_str(permissions).map_err(|e| ApiError::Internal(e.into()))?;
+        rank = rank.within(&crate::policy::Rank::of_role(role, permissions));
+    }
     Ok(Principal {
         user_id: row.user_id,
         org_id: row.org_id,

@@ -154,8 +154,37 @@ enum Command {
         #[command(subcommand)]
         action: KeysCommand,
     },
+    /// Manage API keys from the command line (headless set-up of provisioning).
+    ApiKey {
+        #[command(subcommand)]
+        action: ApiKeyCommand,
+    },
     /// Print the OpenAPI document.
     Openapi,
+}
+
+#[derive(Subcommand)]
+enum ApiKeyCommand {
+    /// Create a key and print its secret, once. With `--role scim` it is a provisioning
+    /// key: it reaches only what the built-in SCIM provisioning role does (people,
+    /// departments and companies), and never more than its user.
+    Create {
+        /// The database: a SQLite file or a postgres:// URL [default: the platform data dir].
+        #[arg(long, env = "GATEHOUSE_DB", hide_env_values = true)]
+        db: Option<Location>,
+        /// The organization, by name.
+        #[arg(long)]
+        org: String,
+        /// The key's name, as the app lists it (e.g. "Okta").
+        #[arg(long)]
+        name: String,
+        /// Limit the key to this role: `scim`, or a role key of the organization.
+        #[arg(long)]
+        role: Option<String>,
+        /// The user the key acts as [default: the organization's first active Owner].
+        #[arg(long)]
+        user: Option<String>,
+    },
 }
 
 #[tokio::main]
@@ -256,6 +285,20 @@ async fn main() -> anyhow::Result<()> {
                 println!("owner password (shown only now): {}", password.expose());
             }
             println!("staff accounts admin@, manager@, member@, support@acme.test share the owner's password");
+            Ok(())
+        }
+        Command::ApiKey { action: ApiKeyCommand::Create { db: path, org, name, role, user } } => {
+            let path = match path {
+                Some(p) => p,
+                None => Location::Sqlite(store::default_db_path()?),
+            };
+            let pool = store::connect(&path).await?;
+            let (key, secret) =
+                gatehouse_server::routes::apikeys::create_from_command_line(&pool, &org, user.as_deref(), &name, role.as_deref(), chrono::Utc::now())
+                    .await?;
+            pool.close().await;
+            eprintln!("created API key {} ({}) for {org}; its secret, shown only now:", key.name, key.prefix);
+            println!("{}", secret.expose());
             Ok(())
         }
         Command::Keys { db: path, keys_file, action } => {

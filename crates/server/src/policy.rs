@@ -60,6 +60,12 @@ impl Rank {
         (other.owner && !self.owner).then_some(Shortfall::Owner)
     }
 
+    /// What both this rank and `other` reach: a key limited to a role reaches no more
+    /// than its user, nor than the role.
+    pub fn within(&self, other: &Rank) -> Rank {
+        Rank { permissions: self.permissions.intersection(&other.permissions).cloned().collect(), owner: self.owner && other.owner }
+    }
+
     /// Adds another role's reach (a user's rank is the union of their roles').
     pub fn join(&mut self, other: Rank) {
         self.permissions.extend(other.permissions);

@@ -75,25 +75,95 @@ pub async fn create_key(
             format!("{} is {}; only an active user can have a working API key.", user.display_name, user.status.as_str()),
         ));
     }
-    let secret = Secret::new(format!("{API_KEY_PREFIX}{}", B64.encode(random_bytes::<32>())));
-    let prefix: String = secret.expose().chars().take(API_KEY_PREFIX.len() + 6).collect();
     let now = state.clock.now();
-    let key = ApiKey {
-        id: uuid::Uuid::now_v7().to_string(),
-        user_id: id.clone(),
-        name: new.name.trim().to_owned(),
-        prefix,
-        created_at: now,
-        last_used_at: None,
-        suspended_at: None,
-        suspended_reason: None,
-        expires_at: new.expires_in_days.map(|days| now + chrono::Duration::days(i64::from(days))),
-    };
+    let (key, secret) = mint(&id, &new.name, new.expires_in_days.map(|days| now + chrono::Duration::days(i64::from(days))), now);
     let mut tx = crate::store::write(&state.db).await?;
     store::api_keys::create(&mut tx, &principal.org_id, &key, &hash_token(secret.expose()), &principal.user_id).await?;
     audit_key(&mut tx, &principal, meta, &user, &key, "api_key.created", now).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(CreatedApiKey { key, secret })))
+}
+
+/// A new key of `user_id` and its secret (random, 256 bits; only its hash is stored).
+fn mint(user_id: &str, name: &str, expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> (ApiKey, Secret) {
+    let secret = Secret::new(format!("{API_KEY_PREFIX}{}", B64.encode(random_bytes::<32>())));
+    let prefix: String = secret.expose().chars().take(API_KEY_PREFIX.len() + 6).collect();
+    let key = ApiKey {
+        id: uuid::Uuid::now_v7().to_string(),
+        user_id: user_id.to_owned(),
+        name: name.trim().to_owned(),
+        prefix,
+        created_at: now,
+        last_used_at: None,
+        suspended_at: None,
+        suspended_reason: None,
+        expires_at,
+    };
+    (key, secret)
+}
+
+/// The built-in role of provisioning keys (SPEC P2): reading and managing people, and the
+/// organization's departments and companies (which today need `org.settings`).
+pub const SCIM_ROLE: (&str, &str, &[&str]) = ("scim", "SCIM provisioning", &["org.settings", "users.manage", "users.read"]);
+
+/// `gatehouse-server api-key create` (headless set-up of provisioning): a key of the
+/// active user `email` (else the organization's first active Owner) in the organization
+/// named `org`, limited to role `role` (`scim`: the built-in provisioning role, made when
+/// missing; else a role key of the organization). The event names no actor: the command
+/// line is the server operator's.
+pub async fn create_from_command_line(
+    db: &store::Db,
+    org: &str,
+    email: Option<&str>,
+    name: &str,
+    role: Option<&str>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<(ApiKey, Secret)> {
+    use anyhow::Context;
+    let errors = NewApiKey { name: name.to_owned(), expires_in_days: None }.field_errors();
+    anyhow::ensure!(errors.is_empty(), "{}", errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" "));
+    let org_id = store::org::id_by_name(db, org).await?.with_context(|| format!("no organization named {org:?}"))?;
+    let user_id = match email {
+        Some(email) => store::users::id_by_email(db, &org_id, &email.to_lowercase()).await?.with_context(|| format!("no user {email} in {org}"))?,
+        None => store::org::first_active_owner(db, &org_id).await?.with_context(|| format!("{org} has no active Owner; pass --user"))?,
+    };
+    let user = store::users::find_user(db, &org_id, &user_id).await?.context("the user went away")?;
+    anyhow::ensure!(
+        user.status == gatehouse_api::UserStatus::Active,
+        "{} is {}; only an active user can have a working API key",
+        user.email,
+        user.status.as_str()
+    );
+    let (key, secret) = mint(&user_id, name, None, now);
+    let mut tx = store::write(db).await?;
+    let role_id = match role {
+        Some(r) if r == SCIM_ROLE.0 => {
+            Some(store::roles::ensure_builtin(&mut tx, &org_id, SCIM_ROLE.0, SCIM_ROLE.1, &serde_json::to_string(SCIM_ROLE.2)?, now).await?)
+        }
+        Some(r) => Some(store::roles::id_of_key(&mut tx, &org_id, r).await?.with_context(|| format!("no role {r:?} in {org}"))?),
+        None => None,
+    };
+    store::api_keys::create(&mut tx, &org_id, &key, &hash_token(secret.expose()), &user_id).await?;
+    if let Some(role_id) = &role_id {
+        store::api_keys::limit_to_role(&mut tx, &key.id, role_id).await?;
+    }
+    let event = Event {
+        org_id: &org_id,
+        actor_id: None,
+        via: None,
+        target_type: "user",
+        target_id: &user_id,
+        action: "api_key.created",
+        ip: "",
+        user_agent: "gatehouse-server api-key create",
+        details: json!({
+            "target": { "name": user.display_name, "email": user.email },
+            "api_key": { "id": key.id, "name": key.name, "prefix": key.prefix, "expires_at": key.expires_at, "role": role },
+        }),
+    };
+    audit::record(&mut tx, event, now).await?;
+    tx.commit().await?;
+    Ok((key, secret))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -161,14 +161,27 @@ pub struct Presented {
     pub created_by: Option<String>,
     /// Its user's status.
     pub status: String,
+    /// The role it is limited to, when it is: (key, permissions as JSON).
+    pub role_key: Option<String>,
+    /// That role's permissions, a JSON array.
+    pub role_permissions: Option<String>,
+}
+
+/// Limits key `id` to role `role_id`.
+pub async fn limit_to_role(conn: &mut Conn, id: &str, role_id: &str) -> Result<()> {
+    on!(conn, |conn| {
+        sqlx::query("UPDATE api_keys SET role_id = $1 WHERE id = $2").bind(role_id).bind(id).execute(conn).await?;
+        Ok(())
+    })
 }
 
 /// The key whose secret hashes to `key_hash`.
 pub async fn by_hash(db: &Db, key_hash: &str) -> Result<Option<Presented>> {
     on!(db, |db| {
         Ok(sqlx::query_as(
-        "SELECT k.id, k.user_id, k.org_id, k.name, k.prefix, k.last_used_at, k.used_event_at, k.suspended_at, k.expires_at, k.created_by, u.status
-         FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = $1",
+        "SELECT k.id, k.user_id, k.org_id, k.name, k.prefix, k.last_used_at, k.used_event_at, k.suspended_at, k.expires_at, k.created_by, u.status,
+                r.key AS role_key, r.permissions AS role_permissions
+         FROM api_keys k JOIN users u ON u.id = k.user_id LEFT JOIN roles r ON r.id = k.role_id WHERE k.key_hash = $1",
     )
     .bind(key_hash)
     .fetch_optional(db)

@@ -16,6 +16,28 @@ pub async fn the_only_one(db: &Db) -> Result<Option<String>> {
     })
 }
 
+/// The id of the organization named `name` (without regard to case), if exactly one is.
+pub async fn id_by_name(db: &Db, name: &str) -> Result<Option<String>> {
+    on!(db, |db| {
+        let orgs: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM organizations WHERE lower(name) = lower($1) LIMIT 2").bind(name).fetch_all(db).await?;
+        Ok(if orgs.len() == 1 { orgs.into_iter().next() } else { None })
+    })
+}
+
+/// The organization's longest-standing active Owner.
+pub async fn first_active_owner(db: &Db, org_id: &str) -> Result<Option<String>> {
+    on!(db, |db| {
+        Ok(sqlx::query_scalar(
+            "SELECT u.id FROM users u JOIN user_roles ur ON ur.user_id = u.id JOIN roles r ON r.id = ur.role_id \
+             WHERE u.org_id = $1 AND u.status = 'active' AND r.key = 'owner' ORDER BY u.created_at, u.id LIMIT 1",
+        )
+        .bind(org_id)
+        .fetch_optional(db)
+        .await?)
+    })
+}
+
 /// The organization's name.
 pub async fn name(conn: &mut Conn, id: &str) -> Result<String> {
     on!(conn, |conn| { Ok(sqlx::query_scalar("SELECT name FROM organizations WHERE id = $1").bind(id).fetch_one(conn).await?) })

@@ -71,6 +71,29 @@ pub async fn create(conn: &mut Conn, id: &str, org_id: &str, key: &str, name: &s
     })
 }
 
+/// The id of the organization's built-in role `key`, made (`name`, `permissions_json`)
+/// when it has none yet.
+pub async fn ensure_builtin(conn: &mut Conn, org_id: &str, key: &str, name: &str, permissions_json: &str, now: DateTime<Utc>) -> Result<String> {
+    on!(conn, |conn| {
+        let found: Option<String> =
+            sqlx::query_scalar("SELECT id FROM roles WHERE org_id = $1 AND key = $2").bind(org_id).bind(key).fetch_optional(&mut *conn).await?;
+        if let Some(id) = found {
+            return Ok(id);
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        sqlx::query("INSERT INTO roles (id, org_id, key, name, builtin, permissions, created_at) VALUES ($1, $2, $3, $4, TRUE, $5, $6)")
+            .bind(&id)
+            .bind(org_id)
+            .bind(key)
+            .bind(name)
+            .bind(permissions_json)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        Ok(id)
+    })
+}
+
 /// Saves a role's name and permissions and moves its version.
 pub async fn update(conn: &mut Conn, id: &str, name: &str, permissions_json: &str) -> Result<()> {
     on!(conn, |conn| {

@@ -222,6 +222,23 @@ pub async fn send(s: &TestServer, t: &TokenResponse, method: &str, path: &str, b
     req.send().await.unwrap()
 }
 
+/// `gatehouse-server api-key create --db <this server's database> <args>`, as an operator
+/// runs it: its output.
+pub async fn api_key_command(s: &TestServer, args: &[&str]) -> std::process::Output {
+    let db = s.location.expose();
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse-server"))
+            .args(["api-key", "create", "--db", &db])
+            .args(&args)
+            .env("GATEHOUSE_LOG", "error")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
 /// Confirms the session's password (`POST /v1/auth/step-up`), as sensitive changes to
 /// one's own account need.
 pub async fn step_up(s: &TestServer, t: &TokenResponse) {

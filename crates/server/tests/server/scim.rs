@@ -488,3 +488,42 @@ async fn a_user_name_that_is_not_an_address_is_kept_beside_the_address_and_uniqu
     let v = error(write(&s, &owner, "POST", "/Users", &nameless, None).await, StatusCode::BAD_REQUEST, Some("invalidValue")).await;
     assert!(v["detail"].as_str().unwrap().contains("e-mail address is required"), "{v}");
 }
+
+#[tokio::test]
+async fn a_provisioning_key_made_on_the_command_line_reaches_only_what_provisioning_needs() {
+    let s = TestServer::new().await;
+    let out = api_key_command(&s, &["--org", "acme", "--role", "scim", "--name", "Okta"]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let key = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(key.starts_with(gatehouse_api::API_KEY_PREFIX) && !key.contains('\n'), "only the secret on stdout");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("shown only now"));
+
+    // It provisions…
+    body(scim(&s, &key, "/Users?count=1").await, StatusCode::OK).await;
+    let new = serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "prov@acme.test", "emails": [{"value": "prov@acme.test"}]});
+    body(write(&s, &key, "POST", "/Users", &new, None).await, StatusCode::CREATED).await;
+    // …and nothing else its user (the Owner) could do.
+    for path in ["/v1/audit-events", "/v1/sessions", "/v1/login-attempts"] {
+        let res = s.http.get(s.at(path)).bearer_auth(&key).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    let invite = s.http.post(s.at("/v1/invitations")).bearer_auth(&key).json(&serde_json::json!({"emails": ["x@acme.test"]})).send().await.unwrap();
+    assert_eq!(invite.status(), StatusCode::FORBIDDEN);
+    // Nor reach an Admin (or a manager): its rank is the role's, which covers neither.
+    let owner_tokens = s.login(OWNER).await;
+    let owner_id = id_of(&s, &owner_tokens, OWNER).await;
+    let off = patch_op(serde_json::json!([{"op": "replace", "path": "active", "value": false}]));
+    for who in ["admin@acme.test", "manager@acme.test"] {
+        let id = id_of(&s, &owner_tokens, who).await;
+        error(write(&s, &key, "PATCH", &format!("/Users/{id}"), &off, None).await, StatusCode::FORBIDDEN, None).await;
+    }
+    // The audit log says how the key came to be.
+    let made = events(&s, &owner_id).await.into_iter().find(|(a, _, _)| a == "api_key.created").expect("the key's creation is in the log");
+    assert_eq!(made.2["api_key"]["role"], "scim");
+
+    // Unknown organization or role: a clear refusal, no key.
+    for (args, says) in [(["--org", "nowhere", "--role", "scim"], "no organization"), (["--org", "acme", "--role", "wizard"], "no role")] {
+        let out = api_key_command(&s, &[args[0], args[1], args[2], args[3], "--name", "x"]).await;
+        assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains(says), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+}

@@ -5,19 +5,14 @@
 //! stops (a plain `cargo test` has no Python tools).
 
 use crate::helpers::*;
-use reqwest::StatusCode;
-use serde_json::{Value, json};
 use std::process::Command;
 
-/// A real API key of the owner, as an administrator makes one for provisioning.
+/// A provisioning key, made as an operator makes one for an identity provider:
+/// `gatehouse-server api-key create --role scim`.
 async fn provisioning_key(s: &TestServer) -> String {
-    let owner = s.login(OWNER).await;
-    step_up(s, &owner).await;
-    let me = s.get("/v1/me", &owner).await.json::<Value>().await.unwrap();
-    let id = me["user"]["id"].as_str().or(me["id"].as_str()).unwrap().to_owned();
-    let res = send(s, &owner, "POST", &format!("/v1/users/{id}/api-keys"), Some(json!({"name": "SCIM conformance"})), &[]).await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    res.json::<Value>().await.unwrap()["secret"].as_str().unwrap().to_owned()
+    let out = api_key_command(s, &["--org", "Acme", "--role", "scim", "--name", "SCIM conformance"]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 /// Runs a checker to its end; (exit success, everything it printed).
