@@ -1,6 +1,9 @@
 //! The Group resource: a department or company, its kind in Gatehouse's extension, and
 //! `GET|POST /Groups`, `GET|PUT|PATCH|DELETE /Groups/{id}`.
 //!
+//! Writing a group (its name, kind, external id or members) needs `org.settings`, as the
+//! app's departments do; each membership is then also that member's edit.
+//!
 //! Membership is a property of people in Gatehouse (`/v1` edits a user's departments):
 //! adding or taking a member is that user's edit, through the same operation, rule and
 //! audit event as in the app. A member id that names nobody in the organization is passed
@@ -11,7 +14,7 @@ use super::discovery::{GATEHOUSE_GROUP, GROUP};
 use super::error::{ScimError, ScimResult};
 use super::users::{ListParams, ListQuery, Projection, json_body, key, string, values};
 use crate::app::AppState;
-use crate::auth::{Principal, UsersRead};
+use crate::auth::{OrgSettings, Principal, UsersRead};
 use crate::error::ApiError;
 use crate::extract::ClientMeta;
 use crate::store::scim::{self as sql, GroupRow};
@@ -170,6 +173,7 @@ pub async fn create(
     body: axum::body::Bytes,
 ) -> ScimResult<Response> {
     let (principal, meta) = (principal?, meta?);
+    principal.require::<OrgSettings>()?;
     let org = principal.org_id.clone();
     let wanted = Wanted::read(&json_body(&body)?)?;
     let name = wanted.name.clone().filter(|n| !n.is_empty()).ok_or_else(|| ScimError::bad("invalidValue", "displayName is required."))?;
@@ -210,6 +214,7 @@ pub async fn replace(
     body: axum::body::Bytes,
 ) -> ScimResult<Response> {
     let (principal, meta) = (principal?, meta?);
+    principal.require::<OrgSettings>()?;
     let wanted = Wanted::read(&json_body(&body)?)?;
     update(&state, &principal, &meta, &id, &headers, wanted).await
 }
@@ -225,7 +230,7 @@ pub async fn patch(
     body: axum::body::Bytes,
 ) -> ScimResult<Response> {
     let (principal, meta) = (principal?, meta?);
-    principal.require::<UsersRead>()?;
+    principal.require::<OrgSettings>()?;
     let body = json_body(&body)?;
     let (g, members) = load(&state, &principal.org_id, &id, true).await?;
     let current = resource(&base_url(&state), &g, members.as_deref());
@@ -243,6 +248,7 @@ pub async fn delete(
     headers: HeaderMap,
 ) -> ScimResult<Response> {
     let (principal, meta) = (principal?, meta?);
+    principal.require::<OrgSettings>()?;
     let (g, _) = load(&state, &principal.org_id, &id, false).await?;
     check_if_match(&headers, &g)?;
     crate::routes::groups::remove(&state, &principal, &meta, &id, None, None).await?;

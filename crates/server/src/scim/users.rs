@@ -604,6 +604,7 @@ pub async fn replace(
     body: axum::body::Bytes,
 ) -> ScimResult<Response> {
     let (principal, meta) = (principal?, meta?);
+    principal.require::<crate::auth::UsersManage>()?;
     let wanted = Wanted::read(&json_body(&body)?)?;
     update(&state, &principal, &meta, &id, &headers, wanted).await
 }

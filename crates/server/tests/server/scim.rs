@@ -527,3 +527,70 @@ async fn a_provisioning_key_made_on_the_command_line_reaches_only_what_provision
         assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains(says), "{}", String::from_utf8_lossy(&out.stderr));
     }
 }
+
+/// The SCIM endpoints (method, path, body, the permission they need; `None`: anyone
+/// signed in). `{none}` is an id that does not exist, so an allowed write answers 404.
+fn scim_endpoints(n: usize) -> Vec<(&'static str, &'static str, Option<Value>, Option<&'static str>)> {
+    let user = serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": format!("matrix{n}@acme.test"),
+        "emails": [{"value": format!("matrix{n}@acme.test")}]});
+    let group = serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": format!("Matrix {n}")});
+    let rename = patch_op(serde_json::json!([{"op": "replace", "path": "displayName", "value": "x"}]));
+    let search = serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "count": 1});
+    vec![
+        ("GET", "/ServiceProviderConfig", None, None),
+        ("GET", "/ResourceTypes", None, None),
+        ("GET", "/Schemas", None, None),
+        ("GET", "/Users", None, Some("users.read")),
+        ("GET", "/Users/{none}", None, Some("users.read")),
+        ("POST", "/Users/.search", Some(search.clone()), Some("users.read")),
+        ("POST", "/.search", Some(search.clone()), Some("users.read")),
+        ("POST", "/Users", Some(user.clone()), Some("users.manage")),
+        ("PUT", "/Users/{none}", Some(user), Some("users.manage")),
+        ("PATCH", "/Users/{none}", Some(rename.clone()), Some("users.manage")),
+        ("DELETE", "/Users/{none}", None, Some("users.manage")),
+        ("GET", "/Groups", None, Some("users.read")),
+        ("GET", "/Groups/{none}", None, Some("users.read")),
+        ("POST", "/Groups/.search", Some(search), Some("users.read")),
+        ("POST", "/Groups", Some(group.clone()), Some("org.settings")),
+        ("PUT", "/Groups/{none}", Some(group), Some("org.settings")),
+        ("PATCH", "/Groups/{none}", Some(rename), Some("org.settings")),
+        ("DELETE", "/Groups/{none}", None, Some("org.settings")),
+    ]
+}
+
+#[tokio::test]
+async fn every_role_and_a_provisioning_key_against_every_scim_endpoint() {
+    let s = TestServer::new().await;
+    let owner = s.login(OWNER).await;
+    // One account per seeded role, each holding only that role, and a provisioning key.
+    let mut callers: Vec<(String, Vec<&str>, String)> = Vec::new();
+    for (key, _, _, perms) in gatehouse_server::seed::ROLES {
+        let email = if *key == "owner" { OWNER.to_owned() } else { format!("scim-{key}@acme.test") };
+        if *key != "owner" {
+            let body = serde_json::json!({"first_name": "Role", "last_name": key, "email": email, "password": PASSWORD, "roles": [key]});
+            assert_eq!(send(&s, &owner, "POST", "/v1/users", Some(body), &[]).await.status(), StatusCode::CREATED);
+        }
+        callers.push((key.to_string(), perms.to_vec(), s.login(&email).await.access_token.expose().to_owned()));
+    }
+    let out = api_key_command(&s, &["--org", "Acme", "--role", "scim", "--name", "matrix"]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let scim_perms = gatehouse_server::routes::apikeys::SCIM_ROLE.2.to_vec();
+    callers.push(("scim key".into(), scim_perms, String::from_utf8(out.stdout).unwrap().trim().to_owned()));
+    let mut checked = 0;
+    for (i, (who, perms, token)) in callers.iter().enumerate() {
+        for (method, path, body, needs) in scim_endpoints(i) {
+            let path = path.replace("{none}", "no-such-id");
+            let res = write(&s, token, method, &path, body.as_ref().unwrap_or(&Value::Null), None).await;
+            let what = format!("{who} {method} {path}");
+            if needs.is_none_or(|p| perms.contains(&p)) {
+                assert!(![StatusCode::FORBIDDEN, StatusCode::UNAUTHORIZED].contains(&res.status()), "{what}: allowed, got {}", res.status());
+                assert!(!res.status().is_server_error(), "{what}: {}", res.status());
+            } else {
+                let v = error(res, StatusCode::FORBIDDEN, None).await;
+                assert!(v["detail"].as_str().unwrap().contains(needs.unwrap_or_default()), "{what}: the refusal names the permission: {v}");
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, callers.len() * scim_endpoints(0).len());
+}
