@@ -27,7 +27,7 @@ usage: cargo xtask <command>
   screenshot [--out PATH]    docs/screenshot.png of the real app (headless)
   icons                      redraw icons/ with ImageMagick
   bindings                   regenerate the UI's TypeScript bindings
-  bench [server|activity|load|client|app]  the benchmarks of BENCHMARKS.md (all by default; release builds)
+  bench [server|activity|load|scim|client|app]  the benchmarks of BENCHMARKS.md (all by default; release builds)
   postgres                   a throwaway PostgreSQL cluster; prints its URL, stops on Enter";
 
 fn main() -> ExitCode {
