@@ -376,8 +376,16 @@ pub(crate) async fn apply_with(
         store::users::forget_avatar_upload(&mut tx, id).await?;
     }
     let response = body_of(&user)?;
-    let before = serde_json::to_value(&before_edit).map_err(|e| ApiError::Internal(e.into()))?;
-    let after = serde_json::to_value(&user).map_err(|e| ApiError::Internal(e.into()))?;
+    let mut before = serde_json::to_value(&before_edit).map_err(|e| ApiError::Internal(e.into()))?;
+    let mut after = serde_json::to_value(&user).map_err(|e| ApiError::Internal(e.into()))?;
+    if let Some(p) = provisioned {
+        // How the identity provider knows the person is part of the record: a change of
+        // it is a profile edit in the log like any other.
+        before["external_id"] = serde_json::json!(p.current_external_id);
+        before["user_name"] = serde_json::json!(p.current_user_name);
+        after["external_id"] = serde_json::json!(p.external_id);
+        after["user_name"] = serde_json::json!(p.user_name);
+    }
     let target = serde_json::json!({ "name": before_edit.display_name, "email": before_edit.email });
     for (action, mut details) in crate::audit::user_edit_events(&crate::audit::diff(&before, &after)) {
         details["target"] = target.clone();

@@ -313,6 +313,10 @@ async fn an_identity_provider_creates_updates_deactivates_and_deletes_a_user_thr
     let replaced = body(write(&s, &owner, "PUT", &format!("/Users/{id}"), &put, Some(current)).await, StatusCode::OK).await;
     assert_eq!((replaced["displayName"].as_str(), replaced["externalId"].as_str()), (Some("Countess Lovelace"), Some("00u9x8y7")));
     assert!(replaced.get("roles").is_none(), "a PUT without roles leaves them as they were");
+    let relinked =
+        events(&s, &id).await.into_iter().filter(|(a, _, _)| a == "user.updated").find(|(_, _, d)| d["after"]["external_id"] == "00u9x8y7");
+    let (_, _, details) = relinked.expect("the external id's change is in the audit log");
+    assert_eq!(details["before"]["external_id"], "5c1e4b7a-2f0d-4d6b-9a35-0c8f6e2d1b90");
     assert_eq!(replaced["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["department"], "R&D", "and the department too");
 
     // DELETE: deactivated, then removed; the audit trail tells it all.
