@@ -170,12 +170,8 @@ pub(crate) struct Provisioned {
     pub(crate) display_name: String,
     /// The external id from now on.
     pub(crate) external_id: Option<String>,
-    /// The external id they have now.
-    pub(crate) current_external_id: Option<String>,
     /// SCIM's `userName` from now on, when it is not their address.
     pub(crate) user_name: Option<String>,
-    /// The userName they have now, when it is not their address.
-    pub(crate) current_user_name: Option<String>,
 }
 
 /// [`apply`], with what provisioning sets too.
@@ -257,8 +253,14 @@ pub(crate) async fn apply_with(
         Some(p) => p.display_name.clone(),
         None => format!("{first} {last}"),
     };
-    let external_changed = provisioned.filter(|p| p.external_id != p.current_external_id);
-    let user_name_changed = provisioned.filter(|p| p.user_name != p.current_user_name);
+    // What the provider knows them by now, read with the rest of them.
+    let was = match provisioned {
+        Some(_) => store::scim::user_extras(db, org, &[id]).await?.remove(id),
+        None => None,
+    };
+    let (was_external, was_user_name) = was.map_or((None, None), |w| (w.external_id, w.user_name));
+    let external_changed = provisioned.filter(|p| p.external_id != was_external);
+    let user_name_changed = provisioned.filter(|p| p.user_name != was_user_name);
     let row_same = (first.as_str(), last.as_str(), email.as_str())
         == (current.first_name.as_str(), current.last_name.as_str(), current.email.as_str())
         && display == current.display_name
@@ -381,8 +383,8 @@ pub(crate) async fn apply_with(
     if let Some(p) = provisioned {
         // How the identity provider knows the person is part of the record: a change of
         // it is a profile edit in the log like any other.
-        before["external_id"] = serde_json::json!(p.current_external_id);
-        before["user_name"] = serde_json::json!(p.current_user_name);
+        before["external_id"] = serde_json::json!(was_external);
+        before["user_name"] = serde_json::json!(was_user_name);
         after["external_id"] = serde_json::json!(p.external_id);
         after["user_name"] = serde_json::json!(p.user_name);
     }

@@ -12,7 +12,7 @@
 use super::base_url;
 use super::discovery::{GATEHOUSE_GROUP, GROUP};
 use super::error::{ScimError, ScimResult};
-use super::users::{ListParams, ListQuery, Projection, json_body, key, string, values};
+use super::users::{ListQuery, Projection, json_body, key, string, values};
 use crate::app::AppState;
 use crate::auth::{OrgSettings, Principal, UsersRead};
 use crate::error::ApiError;
@@ -77,25 +77,6 @@ pub(super) async fn page(state: &AppState, org: &str, q: &ListQuery, offset: i64
         }
     }
     Ok((total, resources))
-}
-
-/// `GET /Groups`.
-pub async fn list(State(state): State<AppState>, principal: Result<Principal, ApiError>, Query(params): Query<ListParams>) -> ScimResult<Response> {
-    answer_list(&state, principal?, &params).await
-}
-
-/// `POST /Groups/.search`: `GET /Groups` with its parameters in the body.
-pub async fn search(State(state): State<AppState>, principal: Result<Principal, ApiError>, body: axum::body::Bytes) -> ScimResult<Response> {
-    let principal = principal?;
-    let params = ListParams::from_search(&json_body(&body)?)?;
-    answer_list(&state, principal, &params).await
-}
-
-async fn answer_list(state: &AppState, principal: Principal, params: &ListParams) -> ScimResult<Response> {
-    let granted = principal.require::<UsersRead>()?;
-    let q = ListQuery::read(params, state.db.backend(), sql::GROUP_ATTRIBUTES, sql::GROUP_URIS)?;
-    let (total, resources) = page(state, granted.org_id(), &q, q.start - 1, q.count).await?;
-    Ok(q.answer(total, resources))
 }
 
 /// `GET /Groups/{id}`: 304 when `If-None-Match` holds the current version.

@@ -35,11 +35,11 @@ pub fn router() -> Router<AppState> {
         .route("/Schemas", get(schemas))
         .route("/Schemas/{id}", get(schema))
         .route("/.search", axum::routing::post(search))
-        .route("/Users/.search", axum::routing::post(users::search))
-        .route("/Groups/.search", axum::routing::post(groups::search))
-        .route("/Users", get(users::list).post(users::create))
+        .route("/Users/.search", axum::routing::post(|s, p, b| search_one(s, p, b, Listed::Users)))
+        .route("/Groups/.search", axum::routing::post(|s, p, b| search_one(s, p, b, Listed::Groups)))
+        .route("/Users", get(|s, p, q| list(s, p, q, Listed::Users)).post(users::create))
         .route("/Users/{id}", get(users::get).put(users::replace).patch(users::patch).delete(users::delete))
-        .route("/Groups", get(groups::list).post(groups::create))
+        .route("/Groups", get(|s, p, q| list(s, p, q, Listed::Groups)).post(groups::create))
         .route("/Groups/{id}", get(groups::get).put(groups::replace).patch(groups::patch).delete(groups::delete))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -153,6 +153,62 @@ async fn schema(State(state): State<AppState>, principal: Result<Principal, crat
     Ok(scim_json(StatusCode::OK, &found))
 }
 
+/// A resource type that lists: what its filters may name, and how a page is read.
+#[derive(Clone, Copy)]
+enum Listed {
+    Users,
+    Groups,
+}
+
+impl Listed {
+    /// `params` read for this type.
+    fn query(self, state: &AppState, params: &users::ListParams) -> ScimResult<users::ListQuery> {
+        let (attributes, uris) = match self {
+            Self::Users => (crate::store::scim::USER_ATTRIBUTES, crate::store::scim::USER_URIS),
+            Self::Groups => (crate::store::scim::GROUP_ATTRIBUTES, crate::store::scim::GROUP_URIS),
+        };
+        users::ListQuery::read(params, state.db.backend(), attributes, uris)
+    }
+
+    /// Resources `offset` on, at most `limit`: (how many match in all, the page).
+    async fn page(self, state: &AppState, org: &str, q: &users::ListQuery, offset: i64, limit: i64) -> ScimResult<(i64, Vec<Value>)> {
+        match self {
+            Self::Users => users::page(state, org, q, offset, limit).await,
+            Self::Groups => groups::page(state, org, q, offset, limit).await,
+        }
+    }
+
+    /// A list of this type for `params`.
+    async fn answer(self, state: &AppState, principal: Principal, params: &users::ListParams) -> ScimResult<Response> {
+        let granted = principal.require::<crate::auth::UsersRead>()?;
+        let q = self.query(state, params)?;
+        let (total, resources) = self.page(state, granted.org_id(), &q, q.start - 1, q.count).await?;
+        Ok(q.answer(total, resources))
+    }
+}
+
+/// `GET /Users`, `GET /Groups`.
+async fn list(
+    State(state): State<AppState>,
+    principal: Result<Principal, crate::error::ApiError>,
+    axum::extract::Query(params): axum::extract::Query<users::ListParams>,
+    listed: Listed,
+) -> ScimResult<Response> {
+    listed.answer(&state, caller(principal)?, &params).await
+}
+
+/// `POST /Users/.search`, `POST /Groups/.search`: a list with its parameters in the body.
+async fn search_one(
+    State(state): State<AppState>,
+    principal: Result<Principal, crate::error::ApiError>,
+    body: axum::body::Bytes,
+    listed: Listed,
+) -> ScimResult<Response> {
+    let principal = caller(principal)?;
+    let params = users::ListParams::from_search(&users::json_body(&body)?)?;
+    listed.answer(&state, principal, &params).await
+}
+
 /// `POST /.search` (RFC 7644 §3.4.3): users and groups in one list, users first; a
 /// filter or sort that one resource type cannot take leaves that type out.
 async fn search(
@@ -164,9 +220,8 @@ async fn search(
     let granted = principal.require::<crate::auth::UsersRead>()?;
     let org = granted.org_id().to_owned();
     let params = users::ListParams::from_search(&users::json_body(&body)?)?;
-    let backend = state.db.backend();
-    let for_users = users::ListQuery::read(&params, backend, crate::store::scim::USER_ATTRIBUTES, crate::store::scim::USER_URIS);
-    let for_groups = users::ListQuery::read(&params, backend, crate::store::scim::GROUP_ATTRIBUTES, crate::store::scim::GROUP_URIS);
+    let for_users = Listed::Users.query(&state, &params);
+    let for_groups = Listed::Groups.query(&state, &params);
     let (for_users, for_groups) = match (for_users, for_groups) {
         (Err(e), Err(_)) => return Err(e),
         pair => pair,
@@ -177,12 +232,12 @@ async fn search(
     };
     let (mut total, mut resources) = (0, Vec::new());
     if let Ok(q) = &for_users {
-        (total, resources) = users::page(&state, &org, q, start - 1, count).await?;
+        (total, resources) = Listed::Users.page(&state, &org, q, start - 1, count).await?;
     }
     if let Ok(q) = &for_groups {
         let offset = (start - 1 - total).max(0);
         let room = count - i64::try_from(resources.len()).unwrap_or(i64::MAX);
-        let (groups_total, groups) = groups::page(&state, &org, q, offset, room.max(0)).await?;
+        let (groups_total, groups) = Listed::Groups.page(&state, &org, q, offset, room.max(0)).await?;
         total += groups_total;
         resources.extend(groups);
     }

@@ -317,25 +317,6 @@ pub(super) async fn page(state: &AppState, org: &str, q: &ListQuery, offset: i64
     Ok((total, resources))
 }
 
-/// `GET /Users`.
-pub async fn list(State(state): State<AppState>, principal: Result<Principal, ApiError>, Query(params): Query<ListParams>) -> ScimResult<Response> {
-    answer_list(&state, principal?, &params).await
-}
-
-/// `POST /Users/.search`: `GET /Users` with its parameters in the body.
-pub async fn search(State(state): State<AppState>, principal: Result<Principal, ApiError>, body: axum::body::Bytes) -> ScimResult<Response> {
-    let principal = principal?;
-    let params = ListParams::from_search(&json_body(&body)?)?;
-    answer_list(&state, principal, &params).await
-}
-
-async fn answer_list(state: &AppState, principal: Principal, params: &ListParams) -> ScimResult<Response> {
-    let granted = principal.require::<UsersRead>()?;
-    let q = ListQuery::read(params, state.db.backend(), sql::USER_ATTRIBUTES, sql::USER_URIS)?;
-    let (total, resources) = page(state, granted.org_id(), &q, q.start - 1, q.count).await?;
-    Ok(q.answer(total, resources))
-}
-
 /// `GET /Users/{id}`: 304 when `If-None-Match` holds the current version.
 pub async fn get(
     State(state): State<AppState>,
@@ -650,8 +631,6 @@ async fn update(
     let org = granted.org_id().to_owned();
     let not_found = || ScimError::not_found(format!("No user with id `{id}` in this organization."));
     let (user, version) = crate::store::users::find_versioned(&state.db, &org, id).await?.ok_or_else(not_found)?;
-    let extras = sql::user_extras(&state.db, &org, &[id]).await?;
-    let extra = extras.get(id).ok_or_else(not_found)?;
     super::check_if_match(headers, &version_tag(version), "user")?;
     if wanted.user_name.as_deref().is_none_or(str::is_empty) {
         return Err(ScimError::bad("invalidValue", "userName is required."));
@@ -671,9 +650,7 @@ async fn update(
     let provisioned = crate::routes::user_edit::Provisioned {
         display_name: wanted.display_or(&email),
         external_id: wanted.external_id.clone(),
-        current_external_id: extra.external_id.clone(),
         user_name: wanted.user_name_beside(&email),
-        current_user_name: extra.user_name.clone(),
     };
     let saved = crate::routes::user_edit::apply_with(
         state,
