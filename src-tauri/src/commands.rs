@@ -514,9 +514,16 @@ pub async fn api_keys(state: &AppState, user_id: String) -> Result<Vec<ApiKey>, 
     with_client(state, |client| async move { client.api_keys(&user_id).await }).await
 }
 
-pub async fn create_api_key(state: &AppState, user_id: String, name: String, expires_in_days: Option<u32>) -> Result<CreatedApiKey, IpcError> {
+/// `role`: limit the key to that role (`scim`: a provisioning key for an identity provider).
+pub async fn create_api_key(
+    state: &AppState,
+    user_id: String,
+    name: String,
+    expires_in_days: Option<u32>,
+    role: Option<String>,
+) -> Result<CreatedApiKey, IpcError> {
     // Checked here too, so a bad name or lifetime is refused before it crosses the network.
-    let new = NewApiKey { name, expires_in_days };
+    let new = NewApiKey { name, expires_in_days, role };
     if let Some(e) = new.field_errors().into_iter().next() {
         return Err(IpcError::field(&e.field, e.message));
     }

@@ -190,8 +190,9 @@ app_commands! {
     login_attempts(query: LoginAttemptQuery) -> LoginAttemptPage => commands::login_attempts(state, query).await;
     /// A user's API keys, newest first, without their secrets.
     api_keys(user_id: String) -> Vec<ApiKey> => commands::api_keys(state, user_id).await;
-    /// Creates an API key; the answer carries its secret, to be shown once and never stored.
-    create_api_key(user_id: String, name: String, expires_in_days: Option<u32>) -> CreatedApiKey => commands::create_api_key(state, user_id, name, expires_in_days).await;
+    /// Creates an API key, limited to `role` when given (`scim`: a provisioning key); the
+    /// answer carries its secret, to be shown once and never stored.
+    create_api_key(user_id: String, name: String, expires_in_days: Option<u32>, role: Option<String>) -> CreatedApiKey => commands::create_api_key(state, user_id, name, expires_in_days, role).await;
     /// Suspends (true) or restores (false) an API key.
     set_api_key_suspended(key_id: String, suspended: bool) -> ApiKey => commands::set_api_key_suspended(state, key_id, suspended).await;
     /// One page of the activity log, newest first: from the server, or from the cached

@@ -8,6 +8,7 @@ mod directory;
 mod invitations;
 mod mfa;
 mod offline;
+mod provisioning;
 mod resets;
 mod screenshot;
 mod session;

@@ -39,6 +39,11 @@ pub struct ApiKey {
     #[serde(default)]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub expires_at: Option<DateTime<Utc>>,
+    /// The role it is limited to (its key, e.g. `scim` for a provisioning key): the key
+    /// reaches only what both its user and that role reach. Absent: all its user reaches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub role: Option<String>,
 }
 
 /// `POST /v1/users/{id}/api-keys` body.
@@ -52,6 +57,12 @@ pub struct NewApiKey {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub expires_in_days: Option<u32>,
+    /// Limit the key to this role (its key): `scim` makes a provisioning key for an
+    /// identity provider, with the built-in "SCIM provisioning" role (made when missing).
+    /// Absent: the key reaches all its user reaches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub role: Option<String>,
 }
 
 /// A key just created, with its secret: shown this once, never again.
@@ -85,6 +96,15 @@ impl NewApiKey {
                 field: "expires_in_days".into(),
                 code: "out_of_range".into(),
                 message: format!("A key lasts from 1 to {MAX_API_KEY_DAYS} days; leave it empty for a key that does not expire."),
+            });
+        }
+        if let Some(role) = &self.role
+            && (role.is_empty() || role.chars().count() > MAX_API_KEY_NAME_CHARS || role.chars().any(char::is_control))
+        {
+            errors.push(crate::FieldError {
+                field: "role".into(),
+                code: "invalid".into(),
+                message: "Name a role by its key, e.g. `scim` for a provisioning key; leave it out for a key with all its user's permissions.".into(),
             });
         }
         errors

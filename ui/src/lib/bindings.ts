@@ -101,7 +101,12 @@ suspended_reason: string | null,
 /**
  * When it stops working for good; absent: never.
  */
-expires_at?: string, };
+expires_at?: string, 
+/**
+ * The role it is limited to (its key, e.g. `scim` for a provisioning key): the key
+ * reaches only what both its user and that role reach. Absent: all its user reaches.
+ */
+role?: string, };
 
 export type AuditEvent = { 
 /**
@@ -1623,8 +1628,8 @@ export const commands = {
   loginAttempts: (query: LoginAttemptQuery) => invoke<LoginAttemptPage>("login_attempts", { query }),
   /** A user's API keys, newest first, without their secrets. */
   apiKeys: (userId: string) => invoke<Array<ApiKey>>("api_keys", { userId }),
-  /** Creates an API key; the answer carries its secret, to be shown once and never stored. */
-  createApiKey: (userId: string, name: string, expiresInDays: number | null) => invoke<CreatedApiKey>("create_api_key", { userId, name, expiresInDays }),
+  /** Creates an API key, limited to `role` when given (`scim`: a provisioning key); the answer carries its secret, to be shown once and never stored. */
+  createApiKey: (userId: string, name: string, expiresInDays: number | null, role: string | null) => invoke<CreatedApiKey>("create_api_key", { userId, name, expiresInDays, role }),
   /** Suspends (true) or restores (false) an API key. */
   setApiKeySuspended: (keyId: string, suspended: boolean) => invoke<ApiKey>("set_api_key_suspended", { keyId, suspended }),
   /** One page of the activity log, newest first: from the server, or from the cached window when it cannot be reached (`offline`; `beyond_window` when older events need a connection). A `user_id` alone reads the user's timeline. */

@@ -150,7 +150,7 @@ async fn the_export_streams_every_row_the_server_counts_with_quoted_details_inta
     let member_id = user_id(&admin, "member@acme.test").await;
     // A host product's event whose details need quoting: quotes, commas, line breaks, a formula.
     admin.step_up(Secret::new(PASSWORD.into()), None).await.unwrap();
-    let key = admin.create_api_key(&admin_id, &gatehouse_api::NewApiKey { name: "Agent".into(), expires_in_days: None }).await.unwrap();
+    let key = admin.create_api_key(&admin_id, &gatehouse_api::NewApiKey { name: "Agent".into(), expires_in_days: None, role: None }).await.unwrap();
     let details = serde_json::json!({"note": "line one\r\nline \"two\", three\nfour", "cell": "=1+2"});
     let posted = reqwest::Client::new()
         .post(format!("{}/v1/audit-events", server.url))

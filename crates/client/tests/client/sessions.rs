@@ -14,7 +14,7 @@ async fn id_of(cache: &Cache, q: &str) -> String {
 }
 
 fn named(name: &str) -> gatehouse_client::api::NewApiKey {
-    gatehouse_client::api::NewApiKey { name: name.into(), expires_in_days: None }
+    gatehouse_client::api::NewApiKey { name: name.into(), expires_in_days: None, role: None }
 }
 
 fn session_ended(e: &Error) -> bool {
@@ -100,7 +100,7 @@ async fn a_queued_force_logout_can_suspend_the_users_keys_and_keeps_that_across_
     admin.sync(&cache, |_| {}).await.unwrap();
     let member_id = id_of(&cache, "member@acme.test").await;
     member.step_up(Secret::new(PASSWORD.into()), None).await.unwrap();
-    let key = member.create_api_key(&member_id, &gatehouse_client::api::NewApiKey { name: "sync job".into(), expires_in_days: Some(30) }).await.unwrap();
+    let key = member.create_api_key(&member_id, &gatehouse_client::api::NewApiKey { name: "sync job".into(), expires_in_days: Some(30), role: None }).await.unwrap();
     assert!(key.key.expires_at.is_some(), "a lifetime was asked for");
 
     server.kill();

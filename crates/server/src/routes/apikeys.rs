@@ -47,7 +47,7 @@ pub async fn list_keys(State(state): State<AppState>, principal: Principal, ApiP
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The key and its secret (never shown again)", body = CreatedApiKey),
-        (status = 400, description = "`invalid_id`, or `validation_failed` for the name or `expires_in_days`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid_id`, or `validation_failed` for the name, `expires_in_days` or `role` (no such role)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Someone else's keys need `users.manage` and every permission they hold", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user in this organization", body = Problem, content_type = "application/problem+json"),
@@ -76,9 +76,20 @@ pub async fn create_key(
         ));
     }
     let now = state.clock.now();
-    let (key, secret) = mint(&id, &new.name, new.expires_in_days.map(|days| now + chrono::Duration::days(i64::from(days))), now);
+    let (mut key, secret) = mint(&id, &new.name, new.expires_in_days.map(|days| now + chrono::Duration::days(i64::from(days))), now);
     let mut tx = crate::store::write(&state.db).await?;
     store::api_keys::create(&mut tx, &principal.org_id, &key, &hash_token(secret.expose()), &principal.user_id).await?;
+    if let Some(role) = &new.role {
+        let Some(role_id) = role_limit(&mut tx, &principal.org_id, role, now).await? else {
+            return Err(ApiError::validation(vec![gatehouse_api::FieldError {
+                field: "role".into(),
+                code: "unknown".into(),
+                message: format!("There is no role {role:?} in this organization; `scim` makes a provisioning key."),
+            }]));
+        };
+        store::api_keys::limit_to_role(&mut tx, &key.id, &role_id).await?;
+        key.role = Some(role.clone());
+    }
     audit_key(&mut tx, &principal, meta, &user, &key, "api_key.created", now).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(CreatedApiKey { key, secret })))
@@ -98,6 +109,7 @@ fn mint(user_id: &str, name: &str, expires_at: Option<DateTime<Utc>>, now: DateT
         suspended_at: None,
         suspended_reason: None,
         expires_at,
+        role: None,
     };
     (key, secret)
 }
@@ -105,6 +117,16 @@ fn mint(user_id: &str, name: &str, expires_at: Option<DateTime<Utc>>, now: DateT
 /// The built-in role of provisioning keys (SPEC P2): reading and managing people, and the
 /// organization's departments and companies (which today need `org.settings`).
 pub const SCIM_ROLE: (&str, &str, &[&str]) = ("scim", "SCIM provisioning", &["org.settings", "users.manage", "users.read"]);
+
+/// The id of the role a new key is limited to: `scim` is the built-in provisioning role,
+/// made when missing; any other key names a role of the organization (`None`: no such role).
+async fn role_limit(tx: &mut Conn, org_id: &str, role: &str, now: DateTime<Utc>) -> Result<Option<String>> {
+    if role == SCIM_ROLE.0 {
+        let permissions = serde_json::to_string(SCIM_ROLE.2).map_err(anyhow::Error::from)?;
+        return Ok(Some(store::roles::ensure_builtin(tx, org_id, SCIM_ROLE.0, SCIM_ROLE.1, &permissions, now).await?));
+    }
+    store::roles::id_of_key(tx, org_id, role).await
+}
 
 /// `gatehouse-server api-key create` (headless set-up of provisioning): a key of the
 /// active user `email` (else the organization's first active Owner) in the organization
@@ -120,7 +142,7 @@ pub async fn create_from_command_line(
     now: DateTime<Utc>,
 ) -> anyhow::Result<(ApiKey, Secret)> {
     use anyhow::Context;
-    let errors = NewApiKey { name: name.to_owned(), expires_in_days: None }.field_errors();
+    let errors = NewApiKey { name: name.to_owned(), expires_in_days: None, role: role.map(str::to_owned) }.field_errors();
     anyhow::ensure!(errors.is_empty(), "{}", errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" "));
     let org_id = store::org::id_by_name(db, org).await?.with_context(|| format!("no organization named {org:?}"))?;
     let user_id = match email {
@@ -134,18 +156,13 @@ pub async fn create_from_command_line(
         user.email,
         user.status.as_str()
     );
-    let (key, secret) = mint(&user_id, name, None, now);
+    let (mut key, secret) = mint(&user_id, name, None, now);
     let mut tx = store::write(db).await?;
-    let role_id = match role {
-        Some(r) if r == SCIM_ROLE.0 => {
-            Some(store::roles::ensure_builtin(&mut tx, &org_id, SCIM_ROLE.0, SCIM_ROLE.1, &serde_json::to_string(SCIM_ROLE.2)?, now).await?)
-        }
-        Some(r) => Some(store::roles::id_of_key(&mut tx, &org_id, r).await?.with_context(|| format!("no role {r:?} in {org}"))?),
-        None => None,
-    };
     store::api_keys::create(&mut tx, &org_id, &key, &hash_token(secret.expose()), &user_id).await?;
-    if let Some(role_id) = &role_id {
-        store::api_keys::limit_to_role(&mut tx, &key.id, role_id).await?;
+    if let Some(r) = role {
+        let role_id = role_limit(&mut tx, &org_id, r, now).await?.with_context(|| format!("no role {r:?} in {org}"))?;
+        store::api_keys::limit_to_role(&mut tx, &key.id, &role_id).await?;
+        key.role = Some(r.to_owned());
     }
     let event = Event {
         org_id: &org_id,
@@ -185,7 +202,7 @@ async fn audit_key(
             action,
             json!({
                 "target": { "name": user.display_name, "email": user.email },
-                "api_key": { "id": key.id, "name": key.name, "prefix": key.prefix, "expires_at": key.expires_at },
+                "api_key": { "id": key.id, "name": key.name, "prefix": key.prefix, "expires_at": key.expires_at, "role": key.role },
             }),
         ),
         now,

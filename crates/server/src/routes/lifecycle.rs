@@ -128,10 +128,33 @@ pub(crate) async fn apply(
         Err(ApiError::stale(serde_json::to_value(user).map_err(|e| ApiError::Internal(e.into()))?, etag(version)))
     };
     super::check_if_match(if_match, &current, version)?;
-    if change == Change::Deactivate && id == principal.user_id {
+    let now = state.clock.now();
+    let Some(target) = target_of(principal, &current, change)? else {
+        // Already so: nothing changes, not even the version.
+        let body = body_of(&current)?;
+        if let Some(idem) = idem {
+            let mut tx = crate::store::write(db).await?;
+            idem.store(&mut tx, StatusCode::OK, Some(&etag(version)), &body, now).await?;
+            tx.commit().await?;
+        }
+        return Ok(Saved { user: current, body, version });
+    };
+
+    let mut tx = crate::store::write(db).await?;
+    if !write(&mut tx, principal, meta, org, &current, version, change, target, now).await? {
+        drop(tx);
+        let (now_user, now_version) = find_versioned(db, org, id).await?.ok_or_else(not_found)?;
+        return stale(&now_user, now_version);
+    }
+    Saved::commit(tx, User { status: target, ..current }, idem, now).await
+}
+
+/// The status `change` gives `current` (`None`: it has it already), or why it may not.
+pub(crate) fn target_of(principal: &Principal, current: &User, change: Change) -> Result<Option<UserStatus>> {
+    if change == Change::Deactivate && current.id == principal.user_id {
         return Err(ApiError::new(StatusCode::CONFLICT, codes::CANNOT_DEACTIVATE_SELF, "You cannot deactivate yourself; ask another admin."));
     }
-    let target = match (change, current.status) {
+    Ok(match (change, current.status) {
         (Change::Deactivate, UserStatus::Deactivated) | (Change::Reactivate, UserStatus::Active) => None,
         // An invitee's access is their invitation: revoking it frees the seat and kills the
         // link, where a deactivation would leave a live link to a dead account.
@@ -151,53 +174,56 @@ pub(crate) async fn apply(
                 format!("{} is invited and has not joined yet; there is nothing to reactivate.", current.display_name),
             ));
         }
-    };
-    let now = state.clock.now();
-    let Some(target) = target else {
-        // Already so: nothing changes, not even the version.
-        let body = body_of(&current)?;
-        if let Some(idem) = idem {
-            let mut tx = crate::store::write(db).await?;
-            idem.store(&mut tx, StatusCode::OK, Some(&etag(version)), &body, now).await?;
-            tx.commit().await?;
-        }
-        return Ok(Saved { user: current, body, version });
-    };
+    })
+}
 
-    let mut tx = crate::store::write(db).await?;
+/// The writes of changing `current` (read at `version`) to `target`, in the caller's
+/// transaction: the status; on deactivation the last-Owner guard, the sessions ended and
+/// the keys suspended; on reactivation the seat guard and the keys restored; the audit
+/// event. `Ok(false)`: the user changed since `version`, and nothing was written.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn write(
+    tx: &mut crate::store::Conn,
+    principal: &Principal,
+    meta: &ClientMeta,
+    org: &str,
+    current: &User,
+    version: i64,
+    change: Change,
+    target: UserStatus,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool> {
+    let id = current.id.as_str();
     // The write first: it takes the write lock, so the guard below reads a settled state.
-    let updated = crate::store::users::set_status(&mut tx, org, id, target, version, now).await?;
-    if !updated {
-        drop(tx);
-        let (now_user, now_version) = find_versioned(db, org, id).await?.ok_or_else(not_found)?;
-        return stale(&now_user, now_version);
+    if !crate::store::users::set_status(tx, org, id, target, version, now).await? {
+        return Ok(false);
     }
     let mut sessions_ended = 0;
     // Suspended by deactivation, or restored by reactivation.
     let mut api_keys = 0;
     if change == Change::Reactivate {
-        super::org::ensure_seats(&mut tx, org, 1).await?;
+        super::org::ensure_seats(tx, org, 1).await?;
     }
     if change == Change::Deactivate {
-        if crate::store::users::active_owners(&mut tx, org).await? == 0 {
+        if crate::store::users::active_owners(tx, org).await? == 0 {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 codes::LAST_OWNER,
                 format!("{} is the organization's last active Owner; make someone else an Owner first.", current.display_name),
             ));
         }
-        sessions_ended = end_sessions(&mut tx, id, "user_deactivated", now).await?;
-        api_keys = super::apikeys::suspend_for_deactivation(&mut tx, id, now).await?;
+        sessions_ended = end_sessions(tx, id, "user_deactivated", now).await?;
+        api_keys = super::apikeys::suspend_for_deactivation(tx, id, now).await?;
     }
     if change == Change::Reactivate {
-        api_keys = super::apikeys::restore_after_reactivation(&mut tx, id).await?;
+        api_keys = super::apikeys::restore_after_reactivation(tx, id).await?;
     }
     let action = match change {
         Change::Deactivate => "user.deactivated",
         Change::Reactivate => "user.reactivated",
     };
     audit::record(
-        &mut tx,
+        tx,
         Event::by(
             principal,
             meta,
@@ -214,5 +240,5 @@ pub(crate) async fn apply(
         now,
     )
     .await?;
-    Saved::commit(tx, User { status: target, ..current }, idem, now).await
+    Ok(true)
 }

@@ -343,21 +343,36 @@ pub(crate) async fn remove(
     }
     let now = state.clock.now();
     let mut tx = crate::store::write(db).await?;
-    if !store::users::delete_at_version(&mut tx, org, id, version).await? {
-        return Err(ApiError::new(StatusCode::PRECONDITION_FAILED, codes::PRECONDITION_FAILED, "The user changed while being removed; look again."));
-    }
-    let before = serde_json::to_value(&user).map_err(|e| ApiError::Internal(e.into()))?;
-    let event = Event::by(
-        principal,
-        meta,
-        ("user", id),
-        "user.removed",
-        json!({ "target": { "name": user.display_name, "email": user.email }, "before": before, "after": null }),
-    );
-    audit::record(&mut tx, event, now).await?;
+    write_removal(&mut tx, principal, meta, org, &user, version, now).await?;
     if let Some(idem) = idem {
         idem.store(&mut tx, StatusCode::NO_CONTENT, None, b"", now).await?;
     }
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The writes of removing `user` (deactivated, read at `version`), in the caller's
+/// transaction: the row (its sessions, keys and memberships go with it) and the
+/// `user.removed` event, which keeps what the user was. 412 when it changed since.
+pub(crate) async fn write_removal(
+    tx: &mut crate::store::Conn,
+    principal: &Principal,
+    meta: &ClientMeta,
+    org: &str,
+    user: &User,
+    version: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    if !store::users::delete_at_version(tx, org, &user.id, version).await? {
+        return Err(ApiError::new(StatusCode::PRECONDITION_FAILED, codes::PRECONDITION_FAILED, "The user changed while being removed; look again."));
+    }
+    let before = serde_json::to_value(user).map_err(|e| ApiError::Internal(e.into()))?;
+    let event = Event::by(
+        principal,
+        meta,
+        ("user", &user.id),
+        "user.removed",
+        json!({ "target": { "name": user.display_name, "email": user.email }, "before": before, "after": null }),
+    );
+    audit::record(tx, event, now).await.map(drop)
 }

@@ -684,7 +684,9 @@ async fn update(
 }
 
 /// `DELETE /Users/{id}`: deactivated (sessions end, keys suspended, seat freed) and then
-/// removed, as `/v1` removes only deactivated users; the audit trail stays.
+/// removed, as `/v1` removes only deactivated users, in one transaction: both happen or
+/// neither. Both rules are asked (removing, and deactivating an active user); the audit
+/// trail keeps both events.
 pub async fn delete(
     State(state): State<AppState>,
     principal: Result<Principal, ApiError>,
@@ -695,16 +697,35 @@ pub async fn delete(
     let (principal, meta) = (principal?, meta?);
     let granted = principal.require::<crate::auth::UsersManage>()?;
     let org = granted.org_id().to_owned();
-    let not_found = || ScimError::not_found(format!("No user with id `{id}` in this organization."));
-    let (user, version) = crate::store::users::find_versioned(&state.db, &org, &id).await?.ok_or_else(not_found)?;
+    use crate::routes::lifecycle::{self, Change};
+    let (user, mut version) = crate::policy::act_on::<crate::policy::Remove>(&state.db, &principal, &id).await?.into_user();
     super::check_if_match(&headers, &version_tag(version), "user")?;
-    let mut tag = crate::routes::user_edit::etag(version);
-    if user.status == UserStatus::Active {
-        let saved =
-            crate::routes::lifecycle::apply(&state, &principal, &meta, &org, &id, Some(&tag), crate::routes::lifecycle::Change::Deactivate, None)
-                .await?;
-        tag = crate::routes::user_edit::etag(saved.version);
+    let deactivate = match user.status {
+        UserStatus::Active => {
+            crate::policy::act_on::<crate::policy::ChangeStatus>(&state.db, &principal, &id).await?;
+            lifecycle::target_of(&principal, &user, Change::Deactivate)?
+        }
+        UserStatus::Deactivated => None,
+        UserStatus::Pending => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                gatehouse_api::codes::NOT_REMOVABLE,
+                format!("{} is invited and has not joined yet; revoke their invitation instead.", user.display_name),
+            )
+            .into());
+        }
+    };
+    let now = state.clock.now();
+    let mut tx = crate::store::write(&state.db).await?;
+    let mut removed = user.clone();
+    if let Some(target) = deactivate {
+        if !lifecycle::write(&mut tx, &principal, &meta, &org, &user, version, Change::Deactivate, target, now).await? {
+            return Err(ScimError::new(StatusCode::PRECONDITION_FAILED, None, "The user changed while being deleted; look again."));
+        }
+        version = crate::store::users::version_now(&mut tx, &id).await?;
+        removed = User { status: target, ..user };
     }
-    crate::routes::user_create::remove(&state, &principal, &meta, &org, &id, Some(&tag), None).await?;
+    crate::routes::user_create::write_removal(&mut tx, &principal, &meta, &org, &removed, version, now).await?;
+    tx.commit().await.map_err(ApiError::from)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

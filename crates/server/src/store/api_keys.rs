@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use gatehouse_api::ApiKey;
 
 /// The columns of a [`Row`].
-const COLUMNS: &str = "id, user_id, name, prefix, created_at, last_used_at, suspended_at, suspended_reason, suspended_by, expires_at";
+const COLUMNS: &str = "id, user_id, name, prefix, created_at, last_used_at, suspended_at, suspended_reason, suspended_by, expires_at,
+     (SELECT r.key FROM roles r WHERE r.id = api_keys.role_id) AS role_key";
 
 /// An API key as stored (never its secret).
 #[derive(sqlx::FromRow)]
@@ -23,6 +24,8 @@ pub struct Row {
     /// Who suspended it, when suspended by hand.
     pub suspended_by: Option<String>,
     expires_at: Option<DateTime<Utc>>,
+    /// The key of the role it is limited to, if any.
+    role_key: Option<String>,
 }
 
 impl From<Row> for ApiKey {
@@ -37,6 +40,7 @@ impl From<Row> for ApiKey {
             suspended_at: r.suspended_at,
             suspended_reason: r.suspended_reason,
             expires_at: r.expires_at,
+            role: r.role_key,
         }
     }
 }

@@ -532,6 +532,48 @@ async fn a_provisioning_key_made_on_the_command_line_reaches_only_what_provision
     }
 }
 
+#[tokio::test]
+async fn a_provisioning_key_made_in_the_app_is_the_admins_own_key_limited_to_the_scim_role() {
+    let s = TestServer::new().await;
+    let owner = s.login(OWNER).await;
+    let owner_id = id_of(&s, &owner, OWNER).await;
+    step_up(&s, &owner).await;
+    let create = |body: Value| {
+        let (s, owner, path) = (&s, &owner, format!("/v1/users/{owner_id}/api-keys"));
+        async move { send(s, owner, "POST", &path, Some(body), &[]).await }
+    };
+    let res = create(serde_json::json!({"name": "Entra ID", "role": "scim", "expires_in_days": 365})).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let made: gatehouse_api::CreatedApiKey = res.json().await.unwrap();
+    assert_eq!(made.key.role.as_deref(), Some("scim"));
+    let key = made.secret.expose().clone();
+    // Listed with its role, so the app's Settings → Provisioning can tell it apart.
+    let listed: Vec<gatehouse_api::ApiKey> = s.get(&format!("/v1/users/{owner_id}/api-keys"), &owner).await.json().await.unwrap();
+    assert_eq!(listed.iter().find(|k| k.id == made.key.id).and_then(|k| k.role.as_deref()), Some("scim"));
+    // It provisions, and reaches nothing else its Owner could.
+    let new = serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "entra@acme.test", "emails": [{"value": "entra@acme.test"}]});
+    body(write(&s, &key, "POST", "/Users", &new, None).await, StatusCode::CREATED).await;
+    for path in ["/v1/audit-events", "/v1/sessions"] {
+        assert_eq!(s.http.get(s.at(path)).bearer_auth(&key).send().await.unwrap().status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    // The audit log names the role.
+    let made_event = events(&s, &owner_id).await.into_iter().find(|(a, _, d)| a == "api_key.created" && d["api_key"]["name"] == "Entra ID");
+    assert_eq!(made_event.expect("logged").2["api_key"]["role"], "scim");
+    // Suspended, it stops at once.
+    let res = send(&s, &owner, "POST", &format!("/v1/api-keys/{}/suspend", made.key.id), None, &[]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(scim(&s, &key, "/Users?count=1").await.status(), StatusCode::UNAUTHORIZED);
+
+    // A role that does not exist, or a blank one: a field error, and no key.
+    let before = listed.len();
+    for bad in ["wizard", ""] {
+        let p = problem(create(serde_json::json!({"name": "x", "role": bad})).await, StatusCode::BAD_REQUEST, "validation_failed").await;
+        assert_eq!(p.errors[0].field, "role", "{bad:?}");
+    }
+    let after: Vec<gatehouse_api::ApiKey> = s.get(&format!("/v1/users/{owner_id}/api-keys"), &owner).await.json().await.unwrap();
+    assert_eq!(after.len(), before, "a refused key is not kept");
+}
+
 /// The SCIM endpoints (method, path, body, the permission they need; `None`: anyone
 /// signed in). `{none}` is an id that does not exist, so an allowed write answers 404.
 fn scim_endpoints(n: usize) -> Vec<(&'static str, &'static str, Option<Value>, Option<&'static str>)> {

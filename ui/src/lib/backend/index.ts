@@ -114,7 +114,7 @@ export interface Backend {
   apiKeys(userId: string): Promise<ApiKey[]>;
   /** Creates an API key that expires after `expiresInDays` (null: never); the answer
    * carries its secret, shown once and never stored (online only). */
-  createApiKey(userId: string, name: string, expiresInDays: number | null): Promise<CreatedApiKey>;
+  createApiKey(userId: string, name: string, expiresInDays: number | null, role?: string): Promise<CreatedApiKey>;
   /** Suspends (true) or restores (false) an API key (online only). */
   setApiKeySuspended(keyId: string, suspended: boolean): Promise<ApiKey>;
   /** Starts enrolling an authenticator app for the signed-in account: a secret to scan (online only). */
@@ -315,7 +315,7 @@ export const tauriBackend: Backend = {
   revokeSession: (sessionId) => call(() => commands.revokeSession(sessionId)),
   loginAttempts: (query) => call(() => commands.loginAttempts(compactAttemptQuery(query))),
   apiKeys: (userId) => call(() => commands.apiKeys(userId)),
-  createApiKey: (userId, name, expiresInDays) => call(() => commands.createApiKey(userId, name, expiresInDays)),
+  createApiKey: (userId, name, expiresInDays, role) => call(() => commands.createApiKey(userId, name, expiresInDays, role ?? null)),
   setApiKeySuspended: (keyId, suspended) => call(() => commands.setApiKeySuspended(keyId, suspended)),
   startMfaEnrollment: () => call(() => commands.startMfaEnrollment()),
   confirmMfaEnrollment: (code) => call(() => commands.confirmMfaEnrollment(code)),

@@ -137,7 +137,7 @@ describe('the API keys tab', () => {
     expect(box).toHaveTextContent('Copy it now: it is shown only this once.');
     expect(within(box).getByDisplayValue(SECRET)).toHaveAttribute('readonly');
     // Keys expire after 90 days unless another lifetime is chosen.
-    expect(callsOf(calls, 'create_api_key').map((c) => c.args)).toEqual([{ userId: SESSION.user_id, name: 'Terraform', expiresInDays: 90 }]);
+    expect(callsOf(calls, 'create_api_key').map((c) => c.args)).toEqual([{ userId: SESSION.user_id, name: 'Terraform', expiresInDays: 90, role: null }]);
     // The new key is listed, without its secret.
     expect(rowOf(panel, 'k-new')).toHaveTextContent('Terraform');
     expect(rowOf(panel, 'k-new')).not.toHaveTextContent(SECRET);
@@ -256,8 +256,8 @@ describe('the API keys tab', () => {
     ]);
     // Tried once more, the same request.
     expect(callsOf(calls, 'create_api_key').map((c) => c.args)).toEqual([
-      { userId: SESSION.user_id, name: 'Backups', expiresInDays: 90 },
-      { userId: SESSION.user_id, name: 'Backups', expiresInDays: 90 },
+      { userId: SESSION.user_id, name: 'Backups', expiresInDays: 90, role: null },
+      { userId: SESSION.user_id, name: 'Backups', expiresInDays: 90, role: null },
     ]);
     // The password is in no field, storage or page once the dialog is gone.
     expect(document.body.innerHTML).not.toContain('hunter2');
@@ -338,6 +338,6 @@ describe('the API keys tab', () => {
     await user.type(within(panel).getByTestId('api-key-name'), 'Cron');
     await user.click(within(panel).getByTestId('api-key-create'));
     await within(panel).findByTestId('api-key-secret');
-    expect(callsOf(calls, 'create_api_key').map((c) => c.args)).toEqual([{ userId: SESSION.user_id, name: 'Cron', expiresInDays: null }]);
+    expect(callsOf(calls, 'create_api_key').map((c) => c.args)).toEqual([{ userId: SESSION.user_id, name: 'Cron', expiresInDays: null, role: null }]);
   });
 });

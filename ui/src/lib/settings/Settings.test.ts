@@ -1,13 +1,14 @@
 // Settings (SPEC O1–O3): seat usage and the organization form with its checks, the
 // roles editor's permission boxes (only what the admin holds), departments, a
 // read-only view for someone without the permissions, setting up your own authenticator
-// app, and the demo server's mailbox (there only when the server has one).
+// app, provisioning keys for SCIM, and the demo server's mailbox (there only when the
+// server has one).
 import { render, screen, waitFor, within } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 import { SESSION } from '../../test/fixtures';
 import { callsOf, mockCommands } from '../../test/ipc';
-import type { Group, MailMessage, Organization, Role, SessionInfo, TotpSetup } from '../bindings';
+import type { ApiKey, Group, MailMessage, Organization, Role, SessionInfo, TotpSetup } from '../bindings';
 import SettingsPage from './SettingsPage.svelte';
 
 const ORG: Organization = { id: 'org-1', name: 'Acme', seat_limit: 50, seats_used: 42, invitation_expiry_days: 7, mfa_required: false, audit_retention_days: 365 };
@@ -19,7 +20,7 @@ const GROUPS: Group[] = [{ id: 'g-sales', name: 'Sales', kind: 'department', mem
 const ADMIN: SessionInfo = { ...SESSION, permissions: ['users.read', 'users.manage', 'roles.manage', 'org.settings', 'audit.read'] };
 
 function renderSettings(session: SessionInfo, handlers: Record<string, (args: Record<string, unknown>) => unknown> = {}) {
-  const calls = mockCommands({ organization: () => ORG, roles: () => ROLES, groups: () => GROUPS, ...handlers });
+  const calls = mockCommands({ organization: () => ORG, roles: () => ROLES, groups: () => GROUPS, api_keys: () => [], ...handlers });
   render(SettingsPage, { props: { session, onChanged: vi.fn() } });
   return calls;
 }
@@ -223,5 +224,57 @@ describe('demo mailbox', () => {
     expect(screen.queryByTestId('mailbox')).toBeNull();
     expect(screen.queryByText('Demo mailbox')).toBeNull();
     expect(screen.queryByRole('alert')).toBeNull();
+  });
+});
+
+describe('provisioning', () => {
+  const key = (id: string, role?: string): ApiKey => ({
+    id,
+    user_id: SESSION.user_id,
+    name: `key ${id}`,
+    prefix: `ghk_${id}`,
+    created_at: '2026-11-20T08:00:00Z',
+    last_used_at: null,
+    suspended_at: null,
+    suspended_reason: null,
+    role,
+  });
+
+  it('gives the SCIM address and makes, shows once and lists only provisioning keys', async () => {
+    const SECRET = 'ghk_Provisioning0123456789SECRET';
+    const calls = renderSettings(ADMIN, {
+      api_keys: () => [key('plain'), key('prov', 'scim')],
+      create_api_key: (args) => ({ key: { ...key('new', 'scim'), name: args.name as string }, secret: SECRET }),
+    });
+    const section = await screen.findByTestId('settings-provisioning');
+    expect(within(section).getByTestId('scim-base-url')).toHaveValue(`${SESSION.server_url.replace(/\/+$/, '')}/scim/v2`);
+    // Only the keys limited to the SCIM role are listed here.
+    await waitFor(() => expect(within(section).getAllByTestId('api-key-row').map((r) => r.dataset.keyId)).toEqual(['prov']));
+    expect(callsOf(calls, 'api_keys')[0].args).toEqual({ userId: SESSION.user_id });
+
+    const user = userEvent.setup();
+    await user.type(within(section).getByTestId('api-key-name'), 'Entra ID');
+    await user.click(within(section).getByTestId('api-key-create'));
+    const box = await within(section).findByTestId('api-key-secret');
+    expect(box).toHaveTextContent('Provisioning key “Entra ID” created');
+    expect(within(box).getByDisplayValue(SECRET)).toHaveAttribute('readonly');
+    expect(callsOf(calls, 'create_api_key').map((c) => c.args)).toEqual([{ userId: SESSION.user_id, name: 'Entra ID', expiresInDays: 90, role: 'scim' }]);
+    expect(within(section).getAllByTestId('api-key-row').map((r) => r.dataset.keyId)).toEqual(['new', 'prov']);
+    await user.click(within(box).getByTestId('api-key-secret-done'));
+    expect(within(section).queryByDisplayValue(SECRET)).toBeNull();
+  });
+
+  it('says which permission is missing instead of offering a key that could not provision', async () => {
+    const calls = renderSettings({ ...SESSION, permissions: ['users.read', 'users.manage'] });
+    const section = await screen.findByTestId('settings-provisioning');
+    expect(within(section).getByTestId('provisioning-needs')).toHaveTextContent('Provisioning keys need the org.settings permission.');
+    expect(within(section).queryByTestId('api-key-form')).toBeNull();
+    expect(callsOf(calls, 'api_keys')).toHaveLength(0);
+  });
+
+  it('is not shown to someone who cannot manage people', async () => {
+    renderSettings({ ...SESSION, permissions: ['users.read'] });
+    await screen.findByTestId('settings-page');
+    expect(screen.queryByTestId('settings-provisioning')).toBeNull();
   });
 });
